@@ -1,0 +1,720 @@
+"""Change operations: small objects that each describe, check and apply one step of a plan.
+
+Modelled on Django's migration operations. Every operation
+  - `describe()`s itself in one line (`add field opportunity.region (picklist)`),
+  - has a `safety` class: "safe", "data-checked" (refused while any row would fail) or
+    "destructive" (refused without allow_destructive: data is deleted),
+  - `check(conn, ctx)`s the data it would touch, returning an `Impact`, against the database as
+    it is *before* the plan (every check runs before any step applies),
+  - `apply(ops, ctx)`s itself with Alembic `Operations` on the pipeline's connection, and
+  - moves the model state forward (`state_forwards`), so later steps build their tables from the
+    state the database is actually in at that point — tables are built from metadata, never
+    reflected.
+
+Data checks and data steps use SQLAlchemy Core. On SQLite, table rewrites go through Alembic's
+batch mode with `copy_from` (no reflection) while the pipeline holds foreign keys OFF (see
+`tessera.changes.pipeline`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field as dc_field, replace
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import (Column, ForeignKey, Index, MetaData, Table, Uuid, and_, bindparam, delete, func, insert,
+                        or_, select, update)
+
+from ..meta.model import FieldDef, ObjectDef
+from ..storage.naming import NAMING_CONVENTION
+from ..storage.platform_tables import autonumbers
+from ..storage.tables import ON_DELETE, build_table, column_type, field_indexes
+from .convert import ConversionError, convert, kind, literal
+
+SAFE, DATA_CHECKED, DESTRUCTIVE = "safe", "data-checked", "destructive"
+SAFETY_ORDER = {SAFE: 0, DATA_CHECKED: 1, DESTRUCTIVE: 2}
+MAX_EXAMPLES = 5
+
+
+# --------------------------------------------------------------------------- impacts
+
+@dataclass
+class Problem:
+    """Rows that would fail one check: `count` rows `reason`, e.g. 3 rows "are not integers"."""
+    reason: str
+    count: int
+    examples: list[tuple[str, Any]] = dc_field(default_factory=list)   # (record id, value)
+
+    def __str__(self) -> str:
+        text = f"{self.count} row{'s' if self.count != 1 else ''} {self.reason}"
+        if self.examples:
+            text += ", e.g. " + ", ".join(f"{short_id(i)}: {v!r}" for i, v in self.examples)
+        return text
+
+
+@dataclass
+class Impact:
+    """What one step does to the data: rows it touches, rows that would fail, values it deletes."""
+    rows: int = 0
+    problems: list[Problem] = dc_field(default_factory=list)
+    lost: int = 0                     # values (or rows, for a dropped object) that would be deleted
+    notes: list[str] = dc_field(default_factory=list)
+
+    @property
+    def failing(self) -> int:
+        return sum(p.count for p in self.problems)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def short_id(value) -> str:
+    text = str(value)
+    return text[:8] + "…" if len(text) > 8 else text
+
+
+# --------------------------------------------------------------------------- context
+
+class Context:
+    """What the steps of one run share: the connection, both metadata versions, and the model
+    state of the database as the steps move it forward."""
+
+    def __init__(self, conn, old_md, new_md, now):
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        self.sqlite = self.dialect == "sqlite"
+        self.old_md, self.new_md, self.now = old_md, new_md, now
+        self.state: dict[str, ObjectDef] = dict(old_md.objects) if old_md else {}
+        self.pending_fks: list[tuple[str, str, str, str]] = []   # (table, column, target object, ondelete)
+        self._cache: dict | None = None
+        self._old_tables: dict | None = None
+
+    # tables ---------------------------------------------------------------------------------
+    def table(self, name: str) -> Table:
+        """The table of object `name` as it is in the database now (at this point of the run)."""
+        if self._cache is None:
+            self._cache = _tables(self.state)
+        return self._cache[name]
+
+    def build_table(self, obj: ObjectDef) -> Table:
+        """A table for `obj` (a state to come), in a MetaData with the current state's tables."""
+        return _tables({**self.state, obj.name: obj})[obj.name]
+
+    def old_table(self, name: str) -> Table:
+        """The table of object `name` before the plan (what the data checks read)."""
+        if self._old_tables is None:
+            self._old_tables = _tables(dict(self.old_md.objects) if self.old_md else {})
+        return self._old_tables[name]
+
+    def set_object(self, obj: ObjectDef | None, name: str | None = None) -> None:
+        if obj is None:
+            self.state.pop(name, None)
+        else:
+            self.state[obj.name] = obj
+        self._cache = None
+
+    def exists(self, name: str) -> bool:
+        return name in self.state
+
+    def target_known(self, target: str) -> bool:
+        """FKs are only declared to objects the new metadata has (e.g. `owner` → user)."""
+        return target in self.new_md.objects
+
+
+def _tables(objects: dict[str, ObjectDef]) -> dict[str, Table]:
+    md = MetaData(naming_convention=NAMING_CONVENTION)
+    tables = {name: build_table(obj, md) for name, obj in objects.items()}
+    for table in list(tables.values()):
+        for fk in table.foreign_keys:
+            target = fk.target_fullname.split(".")[0]
+            if target not in md.tables:   # e.g. obj_user before the core package exists
+                Table(target, md, Column("id", Uuid, primary_key=True))
+    return tables
+
+
+def _replace_fields(obj: ObjectDef, fields: dict[str, FieldDef]) -> ObjectDef:
+    return replace(obj, fields=MappingProxyType(dict(fields)))
+
+
+def _fk_target(fk) -> str:
+    return fk.target_fullname.split(".")[0]
+
+
+def _object_of(table_name: str) -> str:
+    return table_name[len("obj_"):]
+
+
+def _fk_name(table: str, column: str) -> str:
+    return f"fk_{table}_{column}"
+
+
+def _copy_table_items(table: Table, keep_fk) -> list:
+    items = []
+    for c in table.columns:
+        fks = [ForeignKey(fk.target_fullname, ondelete=fk.ondelete) for fk in c.foreign_keys if keep_fk(_fk_target(fk))]
+        items.append(Column(c.name, c.type, *fks, primary_key=c.primary_key, nullable=c.nullable))
+    for ix in sorted(table.indexes, key=lambda i: i.name):
+        items.append(Index(ix.name, *[c.name for c in ix.columns], unique=ix.unique))
+    return items
+
+
+def _index_specs(table_name: str, f: FieldDef | None) -> dict[str, bool]:
+    """{index name: unique} for a stored field."""
+    if f is None or not f.stored:
+        return {}
+    return {ix.name: bool(ix.unique) for ix in field_indexes(table_name, f)}
+
+
+def _fk_spec(f: FieldDef | None):
+    if f is None or not f.stored or not f.is_relation:
+        return None
+    return (f.target, ON_DELETE[f.options["on_delete"]])
+
+
+def _ddl_type(f: FieldDef, dialect) -> str:
+    return str(column_type(f).compile(dialect=dialect))
+
+
+def _blank(col, f: FieldDef):
+    return or_(col.is_(None), col == "") if kind(f) == "str" else col.is_(None)
+
+
+def _count(conn, table, *where) -> int:
+    return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
+
+def _ordered_ids(table):
+    return select(table.c.id).order_by(table.c.created_at, table.c.id)
+
+
+def _set_counter(conn, obj: str, fname: str, next_value: int) -> None:
+    where = and_(autonumbers.c.object == obj, autonumbers.c.field == fname)
+    conn.execute(delete(autonumbers).where(where))
+    conn.execute(insert(autonumbers).values(object=obj, field=fname, next_value=next_value))
+
+
+_NUMBER_GROUP = re.compile(r"\{(0+)\}")
+
+
+def format_autonumber(fmt: str, n: int) -> str:
+    """Same rule as the record service: the first `{000…}` group is the zero-padded number."""
+    return _NUMBER_GROUP.sub(lambda m: str(n).zfill(len(m.group(1))), fmt, count=1)
+
+
+def _fill_autonumbers(conn, table: Table, obj: str, f: FieldDef) -> int:
+    """Number the rows that have no value (oldest first) and move the counter past them, so
+    numbers never repeat. Returns how many rows were numbered."""
+    col = table.c[f.name]
+    ids = [r[0] for r in conn.execute(_ordered_ids(table).where(_blank(col, f)))]
+    start = int(f.options.get("start", 1))
+    current = conn.execute(select(autonumbers.c.next_value).where(
+        and_(autonumbers.c.object == obj, autonumbers.c.field == f.name))).scalar()
+    first = max(start, current or start)
+    if ids:
+        stmt = update(table).where(table.c.id == bindparam("b_id")).values({f.name: bindparam("b_value")})
+        conn.execute(stmt, [{"b_id": i, "b_value": format_autonumber(f.options.get("format", "{0}"), first + n)}
+                            for n, i in enumerate(ids)])
+    _set_counter(conn, obj, f.name, first + len(ids))
+    return len(ids)
+
+
+# --------------------------------------------------------------------------- base class
+
+class Operation:
+    safety = SAFE
+    ddl = True          # False: metadata only (labels, layouts, formulas...)
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def check(self, conn, ctx: Context) -> Impact:
+        return Impact()
+
+    def apply(self, ops, ctx: Context) -> None:
+        pass
+
+    def state_forwards(self, ctx: Context) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.describe()}>"
+
+
+# --------------------------------------------------------------------------- objects
+
+class CreateObject(Operation):
+    def __init__(self, obj: ObjectDef):
+        self.obj = obj
+
+    def describe(self) -> str:
+        return f"create object {self.obj.name} ({len(self.obj.stored_fields)} stored fields)"
+
+    def apply(self, ops, ctx: Context) -> None:
+        table = ctx.build_table(self.obj)
+
+        def keep(target_table):
+            target = _object_of(target_table)
+            if not ctx.target_known(target):
+                return False
+            if ctx.sqlite or target == self.obj.name or ctx.exists(target):
+                return True
+            return False   # PostgreSQL: the target comes later in this plan (or a cycle)
+
+        if not ctx.sqlite:
+            for c in table.columns:
+                for fk in c.foreign_keys:
+                    target = _object_of(_fk_target(fk))
+                    if ctx.target_known(target) and not keep(_fk_target(fk)):
+                        ctx.pending_fks.append((table.name, c.name, target, fk.ondelete))
+        ops.create_table(table.name, *_copy_table_items(table, keep))
+
+    def state_forwards(self, ctx: Context) -> None:
+        ctx.set_object(self.obj)
+
+
+class DropObject(Operation):
+    safety = DESTRUCTIVE
+
+    def __init__(self, obj: ObjectDef):
+        self.obj = obj
+
+    def describe(self) -> str:
+        return f"drop object {self.obj.name}"
+
+    def check(self, conn, ctx: Context) -> Impact:
+        rows = _count(conn, ctx.old_table(self.obj.name))
+        return Impact(rows=rows, lost=rows, notes=[f"would delete {rows} record{'s' if rows != 1 else ''}"] if rows else [])
+
+    def apply(self, ops, ctx: Context) -> None:
+        name = self.obj.table_name
+        if not ctx.sqlite:
+            # Incoming foreign keys (other tables dropped in this plan, `owner` → user) block DROP TABLE.
+            for other, objdef in ctx.state.items():
+                if other == self.obj.name:
+                    continue
+                table = ctx.table(other)
+                for c in table.columns:
+                    if any(_fk_target(fk) == name for fk in c.foreign_keys):
+                        ops.drop_constraint(_fk_name(table.name, c.name), table.name, type_="foreignkey", if_exists=True)
+        ops.drop_table(name)
+        ctx.conn.execute(delete(autonumbers).where(autonumbers.c.object == self.obj.name))
+
+    def state_forwards(self, ctx: Context) -> None:
+        ctx.set_object(None, self.obj.name)
+
+
+# --------------------------------------------------------------------------- fields
+
+class AddField(Operation):
+    def __init__(self, obj: ObjectDef, field: FieldDef):
+        self.obj_name, self.field = obj.name, field
+        self.ddl = field.stored
+        checked = field.stored and ((field.required and field.type != "autonumber")
+                                    or (field.unique and field.default is not None))
+        self.safety = DATA_CHECKED if checked else SAFE
+
+    def describe(self) -> str:
+        return f"add field {self.obj_name}.{self.field.name} ({self.field.type})"
+
+    def _fill_value(self):
+        return literal(self.field.default, self.field) if self.field.default is not None else None
+
+    def check(self, conn, ctx: Context) -> Impact:
+        f = self.field
+        if not f.stored:
+            return Impact()
+        table = ctx.old_table(self.obj_name)
+        rows = _count(conn, table)
+        impact = Impact(rows=rows)
+        if not rows:
+            return impact
+        try:
+            value = self._fill_value()
+        except ConversionError as exc:
+            impact.problems.append(Problem(f"would get the default {f.default!r}, which {exc.reason}", rows))
+            return impact
+        if f.type == "autonumber":
+            impact.notes.append(f"numbers {rows} existing row{'s' if rows != 1 else ''}")
+        elif value is not None:
+            impact.notes.append(f"sets {rows} existing row{'s' if rows != 1 else ''} to the default {f.default!r}")
+            if f.unique and rows > 1:
+                impact.problems.append(Problem(f"would share the default {f.default!r} of a unique field", rows,
+                                               _examples(conn, table, None, rows)))
+        elif f.required:
+            impact.problems.append(Problem("would have a blank required field (give the field a default)", rows,
+                                           _examples(conn, table, None, rows)))
+        return impact
+
+    def apply(self, ops, ctx: Context) -> None:
+        f = self.field
+        if not f.stored:
+            return
+        obj = ctx.state[self.obj_name]
+        after = ctx.build_table(_replace_fields(obj, {**obj.fields, f.name: f}))
+        col = after.c[f.name]
+        target = f.target if f.is_relation and ctx.target_known(f.target) else None
+        ondelete = ON_DELETE[f.options["on_delete"]] if f.is_relation else None
+        if ctx.sqlite:
+            # ADD COLUMN with a REFERENCES clause and a NULL default: no table rewrite.
+            fks = [ForeignKey(f"obj_{target}.id", ondelete=ondelete)] if target else []
+            ops.add_column(after.name, Column(f.name, col.type, *fks, nullable=True), inline_references=True)
+        else:
+            ops.add_column(after.name, Column(f.name, col.type, nullable=True))
+            if target and ctx.exists(target):
+                ops.create_foreign_key(_fk_name(after.name, f.name), after.name, f"obj_{target}", [f.name], ["id"],
+                                       ondelete=ondelete)
+            elif target:
+                ctx.pending_fks.append((after.name, f.name, target, ondelete))
+        value = self._fill_value()
+        if f.type == "autonumber":
+            _fill_autonumbers(ctx.conn, after, self.obj_name, f)
+        elif value is not None:
+            ctx.conn.execute(update(after).values({f.name: value}))
+        for name, unique in _index_specs(after.name, f).items():
+            ops.create_index(name, after.name, [f.name], unique=unique)
+
+    def state_forwards(self, ctx: Context) -> None:
+        obj = ctx.state[self.obj_name]
+        ctx.set_object(_replace_fields(obj, {**obj.fields, self.field.name: self.field}))
+
+
+class DropField(Operation):
+    def __init__(self, obj: ObjectDef, field: FieldDef):
+        self.obj_name, self.field = obj.name, field
+        self.ddl = field.stored
+        self.safety = DESTRUCTIVE if field.stored else SAFE
+
+    def describe(self) -> str:
+        return f"drop field {self.obj_name}.{self.field.name} ({self.field.type})"
+
+    def check(self, conn, ctx: Context) -> Impact:
+        if not self.field.stored:
+            return Impact()
+        table = ctx.old_table(self.obj_name)
+        col = table.c[self.field.name]
+        rows = _count(conn, table)
+        lost = _count(conn, table, col.isnot(None))
+        return Impact(rows=rows, lost=lost,
+                      notes=[f"would delete {lost} value{'s' if lost != 1 else ''} in {rows} row{'s' if rows != 1 else ''}"] if lost else [])
+
+    def apply(self, ops, ctx: Context) -> None:
+        f = self.field
+        if not f.stored:
+            return
+        before = ctx.table(self.obj_name)
+        if ctx.sqlite and f.is_relation:
+            # SQLite cannot DROP COLUMN a foreign key column: rebuild the table (batch mode).
+            with ops.batch_alter_table(before.name, copy_from=before, recreate="always") as batch:
+                for name in _index_specs(before.name, f):
+                    batch.drop_index(name)
+                batch.drop_column(f.name)
+        elif ctx.sqlite:
+            for name in _index_specs(before.name, f):
+                ops.drop_index(name, table_name=before.name)
+            ops.drop_column(before.name, f.name)
+        else:
+            ops.drop_column(before.name, f.name)   # PostgreSQL drops its indexes and FK with it
+        if f.type == "autonumber":
+            ctx.conn.execute(delete(autonumbers).where(
+                and_(autonumbers.c.object == self.obj_name, autonumbers.c.field == f.name)))
+
+    def state_forwards(self, ctx: Context) -> None:
+        obj = ctx.state[self.obj_name]
+        ctx.set_object(_replace_fields(obj, {n: x for n, x in obj.fields.items() if n != self.field.name}))
+
+
+class RenameField(Operation):
+    """`renamed_from`: the column is renamed, its data kept. Other changes follow as AlterField."""
+
+    def __init__(self, obj_name: str, old: FieldDef, new_name: str):
+        self.obj_name, self.old, self.new_name = obj_name, old, new_name
+        self.ddl = old.stored
+
+    def describe(self) -> str:
+        return f"rename field {self.obj_name}.{self.old.name} → {self.new_name}"
+
+    def apply(self, ops, ctx: Context) -> None:
+        if not self.old.stored:
+            return
+        table = ctx.table(self.obj_name).name
+        renamed = replace(self.old, name=self.new_name)
+        for name in _index_specs(table, self.old):
+            ops.drop_index(name, table_name=table)
+        if not ctx.sqlite and self.old.is_relation:
+            ops.drop_constraint(_fk_name(table, self.old.name), table, type_="foreignkey")
+        ops.alter_column(table, self.old.name, new_column_name=self.new_name)
+        if not ctx.sqlite and self.old.is_relation and ctx.exists(self.old.target):
+            ops.create_foreign_key(_fk_name(table, self.new_name), table, f"obj_{self.old.target}", [self.new_name], ["id"],
+                                   ondelete=ON_DELETE[self.old.options["on_delete"]])
+        for name, unique in _index_specs(table, renamed).items():
+            ops.create_index(name, table, [self.new_name], unique=unique)
+        if self.old.type == "autonumber":
+            ctx.conn.execute(update(autonumbers).where(
+                and_(autonumbers.c.object == self.obj_name, autonumbers.c.field == self.old.name)).values(field=self.new_name))
+
+    def state_forwards(self, ctx: Context) -> None:
+        obj = ctx.state[self.obj_name]
+        fields = {(self.new_name if n == self.old.name else n): (replace(f, name=self.new_name) if n == self.old.name else f)
+                  for n, f in obj.fields.items()}
+        ctx.set_object(_replace_fields(obj, fields))
+
+
+_STORAGE_PROPS = ("type", "max_length", "precision", "scale", "required", "unique", "indexed", "to", "on_delete",
+                  "restricted", "values")
+
+
+class AlterField(Operation):
+    """A stored field's storage-relevant properties change: type, length, precision/scale,
+    required, unique, indexed, lookup target / on_delete, restricted picklist values."""
+
+    def __init__(self, obj_name: str, old: FieldDef, new: FieldDef, column: str | None = None):
+        self.obj_name, self.old, self.new = obj_name, old, new   # old.name == new.name (renames come first)
+        self.column = column or old.name    # the column's name before the plan (for the data checks)
+        o, n = old, new
+        self.retyped = o.type != n.type
+        self.retarget = o.is_relation and n.is_relation and o.target != n.target
+        self.convert_values = kind(o) != kind(n) or self.retyped or self.retarget or self._narrows()
+        self.data_checked = self.convert_values or (n.required and not o.required) or (n.unique and not o.unique)
+        self.safety = DATA_CHECKED if self.data_checked else SAFE
+
+    def _narrows(self) -> bool:
+        o, n = self.old.options, self.new.options
+        if "max_length" in n and int(n["max_length"]) < int(o.get("max_length", 1 << 62)):
+            return True
+        if "precision" in n and "precision" in o:
+            if int(n["scale"]) < int(o["scale"]) or int(n["precision"]) - int(n["scale"]) < int(o["precision"]) - int(o["scale"]):
+                return True
+        if self.new.type in ("picklist", "multi_picklist") and n.get("restricted", True):
+            if not o.get("restricted", True) or set(self.old.picklist_values) - set(self.new.picklist_values):
+                return True
+        return False
+
+    def changes(self) -> list[str]:
+        o, n = self.old, self.new
+        out = []
+        if o.type != n.type:
+            out.append(f"type {o.type} → {n.type}")
+        for key in ("max_length", "precision", "scale"):
+            if o.options.get(key) != n.options.get(key) and key in n.options:
+                out.append(f"{key} {o.options.get(key)} → {n.options.get(key)}")
+        for key in ("required", "unique", "indexed"):
+            if getattr(o, key) != getattr(n, key):
+                out.append(key if getattr(n, key) else f"not {key}")
+        if o.target != n.target and n.is_relation and o.is_relation:
+            out.append(f"target {o.target} → {n.target}")
+        if (o.is_relation and n.is_relation and o.options.get("on_delete") != n.options.get("on_delete")):
+            out.append(f"on_delete {o.options.get('on_delete')} → {n.options.get('on_delete')}")
+        if n.type in ("picklist", "multi_picklist") and o.type == n.type:
+            removed = [v for v in o.picklist_values if v not in n.picklist_values]
+            if removed:
+                out.append("values removed: " + ", ".join(removed))
+            if o.options.get("restricted", True) != n.options.get("restricted", True):
+                out.append("restricted" if n.options.get("restricted", True) else "not restricted")
+        return out
+
+    def describe(self) -> str:
+        return f"alter field {self.obj_name}.{self.new.name}: " + "; ".join(self.changes() or ["storage"])
+
+    # data ----------------------------------------------------------------------------------
+    def check(self, conn, ctx: Context) -> Impact:
+        o, n = self.old, self.new
+        table = ctx.old_table(self.obj_name)
+        col = table.c[self.column]
+        impact = Impact(rows=_count(conn, table))
+        if not impact.rows:
+            return impact
+        failures: dict[str, Problem] = {}
+
+        def fail(reason, rid, value):
+            p = failures.setdefault(reason, Problem(reason, 0))
+            p.count += 1
+            if len(p.examples) < MAX_EXAMPLES:
+                p.examples.append((str(rid), value))
+
+        converted: dict = {}
+        if self.convert_values or (n.unique and self.retyped):
+            for rid, value in conn.execute(select(table.c.id, col).where(col.isnot(None)).order_by(table.c.created_at, table.c.id)):
+                try:
+                    converted[rid] = convert(value, o, n)
+                except ConversionError as exc:
+                    fail(exc.reason, rid, value)
+        required_now = n.required and not o.required
+        if required_now and self.convert_values:   # blank before, or blank once converted ('' → integer)
+            blank_ids = set(conn.execute(select(table.c.id).where(_blank(col, o))).scalars())
+            blank_ids |= {rid for rid, v in converted.items() if v is None or v == ""}
+            for rid in conn.execute(_ordered_ids(table)).scalars():
+                if rid in blank_ids:
+                    fail("are blank, but the field becomes required", rid, None)
+        elif required_now:
+            count = _count(conn, table, _blank(col, o))
+            if count:
+                failures["blank"] = Problem("are blank, but the field becomes required", count,
+                                            _examples(conn, table, col, count, _blank(col, o)))
+        if n.unique and (not o.unique or self.retyped):
+            if self.convert_values:
+                seen: dict = {}
+                for rid, v in converted.items():
+                    if v is not None and v != "":
+                        seen.setdefault(v, []).append(rid)
+                for v, ids in seen.items():
+                    if len(ids) > 1:
+                        for rid in ids:
+                            fail("share a value with another row, but the field becomes unique", rid, v)
+            else:
+                dup = col.in_(select(col).where(col.isnot(None)).group_by(col).having(func.count() > 1))
+                count = _count(conn, table, dup)
+                if count:
+                    failures["dup"] = Problem("share a value with another row, but the field becomes unique", count,
+                                              _examples(conn, table, col, count, dup))
+        impact.problems = list(failures.values())
+        if self.convert_values and not impact.problems and converted:
+            impact.notes.append(f"converts {len(converted)} value{'s' if len(converted) != 1 else ''}")
+        return impact
+
+    # DDL -----------------------------------------------------------------------------------
+    def apply(self, ops, ctx: Context) -> None:
+        o, n = self.old, self.new
+        conn = ctx.conn
+        obj = ctx.state[self.obj_name]
+        before = ctx.table(self.obj_name)
+        after_obj = _replace_fields(obj, {**obj.fields, n.name: n})
+        after = ctx.build_table(after_obj)
+        name = n.name
+        old_ix, new_ix = _index_specs(before.name, o), _index_specs(before.name, n)
+        drop_ix = [k for k in old_ix if new_ix.get(k) != old_ix[k]]
+        add_ix = [k for k in new_ix if old_ix.get(k) != new_ix[k]]
+        old_fk, new_fk = _fk_spec(o), _fk_spec(n)
+        if new_fk and not ctx.target_known(new_fk[0]):
+            new_fk = None
+        fk_changed = old_fk != new_fk
+        type_changed = _ddl_type(o, conn.dialect) != _ddl_type(n, conn.dialect)
+        rewrite = kind(o) != kind(n)
+
+        values = []
+        if rewrite:   # convert in Python, empty the column, change its type, write the values back
+            values = [(rid, convert(v, o, n)) for rid, v in conn.execute(select(before.c.id, before.c[name]).where(before.c[name].isnot(None)))]
+            conn.execute(update(before).values({name: None}))
+
+        if ctx.sqlite:
+            if type_changed or fk_changed:
+                with ops.batch_alter_table(before.name, copy_from=before, recreate="always") as batch:
+                    for ix in drop_ix:
+                        batch.drop_index(ix)
+                    if old_fk and fk_changed:
+                        batch.drop_constraint(_fk_name(before.name, name), type_="foreignkey")
+                    if type_changed:
+                        batch.alter_column(name, type_=after.c[name].type, existing_type=before.c[name].type,
+                                           existing_nullable=True)
+                    if new_fk and fk_changed:
+                        batch.create_foreign_key(_fk_name(before.name, name), f"obj_{new_fk[0]}", [name], ["id"],
+                                                 ondelete=new_fk[1])
+                    for ix in add_ix:
+                        batch.create_index(ix, [name], unique=new_ix[ix])
+            else:
+                for ix in drop_ix:
+                    ops.drop_index(ix, table_name=before.name)
+                for ix in add_ix:
+                    ops.create_index(ix, before.name, [name], unique=new_ix[ix])
+        else:
+            for ix in drop_ix:
+                ops.drop_index(ix, table_name=before.name)
+            if old_fk and fk_changed:
+                ops.drop_constraint(_fk_name(before.name, name), before.name, type_="foreignkey")
+            if type_changed:
+                ops.alter_column(before.name, name, type_=after.c[name].type, existing_type=before.c[name].type,
+                                 existing_nullable=True, postgresql_using="NULL" if rewrite else None)
+            if new_fk and fk_changed:
+                if ctx.exists(new_fk[0]):
+                    ops.create_foreign_key(_fk_name(before.name, name), before.name, f"obj_{new_fk[0]}", [name], ["id"],
+                                           ondelete=new_fk[1])
+                else:
+                    ctx.pending_fks.append((before.name, name, new_fk[0], new_fk[1]))
+            if values:
+                self._write_back(conn, after, name, values)
+                values = []
+            for ix in add_ix:
+                ops.create_index(ix, before.name, [name], unique=new_ix[ix])
+        if values:
+            self._write_back(conn, after, name, values)
+        if n.type == "autonumber" and o.type != "autonumber":
+            _fill_autonumbers(conn, after, self.obj_name, n)
+        elif o.type == "autonumber" and n.type != "autonumber":
+            conn.execute(delete(autonumbers).where(and_(autonumbers.c.object == self.obj_name, autonumbers.c.field == name)))
+
+    @staticmethod
+    def _write_back(conn, table, name, values):
+        stmt = update(table).where(table.c.id == bindparam("b_id")).values({name: bindparam("b_value")})
+        rows = [{"b_id": rid, "b_value": v} for rid, v in values if v is not None]
+        for start in range(0, len(rows), 1000):
+            conn.execute(stmt, rows[start:start + 1000])
+
+    def state_forwards(self, ctx: Context) -> None:
+        obj = ctx.state[self.obj_name]
+        ctx.set_object(_replace_fields(obj, {**obj.fields, self.new.name: self.new}))
+
+
+def _examples(conn, table, col, count, *where) -> list[tuple[str, Any]]:
+    if not count:
+        return []
+    cols = [table.c.id] + ([col] if col is not None else [])
+    rows = conn.execute(select(*cols).where(*where).order_by(table.c.created_at, table.c.id).limit(MAX_EXAMPLES))
+    return [(str(r[0]), r[1] if col is not None else None) for r in rows]
+
+
+# --------------------------------------------------------------------------- metadata only
+
+class ChangeObject(Operation):
+    """Object properties that need no DDL: labels, description, validation rules, field order..."""
+    ddl = False
+
+    def __init__(self, obj_name: str, keys: list[str]):
+        self.obj_name, self.keys = obj_name, keys
+
+    def describe(self) -> str:
+        return f"change object {self.obj_name}: {', '.join(self.keys)}"
+
+
+class ChangeField(Operation):
+    """Field properties that need no DDL: label, help, defaults, formulas, roll-ups..."""
+    ddl = False
+
+    def __init__(self, obj_name: str, field_name: str, keys: list[str]):
+        self.obj_name, self.field_name, self.keys = obj_name, field_name, keys
+
+    def describe(self) -> str:
+        return f"change field {self.obj_name}.{self.field_name}: {', '.join(self.keys)}"
+
+
+class ComponentChange(Operation):
+    """A layout, list view or app added, changed or removed (the UI reads them; no DDL)."""
+    ddl = False
+
+    def __init__(self, action: str, kind: str, name: str):
+        self.action, self.kind, self.name = action, kind, name
+
+    def describe(self) -> str:
+        return f"{self.action} {self.kind.replace('_', ' ')} {self.name}"
+
+
+class PackageChange(Operation):
+    """A package installed, upgraded or removed (its components' steps follow separately)."""
+    ddl = False
+
+    def __init__(self, action: str, name: str, old_version: str | None, new_version: str | None):
+        self.action, self.name, self.old_version, self.new_version = action, name, old_version, new_version
+
+    def describe(self) -> str:
+        if self.action == "upgrade":
+            return f"upgrade package {self.name} {self.old_version} → {self.new_version}"
+        if self.action == "remove":
+            return f"remove package {self.name} {self.old_version}"
+        return f"install package {self.name} {self.new_version}"
+
+
+def add_pending_foreign_keys(ops, ctx: Context) -> None:
+    """PostgreSQL: foreign keys to tables created later in the plan (or in a cycle), added last."""
+    for table, column, target, ondelete in ctx.pending_fks:
+        if ctx.exists(target) and _object_of(table) in ctx.state:
+            ops.create_foreign_key(_fk_name(table, column), table, f"obj_{target}", [column], ["id"], ondelete=ondelete)
+    ctx.pending_fks.clear()

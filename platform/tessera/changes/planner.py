@@ -1,0 +1,175 @@
+"""The autodetector: compare two effective metadata versions and produce a Plan of operations.
+
+Order (like Django's autodetector, so every step finds what it needs): create objects (referenced
+objects first), rename fields, add fields, alter fields, drop fields, drop objects, then the
+metadata-only steps (labels, formulas, layouts, list views, apps).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dc_field, replace
+
+from ..meta.model import FieldDef, Metadata, ObjectDef
+from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, AlterField, ChangeField, ChangeObject,
+                         ComponentChange, CreateObject, DropField, DropObject, Operation, PackageChange, RenameField)
+
+
+@dataclass
+class Plan:
+    operations: list[Operation] = dc_field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.operations)
+
+    def __len__(self) -> int:
+        return len(self.operations)
+
+    def __bool__(self) -> bool:
+        return bool(self.operations)
+
+    @property
+    def safety(self) -> str:
+        return max((op.safety for op in self.operations), key=SAFETY_ORDER.__getitem__, default=SAFE)
+
+    @property
+    def destructive(self) -> list[Operation]:
+        return [op for op in self.operations if op.safety == DESTRUCTIVE]
+
+    def lines(self) -> list[str]:
+        return [f"[{op.safety}]".ljust(16) + op.describe() for op in self.operations]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines()) if self.operations else "no changes"
+
+
+_STORAGE_KEYS = {"type", "max_length", "precision", "scale", "required", "unique", "indexed", "to", "on_delete",
+                 "restricted"}
+_OBJECT_KEYS = ("label", "plural_label", "description", "name_field", "track_history", "validation_rules", "package")
+
+
+def _field_props(f: FieldDef) -> dict:
+    return {"type": f.type, "label": f.label, "help": f.help, "required": f.required, "unique": f.unique,
+            "indexed": f.indexed, "default": f.default, "default_expression": f.default_expression,
+            "read_only": f.read_only, **dict(f.options)}
+
+
+def _changed_keys(a: dict, b: dict) -> list[str]:
+    return [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
+
+
+def plan(old: Metadata | None, new: Metadata) -> Plan:
+    old_objects = dict(old.objects) if old else {}
+    creates, renames, adds, alters, drops, drop_objects, meta = [], [], [], [], [], [], []
+
+    for name in _creation_order(new, [n for n in new.objects if n not in old_objects]):
+        creates.append(CreateObject(new.objects[name]))
+
+    for name, nobj in new.objects.items():
+        oobj = old_objects.get(name)
+        if oobj is None:
+            continue
+        mapping = _field_mapping(oobj, nobj)   # new field name -> old field name
+        for fname, f in nobj.fields.items():
+            if fname not in mapping:
+                adds.append(AddField(nobj, f))
+                continue
+            of = oobj.fields[mapping[fname]]
+            if of.stored != f.stored:          # stored <-> formula/rollup: the column goes or comes
+                drops.append(DropField(oobj, of))
+                adds.append(AddField(nobj, f))
+                continue
+            if of.name != fname:
+                renames.append(RenameField(name, of, fname))
+            renamed = replace(of, name=fname, renamed_from=f.renamed_from)
+            keys = _changed_keys(_field_props(renamed), _field_props(f))
+            storage = [k for k in keys if k in _STORAGE_KEYS] if f.stored else []
+            if f.stored and "values" in keys and f.type == of.type and f.options.get("restricted", True):
+                if set(of.picklist_values) - set(f.picklist_values):
+                    storage.append("values")
+            if storage:
+                alters.append(AlterField(name, renamed, f, column=of.name))
+            rest = [k for k in keys if k not in storage]
+            if rest:
+                meta.append(ChangeField(name, fname, rest))
+        used = set(mapping.values())
+        for oname, of in oobj.fields.items():
+            if oname not in used:
+                drops.append(DropField(oobj, of))
+        keys = [k for k in _OBJECT_KEYS if getattr(oobj, k) != getattr(nobj, k)]
+        if [mapping.get(n, n) for n in nobj.fields if n in mapping] != [n for n in oobj.fields if n in used]:
+            keys.append("field order")
+        if keys:
+            meta.append(ChangeObject(name, keys))
+
+    for name, oobj in old_objects.items():
+        if name not in new.objects:
+            drop_objects.append(DropObject(oobj))
+
+    for attr, kind in (("layouts", "layout"), ("list_views", "list_view"), ("apps", "app")):
+        before = getattr(old, attr) if old else {}
+        after = getattr(new, attr)
+        for cname, comp in after.items():
+            if cname not in before:
+                meta.append(ComponentChange("add", kind, cname))
+            elif dict(before[cname].doc) != dict(comp.doc) or before[cname].package != comp.package:
+                meta.append(ComponentChange("change", kind, cname))
+        for cname in before:
+            if cname not in after:
+                meta.append(ComponentChange("remove", kind, cname))
+
+    return Plan(creates + renames + adds + alters + drops + drop_objects + meta)
+
+
+def _field_mapping(oobj: ObjectDef, nobj: ObjectDef) -> dict[str, str]:
+    """New field name -> old field name: same name, `renamed_from`, or a rename being undone
+    (the old field says `renamed_from: X`, the new metadata has X again: a rollback)."""
+    mapping = {n: n for n in nobj.fields if n in oobj.fields}
+    for n, f in nobj.fields.items():
+        if n not in mapping and f.renamed_from and f.renamed_from in oobj.fields \
+                and f.renamed_from not in nobj.fields and f.renamed_from not in mapping.values():
+            mapping[n] = f.renamed_from
+    for o, of in oobj.fields.items():
+        back = of.renamed_from
+        if back and back in nobj.fields and back not in mapping and o not in nobj.fields \
+                and o not in mapping.values():
+            mapping[back] = o
+    return mapping
+
+
+def _creation_order(md: Metadata, names: list[str]) -> list[str]:
+    """Referenced objects first (lookups, and `user` for the owner column); cycles broken by
+    name order — their foreign keys are added after the tables (see AddForeignKeys)."""
+    todo = set(names)
+    order, state = [], {}
+
+    def visit(name):
+        if state.get(name):
+            return
+        state[name] = "visiting"
+        obj = md.objects[name]
+        deps = {f.target for f in obj.stored_fields if f.is_relation} | {"user"}
+        for dep in sorted(deps):
+            if dep in todo and dep != name and state.get(dep) != "visiting":
+                visit(dep)
+        state[name] = "done"
+        order.append(name)
+
+    for name in sorted(todo):
+        visit(name)
+    return order
+
+
+def package_steps(old_snapshot: dict | None, new_snapshot: dict) -> list[Operation]:
+    def versions(snapshot):
+        return {p["manifest"]["name"]: str(p["manifest"]["version"]) for p in (snapshot or {}).get("packages") or []}
+
+    before, after = versions(old_snapshot), versions(new_snapshot)
+    steps = []
+    for name in sorted(after):
+        if name not in before:
+            steps.append(PackageChange("install", name, None, after[name]))
+        elif before[name] != after[name]:
+            steps.append(PackageChange("upgrade", name, before[name], after[name]))
+    for name in sorted(before):
+        if name not in after:
+            steps.append(PackageChange("remove", name, before[name], None))
+    return steps

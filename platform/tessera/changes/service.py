@@ -1,0 +1,255 @@
+"""ChangeService: the one change path for every metadata change.
+
+    validate → plan → check data → apply in ONE transaction → activate the new version → record it
+
+The CLI, the setup UI and the package installer all call this. A check-only run does everything
+(DDL and data steps included, so the DDL itself is proven) and then rolls back.
+
+Versions are immutable snapshots `{"packages": [package sources], "org": org source}` (sources as
+`tessera.meta.source.load_package/load_org` return them), numbered 1.. with a parent, a content
+hash, author, source, message and time; exactly one is active.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field as dc_field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import MetaData, func, insert, select, update
+
+from ..meta.merge import build_metadata
+from ..meta.source import empty_org, dump_org
+from ..storage.naming import NAMING_CONVENTION
+from ..storage.platform_tables import platform_metadata, versions as versions_table
+from .operations import DESTRUCTIVE, Context, Impact, add_pending_foreign_keys
+from .pipeline import ChangeFailed, change_transaction
+from .planner import Plan, package_steps, plan
+
+log = logging.getLogger(__name__)
+SOURCES = ("ui", "cli", "package", "deploy", "rollback")
+
+
+def ensure_platform_tables(engine) -> None:
+    """Create Tessera's own tables (tessera_*) where missing."""
+    with engine.begin() as conn:
+        platform_metadata.create_all(conn)
+
+
+@dataclass(frozen=True)
+class Version:
+    number: int
+    parent: int | None
+    content_hash: str
+    author: str
+    source: str
+    message: str
+    created_at: datetime
+    snapshot: dict | None = None     # None in listings (`versions()`): load one with `get(n)`
+    active: bool = False
+
+
+@dataclass
+class ChangeResult:
+    plan: Plan
+    impacts: list[Impact] = dc_field(default_factory=list)   # one per plan step, same order
+    version: Version | None = None   # None when check-only or when nothing changed
+    check_only: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.version is not None
+
+    def steps(self):
+        return zip(self.plan.operations, self.impacts)
+
+
+class ChangeRefused(Exception):
+    """Data checks failed or destructive steps lack allow_destructive. Nothing was changed."""
+
+    def __init__(self, plan: Plan, reasons: list[str], impacts: list[Impact] | None = None, *,
+                 needs_allow_destructive: bool = False):
+        self.plan, self.reasons, self.impacts = plan, reasons, impacts or []
+        self.needs_allow_destructive = needs_allow_destructive
+        super().__init__("the change was refused:\n" + "\n".join(reasons))
+
+
+def content_hash(snapshot: dict) -> str:
+    """sha256 of the canonical JSON of the snapshot's content. The `source` entries (the file
+    each document was read from, relative to the working directory) are left out: installing the
+    same package from another directory is not a change."""
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k != "source"}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+    text = json.dumps(strip(snapshot), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _normalize(snapshot: dict) -> dict:
+    """Plain JSON (YAML may hand us dates): what is stored is exactly what is built and hashed."""
+    return json.loads(json.dumps(snapshot, default=str))
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
+def _version(row, snapshot=None) -> Version:
+    return Version(number=row.number, parent=row.parent, content_hash=row.content_hash, author=row.author,
+                   source=row.source, message=row.message or "", created_at=_aware(row.created_at),
+                   snapshot=snapshot, active=bool(row.active))
+
+
+_LIST_COLUMNS = [c for c in versions_table.c if c.name != "snapshot"]
+
+
+class ChangeService:
+    def __init__(self, engine):
+        self.engine = engine
+        self.on_activate: list[Callable[[Version], Any]] = []   # called after a new version is committed
+        ensure_platform_tables(engine)
+
+    # -- reading ---------------------------------------------------------------------------
+    def active_number(self) -> int | None:
+        """Cheap (one indexed single-row query): the web workers poll it."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(versions_table.c.number).where(versions_table.c.active == True)).scalar()  # noqa: E712
+
+    def active(self) -> Version | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(versions_table).where(versions_table.c.active == True)).first()  # noqa: E712
+        return _version(row, row.snapshot) if row else None
+
+    def versions(self) -> list[Version]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*_LIST_COLUMNS).order_by(versions_table.c.number.desc())).all()
+        return [_version(r) for r in rows]
+
+    def get(self, number: int) -> Version:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(versions_table).where(versions_table.c.number == number)).first()
+        if row is None:
+            raise LookupError(f"there is no metadata version {number}")
+        return _version(row, row.snapshot)
+
+    def diff(self, a: int, b: int | None = None) -> Plan:
+        """The plan that would take version `a` to version `b` (default: the active one)."""
+        va = self.get(a)
+        vb = self.get(b) if b is not None else self.active()
+        if vb is None:
+            raise LookupError("there is no active metadata version")
+        result = plan(build_metadata(va.snapshot), build_metadata(vb.snapshot))
+        result.operations[:0] = package_steps(va.snapshot, vb.snapshot)
+        return result
+
+    # -- changing --------------------------------------------------------------------------
+    def install_packages(self, sources: list[dict], *, author: str, message: str = "", check_only: bool = False,
+                         allow_destructive: bool = False) -> ChangeResult:
+        """Install or upgrade packages (a same-name package is replaced) as one version."""
+        current = self.active()
+        snap = current.snapshot if current else {"packages": [], "org": empty_org()}
+        by_name = {p["manifest"]["name"]: p for p in snap.get("packages") or []}
+        for src in sources:
+            by_name[src["manifest"]["name"]] = src
+        if not message:
+            message = "install " + ", ".join(f"{s['manifest']['name']} {s['manifest']['version']}" for s in sources)
+        snapshot = {"packages": [by_name[n] for n in sorted(by_name)], "org": snap.get("org") or empty_org()}
+        return self._change(snapshot, author=author, source="package", message=message, check_only=check_only,
+                            allow_destructive=allow_destructive)
+
+    def apply_org(self, org_source: dict, *, author: str, message: str = "", source: str = "cli",
+                  check_only: bool = False, allow_destructive: bool = False) -> ChangeResult:
+        """Make `org_source` the org layer (on top of the installed packages)."""
+        current = self.active()
+        packages = (current.snapshot.get("packages") or []) if current else []
+        return self._change({"packages": packages, "org": org_source}, author=author, source=source,
+                            message=message, check_only=check_only, allow_destructive=allow_destructive)
+
+    def rollback(self, number: int, *, author: str, message: str = "", check_only: bool = False,
+                 allow_destructive: bool = False) -> ChangeResult:
+        """Version `number`'s snapshot, activated as a NEW version (history is never rewritten)."""
+        target = self.get(number)
+        return self._change(target.snapshot, author=author, source="rollback",
+                            message=message or f"rollback to version {number}", check_only=check_only,
+                            allow_destructive=allow_destructive)
+
+    def export_org(self, directory) -> list[Path]:
+        """Write the active org layer in source format, plus packages.lock.yaml."""
+        current = self.active()
+        snap = current.snapshot if current else {"packages": [], "org": empty_org()}
+        lock = {p["manifest"]["name"]: str(p["manifest"]["version"]) for p in snap.get("packages") or []}
+        return dump_org(snap.get("org") or empty_org(), directory, lock=lock)
+
+    # -- the pipeline ----------------------------------------------------------------------
+    def _change(self, snapshot: dict, *, author: str, source: str, message: str, check_only: bool,
+                allow_destructive: bool) -> ChangeResult:
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}")
+        snapshot = _normalize(snapshot)
+        new_md = build_metadata(snapshot)                 # 1. validate (raises MetadataInvalid)
+        digest = content_hash(snapshot)
+        created: Version | None = None
+        with change_transaction(self.engine, commit=not check_only) as conn:
+            active = conn.execute(select(versions_table).where(versions_table.c.active == True)).first()  # noqa: E712
+            if active is not None and active.content_hash == digest:
+                return ChangeResult(Plan([]), [], None, check_only)
+            old_snapshot = active.snapshot if active is not None else None
+            old_md = build_metadata(old_snapshot) if old_snapshot is not None else None
+            result_plan = plan(old_md, new_md)             # 2. plan
+            result_plan.operations[:0] = package_steps(old_snapshot, snapshot)
+            ctx = Context(conn, old_md, new_md, datetime.now(timezone.utc))
+            impacts = [op.check(conn, ctx) for op in result_plan]   # 3. check data (before any step)
+            reasons, needs_flag = _refusals(result_plan, impacts, allow_destructive)
+            if reasons:
+                raise ChangeRefused(result_plan, reasons, impacts, needs_allow_destructive=needs_flag)
+            ops = Operations(MigrationContext.configure(
+                connection=conn, opts={"target_metadata": MetaData(naming_convention=NAMING_CONVENTION)}))
+            for op in result_plan:                         # 4. apply, in this one transaction
+                try:
+                    op.apply(ops, ctx)
+                except Exception as exc:
+                    raise ChangeFailed(f"step '{op.describe()}' failed, everything was rolled back: "
+                                       f"{type(exc).__name__}: {exc}", op) from exc
+                op.state_forwards(ctx)
+            try:
+                add_pending_foreign_keys(ops, ctx)
+            except Exception as exc:
+                raise ChangeFailed(f"adding foreign keys failed, everything was rolled back: {exc}") from exc
+            number = (conn.execute(select(func.max(versions_table.c.number))).scalar() or 0) + 1
+            now = datetime.now(timezone.utc)
+            conn.execute(update(versions_table).where(versions_table.c.active == True).values(active=False))  # noqa: E712
+            conn.execute(insert(versions_table).values(     # 5. activate + 6. record
+                number=number, parent=active.number if active is not None else None, content_hash=digest,
+                author=author, source=source, message=message or "", created_at=now, snapshot=snapshot,
+                active=True))
+            created = Version(number, active.number if active is not None else None, digest, author, source,
+                              message or "", now, copy.deepcopy(snapshot), True)
+        if check_only:
+            return ChangeResult(result_plan, impacts, None, True)
+        for hook in list(self.on_activate):
+            try:
+                hook(created)
+            except Exception:   # the version is committed; a hook must not turn it into a failure
+                log.exception("on_activate hook %r failed for version %s", hook, created.number)
+        return ChangeResult(result_plan, impacts, created, False)
+
+
+def _refusals(result_plan: Plan, impacts: list[Impact], allow_destructive: bool) -> tuple[list[str], bool]:
+    reasons, needs_flag = [], False
+    for op, impact in zip(result_plan, impacts):
+        for problem in impact.problems:
+            reasons.append(f"{op.describe()}: {problem}")
+        if op.safety == DESTRUCTIVE and not allow_destructive:
+            needs_flag = True
+            detail = "; ".join(impact.notes) or "no data would be lost"
+            reasons.append(f"{op.describe()}: destructive ({detail}); allow destructive changes to proceed")
+    return reasons, needs_flag

@@ -1,0 +1,94 @@
+"""`tessera init`, `tessera serve` and `tessera token ...`."""
+from __future__ import annotations
+
+import click
+
+from .context import database_option, fail, open_services
+
+
+def _print_bootstrap(report):
+    if report.installed:
+        click.echo(f"Installed packages: {', '.join(report.installed)}")
+    if report.admin_created:
+        if report.admin_password:
+            click.echo(f"Created user 'admin' with password: {report.admin_password}")
+            click.echo("  (shown once; set TESSERA_ADMIN_PASSWORD to choose it)")
+        else:
+            click.echo("Created user 'admin' (password from TESSERA_ADMIN_PASSWORD)")
+
+
+@click.command("init")
+@database_option
+def init(ctx):
+    """Create the database: platform tables, core package, stock apps and the admin user."""
+    from ..bootstrap import bootstrap
+    services = open_services(ctx)
+    report = bootstrap(services)
+    _print_bootstrap(report)
+    click.echo(f"Database ready: {ctx.url} (metadata version {services.changes.active_number()})")
+
+
+@click.command("serve")
+@database_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(ctx, host, port):
+    """Initialize the database if needed and serve the web app and API."""
+    from ..bootstrap import bootstrap
+    from ..web.app import create_app
+    services = open_services(ctx)
+    _print_bootstrap(bootstrap(services))
+    app = create_app(services=services)
+    click.echo(f"Tessera is running at http://{host}:{port}/  (API: http://{host}:{port}/api/v1/)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@click.group("token")
+def token():
+    """API tokens (Authorization: Bearer TOKEN)."""
+
+
+@token.command("create")
+@database_option
+@click.option("--user", "username", required=True, help="The user the token acts as.")
+@click.option("--name", default="", help="A label to recognize the token by.")
+@click.option("--expires-days", default=90, show_default=True, type=click.IntRange(0),
+              help="Days until it expires (0: never).")
+def token_create(ctx, username, name, expires_days):
+    """Create a token and print it (shown once; only its hash is stored)."""
+    services = open_services(ctx, require_ready=True)
+    user = services.identity.find_user(username)
+    if user is None:
+        fail(f"there is no user '{username}'")
+    if user.get("active") is False:
+        fail(f"user '{username}' is inactive")
+    import uuid
+    token_id, secret = services.identity.tokens.create(uuid.UUID(user["id"]), name=name,
+                                                       expires_in_days=expires_days or None)
+    click.echo(secret)
+    click.echo(f"token id: {token_id} (revoke with: tessera token revoke {token_id})", err=True)
+
+
+@token.command("revoke")
+@database_option
+@click.argument("token_id")
+def token_revoke(ctx, token_id):
+    """Revoke a token by its id."""
+    services = open_services(ctx, require_ready=True)
+    if not services.identity.tokens.revoke(token_id):
+        fail(f"there is no active token '{token_id}'")
+    click.echo(f"revoked {token_id}")
+
+
+@token.command("list")
+@database_option
+def token_list(ctx):
+    """List tokens (ids, users, expiry; never secrets)."""
+    services = open_services(ctx, require_ready=True)
+    for info in services.identity.tokens.list():
+        state = "revoked" if info.revoked_at else "active"
+        expires = info.expires_at.date().isoformat() if info.expires_at else "never"
+        click.echo(f"{info.id}  {info.user_id}  {state:8} expires {expires}  {info.name}")
+
+
+COMMANDS = [init, serve, token]

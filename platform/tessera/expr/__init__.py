@@ -1,0 +1,56 @@
+"""tessera.expr — the one expression language of Tessera.
+
+Formula fields, validation rules, default values, workflow conditions, list-view filters,
+sharing-rule criteria and the API `filter` parameter all use it:
+
+    compiled = compile_expression("amount * probability / 100", resolve_type, expected="number")
+    compiled.evaluate({("amount",): Decimal("200"), ("probability",): Decimal("10")})  # Decimal('20')
+    select(compiled.to_sql(column_for, dialect_name="postgresql"))
+
+Pipeline (modelled on SQLAlchemy Core's compiler): parse.py turns text into a syntax tree using
+Python's `ast` with a whitelist of node kinds; check.py resolves fields, checks types and lowers
+operators into a typed tree (nodes.py); to_python.py compiles that tree to a closure and to_sql.py
+(with sql_dialects.py) to a SQLAlchemy expression. User text never becomes SQL text: literals are
+bound parameters and fields come from the caller's `column_for`.
+
+Semantics (the same in Python, SQLite and PostgreSQL — tests/expr checks this on random data):
+
+Types: text, integer, number, boolean, date, datetime, time, id, and null (the literal None).
+  integer and number mix; integer op integer stays integer, except `/`.
+Blank values behave like SQL NULL: arithmetic, comparisons and functions with a blank operand give
+  blank; `and`/`or`/`not` use three-valued logic; IF with a blank condition takes the else branch;
+  a blank condition (filter, rule) counts as false. The exceptions: ISBLANK, BLANKVALUE, IF,
+  `x == None` / `x != None` (IS NULL / IS NOT NULL, never blank), `x in [..., None]` (also matches
+  blank), and text `+` (a blank text counts as ''). ISBLANK and BLANKVALUE treat '' as blank.
+Numbers are exact decimals (Python Decimal, PostgreSQL numeric). `+ - *` are exact;
+  `/` always gives a number rounded half away from zero to 10 decimals; division by zero is blank.
+  On SQLite numbers are stored as binary floating point (SQLite has no decimal type), so results
+  agree with the exact ones to about 15 significant digits, and a comparison involving a computed
+  number treats values within 1e-9 + 1e-12·|value| as equal (so 0.1 + 0.2 == 0.3 holds there too).
+Integers are 64-bit: an integer result beyond that range is blank (PostgreSQL computes integer
+  arithmetic in numeric to avoid overflow errors; SQLite's own overflow goes through floats).
+ROUND(n, digits) rounds half away from zero (2.5 → 3, -2.5 → -3), digits may be negative and must
+  be a whole-number literal; ROUND of an integer stays an integer.
+Text compares by Unicode code point, case-sensitively (PostgreSQL uses COLLATE "C" for ordering).
+  LEN counts characters. CONTAINS and BEGINS are case-sensitive with no wildcards. LOWER and UPPER
+  change only the ASCII letters A–Z (SQLite has no Unicode case mapping without ICU, so all targets
+  do the same).
+Dates: date ± integer → date; date - date → integer days; DAYS_BETWEEN(a, b) = b - a in days.
+  Datetimes are UTC; YEAR/MONTH/DAY/DATEVALUE/DAYS_BETWEEN take their UTC date. ADD_DAYS keeps a
+  datetime's time of day. DATE(y, m, d) with an impossible date, and any date outside years
+  1–9999, is blank. TODAY() is `now`'s UTC date; NOW() is `now` (both bound parameters in SQL).
+TEXT(x): numbers in plain notation with at most 15 significant digits and at most 10 decimals,
+  trailing zeros removed (TEXT(1.50) = '1.5'); integers as digits; booleans 'true'/'false';
+  dates 'YYYY-MM-DD'; datetimes 'YYYY-MM-DDTHH:MM:SSZ' (UTC); times 'HH:MM:SS'; ids as canonical
+  UUID text.
+VALUE(t): text of the form [+-]digits[.digits] (spaces around ignored) → number; anything else → blank.
+MIN/MAX take two or more values of one type; any blank argument gives blank.
+ISCHANGED(field) / PRIORVALUE(field) need context="write". With no prior values (a record being
+  created) ISCHANGED is false and PRIORVALUE blank. A blank and '' are not a change.
+Ids compare with ids and with text literals (canonical UUID form, case-insensitive).
+"""
+from .compiled import Compiled, compile_expression
+from .errors import ExprError
+from .types import EXPRESSION_TYPES, normalize_type
+
+__all__ = ["compile_expression", "Compiled", "ExprError", "EXPRESSION_TYPES", "normalize_type"]

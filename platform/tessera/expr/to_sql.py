@@ -1,0 +1,243 @@
+"""Typed tree → SQLAlchemy Core expression.
+
+Values enter SQL only as bound parameters (literal()) and field references only through the
+caller's `column_for`; the SQL text is made entirely of SQLAlchemy constructs chosen here and in
+sql_dialects.py. TODAY() and NOW() are parameters taken from `now`, so a query and a Python
+evaluation with the same `now` agree.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Numeric, Text, and_, case, cast, false, func, literal,
+                        not_, null, or_, true, type_coerce)
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import NullType, Uuid
+
+from . import types as t
+from .errors import ExprError
+from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, IsBlank, Literal, Logic, Negate, Node,
+                    Not, Prior, walk)
+from .sql_dialects import Dialect
+from .sql_types import sql_type
+
+ColumnFor = Callable[[tuple], ColumnElement]
+
+
+def compile_sql(node: Node, column_for: ColumnFor, dialect: Dialect, now: datetime) -> ColumnElement:
+    compiler = _SqlCompiler(column_for, dialect, now)
+    expression = compiler.compile(node)
+    if isinstance(node, (Field, Literal)):
+        return expression
+    if node.type == t.INTEGER:
+        expression = dialect.integer_result(expression, _may_overflow(node))
+    return type_coerce(expression, sql_type(node.type))
+
+
+def _may_overflow(node: Node) -> bool:
+    return any(isinstance(n, (Arith, Negate)) and n.type == t.INTEGER
+               or isinstance(n, Call) and n.name in ("ROUND", "ABS") and n.type == t.INTEGER for n in walk(node))
+
+
+def _exact(node: Node) -> bool:
+    """Whether a number operand is a stored or written value (as opposed to a computed one)."""
+    return isinstance(node, (Field, Literal, Prior)) or node.type != t.NUMBER
+
+
+class _SqlCompiler:
+    def __init__(self, column_for: ColumnFor, dialect: Dialect, now: datetime):
+        self.column_for = column_for
+        self.dialect = dialect
+        self.now = now
+
+    def compile(self, node: Node) -> ColumnElement:
+        expression = getattr(self, "_" + type(node).__name__)(node)
+        if isinstance(expression.type, NullType) and node.type != t.NULL:
+            expression = type_coerce(expression, sql_type(node.type))
+        return expression
+
+    # -- leaves ----------------------------------------------------------------------------------
+    def _Literal(self, node: Literal) -> ColumnElement:
+        value = node.value
+        if value is None:
+            return null() if node.type == t.NULL else cast(null(), sql_type(node.type))
+        if isinstance(value, bool):
+            return true() if value else false()
+        if node.type == t.ID:
+            return literal(value, Text())  # only reached outside comparisons, e.g. IF(c, 'x', account)
+        return literal(value, sql_type(node.type))
+
+    def _Field(self, node: Field) -> ColumnElement:
+        return self.column_for(node.path)
+
+    def _Prior(self, node: Prior) -> ColumnElement:
+        raise ExprError("PRIORVALUE cannot be used in a query (only when a record is written)")
+
+    def _Changed(self, node: Changed) -> ColumnElement:
+        raise ExprError("ISCHANGED cannot be used in a query (only when a record is written)")
+
+    # -- operators -------------------------------------------------------------------------------
+    def _Arith(self, node: Arith) -> ColumnElement:
+        left, right = self.compile(node.left), self.compile(node.right)
+        return type_coerce(self.dialect.arith(node.op, left, right, node.type), sql_type(node.type))
+
+    def _Negate(self, node: Negate) -> ColumnElement:
+        return self.dialect.negate(self.compile(node.operand), node.type)
+
+    def _Concat(self, node: Concat) -> ColumnElement:
+        return self.dialect.concat(self.compile(node.left), self.compile(node.right))
+
+    def _Compare(self, node: Compare) -> ColumnElement:
+        left, right = self.compile(node.left), self.compile(node.right)
+        if node.operand_type == t.ID:
+            return self._id_compare(node, left, right)
+        exact = _exact(node.left) and _exact(node.right)
+        return self.dialect.compare(node.op, left, right, node.operand_type, exact)
+
+    def _id_compare(self, node: Compare, left, right) -> ColumnElement:
+        # An id compared with a text literal: bind the literal as the id column's own type (a UUID
+        # on PostgreSQL, 32 hex digits on SQLite). Text that is no id never equals one.
+        if isinstance(node.right, Literal) or isinstance(node.left, Literal):
+            column, text = (left, node.right.value) if isinstance(node.right, Literal) else (right, node.left.value)
+            value = _id_parameter(text, column)
+            if value is None:
+                return _unless_blank(column, false() if node.op == "==" else true())
+            return column == value if node.op == "==" else column != value
+        return left == right if node.op == "==" else left != right
+
+    def _IsBlank(self, node: IsBlank) -> ColumnElement:
+        return self._is_blank(self.compile(node.operand), node.operand.type)
+
+    def _is_blank(self, expression, kind: str) -> ColumnElement:
+        if kind == t.TEXT:
+            return or_(expression.is_(None), expression == literal("", Text()))
+        return expression.is_(None)
+
+    def _InList(self, node: InList) -> ColumnElement:
+        operand = self.compile(node.operand)
+        if node.operand_type == t.ID:
+            values = [_id_parameter(item.value, operand) if isinstance(item, Literal) else self.compile(item)
+                      for item in node.items]
+            values = [value for value in values if value is not None]
+            return operand.in_(values) if values else _unless_blank(operand, false())
+        items = [self.compile(item) for item in node.items]
+        exact = _exact(node.operand) and all(_exact(item) for item in node.items)
+        return self.dialect.in_list(operand, items, node.operand_type, exact)
+
+    def _Not(self, node: Not) -> ColumnElement:
+        return not_(self.compile(node.operand))
+
+    def _Logic(self, node: Logic) -> ColumnElement:
+        operands = [self.compile(o) for o in node.operands]
+        return and_(*operands) if node.op == "and" else or_(*operands)
+
+    # -- functions -------------------------------------------------------------------------------
+    def _Call(self, node: Call) -> ColumnElement:
+        method = getattr(self, "_call_" + node.name)
+        return method(node, *node.args)
+
+    def _call_IF(self, node, condition, then, otherwise):
+        return case((self.compile(condition), self.compile(then)), else_=self.compile(otherwise))
+
+    def _call_ISBLANK(self, node, value):
+        return self._is_blank(self.compile(value), value.type)
+
+    def _call_BLANKVALUE(self, node, value, fallback):
+        compiled = self.compile(value)
+        if value.type == t.TEXT:
+            return case((self._is_blank(compiled, t.TEXT), self.compile(fallback)), else_=compiled)
+        return func.coalesce(compiled, self.compile(fallback))
+
+    def _call_TODAY(self, node):
+        return literal(self.now.date(), Date())
+
+    def _call_NOW(self, node):
+        return literal(self.now, DateTime(timezone=True))
+
+    def _call_DATE(self, node, year, month, day):
+        return self.dialect.make_date(self.compile(year), self.compile(month), self.compile(day))
+
+    def _call_DATEVALUE(self, node, value):
+        return self.dialect.datevalue(self.compile(value), value.type)
+
+    def _date_part(self, part, value):
+        return self.dialect.date_part(part, self.compile(value), value.type)
+
+    def _call_YEAR(self, node, value):
+        return self._date_part("year", value)
+
+    def _call_MONTH(self, node, value):
+        return self._date_part("month", value)
+
+    def _call_DAY(self, node, value):
+        return self._date_part("day", value)
+
+    def _call_ADD_DAYS(self, node, value, days):
+        return self.dialect.add_days(self.compile(value), self.compile(days), value.type)
+
+    def _call_DAYS_BETWEEN(self, node, first, second):
+        first_date = self.dialect.datevalue(self.compile(first), first.type)
+        second_date = self.dialect.datevalue(self.compile(second), second.type)
+        return self.dialect.days_between(first_date, second_date)
+
+    def _call_LEN(self, node, text):
+        return self.dialect.length(self.compile(text))
+
+    def _call_LOWER(self, node, text):
+        return self.dialect.lower(self.compile(text))
+
+    def _call_UPPER(self, node, text):
+        return self.dialect.upper(self.compile(text))
+
+    def _call_CONTAINS(self, node, text, part):
+        return self.dialect.contains(self.compile(text), self.compile(part))
+
+    def _call_BEGINS(self, node, text, start):
+        return self.dialect.begins(self.compile(text), self.compile(start))
+
+    def _call_ROUND(self, node, value, digits=None):
+        return self.dialect.round(self.compile(value), digits.value if digits is not None else 0, node.type)
+
+    def _call_ABS(self, node, value):
+        return self.dialect.abs(self.compile(value), node.type)
+
+    def _call_MIN(self, node, *values):
+        return self.dialect.least([self.compile(v) for v in values], node.type)
+
+    def _call_MAX(self, node, *values):
+        return self.dialect.least([self.compile(v) for v in values], node.type, greatest=True)
+
+    def _call_TEXT(self, node, value):
+        compiled = self.compile(value)
+        kind = value.type
+        if kind == t.NULL:
+            return cast(null(), Text())
+        if kind == t.TEXT:
+            return compiled
+        if kind == t.NUMBER:
+            return self.dialect.number_text(compiled)
+        if kind == t.BOOLEAN:
+            return case((compiled, literal("true", Text())), (not_(compiled), literal("false", Text())))
+        return self.dialect.text(compiled, kind)
+
+    def _call_VALUE(self, node, text):
+        return type_coerce(self.dialect.value(self.compile(text)), Numeric(asdecimal=True))
+
+
+def _id_parameter(text: str, column: ColumnElement):
+    """A bound parameter for an id given as text, typed like the id column; None if the text is no id."""
+    column_type = column.type
+    if isinstance(column_type, Uuid):
+        try:
+            parsed = uuid.UUID(text)
+        except ValueError:
+            return None
+        return literal(parsed if column_type.as_uuid else str(parsed), column_type)
+    return literal(text, column_type if not isinstance(column_type, NullType) else Text())
+
+
+def _unless_blank(expression, value) -> ColumnElement:
+    """`value`, or NULL when `expression` is blank (a comparison with a blank value is blank)."""
+    return case((expression.is_(None), null()), else_=value)

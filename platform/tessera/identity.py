@@ -1,0 +1,92 @@
+"""Users, passwords and API tokens, on top of the record service (users are `user` records).
+
+Sits above `records` and `security`: it creates users through the record service (so defaults,
+validation and audit apply) and keeps credentials in the platform's own table.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+from sqlalchemy import insert, select, update
+
+from .records.errors import NotFound, ValidationFailed
+from .security.actor import SYSTEM, Actor
+from .security.passwords import generate_password, hash_password, verify_password
+from .security.tokens import CACHE_SECONDS, TokenStore
+from .storage.platform_tables import credentials
+
+
+class IdentityService:
+    def __init__(self, engine, records):
+        self.engine = engine
+        self.records = records
+        self.tokens = TokenStore(engine)
+        self._actors: dict[uuid.UUID, tuple[float, Actor | None]] = {}
+        self._lock = threading.Lock()
+
+    def find_user(self, username: str) -> dict | None:
+        return self.records.find_by(SYSTEM, "user", "username", username)
+
+    def require_user(self, username: str) -> dict:
+        user = self.find_user(username)
+        if user is None:
+            raise NotFound(f"there is no user '{username}'")
+        return user
+
+    def create_user(self, username: str, *, password: str | None = None, actor: Actor = SYSTEM,
+                    **fields) -> tuple[dict, str | None]:
+        """Create a user record and its credential. Returns (user, generated password or None)."""
+        if self.find_user(username) is not None:
+            raise ValidationFailed(f"user '{username}' already exists",
+                                   fields={"username": ["must be unique: another user has this name"]})
+        generated = None
+        if password is None:
+            password = generated = generate_password()
+        if len(password) < 8:
+            raise ValidationFailed("password must be at least 8 characters", fields={"password": ["too short"]})
+        user = self.records.create(actor, "user", {"username": username, **fields})
+        with self.engine.begin() as conn:
+            conn.execute(insert(credentials).values(user_id=uuid.UUID(user["id"]),
+                                                    password_hash=hash_password(password), failed_logins=0))
+        return user, generated
+
+    def set_password(self, user_id: uuid.UUID, password: str) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(update(credentials).where(credentials.c.user_id == user_id)
+                                .values(password_hash=hash_password(password), failed_logins=0, locked_until=None))
+            if done.rowcount == 0:
+                conn.execute(insert(credentials).values(user_id=user_id, password_hash=hash_password(password),
+                                                        failed_logins=0))
+
+    def check_password(self, username: str, password: str) -> Actor | None:
+        user = self.find_user(username)
+        if user is None or user.get("active") is False:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(credentials.c.password_hash).where(
+                credentials.c.user_id == uuid.UUID(user["id"]))).first()
+        if row is None or not verify_password(row[0], password):
+            return None
+        return Actor(uuid.UUID(user["id"]), user["username"])
+
+    def actor_for_token(self, token: str) -> Actor | None:
+        """The acting user of a valid token, if that user exists and is active (cached briefly)."""
+        user_id = self.tokens.verify(token)
+        if user_id is None:
+            return None
+        now = time.monotonic()
+        cached = self._actors.get(user_id)
+        if cached and now - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        try:
+            user = self.records.get(SYSTEM, "user", user_id)
+        except NotFound:
+            user = None
+        actor = Actor(user_id, user["username"]) if user and user.get("active") is not False else None
+        with self._lock:
+            if len(self._actors) > 10000:
+                self._actors.clear()
+            self._actors[user_id] = (now, actor)
+        return actor

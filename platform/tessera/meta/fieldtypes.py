@@ -1,0 +1,69 @@
+"""The field types of the metadata language: their type-specific defaults and expression types.
+
+Storage (column types), validation (marshmallow fields) and OpenAPI schemas live in the layers that
+own them; this table only says what the metadata means, so `meta` and `expr` stay storage-free.
+"""
+
+TEXT_TYPES = {"text", "textarea", "rich_text", "email", "phone", "url", "picklist", "autonumber"}
+NUMERIC_TYPES = {"number", "currency", "percent"}
+RELATION_TYPES = {"lookup", "master_detail"}
+COMPUTED_TYPES = {"formula", "rollup"}
+
+# Per-type defaults for optional properties (see metadata/README.md).
+TYPE_DEFAULTS: dict[str, dict] = {
+    "text": {"max_length": 255},
+    "textarea": {"max_length": 32000},
+    "rich_text": {"max_length": 131072},
+    "email": {"max_length": 254},
+    "phone": {"max_length": 40},
+    "url": {"max_length": 2048},
+    "integer": {},
+    "number": {"precision": 18, "scale": 2},
+    "currency": {"precision": 18, "scale": 2},
+    "percent": {"precision": 5, "scale": 2},
+    "boolean": {"default": False},
+    "date": {},
+    "datetime": {},
+    "time": {},
+    "picklist": {"restricted": True},
+    "multi_picklist": {"restricted": True},
+    "lookup": {"on_delete": "set_null"},
+    "master_detail": {"on_delete": "cascade"},
+    "formula": {"scale": 2},
+    "rollup": {},
+    "autonumber": {"start": 1},
+    "json": {},
+}
+
+FIELD_TYPES = tuple(TYPE_DEFAULTS)
+
+# Formula `returns` values and the expression type each field type has.
+FORMULA_RETURN_TYPES = ("text", "number", "currency", "percent", "integer", "boolean", "date", "datetime")
+
+_EXPR_TYPE = {
+    **{t: "text" for t in TEXT_TYPES},
+    "multi_picklist": "text",
+    "integer": "integer",
+    **{t: "number" for t in NUMERIC_TYPES},
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "datetime",
+    "time": "time",
+    "lookup": "id",
+    "master_detail": "id",
+}
+
+SYSTEM_FIELDS = ("id", "owner", "created_at", "created_by", "updated_at", "updated_by", "row_version")
+SYSTEM_FIELD_EXPR_TYPES = {
+    "id": "id", "owner": "id", "created_by": "id", "updated_by": "id",
+    "created_at": "datetime", "updated_at": "datetime", "row_version": "integer",
+}
+
+
+def expr_type_of(field) -> str | None:
+    """The expression-language type of a field (None: not usable in expressions, e.g. json)."""
+    if field.type == "formula":
+        return _EXPR_TYPE.get(field.options["returns"], field.options["returns"])
+    if field.type == "rollup":
+        return "integer" if field.options["function"] == "count" else None  # resolved by the model
+    return _EXPR_TYPE.get(field.type)

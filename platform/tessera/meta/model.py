@@ -1,0 +1,173 @@
+"""The typed metadata model: what one effective metadata version says.
+
+Built from validated source documents (plain dicts) by `tessera.meta.merge`. Immutable: the
+Runtime compiles it once per version.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dc_field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .fieldtypes import COMPUTED_TYPES, RELATION_TYPES, SYSTEM_FIELD_EXPR_TYPES, TYPE_DEFAULTS, expr_type_of
+
+_COMMON = ("type", "label", "help", "required", "unique", "indexed", "default",
+           "default_expression", "read_only", "renamed_from")
+
+
+def default_label(name: str) -> str:
+    return name.replace("__", " ").replace("_", " ").strip().title()
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    type: str
+    label: str
+    help: str | None = None
+    required: bool = False
+    unique: bool = False
+    indexed: bool = False
+    default: Any = None
+    default_expression: str | None = None
+    read_only: bool = False
+    renamed_from: str | None = None
+    options: Mapping[str, Any] = dc_field(default_factory=dict)  # type-specific properties
+
+    @classmethod
+    def from_doc(cls, name: str, doc: Mapping[str, Any]) -> "FieldDef":
+        options = dict(TYPE_DEFAULTS.get(doc["type"], {}))
+        options.pop("default", None)
+        options.update({k: v for k, v in doc.items() if k not in _COMMON})
+        default = doc.get("default", TYPE_DEFAULTS.get(doc["type"], {}).get("default"))
+        return cls(
+            name=name, type=doc["type"], label=doc.get("label") or default_label(name),
+            help=doc.get("help"),
+            required=bool(doc.get("required", doc["type"] == "master_detail")),
+            unique=bool(doc.get("unique", doc["type"] == "autonumber")),
+            indexed=bool(doc.get("indexed", doc["type"] in RELATION_TYPES)),
+            default=default, default_expression=doc.get("default_expression"),
+            read_only=bool(doc.get("read_only", doc["type"] in COMPUTED_TYPES or doc["type"] == "autonumber")),
+            renamed_from=doc.get("renamed_from"), options=MappingProxyType(options),
+        )
+
+    @property
+    def stored(self) -> bool:
+        return self.type not in COMPUTED_TYPES
+
+    @property
+    def is_relation(self) -> bool:
+        return self.type in RELATION_TYPES
+
+    @property
+    def target(self) -> str | None:
+        return self.options.get("to") if self.is_relation else None
+
+    @property
+    def picklist_values(self) -> list[str]:
+        return [v["value"] if isinstance(v, dict) else v for v in self.options.get("values", ())]
+
+
+@dataclass(frozen=True)
+class ValidationRule:
+    name: str
+    condition: str
+    message: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class ObjectDef:
+    name: str
+    label: str
+    plural_label: str
+    fields: Mapping[str, FieldDef]
+    validation_rules: tuple[ValidationRule, ...] = ()
+    description: str | None = None
+    name_field: str | None = None
+    track_history: bool = False
+    package: str | None = None        # owning package; None for the org's own objects
+    source: str = ""                  # the file it came from, for error messages
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any], *, package: str | None, source: str) -> "ObjectDef":
+        fields = {n: FieldDef.from_doc(n, f) for n, f in (doc.get("fields") or {}).items()}
+        rules = tuple(ValidationRule(r["name"], r["condition"], r["message"], r.get("field"))
+                      for r in doc.get("validation_rules") or ())
+        name_field = doc.get("name_field") or ("name" if "name" in fields else None)
+        label = doc.get("label") or default_label(doc["name"])
+        return cls(name=doc["name"], label=label, plural_label=doc.get("plural_label") or label + "s",
+                   fields=MappingProxyType(fields), validation_rules=rules,
+                   description=doc.get("description"), name_field=name_field,
+                   track_history=bool(doc.get("track_history", False)), package=package, source=source)
+
+    @property
+    def table_name(self) -> str:
+        return f"obj_{self.name}"
+
+    @property
+    def stored_fields(self) -> list[FieldDef]:
+        return [f for f in self.fields.values() if f.stored]
+
+
+@dataclass(frozen=True)
+class Component:
+    """A layout, list view or app: kept as its validated document (the UI interprets it)."""
+    kind: str
+    name: str
+    doc: Mapping[str, Any]
+    package: str | None = None
+    source: str = ""
+
+    def __getitem__(self, key):
+        return self.doc[key]
+
+    def get(self, key, default=None):
+        return self.doc.get(key, default)
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The effective metadata of an org: packages merged in dependency order plus the org layer."""
+    objects: Mapping[str, ObjectDef]
+    layouts: Mapping[str, Component] = dc_field(default_factory=dict)
+    list_views: Mapping[str, Component] = dc_field(default_factory=dict)
+    apps: Mapping[str, Component] = dc_field(default_factory=dict)
+
+    def field_expr_type(self, obj: ObjectDef, name: str) -> str | None:
+        if name in SYSTEM_FIELD_EXPR_TYPES:
+            return SYSTEM_FIELD_EXPR_TYPES[name]
+        f = obj.fields.get(name)
+        if f is None:
+            return None
+        if f.type == "rollup" and f.options["function"] != "count":
+            child = self.objects.get(f.options["object"])
+            target = child.fields.get(f.options.get("field", "")) if child else None
+            return expr_type_of(target) if target else None
+        return expr_type_of(f)
+
+    def resolve_path(self, obj: ObjectDef, path: tuple[str, ...]) -> list[tuple[ObjectDef, str]] | None:
+        """Walk a dotted path through lookups: [(object, field name), ...], or None if it breaks."""
+        steps, current = [], obj
+        for i, name in enumerate(path):
+            if current is None or (name not in current.fields and name not in SYSTEM_FIELD_EXPR_TYPES):
+                return None
+            steps.append((current, name))
+            if i < len(path) - 1:
+                f = current.fields.get(name)
+                target = f.target if f else ("user" if name in ("owner", "created_by", "updated_by") else None)
+                current = self.objects.get(target) if target else None
+        return steps
+
+    def path_expr_type(self, obj: ObjectDef, path: tuple[str, ...]) -> str | None:
+        steps = self.resolve_path(obj, path)
+        if not steps:
+            return None
+        last_obj, last_field = steps[-1]
+        return self.field_expr_type(last_obj, last_field)
+
+    def layouts_for(self, object_name: str) -> list[Component]:
+        return [c for c in self.layouts.values() if c["object"] == object_name]
+
+    def list_views_for(self, object_name: str) -> list[Component]:
+        return [c for c in self.list_views.values() if c["object"] == object_name]

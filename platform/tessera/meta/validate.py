@@ -1,0 +1,202 @@
+"""Semantic checks on merged metadata: references resolve, expressions type-check, no cycles.
+
+JSON Schema has already checked each document's shape; these checks need the whole picture.
+Every error names the component's file and the path inside it.
+"""
+from __future__ import annotations
+
+from ..expr import ExprError, compile_expression
+from .errors import MetaError
+from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS
+from .model import Metadata, ObjectDef
+
+_NOT_UNIQUE = {"textarea", "rich_text", "json", "multi_picklist", "formula", "rollup", "boolean"}
+_ROLLUP_FIELD_TYPES = {"integer", "date", "datetime", *NUMERIC_TYPES}
+
+
+def resolver(md: Metadata, obj: ObjectDef):
+    return lambda path: md.path_expr_type(obj, tuple(path))
+
+
+def expected_type(field) -> str | None:
+    if field.type == "formula":
+        return _EXPR_TYPE.get(field.options["returns"], field.options["returns"])
+    return _EXPR_TYPE.get(field.type)
+
+
+def check_semantics(md: Metadata) -> list[MetaError]:
+    errors: list[MetaError] = []
+    for obj in md.objects.values():
+        errors += _check_object(md, obj)
+    errors += _check_formula_cycles(md)
+    for comp in md.layouts.values():
+        errors += _check_layout(md, comp)
+    for comp in md.list_views.values():
+        errors += _check_list_view(md, comp)
+    for comp in md.apps.values():
+        for i, tab in enumerate(comp.get("tabs") or ()):
+            if tab not in md.objects:
+                errors.append(MetaError(comp.source, f"tabs.{i}", f"there is no object '{tab}'"))
+    return errors
+
+
+def _compile(md, obj, text, where, errors, *, context="read", expected=None):
+    try:
+        return compile_expression(text, resolver(md, obj), context=context, expected=expected)
+    except ExprError as exc:
+        errors.append(MetaError(obj.source, where, f"{exc}"))
+        return None
+
+
+def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
+    errors: list[MetaError] = []
+    src = obj.source
+    if obj.name_field and obj.name_field not in obj.fields:
+        errors.append(MetaError(src, "name_field", f"there is no field '{obj.name_field}'"))
+    for f in obj.fields.values():
+        at = f"fields.{f.name}"
+        if f.name in SYSTEM_FIELDS:
+            errors.append(MetaError(src, at, f"'{f.name}' is a system field name"))
+        if f.is_relation and f.target not in md.objects:
+            errors.append(MetaError(src, f"{at}.to", f"there is no object '{f.target}'"))
+        if f.unique and f.type in _NOT_UNIQUE:
+            errors.append(MetaError(src, f"{at}.unique", f"{f.type} fields cannot be unique"))
+        if f.renamed_from and f.renamed_from in obj.fields:
+            errors.append(MetaError(src, f"{at}.renamed_from", f"field '{f.renamed_from}' still exists"))
+        if f.type in ("picklist", "multi_picklist"):
+            values = f.picklist_values
+            if len(set(values)) != len(values):
+                errors.append(MetaError(src, f"{at}.values", "values must be unique"))
+            if f.default is not None and f.options.get("restricted", True):
+                defaults = f.default if isinstance(f.default, list) else [f.default]
+                for d in defaults:
+                    if d not in values:
+                        errors.append(MetaError(src, f"{at}.default", f"'{d}' is not one of the values"))
+        if f.type == "formula":
+            if f.options["returns"] not in FORMULA_RETURN_TYPES:
+                errors.append(MetaError(src, f"{at}.returns", f"'{f.options['returns']}' is not a formula return type"))
+            else:
+                _compile(md, obj, f.options["expression"], f"{at}.expression", errors, expected=expected_type(f))
+        if f.type == "rollup":
+            errors += _check_rollup(md, obj, f, at)
+        if f.default_expression:
+            _compile(md, obj, f.default_expression, f"{at}.default_expression", errors, expected=expected_type(f))
+    for i, rule in enumerate(obj.validation_rules):
+        at = f"validation_rules.{i}"
+        _compile(md, obj, rule.condition, f"{at}.condition", errors, context="write", expected="boolean")
+        if rule.field and rule.field not in obj.fields:
+            errors.append(MetaError(src, f"{at}.field", f"there is no field '{rule.field}'"))
+    names = [r.name for r in obj.validation_rules]
+    if len(set(names)) != len(names):
+        errors.append(MetaError(src, "validation_rules", "rule names must be unique"))
+    return errors
+
+
+def _check_rollup(md, obj, f, at) -> list[MetaError]:
+    child = md.objects.get(f.options["object"])
+    if child is None:
+        return [MetaError(obj.source, f"{at}.object", f"there is no object '{f.options['object']}'")]
+    errors = []
+    rel = child.fields.get(f.options["relationship"])
+    if rel is None or not rel.is_relation or rel.target != obj.name:
+        errors.append(MetaError(obj.source, f"{at}.relationship",
+                                f"'{child.name}.{f.options['relationship']}' is not a lookup to '{obj.name}'"))
+    if f.options["function"] != "count":
+        target = child.fields.get(f.options.get("field") or "")
+        if target is None:
+            errors.append(MetaError(obj.source, f"{at}.field", f"there is no field '{child.name}.{f.options.get('field')}'"))
+        else:
+            kind = target.options["returns"] if target.type == "formula" else target.type
+            allowed = _ROLLUP_FIELD_TYPES - {"date", "datetime"} if f.options["function"] == "sum" else _ROLLUP_FIELD_TYPES
+            if kind not in allowed:
+                errors.append(MetaError(obj.source, f"{at}.field", f"cannot {f.options['function']} a {kind} field"))
+    if f.options.get("filter"):
+        try:
+            compile_expression(f.options["filter"], resolver(md, child), expected="boolean")
+        except ExprError as exc:
+            errors.append(MetaError(obj.source, f"{at}.filter", str(exc)))
+    return errors
+
+
+def _check_formula_cycles(md: Metadata) -> list[MetaError]:
+    graph: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for obj in md.objects.values():
+        for f in obj.fields.values():
+            if f.type != "formula":
+                continue
+            try:
+                compiled = compile_expression(f.options["expression"], resolver(md, obj))
+            except ExprError:
+                continue  # reported by _check_object
+            deps = set()
+            for path in compiled.paths:
+                steps = md.resolve_path(obj, tuple(path))
+                if steps:
+                    o, n = steps[-1]
+                    deps.add((o.name, n))
+            graph[(obj.name, f.name)] = deps
+    errors, state = [], {}
+
+    def visit(node, chain):
+        if state.get(node) == "done" or node not in graph:
+            return
+        if state.get(node) == "visiting":
+            cycle = chain[chain.index(node):] + [node]
+            obj = md.objects[node[0]]
+            errors.append(MetaError(obj.source, f"fields.{node[1]}.expression",
+                                    "formula cycle: " + " -> ".join(f"{o}.{n}" for o, n in cycle)))
+            return
+        state[node] = "visiting"
+        for dep in sorted(graph[node]):
+            visit(dep, chain + [node])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        visit(node, [])
+    return errors
+
+
+def _column_ok(md, obj, path: str) -> bool:
+    return md.resolve_path(obj, tuple(path.split("."))) is not None
+
+
+def _check_layout(md: Metadata, comp) -> list[MetaError]:
+    obj = md.objects.get(comp["object"])
+    if obj is None:
+        return [MetaError(comp.source, "object", f"there is no object '{comp['object']}'")]
+    errors = []
+    for s, section in enumerate(comp.get("sections") or ()):
+        for i, name in enumerate(section.get("fields") or ()):
+            if name not in obj.fields and name not in SYSTEM_FIELDS:
+                errors.append(MetaError(comp.source, f"sections.{s}.fields.{i}", f"'{obj.name}' has no field '{name}'"))
+    for r, rel in enumerate(comp.get("related_lists") or ()):
+        child = md.objects.get(rel["object"])
+        if child is None:
+            errors.append(MetaError(comp.source, f"related_lists.{r}.object", f"there is no object '{rel['object']}'"))
+            continue
+        link = child.fields.get(rel["field"])
+        if link is None or link.target != obj.name:
+            errors.append(MetaError(comp.source, f"related_lists.{r}.field", f"'{child.name}.{rel['field']}' is not a lookup to '{obj.name}'"))
+        for i, col in enumerate(rel.get("columns") or ()):
+            if not _column_ok(md, child, col):
+                errors.append(MetaError(comp.source, f"related_lists.{r}.columns.{i}", f"'{child.name}' has no field '{col}'"))
+    return errors
+
+
+def _check_list_view(md: Metadata, comp) -> list[MetaError]:
+    obj = md.objects.get(comp["object"])
+    if obj is None:
+        return [MetaError(comp.source, "object", f"there is no object '{comp['object']}'")]
+    errors = []
+    for i, col in enumerate(comp.get("columns") or ()):
+        if not _column_ok(md, obj, col):
+            errors.append(MetaError(comp.source, f"columns.{i}", f"'{obj.name}' has no field '{col}'"))
+    for i, key in enumerate(comp.get("sort") or ()):
+        if not _column_ok(md, obj, key.lstrip("-")):
+            errors.append(MetaError(comp.source, f"sort.{i}", f"'{obj.name}' has no field '{key.lstrip('-')}'"))
+    if comp.get("filter"):
+        try:
+            compile_expression(comp["filter"], resolver(md, obj), expected="boolean")
+        except ExprError as exc:
+            errors.append(MetaError(comp.source, "filter", str(exc)))
+    return errors

@@ -1,0 +1,53 @@
+"""Record service errors: each carries the HTTP status and machine-readable code the API returns."""
+from __future__ import annotations
+
+
+class RecordError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        self.details = details or {}
+
+    def to_dict(self) -> dict:
+        body = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        body.update(self.details)
+        return body
+
+
+class BadQuery(RecordError):
+    status, code = 400, "bad_query"
+
+
+class Forbidden(RecordError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(RecordError):
+    status, code = 404, "not_found"
+
+
+class Conflict(RecordError):
+    status, code = 409, "conflict"
+
+
+class StaleVersion(RecordError):
+    status, code = 412, "stale_version"
+
+
+class ValidationFailed(RecordError):
+    status, code = 422, "validation_failed"
+
+
+class BulkFailed(ValidationFailed):
+    """All-or-nothing bulk write refused: `rows` lists each failing row's index and errors."""
+
+    def __init__(self, rows: list[dict], *, status: int = 422):
+        n = len(rows)
+        super().__init__(f"{n} row{'s' if n != 1 else ''} failed; nothing was saved", details={"rows": rows})
+        self.status = status

@@ -1,0 +1,102 @@
+"""Compile field paths into one SELECT: joins for lookup paths, formulas inline, roll-ups as
+correlated subqueries. Formula and roll-up fields are never stored; they are computed here, so
+they are always current, filterable and sortable.
+"""
+from __future__ import annotations
+
+from sqlalchemy import and_, func, literal, select
+from sqlalchemy.sql import ColumnElement
+
+from ..meta.fieldtypes import SYSTEM_FIELDS
+from .errors import BadQuery
+
+_USER_LINKS = {"owner", "created_by", "updated_by"}
+
+
+class SelectBuilder:
+    """Resolves paths like ("account", "industry") against one object, adding LEFT JOINs lazily."""
+
+    def __init__(self, runtime, object_name: str, *, dialect_name: str, now=None, alias=None):
+        self.runtime = runtime
+        self.cobj = runtime.objects[object_name]
+        self.dialect_name = dialect_name
+        self.now = now
+        self.base = alias if alias is not None else self.cobj.table.alias()
+        self.from_clause = self.base
+        self._joins: dict[tuple[str, ...], tuple] = {(): (self.base, self.cobj)}
+        self._n = 0
+
+    # -- paths --------------------------------------------------------------------------
+    def _target_of(self, cobj, name: str) -> str | None:
+        if name in _USER_LINKS:
+            return "user" if "user" in self.runtime.objects else None
+        f = cobj.obj.fields.get(name)
+        return f.target if f is not None and f.is_relation else None
+
+    def _join(self, prefix: tuple[str, ...]):
+        if prefix in self._joins:
+            return self._joins[prefix]
+        parent_alias, parent = self._join(prefix[:-1])
+        target = self._target_of(parent, prefix[-1])
+        if target is None:
+            raise BadQuery(f"'{'.'.join(prefix)}' is not a lookup field")
+        self._n += 1
+        target_cobj = self.runtime.objects[target]
+        alias = target_cobj.table.alias()
+        self.from_clause = self.from_clause.outerjoin(alias, alias.c.id == parent_alias.c[prefix[-1]])
+        self._joins[prefix] = (alias, target_cobj)
+        return self._joins[prefix]
+
+    def column(self, path) -> ColumnElement:
+        path = tuple(path)
+        alias, cobj = self._join(path[:-1])
+        name = path[-1]
+        if name in SYSTEM_FIELDS:
+            return alias.c[name]
+        f = cobj.obj.fields.get(name)
+        if f is None:
+            raise BadQuery(f"'{'.'.join(path)}' is not a field of {cobj.name}")
+        if f.stored:
+            return alias.c[name]
+        if f.type == "formula":
+            prefix = path[:-1]
+            return cobj.formulas[name].to_sql(lambda p: self.column(prefix + tuple(p)),
+                                              dialect_name=self.dialect_name, now=self.now)
+        return self._rollup(alias, f)
+
+    def _rollup(self, parent_alias, f) -> ColumnElement:
+        child = SelectBuilder(self.runtime, f.options["object"], dialect_name=self.dialect_name, now=self.now)
+        fn = f.options["function"]
+        if fn == "count":
+            agg = func.count()
+        else:
+            value = child.column((f.options["field"],))
+            agg = {"sum": func.sum, "min": func.min, "max": func.max}[fn](value)
+        condition = child.base.c[f.options["relationship"]] == parent_alias.c.id
+        if f.options.get("filter"):
+            from ..expr import compile_expression
+            from ..meta.validate import resolver
+            compiled = compile_expression(f.options["filter"], resolver(self.runtime.metadata, child.cobj.obj),
+                                          expected="boolean")
+            condition = and_(condition, compiled.to_sql(child.column, dialect_name=self.dialect_name, now=self.now))
+        subquery = select(agg).select_from(child.from_clause).where(condition).scalar_subquery()
+        if fn in ("count", "sum"):
+            return func.coalesce(subquery, literal(0))
+        return subquery
+
+    def field_type(self, path) -> str | None:
+        """The declared field type at the end of a path (for serialization)."""
+        path = tuple(path)
+        if path[-1] in SYSTEM_FIELDS:
+            return "system"
+        _alias, cobj = self._join(path[:-1])
+        f = cobj.obj.fields.get(path[-1])
+        if f is None:
+            return None
+        if f.type == "formula":
+            return f.options["returns"]
+        return f.type
+
+    def condition(self, compiled) -> ColumnElement:
+        """A compiled boolean expression as a WHERE clause (blank counts as false)."""
+        return compiled.to_sql(self.column, dialect_name=self.dialect_name, now=self.now)

@@ -1,0 +1,521 @@
+"""The record service: the only path to object tables.
+
+Every read and write — REST API, generated forms, setup UI, CSV import, automation, package seed
+data — comes through here, so checks live here and only here.
+
+Order of execution for a write (create / update / bulk create), in one transaction:
+  1. load        the object's compiled definition; on update, the current row (locked on PostgreSQL)
+  2. coerce      every input value to its field type; unknown, system and read-only fields rejected
+  3. defaults    literal and expression defaults for fields absent on create; autonumbers allocated
+  4. validate    required fields, lookup targets exist, validation rules (with PRIORVALUE/ISCHANGED
+                 on update); all problems reported together as 422
+  5. save        INSERT / UPDATE guarded by row_version (optimistic locking: 412 when stale);
+                 unique violations become 409
+  6. roll-ups    nothing to maintain: roll-ups and formulas are computed in the SELECT (records/
+                 select.py), so a parent's roll-up is current the moment the child row is saved
+  7. commit      and return the record as the API shows it (formulas and roll-ups included)
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import and_, false, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..expr import ExprError, compile_expression
+from ..meta.fieldtypes import SYSTEM_FIELDS
+from ..meta.validate import resolver
+from ..security.actor import Actor
+from ..storage.platform_tables import autonumbers
+from . import cursor as cursors
+from .coerce import parse_id
+from .errors import BadQuery, BulkFailed, Conflict, NotFound, RecordError, StaleVersion, ValidationFailed
+from .select import SelectBuilder
+from .serialize import to_api, to_python
+
+MAX_LIMIT = 1000
+_WRITABLE_SYSTEM = {"owner"}
+_NUMBER_GROUP = re.compile(r"\{(0+)\}")
+
+
+@dataclass
+class QueryResult:
+    records: list[dict]
+    next_cursor: str | None
+    total: int | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def format_autonumber(fmt: str, n: int) -> str:
+    return _NUMBER_GROUP.sub(lambda m: str(n).zfill(len(m.group(1))), fmt, count=1)
+
+
+def parse_paths(text_or_list, what: str) -> list[tuple[str, ...]]:
+    items = text_or_list.split(",") if isinstance(text_or_list, str) else list(text_or_list or ())
+    paths = []
+    for item in items:
+        item = item.strip() if isinstance(item, str) else item
+        if not item or not isinstance(item, str) or not re.fullmatch(r"-?[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,4}", item):
+            raise BadQuery(f"{what}: {item!r} is not a field name or path")
+        paths.append(item)
+    return paths
+
+
+class RecordService:
+    def __init__(self, engine, runtime_source, *, secret: bytes):
+        self.engine = engine
+        self._runtime_source = runtime_source  # callable -> current Runtime
+        self._secret = secret
+
+    # -- helpers ------------------------------------------------------------------------------
+    def runtime(self):
+        return self._runtime_source()
+
+    def _object(self, rt, name):
+        cobj = rt.objects.get(name) if isinstance(name, str) else None
+        if cobj is None:
+            raise NotFound(f"there is no object '{name}'")
+        return cobj
+
+    def _builder(self, rt, name, conn, now):
+        return SelectBuilder(rt, name, dialect_name=conn.dialect.name, now=now)
+
+    def _columns(self, b: SelectBuilder, paths, what):
+        try:
+            return [b.column(tuple(p.split("."))) for p in paths]
+        except (BadQuery, KeyError):
+            for p in paths:
+                if b.runtime.metadata.resolve_path(b.cobj.obj, tuple(p.split("."))) is None:
+                    raise BadQuery(f"{what}: '{p}' is not a field of {b.cobj.name}") from None
+            raise
+
+    # -- reads --------------------------------------------------------------------------------
+    def query(self, actor: Actor, object_name: str, *, filter: str | None = None, sort=None, fields=None,
+              limit: int = 50, cursor: str | None = None, count: bool = False) -> QueryResult:
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise BadQuery(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        paths = parse_paths(fields, "fields") if fields else list(cobj.output_fields)
+        if any(p.startswith("-") for p in paths):
+            raise BadQuery("fields: names cannot start with '-'")
+        if "id" not in paths:
+            paths.insert(0, "id")
+        sort_keys = parse_paths(sort, "sort") if sort else []
+        now = _now()
+        with self.engine.connect() as conn:
+            b = self._builder(rt, object_name, conn, now)
+            out_cols = self._columns(b, paths, "fields")
+            where = []
+            if filter is not None:
+                if not isinstance(filter, str) or not filter.strip():
+                    raise BadQuery("filter: must be a non-empty expression")
+                try:
+                    compiled = compile_expression(filter, resolver(rt.metadata, cobj.obj), expected="boolean")
+                except ExprError as exc:
+                    raise BadQuery(f"filter: {exc}") from None
+                where.append(b.condition(compiled))
+            sort_cols = self._columns(b, [k.lstrip("-") for k in sort_keys], "sort")
+            directions = [k.startswith("-") for k in sort_keys]
+            if not sort_keys:  # default order: oldest first; id breaks ties (stable keyset)
+                sort_cols, directions = [b.base.c.created_at], [False]
+            order_by = []
+            for col, desc in zip(sort_cols, directions):
+                order_by += [col.is_(None).asc(), col.desc() if desc else col.asc()]
+            order_by.append(b.base.c.id.asc())
+            cursor_key = hashlib.sha256(repr((object_name, filter, sort_keys)).encode()).hexdigest()[:16]
+            if cursor:
+                values = cursors.decode(self._secret, cursor_key, cursor)
+                if len(values) != len(sort_cols) + 1:
+                    raise BadQuery("invalid cursor (it must come from next_cursor of the same query)")
+                where.append(_after(sort_cols, directions, values[:-1], b.base.c.id, values[-1]))
+            labeled = [c.label(f"c{i}") for i, c in enumerate(out_cols)]
+            sort_labeled = [c.label(f"s{i}") for i, c in enumerate(sort_cols)]
+            stmt = (select(*labeled, *sort_labeled, b.base.c.id.label("k_id")).select_from(b.from_clause)
+                    .where(*where).order_by(*order_by).limit(limit + 1))
+            rows = conn.execute(stmt).all()
+            types = [b.field_type(tuple(p.split("."))) for p in paths]
+            total = None
+            if count:
+                from sqlalchemy import func
+                total = conn.execute(select(func.count()).select_from(b.from_clause).where(*where)).scalar_one()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))} for row in rows]
+        next_cursor = None
+        if more and rows:
+            last = rows[-1]
+            n = len(paths)
+            next_cursor = cursors.encode(self._secret, cursor_key,
+                                         [to_python(v) for v in last[n:n + len(sort_cols)]] + [last[-1]])
+        return QueryResult(records, next_cursor, total)
+
+    def get(self, actor: Actor, object_name: str, record_id, *, fields=None) -> dict:
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        rid = self._parse_record_id(record_id)
+        with self.engine.connect() as conn:
+            record = self._load_full(conn, rt, cobj, rid, fields=fields)
+        if record is None:
+            raise NotFound(f"{object_name} '{record_id}' was not found")
+        return record
+
+    def find_by(self, actor: Actor, object_name: str, field: str, value) -> dict | None:
+        """The record whose `field` equals `value` (meant for unique fields, e.g. user.username)."""
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        with self.engine.connect() as conn:
+            rid = conn.execute(select(cobj.table.c.id).where(cobj.table.c[field] == value).limit(1)).scalar()
+            return self._load_full(conn, rt, cobj, rid) if rid is not None else None
+
+    def _parse_record_id(self, record_id):
+        try:
+            return parse_id(record_id)
+        except ValueError:
+            raise NotFound(f"'{record_id}' is not a record id") from None
+
+    def _load_full(self, conn, rt, cobj, rid, *, fields=None) -> dict | None:
+        paths = parse_paths(fields, "fields") if fields else list(cobj.output_fields)
+        if "id" not in paths:
+            paths.insert(0, "id")
+        b = self._builder(rt, cobj.name, conn, _now())
+        cols = self._columns(b, paths, "fields")
+        stmt = select(*[c.label(f"c{i}") for i, c in enumerate(cols)], b.base.c.row_version) \
+            .select_from(b.from_clause).where(b.base.c.id == rid)
+        row = conn.execute(stmt).first()
+        if row is None:
+            return None
+        record = {p: to_api(row[i], b.field_type(tuple(p.split(".")))) for i, p in enumerate(paths)}
+        record["_row_version"] = row[-1]
+        return record
+
+    # -- writes -------------------------------------------------------------------------------
+    def create(self, actor: Actor, object_name: str, data: dict, *, from_text: bool = False) -> dict:
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        now = _now()
+        with self.engine.begin() as conn:
+            values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text)
+            if errors:
+                raise ValidationFailed(_summary(errors), fields=errors)
+            self._assign_autonumbers(conn, cobj, [values])
+            self._check_rules_or_raise(conn, rt, cobj, values, None, now)
+            self._insert(conn, cobj, [values])
+            return self._load_full(conn, rt, cobj, values["id"])
+
+    def bulk_create(self, actor: Actor, object_name: str, rows: list, *, from_text: bool = False,
+                    progress=None) -> list[str]:
+        """All or nothing: every row is checked; any failure saves nothing and reports each row."""
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        if not isinstance(rows, list):
+            raise ValidationFailed("expected a JSON array of records")
+        now = _now()
+        failures: list[dict] = []
+        with self.engine.begin() as conn:
+            prepared = []
+            for index, data in enumerate(rows):
+                values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text, check_lookups=False)
+                if errors:
+                    failures.append({"index": index, "fields": errors})
+                prepared.append(values)
+                if progress:
+                    progress(1)
+            failures += self._check_lookups_bulk(conn, rt, cobj, prepared, {f["index"] for f in failures})
+            failures += self._check_unique_bulk(conn, cobj, prepared)
+            if failures:
+                raise BulkFailed(sorted(failures, key=lambda f: f["index"]))
+            self._assign_autonumbers(conn, cobj, prepared)
+            if cobj.rules:
+                for index, values in enumerate(prepared):
+                    errors = self._rule_errors(conn, rt, cobj, values, None, now)
+                    if errors:
+                        failures.append({"index": index, **errors})
+                if failures:
+                    raise BulkFailed(failures)
+            self._insert(conn, cobj, prepared)
+        return [str(v["id"]) for v in prepared]
+
+    def update(self, actor: Actor, object_name: str, record_id, data: dict, *, expected_version: int | None = None,
+               from_text: bool = False) -> dict:
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        rid = self._parse_record_id(record_id)
+        if not isinstance(data, dict):
+            raise ValidationFailed("expected a JSON object of field values")
+        now = _now()
+        table = cobj.table
+        with self.engine.begin() as conn:
+            current = conn.execute(select(table).where(table.c.id == rid).with_for_update()).mappings().first()
+            if current is None:
+                raise NotFound(f"{object_name} '{record_id}' was not found")
+            if expected_version is not None and current["row_version"] != expected_version:
+                raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
+                                   f"(version {current['row_version']}, you had {expected_version})")
+            changes, errors = self._coerce_input(cobj, data, from_text)
+            merged = {**current, **changes}
+            for name in cobj.required:
+                if name in changes and merged.get(name) is None:
+                    errors.setdefault(name, []).append("is required")
+            self._check_lookups(conn, rt, cobj, changes, errors)
+            if errors:
+                raise ValidationFailed(_summary(errors), fields=errors)
+            prior = dict(current)
+            self._check_rules_or_raise(conn, rt, cobj, merged, prior, now)
+            changes.update(updated_at=now, updated_by=actor.user_id, row_version=current["row_version"] + 1)
+            try:
+                result = conn.execute(update(table).where(table.c.id == rid,
+                                                          table.c.row_version == current["row_version"]).values(**changes))
+            except IntegrityError as exc:
+                raise _integrity_error(exc, cobj) from None
+            if result.rowcount != 1:
+                raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else")
+            return self._load_full(conn, rt, cobj, rid)
+
+    def delete(self, actor: Actor, object_name: str, record_id, *, expected_version: int | None = None) -> None:
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        rid = self._parse_record_id(record_id)
+        table = cobj.table
+        with self.engine.begin() as conn:
+            current = conn.execute(select(table.c.row_version).where(table.c.id == rid).with_for_update()).first()
+            if current is None:
+                raise NotFound(f"{object_name} '{record_id}' was not found")
+            if expected_version is not None and current[0] != expected_version:
+                raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
+                                   f"(version {current[0]}, you had {expected_version})")
+            for child_name, field in cobj.restricted_by:
+                child = rt.objects[child_name].table
+                n = conn.execute(select(child.c.id).where(child.c[field] == rid).limit(1)).first()
+                if n is not None:
+                    raise Conflict(f"{object_name} '{record_id}' cannot be deleted: {child_name} records refer to it "
+                                   f"through '{field}'", details={"referenced_by": f"{child_name}.{field}"})
+            try:
+                conn.execute(table.delete().where(table.c.id == rid))
+            except IntegrityError as exc:
+                raise _integrity_error(exc, cobj) from None
+
+    # -- steps ------------------------------------------------------------------------------
+    def _coerce_input(self, cobj, data, from_text) -> tuple[dict, dict[str, list[str]]]:
+        values, errors = {}, {}
+        fields = cobj.obj.fields
+        for name, raw in data.items():
+            coerce = cobj.coercers.get(name)
+            if coerce is None:
+                if name in _WRITABLE_SYSTEM:
+                    coerce = parse_id_or_error
+                elif name in SYSTEM_FIELDS:
+                    errors[name] = ["is a system field and cannot be set"]
+                    continue
+                elif name in fields:
+                    errors[name] = ["is read-only"]
+                    continue
+                else:
+                    errors[name if isinstance(name, str) else str(name)] = ["is not a field of " + cobj.name]
+                    continue
+            if raw is None or raw == "":
+                values[name] = None
+                continue
+            try:
+                values[name] = coerce(raw, from_text)
+            except ValueError as exc:
+                errors[name] = [str(exc)]
+        return values, errors
+
+    def _prepare_create(self, conn, rt, cobj, data, actor, now, from_text, *, check_lookups=True):
+        if not isinstance(data, dict):
+            return {}, {"_record": ["expected a JSON object of field values"]}
+        values, errors = self._coerce_input(cobj, data, from_text)
+        for field, default in cobj.defaults:
+            if field.name in data:
+                continue
+            if hasattr(default, "evaluate"):
+                values[field.name] = self._evaluate(conn, rt, cobj, default, values, None, now)
+            else:
+                try:
+                    values[field.name] = cobj.coercers[field.name](default, True) if field.name in cobj.coercers else default
+                except ValueError:
+                    values[field.name] = default
+        for name in cobj.required:
+            if values.get(name) is None and name not in errors:
+                errors[name] = ["is required"]
+        if check_lookups:
+            self._check_lookups(conn, rt, cobj, values, errors)
+        values.setdefault("owner", actor.user_id)
+        values.update(id=uuid.uuid4(), created_at=now, updated_at=now, created_by=actor.user_id,
+                      updated_by=actor.user_id, row_version=1)
+        return values, errors
+
+    def _check_lookups(self, conn, rt, cobj, values, errors):
+        for name, value in values.items():
+            target = cobj.relations.get(name) or ("user" if name == "owner" else None)
+            if value is None or target is None or name in errors or target not in rt.objects:
+                continue
+            t = rt.objects[target].table
+            if conn.execute(select(t.c.id).where(t.c.id == value)).first() is None:
+                errors[name] = [f"there is no {target} with id '{value}'"]
+
+    def _check_lookups_bulk(self, conn, rt, cobj, prepared, failed) -> list[dict]:
+        failures: dict[int, dict] = {}
+        links = dict(cobj.relations, owner="user")
+        for name, target in links.items():
+            if target not in rt.objects:
+                continue
+            wanted = {v[name] for i, v in enumerate(prepared) if i not in failed and v.get(name) is not None}
+            if not wanted:
+                continue
+            t = rt.objects[target].table
+            found = set()
+            ids = list(wanted)
+            for start in range(0, len(ids), 500):
+                found.update(conn.execute(select(t.c.id).where(t.c.id.in_(ids[start:start + 500]))).scalars())
+            for i, v in enumerate(prepared):
+                if i not in failed and v.get(name) is not None and v[name] not in found:
+                    failures.setdefault(i, {"index": i, "fields": {}})["fields"][name] = [
+                        f"there is no {target} with id '{v[name]}'"]
+        return list(failures.values())
+
+    def _check_unique_bulk(self, conn, cobj, prepared) -> list[dict]:
+        failures = {}
+        table = cobj.table
+        for f in cobj.obj.stored_fields:
+            if not f.unique or f.type == "autonumber":
+                continue
+            seen: dict = {}
+            for i, v in enumerate(prepared):
+                value = v.get(f.name)
+                if value is None:
+                    continue
+                if value in seen:
+                    failures.setdefault(i, {"index": i, "fields": {}})["fields"][f.name] = [
+                        f"duplicates row {seen[value]}"]
+                else:
+                    seen[value] = i
+            values = list(seen)
+            existing = set()
+            for start in range(0, len(values), 500):
+                existing.update(conn.execute(select(table.c[f.name]).where(
+                    table.c[f.name].in_(values[start:start + 500]))).scalars())
+            for value in existing:
+                i = seen.get(value)
+                if i is not None:
+                    failures.setdefault(i, {"index": i, "fields": {}})["fields"][f.name] = [
+                        "must be unique: another record has this value"]
+        return list(failures.values())
+
+    def _assign_autonumbers(self, conn, cobj, rows):
+        for f in cobj.autonumbers:
+            n = len(rows)
+            t = autonumbers
+            where = and_(t.c.object == cobj.name, t.c.field == f.name)
+            result = conn.execute(update(t).where(where).values(next_value=t.c.next_value + n))
+            if result.rowcount == 0:
+                start = int(f.options.get("start", 1))
+                conn.execute(insert(t).values(object=cobj.name, field=f.name, next_value=start + n))
+                first = start
+            else:
+                first = conn.execute(select(t.c.next_value).where(where)).scalar_one() - n
+            for offset, values in enumerate(rows):
+                values[f.name] = format_autonumber(f.options["format"], first + offset)
+
+    def _insert(self, conn, cobj, rows):
+        try:
+            conn.execute(insert(cobj.table), rows)
+        except IntegrityError as exc:
+            raise _integrity_error(exc, cobj) from None
+
+    # -- expressions on write ---------------------------------------------------------------
+    def _check_rules_or_raise(self, conn, rt, cobj, values, prior, now):
+        errors = self._rule_errors(conn, rt, cobj, values, prior, now)
+        if errors:
+            raise ValidationFailed(errors["message"], fields=errors.get("fields"),
+                                   details={"rules": errors["rules"]})
+
+    def _rule_errors(self, conn, rt, cobj, values, prior, now) -> dict | None:
+        broken = []
+        for rule, compiled in cobj.rules:
+            if self._evaluate(conn, rt, cobj, compiled, values, prior, now) is True:
+                broken.append(rule)
+        if not broken:
+            return None
+        fields: dict[str, list[str]] = {}
+        for rule in broken:
+            if rule.field:
+                fields.setdefault(rule.field, []).append(rule.message)
+        return {"message": " ".join(r.message for r in broken), "fields": fields,
+                "rules": [{"name": r.name, "message": r.message, "field": r.field} for r in broken]}
+
+    def _evaluate(self, conn, rt, cobj, compiled, values, prior, now):
+        env = self._path_values(conn, rt, cobj, compiled.paths, values, now)
+        prior_env = self._path_values(conn, rt, cobj, compiled.paths, prior, now) if prior is not None else None
+        return compiled.evaluate(env, prior=prior_env, now=now)
+
+    def _path_values(self, conn, rt, cobj, paths, record, now) -> dict:
+        out = {}
+        for path in paths:
+            path = tuple(path)
+            name = path[0]
+            f = cobj.obj.fields.get(name)
+            if len(path) == 1:
+                if f is None or f.stored:
+                    out[path] = to_python(record.get(name))
+                elif f.type == "formula":
+                    out[path] = self._evaluate(conn, rt, cobj, cobj.formulas[name], record, None, now)
+                else:  # roll-up: computed from the saved children
+                    out[path] = self._scalar(conn, rt, cobj.name, path, record.get("id"), now)
+            else:
+                target = cobj.relations.get(name) or ("user" if name in ("owner", "created_by", "updated_by") else None)
+                out[path] = self._scalar(conn, rt, target, path[1:], record.get(name), now) if target else None
+        return out
+
+    def _scalar(self, conn, rt, object_name, path, record_id, now):
+        if record_id is None or object_name not in rt.objects:
+            return None
+        b = SelectBuilder(rt, object_name, dialect_name=conn.dialect.name, now=now)
+        col = b.column(path)
+        return to_python(conn.execute(select(col).select_from(b.from_clause).where(b.base.c.id == record_id)).scalar())
+
+
+def parse_id_or_error(value, from_text=False):
+    return parse_id(value)
+
+
+def _after(cols, directions, values, id_col, last_id):
+    """Keyset condition: rows strictly after the cursor in ORDER BY (col IS NULL, col, ...), id."""
+    clauses, equal_so_far = [], []
+    for col, desc, value in zip(cols, directions, values):
+        if value is None:  # nulls sort last: nothing comes after a null at this level
+            equal = col.is_(None)
+            after = false()
+        else:
+            equal = col == value
+            after = or_(col.is_(None), col < value if desc else col > value)
+        clauses.append(and_(*equal_so_far, after))
+        equal_so_far.append(equal)
+    clauses.append(and_(*equal_so_far, id_col > last_id))
+    return or_(*clauses)
+
+
+def _summary(errors: dict[str, list[str]]) -> str:
+    parts = [f"{name}: {'; '.join(msgs)}" for name, msgs in errors.items()]
+    return "invalid input: " + ", ".join(parts)
+
+
+def _integrity_error(exc: IntegrityError, cobj) -> RecordError:
+    text = str(exc.orig).lower()
+    diag = getattr(exc.orig, "diag", None)
+    constraint = (getattr(diag, "constraint_name", None) or "").lower()
+    for f in cobj.obj.stored_fields:
+        if f.unique and (f"{cobj.obj.table_name}.{f.name}" in text or constraint == f"uq_{cobj.obj.table_name}_{f.name}"):
+            return Conflict(f"{f.name}: must be unique: another record has this value",
+                            fields={f.name: ["must be unique: another record has this value"]})
+    if "foreign key" in text:
+        return Conflict("the change conflicts with related records (a lookup refers to a missing or protected record)")
+    return Conflict("the change conflicts with existing data")

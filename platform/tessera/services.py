@@ -1,0 +1,34 @@
+"""Wires one database's services together (used by the web app factory and the CLI)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .storage.engine import make_engine
+
+
+@dataclass
+class Services:
+    engine: object
+    changes: object
+    runtimes: object
+    records: object
+    identity: object
+
+    @classmethod
+    def open(cls, url: str | None = None, *, engine=None, poll_seconds: float | None = None) -> "Services":
+        from .bootstrap import secret_key
+        from .changes import ChangeService, ensure_platform_tables
+        from .identity import IdentityService
+        from .records.service import RecordService
+        from .runtime import RuntimeHolder
+
+        engine = engine or make_engine(url)
+        ensure_platform_tables(engine)
+        changes = ChangeService(engine)
+        if poll_seconds is None:
+            poll_seconds = float(os.environ.get("TESSERA_VERSION_POLL_SECONDS", "1.0"))
+        runtimes = RuntimeHolder(changes, poll_seconds=poll_seconds)
+        changes.on_activate.append(lambda _version: runtimes.refresh())
+        records = RecordService(engine, runtimes.current, secret=secret_key(engine))
+        return cls(engine, changes, runtimes, records, IdentityService(engine, records))

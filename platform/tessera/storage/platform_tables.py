@@ -1,0 +1,65 @@
+"""Tessera's own tables (prefix `tessera_`; object tables use `obj_`, so they never collide)."""
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text,
+                        Uuid)
+
+from .naming import NAMING_CONVENTION
+
+platform_metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+versions = Table(
+    "tessera_version", platform_metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("parent", Integer),
+    Column("content_hash", String(64), nullable=False),
+    Column("author", String(120), nullable=False),
+    Column("source", String(20), nullable=False),      # ui, cli, package, deploy, rollback
+    Column("message", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("snapshot", JSON, nullable=False),          # {"packages": [...], "org": {...}}
+    Column("active", Boolean, nullable=False, default=False),
+)
+
+credentials = Table(
+    "tessera_credential", platform_metadata,
+    Column("user_id", Uuid, primary_key=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True)),
+)
+
+api_tokens = Table(
+    "tessera_api_token", platform_metadata,
+    Column("id", String(16), primary_key=True),         # public part, shown in listings
+    Column("user_id", Uuid, nullable=False, index=True),
+    Column("secret_hash", String(128), nullable=False),  # sha256 of the secret: tokens are random
+    Column("name", String(120), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
+autonumbers = Table(
+    "tessera_autonumber", platform_metadata,
+    Column("object", String(80), primary_key=True),
+    Column("field", String(80), primary_key=True),
+    Column("next_value", BigInteger, nullable=False),
+)
+
+audit_log = Table(
+    "tessera_audit", platform_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Uuid),
+    Column("action", String(60), nullable=False),
+    Column("subject", String(200), nullable=False, default=""),
+    Column("detail", JSON),
+)
+
+
+
+settings = Table(
+    "tessera_setting", platform_metadata,
+    Column("key", String(80), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,88 @@
+"""Metadata → SQLAlchemy Tables: one real table per object, typed columns, FKs for lookups.
+
+Tables are always built from metadata, never reflected (reflection loses `Uuid`, among others).
+"""
+from __future__ import annotations
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
+                        Numeric, String, Table, Text, Time, Uuid)
+from sqlalchemy.types import TypeEngine
+
+from ..meta.model import FieldDef, Metadata, ObjectDef
+from .naming import NAMING_CONVENTION
+
+USER_TABLE = "obj_user"
+ON_DELETE = {"set_null": "SET NULL", "restrict": "RESTRICT", "cascade": "CASCADE"}
+
+
+def column_type(field: FieldDef) -> TypeEngine:
+    t, o = field.type, field.options
+    if t in ("text", "email", "phone", "url", "picklist", "autonumber"):
+        return String(o.get("max_length", 255))
+    if t in ("textarea", "rich_text", "multi_picklist"):
+        return Text()
+    if t == "integer":
+        return BigInteger()
+    if t in ("number", "currency", "percent"):
+        return Numeric(o["precision"], o["scale"], asdecimal=True)
+    if t == "boolean":
+        return Boolean(create_constraint=False)
+    if t == "date":
+        return Date()
+    if t == "datetime":
+        return DateTime(timezone=True)
+    if t == "time":
+        return Time()
+    if t in ("lookup", "master_detail"):
+        return Uuid()
+    if t == "json":
+        return JSON()
+    raise ValueError(f"field type {t!r} is not stored")
+
+
+def field_column(obj: ObjectDef, field: FieldDef) -> Column:
+    """The column for a stored field. NOT NULL is enforced by the record service, not the column,
+    so making a field required never needs a table rewrite (SQLite) and old rows stay readable."""
+    args = []
+    if field.is_relation:
+        args.append(ForeignKey(f"obj_{field.target}.id", ondelete=ON_DELETE[field.options["on_delete"]]))
+    return Column(field.name, column_type(field), *args, nullable=True)
+
+
+def system_columns() -> list[Column]:
+    return [
+        Column("id", Uuid, primary_key=True),
+        Column("owner", Uuid, ForeignKey(f"{USER_TABLE}.id", ondelete="SET NULL"), index=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("created_by", Uuid),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_by", Uuid),
+        Column("row_version", Integer, nullable=False, default=1),
+    ]
+
+
+def field_indexes(table_name: str, field: FieldDef) -> list:
+    """Index objects for a field (named by the naming convention).
+
+    Uniqueness is a unique *index* named `uq_<table>_<field>`, not a table constraint: both
+    databases enforce it the same way, and it can be added or dropped with CREATE/DROP INDEX —
+    SQLite cannot ALTER constraints, so a constraint would force a table rewrite."""
+    if field.unique:
+        return [Index(f"uq_{table_name}_{field.name}", field.name, unique=True)]
+    if field.indexed:
+        return [Index(f"ix_{table_name}_{field.name}", field.name)]
+    return []
+
+
+def build_table(obj: ObjectDef, metadata: MetaData) -> Table:
+    cols = system_columns() + [field_column(obj, f) for f in obj.stored_fields]
+    extras = [ix for f in obj.stored_fields for ix in field_indexes(obj.table_name, f)]
+    # created_at + id: the default sort and the keyset pagination key
+    extras.append(Index(f"ix_{obj.table_name}_created_at_id", "created_at", "id"))
+    return Table(obj.table_name, metadata, *cols, *extras)
+
+
+def build_tables(md: Metadata) -> tuple[MetaData, dict[str, Table]]:
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    tables = {name: build_table(obj, metadata) for name, obj in md.objects.items()}
+    return metadata, tables

@@ -1,0 +1,151 @@
+"""`/api/v1`: one generic JSON REST blueprint dispatching on the object name.
+
+Views are thin: authenticate, parse the request, call the record service, shape the response.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from ..records.errors import BadQuery, RecordError, StaleVersion, ValidationFailed
+from .describe import describe_object, list_objects
+
+api = Blueprint("api", __name__)
+_PUBLIC = {"api.openapi"}
+
+
+def services():
+    return current_app.extensions["tessera"]
+
+
+def error(status: int, code: str, message: str, **extra):
+    return jsonify(error={"code": code, "message": message, **extra}), status
+
+
+@api.errorhandler(RecordError)
+def record_error(exc: RecordError):
+    return jsonify(error=exc.to_dict()), exc.status
+
+
+@api.before_request
+def authenticate():
+    if request.endpoint in _PUBLIC:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _unauthorized("missing bearer token (Authorization: Bearer TOKEN)")
+    actor = services().identity.actor_for_token(token.strip())
+    if actor is None:
+        return _unauthorized("invalid, expired or revoked token")
+    g.actor = actor
+    return None
+
+
+def _unauthorized(message):
+    response, status = error(401, "unauthorized", message)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="tessera"'
+    return response, status
+
+
+def _json_body(expect):
+    data = request.get_json(silent=True, force=True) if request.data else None
+    if data is None:
+        raise BadQuery("the request body must be JSON")
+    if not isinstance(data, expect):
+        raise ValidationFailed(f"the request body must be a JSON {'object' if expect is dict else 'array'}")
+    return data
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _if_match() -> int | None:
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise StaleVersion("If-Match does not match the record's current ETag")
+    return int(value)
+
+
+def _record_response(record: dict, status: int = 200):
+    version = record.pop("_row_version", None)
+    response = jsonify(record)
+    response.status_code = status
+    if version is not None:
+        response.headers["ETag"] = _etag(version)
+    return response
+
+
+@api.get("/objects")
+def objects():
+    return jsonify(objects=list_objects(services().runtimes.current()))
+
+
+@api.get("/objects/<name>")
+def describe(name):
+    return jsonify(describe_object(services().runtimes.current(), name))
+
+
+@api.get("/records/<object_name>")
+def query(object_name):
+    args = request.args
+    known = {"filter", "sort", "fields", "limit", "cursor", "count"}
+    unknown = sorted(set(args) - known)
+    if unknown:
+        raise BadQuery(f"unknown query parameter(s): {', '.join(unknown)}")
+    limit_text = args.get("limit", "50")
+    if not limit_text.isdigit():
+        raise BadQuery("limit must be an integer from 1 to 1000")
+    count_text = args.get("count", "false").lower()
+    if count_text not in ("true", "false", "1", "0"):
+        raise BadQuery("count must be true or false")
+    result = services().records.query(
+        g.actor, object_name, filter=args.get("filter"), sort=args.get("sort") or None,
+        fields=args.get("fields") or None, limit=int(limit_text), cursor=args.get("cursor") or None,
+        count=count_text in ("true", "1"))
+    body = {"records": result.records, "next_cursor": result.next_cursor}
+    if result.total is not None:
+        body["total"] = result.total
+    return jsonify(body)
+
+
+@api.post("/records/<object_name>")
+def create(object_name):
+    record = services().records.create(g.actor, object_name, _json_body(dict))
+    response = _record_response(record, 201)
+    response.headers["Location"] = f"/api/v1/records/{object_name}/{record['id']}"
+    return response
+
+
+@api.post("/records/<object_name>/bulk")
+def bulk_create(object_name):
+    ids = services().records.bulk_create(g.actor, object_name, _json_body(list))
+    return jsonify(ids=ids, count=len(ids)), 201
+
+
+@api.get("/records/<object_name>/<record_id>")
+def get(object_name, record_id):
+    fields = request.args.get("fields") or None
+    return _record_response(services().records.get(g.actor, object_name, record_id, fields=fields))
+
+
+@api.patch("/records/<object_name>/<record_id>")
+def patch(object_name, record_id):
+    data = _json_body(dict)
+    record = services().records.update(g.actor, object_name, record_id, data, expected_version=_if_match())
+    return _record_response(record)
+
+
+@api.delete("/records/<object_name>/<record_id>")
+def delete(object_name, record_id):
+    services().records.delete(g.actor, object_name, record_id, expected_version=_if_match())
+    return "", 204
+
+
+@api.get("/openapi.json")
+def openapi():
+    from .openapi import openapi_document
+    return jsonify(openapi_document(services().runtimes.current()))

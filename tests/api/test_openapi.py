@@ -1,0 +1,25 @@
+"""The OpenAPI document is valid OpenAPI 3.1 and describes every object's endpoints."""
+from openapi_spec_validator import validate
+
+
+def test_openapi_document_is_valid_and_complete(api):
+    r = api.raw.get("/api/v1/openapi.json")
+    assert r.status_code == 200
+    doc = r.get_json()
+    validate(doc)
+    assert doc["openapi"].startswith("3.1")
+    for name in ("company", "deal", "user"):
+        assert f"/records/{name}" in doc["paths"]
+        assert f"/records/{name}/{{id}}" in doc["paths"]
+    company = doc["components"]["schemas"]["Company"]["properties"]
+    assert company["industry"]["enum"][:4] == ["Banking", "Energy", "Retail", "Technology"]
+    assert company["num_deals"]["readOnly"] is True
+    assert "name" in doc["components"]["schemas"]["CompanyInput"]["required"]
+    assert "num_deals" not in doc["components"]["schemas"]["CompanyInput"]["properties"]
+
+
+def test_unknown_routes_and_methods_are_json(api):
+    r = api.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    r = api.raw.put("/api/v1/records/company", headers={"Authorization": f"Bearer {api.token}"})
+    assert r.status_code == 405 and r.get_json()["error"]["code"] == "method_not_allowed"

@@ -1,0 +1,158 @@
+"""The metadata commands of the `tessera` CLI: output and exit codes."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from changes_helpers import ACCOUNT, CONTACT, USER, objects, write_org, write_package
+from tessera.cli import _register, cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def run(db_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TESSERA_USER", "alice")
+    _register()
+    runner = CliRunner()
+
+    def invoke(*args):
+        result = runner.invoke(cli, [*args[:1], "--database", db_url, *args[1:]], catch_exceptions=False)
+        return result
+    return invoke
+
+
+def base(**changes):
+    return objects(USER, ACCOUNT, CONTACT, **changes)
+
+
+def test_install_packages_versions(run, tmp_path):
+    pkg = write_package(tmp_path / "crm", base(), layouts={
+        "account": {"name": "account", "object": "account", "sections": [{"label": "Main", "fields": ["name", "code"]}]}})
+    result = run("install", str(pkg), "-m", "first install")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Plan (" in out
+    assert "  [safe]          install package crm 1.0.0" in out
+    assert "  [safe]          create object account (3 stored fields)" in out
+    assert "  [safe]          add layout account" in out
+    assert "Version 1 is active." in out
+
+    result = run("packages")
+    assert result.exit_code == 0 and result.output.split() == ["crm", "1.0.0", "Crm"]
+
+    result = run("install", str(pkg))
+    assert result.exit_code == 0 and "No changes." in result.output
+
+    result = run("versions")
+    assert result.exit_code == 0
+    line = result.output.strip().splitlines()[0]
+    assert line.startswith("*    1  ") and "package" in line and "alice" in line and "first install" in line
+
+
+def test_refused_change_prints_plan_reasons_and_hint(run, tmp_path):
+    run("install", str(write_package(tmp_path / "v1", base())))
+    # no rows: the type change passes its check, but dropping a field needs --allow-destructive
+    result = run("install", str(write_package(tmp_path / "v2", base(account={"code": {"type": "integer"}, "notes": None}),
+                                              version="1.1.0")))
+    assert result.exit_code == 1
+    assert "[destructive]   drop field account.notes (textarea)" in result.output
+    assert "--allow-destructive" in result.stderr
+    assert "Refused:" in result.stderr and "nothing was changed" in result.stderr
+
+    result = run("install", str(tmp_path / "v2"), "--allow-destructive", "--check-only")
+    assert result.exit_code == 0, result.output
+    assert "Check only: every step passed; nothing was changed." in result.output
+    assert "[data-checked]  alter field account.code: type text → integer" in result.output
+    assert run("versions").output.count("\n") == 1
+
+
+def test_data_check_impact_is_indented_under_step(run, tmp_path, db_url):
+    run("install", str(write_package(tmp_path / "v1", base())))
+    from tessera.storage.engine import make_engine
+    from changes_helpers import Env
+    engine = make_engine(db_url)
+    try:
+        env = Env(engine, tmp_path)
+        ids = env.insert("account", {"name": "A", "code": "abc"}, {"name": "B", "code": "12"})
+    finally:
+        engine.dispose()
+    result = run("install", str(write_package(tmp_path / "v2", base(account={"code": {"type": "integer"}}), version="2.0.0")))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    step = lines.index("  [data-checked]  alter field account.code: type text → integer")
+    assert lines[step + 1] == f"      would fail: 1 row are not integers, e.g. {str(ids[0])[:8]}…: 'abc'"
+    assert "--allow-destructive" not in result.stderr
+
+
+def test_invalid_metadata_prints_file_path_message(run, tmp_path):
+    pkg = write_package(tmp_path / "bad", base(account={"amount": {"type": "curency"}}))
+    result = run("install", str(pkg))
+    assert result.exit_code == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(str(Path("bad/objects/account.yaml")) + ": fields.amount.type: ")
+    assert "error: the metadata is invalid (1 problem); nothing was changed" in result.stderr
+    assert run("versions").output.strip() == "No versions yet."
+
+
+def test_export_apply_diff_rollback(run, tmp_path):
+    run("install", str(write_package(tmp_path / "pkg", base())))
+    org = write_org(tmp_path / "org", {"account": {"extends": "account", "fields": {"region": {"type": "text"}}}})
+    result = run("apply", str(org), "--check-only")
+    assert result.exit_code == 0 and "  [safe]          add field account.region (text)" in result.output
+    result = run("apply", str(org), "-m", "region")
+    assert result.exit_code == 0 and "Version 2 is active." in result.output
+
+    result = run("export", str(tmp_path / "out"))
+    assert result.exit_code == 0 and "Wrote 2 files." in result.output
+    lock = yaml.safe_load((tmp_path / "out" / "packages.lock.yaml").read_text())
+    assert lock == {"packages": {"crm": "1.0.0"}}
+    assert run("apply", str(tmp_path / "out")).output.strip() == "No changes."
+
+    result = run("diff", "1")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[1] == "  [safe]          add field account.region (text)"
+    result = run("diff", "2", "1")
+    assert "  [destructive]   drop field account.region (text)" in result.output
+
+    result = run("rollback", "1")
+    assert result.exit_code == 1 and "--allow-destructive" in result.stderr
+    result = run("rollback", "1", "--allow-destructive")
+    assert result.exit_code == 0 and "Version 3 is active." in result.output
+    assert "rollback" in run("versions").output.splitlines()[0]
+
+    result = run("diff", "42")
+    assert result.exit_code == 1 and "error: there is no metadata version 42" in result.stderr
+
+
+def test_cli_py_subprocess(db_url, tmp_path):
+    pkg = write_package(tmp_path / "pkg", base())
+    env = {**os.environ, "TESSERA_DATABASE_URL": db_url, "TESSERA_USER": "bob"}
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "install", str(pkg)], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Version 1 is active." in done.stdout
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "versions"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert "bob" in done.stdout
+
+
+def test_failing_step_is_an_error_not_a_traceback(run, tmp_path, monkeypatch):
+    from tessera.changes.operations import AddField
+    run("install", str(write_package(tmp_path / "v1", base())))
+
+    def boom(self, ops, ctx):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(AddField, "apply", boom)
+    result = run("install", str(write_package(tmp_path / "v2", base(account={"region": {"type": "text"}}), version="1.1.0")))
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == ("error: step 'add field account.region (text)' failed, everything "
+                                                      "was rolled back: RuntimeError: disk on fire")

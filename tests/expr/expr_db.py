@@ -1,0 +1,102 @@
+"""Test helpers for the expression language: a table with a column of every expression type and
+a way to run a compiled expression's SQL over given rows.
+
+(A module of its own, not conftest.py, so test modules can import it by name.)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, Numeric, String, Table, Text,
+                        Time, Uuid, insert, select)
+
+# path -> (column name, expression type). ("account", "industry") stands for a field reached
+# through a lookup: the caller does the join, so here it is just another column.
+FIELDS = {
+    ("name",): ("name", "text"),
+    ("notes",): ("notes", "text"),
+    ("account", "industry"): ("industry", "text"),
+    ("qty",): ("qty", "integer"),
+    ("amount",): ("amount", "number"),
+    ("rate",): ("rate", "number"),
+    ("flag",): ("flag", "boolean"),
+    ("due",): ("due", "date"),
+    ("seen",): ("seen", "datetime"),
+    ("at",): ("at", "time"),
+    ("account",): ("account", "id"),
+}
+
+
+def resolve_type(path):
+    found = FIELDS.get(tuple(path))
+    return found[1] if found else None
+
+
+def make_table(metadata: MetaData, name: str) -> Table:
+    # Column types as the storage layer maps field types (SQLAlchemy generic types).
+    return Table(
+        name, metadata,
+        Column("pk", Integer, primary_key=True, autoincrement=False),
+        Column("name", String(255)),
+        Column("notes", Text),
+        Column("industry", String(255)),
+        Column("qty", BigInteger),
+        Column("amount", Numeric(18, 2, asdecimal=True)),
+        Column("rate", Numeric(5, 2, asdecimal=True)),
+        Column("flag", Boolean(create_constraint=False)),
+        Column("due", Date),
+        Column("seen", DateTime(timezone=True)),
+        Column("at", Time),
+        Column("account", Uuid),
+    )
+
+
+def database_urls():
+    urls = [("sqlite", "sqlite://")]
+    if os.environ.get("TESSERA_TEST_DATABASE_URL"):
+        urls.append(("postgresql", os.environ["TESSERA_TEST_DATABASE_URL"]))
+    return urls
+
+
+@dataclass
+class Database:
+    engine: object
+    table: Table
+
+    @property
+    def dialect_name(self) -> str:
+        return self.engine.dialect.name
+
+    def column_for(self, path):
+        return self.table.c[FIELDS[tuple(path)][0]]
+
+    def run(self, compiled, rows: list[dict], *, now=None) -> list:
+        """The compiled expression's SQL value for each row (rolled back afterwards)."""
+        expression = compiled.to_sql(self.column_for, dialect_name=self.dialect_name, now=now)
+        with self.engine.connect() as conn:
+            with conn.begin() as transaction:
+                if rows:
+                    conn.execute(insert(self.table), [{"pk": i, **_full(row)} for i, row in enumerate(rows)])
+                query = select(expression.label("value")).select_from(self.table).order_by(self.table.c.pk)
+                values = [r.value for r in conn.execute(query)]
+                transaction.rollback()
+        return values
+
+    def where(self, compiled, rows: list[dict], *, now=None) -> list[int]:
+        """Indexes of the rows a boolean expression selects as a WHERE clause."""
+        expression = compiled.to_sql(self.column_for, dialect_name=self.dialect_name, now=now)
+        with self.engine.connect() as conn:
+            with conn.begin() as transaction:
+                conn.execute(insert(self.table), [{"pk": i, **_full(row)} for i, row in enumerate(rows)])
+                query = select(self.table.c.pk).where(expression).order_by(self.table.c.pk)
+                found = [r.pk for r in conn.execute(query)]
+                transaction.rollback()
+        return found
+
+
+def _full(row: dict) -> dict:
+    out = {column: None for column, _ in FIELDS.values()}
+    for path, value in row.items():
+        out[FIELDS[path][0]] = value
+    return out
