@@ -50,6 +50,6 @@ def bootstrap(services, *, admin_password: str | None = None) -> BootstrapReport
         password = admin_password or os.environ.get("TESSERA_ADMIN_PASSWORD") or None
         _user, generated = services.identity.create_user(
             "admin", password=password, first_name="System", last_name="Administrator",
-            email="admin@example.com")
+            email="admin@example.com", profile="system_administrator", role="ceo")
         created = True
     return BootstrapReport(installed, created, generated)

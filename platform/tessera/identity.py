@@ -69,7 +69,24 @@ class IdentityService:
                 credentials.c.user_id == uuid.UUID(user["id"]))).first()
         if row is None or not verify_password(row[0], password):
             return None
-        return Actor(uuid.UUID(user["id"]), user["username"])
+        return self.actor_for_user(user)
+
+    def actor_for_user(self, user: dict) -> Actor:
+        """An Actor carrying everything access decisions need: profile, role, permission sets
+        (and groups of them) assigned to the user, and the public groups they belong to."""
+        user_id = uuid.UUID(user["id"])
+        sets, set_groups, groups = [], [], []
+        rt = self.records.runtime()
+        if "permission_set_assignment" in rt.objects:
+            for a in self.records.find_all_by(SYSTEM, "permission_set_assignment", "user", user_id,
+                                              fields=["permission_set", "kind"]):
+                (set_groups if a.get("kind") == "permission_set_group" else sets).append(a["permission_set"])
+        if "group_member" in rt.objects:
+            groups = [m["group.name"] for m in self.records.find_all_by(SYSTEM, "group_member", "user", user_id,
+                                                                         fields=["group.name"]) if m["group.name"]]
+        return Actor(user_id, user["username"], profile=user.get("profile"), role=user.get("role"),
+                     permission_sets=tuple(sorted(sets)), permission_set_groups=tuple(sorted(set_groups)),
+                     groups=frozenset(groups))
 
     def actor_for_token(self, token: str) -> Actor | None:
         """The acting user of a valid token, if that user exists and is active (cached briefly)."""
@@ -84,7 +101,7 @@ class IdentityService:
             user = self.records.get(SYSTEM, "user", user_id)
         except NotFound:
             user = None
-        actor = Actor(user_id, user["username"]) if user and user.get("active") is not False else None
+        actor = self.actor_for_user(user) if user and user.get("active") is not False else None
         with self._lock:
             if len(self._actors) > 10000:
                 self._actors.clear()

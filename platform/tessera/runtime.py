@@ -44,6 +44,8 @@ class Runtime:
         self.metadata = md
         self.sql_metadata, self.tables = build_tables(md)
         self.objects: dict[str, CompiledObject] = {n: self._compile(md, o) for n, o in md.objects.items()}
+        from .security.access import SecurityModel
+        self.security = SecurityModel(self)
         for cobj in self.objects.values():
             for fname, target in cobj.relations.items():
                 f = cobj.obj.fields[fname]

@@ -14,6 +14,7 @@ class Services:
     runtimes: object
     records: object
     identity: object
+    shares: object
 
     @classmethod
     def open(cls, url: str | None = None, *, engine=None, poll_seconds: float | None = None) -> "Services":
@@ -30,5 +31,6 @@ class Services:
             poll_seconds = float(os.environ.get("TESSERA_VERSION_POLL_SECONDS", "1.0"))
         runtimes = RuntimeHolder(changes, poll_seconds=poll_seconds)
         changes.on_activate.append(lambda _version: runtimes.refresh())
+        from .records.shares import ShareService
         records = RecordService(engine, runtimes.current, secret=secret_key(engine))
-        return cls(engine, changes, runtimes, records, IdentityService(engine, records))
+        return cls(engine, changes, runtimes, records, IdentityService(engine, records), ShareService(records))

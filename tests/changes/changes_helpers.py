@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 import yaml
 from sqlalchemy import insert, inspect, select
 

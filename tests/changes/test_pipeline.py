@@ -94,7 +94,7 @@ def test_add_required_field_without_default_on_rows_is_refused(env):
     env.insert("account", {"name": "Acme"}, {"name": "Globex"})
     with pytest.raises(ChangeRefused) as info:
         env.install(base(account={"tier": {"type": "text", "required": True}}))
-    assert "2 rows would have a blank required field" in info.value.reasons[0]
+    assert "2 rows: would be blank in a required field" in info.value.reasons[0]
     ok = env.install(base(account={"tier": {"type": "text", "required": True, "default": "gold"}}))
     assert ok.version.number == 2
     assert [r["tier"] for r in env.rows("account", "tier")] == ["gold", "gold"]
@@ -133,7 +133,7 @@ def test_required_refused_with_counts_and_examples(env):
     refused = info.value
     assert len(refused.reasons) == 1
     reason = refused.reasons[0]
-    assert reason.startswith("alter field account.code: required: 2 rows are blank")
+    assert reason.startswith("alter field account.code: required: 2 rows: blank")
     assert str(ids[0])[:8] in reason and str(ids[1])[:8] in reason and str(ids[2])[:8] not in reason
     step = [i for op, i in zip(refused.plan, refused.impacts) if isinstance(op, AlterField)][0]
     assert step.failing == 2 and step.rows == 3
@@ -147,7 +147,7 @@ def test_unique_refused_on_duplicates_then_accepted(env):
     target = base(account={"code": {"type": "text", "max_length": 40, "unique": True}})
     with pytest.raises(ChangeRefused) as info:
         env.install(target)
-    assert "2 rows share a value with another row" in info.value.reasons[0]
+    assert "2 rows: duplicate value" in info.value.reasons[0]
     assert "'X'" in info.value.reasons[0]
     assert "uq_obj_account_code" not in env.indexes("obj_account")
     # fix the data, then it goes through (NULLs never collide)
@@ -163,7 +163,7 @@ def test_narrowing_length_refused(env):
     env.insert("account", {"name": "A", "code": "short"}, {"name": "B", "code": "much too long"})
     with pytest.raises(ChangeRefused) as info:
         env.install(base(account={"code": {"type": "text", "max_length": 8}}))
-    assert "1 row are longer than 8 characters" in info.value.reasons[0]
+    assert "1 row: longer than 8 characters" in info.value.reasons[0]
     assert "'much too long'" in info.value.reasons[0]
     ok = env.install(base(account={"code": {"type": "text", "max_length": 20}}))
     assert ok.version is not None
@@ -176,11 +176,11 @@ def test_narrowing_precision_and_scale(env):
     with pytest.raises(ChangeRefused) as info:
         env.install(base(account={"revenue": {"type": "number", "precision": 7, "scale": 2}}))
     text = "\n".join(info.value.reasons)
-    assert "1 row have more than 2 decimal places" in text
-    assert "1 row have more than 5 digits before the decimal point" in text
+    assert "1 row: more than 2 decimal places" in text
+    assert "1 row: more than 5 digits before the decimal point" in text
     with pytest.raises(ChangeRefused) as info:   # scale 1 would still round 2.125
         env.install(base(account={"revenue": {"type": "number", "precision": 9, "scale": 1}}))
-    assert "1 row have more than 1 decimal places" in info.value.reasons[0]
+    assert "1 row: more than 1 decimal places" in info.value.reasons[0]
     assert env.install(base(account={"revenue": {"type": "number", "precision": 10, "scale": 3}})).version is not None
     assert [r["revenue"] for r in env.rows("account", "revenue")] == [Decimal("1.5"), Decimal("2.125"), Decimal("123456.5")]
 
@@ -226,7 +226,7 @@ def test_picklist_narrowing_refused(env):
     env.insert("account", {"name": "A", "tier": "bronze"}, {"name": "B", "tier": "gold"})
     with pytest.raises(ChangeRefused) as info:
         env.install(base(account={"tier": {"type": "picklist", "values": ["gold", "silver"]}}))
-    assert "1 row are not picklist values" in info.value.reasons[0]
+    assert "1 row: not one of the picklist values" in info.value.reasons[0]
     # adding values is metadata only
     result = env.install(base(account={"tier": {"type": "picklist", "values": ["gold", "silver", "bronze", "iron"]}}))
     assert lines(result)[-1] == "change field account.tier: values"
@@ -238,7 +238,7 @@ def test_lookup_target_change_checked(env):
     env.insert("contact", {"name": "c1", "manager": acc[0]})
     with pytest.raises(ChangeRefused) as info:
         env.install(base(contact={"manager": {"type": "lookup", "to": "user"}}))
-    assert "1 row point to account records, not user" in info.value.reasons[0]
+    assert "1 row: points to a record of account, not of user" in info.value.reasons[0]
     table = env.tables()["contact"]
     with env.engine.begin() as conn:
         conn.execute(table.update().values(manager=None))

@@ -26,7 +26,8 @@ def testdb(db_url):
     svc = Services.open(db_url, poll_seconds=0)
     svc.changes.install_packages([load_package(ROOT / "metadata" / "core"),
                                   load_package(ROOT / "tests" / "fixtures" / "testpkg")], author="test")
-    svc.identity.create_user("admin", password="admin-password-1", email="admin@example.com")
+    svc.identity.create_user("admin", password="admin-password-1", email="admin@example.com", last_name="Admin",
+                            profile="system_administrator")
     svc.engine.dispose()
     return db_url
 

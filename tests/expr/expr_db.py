@@ -6,6 +6,8 @@ a way to run a compiled expression's SQL over given rows.
 from __future__ import annotations
 
 import os
+import uuid
+from datetime import datetime, timezone
 from dataclasses import dataclass
 
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, Numeric, String, Table, Text,
@@ -73,13 +75,18 @@ class Database:
 
     def run(self, compiled, rows: list[dict], *, now=None) -> list:
         """The compiled expression's SQL value for each row (rolled back afterwards)."""
-        expression = compiled.to_sql(self.column_for, dialect_name=self.dialect_name, now=now)
+        return [values[0] for values in self.run_many([compiled], rows, now=now)]
+
+    def run_many(self, compiled: list, rows: list[dict], *, now=None) -> list[tuple]:
+        """The SQL values of several compiled expressions, one tuple per row, in one query."""
+        expressions = [c.to_sql(self.column_for, dialect_name=self.dialect_name, now=now).label(f"e{i}")
+                       for i, c in enumerate(compiled)]
         with self.engine.connect() as conn:
             with conn.begin() as transaction:
                 if rows:
                     conn.execute(insert(self.table), [{"pk": i, **_full(row)} for i, row in enumerate(rows)])
-                query = select(expression.label("value")).select_from(self.table).order_by(self.table.c.pk)
-                values = [r.value for r in conn.execute(query)]
+                query = select(*expressions).select_from(self.table).order_by(self.table.c.pk)
+                values = [tuple(r) for r in conn.execute(query)]
                 transaction.rollback()
         return values
 
@@ -98,5 +105,10 @@ class Database:
 def _full(row: dict) -> dict:
     out = {column: None for column, _ in FIELDS.values()}
     for path, value in row.items():
+        if isinstance(value, datetime):
+            # Stored as UTC, as the storage layer does (SQLite would otherwise keep the wall time).
+            value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        if FIELDS[path][1] == "id" and isinstance(value, str):
+            value = uuid.UUID(value)
         out[FIELDS[path][0]] = value
     return out

@@ -86,6 +86,9 @@ def test_literals_are_exact():
     ("'x'.y", "'.' may only join field names"),
     ("99999999999999999999", "integer literal out of range"),
     ("1e40", "number literal out of range"),
+    ("1e-40", "number literal out of range"),
+    ("name == 'a\\x00b'", "a text literal cannot contain the NUL character"),
+    ("name == '\\ud800'", "a text literal must be valid Unicode"),
     ("await name", "'await' is not allowed"),
 ])
 def test_refuses(text, message):

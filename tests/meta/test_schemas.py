@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "metadata" / "schemas"
 STOCK_PACKAGES = [ROOT / "metadata" / "core", ROOT / "apps" / "sales", ROOT / "apps" / "marketing",
                   ROOT / "apps" / "service"]
-KIND_OF_DIR = {"objects": "object", "layouts": "layout", "list_views": "list_view", "apps": "app"}
+KIND_OF_DIR = {"objects": "object", "layouts": "layout", "list_views": "list_view", "apps": "app",
+               "profiles": "profile", "permission_sets": "permission_set",
+               "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule"}
 FIELD_TYPES = ("text, textarea, rich_text, email, phone, url, integer, number, currency, percent, boolean, "
                "date, datetime, time, picklist, multi_picklist, lookup, master_detail, formula, rollup, "
                "autonumber, json")
@@ -113,7 +115,7 @@ STOCK = stock_documents()
 
 def test_stock_packages_are_all_there():
     kinds = {kind for _, kind in STOCK}
-    assert kinds == {"package", "object", "layout", "list_view", "app"}
+    assert {"package", "object", "layout", "list_view", "app", "profile", "permission_set", "role"} <= kinds
     for package in STOCK_PACKAGES:
         assert (package / "package.yaml").is_file()
         assert any((package / "objects").glob("*.yaml"))
@@ -134,7 +136,7 @@ def test_stock_package_manifests():
         "core": "1.0.0", "sales": "1.0.0", "marketing": "1.0.0", "service": "1.0.0"}
     assert set(manifests["sales"]["dependencies"]) == {"core"}
     assert set(manifests["marketing"]["dependencies"]) == {"core", "sales"}
-    assert set(manifests["service"]["dependencies"]) == {"core", "sales"}
+    assert set(manifests["service"]["dependencies"]) == {"core", "sales", "marketing"}  # read_only profile
 
 
 # --------------------------------------------------------------------------- error messages
@@ -397,7 +399,8 @@ def test_package_manifest():
         ("namespace", "'acme__x' is not a valid namespace (lower-case letters and digits, single _ between them)"),
         ("dependencies.core", "'1.0' is not a version range (PEP 440, e.g. \">=1.0,<2\")"),
         ("customizable.object.1", "'fields' is not a customizable object property (expected one of: "
-                                  "label, plural_label, description, name_field, track_history)"),
+                                  "label, plural_label, description, name_field, track_history, "
+                                  "sharing_model, hierarchy_access)"),
     ]
 
 
@@ -418,6 +421,67 @@ def test_object_extension():
     assert problems[0][0] == "fields.name.to"
     assert problems[0][1].startswith("'to' cannot be changed by an extension (it can change: label, help, ")
     assert problems[1:] == [("fields.region.values", "required for picklist fields")]
+
+
+def test_object_sharing_settings():
+    assert errors("object", """
+        name: quote_line_item
+        sharing_model: controlled_by_parent
+        hierarchy_access: false
+        fields: {quote: {type: master_detail, to: quote}}
+    """) == []
+    assert errors("object", "name: x\nsharing_model: public\nfields: {a: {type: text}}\n") == [
+        ("sharing_model", "'public' is not a sharing model (expected one of: private, read, read_write, "
+                          "controlled_by_parent)")]
+
+
+def test_security_metadata():
+    assert errors("profile", """
+        name: sales_rep
+        label: Sales Representative
+        system_permissions: [api_access]
+        objects: {account: [create, read, edit], product: [read]}
+        fields: {account: {annual_revenue: [read], credit_score: []}}
+    """) == []
+    assert errors("permission_set", """
+        name: p
+        system_permissions: [fly]
+        objects: {account: [read, write]}
+        fields: {account: {x: [delete]}}
+    """) == [
+        ("system_permissions.0", "'fly' is not a system permission (expected one of: customize_metadata, "
+                                 "manage_users, api_access, export_data, transfer_records, view_all_data, "
+                                 "modify_all_data)"),
+        ("objects.account.1", "'write' is not an object action (expected one of: create, read, edit, delete, "
+                              "view_all, modify_all)"),
+        ("fields.account.x.0", "'delete' is not a field action (expected one of: read, edit)"),
+    ]
+    assert errors("permission_set_group", "name: ops\npermission_sets: []\n") == [
+        ("permission_sets", "must not be empty")]
+    assert errors("role", "name: sales_manager\nlabel: Sales Manager\nparent: vp_sales\n") == []
+    assert errors("sharing_rule", """
+        name: big_deals
+        object: opportunity
+        access: read
+        criteria: "amount >= 1000000"
+        share_with: {role: vp_sales, include_subordinates: true}
+    """) == []
+    assert errors("sharing_rule", """
+        name: r
+        object: opportunity
+        access: write
+        criteria: "amount > 0"
+        owned_by: {group: g}
+        share_with: {role: a, group: b}
+    """) == [
+        ("access", "'write' is not a sharing access (expected one of: read, read_write)"),
+        ("owned_by", "a sharing rule shares by criteria or by owner, not both"),
+        ("share_with.group", "give a role or a group, not both"),
+    ]
+    assert errors("sharing_rule", "name: r\nobject: o\nshare_with: {}\n") == [
+        ("share_with.group", "required when there is no role (give a role or a group)"),
+        ("owned_by", "required when there is no criteria (share by criteria or by owner)"),
+    ]
 
 
 def test_message_format():

@@ -32,7 +32,7 @@ BIGINT_MAX = 2 ** 63 - 1
 
 
 class ConversionError(ValueError):
-    """`reason` is phrased to follow "N rows ..." (e.g. "are not integers")."""
+    """`reason` is phrased to follow "N rows ..." (e.g. "not an integer")."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -53,7 +53,7 @@ def convert(value, old: FieldDef, new: FieldDef):
         return None   # a blank text is a blank value of any other type
     if kind(old) == "uuid" and k == "uuid":
         if old.target != new.target:
-            raise ConversionError(f"point to {old.target} records, not {new.target}")
+            raise ConversionError(f"points to a record of {old.target}, not of {new.target}")
         return value
     return _CONVERTERS[k](value, new, old)
 
@@ -88,41 +88,41 @@ def _to_str(value, f: FieldDef, old: FieldDef | None) -> str:
         s = json.dumps(value, ensure_ascii=False, sort_keys=True)
     limit = f.options.get("max_length")
     if limit is not None and len(s) > int(limit):
-        raise ConversionError(f"are longer than {limit} characters")
+        raise ConversionError(f"longer than {limit} characters")
     if f.type in ("picklist", "multi_picklist") and f.options.get("restricted", True):
         allowed = set(f.picklist_values)
         items = [p for p in s.split(";") if p != ""] if f.type == "multi_picklist" else [s]
         if any(item not in allowed for item in items):
-            raise ConversionError("are not picklist values")
+            raise ConversionError("not one of the picklist values")
     retyped = old is None or old.type != f.type   # formats are checked when the type changes
     if retyped and f.type == "email" and not _EMAIL.fullmatch(s):
-        raise ConversionError("are not email addresses")
+        raise ConversionError("not an email address")
     if retyped and f.type == "url" and not _URL.fullmatch(s):
-        raise ConversionError("are not http(s) URLs")
+        raise ConversionError("not an http(s) URL")
     return s
 
 
 def _to_int(value, f: FieldDef, old: FieldDef | None) -> int:
     if isinstance(value, bool):
-        raise ConversionError("are not integers")
+        raise ConversionError("not an integer")
     if isinstance(value, int):
         n = value
     elif isinstance(value, (Decimal, float)):
         if value != int(value):
-            raise ConversionError("have a fractional part")
+            raise ConversionError("has a fractional part")
         n = int(value)
     elif isinstance(value, str) and _INT.fullmatch(value.strip()):
         n = int(value.strip())
     else:
-        raise ConversionError("are not integers")
+        raise ConversionError("not an integer")
     if abs(n) > BIGINT_MAX:
-        raise ConversionError("are out of the integer range")
+        raise ConversionError("out of the integer range")
     return n
 
 
 def _to_decimal(value, f: FieldDef, old: FieldDef | None) -> Decimal:
     if isinstance(value, bool):
-        raise ConversionError("are not numbers")
+        raise ConversionError("not a number")
     try:
         if isinstance(value, Decimal):
             d = value
@@ -133,19 +133,19 @@ def _to_decimal(value, f: FieldDef, old: FieldDef | None) -> Decimal:
         elif isinstance(value, str):
             d = Decimal(value.strip())
         else:
-            raise ConversionError("are not numbers")
+            raise ConversionError("not a number")
     except InvalidOperation:
-        raise ConversionError("are not numbers") from None
+        raise ConversionError("not a number") from None
     if not d.is_finite():
-        raise ConversionError("are not numbers")
+        raise ConversionError("not a number")
     precision, scale = int(f.options.get("precision", 18)), int(f.options.get("scale", 2))
     normalized = d.normalize()
     exponent = normalized.as_tuple().exponent
     if exponent < 0 and -exponent > scale:
-        raise ConversionError(f"have more than {scale} decimal places")
+        raise ConversionError(f"more than {scale} decimal places")
     whole_digits = len(str(abs(int(d)))) if abs(d) >= 1 else 0
     if whole_digits > precision - scale:
-        raise ConversionError(f"have more than {precision - scale} digits before the decimal point")
+        raise ConversionError(f"more than {precision - scale} digits before the decimal point")
     return d
 
 
@@ -160,13 +160,13 @@ def _to_bool(value, f: FieldDef, old: FieldDef | None) -> bool:
             return True
         if s in _FALSE:
             return False
-    raise ConversionError("are not true/false values")
+    raise ConversionError("not a true/false value")
 
 
 def _to_date(value, f: FieldDef, old: FieldDef | None) -> dt.date:
     if isinstance(value, dt.datetime):
         if value.time() != dt.time(0):
-            raise ConversionError("have a time of day")
+            raise ConversionError("has a time of day")
         return value.date()
     if isinstance(value, dt.date):
         return value
@@ -175,7 +175,7 @@ def _to_date(value, f: FieldDef, old: FieldDef | None) -> dt.date:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise ConversionError("are not dates (YYYY-MM-DD)")
+    raise ConversionError("not a date (YYYY-MM-DD)")
 
 
 def _to_datetime(value, f: FieldDef, old: FieldDef | None) -> dt.datetime:
@@ -187,9 +187,9 @@ def _to_datetime(value, f: FieldDef, old: FieldDef | None) -> dt.datetime:
         try:
             result = dt.datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ConversionError("are not ISO 8601 date-times") from None
+            raise ConversionError("not an ISO 8601 date-time") from None
     else:
-        raise ConversionError("are not ISO 8601 date-times")
+        raise ConversionError("not an ISO 8601 date-time")
     return result.replace(tzinfo=dt.timezone.utc) if result.tzinfo is None else result.astimezone(dt.timezone.utc)
 
 
@@ -201,13 +201,13 @@ def _to_time(value, f: FieldDef, old: FieldDef | None) -> dt.time:
             return dt.time.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise ConversionError("are not times (HH:MM[:SS])")
+    raise ConversionError("not a time (HH:MM[:SS])")
 
 
 def _to_uuid(value, f: FieldDef, old: FieldDef | None):
     if isinstance(value, uuid.UUID):
         return value
-    raise ConversionError(f"are not {f.target} record ids")
+    raise ConversionError(f"not the id of a {f.target} record")
 
 
 def _to_json(value, f: FieldDef, old: FieldDef | None):

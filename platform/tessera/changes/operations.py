@@ -40,13 +40,13 @@ MAX_EXAMPLES = 5
 
 @dataclass
 class Problem:
-    """Rows that would fail one check: `count` rows `reason`, e.g. 3 rows "are not integers"."""
+    """Rows that would fail one check, e.g. `3 rows: not an integer, e.g. 8f1c…: 'abc'`."""
     reason: str
     count: int
     examples: list[tuple[str, Any]] = dc_field(default_factory=list)   # (record id, value)
 
     def __str__(self) -> str:
-        text = f"{self.count} row{'s' if self.count != 1 else ''} {self.reason}"
+        text = f"{self.count} row{'s' if self.count != 1 else ''}: {self.reason}"
         if self.examples:
             text += ", e.g. " + ", ".join(f"{short_id(i)}: {v!r}" for i, v in self.examples)
         return text
@@ -87,32 +87,32 @@ class Context:
         self.old_md, self.new_md, self.now = old_md, new_md, now
         self.state: dict[str, ObjectDef] = dict(old_md.objects) if old_md else {}
         self.pending_fks: list[tuple[str, str, str, str]] = []   # (table, column, target object, ondelete)
-        self._cache: dict | None = None
-        self._old_tables: dict | None = None
+        self._tables: dict[int, tuple[ObjectDef, Table]] = {}
 
     # tables ---------------------------------------------------------------------------------
     def table(self, name: str) -> Table:
         """The table of object `name` as it is in the database now (at this point of the run)."""
-        if self._cache is None:
-            self._cache = _tables(self.state)
-        return self._cache[name]
+        return self._table_for(self.state[name])
 
     def build_table(self, obj: ObjectDef) -> Table:
-        """A table for `obj` (a state to come), in a MetaData with the current state's tables."""
-        return _tables({**self.state, obj.name: obj})[obj.name]
+        """The table for `obj` (a state to come)."""
+        return self._table_for(obj)
 
     def old_table(self, name: str) -> Table:
         """The table of object `name` before the plan (what the data checks read)."""
-        if self._old_tables is None:
-            self._old_tables = _tables(dict(self.old_md.objects) if self.old_md else {})
-        return self._old_tables[name]
+        return self._table_for(self.old_md.objects[name])
+
+    def _table_for(self, obj: ObjectDef) -> Table:
+        hit = self._tables.get(id(obj))
+        if hit is None or hit[0] is not obj:
+            hit = self._tables[id(obj)] = (obj, _single_table(obj))
+        return hit[1]
 
     def set_object(self, obj: ObjectDef | None, name: str | None = None) -> None:
         if obj is None:
             self.state.pop(name, None)
         else:
             self.state[obj.name] = obj
-        self._cache = None
 
     def exists(self, name: str) -> bool:
         return name in self.state
@@ -122,15 +122,16 @@ class Context:
         return target in self.new_md.objects
 
 
-def _tables(objects: dict[str, ObjectDef]) -> dict[str, Table]:
+def _single_table(obj: ObjectDef) -> Table:
+    """One object's table, built from metadata (never reflected), in its own MetaData with stub
+    tables for its foreign-key targets so that DDL compiles."""
     md = MetaData(naming_convention=NAMING_CONVENTION)
-    tables = {name: build_table(obj, md) for name, obj in objects.items()}
-    for table in list(tables.values()):
-        for fk in table.foreign_keys:
-            target = fk.target_fullname.split(".")[0]
-            if target not in md.tables:   # e.g. obj_user before the core package exists
-                Table(target, md, Column("id", Uuid, primary_key=True))
-    return tables
+    table = build_table(obj, md)
+    for fk in list(table.foreign_keys):
+        target = fk.target_fullname.split(".")[0]
+        if target not in md.tables:
+            Table(target, md, Column("id", Uuid, primary_key=True))
+    return table
 
 
 def _replace_fields(obj: ObjectDef, fields: dict[str, FieldDef]) -> ObjectDef:
@@ -332,17 +333,17 @@ class AddField(Operation):
         try:
             value = self._fill_value()
         except ConversionError as exc:
-            impact.problems.append(Problem(f"would get the default {f.default!r}, which {exc.reason}", rows))
+            impact.problems.append(Problem(f"the default {f.default!r} is {exc.reason}", rows))
             return impact
         if f.type == "autonumber":
             impact.notes.append(f"numbers {rows} existing row{'s' if rows != 1 else ''}")
         elif value is not None:
             impact.notes.append(f"sets {rows} existing row{'s' if rows != 1 else ''} to the default {f.default!r}")
             if f.unique and rows > 1:
-                impact.problems.append(Problem(f"would share the default {f.default!r} of a unique field", rows,
+                impact.problems.append(Problem(f"would all get the default {f.default!r} of a unique field", rows,
                                                _examples(conn, table, None, rows)))
         elif f.required:
-            impact.problems.append(Problem("would have a blank required field (give the field a default)", rows,
+            impact.problems.append(Problem("would be blank in a required field (give the field a default)", rows,
                                            _examples(conn, table, None, rows)))
         return impact
 
@@ -545,11 +546,11 @@ class AlterField(Operation):
             blank_ids |= {rid for rid, v in converted.items() if v is None or v == ""}
             for rid in conn.execute(_ordered_ids(table)).scalars():
                 if rid in blank_ids:
-                    fail("are blank, but the field becomes required", rid, None)
+                    fail("blank, but the field becomes required", rid, None)
         elif required_now:
             count = _count(conn, table, _blank(col, o))
             if count:
-                failures["blank"] = Problem("are blank, but the field becomes required", count,
+                failures["blank"] = Problem("blank, but the field becomes required", count,
                                             _examples(conn, table, col, count, _blank(col, o)))
         if n.unique and (not o.unique or self.retyped):
             if self.convert_values:
@@ -560,12 +561,12 @@ class AlterField(Operation):
                 for v, ids in seen.items():
                     if len(ids) > 1:
                         for rid in ids:
-                            fail("share a value with another row, but the field becomes unique", rid, v)
+                            fail("duplicate value, but the field becomes unique", rid, v)
             else:
                 dup = col.in_(select(col).where(col.isnot(None)).group_by(col).having(func.count() > 1))
                 count = _count(conn, table, dup)
                 if count:
-                    failures["dup"] = Problem("share a value with another row, but the field becomes unique", count,
+                    failures["dup"] = Problem("duplicate value, but the field becomes unique", count,
                                               _examples(conn, table, col, count, dup))
         impact.problems = list(failures.values())
         if self.convert_values and not impact.problems and converted:

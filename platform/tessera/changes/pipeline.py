@@ -39,10 +39,17 @@ def _raw_pragma(conn, statement: str) -> None:
         cursor.close()
 
 
+class Transaction:
+    def __init__(self, conn):
+        self.conn = conn
+        self.check_foreign_keys = True   # SQLite: PRAGMA foreign_key_check before COMMIT (set False
+                                         # when no step touched a table: it scans every table)
+
+
 @contextmanager
 def change_transaction(engine, *, commit: bool = True):
-    """Yields a connection inside ONE transaction; commits on success when `commit`, else (and on
-    any error) rolls back: schema, data and versions alike."""
+    """Yields a Transaction (`.conn`) inside ONE database transaction; commits on success when
+    `commit`, else (and on any error) rolls back: schema, data and versions alike."""
     with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
@@ -55,8 +62,9 @@ def change_transaction(engine, *, commit: bool = True):
                         raise RuntimeError("foreign keys are still ON inside the migration transaction")
                 else:
                     conn.execute(select(func.pg_advisory_xact_lock(_LOCK_ID)))
-                yield conn
-                if sqlite:
+                txn = Transaction(conn)
+                yield txn
+                if sqlite and txn.check_foreign_keys:
                     violations = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
                     if violations:
                         shown = "; ".join(f"{table} row {rowid} → missing {parent}"

@@ -137,7 +137,8 @@ def _field_mapping(oobj: ObjectDef, nobj: ObjectDef) -> dict[str, str]:
 
 def _creation_order(md: Metadata, names: list[str]) -> list[str]:
     """Referenced objects first (lookups, and `user` for the owner column); cycles broken by
-    name order — their foreign keys are added after the tables (see AddForeignKeys)."""
+    name order — on PostgreSQL their foreign keys are added after the tables
+    (operations.add_pending_foreign_keys)."""
     todo = set(names)
     order, state = [], {}
 

@@ -198,7 +198,8 @@ class ChangeService:
         new_md = build_metadata(snapshot)                 # 1. validate (raises MetadataInvalid)
         digest = content_hash(snapshot)
         created: Version | None = None
-        with change_transaction(self.engine, commit=not check_only) as conn:
+        with change_transaction(self.engine, commit=not check_only) as txn:
+            conn = txn.conn
             active = conn.execute(select(versions_table).where(versions_table.c.active == True)).first()  # noqa: E712
             if active is not None and active.content_hash == digest:
                 return ChangeResult(Plan([]), [], None, check_only)
@@ -213,6 +214,7 @@ class ChangeService:
                 raise ChangeRefused(result_plan, reasons, impacts, needs_allow_destructive=needs_flag)
             ops = Operations(MigrationContext.configure(
                 connection=conn, opts={"target_metadata": MetaData(naming_convention=NAMING_CONVENTION)}))
+            txn.check_foreign_keys = any(op.ddl for op in result_plan)
             for op in result_plan:                         # 4. apply, in this one transaction
                 try:
                     op.apply(ops, ctx)

@@ -17,14 +17,12 @@ from .context import database_option, fail, open_services
 def import_csv(ctx, object_name, csv_file, username):
     """Import a CSV file (header row = field names). Nothing is saved if any row fails."""
     from ..records.errors import BulkFailed, RecordError
-    from ..security.actor import Actor
-    import uuid
 
     services = open_services(ctx, require_ready=True)
     user = services.identity.find_user(username)
     if user is None or user.get("active") is False:
         fail(f"there is no active user '{username}'")
-    actor = Actor(uuid.UUID(user["id"]), username)
+    actor = services.identity.actor_for_user(user)
     try:
         with open(csv_file, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)

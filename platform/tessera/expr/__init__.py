@@ -22,11 +22,14 @@ Blank values behave like SQL NULL: arithmetic, comparisons and functions with a 
   a blank condition (filter, rule) counts as false. The exceptions: ISBLANK, BLANKVALUE, IF,
   `x == None` / `x != None` (IS NULL / IS NOT NULL, never blank), `x in [..., None]` (also matches
   blank), and text `+` (a blank text counts as ''). ISBLANK and BLANKVALUE treat '' as blank.
-Numbers are exact decimals (Python Decimal, PostgreSQL numeric). `+ - *` are exact;
-  `/` always gives a number rounded half away from zero to 10 decimals; division by zero is blank.
-  On SQLite numbers are stored as binary floating point (SQLite has no decimal type), so results
-  agree with the exact ones to about 15 significant digits, and a comparison involving a computed
-  number treats values within 1e-9 + 1e-12·|value| as equal (so 0.1 + 0.2 == 0.3 holds there too).
+Numbers are exact decimals (Python Decimal, PostgreSQL numeric; float inputs are read as the
+  decimal they print as). `+ - *` are exact; `/` always gives a number rounded half away from zero
+  to 10 decimals; division by zero is blank.
+  A comparison (or `in`) where a number side is *computed* counts values within
+  1e-9 + 1e-12·max(|a|, |b|) as equal, in every target: SQLite stores numbers as binary floats (it
+  has no decimal type), where 0.1 + 0.2 is 0.30000000000000004, and 1 / 3 * 3 is 0.9999999999 after
+  rounding the division. Comparing stored fields and written literals (amount > 100) stays exact,
+  so it can use an index. On SQLite, computed values themselves are exact to ~15 significant digits.
 Integers are 64-bit: an integer result beyond that range is blank (PostgreSQL computes integer
   arithmetic in numeric to avoid overflow errors; SQLite's own overflow goes through floats).
 ROUND(n, digits) rounds half away from zero (2.5 → 3, -2.5 → -3), digits may be negative and must
@@ -48,6 +51,10 @@ MIN/MAX take two or more values of one type; any blank argument gives blank.
 ISCHANGED(field) / PRIORVALUE(field) need context="write". With no prior values (a record being
   created) ISCHANGED is false and PRIORVALUE blank. A blank and '' are not a change.
 Ids compare with ids and with text literals (canonical UUID form, case-insensitive).
+
+Storage assumptions (SQL target): columns use SQLAlchemy's generic types (String/Text, BigInteger,
+Numeric, Boolean, Date, DateTime(timezone=True), Time, Uuid); on SQLite, dates, datetimes and times
+are SQLAlchemy's ISO text and datetimes are stored in UTC.
 """
 from .compiled import Compiled, compile_expression
 from .errors import ExprError

@@ -114,7 +114,7 @@ class Checker:
             blank = IsBlank(t.BOOLEAN, right if _is_none(left) else left)
             return blank if node.op == "==" else Not(t.BOOLEAN, blank)
         kind, left, right = self._comparable(node.op, left, right, node.column)
-        return Compare(t.BOOLEAN, node.op, left, right, kind)
+        return Compare(t.BOOLEAN, node.op, left, right, kind, _tolerant(kind, left, right))
 
     def _comparable(self, op: str, left: Node, right: Node, column: int) -> tuple[str, Node, Node]:
         a, b = left.type, right.type
@@ -145,7 +145,7 @@ class Checker:
             checked.append(item)
         parts: list[Node] = []
         if checked:
-            parts.append(InList(t.BOOLEAN, operand, tuple(checked), kind))
+            parts.append(InList(t.BOOLEAN, operand, tuple(checked), kind, _tolerant(kind, operand, *checked)))
         if with_blank:  # [..., None] also matches a blank value, as x == None does
             parts.append(IsBlank(t.BOOLEAN, operand))
         if not parts:
@@ -190,6 +190,11 @@ class Checker:
         self.uses_prior = True
         path = tuple(target.path)
         return Changed(t.BOOLEAN, path) if node.name == "ISCHANGED" else Prior(kind, path)
+
+
+def _tolerant(kind: str, *operands: Node) -> bool:
+    """Whether a comparison of numbers involves a computed one (see semantics.NUMBER_TOLERANCE_*)."""
+    return kind == t.NUMBER and not all(isinstance(o, (Field, Literal, Prior)) for o in operands)
 
 
 def _is_none(node: Node) -> bool:

@@ -109,11 +109,13 @@ class Concat(Node):
 
 @dataclass(frozen=True, slots=True)
 class Compare(Node):
-    """A comparison of two operands of compatible types; `operand_type` is their common type."""
+    """A comparison of two operands of compatible types; `operand_type` is their common type.
+    `tolerant`: numbers compared within NUMBER_TOLERANCE (see semantics.py)."""
     op: str
     left: Node
     right: Node
     operand_type: str
+    tolerant: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,7 @@ class InList(Node):
     operand: Node
     items: tuple[Node, ...]
     operand_type: str
+    tolerant: bool = False
 
 
 @dataclass(frozen=True, slots=True)

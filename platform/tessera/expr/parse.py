@@ -16,7 +16,7 @@ MAX_LENGTH = 10_000
 MAX_DEPTH = 100        # nesting of the syntax tree; keeps every later (recursive) pass safe
 MAX_PATH_LENGTH = 5    # account.owner.manager.… at most five names deep
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-MAX_NUMBER_EXPONENT = 30  # number literals below 1e31: beyond that they are almost surely a typo
+MAX_NUMBER_EXPONENT = 30  # number literals between 1e-30 and 1e31: beyond, almost surely a typo
 
 _ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _REFUSED_OPERATORS = {
@@ -143,13 +143,25 @@ class _Converter:
 
     def _Constant(self, node: ast.Constant, depth: int) -> Syntax:
         value = node.value
-        if value is None or isinstance(value, (bool, str)):
+        if isinstance(value, str):
+            return SLiteral(self.column(node), self._text(node, value))
+        if value is None or isinstance(value, bool):
             return SLiteral(self.column(node), value)
         if isinstance(value, int):
             return SLiteral(self.column(node), self._integer(node, value))
         if isinstance(value, float):
             return SLiteral(self.column(node), self._number(node))
         self.fail(node, f"the literal {ast.get_source_segment(self.source, node)} is not allowed in expressions")
+
+    def _text(self, node: ast.AST, value: str) -> str:
+        # Escapes can spell what no database column holds: refuse them here, not at query time.
+        if "\x00" in value:
+            self.fail(node, "a text literal cannot contain the NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail(node, "a text literal must be valid Unicode (no lone surrogates)")
+        return value
 
     def _integer(self, node: ast.AST, value: int) -> int:
         if not INT64_MIN <= value <= INT64_MAX:
@@ -163,7 +175,7 @@ class _Converter:
             value = Decimal(written)
         except (InvalidOperation, TypeError):
             self.fail(node, f"cannot read the number {written}")
-        if value and value.adjusted() > MAX_NUMBER_EXPONENT:
+        if value and not -MAX_NUMBER_EXPONENT <= value.adjusted() <= MAX_NUMBER_EXPONENT:
             self.fail(node, "number literal out of range")
         return value
 

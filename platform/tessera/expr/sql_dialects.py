@@ -16,9 +16,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from . import types as t
 from .errors import ExprError
-from .semantics import (DIVISION_SCALE, INT64_MAX, INT64_MIN, TEXT_MAX_PLACES, TEXT_SIGNIFICANT_DIGITS,
-                        VALUE_PATTERN_SQL)
-from .sql_types import sql_type
+from .semantics import (DIVISION_SCALE, INT64_MAX, INT64_MIN, NUMBER_TOLERANCE_ABSOLUTE, NUMBER_TOLERANCE_RELATIVE,
+                        TEXT_MAX_PLACES, TEXT_SIGNIFICANT_DIGITS, VALUE_PATTERN_SQL)
 
 # ADD_DAYS clamps its day count to this before any SQL integer arithmetic, so a huge count gives a
 # blank (out of range) result rather than an integer-overflow error. 3,660,000 days > 10,000 years.
@@ -53,6 +52,20 @@ def compare(op: str, a, b) -> ColumnElement:
     return a >= b
 
 
+def near_compare(op: str, a, b, tolerance) -> ColumnElement:
+    if op == "==":
+        return func.abs(a - b) <= tolerance
+    if op == "!=":
+        return func.abs(a - b) > tolerance
+    if op == "<":
+        return (b - a) > tolerance
+    if op == "<=":
+        return (a - b) <= tolerance
+    if op == ">":
+        return (a - b) > tolerance
+    return (b - a) <= tolerance
+
+
 def _any_blank(args) -> ColumnElement:
     return or_(*(arg.is_(None) for arg in args))
 
@@ -66,13 +79,18 @@ class Dialect:
     def abs(self, x, kind: str) -> ColumnElement:
         return func.abs(x)
 
-    def compare(self, op: str, a, b, operand_type: str, exact: bool) -> ColumnElement:
-        """a op b for operands of `operand_type`; `exact` is False when a number operand was
-        computed (SQLite then compares with a tolerance)."""
+    def compare(self, op: str, a, b, operand_type: str) -> ColumnElement:
+        """a op b for operands of `operand_type`."""
         return compare(op, a, b)
 
-    def in_list(self, operand, items, operand_type: str, exact: bool) -> ColumnElement:
-        return operand.in_(items)
+    def near_compare(self, op: str, a, b) -> ColumnElement:
+        """a op b for numbers, treating values within the tolerance as equal (semantics.py)."""
+        tolerance = self._number(NUMBER_TOLERANCE_ABSOLUTE) \
+            + self._number(NUMBER_TOLERANCE_RELATIVE) * func.greatest(func.abs(a), func.abs(b))
+        return near_compare(op, a, b, tolerance)
+
+    def _number(self, text: str) -> ColumnElement:
+        return literal(Decimal(text), Numeric())
 
     def concat(self, a, b) -> ColumnElement:
         return type_coerce(func.coalesce(a, _text("")), Text()) + type_coerce(func.coalesce(b, _text("")), Text())
@@ -111,7 +129,7 @@ class Postgres(Dialect):
             return cast(x, BigInteger())
         return super().integer_result(x, True)
 
-    def compare(self, op, a, b, operand_type, exact):
+    def compare(self, op, a, b, operand_type):
         if operand_type == t.TEXT and op not in ("==", "!="):
             # The database's collation may sort linguistically; "C" sorts by code point, as Python does.
             a, b = a.collate("C"), b.collate("C")
@@ -215,12 +233,6 @@ class Postgres(Dialect):
 class Sqlite(Dialect):
     name = "sqlite"
 
-    # SQLite stores Numeric as binary floating point (it has no decimal type), so a computed number
-    # may be off from the exact decimal in its last bits: 0.1 + 0.2 is 0.30000000000000004. When a
-    # comparison involves a computed number, values this close count as equal.
-    ABSOLUTE_TOLERANCE = 1e-9
-    RELATIVE_TOLERANCE = 1e-12
-
     def arith(self, op: str, a, b, kind: str) -> ColumnElement:
         if op == "/":
             # CAST: SQLite divides two integers as integers.
@@ -228,30 +240,14 @@ class Sqlite(Dialect):
             return func.round(quotient, _int(DIVISION_SCALE))
         return {"+": a + b, "-": a - b, "*": a * b}[op]
 
-    def _tolerance(self, a, b):
-        return literal(self.ABSOLUTE_TOLERANCE, Float()) + literal(self.RELATIVE_TOLERANCE, Float()) \
-            * func.max(func.abs(a), func.abs(b))
+    def near_compare(self, op: str, a, b) -> ColumnElement:
+        # SQLite's scalar max() is GREATEST (NULL if an argument is NULL, which is what we want).
+        tolerance = self._number(NUMBER_TOLERANCE_ABSOLUTE) \
+            + self._number(NUMBER_TOLERANCE_RELATIVE) * func.max(func.abs(a), func.abs(b))
+        return near_compare(op, a, b, tolerance)
 
-    def compare(self, op, a, b, operand_type, exact):
-        if exact or operand_type != t.NUMBER:
-            return compare(op, a, b)
-        tolerance = self._tolerance(a, b)
-        if op == "==":
-            return func.abs(a - b) <= tolerance
-        if op == "!=":
-            return func.abs(a - b) > tolerance
-        if op == "<":
-            return (b - a) > tolerance
-        if op == "<=":
-            return (a - b) <= tolerance
-        if op == ">":
-            return (a - b) > tolerance
-        return (b - a) <= tolerance
-
-    def in_list(self, operand, items, operand_type, exact):
-        if exact or operand_type != t.NUMBER:
-            return operand.in_(items)
-        return or_(*(self.compare("==", operand, item, operand_type, False) for item in items))
+    def _number(self, text: str) -> ColumnElement:
+        return literal(float(text), Float())
 
     # -- dates: stored as ISO text ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS.ffffff', UTC) ---------------
     def datevalue(self, x, kind: str) -> ColumnElement:

@@ -7,16 +7,17 @@ Numbers are Decimals throughout so that Python agrees with PostgreSQL's numeric 
 from __future__ import annotations
 
 import operator
-import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 from . import types as t
 from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, IsBlank, Literal, Logic, Negate, Node,
                     Not, Prior)
-from .semantics import DIVISION_SCALE, TEXT_MAX_PLACES, TEXT_SIGNIFICANT_DIGITS, VALUE_PATTERN
+from .python_functions import FUNCTIONS, TEXT_FORMATS
+from .python_values import comparable_value, divide, id_key, is_blank, normalizer
+from .semantics import NUMBER_TOLERANCE_ABSOLUTE, NUMBER_TOLERANCE_RELATIVE
 
 Evaluator = Callable[["Env"], Any]
 
@@ -31,59 +32,6 @@ class Env:
 
 def compile_python(node: Node) -> Evaluator:
     return _COMPILERS[type(node)](node)
-
-
-# -- value normalization ---------------------------------------------------------------------------
-
-def _to_number(value):
-    if isinstance(value, float):
-        return Decimal(repr(value))  # the decimal the float was written as, not its binary expansion
-    return value
-
-
-def _to_integer(value):
-    if isinstance(value, Decimal):
-        return int(value)
-    return value
-
-
-def _to_datetime(value):
-    if isinstance(value, datetime):
-        # Naive datetimes are UTC (SQLite hands them back naive); aware ones are moved to UTC.
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    return value
-
-
-def _to_date(value):
-    if isinstance(value, datetime):
-        return _to_datetime(value).date()
-    return value
-
-
-_NORMALIZE = {t.NUMBER: _to_number, t.INTEGER: _to_integer, t.DATETIME: _to_datetime, t.DATE: _to_date}
-
-
-def normalizer(kind: str) -> Callable[[Any], Any]:
-    convert = _NORMALIZE.get(kind)
-    if convert is None:
-        return lambda value: value
-    return lambda value: None if value is None else convert(value)
-
-
-def id_key(value):
-    """Ids compare as canonical UUID text, whether given as UUID objects or strings."""
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, str):
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            return value
-    return value
-
-
-def is_blank(value, kind: str) -> bool:
-    return value is None or (kind == t.TEXT and value == "")
 
 
 # -- leaves ----------------------------------------------------------------------------------------
@@ -110,42 +58,13 @@ def _changed(node: Changed) -> Evaluator:
     def changed(env):
         if env.prior is None:
             return False
-        return _comparable_value(env.values.get(path)) != _comparable_value(env.prior.get(path))
+        return comparable_value(env.values.get(path)) != comparable_value(env.prior.get(path))
     return changed
-
-
-def _comparable_value(value):
-    if value is None or value == "":
-        return None  # blank is blank, however it was written
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, datetime):
-        return _to_datetime(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
 
 
 # -- operators -------------------------------------------------------------------------------------
 
-def _divide(a, b):
-    if b == 0:
-        return None  # division by zero is blank, as NULLIF makes it in SQL
-    return _round_half_up(Decimal(a) / Decimal(b), DIVISION_SCALE)
-
-
-def _round_half_up(value: Decimal, places: int) -> Decimal:
-    rounded = value.quantize(_QUANTUM[places], rounding=ROUND_HALF_UP, context=_WIDE)
-    if not rounded:
-        rounded = abs(rounded)  # no "-0"
-    # ROUND(1234, -2) is 1200, not Decimal('1.2E+3'): same value, but plain to read.
-    return rounded.quantize(_QUANTUM[0], context=_WIDE) if places < 0 else rounded
-
-
-# Rounding to a number of places needs as many digits as the value has; never fail for lack of them.
-_WIDE = Context(prec=2000, Emax=MAX_EMAX, Emin=MIN_EMIN)
-_QUANTUM = {places: Decimal(1).scaleb(-places) for places in range(-20, 21)}
-_ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": _divide}
+_ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": divide}
 
 
 def _arith(node: Arith) -> Evaluator:
@@ -178,8 +97,26 @@ _COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": op
                 ">": operator.gt, ">=": operator.ge}
 
 
+_ABSOLUTE, _RELATIVE = Decimal(NUMBER_TOLERANCE_ABSOLUTE), Decimal(NUMBER_TOLERANCE_RELATIVE)
+
+
+def _near(op: str) -> Callable[[Any, Any], bool]:
+    """A comparison of numbers that counts values within the tolerance as equal (semantics.py)."""
+    def near(a, b):
+        difference, tolerance = a - b, _ABSOLUTE + _RELATIVE * max(abs(a), abs(b))
+        if op == "==":
+            return abs(difference) <= tolerance
+        if op == "!=":
+            return abs(difference) > tolerance
+        if op in ("<", ">="):
+            return (-difference > tolerance) == (op == "<")
+        return (difference > tolerance) == (op == ">")
+    return near
+
+
 def _compare(node: Compare) -> Evaluator:
-    left, right, apply = compile_python(node.left), compile_python(node.right), _COMPARISONS[node.op]
+    left, right = compile_python(node.left), compile_python(node.right)
+    apply = _near(node.op) if node.tolerant else _COMPARISONS[node.op]
     key = id_key if node.operand_type == t.ID else (lambda value: value)
 
     def compare(env):
@@ -201,6 +138,7 @@ def _in_list(node: InList) -> Evaluator:
     operand = compile_python(node.operand)
     items = [compile_python(item) for item in node.items]
     key = id_key if node.operand_type == t.ID else (lambda value: value)
+    equal = _near("==") if node.tolerant else operator.eq
 
     def in_list(env):
         value = operand(env)
@@ -212,7 +150,7 @@ def _in_list(node: InList) -> Evaluator:
             candidate = item(env)
             if candidate is None:
                 unknown = True
-            elif key(candidate) == value:
+            elif equal(key(candidate), value):
                 return True
         return None if unknown else False
     return in_list
@@ -250,7 +188,7 @@ def _call(node: Call) -> Evaluator:
     special = _LAZY.get(node.name)
     if special is not None:
         return special(node, args)
-    function = _FUNCTIONS[node.name](node)
+    function = FUNCTIONS[node.name](node)
 
     def call(env):
         values = [arg(env) for arg in args]
@@ -290,7 +228,7 @@ def _now(node, args):
 
 def _text_of(node, args):
     operand, kind = args[0], node.args[0].type
-    format_value = _TEXT_FORMATS[kind]
+    format_value = TEXT_FORMATS[kind]
 
     def text(env):
         value = operand(env)
@@ -301,100 +239,6 @@ def _text_of(node, args):
 _LAZY = {"IF": _if, "ISBLANK": _isblank, "BLANKVALUE": _blankvalue, "TODAY": _today, "NOW": _now,
          "TEXT": _text_of}
 
-
-def _make_date(year, month, day):
-    try:
-        return date(year, month, day)
-    except (ValueError, OverflowError):
-        return None  # DATE(2023, 2, 30) is blank, not an error
-
-
-def _add_days(value, days):
-    try:
-        return value + timedelta(days=days)
-    except OverflowError:
-        return None  # beyond year 1 … 9999
-
-
-def _days_between(first, second):
-    return (_to_date(second) - _to_date(first)).days
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-def _round_function(node):
-    digits = node.args[1].value if len(node.args) > 1 else 0
-    if node.type == t.INTEGER:
-        if digits >= 0:
-            return lambda value, *_: value
-        return lambda value, *_: int(_round_half_up(Decimal(value), digits))
-    return lambda value, *_: _round_half_up(Decimal(value), digits)
-
-
-def _value(text):
-    text = text.strip(" ")
-    return Decimal(text) if VALUE_PATTERN.fullmatch(text) else None
-
-
-_FUNCTIONS: dict[str, Callable[[Call], Callable]] = {
-    "DATE": lambda node: _make_date,
-    "DATEVALUE": lambda node: _to_date,
-    "YEAR": lambda node: lambda value: _to_date(value).year,
-    "MONTH": lambda node: lambda value: _to_date(value).month,
-    "DAY": lambda node: lambda value: _to_date(value).day,
-    "ADD_DAYS": lambda node: _add_days,
-    "DAYS_BETWEEN": lambda node: _days_between,
-    "LEN": lambda node: len,
-    "LOWER": lambda node: lambda text: text.translate(_ASCII_LOWER),
-    "UPPER": lambda node: lambda text: text.translate(_ASCII_UPPER),
-    "CONTAINS": lambda node: lambda text, part: part in text,
-    "BEGINS": lambda node: lambda text, start: text.startswith(start),
-    "ROUND": _round_function,
-    "ABS": lambda node: abs,
-    "MIN": lambda node: lambda *values: min(values),
-    "MAX": lambda node: lambda *values: max(values),
-    "VALUE": lambda node: _value,
-}
-
-
-# -- TEXT() ----------------------------------------------------------------------------------------
-
-def number_text(value) -> str:
-    """A number as TEXT() writes it: plain notation, rounded half away from zero to
-    TEXT_SIGNIFICANT_DIGITS significant digits but at most TEXT_MAX_PLACES decimals, no trailing zeros."""
-    value = Decimal(value)
-    integer_digits = len(str(int(abs(value))))
-    places = min(TEXT_MAX_PLACES, max(0, TEXT_SIGNIFICANT_DIGITS - integer_digits))
-    rounded = _round_half_up(value, places)
-    if rounded == 0:
-        return "0"
-    text = format(rounded, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _datetime_text(value: datetime) -> str:
-    value = _to_datetime(value)
-    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-            f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z")
-
-
-def _time_text(value: time) -> str:
-    return f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
-
-
-_TEXT_FORMATS: dict[str, Callable[[Any], str]] = {
-    t.TEXT: lambda value: value,
-    t.ID: id_key,
-    t.INTEGER: lambda value: str(int(value)),
-    t.NUMBER: number_text,
-    t.BOOLEAN: lambda value: "true" if value else "false",
-    t.DATE: lambda value: _to_date(value).isoformat(),
-    t.DATETIME: _datetime_text,
-    t.TIME: _time_text,
-    t.NULL: lambda value: None,
-}
 
 _COMPILERS: dict[type, Callable[[Any], Evaluator]] = {
     Literal: _literal, Field: _field, Prior: _prior, Changed: _changed, Arith: _arith, Negate: _negate,

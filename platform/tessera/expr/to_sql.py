@@ -11,9 +11,10 @@ import uuid
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Numeric, Text, and_, case, cast, false, func, literal,
+from sqlalchemy import (Date, DateTime, Numeric, Text, and_, case, cast, false, func, literal,
                         not_, null, or_, true, type_coerce)
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnClause, ColumnElement, Grouping, Null
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType, Uuid
 
 from . import types as t
@@ -36,14 +37,20 @@ def compile_sql(node: Node, column_for: ColumnFor, dialect: Dialect, now: dateti
     return type_coerce(expression, sql_type(node.type))
 
 
+def operand(expression: ColumnElement) -> ColumnElement:
+    """An expression made safe to use as an operand: parenthesized unless it is atomic.
+
+    SQLAlchemy does not parenthesize every combination the databases parse differently, e.g.
+    `NOT flag IS NULL` (PostgreSQL reads NOT (flag IS NULL)) or SQLite's `flag = 0 = flag = 0`.
+    """
+    if isinstance(expression, (ColumnClause, BindParameter, FunctionElement, Null, Grouping)):
+        return expression
+    return Grouping(expression)
+
+
 def _may_overflow(node: Node) -> bool:
     return any(isinstance(n, (Arith, Negate)) and n.type == t.INTEGER
                or isinstance(n, Call) and n.name in ("ROUND", "ABS") and n.type == t.INTEGER for n in walk(node))
-
-
-def _exact(node: Node) -> bool:
-    """Whether a number operand is a stored or written value (as opposed to a computed one)."""
-    return isinstance(node, (Field, Literal, Prior)) or node.type != t.NUMBER
 
 
 class _SqlCompiler:
@@ -90,11 +97,12 @@ class _SqlCompiler:
         return self.dialect.concat(self.compile(node.left), self.compile(node.right))
 
     def _Compare(self, node: Compare) -> ColumnElement:
-        left, right = self.compile(node.left), self.compile(node.right)
+        left, right = operand(self.compile(node.left)), operand(self.compile(node.right))
         if node.operand_type == t.ID:
             return self._id_compare(node, left, right)
-        exact = _exact(node.left) and _exact(node.right)
-        return self.dialect.compare(node.op, left, right, node.operand_type, exact)
+        if node.tolerant:
+            return self.dialect.near_compare(node.op, left, right)
+        return self.dialect.compare(node.op, left, right, node.operand_type)
 
     def _id_compare(self, node: Compare, left, right) -> ColumnElement:
         # An id compared with a text literal: bind the literal as the id column's own type (a UUID
@@ -111,20 +119,22 @@ class _SqlCompiler:
         return self._is_blank(self.compile(node.operand), node.operand.type)
 
     def _is_blank(self, expression, kind: str) -> ColumnElement:
+        expression = operand(expression)
         if kind == t.TEXT:
             return or_(expression.is_(None), expression == literal("", Text()))
         return expression.is_(None)
 
     def _InList(self, node: InList) -> ColumnElement:
-        operand = self.compile(node.operand)
+        value = operand(self.compile(node.operand))
         if node.operand_type == t.ID:
-            values = [_id_parameter(item.value, operand) if isinstance(item, Literal) else self.compile(item)
-                      for item in node.items]
-            values = [value for value in values if value is not None]
-            return operand.in_(values) if values else _unless_blank(operand, false())
-        items = [self.compile(item) for item in node.items]
-        exact = _exact(node.operand) and all(_exact(item) for item in node.items)
-        return self.dialect.in_list(operand, items, node.operand_type, exact)
+            ids = [_id_parameter(item.value, value) if isinstance(item, Literal) else self.compile(item)
+                   for item in node.items]
+            ids = [id_ for id_ in ids if id_ is not None]
+            return value.in_(ids) if ids else _unless_blank(value, false())
+        items = [operand(self.compile(item)) for item in node.items]
+        if node.tolerant:
+            return or_(*(self.dialect.near_compare("==", value, item) for item in items))
+        return value.in_(items)
 
     def _Not(self, node: Not) -> ColumnElement:
         return not_(self.compile(node.operand))

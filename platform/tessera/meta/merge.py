@@ -17,8 +17,11 @@ from .errors import MetaError, MetadataInvalid
 from .model import Component, Metadata, ObjectDef
 from .schema import validate_document
 
-DEFAULT_CUSTOMIZABLE = {"object": ["label", "plural_label", "description"], "field": ["label", "help"]}
-_KIND_OF_DIR = {"layouts": "layout", "list_views": "list_view", "apps": "app"}
+DEFAULT_CUSTOMIZABLE = {"object": ["label", "plural_label", "description", "sharing_model", "hierarchy_access"],
+                        "field": ["label", "help"]}
+_KIND_OF_DIR = {"layouts": "layout", "list_views": "list_view", "apps": "app", "profiles": "profile",
+               "permission_sets": "permission_set", "permission_set_groups": "permission_set_group",
+               "roles": "role", "sharing_rules": "sharing_rule"}
 
 
 def dependency_order(packages: list[dict]) -> list[dict]:
@@ -77,6 +80,8 @@ def merge_docs(snapshot: dict) -> tuple[dict, dict]:
         m = pkg["manifest"]
         ns = m.get("namespace")
         for dirname, items in pkg["components"].items():
+            docs.setdefault(dirname, {})
+            owners.setdefault(dirname, {})
             for name, item in items.items():
                 if ns and not name.startswith(f"{ns}__"):
                     errors.append(MetaError(item["source"], "name", f"'{name}' must start with the package namespace '{ns}__'"))
@@ -90,6 +95,8 @@ def merge_docs(snapshot: dict) -> tuple[dict, dict]:
                     customizable[name] = {**DEFAULT_CUSTOMIZABLE, **(m.get("customizable") or {})}
     org = snapshot.get("org") or {"components": {}}
     for dirname, items in org["components"].items():
+        docs.setdefault(dirname, {})
+        owners.setdefault(dirname, {})
         for name, item in items.items():
             doc, source = item["doc"], item["source"]
             if dirname != "objects":
@@ -150,10 +157,13 @@ def build_metadata(snapshot: dict) -> Metadata:
 
     def components(dirname):
         return MappingProxyType({name: Component(_KIND_OF_DIR[dirname], name, doc, owners[dirname][name], src)
-                                 for name, (doc, src) in docs[dirname].items()})
+                                 for name, (doc, src) in docs.get(dirname, {}).items()})
 
     md = Metadata(objects=MappingProxyType(objects), layouts=components("layouts"),
-                  list_views=components("list_views"), apps=components("apps"))
+                  list_views=components("list_views"), apps=components("apps"),
+                  profiles=components("profiles"), permission_sets=components("permission_sets"),
+                  permission_set_groups=components("permission_set_groups"), roles=components("roles"),
+                  sharing_rules=components("sharing_rules"))
     errors = check_semantics(md)
     if errors:
         raise MetadataInvalid(errors)

@@ -88,6 +88,8 @@ class ObjectDef:
     track_history: bool = False
     package: str | None = None        # owning package; None for the org's own objects
     source: str = ""                  # the file it came from, for error messages
+    sharing_model: str = "private"    # private | read | read_write | controlled_by_parent
+    hierarchy_access: bool = True     # managers reach what their subordinates own
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any], *, package: str | None, source: str) -> "ObjectDef":
@@ -99,7 +101,9 @@ class ObjectDef:
         return cls(name=doc["name"], label=label, plural_label=doc.get("plural_label") or label + "s",
                    fields=MappingProxyType(fields), validation_rules=rules,
                    description=doc.get("description"), name_field=name_field,
-                   track_history=bool(doc.get("track_history", False)), package=package, source=source)
+                   track_history=bool(doc.get("track_history", False)), package=package, source=source,
+                   sharing_model=doc.get("sharing_model", "private"),
+                   hierarchy_access=bool(doc.get("hierarchy_access", True)))
 
     @property
     def table_name(self) -> str:
@@ -133,6 +137,11 @@ class Metadata:
     layouts: Mapping[str, Component] = dc_field(default_factory=dict)
     list_views: Mapping[str, Component] = dc_field(default_factory=dict)
     apps: Mapping[str, Component] = dc_field(default_factory=dict)
+    profiles: Mapping[str, Component] = dc_field(default_factory=dict)
+    permission_sets: Mapping[str, Component] = dc_field(default_factory=dict)
+    permission_set_groups: Mapping[str, Component] = dc_field(default_factory=dict)
+    roles: Mapping[str, Component] = dc_field(default_factory=dict)
+    sharing_rules: Mapping[str, Component] = dc_field(default_factory=dict)
 
     def field_expr_type(self, obj: ObjectDef, name: str) -> str | None:
         if name in SYSTEM_FIELD_EXPR_TYPES:
@@ -165,6 +174,10 @@ class Metadata:
             return None
         last_obj, last_field = steps[-1]
         return self.field_expr_type(last_obj, last_field)
+
+    def master_of(self, obj: ObjectDef) -> FieldDef | None:
+        """The master-detail field a controlled_by_parent object inherits access through."""
+        return next((f for f in obj.fields.values() if f.type == "master_detail"), None)
 
     def layouts_for(self, object_name: str) -> list[Component]:
         return [c for c in self.layouts.values() if c["object"] == object_name]

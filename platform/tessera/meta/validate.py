@@ -9,6 +9,7 @@ from ..expr import ExprError, compile_expression
 from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS
 from .model import Metadata, ObjectDef
+from .validate_security import check_security
 
 _NOT_UNIQUE = {"textarea", "rich_text", "json", "multi_picklist", "formula", "rollup", "boolean"}
 _ROLLUP_FIELD_TYPES = {"integer", "date", "datetime", *NUMERIC_TYPES}
@@ -37,6 +38,7 @@ def check_semantics(md: Metadata) -> list[MetaError]:
         for i, tab in enumerate(comp.get("tabs") or ()):
             if tab not in md.objects:
                 errors.append(MetaError(comp.source, f"tabs.{i}", f"there is no object '{tab}'"))
+    errors += check_security(md)   # profiles, permission sets, roles, sharing rules
     return errors
 
 

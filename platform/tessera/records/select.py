@@ -16,8 +16,9 @@ _USER_LINKS = {"owner", "created_by", "updated_by"}
 class SelectBuilder:
     """Resolves paths like ("account", "industry") against one object, adding LEFT JOINs lazily."""
 
-    def __init__(self, runtime, object_name: str, *, dialect_name: str, now=None, alias=None):
+    def __init__(self, runtime, object_name: str, *, dialect_name: str, now=None, alias=None, access=None):
         self.runtime = runtime
+        self.access = access  # when set, joined lookups only reveal records the actor may read
         self.cobj = runtime.objects[object_name]
         self.dialect_name = dialect_name
         self.now = now
@@ -43,7 +44,11 @@ class SelectBuilder:
         self._n += 1
         target_cobj = self.runtime.objects[target]
         alias = target_cobj.table.alias()
-        self.from_clause = self.from_clause.outerjoin(alias, alias.c.id == parent_alias.c[prefix[-1]])
+        on = alias.c.id == parent_alias.c[prefix[-1]]
+        visible = self.access.visible(target, alias, self.dialect_name) if self.access is not None else None
+        if visible is not None:
+            on = and_(on, visible)
+        self.from_clause = self.from_clause.outerjoin(alias, on)
         self._joins[prefix] = (alias, target_cobj)
         return self._joins[prefix]
 

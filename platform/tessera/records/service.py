@@ -23,17 +23,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, false, insert, or_, select, update
+from sqlalchemy import and_, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..expr import ExprError, compile_expression
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..meta.validate import resolver
-from ..security.actor import Actor
+from ..security.actor import SYSTEM, Actor
 from ..storage.platform_tables import autonumbers
 from . import cursor as cursors
 from .coerce import parse_id
-from .errors import BadQuery, BulkFailed, Conflict, NotFound, RecordError, StaleVersion, ValidationFailed
+from .errors import BadQuery, BulkFailed, Conflict, Forbidden, NotFound, RecordError, StaleVersion, ValidationFailed
 from .select import SelectBuilder
 from .serialize import to_api, to_python
 
@@ -84,41 +84,62 @@ class RecordService:
             raise NotFound(f"there is no object '{name}'")
         return cobj
 
-    def _builder(self, rt, name, conn, now):
-        return SelectBuilder(rt, name, dialect_name=conn.dialect.name, now=now)
+    def _builder(self, rt, name, conn, now, access=None):
+        return SelectBuilder(rt, name, dialect_name=conn.dialect.name, now=now, access=access)
+
+    def _access(self, rt, actor: Actor, object_name: str, action: str):
+        """The actor's Access, after checking the object right (403 without it)."""
+        access = rt.security.access_for(actor)
+        if not access.can(object_name, action):
+            raise Forbidden(f"you do not have permission to {action} {object_name} records")
+        return access
+
+    def _readable_paths(self, rt, access, cobj, paths, what):
+        """Unknown and unreadable paths get the same 400: hidden fields cannot be probed."""
+        for p in paths:
+            path = tuple(p.split("."))
+            if rt.metadata.resolve_path(cobj.obj, path) is None or not access.readable_path(cobj.name, path):
+                raise BadQuery(f"{what}: '{p}' is not a field of {cobj.name}")
+
+    def _default_paths(self, access, cobj) -> list[str]:
+        return [p for p in cobj.output_fields if access.can_read_field(cobj.name, p)]
+
+    def _filter_resolver(self, rt, access, cobj):
+        base = resolver(rt.metadata, cobj.obj)
+        return lambda path: base(path) if access.readable_path(cobj.name, tuple(path)) else None
 
     def _columns(self, b: SelectBuilder, paths, what):
-        try:
-            return [b.column(tuple(p.split("."))) for p in paths]
-        except (BadQuery, KeyError):
-            for p in paths:
-                if b.runtime.metadata.resolve_path(b.cobj.obj, tuple(p.split("."))) is None:
-                    raise BadQuery(f"{what}: '{p}' is not a field of {b.cobj.name}") from None
-            raise
+        return [b.column(tuple(p.split("."))) for p in paths]
 
     # -- reads --------------------------------------------------------------------------------
     def query(self, actor: Actor, object_name: str, *, filter: str | None = None, sort=None, fields=None,
               limit: int = 50, cursor: str | None = None, count: bool = False) -> QueryResult:
         rt = self.runtime()
         cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "read")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise BadQuery(f"limit must be an integer from 1 to {MAX_LIMIT}")
-        paths = parse_paths(fields, "fields") if fields else list(cobj.output_fields)
+        paths = parse_paths(fields, "fields") if fields else self._default_paths(access, cobj)
         if any(p.startswith("-") for p in paths):
             raise BadQuery("fields: names cannot start with '-'")
+        self._readable_paths(rt, access, cobj, paths, "fields")
         if "id" not in paths:
             paths.insert(0, "id")
         sort_keys = parse_paths(sort, "sort") if sort else []
+        self._readable_paths(rt, access, cobj, [k.lstrip("-") for k in sort_keys], "sort")
         now = _now()
         with self.engine.connect() as conn:
-            b = self._builder(rt, object_name, conn, now)
+            b = self._builder(rt, object_name, conn, now, access)
             out_cols = self._columns(b, paths, "fields")
             where = []
+            visible = access.visible(object_name, b.base, conn.dialect.name)
+            if visible is not None:
+                where.append(visible)
             if filter is not None:
                 if not isinstance(filter, str) or not filter.strip():
                     raise BadQuery("filter: must be a non-empty expression")
                 try:
-                    compiled = compile_expression(filter, resolver(rt.metadata, cobj.obj), expected="boolean")
+                    compiled = compile_expression(filter, self._filter_resolver(rt, access, cobj), expected="boolean")
                 except ExprError as exc:
                     raise BadQuery(f"filter: {exc}") from None
                 where.append(b.condition(compiled))
@@ -130,7 +151,8 @@ class RecordService:
             for col, desc in zip(sort_cols, directions):
                 order_by += [col.is_(None).asc(), col.desc() if desc else col.asc()]
             order_by.append(b.base.c.id.asc())
-            cursor_key = hashlib.sha256(repr((object_name, filter, sort_keys)).encode()).hexdigest()[:16]
+            # the cursor is bound to the query *and* the actor: it cannot be replayed by someone else
+            cursor_key = hashlib.sha256(repr((object_name, filter, sort_keys, str(actor.user_id))).encode()).hexdigest()[:16]
             if cursor:
                 values = cursors.decode(self._secret, cursor_key, cursor)
                 if len(values) != len(sort_cols) + 1:
@@ -144,7 +166,6 @@ class RecordService:
             types = [b.field_type(tuple(p.split("."))) for p in paths]
             total = None
             if count:
-                from sqlalchemy import func
                 total = conn.execute(select(func.count()).select_from(b.from_clause).where(*where)).scalar_one()
         more = len(rows) > limit
         rows = rows[:limit]
@@ -160,9 +181,10 @@ class RecordService:
     def get(self, actor: Actor, object_name: str, record_id, *, fields=None) -> dict:
         rt = self.runtime()
         cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "read")
         rid = self._parse_record_id(record_id)
         with self.engine.connect() as conn:
-            record = self._load_full(conn, rt, cobj, rid, fields=fields)
+            record = self._load_full(conn, rt, cobj, rid, fields=fields, access=access, check_visible=True)
         if record is None:
             raise NotFound(f"{object_name} '{record_id}' was not found")
         return record
@@ -171,9 +193,37 @@ class RecordService:
         """The record whose `field` equals `value` (meant for unique fields, e.g. user.username)."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "read")
+        if not access.can_read_field(object_name, field):
+            raise BadQuery(f"'{field}' is not a field of {object_name}")
         with self.engine.connect() as conn:
-            rid = conn.execute(select(cobj.table.c.id).where(cobj.table.c[field] == value).limit(1)).scalar()
-            return self._load_full(conn, rt, cobj, rid) if rid is not None else None
+            table = cobj.table.alias()
+            stmt = select(table.c.id).where(table.c[field] == value)
+            visible = access.visible(object_name, table, conn.dialect.name)
+            if visible is not None:
+                stmt = stmt.where(visible)
+            rid = conn.execute(stmt.limit(1)).scalar()
+            return self._load_full(conn, rt, cobj, rid, access=access) if rid is not None else None
+
+    def find_all_by(self, actor: Actor, object_name: str, field: str, value, *, fields=None,
+                    limit: int = MAX_LIMIT) -> list[dict]:
+        """Records whose `field` equals `value` (e.g. a user's group memberships), visible ones only."""
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "read")
+        paths = parse_paths(fields, "fields") if fields else self._default_paths(access, cobj)
+        self._readable_paths(rt, access, cobj, [field, *paths], "fields")
+        with self.engine.connect() as conn:
+            b = self._builder(rt, object_name, conn, _now(), access)
+            cols = self._columns(b, paths, "fields")
+            stmt = select(*[c.label(f"c{i}") for i, c in enumerate(cols)]).select_from(b.from_clause) \
+                .where(b.column((field,)) == value).order_by(b.base.c.created_at, b.base.c.id).limit(limit)
+            visible = access.visible(object_name, b.base, conn.dialect.name)
+            if visible is not None:
+                stmt = stmt.where(visible)
+            types = [b.field_type(tuple(p.split("."))) for p in paths]
+            return [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))}
+                    for row in conn.execute(stmt)]
 
     def _parse_record_id(self, record_id):
         try:
@@ -181,14 +231,21 @@ class RecordService:
         except ValueError:
             raise NotFound(f"'{record_id}' is not a record id") from None
 
-    def _load_full(self, conn, rt, cobj, rid, *, fields=None) -> dict | None:
-        paths = parse_paths(fields, "fields") if fields else list(cobj.output_fields)
+    def _load_full(self, conn, rt, cobj, rid, *, fields=None, access=None, check_visible=False) -> dict | None:
+        """One record as the API shows it, limited to what `access` may read."""
+        access = access or rt.security.access_for(SYSTEM)
+        paths = parse_paths(fields, "fields") if fields else self._default_paths(access, cobj)
+        self._readable_paths(rt, access, cobj, paths, "fields")
         if "id" not in paths:
             paths.insert(0, "id")
-        b = self._builder(rt, cobj.name, conn, _now())
+        b = self._builder(rt, cobj.name, conn, _now(), access)
         cols = self._columns(b, paths, "fields")
         stmt = select(*[c.label(f"c{i}") for i, c in enumerate(cols)], b.base.c.row_version) \
             .select_from(b.from_clause).where(b.base.c.id == rid)
+        if check_visible:
+            visible = access.visible(cobj.name, b.base, conn.dialect.name)
+            if visible is not None:
+                stmt = stmt.where(visible)
         row = conn.execute(stmt).first()
         if row is None:
             return None
@@ -200,6 +257,9 @@ class RecordService:
     def create(self, actor: Actor, object_name: str, data: dict, *, from_text: bool = False) -> dict:
         rt = self.runtime()
         cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "create")
+        if isinstance(data, dict):
+            self._check_field_rights(access, cobj, data, actor, owner=None)
         now = _now()
         with self.engine.begin() as conn:
             values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text)
@@ -208,15 +268,26 @@ class RecordService:
             self._assign_autonumbers(conn, cobj, [values])
             self._check_rules_or_raise(conn, rt, cobj, values, None, now)
             self._insert(conn, cobj, [values])
-            return self._load_full(conn, rt, cobj, values["id"])
+            return self._load_full(conn, rt, cobj, values["id"], access=access)
 
     def bulk_create(self, actor: Actor, object_name: str, rows: list, *, from_text: bool = False,
                     progress=None) -> list[str]:
         """All or nothing: every row is checked; any failure saves nothing and reports each row."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "create")
         if not isinstance(rows, list):
             raise ValidationFailed("expected a JSON array of records")
+        if not access.unrestricted:
+            denied = []
+            for index, data in enumerate(rows):
+                try:
+                    if isinstance(data, dict):
+                        self._check_field_rights(access, cobj, data, actor, owner=None)
+                except Forbidden as exc:
+                    denied.append({"index": index, "fields": exc.fields})
+            if denied:
+                raise BulkFailed(denied, status=403)
         now = _now()
         failures: list[dict] = []
         with self.engine.begin() as conn:
@@ -247,15 +318,15 @@ class RecordService:
                from_text: bool = False) -> dict:
         rt = self.runtime()
         cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "edit")
         rid = self._parse_record_id(record_id)
         if not isinstance(data, dict):
             raise ValidationFailed("expected a JSON object of field values")
         now = _now()
         table = cobj.table
         with self.engine.begin() as conn:
-            current = conn.execute(select(table).where(table.c.id == rid).with_for_update()).mappings().first()
-            if current is None:
-                raise NotFound(f"{object_name} '{record_id}' was not found")
+            current = self._current_for_write(conn, access, cobj, rid, record_id)
+            self._check_field_rights(access, cobj, data, actor, owner=current["owner"])
             if expected_version is not None and current["row_version"] != expected_version:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
                                    f"(version {current['row_version']}, you had {expected_version})")
@@ -277,20 +348,19 @@ class RecordService:
                 raise _integrity_error(exc, cobj) from None
             if result.rowcount != 1:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else")
-            return self._load_full(conn, rt, cobj, rid)
+            return self._load_full(conn, rt, cobj, rid, access=access)
 
     def delete(self, actor: Actor, object_name: str, record_id, *, expected_version: int | None = None) -> None:
         rt = self.runtime()
         cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "delete")
         rid = self._parse_record_id(record_id)
         table = cobj.table
         with self.engine.begin() as conn:
-            current = conn.execute(select(table.c.row_version).where(table.c.id == rid).with_for_update()).first()
-            if current is None:
-                raise NotFound(f"{object_name} '{record_id}' was not found")
-            if expected_version is not None and current[0] != expected_version:
+            current = self._current_for_write(conn, access, cobj, rid, record_id)
+            if expected_version is not None and current["row_version"] != expected_version:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
-                                   f"(version {current[0]}, you had {expected_version})")
+                                   f"(version {current['row_version']}, you had {expected_version})")
             for child_name, field in cobj.restricted_by:
                 child = rt.objects[child_name].table
                 n = conn.execute(select(child.c.id).where(child.c[field] == rid).limit(1)).first()
@@ -303,6 +373,37 @@ class RecordService:
                 raise _integrity_error(exc, cobj) from None
 
     # -- steps ------------------------------------------------------------------------------
+    def _current_for_write(self, conn, access, cobj, rid, record_id):
+        """The row to change, locked: 404 if the actor cannot see it, 403 if they may only read it."""
+        table = cobj.table
+        stmt = select(table).where(table.c.id == rid)
+        visible = access.visible(cobj.name, table, conn.dialect.name)
+        if visible is not None:
+            stmt = stmt.where(visible)
+        current = conn.execute(stmt.with_for_update()).mappings().first()
+        if current is None:
+            raise NotFound(f"{cobj.name} '{record_id}' was not found")
+        editable = access.editable(cobj.name, table, conn.dialect.name)
+        if editable is not None and conn.execute(select(table.c.id).where(table.c.id == rid, editable)).first() is None:
+            raise Forbidden(f"you have read-only access to {cobj.name} '{record_id}'")
+        return current
+
+    def _check_field_rights(self, access, cobj, data, actor, *, owner):
+        """Field-level security on input: uneditable fields are refused by name, never dropped."""
+        if access.unrestricted:
+            return
+        denied = {}
+        for name in data:
+            if name in cobj.obj.fields and not access.can_edit_field(cobj.name, name):
+                denied[name] = ["you do not have permission to edit this field"]
+        if "owner" in data and not access.can_transfer(cobj.name):
+            wanted = data["owner"]
+            current = owner if owner is not None else actor.user_id
+            if wanted is None or str(wanted) != str(current):
+                denied["owner"] = ["changing the owner needs the transfer_records permission"]
+        if denied:
+            raise Forbidden("you do not have permission to set: " + ", ".join(sorted(denied)), fields=denied)
+
     def _coerce_input(self, cobj, data, from_text) -> tuple[dict, dict[str, list[str]]]:
         values, errors = {}, {}
         fields = cobj.obj.fields

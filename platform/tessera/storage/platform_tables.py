@@ -1,5 +1,5 @@
 """Tessera's own tables (prefix `tessera_`; object tables use `obj_`, so they never collide)."""
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
                         Uuid)
 
 from .naming import NAMING_CONVENTION
@@ -62,4 +62,17 @@ settings = Table(
     "tessera_setting", platform_metadata,
     Column("key", String(80), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+shares = Table(
+    "tessera_share", platform_metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("object", String(80), nullable=False),
+    Column("record_id", Uuid, nullable=False),
+    Column("grantee_type", String(30), nullable=False),   # user | role | role_and_subordinates | group
+    Column("grantee", String(80), nullable=False),        # user id, role name or group id
+    Column("access", String(10), nullable=False),         # read | edit
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Uuid),
+    Index("ix_tessera_share_record", "object", "record_id"),
 )

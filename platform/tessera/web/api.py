@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from ..records.errors import BadQuery, RecordError, StaleVersion, ValidationFailed
+from ..records.errors import BadQuery, Forbidden, RecordError, StaleVersion, ValidationFailed
 from .describe import describe_object, list_objects
 
 api = Blueprint("api", __name__)
@@ -38,6 +38,8 @@ def authenticate():
     if actor is None:
         return _unauthorized("invalid, expired or revoked token")
     g.actor = actor
+    if not services().runtimes.current().security.access_for(actor).system("api_access"):
+        return error(403, "forbidden", "your profile does not include API access (api_access)")
     return None
 
 
@@ -143,6 +145,38 @@ def patch(object_name, record_id):
 def delete(object_name, record_id):
     services().records.delete(g.actor, object_name, record_id, expected_version=_if_match())
     return "", 204
+
+
+@api.get("/records/<object_name>/<record_id>/shares")
+def list_shares(object_name, record_id):
+    return jsonify(shares=services().shares.list(g.actor, object_name, record_id))
+
+
+@api.post("/records/<object_name>/<record_id>/shares")
+def create_share(object_name, record_id):
+    return jsonify(services().shares.share(g.actor, object_name, record_id, _json_body(dict))), 201
+
+
+@api.delete("/records/<object_name>/<record_id>/shares/<share_id>")
+def delete_share(object_name, record_id, share_id):
+    services().shares.unshare(g.actor, object_name, record_id, share_id)
+    return "", 204
+
+
+@api.get("/audit")
+def audit_log():
+    from ..security import audit
+    access = services().runtimes.current().security.access_for(g.actor)
+    if not (access.system("manage_users") or access.system("customize_metadata")):
+        raise Forbidden("the audit log is for admins (manage_users or customize_metadata)")
+    limit_text, before = request.args.get("limit", "100"), request.args.get("before")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
+        raise BadQuery("limit must be an integer from 1 to 1000")
+    if before is not None and not before.isdigit():
+        raise BadQuery("before must be an entry id")
+    entries = audit.entries(services().engine, limit=int(limit_text), before_id=int(before) if before else None,
+                            action=request.args.get("action") or None)
+    return jsonify(entries=entries)
 
 
 @api.get("/openapi.json")

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Tessera's benchmarks, on demand (never collected by pytest). From the repository root:
+
+    python tests/benchmarks/run.py                                   # everything, temporary SQLite files
+    python tests/benchmarks/run.py --database postgresql://postgres@127.0.0.1:5432/tessera_bench
+    python tests/benchmarks/run.py --database sqlite --database postgresql://...   # both, one table
+    python tests/benchmarks/run.py --only query,add_field --rows 100000          # a quick subset
+
+Benchmarks (--only NAME[,NAME]): runtime, http (in-process), server (gunicorn + wrk), bulk, query,
+add_field. Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
+of its own, created in the URL's database — created when missing — and dropped afterwards).
+Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was missed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402  (sets up the import path for `tessera`)
+from common import Result, isolated_database, open_org, print_table  # noqa: E402
+
+ALL = ("runtime", "http", "server", "bulk", "query", "add_field")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--database", action="append", metavar="URL",
+                   help="database URL; repeat for several ('sqlite' = a temporary SQLite file, the default)")
+    p.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of: {', '.join(ALL)}")
+    p.add_argument("--rows", type=int, default=1_000_000, help="rows of the big object (query, add_field)")
+    p.add_argument("--bulk-rows", type=int, default=20_000, help="rows per bulk_create batch")
+    p.add_argument("--requests", type=int, default=2_000, help="requests per operation and round (in-process)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (best one counts)")
+    p.add_argument("--seconds", type=int, default=5, help="load duration per operation (server)")
+    p.add_argument("--connections", type=int, default=8, help="concurrent connections (server)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (server)")
+    p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (server)")
+    p.add_argument("--iterations", type=int, default=200, help="timed queries (query)")
+    p.add_argument("--repeat-runtime", type=int, default=10, help="Runtime compilations (runtime)")
+    args = p.parse_args(argv)
+    args.only = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = sorted(set(args.only) - set(ALL))
+    if unknown:
+        p.error(f"unknown benchmark(s): {', '.join(unknown)} (choose from {', '.join(ALL)})")
+    args.database = [None if d in (None, "sqlite") else d for d in (args.database or [None])]
+    return args
+
+
+def run_database(url, args) -> list[Result]:
+    results: list[Result] = []
+    name = "sqlite" if url is None or url.startswith("sqlite") else "postgresql"
+    small = [b for b in ("http", "server", "bulk") if b in args.only]
+    if small:
+        import bench_bulk
+        import bench_http
+
+        with isolated_database(url, "small") as db_url:
+            log(f"[{name}] setting up (core + bench package, 1,000 records)")
+            org = open_org(db_url)
+            try:
+                accounts, ids = bench_http.prepare(org)
+                if "http" in args.only:
+                    log(f"[{name}] 1a: GET/POST/PATCH in process")
+                    results += bench_http.run_inprocess(org, accounts, ids, args)
+                if "server" in args.only:
+                    log(f"[{name}] 1b: GET/POST/PATCH through gunicorn")
+                    results += bench_http.run_server(org, accounts, ids, args)
+                if "bulk" in args.only:
+                    log(f"[{name}] 2: bulk create")
+                    results += bench_bulk.run(org, accounts, args)
+            finally:
+                org.services.engine.dispose()
+    big = [b for b in ("query", "add_field") if b in args.only]
+    if big:
+        import bench_big
+
+        with isolated_database(url, "big") as db_url:
+            log(f"[{name}] setting up {args.rows:,} rows")
+            org = open_org(db_url)
+            try:
+                bench_big.prepare(org, args, log)
+                if "query" in args.only:
+                    log(f"[{name}] 3: list query")
+                    results += bench_big.run_query(org, args)
+                if "add_field" in args.only:
+                    log(f"[{name}] 4: add a nullable field")
+                    results += bench_big.run_add_field(org, args)
+            finally:
+                org.services.engine.dispose()
+    return results
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    results: list[Result] = []
+    if "runtime" in args.only:
+        import bench_runtime
+
+        log("5: Runtime compile")
+        results += bench_runtime.run(args)
+    for url in args.database:
+        results += run_database(url, args)
+    print_table(results)
+    print(f"\n({time.perf_counter() - started:.0f} s; python {sys.version.split()[0]})")
+    return 1 if any(r.passed is False for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
