@@ -5,17 +5,29 @@ validation and audit apply) and keeps credentials in the platform's own table.
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import insert, select, update
 
 from .records.errors import NotFound, ValidationFailed
 from .security.actor import SYSTEM, Actor
+from .security import audit
 from .security.passwords import generate_password, hash_password, verify_password
 from .security.tokens import CACHE_SECONDS, TokenStore
 from .storage.platform_tables import credentials
+
+
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password("not-a-real-password")
 
 
 class IdentityService:
@@ -61,15 +73,43 @@ class IdentityService:
                                                         failed_logins=0))
 
     def check_password(self, username: str, password: str) -> Actor | None:
-        user = self.find_user(username)
-        if user is None or user.get("active") is False:
-            return None
-        with self.engine.connect() as conn:
-            row = conn.execute(select(credentials.c.password_hash).where(
-                credentials.c.user_id == uuid.UUID(user["id"]))).first()
-        if row is None or not verify_password(row[0], password):
-            return None
-        return self.actor_for_user(user)
+        actor, _reason = self.authenticate(username, password)
+        return actor
+
+    def authenticate(self, username: str, password: str) -> tuple[Actor | None, str]:
+        """Password sign-in with lockout: after MAX_FAILURES wrong passwords in a row the account
+        is locked for LOCKOUT; every attempt is audited. Returns (actor, "ok") or (None, reason)."""
+        user = self.find_user(username) if isinstance(username, str) and username else None
+        if user is None:
+            verify_password(_dummy_hash(), password or "")  # same cost: don't reveal which names exist
+            audit.record_now(self.engine, None, "login.failed", str(username)[:80], {"reason": "unknown user"})
+            return None, "invalid"
+        user_id = uuid.UUID(user["id"])
+        now = datetime.now(timezone.utc)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(credentials).where(credentials.c.user_id == user_id).with_for_update()).first()
+            locked_until = row.locked_until.replace(tzinfo=timezone.utc) if row and row.locked_until and \
+                row.locked_until.tzinfo is None else (row.locked_until if row else None)
+            if user.get("active") is False:
+                audit.record(conn, Actor(user_id, username), "login.failed", username, {"reason": "inactive"})
+                return None, "invalid"
+            if locked_until is not None and locked_until > now:
+                audit.record(conn, Actor(user_id, username), "login.failed", username, {"reason": "locked"})
+                return None, "locked"
+            if row is None or not verify_password(row.password_hash, password or ""):
+                failures = (row.failed_logins if row else 0) + 1
+                values = {"failed_logins": failures}
+                if failures >= MAX_FAILURES:
+                    values.update(failed_logins=0, locked_until=now + LOCKOUT)
+                if row is not None:
+                    conn.execute(update(credentials).where(credentials.c.user_id == user_id).values(**values))
+                audit.record(conn, Actor(user_id, username), "login.failed", username,
+                             {"reason": "bad password", "locked": failures >= MAX_FAILURES})
+                return None, "locked" if failures >= MAX_FAILURES else "invalid"
+            conn.execute(update(credentials).where(credentials.c.user_id == user_id)
+                         .values(failed_logins=0, locked_until=None))
+            audit.record(conn, Actor(user_id, username), "login", username)
+        return self.actor_for_user(user), "ok"
 
     def actor_for_user(self, user: dict) -> Actor:
         """An Actor carrying everything access decisions need: profile, role, permission sets
@@ -88,11 +128,8 @@ class IdentityService:
                      permission_sets=tuple(sorted(sets)), permission_set_groups=tuple(sorted(set_groups)),
                      groups=frozenset(groups))
 
-    def actor_for_token(self, token: str) -> Actor | None:
-        """The acting user of a valid token, if that user exists and is active (cached briefly)."""
-        user_id = self.tokens.verify(token)
-        if user_id is None:
-            return None
+    def actor_for_user_id(self, user_id: uuid.UUID) -> Actor | None:
+        """The acting user for a browser session: None once the user is gone or inactive."""
         now = time.monotonic()
         cached = self._actors.get(user_id)
         if cached and now - cached[0] < CACHE_SECONDS:
@@ -107,3 +144,8 @@ class IdentityService:
                 self._actors.clear()
             self._actors[user_id] = (now, actor)
         return actor
+
+    def actor_for_token(self, token: str) -> Actor | None:
+        """The acting user of a valid token, if that user exists and is active (cached briefly)."""
+        user_id = self.tokens.verify(token)
+        return self.actor_for_user_id(user_id) if user_id is not None else None

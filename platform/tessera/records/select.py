@@ -16,13 +16,18 @@ _USER_LINKS = {"owner", "created_by", "updated_by"}
 class SelectBuilder:
     """Resolves paths like ("account", "industry") against one object, adding LEFT JOINs lazily."""
 
-    def __init__(self, runtime, object_name: str, *, dialect_name: str, now=None, alias=None, access=None):
+    def __init__(self, runtime, object_name: str, *, dialect_name: str, now=None, alias=None, access=None,
+                 shared=False):
         self.runtime = runtime
         self.access = access  # when set, joined lookups only reveal records the actor may read
         self.cobj = runtime.objects[object_name]
         self.dialect_name = dialect_name
         self.now = now
-        self.base = alias if alias is not None else self.cobj.table.alias()
+        # shared: a top-level statement uses the Runtime's reusable aliases (see Runtime.alias);
+        # nested builders (roll-up subqueries, sharing criteria) always make fresh ones
+        self.shared = shared and alias is None
+        self.base = alias if alias is not None else (
+            runtime.alias(object_name) if self.shared else self.cobj.table.alias())
         self.from_clause = self.base
         self._joins: dict[tuple[str, ...], tuple] = {(): (self.base, self.cobj)}
         self._n = 0
@@ -43,7 +48,7 @@ class SelectBuilder:
             raise BadQuery(f"'{'.'.join(prefix)}' is not a lookup field")
         self._n += 1
         target_cobj = self.runtime.objects[target]
-        alias = target_cobj.table.alias()
+        alias = self.runtime.alias(target, (self.cobj.name, prefix)) if self.shared else target_cobj.table.alias()
         on = alias.c.id == parent_alias.c[prefix[-1]]
         visible = self.access.visible(target, alias, self.dialect_name) if self.access is not None else None
         if visible is not None:

@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, false, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..expr import ExprError, compile_expression
@@ -31,7 +31,7 @@ from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
 from ..storage.platform_tables import autonumbers
-from . import cursor as cursors
+from . import cursor as cursors, keyset
 from .coerce import parse_id
 from .errors import BadQuery, BulkFailed, Conflict, Forbidden, NotFound, RecordError, StaleVersion, ValidationFailed
 from .select import SelectBuilder
@@ -85,7 +85,7 @@ class RecordService:
         return cobj
 
     def _builder(self, rt, name, conn, now, access=None):
-        return SelectBuilder(rt, name, dialect_name=conn.dialect.name, now=now, access=access)
+        return SelectBuilder(rt, name, dialect_name=conn.dialect.name, now=now, access=access, shared=True)
 
     def _access(self, rt, actor: Actor, object_name: str, action: str):
         """The actor's Access, after checking the object right (403 without it)."""
@@ -145,27 +145,27 @@ class RecordService:
                 where.append(b.condition(compiled))
             sort_cols = self._columns(b, [k.lstrip("-") for k in sort_keys], "sort")
             directions = [k.startswith("-") for k in sort_keys]
+            nullable = [k.lstrip("-") not in keyset.NOT_NULL for k in sort_keys]
             if not sort_keys:  # default order: oldest first; id breaks ties (stable keyset)
-                sort_cols, directions = [b.base.c.created_at], [False]
-            order_by = []
-            for col, desc in zip(sort_cols, directions):
-                order_by += [col.is_(None).asc(), col.desc() if desc else col.asc()]
-            order_by.append(b.base.c.id.asc())
+                sort_cols, directions, nullable = [b.base.c.created_at], [False], [False]
             # the cursor is bound to the query *and* the actor: it cannot be replayed by someone else
             cursor_key = hashlib.sha256(repr((object_name, filter, sort_keys, str(actor.user_id))).encode()).hexdigest()[:16]
+            values = None
             if cursor:
                 values = cursors.decode(self._secret, cursor_key, cursor)
                 if len(values) != len(sort_cols) + 1:
                     raise BadQuery("invalid cursor (it must come from next_cursor of the same query)")
-                where.append(_after(sort_cols, directions, values[:-1], b.base.c.id, values[-1]))
             labeled = [c.label(f"c{i}") for i, c in enumerate(out_cols)]
             sort_labeled = [c.label(f"s{i}") for i, c in enumerate(sort_cols)]
             stmt = (select(*labeled, *sort_labeled, b.base.c.id.label("k_id")).select_from(b.from_clause)
-                    .where(*where).order_by(*order_by).limit(limit + 1))
-            rows = conn.execute(stmt).all()
+                    .where(*where))
+            # ORDER BY, LIMIT and the cursor, shaped so an index can serve them (records/keyset.py)
+            rows = keyset.fetch(conn, stmt, where, sort_cols, directions, nullable, b.base.c.id, values, limit + 1)
             types = [b.field_type(tuple(p.split("."))) for p in paths]
             total = None
             if count:
+                if values:
+                    where.append(keyset.after(sort_cols, directions, values[:-1], b.base.c.id, values[-1]))
                 total = conn.execute(select(func.count()).select_from(b.from_clause).where(*where)).scalar_one()
         more = len(rows) > limit
         rows = rows[:limit]
@@ -231,13 +231,32 @@ class RecordService:
         except ValueError:
             raise NotFound(f"'{record_id}' is not a record id") from None
 
-    def _load_full(self, conn, rt, cobj, rid, *, fields=None, access=None, check_visible=False) -> dict | None:
-        """One record as the API shows it, limited to what `access` may read."""
+    def _load_full(self, conn, rt, cobj, rid, *, fields=None, access=None, check_visible=False,
+                   known=None) -> dict | None:
+        """One record as the API shows it, limited to what `access` may read. `known`: the row
+        just written, which answers without a query when it holds every field asked for."""
         access = access or rt.security.access_for(SYSTEM)
         paths = parse_paths(fields, "fields") if fields else self._default_paths(access, cobj)
         self._readable_paths(rt, access, cobj, paths, "fields")
         if "id" not in paths:
             paths.insert(0, "id")
+        plain = cobj.plain_types.keys() >= set(paths)   # stored columns only
+        if plain and known is not None and not check_visible:
+            record = {p: to_api(known.get(p), cobj.plain_types[p]) for p in paths}
+            record["_row_version"] = known["row_version"]
+            return record
+        if plain:  # the statement is built once per Runtime (see Runtime.record_select)
+            stmt = rt.record_select(cobj.name, tuple(paths))
+            if check_visible:
+                visible = access.visible(cobj.name, rt.alias(cobj.name), conn.dialect.name)
+                if visible is not None:
+                    stmt = stmt.where(visible)
+            row = conn.execute(stmt, {"_rid": rid}).first()
+            if row is None:
+                return None
+            record = {p: to_api(row[i], cobj.plain_types[p]) for i, p in enumerate(paths)}
+            record["_row_version"] = row[-1]
+            return record
         b = self._builder(rt, cobj.name, conn, _now(), access)
         cols = self._columns(b, paths, "fields")
         stmt = select(*[c.label(f"c{i}") for i, c in enumerate(cols)], b.base.c.row_version) \
@@ -268,7 +287,7 @@ class RecordService:
             self._assign_autonumbers(conn, cobj, [values])
             self._check_rules_or_raise(conn, rt, cobj, values, None, now)
             self._insert(conn, cobj, [values])
-            return self._load_full(conn, rt, cobj, values["id"], access=access)
+            return self._load_full(conn, rt, cobj, values["id"], access=access, known=values)
 
     def bulk_create(self, actor: Actor, object_name: str, rows: list, *, from_text: bool = False,
                     progress=None) -> list[str]:
@@ -323,7 +342,6 @@ class RecordService:
         if not isinstance(data, dict):
             raise ValidationFailed("expected a JSON object of field values")
         now = _now()
-        table = cobj.table
         with self.engine.begin() as conn:
             current = self._current_for_write(conn, access, cobj, rid, record_id)
             self._check_field_rights(access, cobj, data, actor, owner=current["owner"])
@@ -342,13 +360,12 @@ class RecordService:
             self._check_rules_or_raise(conn, rt, cobj, merged, prior, now)
             changes.update(updated_at=now, updated_by=actor.user_id, row_version=current["row_version"] + 1)
             try:
-                result = conn.execute(update(table).where(table.c.id == rid,
-                                                          table.c.row_version == current["row_version"]).values(**changes))
+                result = conn.execute(rt.row_update(object_name), {**changes, "_rid": rid, "_rv": current["row_version"]})
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
             if result.rowcount != 1:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else")
-            return self._load_full(conn, rt, cobj, rid, access=access)
+            return self._load_full(conn, rt, cobj, rid, access=access, known={**current, **changes})
 
     def delete(self, actor: Actor, object_name: str, record_id, *, expected_version: int | None = None) -> None:
         rt = self.runtime()
@@ -459,8 +476,7 @@ class RecordService:
             target = cobj.relations.get(name) or ("user" if name == "owner" else None)
             if value is None or target is None or name in errors or target not in rt.objects:
                 continue
-            t = rt.objects[target].table
-            if conn.execute(select(t.c.id).where(t.c.id == value)).first() is None:
+            if conn.execute(rt.id_select(target), {"_id": value}).first() is None:
                 errors[name] = [f"there is no {target} with id '{value}'"]
 
     def _check_lookups_bulk(self, conn, rt, cobj, prepared, failed) -> list[dict]:
@@ -528,7 +544,7 @@ class RecordService:
 
     def _insert(self, conn, cobj, rows):
         try:
-            conn.execute(insert(cobj.table), rows)
+            cobj.writer(conn.dialect).execute(conn, rows)
         except IntegrityError as exc:
             raise _integrity_error(exc, cobj) from None
 
@@ -586,22 +602,6 @@ class RecordService:
 
 def parse_id_or_error(value, from_text=False):
     return parse_id(value)
-
-
-def _after(cols, directions, values, id_col, last_id):
-    """Keyset condition: rows strictly after the cursor in ORDER BY (col IS NULL, col, ...), id."""
-    clauses, equal_so_far = [], []
-    for col, desc, value in zip(cols, directions, values):
-        if value is None:  # nulls sort last: nothing comes after a null at this level
-            equal = col.is_(None)
-            after = false()
-        else:
-            equal = col == value
-            after = or_(col.is_(None), col < value if desc else col > value)
-        clauses.append(and_(*equal_so_far, after))
-        equal_so_far.append(equal)
-    clauses.append(and_(*equal_so_far, id_col > last_id))
-    return or_(*clauses)
 
 
 def _summary(errors: dict[str, list[str]]) -> str:

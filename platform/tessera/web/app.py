@@ -8,15 +8,46 @@ from ..services import Services
 
 
 def create_app(database_url: str | None = None, *, services: Services | None = None, config: dict | None = None) -> Flask:
+    import os
+    from datetime import timedelta
+
+    import flask_admin
+    from flask import Blueprint
+    from flask_wtf.csrf import CSRFProtect
+
+    from ..bootstrap import secret_key
+
     app = Flask(__name__)
-    app.config.update(JSON_SORT_KEYS=False)
-    app.config.update(config or {})
     services = services or Services.open(database_url)
+    app.config.update(
+        SECRET_KEY=secret_key(services.engine),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Secure by default; plain-HTTP deployments (not localhost) must opt out explicitly.
+        SESSION_COOKIE_SECURE=os.environ.get("TESSERA_INSECURE_COOKIES", "") not in ("1", "true", "yes"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+    )
+    app.config.update(config or {})
     app.extensions["tessera"] = services
     app.json.sort_keys = False
 
     from .api import api
+    from .auth import auth
+    csrf = CSRFProtect(app)
+    csrf.exempt(api)  # bearer tokens only: no ambient credentials, so no CSRF
     app.register_blueprint(api, url_prefix="/api/v1")
+    app.register_blueprint(auth)
+    # Bootstrap/jQuery come from Flask-Admin's package (never committed to this repository).
+    app.register_blueprint(Blueprint("assets", __name__, static_folder=os.path.join(
+        os.path.dirname(flask_admin.__file__), "static"), static_url_path="/assets"))
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return jsonify(error={"code": "csrf_failed", "message": exc.description}), 400
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -28,9 +59,5 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     def unexpected(exc: Exception):  # never leak a traceback to a client
         app.logger.exception("unhandled error")
         return jsonify(error={"code": "internal_error", "message": "an internal error occurred"}), 500
-
-    @app.get("/")
-    def index():
-        return jsonify(name="Tessera", api="/api/v1", openapi="/api/v1/openapi.json")
 
     return app
