@@ -409,6 +409,12 @@ def test_org_layer_apply_export_roundtrip(env, tmp_path):
     from tessera.meta.source import load_org
     again = env.svc.apply_org(load_org(tmp_path / "export"), author="tester")
     assert again.version is None    # exported == active: no change
+    # the export mirrors the org layer: a component removed since is removed from the directory too
+    env.apply_org({"account": ext["account"]}, message="drop project and view", allow_destructive=True)
+    env.svc.export_org(tmp_path / "export")
+    assert not (tmp_path / "export" / "objects" / "project.yaml").exists()
+    assert not (tmp_path / "export" / "list_views" / "big_accounts.yaml").exists()
+    assert env.svc.apply_org(load_org(tmp_path / "export"), author="tester").version is None
 
 
 def test_autonumber_added_to_rows_is_filled(env):

@@ -130,6 +130,15 @@ def dump_org(org: dict, directory: str | Path, *, lock: dict[str, str] | None = 
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     written = []
+    # The directory mirrors the org layer: component files it no longer has are removed, or a
+    # later `apply` of this directory would bring deleted components back.
+    for dirname in COMPONENT_DIRS:
+        keep = set((org["components"].get(dirname) or {}))
+        folder = root / dirname
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if path.is_file() and path.suffix in (".yaml", ".yml") and path.stem not in keep:
+                    path.unlink()
     for dirname, items in org["components"].items():
         for name, item in sorted(items.items()):
             path = root / dirname / f"{name}.yaml"
