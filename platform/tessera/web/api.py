@@ -4,12 +4,15 @@ Views are thin: authenticate, parse the request, call the record service, shape 
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, g, jsonify, request
 
 from ..records.errors import BadQuery, Forbidden, RecordError, StaleVersion, ValidationFailed
 from .describe import describe_object, list_objects
 
 api = Blueprint("api", __name__)
+_DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: str.isdigit() accepts '¹', which int() refuses
 _PUBLIC = {"api.openapi"}
 
 
@@ -67,7 +70,7 @@ def _if_match() -> int | None:
     if header is None or header.strip() == "*":
         return None
     value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not _DIGITS.fullmatch(value):
         raise StaleVersion("If-Match does not match the record's current ETag")
     return int(value)
 
@@ -99,7 +102,7 @@ def query(object_name):
     if unknown:
         raise BadQuery(f"unknown query parameter(s): {', '.join(unknown)}")
     limit_text = args.get("limit", "50")
-    if not limit_text.isdigit():
+    if not _DIGITS.fullmatch(limit_text):
         raise BadQuery("limit must be an integer from 1 to 1000")
     count_text = args.get("count", "false").lower()
     if count_text not in ("true", "false", "1", "0"):
@@ -170,9 +173,9 @@ def audit_log():
     if not (access.system("manage_users") or access.system("customize_metadata")):
         raise Forbidden("the audit log is for admins (manage_users or customize_metadata)")
     limit_text, before = request.args.get("limit", "100"), request.args.get("before")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
+    if not _DIGITS.fullmatch(limit_text) or not 1 <= int(limit_text) <= 1000:
         raise BadQuery("limit must be an integer from 1 to 1000")
-    if before is not None and not before.isdigit():
+    if before is not None and not _DIGITS.fullmatch(before):
         raise BadQuery("before must be an entry id")
     entries = audit.entries(services().engine, limit=int(limit_text), before_id=int(before) if before else None,
                             action=request.args.get("action") or None)
