@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field as dc_field
+from functools import cached_property
 
 from sqlalchemy import Table, bindparam, select, update
 
@@ -37,6 +38,8 @@ class CompiledObject:
     # when every output field is one of these (no formulas, roll-ups or lookup paths)
     plain_types: dict[str, str] = dc_field(default_factory=dict)
     writers: dict = dc_field(default_factory=dict)                          # dialect name -> InsertWriter
+    default_paths: dict = dc_field(default_factory=dict)                    # Rights -> readable output fields
+    uneditable_fields: dict = dc_field(default_factory=dict)                # Rights -> fields it cannot set
 
     @property
     def name(self) -> str:
@@ -50,6 +53,26 @@ class CompiledObject:
             writer = self.writers.setdefault(dialect.name, InsertWriter(self.table, dialect))
         return writer
 
+    # The record service's per-request statements on this table, built once (a reused statement
+    # object also keeps its SQLAlchemy cache key: no construction, no key generation per request).
+    @cached_property
+    def id_select(self):
+        """SELECT id WHERE id = :_id — does the record exist (lookup checks)."""
+        t = self.table
+        return select(t.c.id).where(t.c.id == bindparam("_id"))
+
+    @cached_property
+    def current_select(self):
+        """SELECT * WHERE id = :_rid FOR UPDATE — the row a write starts from."""
+        t = self.table
+        return select(t).where(t.c.id == bindparam("_rid")).with_for_update()
+
+    @cached_property
+    def row_update(self):
+        """UPDATE SET <the parameters' columns> WHERE id = :_rid AND row_version = :_rv."""
+        t = self.table
+        return update(t).where(t.c.id == bindparam("_rid"), t.c.row_version == bindparam("_rv"))
+
 
 class Runtime:
     def __init__(self, md: Metadata, version: int | None = None):
@@ -58,6 +81,7 @@ class Runtime:
         self.sql_metadata, self.tables = build_tables(md)
         self._aliases: dict[tuple, object] = {}
         self._statements: dict[tuple, object] = {}
+        self.readable_paths: set[tuple] = set()   # (rights, object, paths) found readable (records/service.py)
         self.objects: dict[str, CompiledObject] = {n: self._compile(md, o) for n, o in md.objects.items()}
         from .security.access import SecurityModel
         self.security = SecurityModel(self)
@@ -106,11 +130,10 @@ class Runtime:
             alias = self._aliases.setdefault((object_name, key), alias)
         return alias
 
-    # Statements the record service runs on every request, built once: a statement object reused
-    # also keeps its SQLAlchemy cache key, so executing it skips construction and key generation.
     def record_select(self, object_name: str, paths: tuple):
-        """SELECT <paths>, row_version FROM <alias> WHERE id = :_rid — for paths that are all
-        stored columns (formulas and roll-ups depend on `now`; lookup paths on the actor's access)."""
+        """SELECT <paths>, row_version FROM <alias> WHERE id = :_rid, built once (like the
+        statements of CompiledObject) — for paths that are all stored columns (formulas and
+        roll-ups depend on `now`, lookup paths on the actor's access)."""
         key = ("record", object_name, paths)
         stmt = self._statements.get(key)
         if stmt is None:
@@ -119,25 +142,6 @@ class Runtime:
             if len(self._statements) > 1000:   # `fields` lists are client-chosen: keep the cache bounded
                 self._statements.clear()
             self._statements[key] = stmt
-        return stmt
-
-    def id_select(self, object_name: str):
-        """SELECT id FROM <table> WHERE id = :_id — does this record exist (lookup checks)?"""
-        key = ("id", object_name)
-        stmt = self._statements.get(key)
-        if stmt is None:
-            t = self.tables[object_name]
-            stmt = self._statements[key] = select(t.c.id).where(t.c.id == bindparam("_id"))
-        return stmt
-
-    def row_update(self, object_name: str):
-        """UPDATE <table> SET <the parameters' columns> WHERE id = :_rid AND row_version = :_rv."""
-        key = ("update", object_name)
-        stmt = self._statements.get(key)
-        if stmt is None:
-            t = self.tables[object_name]
-            stmt = self._statements[key] = update(t).where(t.c.id == bindparam("_rid"),
-                                                           t.c.row_version == bindparam("_rv"))
         return stmt
 
 

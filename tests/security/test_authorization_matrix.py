@@ -5,7 +5,8 @@ One database per module (per xdist worker) holds the stock packages (core, sales
 service), an admin, and one user per stock profile (no role: record sharing is not the question
 here — every record a check touches is owned by the user under test, parents included). The
 policy comes from `tessera policy export DIR` and is loaded with `casbin.Enforcer(model.conf,
-policy.csv)`; every decision below is `enforcer.enforce("user:<name>", obj, act)`.
+policy.csv)`; every decision below is `enforce("user:<name>", obj, act)` (field cells through
+`casbin.FastEnforcer` over the same files: see `Matrix.allowed`).
 
 What the API must do, per decision:
   object create  POST a minimal valid body → 201, 403 without the right; a required field the
@@ -13,6 +14,8 @@ What the API must do, per decision:
   object read    GET the list → 200 / 403
   object edit    PATCH {} a record the user owns → 200 / 403
   object delete  DELETE a record the user owns → 204 / 403
+  view_all,      GET / PATCH {} a record someone else owns → 200 when view_all / modify_all (or
+  modify_all     the org-wide default) lets the user reach it, else 404 (hidden) / 403 (read-only)
   field read     the field is present in the user's own record (GET one and list) iff readable;
                  `filter`, `sort` and `fields` naming it → 400 naming it when not readable
   field edit     PATCH {field: value} → 200, or 403 naming the field when not editable; computed
@@ -44,6 +47,7 @@ from sqlalchemy.schema import CreateSchema, DropSchema
 
 from tessera.cli import _register, cli
 from tessera.meta.source import load_package
+from tessera.security.actor import SYSTEM
 from tessera.services import Services
 from tessera.storage.engine import normalize_url
 from tessera.web.app import create_app
@@ -59,11 +63,9 @@ if not cli.commands:
 
 
 def stock_profiles() -> list[str]:
-    """Profile names of the stock packages (collection time; checked against the runtime below)."""
-    names = set()
-    for package in STOCK:
-        names |= set(load_package(package)["components"].get("profiles", {}))
-    return sorted(names)
+    """Profile names of the stock packages, at collection time (a component's file is named after
+    it; the tests check this list against the runtime's metadata)."""
+    return sorted(p.stem for package in STOCK for p in (package / "profiles").glob("*.y*ml"))
 
 
 # -- a module-scoped database (the shared `db_url` fixture is per test) ----------------------------
@@ -109,11 +111,15 @@ class World:
     app: object
     admin: Client
     enforcer: casbin.Enforcer
+    fast: casbin.FastEnforcer
     policy_dir: Path
     describe: dict                               # object -> {field name -> describe entry}
     users: dict = dc_field(default_factory=dict)  # profile -> (username, user id, Client)
     parents: dict = dc_field(default_factory=dict)
     recipes: dict = dc_field(default_factory=dict)
+    usable: dict = dc_field(default_factory=dict)
+    others: dict = dc_field(default_factory=dict)   # object -> a record the admin owns
+    admin_id: str = ""
     counter: int = 0
 
     def next(self) -> int:
@@ -130,8 +136,9 @@ def stock_url(tmp_path_factory):
 def world(stock_url, tmp_path_factory):
     svc = Services.open(stock_url, poll_seconds=0)
     svc.changes.install_packages([load_package(p) for p in STOCK], author="test", message="stock apps")
-    admin, _ = svc.identity.create_user("admin", password="admin-password-1", last_name="Admin",
-                                        profile="system_administrator")
+    # users as plain user records (API tokens need no password, and hashing one costs ~0.2 s)
+    admin = svc.records.create(SYSTEM, "user", {"username": "admin", "last_name": "Admin",
+                                                "profile": "system_administrator"})
     app = create_app(services=svc)
     _tid, token = svc.identity.tokens.create(uuid.UUID(admin["id"]))
     admin_client = Client(app, token)
@@ -139,8 +146,7 @@ def world(stock_url, tmp_path_factory):
     users = {}
     for profile in sorted(md.profiles):
         username = f"mx_{profile}"
-        user, _ = svc.identity.create_user(username, password="matrix-password-1", last_name=username,
-                                           profile=profile)
+        user = svc.records.create(SYSTEM, "user", {"username": username, "last_name": username, "profile": profile})
         _tid, token = svc.identity.tokens.create(uuid.UUID(user["id"]))
         users[profile] = (username, user["id"], Client(app, token))
     policy_dir = tmp_path_factory.mktemp("policy")
@@ -148,12 +154,13 @@ def world(stock_url, tmp_path_factory):
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     enforcer = casbin.Enforcer(str(policy_dir / "model.conf"), str(policy_dir / "policy.csv"))
+    fast = casbin.FastEnforcer(str(policy_dir / "model.conf"), str(policy_dir / "policy.csv"), cache_key_order=[1, 2])
     describe = {}
     for name in sorted(md.objects):
         r = admin_client.get(f"/api/v1/objects/{name}")
         assert r.status_code == 200, r.get_json()
         describe[name] = {f["name"]: f for f in r.get_json()["fields"] if not f["system"]}
-    w = World(svc, app, admin_client, enforcer, policy_dir, describe, users)
+    w = World(svc, app, admin_client, enforcer, fast, policy_dir, describe, users, admin_id=admin["id"])
     yield w
     svc.engine.dispose()
 
@@ -212,12 +219,15 @@ def recipe(w: World, obj: str, owner_id: str) -> tuple[str, ...]:
     rules such as 'a lead or a contact'): found once per object by trying as the admin."""
     if obj in w.recipes:
         return w.recipes[obj]
-    candidates = [()] + [(n,) for n, f in w.describe[obj].items() if not f["required"] and writable(f)]
+    w.recipes[obj] = None  # in progress: an optional lookup back to this object is no candidate
+    candidates = [()] + [(n,) for n, f in w.describe[obj].items() if not f["required"] and writable(f)
+                         and not (is_relation(f) and f["to"] in w.recipes and w.recipes[f["to"]] is None)]
     for extra in candidates:
         r = w.admin.post(f"/api/v1/records/{obj}", {**body_for(w, obj, owner_id, extra), "owner": owner_id})
         if r.status_code == 201:
             w.recipes[obj] = extra
             return extra
+    del w.recipes[obj]
     raise AssertionError(f"cannot build a valid {obj} body: {r.get_json()}")
 
 
@@ -236,6 +246,37 @@ def parent_of(w: World, owner_id: str, obj: str) -> str:
     return w.parents[key]
 
 
+# -- filter / sort / fields probes ----------------------------------------------------------------------
+PROBES = ("filter", "sort", "fields")
+
+
+def probe(param: str, names) -> str:
+    if param == "filter":
+        return " and ".join(f"(ISBLANK({n}) or not ISBLANK({n}))" for n in names)
+    return ",".join(names)
+
+
+def admin_usable(w: World, obj: str, base: str) -> dict:
+    """Per probe, the fields the admin (who reads every field) may use; `status` keeps the admin's
+    status for the others. Computed once per object."""
+    if obj not in w.usable:
+        names = list(w.describe[obj])
+        usable: dict = {"status": {}}
+        for param in PROBES:
+            if w.admin.get(base, limit="1", **{param: probe(param, names)}).status_code == 200:
+                usable[param] = {n: 200 for n in names}
+                continue
+            usable[param] = {}
+            for n in names:
+                status = w.admin.get(base, limit="1", **{param: probe(param, [n])}).status_code
+                if status == 200:
+                    usable[param][n] = 200
+                else:
+                    usable["status"][param, n] = status
+        w.usable[obj] = usable
+    return w.usable[obj]
+
+
 # -- the matrix ------------------------------------------------------------------------------------------
 class Matrix:
     def __init__(self, w: World, profile: str):
@@ -245,9 +286,18 @@ class Matrix:
         self.subject = f"user:{self.username}"
         self.mismatches: list[str] = []
         self.checked = 0
+        self._decisions: dict[tuple[str, str], bool] = {}
 
     def allowed(self, obj: str, act: str) -> bool:
-        return self.w.enforcer.enforce(self.subject, obj, act)
+        """The exported policy's decision. Object and system rights ask casbin.Enforcer; field
+        rights (ten times as many) ask casbin.FastEnforcer over the same two files, which only
+        pre-selects the policy lines whose (obj, act) equal the request's — exactly what the
+        matcher compares them with, so the answer is the same (test_fast_enforcer_agrees)."""
+        key = (obj, act)
+        if key not in self._decisions:
+            enforcer = self.w.fast if "." in obj else self.w.enforcer
+            self._decisions[key] = enforcer.enforce(self.subject, obj, act)
+        return self._decisions[key]
 
     def check(self, cell: str, ok: bool, expected: str, response) -> None:
         self.checked += 1
@@ -298,6 +348,9 @@ class Matrix:
         r = c.delete(f"{base}/{doomed}")
         self.check(f"{obj} delete", r.status_code == (204 if can["delete"] else 403), yes(can["delete"]), r)
 
+        # view_all / modify_all: a record someone else (the admin) owns, parents included
+        self.others_record(obj, base, can)
+
         # field read: the user's own record, one and in the list
         names = list(fields)
         if can["read"]:
@@ -326,27 +379,58 @@ class Matrix:
             r = c.patch(f"{base}/{mine}", {n: value_for(self.w, self.user_id, fields[n])})
             self.check(f"{obj} edit a field", r.status_code == 403, "no", r)
 
-    def read_probes(self, obj, base, readable, hidden):
-        """filter / sort / fields: every readable field is accepted (all together in one request,
-        then one by one only if that fails); every hidden one is a 400 naming it, each alone."""
+    def reaches(self, obj: str, level: str) -> bool:
+        """Whether the policy lets this role-less user reach a record owned by someone else: the
+        view_all / modify_all right, or the org-wide default (a controlled_by_parent object follows
+        its master record, itself owned by someone else)."""
+        if self.allowed(obj, "view_all" if level == "read" else "modify_all"):
+            return True
+        o = self.w.services.runtimes.current().metadata.objects[obj]
+        if o.sharing_model == "controlled_by_parent":
+            master = next((f for f in o.fields.values() if f.type == "master_detail"), None)
+            return master is not None and self.reaches(master.options["to"], level)
+        return o.sharing_model == "read_write" or (o.sharing_model == "read" and level == "read")
+
+    def others_record(self, obj, base, can):
         c = self.client
+        if obj not in self.w.others:
+            self.w.others[obj] = admin_create(self.w, obj, self.w.admin_id)
+        url = f"{base}/{self.w.others[obj]}"
+        see, change = can["read"] and self.reaches(obj, "read"), self.reaches(obj, "edit")
+        r = c.get(url)
+        want = 200 if see else 404 if can["read"] else 403
+        self.check(f"{obj} read someone else's record", r.status_code == want,
+                   f"{want} (view_all {yes(self.allowed(obj, 'view_all'))})", r)
+        r = c.patch(url, {})
+        want = 403 if not can["edit"] else 404 if not see else 200 if change else 403
+        self.check(f"{obj} edit someone else's record", r.status_code == want,
+                   f"{want} (modify_all {yes(self.allowed(obj, 'modify_all'))})", r)
 
-        def probes(ns):
-            return (("filter", " and ".join(f"(ISBLANK({n}) or not ISBLANK({n}))" for n in ns)),
-                    ("sort", ",".join(ns)), ("fields", ",".join(ns)))
-
-        if readable:
-            r = c.get(base, limit="1", **{param: value for param, value in probes(readable)})
-            if r.status_code != 200:
-                for n in readable:
-                    for param, value in probes([n]):
-                        r = c.get(base, limit="1", **{param: value})
+    def read_probes(self, obj, base, readable, hidden):
+        """filter / sort / fields: every readable field is accepted as it is for the admin (all
+        together in one request, then one by one only if that fails); every hidden one is a 400
+        naming it, each alone. (Some types are refused for everyone — a json field cannot be
+        filtered on —: the admin's answer is the baseline.)"""
+        c = self.client
+        usable = admin_usable(self.w, obj, base)
+        for param in PROBES:
+            ok_fields = [n for n in readable if n in usable[param]]
+            if ok_fields:
+                r = c.get(base, limit="1", **{param: probe(param, ok_fields)})
+                if r.status_code == 200:
+                    self.checked += len(ok_fields)
+                else:
+                    for n in ok_fields:
+                        r = c.get(base, limit="1", **{param: probe(param, [n])})
                         self.check(f"{obj}.{n} read ({param})", r.status_code == 200, "yes", r)
-            else:
-                self.checked += 3 * len(readable)
-        for n in hidden:
-            for param, value in probes([n]):
-                r = c.get(base, limit="1", **{param: value})
+            for n in readable:
+                if n not in usable[param]:  # refused for the admin too: the same answer
+                    r = c.get(base, limit="1", **{param: probe(param, [n])})
+                    admin_status = usable["status"][param, n]
+                    self.check(f"{obj}.{n} read ({param}: {admin_status} for the admin too)",
+                               r.status_code == admin_status, "yes", r)
+            for n in hidden:
+                r = c.get(base, limit="1", **{param: probe(param, [n])})
                 ok = r.status_code == 400 and re.search(rf"\b{n}\b", r.get_json()["error"]["message"])
                 self.check(f"{obj}.{n} read ({param})", bool(ok), "no", r)
 
@@ -409,6 +493,21 @@ def test_every_stock_profile_is_in_the_matrix(world):
         assert (f"user:{username}", f"profile:{profile}") in links
 
 
+def test_fast_enforcer_agrees(world):
+    """The FastEnforcer used for field cells answers like casbin.Enforcer: a deterministic sample
+    of field cells of every profile (including granted and refused ones)."""
+    md = world.services.runtimes.current().metadata
+    cells = [f"{o}.{f}" for o in sorted(md.objects) for f in md.objects[o].fields]
+    seen = {True: 0, False: 0}
+    for i, (profile, (username, _id, _c)) in enumerate(sorted(world.users.items())):
+        for cell in cells[i::29]:
+            for act in ("read", "edit"):
+                want = world.enforcer.enforce(f"user:{username}", cell, act)
+                assert world.fast.enforce(f"user:{username}", cell, act) == want, (username, cell, act)
+                seen[want] += 1
+    assert seen[True] and seen[False]
+
+
 @pytest.mark.parametrize("profile", stock_profiles())
 def test_authorization_matrix(world, profile):
     m = Matrix(world, profile)
@@ -416,3 +515,64 @@ def test_authorization_matrix(world, profile):
     report = "\n".join(m.mismatches)
     print(f"{profile}: {m.checked} cells checked, {len(m.mismatches)} mismatches")
     assert not m.mismatches, f"{len(m.mismatches)} of {m.checked} cells differ from the policy:\n{report}"
+
+
+# -- found while building the matrix: record-level gaps on write (records/service.py) -----------------
+# Reported, not fixed here (the record service is not this file's to change). strict: when the
+# service is fixed these XPASS and fail, so the markers get removed.
+def sales_pair(world):
+    """Two sales reps with the same role: peers, who see nothing of each other's (private) records."""
+    out = []
+    for name in ("peer_a", "peer_b"):
+        user = world.services.identity.find_user(name)
+        if user is None:
+            user = world.services.records.create(
+                SYSTEM, "user", {"username": name, "last_name": name, "profile": "sales_rep", "role": "sales_rep"})
+        _tid, token = world.services.identity.tokens.create(uuid.UUID(user["id"]))
+        out.append((user["id"], Client(world.app, token)))
+    a_id, a = out[0]
+    account = a.post("/api/v1/records/account", {"name": "A's account"}).get_json()["id"]
+    deal = a.post("/api/v1/records/opportunity", {"name": "A's deal", "close_date": "2030-01-01",
+                                                  "account": account}).get_json()["id"]
+    product = parent_of(world, a_id, "product")
+    return out, account, deal, product
+
+
+def test_detail_create_needs_access_to_the_master(world):
+    ((_a_id, a), (_b_id, b)), _account, deal, product = sales_pair(world)
+    assert b.get(f"/api/v1/records/opportunity/{deal}").status_code == 404
+    r = b.post("/api/v1/records/opportunity_line_item",
+               {"opportunity": deal, "product": product, "quantity": 5, "unit_price": 1000})
+    total = a.get(f"/api/v1/records/opportunity/{deal}").get_json()["products_total"]
+    assert r.status_code in (403, 404, 422), r.get_json()
+    assert not total
+
+
+def test_detail_reparent_needs_access_to_the_master(world):
+    ((_a_id, _a), (_b_id, b)), _account, deal, product = sales_pair(world)
+    mine = b.post("/api/v1/records/opportunity", {"name": "B's deal", "close_date": "2030-01-01"}).get_json()["id"]
+    item = b.post("/api/v1/records/opportunity_line_item",
+                  {"opportunity": mine, "product": product, "quantity": 1, "unit_price": 1}).get_json()["id"]
+    r = b.patch(f"/api/v1/records/opportunity_line_item/{item}", {"opportunity": deal})
+    assert r.status_code in (403, 404, 422), r.get_json()
+
+
+def test_lookup_to_a_hidden_record_is_refused_like_a_missing_one(world):
+    ((_a_id, _a), (_b_id, b)), account, _deal, _product = sales_pair(world)
+    missing = b.post("/api/v1/records/contact", {"last_name": "x", "account": str(uuid.uuid4())})
+    assert missing.status_code == 422
+    hidden = b.post("/api/v1/records/contact", {"last_name": "x", "account": account})
+    assert hidden.status_code == 422, hidden.get_json()
+
+
+def json_fields(world):
+    return [(o, n) for o, fields in sorted(world.describe.items()) for n, f in fields.items() if f["type"] == "json"]
+
+
+def test_sort_by_a_json_field_is_not_a_server_error(world):
+    fields = json_fields(world)
+    if not fields:
+        pytest.skip("no json field in the stock metadata")
+    for obj, name in fields:
+        r = world.admin.get(f"/api/v1/records/{obj}", sort=name)
+        assert r.status_code in (200, 400), (obj, name, r.status_code, r.get_json())

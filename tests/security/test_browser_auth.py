@@ -32,7 +32,7 @@ def test_login_sets_hardened_session_cookie(browser):
     assert r.status_code == 302 and r.headers["Location"] == "/"
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
-    home = browser.get("/", base_url=BASE)
+    home = browser.get("/app/", base_url=BASE)
     assert home.status_code == 200 and "admin" in home.get_data(as_text=True)
 
 
@@ -40,7 +40,7 @@ def test_login_without_csrf_token_is_refused(browser):
     browser.get("/login", base_url=BASE)
     r = browser.post("/login", base_url=BASE, headers=REFERER, data={"username": "admin", "password": "admin-password-1"})
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "csrf_failed"
-    assert browser.get("/", base_url=BASE).status_code == 302
+    assert browser.get("/app/", base_url=BASE).status_code == 302
 
 
 def test_wrong_password_and_lockout(browser, services):
@@ -65,24 +65,24 @@ def test_logout_is_post_only_and_needs_csrf(browser):
     login(browser, "admin", "admin-password-1")
     assert browser.get("/logout", base_url=BASE).status_code == 405
     assert browser.post("/logout", base_url=BASE, headers=REFERER).status_code == 400  # no CSRF token
-    token = csrf_of(browser.get("/", base_url=BASE).get_data(as_text=True))
+    token = csrf_of(browser.get("/app/", base_url=BASE).get_data(as_text=True))
     cross_site = browser.post("/logout", base_url=BASE, headers={"Referer": "https://evil.example/"},
                               data={"csrf_token": token})
     assert cross_site.status_code == 400
-    assert browser.get("/", base_url=BASE).status_code == 200  # still signed in
+    assert browser.get("/app/", base_url=BASE).status_code == 200  # still signed in
     r = browser.post("/logout", base_url=BASE, headers=REFERER, data={"csrf_token": token})
     assert r.status_code == 302
-    assert browser.get("/", base_url=BASE).status_code == 302
+    assert browser.get("/app/", base_url=BASE).status_code == 302
 
 
 def test_inactive_users_are_refused_and_lose_their_session(browser, services):
     user, _ = services.identity.create_user("carol", password="carol-password", last_name="C",
                                             profile="system_administrator")
     assert login(browser, "carol", "carol-password").status_code == 302
-    assert browser.get("/", base_url=BASE).status_code == 200
+    assert browser.get("/app/", base_url=BASE).status_code == 200
     services.records.update(SYSTEM, "user", user["id"], {"active": False})
     services.identity._actors.clear()  # drop the short per-worker cache instead of sleeping
-    assert browser.get("/", base_url=BASE).status_code == 302
+    assert browser.get("/app/", base_url=BASE).status_code == 302
     other = browser.application.test_client()
     assert login(other, "carol", "carol-password").status_code == 401
 

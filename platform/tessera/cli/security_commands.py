@@ -45,7 +45,7 @@ def user_create(ctx, username, profile, role, permission_sets, password, email, 
     if profile not in md.profiles:
         fail(f"there is no profile '{profile}' (profiles: {', '.join(sorted(md.profiles))})")
     if role and role not in md.roles:
-        fail(f"there is no role '{role}' (roles: {', '.join(sorted(md.roles))})")
+        fail(f"there is no role '{role}' (roles: {', '.join(sorted(md.roles)) or 'none'})")
     kinds = []
     for ps in permission_sets:
         if ps in md.permission_sets:
@@ -53,7 +53,9 @@ def user_create(ctx, username, profile, role, permission_sets, password, email, 
         elif ps in md.permission_set_groups:
             kinds.append("permission_set_group")
         else:
-            fail(f"there is no permission set or permission set group '{ps}'")
+            fail(f"there is no permission set or permission set group '{ps}' (permission sets: "
+                 f"{', '.join(sorted(md.permission_sets)) or 'none'}; permission set groups: "
+                 f"{', '.join(sorted(md.permission_set_groups)) or 'none'})")
     fields = {k: v for k, v in dict(email=email, first_name=first_name, last_name=last_name or username,
                                      profile=profile, role=role).items() if v is not None}
     try:
@@ -112,10 +114,11 @@ def policy():
 @database_option
 @click.argument("directory", type=click.Path(file_okay=False))
 def policy_export(ctx, directory):
-    """Write model.conf and policy.csv (stock pycasbin loads them; users included as `user:NAME`)."""
+    """Write model.conf and policy.csv (stock pycasbin loads them; active users included as
+    `user:NAME`, with commas, quotes, brackets, parentheses and whitespace in NAME percent-encoded)."""
     import csv
     from ..security.actor import SYSTEM
-    from ..security.policy import MODEL_TEXT, policy_rules
+    from ..security.policy import MODEL_TEXT, policy_rules, user_subject
     services = open_services(ctx, require_ready=True)
     md = _runtime(services).metadata
     p_rules, g_rules = policy_rules(md)
@@ -126,7 +129,7 @@ def policy_export(ctx, directory):
             if u["active"] is False:
                 continue
             actor = services.identity.actor_for_user(services.identity.find_user(u["username"]))
-            subject = f"user:{actor.username}"
+            subject = user_subject(actor.username)  # usernames are free text: made safe for the file
             if actor.profile:
                 g_rules.append([subject, f"profile:{actor.profile}"])
             g_rules += [[subject, f"permission_set:{ps}"] for ps in actor.permission_sets]
@@ -167,14 +170,20 @@ def policy_explain(ctx, username, object_name, action, field, record_id):
         fail(f"'{object_name}' has no field '{field}'")
     if field and action not in ("read", "edit"):
         fail("field rights are read or edit")
+    if record_id and action == "create":
+        fail("--record explains access to an existing record: use it with read, edit, delete, view_all or modify_all")
     rid = None
     if record_id:
         try:
             rid = parse_id(record_id)
         except ValueError as exc:
             fail(str(exc))
-    actor = services.identity.actor_for_user(_require_user(services, username))
+    found = _require_user(services, username)
+    actor = services.identity.actor_for_user(found)
     allowed, lines = explain(rt, services.engine, actor, object_name, action, field=field, record_id=rid)
+    if found.get("active") is False:  # refused everywhere (sign-in, tokens), whatever the rights say
+        allowed, lines = False, [f"{username} is inactive: inactive users are refused everywhere; "
+                                 f"while active, the answer would be:", *lines]
     click.echo(("yes" if allowed else "no") + f": {username} " + ("may" if allowed else "may not")
                + f" {action} {object_name}" + (f".{field}" if field else "") + (f" {record_id}" if record_id else ""))
     for line in lines:

@@ -96,13 +96,23 @@ class RecordService:
 
     def _readable_paths(self, rt, access, cobj, paths, what):
         """Unknown and unreadable paths get the same 400: hidden fields cannot be probed."""
+        key = (access.rights, cobj.name, tuple(paths))   # the answer depends on nothing else
+        if key in rt.readable_paths:
+            return
         for p in paths:
             path = tuple(p.split("."))
             if rt.metadata.resolve_path(cobj.obj, path) is None or not access.readable_path(cobj.name, path):
                 raise BadQuery(f"{what}: '{p}' is not a field of {cobj.name}")
+        if len(rt.readable_paths) > 10000:   # client-chosen `fields` lists: keep it bounded
+            rt.readable_paths.clear()
+        rt.readable_paths.add(key)
 
     def _default_paths(self, access, cobj) -> list[str]:
-        return [p for p in cobj.output_fields if access.can_read_field(cobj.name, p)]
+        paths = cobj.default_paths.get(access.rights)   # per permission combination, per Runtime
+        if paths is None:
+            paths = cobj.default_paths[access.rights] = tuple(
+                p for p in cobj.output_fields if access.can_read_field(cobj.name, p))
+        return list(paths)
 
     def _filter_resolver(self, rt, access, cobj):
         base = resolver(rt.metadata, cobj.obj)
@@ -127,6 +137,11 @@ class RecordService:
             paths.insert(0, "id")
         sort_keys = parse_paths(sort, "sort") if sort else []
         self._readable_paths(rt, access, cobj, [k.lstrip("-") for k in sort_keys], "sort")
+        for key in sort_keys:
+            steps = rt.metadata.resolve_path(cobj.obj, tuple(key.lstrip("-").split(".")))
+            last = steps[-1][0].fields.get(steps[-1][1]) if steps else None
+            if last is not None and last.type == "json":
+                raise BadQuery(f"sort: cannot sort by '{key.lstrip('-')}' (a json field has no order)")
         now = _now()
         with self.engine.connect() as conn:
             b = self._builder(rt, object_name, conn, now, access)
@@ -281,7 +296,7 @@ class RecordService:
             self._check_field_rights(access, cobj, data, actor, owner=None)
         now = _now()
         with self.engine.begin() as conn:
-            values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text)
+            values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text, access=access)
             if errors:
                 raise ValidationFailed(_summary(errors), fields=errors)
             self._assign_autonumbers(conn, cobj, [values])
@@ -318,7 +333,7 @@ class RecordService:
                 prepared.append(values)
                 if progress:
                     progress(1)
-            failures += self._check_lookups_bulk(conn, rt, cobj, prepared, {f["index"] for f in failures})
+            failures += self._check_lookups_bulk(conn, rt, cobj, prepared, {f["index"] for f in failures}, access)
             failures += self._check_unique_bulk(conn, cobj, prepared)
             if failures:
                 raise BulkFailed(sorted(failures, key=lambda f: f["index"]))
@@ -353,14 +368,14 @@ class RecordService:
             for name in cobj.required:
                 if name in changes and merged.get(name) is None:
                     errors.setdefault(name, []).append("is required")
-            self._check_lookups(conn, rt, cobj, changes, errors)
+            self._check_lookups(conn, rt, cobj, changes, errors, access)
             if errors:
                 raise ValidationFailed(_summary(errors), fields=errors)
             prior = dict(current)
             self._check_rules_or_raise(conn, rt, cobj, merged, prior, now)
             changes.update(updated_at=now, updated_by=actor.user_id, row_version=current["row_version"] + 1)
             try:
-                result = conn.execute(rt.row_update(object_name), {**changes, "_rid": rid, "_rv": current["row_version"]})
+                result = conn.execute(cobj.row_update, {**changes, "_rid": rid, "_rv": current["row_version"]})
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
             if result.rowcount != 1:
@@ -393,11 +408,11 @@ class RecordService:
     def _current_for_write(self, conn, access, cobj, rid, record_id):
         """The row to change, locked: 404 if the actor cannot see it, 403 if they may only read it."""
         table = cobj.table
-        stmt = select(table).where(table.c.id == rid)
+        stmt = cobj.current_select  # SELECT * WHERE id = :_rid FOR UPDATE, built once
         visible = access.visible(cobj.name, table, conn.dialect.name)
         if visible is not None:
             stmt = stmt.where(visible)
-        current = conn.execute(stmt.with_for_update()).mappings().first()
+        current = conn.execute(stmt, {"_rid": rid}).mappings().first()
         if current is None:
             raise NotFound(f"{cobj.name} '{record_id}' was not found")
         editable = access.editable(cobj.name, table, conn.dialect.name)
@@ -410,9 +425,14 @@ class RecordService:
         if access.unrestricted:
             return
         denied = {}
-        for name in data:
-            if name in cobj.obj.fields and not access.can_edit_field(cobj.name, name):
-                denied[name] = ["you do not have permission to edit this field"]
+        uneditable = cobj.uneditable_fields.get(access.rights)   # per permission combination, per Runtime
+        if uneditable is None:
+            uneditable = cobj.uneditable_fields[access.rights] = frozenset(
+                name for name in cobj.obj.fields if not access.can_edit_field(cobj.name, name))
+        if not uneditable.isdisjoint(data):
+            for name in data:
+                if name in uneditable:
+                    denied[name] = ["you do not have permission to edit this field"]
         if "owner" in data and not access.can_transfer(cobj.name):
             wanted = data["owner"]
             current = owner if owner is not None else actor.user_id
@@ -447,7 +467,7 @@ class RecordService:
                 errors[name] = [str(exc)]
         return values, errors
 
-    def _prepare_create(self, conn, rt, cobj, data, actor, now, from_text, *, check_lookups=True):
+    def _prepare_create(self, conn, rt, cobj, data, actor, now, from_text, *, check_lookups=True, access=None):
         if not isinstance(data, dict):
             return {}, {"_record": ["expected a JSON object of field values"]}
         values, errors = self._coerce_input(cobj, data, from_text)
@@ -465,21 +485,44 @@ class RecordService:
             if values.get(name) is None and name not in errors:
                 errors[name] = ["is required"]
         if check_lookups:
-            self._check_lookups(conn, rt, cobj, values, errors)
+            self._check_lookups(conn, rt, cobj, values, errors, access)
         values.setdefault("owner", actor.user_id)
         values.update(id=uuid.uuid4(), created_at=now, updated_at=now, created_by=actor.user_id,
                       updated_by=actor.user_id, row_version=1)
         return values, errors
 
-    def _check_lookups(self, conn, rt, cobj, values, errors):
+    def _lookup_scope(self, conn, rt, cobj, name, target, access):
+        """Extra condition on a lookup's target: the actor must be able to see it (a hidden record
+        is reported exactly like a missing one), and to edit it when it is the master of a
+        controlled_by_parent detail (adding a detail changes what the master's readers see)."""
+        if access is None or access.unrestricted or name == "owner":
+            return None, None
+        t = rt.objects[target].table
+        field = cobj.obj.fields.get(name)
+        if field is not None and field.type == "master_detail" and cobj.obj.sharing_model == "controlled_by_parent":
+            return access.editable(target, t, conn.dialect.name), "you need edit access to this {target} to add records under it"
+        return access.visible(target, t, conn.dialect.name), None
+
+    def _check_lookups(self, conn, rt, cobj, values, errors, access=None):
         for name, value in values.items():
             target = cobj.relations.get(name) or ("user" if name == "owner" else None)
             if value is None or target is None or name in errors or target not in rt.objects:
                 continue
-            if conn.execute(rt.id_select(target), {"_id": value}).first() is None:
+            if conn.execute(rt.objects[target].id_select, {"_id": value}).first() is None:
                 errors[name] = [f"there is no {target} with id '{value}'"]
+                continue
+            scope, edit_message = self._lookup_scope(conn, rt, cobj, name, target, access)
+            if scope is None:
+                continue
+            t = rt.objects[target].table
+            if conn.execute(select(t.c.id).where(t.c.id == value, scope)).first() is None:
+                visible = access.visible(target, t, conn.dialect.name) if edit_message else None
+                seen = edit_message is not None and conn.execute(
+                    select(t.c.id).where(t.c.id == value, *([visible] if visible is not None else []))).first()
+                errors[name] = [edit_message.format(target=target) if seen
+                                else f"there is no {target} with id '{value}'"]
 
-    def _check_lookups_bulk(self, conn, rt, cobj, prepared, failed) -> list[dict]:
+    def _check_lookups_bulk(self, conn, rt, cobj, prepared, failed, access=None) -> list[dict]:
         failures: dict[int, dict] = {}
         links = dict(cobj.relations, owner="user")
         for name, target in links.items():
@@ -489,14 +532,17 @@ class RecordService:
             if not wanted:
                 continue
             t = rt.objects[target].table
+            scope, _message = self._lookup_scope(conn, rt, cobj, name, target, access)
             found = set()
             ids = list(wanted)
             for start in range(0, len(ids), 500):
-                found.update(conn.execute(select(t.c.id).where(t.c.id.in_(ids[start:start + 500]))).scalars())
+                stmt = select(t.c.id).where(t.c.id.in_(ids[start:start + 500]))
+                found.update(conn.execute(stmt.where(scope) if scope is not None else stmt).scalars())
             for i, v in enumerate(prepared):
                 if i not in failed and v.get(name) is not None and v[name] not in found:
                     failures.setdefault(i, {"index": i, "fields": {}})["fields"][name] = [
-                        f"there is no {target} with id '{v[name]}'"]
+                        f"there is no {target} with id '{v[name]}'" if scope is None or _message is None
+                        else f"there is no {target} with id '{v[name]}' that you can add records under"]
         return list(failures.values())
 
     def _check_unique_bulk(self, conn, cobj, prepared) -> list[dict]:

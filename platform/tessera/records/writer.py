@@ -14,6 +14,22 @@ from sqlalchemy import insert
 _UNSET = object()
 
 
+def _converted(values: list, process) -> list:
+    """`process` applied to each non-null value; a value repeated from the previous row (the same
+    object: created_at, owner… for a whole batch) is converted once."""
+    out = []
+    last, last_out = _UNSET, None
+    for value in values:
+        if value is None:
+            out.append(None)
+        elif value is last:
+            out.append(last_out)
+        else:
+            last, last_out = value, process(value)
+            out.append(last_out)
+    return out
+
+
 class InsertWriter:
     def __init__(self, table, dialect):
         columns = list(table.c)
@@ -32,27 +48,13 @@ class InsertWriter:
         self.processors = [by_name[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order]
 
     def parameters(self, rows: list[dict]) -> list:
-        names, processors = self.names, self.processors
-        width = range(len(names))
-        last_raw = [_UNSET] * len(names)
-        last_out = [None] * len(names)
-        out = []
-        for row in rows:
-            get = row.get
-            params = []
-            for i in width:
-                value = get(names[i])
-                if value is None:
-                    params.append(None)
-                elif value is last_raw[i]:
-                    params.append(last_out[i])
-                else:
-                    p = processors[i]
-                    converted = p(value) if p is not None else value
-                    last_raw[i], last_out[i] = value, converted
-                    params.append(converted)
-            out.append(tuple(params) if self.positional else dict(zip(names, params)))
-        return out
+        columns = []
+        for name, process in zip(self.names, self.processors):
+            values = [row.get(name) for row in rows]       # column by column: tight comprehensions
+            columns.append(values if process is None else _converted(values, process))
+        if self.positional:
+            return list(zip(*columns))
+        return [dict(zip(self.names, params)) for params in zip(*columns)]
 
     def execute(self, conn, rows: list[dict]) -> None:
         params = self.parameters(rows)

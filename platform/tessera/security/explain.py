@@ -38,7 +38,7 @@ def explain(runtime, engine, actor, object_name: str, action: str, *, field: str
         return False, lines
     if record_id is None:
         return True, lines
-    level = "read" if action == "read" else "edit"
+    level = "read" if action in ("read", "view_all") else "edit"  # delete and modify_all need edit access
     table = runtime.tables[object_name]
     with engine.connect() as conn:
         if conn.execute(select(table.c.id).where(table.c.id == record_id)).first() is None:

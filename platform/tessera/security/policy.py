@@ -1,12 +1,13 @@
 """Permission metadata → a Casbin model and an allow-only policy.
 
 Subjects are `profile:<name>`, `permission_set:<name>` and `permission_set_group:<name>` (groups
-inherit their sets through `g`); a user (`user:<username>`, in exports) inherits their profile and
-assignments. Objects are object names, `<object>.<field>` for field rights and `system` for system
-permissions. The policy is *materialized*: field rights a container inherits from its object
-rights are written out, so stock pycasbin with the exported files gives the same answers as the
-running system without knowing our defaulting rules. Allow-only (no deny effect): deny combined
-with role inheritance surprises in Casbin (see ARCHITECTURE.md).
+inherit their sets through `g`); a user (`user:<username>`, in exports: see `user_subject`)
+inherits their profile and assignments. Objects are object names, `<object>.<field>` for field
+rights and `system` for system permissions. The policy is *materialized*: field rights a
+container inherits from its object rights are written out, so stock pycasbin with the exported
+files gives the same answers as the running system without knowing our defaulting rules.
+Allow-only (no deny effect): deny combined with role inheritance surprises in Casbin (see
+ARCHITECTURE.md).
 """
 from __future__ import annotations
 
@@ -85,6 +86,22 @@ def policy_rules(md) -> tuple[list[list[str]], list[list[str]]]:
                for name, comp in sorted(md.permission_set_groups.items())
                for ps in comp.get("permission_sets") or ()]
     return p_rules, g_rules
+
+
+# pycasbin's file adapter splits a policy line on top-level commas (a comma inside brackets or
+# parentheses does not split; an unbalanced closing one crashes the loader), ignores CSV quoting and
+# trims spaces around each value. Usernames are free text, so these characters are percent-encoded.
+_UNSAFE_IN_POLICY = set('%,"()[]')
+
+
+def user_subject(username: str) -> str:
+    """The Casbin subject of a user in exported policies: `user:<username>`, with `%`, `,`, `"`,
+    brackets, parentheses, whitespace and control characters percent-encoded (UTF-8), so that any
+    username survives stock pycasbin's file adapter (`o'brien, jr.` → `user:o'brien%2C%20jr.`)."""
+    return "user:" + "".join(
+        "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
+        if ch in _UNSAFE_IN_POLICY or ch.isspace() or not ch.isprintable() else ch
+        for ch in username)
 
 
 def subjects_of(profile: str | None, permission_sets=(), groups=()) -> list[str]:
