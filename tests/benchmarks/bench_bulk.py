@@ -67,7 +67,7 @@ def run(org, accounts, args) -> list[Result]:
     offset = 10_000_000
     # warm-up (statement caches, connection pool)
     svc.records.bulk_create(org.actor, "bench_item", [item_input(i, accounts) for i in range(1000)])
-    for _round in range(args.rounds):
+    for _round in range(args.bulk_rounds):
         rows = [item_input(offset + i, accounts) for i in range(n)]
         offset += n
         t0 = time.perf_counter()

@@ -1,7 +1,6 @@
 """Shared benchmark plumbing: import paths, isolated databases, a ready Tessera, timing, results."""
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import sys
@@ -20,13 +19,12 @@ STOCK = [ROOT / "metadata" / "core", ROOT / "apps" / "sales", ROOT / "apps" / "m
 
 
 def ensure_import_path() -> None:
-    """Make `tessera` importable from a checkout (an installed package wins when present)."""
-    try:
-        import tessera  # noqa: F401
-    except ImportError:
-        sys.path.insert(0, str(PLATFORM))
-    if str(HERE) not in sys.path:
-        sys.path.insert(0, str(HERE))
+    """Import `tessera` from this checkout's platform/ (also when another copy is installed, e.g.
+    `pip install -e .` of a different worktree: the benchmarks measure the code next to them)."""
+    for path in (str(HERE), str(PLATFORM)):
+        if path in sys.path:
+            sys.path.remove(path)
+        sys.path.insert(0, path)
 
 
 ensure_import_path()

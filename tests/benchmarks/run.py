@@ -14,6 +14,7 @@ Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was mis
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,9 +38,11 @@ def parse_args(argv=None):
     p.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of: {', '.join(ALL)}")
     p.add_argument("--rows", type=int, default=1_000_000, help="rows of the big object (query, add_field)")
     p.add_argument("--bulk-rows", type=int, default=20_000, help="rows per bulk_create batch")
-    p.add_argument("--requests", type=int, default=2_000, help="requests per operation and round (in-process)")
-    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (best one counts)")
-    p.add_argument("--seconds", type=int, default=5, help="load duration per operation (server)")
+    p.add_argument("--requests", type=int, default=4_000, help="requests per operation and app (in-process)")
+    p.add_argument("--rounds", type=int, default=10, help="interleaved chunks per operation and app (in-process)")
+    p.add_argument("--bulk-rounds", type=int, default=3, help="alternating batches per path (bulk)")
+    p.add_argument("--seconds", type=int, default=3, help="duration of one load run (server)")
+    p.add_argument("--server-rounds", type=int, default=3, help="alternating load runs per app and operation (server)")
     p.add_argument("--connections", type=int, default=8, help="concurrent connections (server)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (server)")
     p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (server)")
@@ -101,6 +104,7 @@ def run_database(url, args) -> list[Result]:
 def main(argv=None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
+    load_at_start = "/".join(f"{x:.1f}" for x in os.getloadavg())
     results: list[Result] = []
     if "runtime" in args.only:
         import bench_runtime
@@ -110,7 +114,11 @@ def main(argv=None) -> int:
     for url in args.database:
         results += run_database(url, args)
     print_table(results)
-    print(f"\n({time.perf_counter() - started:.0f} s; python {sys.version.split()[0]})")
+    import tessera
+
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n({time.perf_counter() - started:.0f} s; python {sys.version.split()[0]}; {os.cpu_count()} CPUs, load average "
+          f"{load_at_start} at start, {load} at end; tessera from {Path(tessera.__file__).parent})")
     return 1 if any(r.passed is False for r in results) else 0
 
 

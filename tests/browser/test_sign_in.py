@@ -11,8 +11,9 @@ def test_sign_in_and_out(page, live_server):
     page.click("button[type=submit]")
     assert "Wrong username or password" in page.content()
     sign_in(page, live_server)
-    assert page.url.rstrip("/") == live_server
+    assert page.url == f"{live_server}/app/"  # signed-in users land on the app launcher
     assert "admin" in page.content()
+    page.click("[aria-label='User menu']")  # sign-out lives in the user menu
     page.click("text=Sign out")
     page.wait_for_load_state()
     assert "/login" in page.url

@@ -39,9 +39,15 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     csrf.exempt(api)  # bearer tokens only: no ambient credentials, so no CSRF
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(auth)
+    from .ui import ui  # end-user UI: generated from metadata, through the record service
+    app.register_blueprint(ui, url_prefix="/app")
     # Bootstrap/jQuery come from Flask-Admin's package (never committed to this repository).
     app.register_blueprint(Blueprint("assets", __name__, static_folder=os.path.join(
         os.path.dirname(flask_admin.__file__), "static"), static_url_path="/assets"))
+
+    # Admin setup UI at /setup: its own Flask-Admin app behind a WSGI dispatcher (web/setup/).
+    from .setup import mount_setup
+    mount_setup(app, services)
 
     from flask_wtf.csrf import CSRFError
 

@@ -79,4 +79,4 @@ def home():
     actor = current_actor()
     if actor is None:
         return redirect(url_for("auth.login_form"))
-    return render_template("home.html", actor=actor)
+    return redirect(url_for("ui.launcher"))  # the end-user app launcher (web/ui)

@@ -1,0 +1,239 @@
+/* Tessera /app: progressive enhancement on server-rendered pages (jQuery + Select2 3.5 from
+ * Flask-Admin's bundled assets). Everything works without it except inline edit, drag and drop
+ * and type-ahead lookups. HTML received from the server is rendered and escaped there; text from
+ * JSON is inserted with .text(), never as HTML. */
+(function ($) {
+  'use strict';
+
+  var csrf = $('meta[name="csrf-token"]').attr('content');
+  $.ajaxSetup({ headers: { 'X-CSRFToken': csrf } });
+
+  // -- feedback ------------------------------------------------------------------------------
+  function toast(message, kind) {
+    var $t = $('<div class="app-toast" role="status"></div>').addClass('toast-' + (kind || 'info')).text(message);
+    $('#toasts').append($t);
+    setTimeout(function () { $t.fadeOut(250, function () { $t.remove(); }); }, kind === 'danger' ? 8000 : 2500);
+  }
+
+  function errorText(xhr) {
+    var body = xhr && xhr.responseJSON;
+    if (body && body.error) {
+      var e = body.error, parts = [];
+      if (e.rules && e.rules.length) {
+        return $.map(e.rules, function (r) { return r.message; }).join(' ');
+      }
+      if (e.fields) {
+        $.each(e.fields, function (name, msgs) { parts.push(msgs.join('; ')); });
+      }
+      return parts.length ? parts.join(' ') : (e.message || 'The change was not saved.');
+    }
+    if (xhr && xhr.status === 0) { return 'The server could not be reached. Check your connection.'; }
+    return 'The change was not saved (error ' + (xhr ? xhr.status : '?') + ').';
+  }
+
+  function patch(url, values, extra) {
+    return $.ajax({
+      url: url, method: 'PATCH', contentType: 'application/json', dataType: 'json',
+      data: JSON.stringify($.extend({ values: values, app: $('.app-header').attr('data-app') || '' }, extra || {}))
+    });
+  }
+
+  // -- widgets: Select2 for multi-picklists and lookups ------------------------------------------
+  function initWidgets(root) {
+    if (!$.fn.select2) { return; }
+    $(root).find('select.js-multi').each(function () {
+      var $s = $(this);
+      if ($s.data('select2')) { return; }
+      $s.select2({ width: '100%', placeholder: $s.attr('data-placeholder') || '' });
+    });
+    $(root).find('input.js-lookup').each(function () {
+      var $i = $(this);
+      if ($i.data('select2')) { return; }
+      $i.select2({
+        width: '100%',
+        placeholder: $i.attr('data-placeholder') || 'Search…',
+        allowClear: $i.attr('data-allow-clear') === 'true',
+        minimumInputLength: 0,
+        ajax: {
+          url: $i.attr('data-url'), dataType: 'json', quietMillis: 200,
+          data: function (term) { return { q: term }; },
+          results: function (data) { return { results: (data && data.results) || [], more: false }; }
+        },
+        initSelection: function (el, callback) {
+          var id = $(el).val();
+          if (id) { callback({ id: id, text: $(el).attr('data-text') || id }); }
+        },
+        formatNoMatches: function () { return 'No matches'; },
+        formatSearching: function () { return 'Searching…'; }
+      });
+    });
+  }
+
+  $(function () { initWidgets(document); });
+
+  $(document).on('click', '.js-back', function (e) {
+    if (window.history.length > 1) { e.preventDefault(); window.history.back(); }
+  });
+
+  // -- list: bulk selection, bulk update field chooser, columns chooser ---------------------------
+  function syncBulk() {
+    var $form = $('#bulk-form');
+    var $checks = $form.find('.row-check'), n = $checks.filter(':checked').length;
+    $('#bulk-count, .js-bulk-count').text(n);
+    $('#bulk-bar').prop('hidden', n === 0);
+    $('#check-all').prop('checked', n > 0 && n === $checks.length).prop('indeterminate', n > 0 && n < $checks.length);
+    $checks.each(function () { $(this).closest('tr').toggleClass('selected', this.checked); });
+  }
+  $(document).on('change', '.row-check', syncBulk);
+  $(document).on('change', '#check-all', function () {
+    $('#bulk-form .row-check').prop('checked', this.checked);
+    syncBulk();
+  });
+  $(document).on('change', '#bulk-field', function () {
+    var field = $(this).val();
+    $('.bulk-value').each(function () { $(this).prop('hidden', $(this).attr('data-field') !== field); });
+  });
+  $(document).on('submit', '.js-columns-form', function () {
+    var cols = $(this).find('.js-col:checked').map(function () { return this.value; }).get();
+    $(this).find('.js-cols-value').val(cols.join(','));
+  });
+
+  // -- record page: inline edit of one field -----------------------------------------------------
+  function closeEditor($wrap) {
+    $wrap.removeClass('editing').find('.inline-editor').remove();
+    $wrap.find('.detail-value-row').show();
+  }
+
+  $(document).on('click', '.js-inline-edit', function () {
+    var $btn = $(this), field = $btn.attr('data-field'), $rec = $('#record');
+    var $wrap = $btn.closest('.detail-field');
+    if ($wrap.hasClass('editing')) { return; }
+    $.getJSON($rec.attr('data-editor-url').replace('__FIELD__', field), { app: $rec.attr('data-app') })
+      .done(function (data) {
+        $wrap.addClass('editing');
+        var $editor = $('<form class="inline-editor" novalidate></form>');
+        $editor.html(data.html);   // rendered (and escaped) by the server's form macro
+        var $actions = $('<div class="inline-actions"></div>');
+        $actions.append($('<button type="button" class="btn btn-sm btn-light js-inline-cancel"></button>').text('Cancel'));
+        $actions.append($('<button type="submit" class="btn btn-sm btn-primary js-inline-save"></button>').text('Save'));
+        $editor.append($actions).append('<div class="invalid-feedback d-block js-inline-error"></div>');
+        $wrap.find('.detail-value-row').hide().after($editor);
+        initWidgets($editor);
+        $editor.find('input:not([type=hidden]),select,textarea').first().trigger('focus');
+      })
+      .fail(function (xhr) { toast(errorText(xhr), 'danger'); });
+  });
+
+  $(document).on('click', '.js-inline-cancel', function () { closeEditor($(this).closest('.detail-field')); });
+  $(document).on('keydown', '.inline-editor', function (e) {
+    if (e.key === 'Escape') { closeEditor($(this).closest('.detail-field')); }
+  });
+
+  $(document).on('submit', '.inline-editor', function (e) {
+    e.preventDefault();
+    var $form = $(this), $wrap = $form.closest('.detail-field'), field = $wrap.attr('data-field');
+    var $rec = $('#record'), $input = $form.find('[name="' + field + '"]').first(), value;
+    if ($input.is(':checkbox')) { value = $input.is(':checked') ? 'true' : ''; }
+    else if ($input.is('select[multiple]')) { value = $input.val() || []; }
+    else { value = $input.val(); }
+    var values = {}; values[field] = value;
+    var version = parseInt($rec.attr('data-row-version'), 10);
+    $form.find('.js-inline-save').prop('disabled', true);
+    patch($rec.attr('data-patch-url'), values, isNaN(version) ? {} : { row_version: version })
+      .done(function (data) {
+        $wrap.find('.js-value').html(data.display[field]);   // server-rendered, escaped
+        $('.highlight-value[data-field="' + field + '"]').html(data.display[field]);
+        if (data.row_version) { $rec.attr('data-row-version', data.row_version); }
+        if (data.title) { $('#record-title').text(data.title); }
+        closeEditor($wrap);
+        $wrap.addClass('just-saved');
+        setTimeout(function () { $wrap.removeClass('just-saved'); }, 1200);
+        toast('Saved.', 'success');
+      })
+      .fail(function (xhr) {
+        $form.find('.js-inline-error').text(errorText(xhr));
+        $form.find('.js-inline-save').prop('disabled', false);
+      });
+  });
+
+  // -- record page: the stage/status path ---------------------------------------------------------
+  $(document).on('click', '.js-path-step', function () {
+    var $path = $(this).closest('.path'), $rec = $('#record'), values = {};
+    values[$path.attr('data-field')] = $(this).attr('data-value');
+    $path.addClass('saving');
+    patch($rec.attr('data-patch-url'), values)
+      .done(function () { window.location.reload(); })
+      .fail(function (xhr) { $path.removeClass('saving'); toast(errorText(xhr), 'danger'); });
+  });
+
+  // -- kanban: drag a card to another lane -------------------------------------------------------
+  var $board = $('#kanban');
+  if ($board.length) {
+    var dragged = null;
+
+    var setCount = function ($lane, delta) {
+      var $c = $lane.find('.lane-count');
+      $c.text(Math.max(0, (parseInt($c.text(), 10) || 0) + delta));
+    };
+
+    var move = function (card, lane) {
+      var $card = $(card), $from = $card.closest('.lane'), $to = $(lane);
+      if ($from[0] === $to[0]) { return; }
+      var $origin = $card.parent(), index = $card.index();
+      $to.find('.lane-cards').prepend($card);
+      setCount($from, -1); setCount($to, +1);
+      $card.addClass('saving');
+      var values = {}; values[$board.attr('data-field')] = $to.attr('data-value');
+      patch($board.attr('data-patch-url').replace('__ID__', $card.attr('data-id')), values)
+        .done(function () {
+          $card.removeClass('saving').addClass('just-saved');
+          setTimeout(function () { $card.removeClass('just-saved'); }, 1200);
+          toast('Moved to ' + $to.find('.lane-title').text() + '.', 'success');
+        })
+        .fail(function (xhr) {   // the card goes back where it was
+          $card.removeClass('saving');
+          var $siblings = $origin.children('.kanban-card');
+          if (index < $siblings.length) { $siblings.eq(index).before($card); } else { $origin.append($card); }
+          setCount($to, -1); setCount($from, +1);
+          $card.addClass('shake');
+          setTimeout(function () { $card.removeClass('shake'); }, 600);
+          toast(errorText(xhr), 'danger');
+        });
+    };
+
+    $board.on('dragstart', '.kanban-card[draggable=true]', function (e) {
+      dragged = this;
+      e.originalEvent.dataTransfer.effectAllowed = 'move';
+      e.originalEvent.dataTransfer.setData('text/plain', $(this).attr('data-id'));
+      $(this).addClass('dragging');
+    });
+    $board.on('dragend', '.kanban-card', function () {
+      $(this).removeClass('dragging');
+      $board.find('.lane').removeClass('drop-target');
+      dragged = null;
+    });
+    $board.on('dragover', '.lane', function (e) {
+      if (!dragged) { return; }
+      e.preventDefault();
+      e.originalEvent.dataTransfer.dropEffect = 'move';
+      $board.find('.lane').not(this).removeClass('drop-target');
+      $(this).addClass('drop-target');
+    });
+    $board.on('drop', '.lane', function (e) {
+      e.preventDefault();
+      $(this).removeClass('drop-target');
+      if (!dragged) { return; }
+      var card = dragged;
+      dragged = null;
+      $(card).removeClass('dragging');
+      move(card, this);
+    });
+    // Phones and keyboards: "Move to…" menu on each card.
+    $board.on('click', '.js-move-to', function (e) {
+      e.preventDefault();
+      var value = $(this).attr('data-value');
+      var lane = $board.find('.lane').filter(function () { return $(this).attr('data-value') === value; })[0];
+      if (lane) { move($(this).closest('.kanban-card')[0], lane); }
+    });
+  }
+}(window.jQuery));

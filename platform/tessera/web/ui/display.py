@@ -1,0 +1,235 @@
+"""Record values → HTML for pages, per field type.
+
+Every function returns `Markup` built with `Markup.format`, which escapes each inserted value:
+record values and labels are always text. The one exception is rich text, which is HTML by
+definition: it was sanitized by nh3 when saved and is cleaned again here before being marked safe
+(defence in depth: a value may have arrived before a field became rich text).
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+
+import nh3
+from flask import current_app, url_for
+from markupsafe import Markup, escape
+
+from ...records.coerce import parse_datetime
+from .context import user_tz
+from .meta import picklist_options
+
+EMPTY = Markup('<span class="text-muted empty-value">—</span>')
+_BADGE_TONES = ["blue", "teal", "violet", "orange", "green", "pink", "indigo", "gray", "red", "cyan"]
+_WON = {"closed won", "won", "completed", "closed", "resolved", "published", "active", "approved", "accepted"}
+_LOST = {"closed lost", "lost", "rejected", "cancelled", "canceled", "escalated", "critical", "expired"}
+
+
+def currency_symbol() -> str:
+    return current_app.config.get("TESSERA_CURRENCY_SYMBOL", "$")
+
+
+def _decimal(value) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def format_number(value, scale: int = 2, *, trim: bool = False) -> str:
+    number = _decimal(value)
+    if number is None:
+        return str(value)
+    text = f"{number:,.{max(0, int(scale))}f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def format_date(value) -> str:
+    try:
+        d = value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return f"{d:%b} {d.day}, {d.year}"
+
+
+def local_datetime(value) -> datetime | None:
+    try:
+        dt = value if isinstance(value, datetime) else parse_datetime(str(value))
+    except ValueError:
+        return None
+    return dt.astimezone(user_tz())
+
+
+def format_datetime(value) -> str:
+    dt = local_datetime(value)
+    if dt is None:
+        return str(value)
+    hour = dt.hour % 12 or 12
+    return f"{dt:%b} {dt.day}, {dt.year}, {hour}:{dt:%M} {'AM' if dt.hour < 12 else 'PM'}"
+
+
+def format_time(value) -> str:
+    try:
+        t = value if isinstance(value, time) else time.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    hour = t.hour % 12 or 12
+    return f"{hour}:{t:%M} {'AM' if t.hour < 12 else 'PM'}"
+
+
+def badge_tone(field, value: str) -> str:
+    low = str(value).lower()
+    if low in _WON:
+        return "green"
+    if low in _LOST:
+        return "red"
+    values = [v for v, _label in picklist_options(field)] if field is not None else []
+    index = values.index(value) if value in values else sum(map(ord, str(value)))
+    return _BADGE_TONES[index % len(_BADGE_TONES)]
+
+
+def picklist_label(field, value) -> str:
+    for v, label in picklist_options(field):
+        if v == value:
+            return label
+    return str(value)
+
+
+def record_url(app_name: str, object_name: str, record_id) -> str:
+    return url_for("ui.record_page", app_name=app_name, object_name=object_name, record_id=record_id)
+
+
+def render_value(field, value, *, app_name: str, link_object: str | None = None, link_id=None,
+                 lookup_text=None, compact: bool = False) -> Markup:
+    """One value as HTML. `field` is the *display* field (meta.display_def). For lookups pass the
+    target's name as `lookup_text`; `link_*` makes the value a link to that record."""
+    t = field.type if field is not None else "text"
+    if t in ("lookup", "master_detail"):
+        if value in (None, ""):
+            return EMPTY
+        target = link_object or (field.options.get("to") if field is not None else None)
+        if lookup_text in (None, ""):
+            return Markup('<span class="text-muted" title="{}">Record not visible</span>').format(
+                "You can't see this record")
+        if target:
+            return Markup('<a href="{}" class="lookup-link">{}</a>').format(record_url(app_name, target, value),
+                                                                            lookup_text)
+        return Markup("{}").format(lookup_text)
+    if value is None or value == "" or value == []:
+        if t == "boolean":
+            value = False
+        else:
+            return EMPTY
+    html = _format(field, t, value, compact)
+    if link_object and link_id:
+        return Markup('<a href="{}" class="record-link">{}</a>').format(record_url(app_name, link_object, link_id),
+                                                                        html)
+    return html
+
+
+def _format(field, t, value, compact) -> Markup:
+    opts = field.options if field is not None else {}
+    if t == "currency":
+        number = _decimal(value)
+        sign = "-" if number is not None and number < 0 else ""
+        return Markup('<span class="num">{}{}{}</span>').format(
+            sign, currency_symbol(), format_number(abs(number) if number is not None else value, opts.get("scale", 2)))
+    if t in ("number",):
+        return Markup('<span class="num">{}</span>').format(format_number(value, opts.get("scale", 2)))
+    if t == "integer":
+        return Markup('<span class="num">{}</span>').format(format_number(value, 0))
+    if t == "percent":
+        return Markup('<span class="num">{}%</span>').format(format_number(value, opts.get("scale", 2), trim=True))
+    if t == "boolean":
+        if value is True:
+            return Markup('<span class="bool bool-yes" title="Yes"><i class="fas fa-check-circle" aria-hidden="true">'
+                          '</i><span class="sr-only">Yes</span></span>')
+        return Markup('<span class="bool bool-no" title="No"><i class="far fa-circle" aria-hidden="true"></i>'
+                      '<span class="sr-only">No</span></span>')
+    if t == "date":
+        return Markup('<time datetime="{}">{}</time>').format(value, format_date(value))
+    if t == "datetime":
+        return Markup('<time datetime="{}">{}</time>').format(value, format_datetime(value))
+    if t == "time":
+        return Markup("{}").format(format_time(value))
+    if t == "picklist":
+        return Markup('<span class="badge badge-pill tone-{}">{}</span>').format(badge_tone(field, value),
+                                                                               picklist_label(field, value))
+    if t == "multi_picklist":
+        items = value if isinstance(value, list) else [value]
+        return Markup('<span class="chips">{}</span>').format(Markup("").join(
+            Markup('<span class="chip">{}</span>').format(picklist_label(field, v)) for v in items))
+    if t == "email":
+        return Markup('<a href="mailto:{}">{}</a>').format(value, value)
+    if t == "phone":
+        return Markup('<a href="tel:{}">{}</a>').format("".join(c for c in str(value) if c in "+0123456789"), value)
+    if t == "url":
+        text = str(value)
+        if text.lower().startswith(("http://", "https://")):
+            shown = text.split("://", 1)[1].rstrip("/")
+            return Markup('<a href="{}" target="_blank" rel="noopener noreferrer nofollow">{}</a>').format(
+                text, shown if len(shown) < 60 else shown[:57] + "…")
+        return Markup("{}").format(text)
+    if t == "rich_text":
+        if compact:
+            return Markup("{}").format(_truncate(_strip_tags(str(value)), 80))
+        return Markup('<div class="rich-text">{}</div>').format(Markup(nh3.clean(str(value))))
+    if t == "json":
+        text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+        if compact:
+            return Markup("<code>{}</code>").format(_truncate(json.dumps(value, ensure_ascii=False), 60))
+        return Markup('<pre class="json-value">{}</pre>').format(text)
+    if t == "textarea":
+        if compact:
+            return Markup("{}").format(_truncate(str(value), 80))
+        return Markup('<div class="multiline">{}</div>').format(value)
+    if t == "id":
+        return Markup("<code>{}</code>").format(value)
+    return Markup("{}").format(value)
+
+
+def _truncate(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _strip_tags(html: str) -> str:
+    # nh3 with no allowed tags keeps only the text (entities stay encoded: unescape them)
+    from html import unescape
+    return unescape(nh3.clean(html, tags=set()))
+
+
+def plain_text(field, value) -> str:
+    """A value as plain text (titles, card subtitles, the JSON endpoints' labels)."""
+    if value is None or value == "":
+        return ""
+    t = field.type if field is not None else "text"
+    if t == "currency":
+        number = _decimal(value)
+        sign = "-" if number is not None and number < 0 else ""
+        return f"{sign}{currency_symbol()}{format_number(abs(number) if number is not None else value, field.options.get('scale', 2))}"
+    if t == "number":
+        return format_number(value, field.options.get("scale", 2))
+    if t == "integer":
+        return format_number(value, 0)
+    if t == "percent":
+        return format_number(value, field.options.get("scale", 2), trim=True) + "%"
+    if t == "date":
+        return format_date(value)
+    if t == "datetime":
+        return format_datetime(value)
+    if t == "boolean":
+        return "Yes" if value else "No"
+    if t == "picklist":
+        return picklist_label(field, value)
+    if t == "multi_picklist":
+        return ", ".join(picklist_label(field, v) for v in (value if isinstance(value, list) else [value]))
+    if t == "rich_text":
+        return _strip_tags(str(value))
+    return str(value)
+
+
+def escape_text(text) -> Markup:
+    return escape(text)

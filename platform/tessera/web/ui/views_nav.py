@@ -1,0 +1,136 @@
+"""The app launcher, an app's home page and global search."""
+from __future__ import annotations
+
+from flask import render_template, request
+
+from ...records.errors import RecordError
+from .context import access, actor, records, rt, ui
+from .display import render_value
+from .expr import clean_search, contains_all
+from .meta import (apps_for_user, color_for, column, columns, list_views_for, name_field, object_icon,
+                   readable_name_field, readable_tabs, require_app)
+
+SEARCH_PER_OBJECT = 5
+
+
+def nav_context(app=None, current_object=None) -> dict:
+    """What the header needs: the user's apps, the current app and its tabs."""
+    apps = apps_for_user()
+    tabs = []
+    if app is not None:
+        tabs = [{"name": o.name, "label": o.plural_label, "icon": object_icon(o.name), "color": color_for(o.name)}
+                for o in readable_tabs(app)]
+    return {"nav_apps": apps, "nav_app": app, "nav_tabs": tabs, "nav_object": current_object,
+            "object_icon": object_icon, "color_for": color_for}
+
+
+@ui.get("/")
+def launcher():
+    apps = apps_for_user()
+    return render_template("app/launcher.html", apps=apps, **nav_context())
+
+
+@ui.get("/<app_name>")
+def app_home(app_name):
+    app = require_app(app_name)
+    tiles = []
+    for obj in readable_tabs(app):
+        total = None
+        try:
+            total = records().query(actor(), obj.name, fields=["id"], limit=1, count=True).total
+        except RecordError:
+            pass
+        tiles.append({"object": obj, "total": total, "icon": object_icon(obj.name), "color": color_for(obj.name),
+                      "can_create": access().can(obj.name, "create")})
+    recent = _recent(app)
+    return render_template("app/app_home.html", app=app, tiles=tiles, recent=recent, **nav_context(app))
+
+
+def _recent(app, limit: int = 8) -> list[dict]:
+    """Records the user changed most recently in the app's first few objects."""
+    out = []
+    for obj in readable_tabs(app)[:4]:
+        nf = readable_name_field(obj)
+        if not nf:
+            continue
+        try:
+            rows = records().query(actor(), obj.name, fields=[nf, "updated_at"], sort=["-updated_at"],
+                                   limit=3, filter=None).records
+        except RecordError:
+            continue
+        for r in rows:
+            out.append({"object": obj, "record": r, "name_field": nf, "icon": object_icon(obj.name),
+                        "color": color_for(obj.name)})
+    out.sort(key=lambda x: x["record"].get("updated_at") or "", reverse=True)
+    return out[:limit]
+
+
+def searchable_objects(app=None) -> list:
+    """Objects the actor may read whose name field they may read; the current app's tabs first."""
+    md = rt().metadata
+    first = [o.name for o in readable_tabs(app)] if app is not None else []
+    order = {n: i for i, n in enumerate(first)}
+    objs = [o for o in md.objects.values()
+            if o.name != "list_view_preference" and readable_name_field(o) is not None]
+    objs.sort(key=lambda o: (order.get(o.name, len(order)), o.plural_label.lower()))
+    return objs
+
+
+@ui.get("/search")
+def search():
+    q = clean_search(request.args.get("q"))
+    app_name = request.args.get("app") or ""
+    app = rt().metadata.apps.get(app_name) if app_name else None
+    if app is not None and not readable_tabs(app):
+        app = None
+    groups = []
+    if q:
+        for obj in searchable_objects(app):
+            nf = readable_name_field(obj)
+            view = list_views_for(obj)[0]
+            cols = columns(obj, [c for c in view["columns"] if c != nf][:3])
+            name_col = column(obj, nf)
+            fields = list(dict.fromkeys([nf, *(p for c in cols for p in c.query_paths)]))
+            try:
+                result = records().query(actor(), obj.name, filter=contains_all(nf, q), fields=fields,
+                                         sort=[nf], limit=SEARCH_PER_OBJECT + 1)
+            except RecordError:
+                continue
+            rows = result.records
+            if rows:
+                groups.append({"object": obj, "rows": rows[:SEARCH_PER_OBJECT], "more": len(rows) > SEARCH_PER_OBJECT,
+                               "columns": cols, "name_col": name_col, "icon": object_icon(obj.name),
+                               "color": color_for(obj.name), "app_name": _app_for(obj.name, app)})
+    return render_template("app/search.html", q=q, groups=groups, app=app, render_value=render_value,
+                           **nav_context(app, current_object="_search"))
+
+
+def _app_for(object_name: str, preferred=None) -> str:
+    """An app to show a record in: the current one, else the first of the user's apps with it."""
+    if preferred is not None:
+        return preferred.name
+    for a in apps_for_user():
+        if any(t.name == object_name for t in a["tabs"]):
+            return a["name"]
+    apps = apps_for_user()
+    return apps[0]["name"] if apps else "home"
+
+
+def name_of(obj, record) -> str:
+    nf = name_field(obj)
+    return str(record.get(nf) or "") if nf else ""
+
+
+def cell(c, row: dict, app_name: str, compact: bool = True):
+    """One list/related-list cell (a meta.Column of a query row) as HTML."""
+    return render_value(c.field, row.get(c.path), app_name=app_name, link_object=c.link_object,
+                        link_id=row.get(c.link_id) if c.link_id else None,
+                        lookup_text=row.get(c.lookup_text) if c.lookup_text else None, compact=compact)
+
+
+@ui.context_processor
+def _template_helpers():
+    from .meta import SYSTEM_DEFS, app_icon, record_title
+    return {"render_value": render_value, "cell": cell, "record_title": record_title, "color_for": color_for,
+            "app_icon": app_icon,
+            "object_icon": object_icon, "updated_at_def": SYSTEM_DEFS["updated_at"]}
