@@ -21,8 +21,8 @@ def confirm(page, expect_step=None):
     page.wait_for_selector("#confirm-change")
     if expect_step:
         assert expect_step in page.inner_text(".ts-plan")
-    page.click("#confirm-button")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("#confirm-button")
     assert page.locator(".alert-success").count() == 1, page.content()[:2000]
 
 
@@ -42,7 +42,8 @@ def test_admin_models_an_object_lays_it_out_and_grants_access(page, live_server,
 
     # -- a custom object, derived API name, a tab in the Sales app
     page.goto(f"{base}/setup/objects/")
-    page.click("#new-object")
+    with page.expect_navigation():
+        page.click("#new-object")
     page.fill("#label", "Project")
     assert page.input_value("#name") == "project"
     page.select_option("#app", "sales")
@@ -53,8 +54,10 @@ def test_admin_models_an_object_lays_it_out_and_grants_access(page, live_server,
     assert "/setup/objects/project/" in page.url
 
     # -- fields of several types
-    page.click("#new-field")
-    page.click('[data-type="text"]')
+    with page.expect_navigation():
+        page.click("#new-field")
+    with page.expect_navigation():
+        page.click('[data-type="text"]')
     page.fill("#label", "Code")
     page.check("#required", force=True)
     page.fill("#max_length", "20")

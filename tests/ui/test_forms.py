@@ -8,7 +8,6 @@ import pytest
 
 from tessera.meta.source import empty_org
 from tessera.security.actor import SYSTEM
-from ui_helpers import actor_of
 
 ALL_FIELDS = ["name", "code", "industry", "revenue", "employees", "website", "email", "active", "founded",
               "last_contacted", "opens_at", "tags", "parent", "owner", "display", "num_deals"]
