@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import json
-import re
 
 from tessera.security import audit
-from tessera.security.actor import SYSTEM
 
 from setup_helpers import Browser
 

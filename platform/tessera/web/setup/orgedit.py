@@ -19,7 +19,6 @@ import re
 import unicodedata
 
 from ...meta.errors import MetaError, MetadataInvalid
-from ...meta.fieldtypes import SYSTEM_FIELDS
 from ...meta.merge import DEFAULT_CUSTOMIZABLE, dependency_order, merge_docs
 from ...meta.schema import schema_for, validate_document
 from ...meta.source import COMPONENT_DIRS, empty_org
@@ -330,11 +329,3 @@ class OrgEditor:
         if errors:
             raise MetadataInvalid(errors)
 
-
-def clean_label(text) -> str | None:
-    text = (text or "").strip()
-    return text or None
-
-
-def system_field_names() -> tuple[str, ...]:
-    return SYSTEM_FIELDS

@@ -1,7 +1,7 @@
 """Object Manager: objects, their fields (type-specific editors) and validation rules."""
 from __future__ import annotations
 
-from flask import abort, jsonify, redirect, request, url_for
+from flask import abort, jsonify, request, url_for
 from flask_admin import expose
 
 from ....expr import ExprError, compile_expression

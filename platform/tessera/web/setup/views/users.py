@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ....records.errors import RecordError
 from ....security import audit
-from ..base import SetupView, has_permission, login_url
+from ..base import has_permission, login_url
 from ...auth import current_actor
 
 USER_FIELDS = ["username", "first_name", "last_name", "full_name", "email", "title", "profile", "role", "active"]

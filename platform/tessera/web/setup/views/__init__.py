@@ -1,0 +1,1 @@
+"""The setup pages (Flask-Admin views), one module per area."""
