@@ -11,12 +11,16 @@ Screenshots of each main page go to tests/artifacts/screenshots/.
 """
 from __future__ import annotations
 
+import re
+
 import copy
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
+
+from playwright.sync_api import expect
 
 from browser_helpers import screenshot, sign_in
 from tessera.meta.source import empty_org
@@ -109,7 +113,7 @@ def test_sales_rep_works_an_opportunity_end_to_end(page, live_server, live_servi
     opp_id = page.url.rsplit("/", 1)[1]
     opp = records.get(rep_actor, "opportunity", opp_id)
     assert opp["amount"] == 25000 and opp["account"] == account_id and opp["stage"] == "Prospecting"
-    assert page.locator(".detail-field[data-field='probability'] .js-inline-edit").count() == 0
+    expect(page.locator(".detail-field[data-field='probability'] .js-inline-edit")).to_have_count(0)
 
     # -- inline edit of one field --------------------------------------------------------------
     row = page.locator(".detail-field[data-field='next_step']")
@@ -139,13 +143,13 @@ def test_sales_rep_works_an_opportunity_end_to_end(page, live_server, live_servi
     page.drag_and_drop(card, ".lane[data-value='Qualification'] .lane-cards")
     page.wait_for_selector(".app-toast:has-text('Moved to Qualification')")
     assert records.get(rep_actor, "opportunity", opp_id)["stage"] == "Qualification"
-    assert page.locator(f".lane[data-value='Qualification'] {card}").count() == 1
+    expect(page.locator(f".lane[data-value='Qualification'] {card}")).to_have_count(1)
     # a move the validation rules refuse (through the card's "Move to" menu, the phone and
     # keyboard path): the message shows and the card goes back
     page.click(f"{card} .card-menu button")
     page.click(f"{card} .js-move-to:has-text('Closed Won')")
     page.wait_for_selector(".app-toast.toast-danger:has-text('cannot close in the future')")
-    assert page.locator(f".lane[data-value='Qualification'] {card}").count() == 1
+    expect(page.locator(f".lane[data-value='Qualification'] {card}")).to_have_count(1)
     assert records.get(rep_actor, "opportunity", opp_id)["stage"] == "Qualification"
 
 
@@ -168,16 +172,17 @@ def test_list_views_search_and_phone(page, live_server, live_services, rep, rep_
     screenshot(page, "kanban")
     page.goto(f"{live_server}/app/sales/opportunity?view=open_opportunities")
     # sort by a column header, then a quick filter chip, then the search box
+    # each step reloads the page: auto-waiting assertions, not snapshots taken mid-navigation
     page.click("th >> text=Amount")
-    first = page.locator("tbody tr").first.inner_text()
-    assert "4,000.00" in first or "9,000.00" in first
+    expect(page.locator("tbody tr").first).to_contain_text(re.compile(r"4,000\.00|9,000\.00"))
     page.click(".quick-filter button:has-text('Stage')")
     page.click(".filter-menu >> text=Proposal")
-    assert page.locator("tbody tr").count() == 2 and "Stage:" in page.inner_text(".filter-chips")
+    expect(page.locator(".filter-chips")).to_contain_text("Stage:")
+    expect(page.locator("tbody tr")).to_have_count(2)
     page.fill("#list-search", "renewal")
     page.press("#list-search", "Enter")
-    page.wait_for_selector("tbody tr")
-    assert page.locator("tbody tr").count() == 1 and "Tailspin Toys — Renewal" in page.inner_text("tbody")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("tbody")).to_contain_text("Tailspin Toys — Renewal")
     # bulk update two records
     page.goto(f"{live_server}/app/sales/opportunity?q=training")
     page.check("#check-all")
@@ -190,8 +195,8 @@ def test_list_views_search_and_phone(page, live_server, live_services, rep, rep_
     page.fill(".global-search input[name=q]", "contoso")
     page.press(".global-search input[name=q]", "Enter")
     page.wait_for_selector(".search-group")
-    assert page.locator(".search-group[data-object='account']").count() == 1
-    assert page.locator(".search-group[data-object='opportunity'] tbody tr").count() == 2
+    expect(page.locator(".search-group[data-object='account']")).to_have_count(1)
+    expect(page.locator(".search-group[data-object='opportunity'] tbody tr")).to_have_count(2)
     screenshot(page, "search_results")
     # a phone-sized screen: cards instead of a wide table, tabs behind the toggler
     page.set_viewport_size({"width": 375, "height": 812})
