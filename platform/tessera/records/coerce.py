@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 import uuid
-from functools import lru_cache
 from datetime import date, datetime, time, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 import nh3
 from marshmallow import ValidationError as _MmError
