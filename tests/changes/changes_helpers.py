@@ -88,7 +88,7 @@ class Env:
 
     def apply_org(self, objs=None, **kw):
         self.n += 1
-        kinds = {k: kw.pop(k) for k in ("layouts", "list_views", "apps") if k in kw}
+        kinds = {k: kw.pop(k) for k in ("layouts", "list_views", "apps", "roles", "profiles") if k in kw}
         root = write_org(self.tmp / f"org{self.n}", objs, **kinds)
         return self.svc.apply_org(load_org(root), author="tester", **kw)
 

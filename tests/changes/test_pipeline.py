@@ -417,6 +417,29 @@ def test_org_layer_apply_export_roundtrip(env, tmp_path):
     assert env.svc.apply_org(load_org(tmp_path / "export"), author="tester").version is None
 
 
+def test_security_components_are_steps_of_the_plan(env):
+    env.install(base())
+    boss = {"name": "boss", "label": "Boss"}
+    result = env.apply_org(roles={"boss": boss, "deputy": {"name": "deputy", "label": "Deputy", "parent": "boss"}})
+    assert {"add role boss", "add role deputy"} <= set(lines(result))
+    result = env.apply_org(roles={"boss": {**boss, "label": "Chief"}}, allow_destructive=True)
+    assert {"change role boss", "remove role deputy"} <= set(lines(result))
+    assert "change role boss" in [op.describe() for op in env.svc.diff(result.version.number - 1)]
+
+
+def test_org_given_as_data_is_schema_checked(env):
+    env.install(base())
+    bad = {"manifest": None, "components": {"objects": {"project": {
+        "source": "objects/project.yaml", "doc": {"name": "project", "fields": {"title": {"type": "txt"}}}}}}}
+    with pytest.raises(MetadataInvalid) as info:
+        env.svc.apply_org(bad, author="tester")
+    assert any(e.source == "objects/project.yaml" and e.path.startswith("fields.title") for e in info.value.errors)
+    misnamed = {"manifest": None, "components": {"roles": {"boss": {"doc": {"name": "chief", "label": "Chief"}}}}}
+    with pytest.raises(MetadataInvalid, match="must match the component name 'boss'"):
+        env.svc.apply_org(misnamed, author="tester")
+    assert env.svc.active_number() == 1
+
+
 def test_autonumber_added_to_rows_is_filled(env):
     env.install(base())
     env.insert("account", {"name": "A"}, {"name": "B"}, {"name": "C"})

@@ -688,7 +688,7 @@ class ChangeField(Operation):
 
 
 class ComponentChange(Operation):
-    """A layout, list view or app added, changed or removed (the UI reads them; no DDL)."""
+    """A layout, list view, app or security component added, changed or removed (no DDL)."""
     ddl = False
 
     def __init__(self, action: str, kind: str, name: str):

@@ -56,6 +56,13 @@ def _changed_keys(a: dict, b: dict) -> list[str]:
     return [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
 
 
+# Components that change no data but belong in every plan an admin confirms (metadata-only steps).
+COMPONENT_KINDS = (("layouts", "layout"), ("list_views", "list_view"), ("apps", "app"),
+                   ("profiles", "profile"), ("permission_sets", "permission_set"),
+                   ("permission_set_groups", "permission_set_group"), ("roles", "role"),
+                   ("sharing_rules", "sharing_rule"))
+
+
 def plan(old: Metadata | None, new: Metadata) -> Plan:
     old_objects = dict(old.objects) if old else {}
     creates, renames, adds, alters, drops, drop_objects, meta = [], [], [], [], [], [], []
@@ -104,7 +111,7 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
         if name not in new.objects:
             drop_objects.append(DropObject(oobj))
 
-    for attr, kind in (("layouts", "layout"), ("list_views", "list_view"), ("apps", "app")):
+    for attr, kind in COMPONENT_KINDS:
         before = getattr(old, attr) if old else {}
         after = getattr(new, attr)
         for cname, comp in after.items():

@@ -25,7 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, func, insert, select, update
 
 from ..meta.merge import build_metadata
-from ..meta.source import empty_org, dump_org
+from ..meta.source import check_org, dump_org, empty_org
 from ..storage.naming import NAMING_CONVENTION
 from ..storage.platform_tables import platform_metadata, versions as versions_table
 from .operations import DESTRUCTIVE, Context, Impact, add_pending_foreign_keys
@@ -169,6 +169,7 @@ class ChangeService:
     def apply_org(self, org_source: dict, *, author: str, message: str = "", source: str = "cli",
                   check_only: bool = False, allow_destructive: bool = False) -> ChangeResult:
         """Make `org_source` the org layer (on top of the installed packages)."""
+        check_org(org_source)
         current = self.active()
         packages = (current.snapshot.get("packages") or []) if current else []
         return self._change({"packages": packages, "org": org_source}, author=author, source=source,

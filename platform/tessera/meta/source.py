@@ -121,6 +121,33 @@ def load_org(directory: str | Path) -> dict:
     return {"manifest": None, "components": components}
 
 
+def check_org(org: dict) -> None:
+    """Schema-check an org layer given as data (the setup UI, the service API): the same checks
+    `load_org` makes on files. Raises MetadataInvalid naming each document and path."""
+    errors: list[MetaError] = []
+    components = org.get("components") if isinstance(org, dict) else None
+    if not isinstance(components, dict):
+        raise MetadataInvalid([MetaError("org", "components", "the org layer has no components")])
+    for dirname, items in components.items():
+        kind = COMPONENT_DIRS.get(dirname)
+        if kind is None:
+            errors.append(MetaError("org", f"components.{dirname}", f"'{dirname}' is not a component folder"))
+            continue
+        for name, item in (items or {}).items():
+            doc, source = item.get("doc"), item.get("source") or f"{dirname}/{name}.yaml"
+            doc_kind = "object_extension" if kind == "object" and isinstance(doc, dict) and "extends" in doc else kind
+            problems = validate_document(doc_kind, doc, source)
+            if problems:
+                errors.extend(problems)
+                continue
+            key = doc.get("name") if doc_kind != "object_extension" else doc.get("extends")
+            if key != name:
+                errors.append(MetaError(source, "name" if "name" in doc else "extends",
+                                        f"'{key}' must match the component name '{name}'"))
+    if errors:
+        raise MetadataInvalid(errors)
+
+
 def empty_org() -> dict:
     return {"manifest": None, "components": {d: {} for d in COMPONENT_DIRS}}
 

@@ -18,9 +18,8 @@ import copy
 import re
 import unicodedata
 
-from ...meta.errors import MetaError, MetadataInvalid
 from ...meta.merge import DEFAULT_CUSTOMIZABLE, dependency_order, merge_docs
-from ...meta.schema import schema_for, validate_document
+from ...meta.schema import schema_for
 from ...meta.source import COMPONENT_DIRS, empty_org
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")   # no "__": that separates a namespace
@@ -312,20 +311,4 @@ class OrgEditor:
                 else:
                     doc[key] = value
         self._effective = None
-
-    # -- checks -----------------------------------------------------------------------------
-    def validate(self) -> None:
-        """JSON-Schema check of every org document (what `tessera apply` gets from load_org):
-        raises MetadataInvalid naming the file and path of each problem."""
-        errors: list[MetaError] = []
-        for dirname, kind in COMPONENT_DIRS.items():
-            for name, item in self.items(dirname).items():
-                doc = item["doc"]
-                doc_kind = "object_extension" if kind == "object" and "extends" in doc else kind
-                errors += validate_document(doc_kind, doc, item["source"])
-                key = doc.get("name") if doc_kind != "object_extension" else doc.get("extends")
-                if key != name:
-                    errors.append(MetaError(item["source"], "name", f"'{key}' must match the component name '{name}'"))
-        if errors:
-            raise MetadataInvalid(errors)
 
