@@ -32,7 +32,6 @@ and only retried one by one when the batch fails; each hidden field is probed on
 from __future__ import annotations
 
 import csv
-import os
 import re
 import uuid
 from dataclasses import dataclass, field as dc_field
@@ -41,20 +40,16 @@ from pathlib import Path
 import casbin
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.schema import CreateSchema, DropSchema
 
+from databases import fresh_database_url
 from tessera.cli import _register, cli
 from tessera.meta.source import load_package
 from tessera.security.actor import SYSTEM
 from tessera.services import Services
-from tessera.storage.engine import normalize_url
 from tessera.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 STOCK = [ROOT / "metadata" / "core", ROOT / "apps" / "sales", ROOT / "apps" / "marketing", ROOT / "apps" / "service"]
-PG_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")
 COMPUTED = {"formula", "rollup", "autonumber"}
 SYSTEM_FIELDS = ("id", "owner", "created_at", "created_by", "updated_at", "updated_by")
 
@@ -66,25 +61,6 @@ def stock_profiles() -> list[str]:
     """Profile names of the stock packages, at collection time (a component's file is named after
     it; the tests check this list against the runtime's metadata)."""
     return sorted(p.stem for package in STOCK for p in (package / "profiles").glob("*.y*ml"))
-
-
-# -- a module-scoped database (the shared `db_url` fixture is per test) ----------------------------
-def module_db_url(tmp_path_factory, name):
-    """Yields a fresh database URL: a SQLite file, or a PostgreSQL schema of its own."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path_factory.mktemp(name) / 'tessera.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(normalize_url(PG_URL))
-    with admin.begin() as conn:
-        conn.execute(CreateSchema(schema))
-    url = make_url(normalize_url(PG_URL)).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(DropSchema(schema, cascade=True))
-        admin.dispose()
 
 
 class Client:
@@ -129,7 +105,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def stock_url(tmp_path_factory):
-    yield from module_db_url(tmp_path_factory, "matrix")
+    yield from fresh_database_url(tmp_path_factory.mktemp("matrix"))
 
 
 @pytest.fixture(scope="module")
@@ -317,7 +293,6 @@ class Matrix:
         c, base = self.client, f"/api/v1/records/{obj}"
         can = {act: api_access and self.allowed(obj, act) for act in ("create", "read", "edit", "delete")}
         fields = self.w.describe[obj]
-        md = self.w.services.runtimes.current().metadata
 
         # read: the list
         r = c.get(base, limit="5")

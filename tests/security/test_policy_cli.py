@@ -13,27 +13,22 @@ the org-wide default.
 from __future__ import annotations
 
 import csv
-import os
 import uuid
 from pathlib import Path
 
 import casbin
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.schema import CreateSchema, DropSchema
 
+from databases import fresh_database_url
 from tessera.cli import _register, cli
 from tessera.meta.source import load_package
 from tessera.security.actor import SYSTEM
 from tessera.security.policy import FIELD_ACTIONS, MODEL_TEXT, OBJECT_ACTIONS, SYSTEM_PERMISSIONS, user_subject
 from tessera.services import Services
-from tessera.storage.engine import normalize_url
 
 ROOT = Path(__file__).resolve().parents[2]
 STOCK = [ROOT / "metadata" / "core", ROOT / "apps" / "sales", ROOT / "apps" / "marketing", ROOT / "apps" / "service"]
-PG_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")
 
 if not cli.commands:
     _register()
@@ -58,20 +53,7 @@ EXPORT_USERS = [f"px_{p}" for p in stock_profiles()] + sorted(COMBOS)
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path_factory.mktemp('policy') / 'tessera.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(normalize_url(PG_URL))
-    with admin.begin() as conn:
-        conn.execute(CreateSchema(schema))
-    try:
-        yield make_url(normalize_url(PG_URL)).update_query_dict(
-            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(DropSchema(schema, cascade=True))
-        admin.dispose()
+    yield from fresh_database_url(tmp_path_factory.mktemp("policy"))
 
 
 def add_user(svc, username, profile=None, role=None, permission_sets=(), groups=(), active=True) -> str:
