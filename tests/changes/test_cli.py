@@ -132,6 +132,27 @@ def test_export_apply_diff_rollback(run, tmp_path):
     assert result.exit_code == 1 and "error: there is no metadata version 42" in result.stderr
 
 
+def test_apply_checks_the_exported_package_lock(run, tmp_path):
+    """Sandbox → production: an export is applied only where its packages are installed at the
+    versions it was made against."""
+    run("install", str(write_package(tmp_path / "pkg", base())))
+    org = write_org(tmp_path / "org", {"account": {"extends": "account", "fields": {"region": {"type": "text"}}}})
+    run("apply", str(org), "-m", "region")
+    run("export", str(tmp_path / "out"))
+    lock_file = tmp_path / "out" / "packages.lock.yaml"
+    lock_file.write_text("packages: {crm: 1.1.0, billing: 2.0.0}\n")
+    result = run("apply", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert "packages.lock.yaml: packages.billing: made against billing 2.0.0, but this database has no package billing" in result.stderr
+    assert "packages.lock.yaml: packages.crm: made against crm 1.1.0, but this database has crm 1.0.0" in result.stderr
+    lock_file.write_text("packages: [crm]\n")
+    result = run("apply", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "packages: must map package names to versions" in result.stderr
+    lock_file.unlink()                                  # no lock: applied as it is
+    assert run("apply", str(tmp_path / "out")).output.strip() == "No changes."
+    assert run("versions").output.splitlines()[0].startswith("*    2")
+
+
 def test_cli_py_subprocess(db_url, tmp_path):
     pkg = write_package(tmp_path / "pkg", base())
     env = {**os.environ, "TESSERA_DATABASE_URL": db_url, "TESSERA_USER": "bob"}

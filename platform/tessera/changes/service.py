@@ -25,7 +25,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, func, insert, select, update
 
 from ..meta.merge import build_metadata
-from ..meta.source import check_org, dump_org, empty_org
+from ..meta.errors import MetaError, MetadataInvalid
+from ..meta.source import LOCK_FILE, check_org, dump_org, empty_org
 from ..storage.naming import NAMING_CONVENTION
 from ..storage.platform_tables import platform_metadata, versions as versions_table
 from .operations import DESTRUCTIVE, Context, Impact, add_pending_foreign_keys
@@ -167,11 +168,17 @@ class ChangeService:
                             allow_destructive=allow_destructive)
 
     def apply_org(self, org_source: dict, *, author: str, message: str = "", source: str = "cli",
-                  check_only: bool = False, allow_destructive: bool = False) -> ChangeResult:
-        """Make `org_source` the org layer (on top of the installed packages)."""
+                  check_only: bool = False, allow_destructive: bool = False,
+                  lock: dict[str, str] | None = None) -> ChangeResult:
+        """Make `org_source` the org layer (on top of the installed packages). `lock` (from an
+        export's packages.lock.yaml) names the package versions the layer was made against: each
+        must be installed here at that version — a sandbox's customizations of sales 1.2 are not
+        deployed onto sales 1.1."""
         check_org(org_source)
         current = self.active()
         packages = (current.snapshot.get("packages") or []) if current else []
+        if lock:
+            _check_lock(lock, packages)
         return self._change({"packages": packages, "org": org_source}, author=author, source=source,
                             message=message, check_only=check_only, allow_destructive=allow_destructive)
 
@@ -244,6 +251,20 @@ class ChangeService:
             except Exception:   # the version is committed; a hook must not turn it into a failure
                 log.exception("on_activate hook %r failed for version %s", hook, created.number)
         return ChangeResult(result_plan, impacts, created, False)
+
+
+def _check_lock(lock: dict[str, str], packages: list[dict]) -> None:
+    installed = {p["manifest"]["name"]: str(p["manifest"]["version"]) for p in packages}
+    errors = []
+    for name, version in sorted(lock.items()):
+        here = installed.get(name)
+        if here != version:
+            errors.append(MetaError(LOCK_FILE, f"packages.{name}",
+                                    f"made against {name} {version}, but this database has "
+                                    + (f"{name} {here}" if here else f"no package {name}")
+                                    + f": install {name} {version} first (or remove {LOCK_FILE} to apply anyway)"))
+    if errors:
+        raise MetadataInvalid(errors)
 
 
 def _refusals(result_plan: Plan, impacts: list[Impact], allow_destructive: bool) -> tuple[list[str], bool]:

@@ -135,11 +135,12 @@ def export(ctx, directory):
 @database_option
 @_handle_errors
 def apply(ctx, directory, check_only, allow_destructive, message):
-    """Make DIRECTORY (in the format `export` writes) the org layer."""
-    from ..meta.source import load_org
-    org = load_org(directory)
+    """Make DIRECTORY (in the format `export` writes) the org layer. When DIRECTORY has a
+    packages.lock.yaml, the packages it names must be installed at those versions."""
+    from ..meta.source import load_org, read_lock
+    org, lock = load_org(directory), read_lock(directory)
     _report(_service(ctx).apply_org(org, author=_author(), message=message, source="cli", check_only=check_only,
-                                    allow_destructive=allow_destructive))
+                                    allow_destructive=allow_destructive, lock=lock))
 
 
 @click.command("versions")

@@ -121,6 +121,23 @@ def load_org(directory: str | Path) -> dict:
     return {"manifest": None, "components": components}
 
 
+def read_lock(directory: str | Path) -> dict[str, str] | None:
+    """The package versions an exported org layer was made against ({name: version}), or None when
+    the directory has no packages.lock.yaml."""
+    path = Path(directory) / LOCK_FILE
+    if not path.is_file():
+        return None
+    errors: list[MetaError] = []
+    doc = read_yaml(path, errors)
+    packages = doc.get("packages") if isinstance(doc, dict) else None
+    if not errors and (not isinstance(packages, dict)
+                       or not all(isinstance(k, str) and isinstance(v, (str, int, float)) for k, v in packages.items())):
+        errors.append(MetaError(_display(path), "packages", "must map package names to versions"))
+    if errors:
+        raise MetadataInvalid(errors)
+    return {name: str(version) for name, version in packages.items()}
+
+
 def check_org(org: dict) -> None:
     """Schema-check an org layer given as data (the setup UI, the service API): the same checks
     `load_org` makes on files. Raises MetadataInvalid naming each document and path."""
