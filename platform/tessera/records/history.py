@@ -37,11 +37,11 @@ def record_changes(conn, cobj, current: dict, changes: dict, actor, now) -> None
     if not cobj.history_types:
         return
     rows = []
-    for name, new in changes.items():
-        field_type = cobj.history_types.get(name)
-        if field_type is None:
+    # in reverse metadata order: newest first (id descending) then lists one save's fields in order
+    for name, field_type in reversed(cobj.history_types.items()):
+        if name not in changes:
             continue
-        old = current.get(name)
+        old, new = current.get(name), changes[name]
         if _comparable(old) == _comparable(new):
             continue
         rows.append({"object": cobj.name, "record_id": current["id"], "field": name,
