@@ -32,6 +32,8 @@ class CompiledObject:
     required: list[str]                              # stored fields a value must be present for
     relations: dict[str, str]                        # lookup field -> target object
     restricted_by: list[tuple[str, str]] = dc_field(default_factory=list)  # (child object, field) with on_delete restrict
+    cascaded_by: list[tuple[str, str]] = dc_field(default_factory=list)    # (child object, field) with on_delete cascade
+    history_types: dict[str, str] = dc_field(default_factory=dict)        # tracked field -> type (records/history.py)
     output_fields: list[str] = dc_field(default_factory=list)             # fields in a full record
     # fields whose API value a just-written row already holds (system and stored fields, not json)
     # -> the type to serialize them as: the record service answers a write without reading it back
@@ -90,6 +92,8 @@ class Runtime:
                 f = cobj.obj.fields[fname]
                 if f.options.get("on_delete") == "restrict" and target in self.objects:
                     self.objects[target].restricted_by.append((cobj.name, fname))
+                if f.options.get("on_delete") == "cascade" and target in self.objects:
+                    self.objects[target].cascaded_by.append((cobj.name, fname))
 
     def _compile(self, md: Metadata, obj: ObjectDef) -> CompiledObject:
         resolve = resolver(md, obj)
@@ -113,6 +117,7 @@ class Runtime:
             output_fields=[*SYSTEM_FIELDS[:-1], *obj.fields],
             plain_types={**{n: "system" for n in SYSTEM_FIELDS},
                          **{f.name: f.type for f in obj.stored_fields if f.type != "json"}},
+            history_types={n: obj.fields[n].type if n in obj.fields else "system" for n in obj.history_fields},
         )
 
     def get(self, object_name: str) -> CompiledObject | None:

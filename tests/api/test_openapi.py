@@ -16,6 +16,10 @@ def test_openapi_document_is_valid_and_complete(api):
     assert company["num_deals"]["readOnly"] is True
     assert "name" in doc["components"]["schemas"]["CompanyInput"]["required"]
     assert "num_deals" not in doc["components"]["schemas"]["CompanyInput"]["properties"]
+    # field history: documented where fields are tracked
+    assert doc["paths"]["/records/company/{id}/history"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"] == {"$ref": "#/components/schemas/FieldHistory"}
+    assert "/records/memo/{id}/history" not in doc["paths"]
 
 
 def test_unknown_routes_and_methods_are_json(api):

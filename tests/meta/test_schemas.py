@@ -497,3 +497,26 @@ def test_minimal_documents_of_every_kind_are_valid():
     assert errors("layout", "name: thing\nobject: thing\nsections: [{fields: [name]}]\n") == []
     assert errors("list_view", "name: things\nobject: thing\ncolumns: [name]\n") == []
     assert errors("app", "name: things\ntabs: [thing]\n") == []
+
+
+def test_field_history_settings():
+    from tessera.meta.model import ObjectDef
+    doc = yaml.safe_load(textwrap.dedent("""
+        name: ticket
+        track_history: true
+        fields:
+          subject: {type: text}
+          body: {type: textarea, track_history: false}
+          number: {type: autonumber, format: "T-{000}"}
+          total: {type: formula, returns: number, expression: "1 + 1"}
+    """))
+    assert validate_document("object", doc, "t.yaml") == []
+    assert ObjectDef.from_doc(doc, package=None, source="t.yaml").history_fields == ("owner", "subject")
+    doc["track_history"] = False
+    doc["fields"]["body"]["track_history"] = True   # a field may opt in on its own
+    assert ObjectDef.from_doc(doc, package=None, source="t.yaml").history_fields == ("body",)
+    assert errors("object", """
+        name: ticket
+        fields:
+          total: {type: formula, returns: number, expression: "1 + 1", track_history: true}
+    """) == [("fields.total.track_history", "does not apply to formula fields (they are computed)")]

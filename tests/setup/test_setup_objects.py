@@ -206,7 +206,8 @@ def test_delete_a_custom_object(admin, services):
 
 def test_object_details_of_a_package_object(admin, services):
     admin.change("/setup/objects/company/details", {"label": "Organisation", "plural_label": "Organisations",
-                                                    "sharing_model": "read", "hierarchy_access": "1"})
+                                                    "sharing_model": "read", "hierarchy_access": "1",
+                                                    "track_history": "1"})   # as the package says: not stored
     ext = org_doc(services, "objects", "company")
     assert ext == {"extends": "company", "label": "Organisation", "plural_label": "Organisations", "sharing_model": "read"}
     assert json.dumps(ext)   # plain data in the snapshot

@@ -27,7 +27,7 @@ from sqlalchemy import (Column, ForeignKey, Index, MetaData, Table, Uuid, and_, 
 
 from ..meta.model import FieldDef, ObjectDef
 from ..storage.naming import NAMING_CONVENTION
-from ..storage.platform_tables import autonumbers
+from ..storage.platform_tables import autonumbers, field_history
 from ..storage.tables import ON_DELETE, build_table, column_type, field_indexes
 from .convert import ConversionError, convert, kind, literal
 
@@ -300,6 +300,7 @@ class DropObject(Operation):
                         ops.drop_constraint(_fk_name(table.name, c.name), table.name, type_="foreignkey", if_exists=True)
         ops.drop_table(name)
         ctx.conn.execute(delete(autonumbers).where(autonumbers.c.object == self.obj.name))
+        ctx.conn.execute(delete(field_history).where(field_history.c.object == self.obj.name))  # goes with the records
 
     def state_forwards(self, ctx: Context) -> None:
         ctx.set_object(None, self.obj.name)
@@ -396,8 +397,12 @@ class DropField(Operation):
         col = table.c[self.field.name]
         rows = _count(conn, table)
         lost = _count(conn, table, col.isnot(None))
-        return Impact(rows=rows, lost=lost,
-                      notes=[f"would delete {lost} value{'s' if lost != 1 else ''} in {rows} row{'s' if rows != 1 else ''}"] if lost else [])
+        notes = [f"would delete {lost} value{'s' if lost != 1 else ''} in {rows} row{'s' if rows != 1 else ''}"] if lost else []
+        entries = _count(conn, field_history, field_history.c.object == self.obj_name,
+                         field_history.c.field == self.field.name)
+        if entries:
+            notes.append(f"would delete {entries} field history entr{'ies' if entries != 1 else 'y'}")
+        return Impact(rows=rows, lost=lost, notes=notes)
 
     def apply(self, ops, ctx: Context) -> None:
         f = self.field
@@ -419,6 +424,9 @@ class DropField(Operation):
         if f.type == "autonumber":
             ctx.conn.execute(delete(autonumbers).where(
                 and_(autonumbers.c.object == self.obj_name, autonumbers.c.field == f.name)))
+        # the field's history goes with its values (a field added later under this name starts afresh)
+        ctx.conn.execute(delete(field_history).where(
+            and_(field_history.c.object == self.obj_name, field_history.c.field == f.name)))
 
     def state_forwards(self, ctx: Context) -> None:
         obj = ctx.state[self.obj_name]
@@ -453,6 +461,8 @@ class RenameField(Operation):
         if self.old.type == "autonumber":
             ctx.conn.execute(update(autonumbers).where(
                 and_(autonumbers.c.object == self.obj_name, autonumbers.c.field == self.old.name)).values(field=self.new_name))
+        ctx.conn.execute(update(field_history).where(   # the history follows the field
+            and_(field_history.c.object == self.obj_name, field_history.c.field == self.old.name)).values(field=self.new_name))
 
     def state_forwards(self, ctx: Context) -> None:
         obj = ctx.state[self.obj_name]

@@ -49,7 +49,7 @@ _OBJECT_KEYS = ("label", "plural_label", "description", "name_field", "track_his
 def _field_props(f: FieldDef) -> dict:
     return {"type": f.type, "label": f.label, "help": f.help, "required": f.required, "unique": f.unique,
             "indexed": f.indexed, "default": f.default, "default_expression": f.default_expression,
-            "read_only": f.read_only, **dict(f.options)}
+            "read_only": f.read_only, "track_history": f.track_history, **dict(f.options)}
 
 
 def _changed_keys(a: dict, b: dict) -> list[str]:

@@ -17,8 +17,10 @@ from .errors import MetaError, MetadataInvalid
 from .model import Component, Metadata, ObjectDef
 from .schema import validate_document
 
-DEFAULT_CUSTOMIZABLE = {"object": ["label", "plural_label", "description", "sharing_model", "hierarchy_access"],
-                        "field": ["label", "help"]}
+# Which fields keep a history is the org admin's choice (as in Salesforce), not part of a package's contract.
+DEFAULT_CUSTOMIZABLE = {"object": ["label", "plural_label", "description", "track_history", "sharing_model",
+                                   "hierarchy_access"],
+                        "field": ["label", "help", "track_history"]}
 _KIND_OF_DIR = {"layouts": "layout", "list_views": "list_view", "apps": "app", "profiles": "profile",
                "permission_sets": "permission_set", "permission_set_groups": "permission_set_group",
                "roles": "role", "sharing_rules": "sharing_rule"}

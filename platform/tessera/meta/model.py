@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from .fieldtypes import COMPUTED_TYPES, RELATION_TYPES, SYSTEM_FIELD_EXPR_TYPES, TYPE_DEFAULTS, expr_type_of
 
 _COMMON = ("type", "label", "help", "required", "unique", "indexed", "default",
-           "default_expression", "read_only", "renamed_from")
+           "default_expression", "read_only", "renamed_from", "track_history")
 
 
 def default_label(name: str) -> str:
@@ -32,6 +32,7 @@ class FieldDef:
     default_expression: str | None = None
     read_only: bool = False
     renamed_from: str | None = None
+    track_history: bool | None = None   # None: as the object says (ObjectDef.history_fields)
     options: Mapping[str, Any] = dc_field(default_factory=dict)  # type-specific properties
 
     @classmethod
@@ -48,7 +49,8 @@ class FieldDef:
             indexed=bool(doc.get("indexed", doc["type"] in RELATION_TYPES)),
             default=default, default_expression=doc.get("default_expression"),
             read_only=bool(doc.get("read_only", doc["type"] in COMPUTED_TYPES or doc["type"] == "autonumber")),
-            renamed_from=doc.get("renamed_from"), options=MappingProxyType(options),
+            renamed_from=doc.get("renamed_from"), track_history=doc.get("track_history"),
+            options=MappingProxyType(options),
         )
 
     @property
@@ -112,6 +114,15 @@ class ObjectDef:
     @property
     def stored_fields(self) -> list[FieldDef]:
         return [f for f in self.fields.values() if f.stored]
+
+    @property
+    def history_fields(self) -> tuple[str, ...]:
+        """The fields whose changes are recorded (Salesforce's field history): a field's own
+        `track_history`, else the object's; computed fields and autonumbers never change by a write.
+        The owner is tracked with the object (a system field has no metadata of its own)."""
+        names = [f.name for f in self.stored_fields if f.type != "autonumber"
+                 and (f.track_history if f.track_history is not None else self.track_history)]
+        return (("owner",) if self.track_history else ()) + tuple(names)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,12 @@ Order of execution for a write (create / update / bulk create), in one transacti
                  on update); all problems reported together as 422
   5. save        INSERT / UPDATE guarded by row_version (optimistic locking: 412 when stale);
                  unique violations become 409
-  6. roll-ups    nothing to maintain: roll-ups and formulas are computed in the SELECT (records/
+  6. history     on update, one field history entry per tracked field whose value changed
+                 (records/history.py); a delete takes the record's history (and its cascade-deleted
+                 children's) with it
+  7. roll-ups    nothing to maintain: roll-ups and formulas are computed in the SELECT (records/
                  select.py), so a parent's roll-up is current the moment the child row is saved
-  7. commit      and return the record as the API shows it (formulas and roll-ups included)
+  8. commit      and return the record as the API shows it (formulas and roll-ups included)
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
 from ..storage.platform_tables import autonumbers
-from . import cursor as cursors, keyset
+from . import cursor as cursors, history, keyset
 from .coerce import parse_id
 from .errors import BadQuery, BulkFailed, Conflict, Forbidden, NotFound, RecordError, StaleVersion, ValidationFailed
 from .select import SelectBuilder
@@ -240,6 +243,34 @@ class RecordService:
             return [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))}
                     for row in conn.execute(stmt)]
 
+    def history(self, actor: Actor, object_name: str, record_id, *, limit: int = 50,
+                cursor: str | None = None) -> QueryResult:
+        """A record's field history, newest first, keyset paged. 404 when the actor cannot see the
+        record (exactly like a missing one); entries of fields the actor cannot read are left out."""
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "read")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise BadQuery(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        rid = self._parse_record_id(record_id)
+        fields = [n for n in ("owner", *cobj.obj.fields) if access.can_read_field(object_name, n)]
+        cursor_key = hashlib.sha256(repr(("history", object_name, str(rid), str(actor.user_id))).encode()).hexdigest()[:16]
+        after = None
+        if cursor:
+            values = cursors.decode(self._secret, cursor_key, cursor)
+            if len(values) != 2:
+                raise BadQuery("invalid cursor (it must come from next_cursor of the same query)")
+            after = tuple(values)
+        with self.engine.connect() as conn:
+            table = cobj.table
+            visible = access.visible(object_name, table, conn.dialect.name)
+            stmt = select(table.c.id).where(table.c.id == rid, *([visible] if visible is not None else []))
+            if conn.execute(stmt).first() is None:
+                raise NotFound(f"{object_name} '{record_id}' was not found")
+            entries, last = history.page(conn, object_name, rid, fields, limit, after)
+        next_cursor = cursors.encode(self._secret, cursor_key, list(last)) if last else None
+        return QueryResult(entries, next_cursor)
+
     def _parse_record_id(self, record_id):
         try:
             return parse_id(record_id)
@@ -380,6 +411,7 @@ class RecordService:
                 raise _integrity_error(exc, cobj) from None
             if result.rowcount != 1:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else")
+            history.record_changes(conn, cobj, current, changes, actor, now)
             return self._load_full(conn, rt, cobj, rid, access=access, known={**current, **changes})
 
     def delete(self, actor: Actor, object_name: str, record_id, *, expected_version: int | None = None) -> None:
@@ -399,6 +431,7 @@ class RecordService:
                 if n is not None:
                     raise Conflict(f"{object_name} '{record_id}' cannot be deleted: {child_name} records refer to it "
                                    f"through '{field}'", details={"referenced_by": f"{child_name}.{field}"})
+            history.delete_for_records(conn, rt, cobj, [rid])
             try:
                 conn.execute(table.delete().where(table.c.id == rid))
             except IntegrityError as exc:

@@ -56,12 +56,26 @@ audit_log = Table(
     Column("detail", JSON),
 )
 
-
-
 settings = Table(
     "tessera_setting", platform_metadata,
     Column("key", String(80), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# Field history (records/history.py): one row per tracked field a write changed. Values are kept in
+# their API representation (JSON), so an entry reads the same after the field's type changes.
+field_history = Table(
+    "tessera_field_history", platform_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("object", String(80), nullable=False),
+    Column("record_id", Uuid, nullable=False),
+    Column("field", String(80), nullable=False),
+    Column("old_value", JSON(none_as_null=True)),
+    Column("new_value", JSON(none_as_null=True)),
+    Column("changed_by", Uuid),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    # a record's history newest first (the keyset order: changed_at, then id)
+    Index("ix_tessera_field_history_record", "object", "record_id", "changed_at", "id"),
 )
 
 shares = Table(

@@ -150,6 +150,20 @@ def delete(object_name, record_id):
     return "", 204
 
 
+@api.get("/records/<object_name>/<record_id>/history")
+def record_history(object_name, record_id):
+    args = request.args
+    unknown = sorted(set(args) - {"limit", "cursor"})
+    if unknown:
+        raise BadQuery(f"unknown query parameter(s): {', '.join(unknown)}")
+    limit_text = args.get("limit", "50")
+    if not _DIGITS.fullmatch(limit_text):
+        raise BadQuery("limit must be an integer from 1 to 1000")
+    result = services().records.history(g.actor, object_name, record_id, limit=int(limit_text),
+                                        cursor=args.get("cursor") or None)
+    return jsonify(entries=result.records, next_cursor=result.next_cursor)
+
+
 @api.get("/records/<object_name>/<record_id>/shares")
 def list_shares(object_name, record_id):
     return jsonify(shares=services().shares.list(g.actor, object_name, record_id))

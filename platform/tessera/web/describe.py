@@ -44,6 +44,7 @@ def describe_object(runtime, name: str) -> dict:
     return {
         "name": obj.name, "label": obj.label, "plural_label": obj.plural_label, "description": obj.description,
         "package": obj.package, "name_field": obj.name_field,
+        "track_history": obj.track_history, "history_fields": list(obj.history_fields),
         "fields": system + [describe_field(f) for f in obj.fields.values()],
         "validation_rules": [{"name": r.name, "condition": r.condition, "message": r.message, "field": r.field}
                              for r in obj.validation_rules],

@@ -85,6 +85,15 @@ def _build(runtime) -> dict:
                            "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
                            "rows": {"type": "array", "items": {"type": "object"}},
                            "rules": {"type": "array", "items": {"type": "object"}}}}}},
+        "FieldHistory": {"type": "object", "required": ["entries", "next_cursor"], "properties": {
+            "entries": {"type": "array", "items": {
+                "type": "object", "required": ["id", "field", "old_value", "new_value", "changed_by", "changed_at"],
+                "properties": {"id": {"type": "integer"}, "field": {"type": "string"},
+                               "old_value": {"description": "the value before, as the API shows the field"},
+                               "new_value": {"description": "the value after, as the API shows the field"},
+                               "changed_by": {"type": ["string", "null"], "format": "uuid"},
+                               "changed_at": {"type": "string", "format": "date-time"}}}},
+            "next_cursor": {"type": ["string", "null"]}}},
     }
     paths: dict = {
         "/objects": {"get": {"operationId": "listObjects", "summary": "List objects", "tags": ["metadata"],
@@ -150,6 +159,15 @@ def _build(runtime) -> dict:
                        "parameters": [id_param, if_match],
                        "responses": {"204": {"description": "deleted"}, **errors, "409": _error_ref(), "412": _error_ref()}},
         }
+        if obj.history_fields:
+            paths[f"/records/{name}/{{id}}/history"] = {"get": {
+                "operationId": f"history_{name}", "summary": f"Field history of a {obj.label} (newest first)",
+                "description": "Changes to tracked fields; fields you cannot read are left out.",
+                "tags": tags, "parameters": [
+                    id_param,
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": _json("#/components/schemas/FieldHistory"), **errors}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tessera REST API", "version": str(runtime.version or 0),

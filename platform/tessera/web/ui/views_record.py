@@ -13,6 +13,7 @@ from .display import plain_text, render_value
 from .expr import expr_literal
 from .forms import (build_sections, default_values, editable_fields, error_messages, form_layout, is_editable,
                     lookup_name, lookup_paths, read_form, to_api_values, to_form_value)
+from .history import history_list
 from .meta import (color_for, column, columns, display_def, field_def, layout_for, list_views_for, name_field,
                    object_icon, query_fields, readable_name_field, record_title, require_app, require_object)
 from .views_nav import nav_context
@@ -53,6 +54,8 @@ def record_page(app_name, object_name, record_id):
     path_field = next((obj.fields[n] for n in PATH_FIELDS if n in obj.fields and obj.fields[n].type == "picklist"
                        and access().can_read_field(obj.name, n)), None)
     names = [n for fs in section_fields for n in fs] + ([path_field.name] if path_field else [])
+    if obj.history_fields:   # the History list ends with who created the record, and when
+        names += _readable(obj, ["created_at", "created_by"])
     record = _load(obj, record_id, names)
     can_edit = access().can(obj.name, "edit")
     sections = []
@@ -74,12 +77,13 @@ def record_page(app_name, object_name, record_id):
                 "steps": [{"value": v, "label": l, "state": "done" if i < idx else "current" if i == idx else "todo"}
                           for i, (v, l) in enumerate(opts)]}
     related = _related(app_name, obj, record, layout["related_lists"])
+    history = history_list(app_name, obj, record)
     here = request.full_path.rstrip("?")
     return render_template(
         "app/record.html", app=app, obj=obj, record=record, title=record_title(obj, record), sections=sections,
         highlights=highlights, path=path, related=related, here=here,
         can_edit=can_edit, can_create=access().can(obj.name, "create"), can_delete=access().can(obj.name, "delete"),
-        history_tracked=obj.track_history, icon=object_icon(obj.name), color=color_for(obj.name),
+        history=history, icon=object_icon(obj.name), color=color_for(obj.name),
         list_url=url_for("ui.list_view", app_name=app_name, object_name=obj.name),
         **nav_context(app, obj.name))
 
