@@ -20,10 +20,8 @@ from urllib.parse import quote
 from flask import abort, flash, redirect, request
 from flask_admin import BaseView
 
-from ...changes import ChangeFailed, ChangeRefused, Impact, content_hash
-from ...changes.operations import ComponentChange
+from ...changes import ChangeFailed, ChangeRefused, content_hash
 from ...meta.errors import MetadataInvalid
-from ...security import audit
 from ..auth import current_actor
 from .orgedit import OrgEditor
 
@@ -123,7 +121,7 @@ class SetupView(BaseView):
             editor.validate()
             result = svc.changes.apply_org(editor.org, author=actor.username, message=message or summary,
                                            source="ui", check_only=check_only,
-                                           allow_destructive=allow_destructive)
+                                           allow_destructive=allow_destructive, actor=actor)
             return result, summary, {"packages": editor.snapshot.get("packages") or [], "org": editor.org}
 
         return self.run_change(apply, on_invalid=on_invalid, done_url=done_url, title=title,
@@ -147,11 +145,6 @@ class SetupView(BaseView):
                 if result.version is None:
                     flash("Nothing to save: the metadata already looks like this.", "info")
                     return redirect(done_url)
-                steps = [op.describe() for op in result.plan] + \
-                    [op.describe() for op in component_steps(active.snapshot if active else None, snapshot, result.plan)]
-                audit.record_now(self.services.engine, self.actor, "metadata.change",
-                                 f"version {result.version.number}",
-                                 {"source": result.version.source, "message": result.version.message, "steps": steps})
                 flash(f"Saved as version {result.version.number}: {result.version.message}", "success")
                 return redirect(done_url)
             result, summary, snapshot = apply(True, True, message)
@@ -167,45 +160,12 @@ class SetupView(BaseView):
         except ChangeFailed as exc:
             return self.render("setup/review.html", failed=str(exc), plan=None, steps=[], summary=message or "",
                                can_confirm=False, **review), 409
-        extra = component_steps(active.snapshot if active else None, snapshot, result.plan)
         if not result.plan and (active is not None and content_hash(_normalize(snapshot)) == active.content_hash):
             flash("Nothing to save: the metadata already looks like this.", "info")
             return redirect(done_url)
-        steps = list(result.steps()) + [(op, Impact()) for op in extra]
+        steps = list(result.steps())
         return self.render("setup/review.html", plan=result.plan, steps=steps, can_confirm=True,
                            summary=message or summary, **review)
-
-
-# The planner reports layouts, list views and apps as metadata-only steps, but not the security
-# components. They change no data either, yet an admin must see them in the plan they confirm, so
-# the review (and the versions diff) add them here, once, as safe steps.
-SECURITY_DIRS = {"profiles": "profile", "permission_sets": "permission_set",
-                 "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule"}
-
-
-def component_steps(old_snapshot, new_snapshot, plan=()) -> list:
-    from ...meta.merge import merge_docs
-
-    def docs(snapshot):
-        if not snapshot:
-            return {}
-        try:
-            merged, _owners = merge_docs(_normalize(snapshot))
-        except MetadataInvalid:
-            return {}
-        return {d: {n: v[0] for n, v in merged.get(d, {}).items()} for d in SECURITY_DIRS}
-
-    before, after = docs(old_snapshot), docs(new_snapshot)
-    shown = {op.describe() for op in plan}
-    steps = []
-    for dirname, kind in SECURITY_DIRS.items():
-        b, a = before.get(dirname, {}), after.get(dirname, {})
-        for name in a:
-            action = "add" if name not in b else ("change" if a[name] != b[name] else None)
-            if action:
-                steps.append(ComponentChange(action, kind, name))
-        steps += [ComponentChange("remove", kind, name) for name in b if name not in a]
-    return [op for op in steps if op.describe() not in shown]
 
 
 def _normalize(snapshot: dict) -> dict:

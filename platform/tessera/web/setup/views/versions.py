@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, request, url_for
 from flask_admin import expose
 
-from ..base import SetupView, component_steps
+from ..base import SetupView
 
 SOURCE_BADGES = {"ui": "primary", "cli": "dark", "package": "info", "deploy": "warning", "rollback": "danger"}
 
@@ -31,8 +31,7 @@ class VersionsView(SetupView):
         if a not in numbers or b not in numbers:
             abort(404)
         plan = changes.diff(a, b)
-        extra = component_steps(changes.get(a).snapshot, changes.get(b).snapshot, plan)
-        steps = [(op.safety, op.describe()) for op in plan] + [(op.safety, op.describe()) for op in extra]
+        steps = [(op.safety, op.describe()) for op in plan]
         return self.render("setup/versions/diff.html", versions=versions, a=a, b=b, steps=steps, plan=plan,
                            va=changes.get(a), vb=changes.get(b), badges=SOURCE_BADGES)
 
@@ -48,7 +47,7 @@ class VersionsView(SetupView):
         def apply(check_only, allow_destructive, message):
             summary = f"Roll back to version {number}"
             result = changes.rollback(number, author=actor.username, message=message or summary,
-                                      check_only=check_only, allow_destructive=allow_destructive)
+                                      check_only=check_only, allow_destructive=allow_destructive, actor=actor)
             return result, summary, target.snapshot
 
         def on_invalid(errors):
