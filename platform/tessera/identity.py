@@ -64,13 +64,18 @@ class IdentityService:
                                                     password_hash=hash_password(password), failed_logins=0))
         return user, generated
 
-    def set_password(self, user_id: uuid.UUID, password: str) -> None:
+    def set_password(self, user_id: uuid.UUID, password: str, *, actor: Actor | None = None) -> None:
+        """Set (or reset) a password; with `actor` (an admin resetting someone's password) the
+        reset is audited as `user.reset_password`, in the same transaction."""
+        username = self.records.get(SYSTEM, "user", user_id, fields=["username"])["username"] if actor else ""
         with self.engine.begin() as conn:
             done = conn.execute(update(credentials).where(credentials.c.user_id == user_id)
                                 .values(password_hash=hash_password(password), failed_logins=0, locked_until=None))
             if done.rowcount == 0:
                 conn.execute(insert(credentials).values(user_id=user_id, password_hash=hash_password(password),
                                                         failed_logins=0))
+            if actor is not None:
+                audit.record(conn, actor, "user.reset_password", username)
 
     def check_password(self, username: str, password: str) -> Actor | None:
         actor, _reason = self.authenticate(username, password)

@@ -2,7 +2,9 @@
 
 Order (like Django's autodetector, so every step finds what it needs): create objects (referenced
 objects first), rename fields, add fields, alter fields, drop fields, drop objects, then the
-metadata-only steps (labels, formulas, layouts, list views, apps).
+metadata-only steps (labels, formulas, layouts, list views, apps, and the security components:
+profiles, permission sets and their groups, roles, sharing rules — they change no data, but who
+may see what is exactly what an admin must see in a plan and what the audit log must name).
 """
 from __future__ import annotations
 
@@ -41,6 +43,10 @@ class Plan:
         return "\n".join(self.lines()) if self.operations else "no changes"
 
 
+SECURITY_KINDS = {"profiles": "profile", "permission_sets": "permission_set",
+                  "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule"}
+COMPONENT_KINDS = {"layouts": "layout", "list_views": "list_view", "apps": "app", **SECURITY_KINDS}
+
 _STORAGE_KEYS = {"type", "max_length", "precision", "scale", "required", "unique", "indexed", "to", "on_delete",
                  "restricted"}
 _OBJECT_KEYS = ("label", "plural_label", "description", "name_field", "track_history", "validation_rules", "package")
@@ -54,13 +60,6 @@ def _field_props(f: FieldDef) -> dict:
 
 def _changed_keys(a: dict, b: dict) -> list[str]:
     return [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
-
-
-# Components that change no data but belong in every plan an admin confirms (metadata-only steps).
-COMPONENT_KINDS = (("layouts", "layout"), ("list_views", "list_view"), ("apps", "app"),
-                   ("profiles", "profile"), ("permission_sets", "permission_set"),
-                   ("permission_set_groups", "permission_set_group"), ("roles", "role"),
-                   ("sharing_rules", "sharing_rule"))
 
 
 def plan(old: Metadata | None, new: Metadata) -> Plan:
@@ -111,7 +110,7 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
         if name not in new.objects:
             drop_objects.append(DropObject(oobj))
 
-    for attr, kind in COMPONENT_KINDS:
+    for attr, kind in COMPONENT_KINDS.items():
         before = getattr(old, attr) if old else {}
         after = getattr(new, attr)
         for cname, comp in after.items():

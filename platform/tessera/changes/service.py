@@ -1,6 +1,7 @@
 """ChangeService: the one change path for every metadata change.
 
     validate → plan → check data → apply in ONE transaction → activate the new version → record it
+    (in the version history and, as one `metadata.change` entry, in the audit log)
 
 The CLI, the setup UI and the package installer all call this. A check-only run does everything
 (DDL and data steps included, so the DDL itself is proven) and then rolls back.
@@ -30,6 +31,7 @@ from ..meta.source import LOCK_FILE, check_org, dump_org, empty_org
 from ..storage.naming import NAMING_CONVENTION
 from ..storage.platform_tables import platform_metadata, versions as versions_table
 from .operations import DESTRUCTIVE, Context, Impact, add_pending_foreign_keys
+from .audit_entry import record_version
 from .pipeline import ChangeFailed, change_transaction
 from .planner import Plan, package_steps, plan
 
@@ -154,7 +156,7 @@ class ChangeService:
 
     # -- changing --------------------------------------------------------------------------
     def install_packages(self, sources: list[dict], *, author: str, message: str = "", check_only: bool = False,
-                         allow_destructive: bool = False) -> ChangeResult:
+                         allow_destructive: bool = False, actor=None) -> ChangeResult:
         """Install or upgrade packages (a same-name package is replaced) as one version."""
         current = self.active()
         snap = current.snapshot if current else {"packages": [], "org": empty_org()}
@@ -165,11 +167,11 @@ class ChangeService:
             message = "install " + ", ".join(f"{s['manifest']['name']} {s['manifest']['version']}" for s in sources)
         snapshot = {"packages": [by_name[n] for n in sorted(by_name)], "org": snap.get("org") or empty_org()}
         return self._change(snapshot, author=author, source="package", message=message, check_only=check_only,
-                            allow_destructive=allow_destructive)
+                            allow_destructive=allow_destructive, actor=actor)
 
     def apply_org(self, org_source: dict, *, author: str, message: str = "", source: str = "cli",
                   check_only: bool = False, allow_destructive: bool = False,
-                  lock: dict[str, str] | None = None) -> ChangeResult:
+                  lock: dict[str, str] | None = None, actor=None) -> ChangeResult:
         """Make `org_source` the org layer (on top of the installed packages). `lock` (from an
         export's packages.lock.yaml) names the package versions the layer was made against: each
         must be installed here at that version — a sandbox's customizations of sales 1.2 are not
@@ -180,15 +182,16 @@ class ChangeService:
         if lock:
             _check_lock(lock, packages)
         return self._change({"packages": packages, "org": org_source}, author=author, source=source,
-                            message=message, check_only=check_only, allow_destructive=allow_destructive)
+                            message=message, check_only=check_only, allow_destructive=allow_destructive,
+                            actor=actor)
 
     def rollback(self, number: int, *, author: str, message: str = "", check_only: bool = False,
-                 allow_destructive: bool = False) -> ChangeResult:
+                 allow_destructive: bool = False, actor=None) -> ChangeResult:
         """Version `number`'s snapshot, activated as a NEW version (history is never rewritten)."""
         target = self.get(number)
         return self._change(target.snapshot, author=author, source="rollback",
                             message=message or f"rollback to version {number}", check_only=check_only,
-                            allow_destructive=allow_destructive)
+                            allow_destructive=allow_destructive, actor=actor)
 
     def export_org(self, directory) -> list[Path]:
         """Write the active org layer in source format, plus packages.lock.yaml."""
@@ -199,7 +202,10 @@ class ChangeService:
 
     # -- the pipeline ----------------------------------------------------------------------
     def _change(self, snapshot: dict, *, author: str, source: str, message: str, check_only: bool,
-                allow_destructive: bool) -> ChangeResult:
+                allow_destructive: bool, actor=None) -> ChangeResult:
+        """`author` names who made the change in the version history (a user name, or the login
+        name on the command line); `actor`, when known (the setup UI's signed-in user), is also
+        the acting user of the version's audit log entry."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}")
         snapshot = _normalize(snapshot)
@@ -243,6 +249,8 @@ class ChangeService:
                 active=True))
             created = Version(number, active.number if active is not None else None, digest, author, source,
                               message or "", now, copy.deepcopy(snapshot), True)
+            if not check_only:                             # 7. audit, committed with the version
+                record_version(conn, created, result_plan, actor)
         if check_only:
             return ChangeResult(result_plan, impacts, None, True)
         for hook in list(self.on_activate):

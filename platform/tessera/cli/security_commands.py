@@ -38,7 +38,6 @@ def user():
 def user_create(ctx, username, profile, role, permission_sets, password, email, first_name, last_name):
     """Create a user with a profile, an optional role and permission sets."""
     from ..records.errors import RecordError
-    from ..security import audit
     from ..security.actor import SYSTEM
     services = open_services(ctx, require_ready=True)
     md = _runtime(services).metadata
@@ -66,8 +65,6 @@ def user_create(ctx, username, profile, role, permission_sets, password, email, 
     except RecordError as exc:
         detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.fields.items())
         fail(f"{exc.message}" + (f" ({detail})" if detail and detail not in exc.message else ""))
-    audit.record_now(services.engine, SYSTEM, "user.create", username,
-                     {"profile": profile, "role": role, "permission_sets": list(permission_sets)})
     click.echo(f"Created user '{username}' (profile {profile}" + (f", role {role}" if role else "") + ")")
     if generated:
         click.echo(f"Password: {generated}")
@@ -96,12 +93,10 @@ def user_list(ctx):
 @click.argument("username")
 def user_deactivate(ctx, username):
     """Deactivate a user: sign-in and tokens stop working; their records stay."""
-    from ..security import audit
     from ..security.actor import SYSTEM
     services = open_services(ctx, require_ready=True)
     found = _require_user(services, username)
-    services.records.update(SYSTEM, "user", found["id"], {"active": False})
-    audit.record_now(services.engine, SYSTEM, "user.deactivate", username)
+    services.records.update(SYSTEM, "user", found["id"], {"active": False})   # audited there
     click.echo(f"Deactivated '{username}'")
 
 

@@ -13,7 +13,8 @@ Order of execution for a write (create / update / bulk create), in one transacti
                  unique violations become 409
   6. history     on update, one field history entry per tracked field whose value changed
                  (records/history.py); a delete takes the record's history (and its cascade-deleted
-                 children's) with it
+                 children's) with it. Permission changes (user profile/role/active, permission set
+                 assignments, group members) go to the audit log (records/permission_audit.py)
   7. roll-ups    nothing to maintain: roll-ups and formulas are computed in the SELECT (records/
                  select.py), so a parent's roll-up is current the moment the child row is saved
   8. commit      and return the record as the API shows it (formulas and roll-ups included)
@@ -34,7 +35,7 @@ from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
 from ..storage.platform_tables import autonumbers
-from . import cursor as cursors, history, keyset
+from . import cursor as cursors, history, keyset, permission_audit
 from .coerce import parse_id
 from .errors import BadQuery, BulkFailed, Conflict, Forbidden, NotFound, RecordError, StaleVersion, ValidationFailed
 from .select import SelectBuilder
@@ -333,6 +334,8 @@ class RecordService:
             self._assign_autonumbers(conn, cobj, [values])
             self._check_rules_or_raise(conn, rt, cobj, values, None, now)
             self._insert(conn, cobj, [values])
+            if object_name in permission_audit.AUDITED:
+                permission_audit.created(conn, rt, actor, object_name, [values])
             return self._load_full(conn, rt, cobj, values["id"], access=access, known=values)
 
     def bulk_create(self, actor: Actor, object_name: str, rows: list, *, from_text: bool = False,
@@ -377,6 +380,8 @@ class RecordService:
                 if failures:
                     raise BulkFailed(failures)
             self._insert(conn, cobj, prepared)
+            if object_name in permission_audit.AUDITED:
+                permission_audit.created(conn, rt, actor, object_name, prepared)
         return [str(v["id"]) for v in prepared]
 
     def update(self, actor: Actor, object_name: str, record_id, data: dict, *, expected_version: int | None = None,
@@ -412,6 +417,8 @@ class RecordService:
             if result.rowcount != 1:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else")
             history.record_changes(conn, cobj, current, changes, actor, now)
+            if object_name in permission_audit.AUDITED:
+                permission_audit.updated(conn, rt, actor, object_name, current, changes)
             return self._load_full(conn, rt, cobj, rid, access=access, known={**current, **changes})
 
     def delete(self, actor: Actor, object_name: str, record_id, *, expected_version: int | None = None) -> None:
@@ -436,6 +443,8 @@ class RecordService:
                 conn.execute(table.delete().where(table.c.id == rid))
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
+            if object_name in permission_audit.AUDITED:
+                permission_audit.deleted(conn, rt, actor, object_name, current)
 
     # -- steps ------------------------------------------------------------------------------
     def _current_for_write(self, conn, access, cobj, rid, record_id):

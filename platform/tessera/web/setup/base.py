@@ -22,7 +22,6 @@ from flask_admin import BaseView
 
 from ...changes import ChangeFailed, ChangeRefused, content_hash
 from ...meta.errors import MetadataInvalid
-from ...security import audit
 from ..auth import current_actor
 from .orgedit import OrgEditor
 
@@ -121,7 +120,7 @@ class SetupView(BaseView):
             editor.settle_overrides()
             result = svc.changes.apply_org(editor.org, author=actor.username, message=message or summary,
                                            source="ui", check_only=check_only,
-                                           allow_destructive=allow_destructive)
+                                           allow_destructive=allow_destructive, actor=actor)
             return result, summary, {"packages": editor.snapshot.get("packages") or [], "org": editor.org}
 
         return self.run_change(apply, on_invalid=on_invalid, done_url=done_url, title=title,
@@ -145,10 +144,6 @@ class SetupView(BaseView):
                 if result.version is None:
                     flash("Nothing to save: the metadata already looks like this.", "info")
                     return redirect(done_url)
-                steps = [op.describe() for op in result.plan]
-                audit.record_now(self.services.engine, self.actor, "metadata.change",
-                                 f"version {result.version.number}",
-                                 {"source": result.version.source, "message": result.version.message, "steps": steps})
                 flash(f"Saved as version {result.version.number}: {result.version.message}", "success")
                 return redirect(done_url)
             result, summary, snapshot = apply(True, True, message)

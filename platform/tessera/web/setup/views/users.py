@@ -3,8 +3,9 @@
 Users are records of the core `user` object, so every read and write goes through
 `services.records` as the signed-in admin (permission checks, validation and defaults apply) and
 credentials through `services.identity`. Permission sets are `permission_set_assignment` records.
-Each change is audited (user.create / user.update / user.activate / user.deactivate /
-user.reset_password). The form's profile, role and permission-set choices come from the metadata
+Each change is audited where it happens: the record service audits profile, role, activation
+and permission set changes (records/permission_audit.py), the identity service a password reset.
+The form's profile, role and permission-set choices come from the metadata
 version the admin app was built for (see setup/__init__.py: the app is rebuilt per version).
 """
 from __future__ import annotations
@@ -24,7 +25,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ....records.errors import RecordError
-from ....security import audit
 from ..base import has_permission, login_url
 from ...auth import current_actor
 
@@ -243,20 +243,16 @@ class UsersModelView(BaseModelView):
         if not shown:
             flash(exc.message, "error")
 
-    def _sync_sets(self, user_id: str, wanted: list[str]) -> tuple[list[str], list[str]]:
+    def _sync_sets(self, user_id: str, wanted: list[str]) -> None:
         records, actor = self.services.records, current_actor()
         current = {f"{a.get('kind') or 'permission_set'}:{a['permission_set']}": a for a in self._assignments(user_id)}
-        added, removed = [], []
         for key in wanted:
             if key not in current:
                 kind, name = key.split(":", 1)
                 records.create(actor, "permission_set_assignment", {"user": user_id, "permission_set": name, "kind": kind})
-                added.append(name)
         for key, a in current.items():
             if key not in wanted:
                 records.delete(actor, "permission_set_assignment", a["id"])
-                removed.append(key.split(":", 1)[1])
-        return added, removed
 
     def create_model(self, form):
         svc, actor = self.services, current_actor()
@@ -268,9 +264,6 @@ class UsersModelView(BaseModelView):
         except RecordError as exc:
             self._record_errors(form, exc)
             return False
-        audit.record_now(svc.engine, actor, "user.create", username,
-                         {"profile": form.profile.data, "role": form.role.data or None,
-                          "permission_sets": [s.split(":", 1)[1] for s in form.permission_sets.data or []]})
         flash(f"Created the user {username}.", "success")
         return UserRow(user)
 
@@ -283,17 +276,11 @@ class UsersModelView(BaseModelView):
             return False
         try:
             svc.records.update(actor, "user", model.id, data)
-            added, removed = self._sync_sets(model.id, form.permission_sets.data or [])
+            self._sync_sets(model.id, form.permission_sets.data or [])
         except RecordError as exc:
             self._record_errors(form, exc)
             return False
         svc.identity._actors.pop(uuid.UUID(str(model.id)), None)   # take effect now in this worker
-        detail = {k: v for k, v in data.items() if v != getattr(model, k, None)}
-        if added or removed:
-            detail["permission_sets"] = {"added": added, "removed": removed}
-        audit.record_now(svc.engine, actor, "user.update", model.username, detail)
-        if model.active != data["active"]:
-            audit.record_now(svc.engine, actor, "user.activate" if data["active"] else "user.deactivate", model.username)
         return True
 
     def delete_model(self, model):
@@ -313,7 +300,6 @@ class UsersModelView(BaseModelView):
                 flash(exc.message, "error")
                 continue
             svc.identity._actors.pop(uuid.UUID(str(rid)), None)
-            audit.record_now(svc.engine, actor, "user.activate" if active else "user.deactivate", record["username"])
             done.append(record["username"])
         if done:
             flash(f"{'Activated' if active else 'Deactivated'}: {', '.join(done)}.", "success")
@@ -338,8 +324,7 @@ class UsersModelView(BaseModelView):
             if len(password) < 8:
                 error = "The password must be at least 8 characters."
             else:
-                self.services.identity.set_password(uuid.UUID(str(user.id)), password)
-                audit.record_now(self.services.engine, current_actor(), "user.reset_password", user.username)
+                self.services.identity.set_password(uuid.UUID(str(user.id)), password, actor=current_actor())
                 flash(f"The password of {user.username} was reset.", "success")
                 return redirect(url_for(".index_view"))
         return self.render("setup/users/password.html", user=user, error=error,

@@ -47,7 +47,7 @@ class VersionsView(SetupView):
         def apply(check_only, allow_destructive, message):
             summary = f"Roll back to version {number}"
             result = changes.rollback(number, author=actor.username, message=message or summary,
-                                      check_only=check_only, allow_destructive=allow_destructive)
+                                      check_only=check_only, allow_destructive=allow_destructive, actor=actor)
             return result, summary, target.snapshot
 
         def on_invalid(errors):
