@@ -14,15 +14,16 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from common import BENCH_PKG, Result, make_accounts, percentile
+from common import BENCH_PKG, Result, latencies_ms, make_accounts, percentile
 
 TARGET_P95_MS = 20.0
 TARGET_ADD_FIELD_S = 1.0
 CHUNK = 50_000
 
 
-def _generate(n, accounts, user_id, seed=42):
-    """Rows as Python values, in table column order, `CHUNK` at a time."""
+def _generate(n, accounts, user_id, seed=42, owners=None):
+    """Rows as Python values, in table column order, `CHUNK` at a time. Row i is owned by
+    `owners[i % len(owners)]` when given, else by `user_id` (who creates every row)."""
     rnd = random.Random(seed)
     statuses = ("Open", "In Progress", "Won", "Lost")
     base = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -31,7 +32,8 @@ def _generate(n, accounts, user_id, seed=42):
     for i in range(n):
         amount = None if rnd.random() < 0.05 else Decimal(rnd.randrange(0, 10_000_000)).scaleb(-2)
         created = base + timedelta(seconds=i * 60)
-        chunk.append((uuid.uuid4(), user_id, created, user_id, created, user_id, 1, f"Item {i}",
+        owner = owners[i % len(owners)] if owners else user_id
+        chunk.append((uuid.uuid4(), owner, created, user_id, created, user_id, 1, f"Item {i}",
                       statuses[i % 4] if amount is not None else "Open", amount, rnd.randrange(0, 500),
                       date(2024, 1, 1) + timedelta(days=rnd.randrange(0, 730)), rnd.random() < 0.7,
                       account_ids[i % len(account_ids)]))
@@ -42,7 +44,7 @@ def _generate(n, accounts, user_id, seed=42):
         yield chunk
 
 
-def load_rows(org, accounts, n, log) -> None:
+def load_rows(org, accounts, n, log, owners=None) -> None:
     svc = org.services
     table = svc.runtimes.current().objects["bench_item"].table
     cols = [c.name for c in table.c]
@@ -59,13 +61,13 @@ def load_rows(org, accounts, n, log) -> None:
             processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.c]
             sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
             cur.execute("BEGIN")
-            for chunk in _generate(n, accounts, org.admin_id):
+            for chunk in _generate(n, accounts, org.admin_id, owners=owners):
                 cur.executemany(sql, [tuple(p(v) if p else v for p, v in zip(processors, row)) for row in chunk])
             cur.execute("COMMIT")
             cur.execute(f"ANALYZE {table.name}")
         else:
             with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy_in:
-                for chunk in _generate(n, accounts, org.admin_id):
+                for chunk in _generate(n, accounts, org.admin_id, owners=owners):
                     for row in chunk:
                         copy_in.write_row(row)
             raw.commit()
@@ -78,14 +80,8 @@ def load_rows(org, accounts, n, log) -> None:
 
 
 def _query_p95(fn, iterations) -> tuple[float, float]:
-    for _ in range(10):
-        fn()
-    times = []
-    for _ in range(iterations):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return percentile(times, 0.95) * 1000, percentile(times, 0.5) * 1000
+    times = latencies_ms(fn, iterations)
+    return percentile(times, 0.95), percentile(times, 0.5)
 
 
 def run_query(org, args) -> list[Result]:

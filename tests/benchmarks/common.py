@@ -59,6 +59,18 @@ def median(values) -> float:
     return statistics.median(values)
 
 
+def latencies_ms(fn, iterations: int, warmup: int = 10) -> list[float]:
+    """`iterations` timed calls of `fn` (after `warmup` untimed ones), in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)

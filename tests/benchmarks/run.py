@@ -7,7 +7,8 @@
     python tests/benchmarks/run.py --only query,add_field --rows 100000          # a quick subset
 
 Benchmarks (--only NAME[,NAME]): runtime, http (in-process), server (gunicorn + wrk), bulk, query,
-add_field. Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
+add_field, decisions (warm permission decisions against pycasbin; on SQLite, once), sharing (a list
+query under record-level sharing against the admin's). Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
 of its own, created in the URL's database — created when missing — and dropped afterwards).
 Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was missed.
 """
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (sets up the import path for `tessera`)
 from common import Result, isolated_database, open_org, print_table  # noqa: E402
 
-ALL = ("runtime", "http", "server", "bulk", "query", "add_field")
+ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "decisions", "sharing")
 
 
 def log(message: str) -> None:
@@ -48,6 +49,9 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (server)")
     p.add_argument("--iterations", type=int, default=200, help="timed queries (query)")
     p.add_argument("--repeat-runtime", type=int, default=10, help="Runtime compilations (runtime)")
+    p.add_argument("--decisions", type=int, default=200_000, help="timed Tessera decisions per round (decisions)")
+    p.add_argument("--sharing-rows", type=int, default=100_000, help="rows of the shared object (sharing)")
+    p.add_argument("--sharing-rounds", type=int, default=4, help="interleaved rounds per actor (sharing)")
     args = p.parse_args(argv)
     args.only = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = sorted(set(args.only) - set(ALL))
@@ -98,6 +102,18 @@ def run_database(url, args) -> list[Result]:
                     results += bench_big.run_add_field(org, args)
             finally:
                 org.services.engine.dispose()
+    if "sharing" in args.only:
+        import bench_security
+
+        with isolated_database(url, "sharing") as db_url:
+            log(f"[{name}] setting up {args.sharing_rows:,} shared rows")
+            org = bench_security.open_sharing_org(db_url)
+            try:
+                people = bench_security.prepare_sharing(org, args, log)
+                log(f"[{name}] 7: list query under sharing")
+                results += bench_security.run_sharing(org, people, args)
+            finally:
+                org.services.engine.dispose()
     return results
 
 
@@ -111,6 +127,16 @@ def main(argv=None) -> int:
 
         log("5: Runtime compile")
         results += bench_runtime.run(args)
+    if "decisions" in args.only:
+        import bench_security
+
+        log("6: warm permission decisions (core + 3 apps)")
+        with isolated_database(None, "decisions") as db_url:
+            org = open_org(db_url, extra_packages=common.STOCK[1:])
+            try:
+                results += bench_security.run_decisions(org, args)
+            finally:
+                org.services.engine.dispose()
     for url in args.database:
         results += run_database(url, args)
     print_table(results)
