@@ -40,7 +40,8 @@ def test_create_shows_the_plan_then_saves_an_org_version(admin, services):
                                                 "permission_sets": ["tp_revenue_editor", "tp_see_all_deals"]}
     listing = admin.get(URL).get_data(as_text=True)
     assert 'data-group="deal_desk"' in listing and "See All Deals" in listing
-    assert "deal_desk" in admin.get("/setup/permissions/").get_data(as_text=True)
+    permissions = admin.get("/setup/permissions/").get_data(as_text=True)   # links to the groups page, once
+    assert permissions.count('id="manage-groups"') == 1 and f'href="{URL}deal_desk/"' in permissions
 
 
 def test_bad_groups_are_refused_next_to_their_inputs(admin, services):
