@@ -148,6 +148,29 @@ def test_manual_share_read_then_edit_then_revoke(people):
     assert w.delete(f"{url}/shares/{share['id']}").status_code == 404
 
 
+def test_record_access_header_says_what_the_caller_may_do(people):
+    """GET of one record answers Tessera-Record-Access: read / edit / full (edit and delete)."""
+    w, w2 = people["worker"], people["worker2"]
+    deal = post(w, "deal", {"name": "Deal"})
+    company = post(w, "company", {"name": "Co"})
+    for obj, rec in (("deal", deal), ("company", company)):
+        w.post(f"/api/v1/records/{obj}/{rec['id']}/shares",
+               json={"grantee_type": "user", "grantee": people.ids["worker2"], "access": "read"})
+
+    def level(client, obj, rec):
+        r = client.get(f"/api/v1/records/{obj}/{rec['id']}")
+        assert r.status_code == 200 and "_access" not in r.get_json()
+        return r.headers["Tessera-Record-Access"]
+
+    assert level(w, "deal", deal) == "full"          # owner; tp_rep may delete deals
+    assert level(w, "company", company) == "edit"    # owner; tp_rep may not delete companies
+    assert level(w2, "deal", deal) == "read"         # read share
+    assert level(people["lead"], "deal", deal) == "full"   # role hierarchy
+    w.post(f"/api/v1/records/deal/{deal['id']}/shares",
+           json={"grantee_type": "user", "grantee": people.ids["worker2"], "access": "edit"})
+    assert level(w2, "deal", deal) == "full"
+
+
 @pytest.mark.parametrize("body", [
     {"grantee_type": "alien", "grantee": "x"},
     {"grantee_type": "role", "grantee": "no_such_role"},

@@ -69,6 +69,7 @@ def test_pages_render_for_the_admin(admin):
                 "/setup/apps/", "/setup/apps/testapp/", "/setup/permissions/", "/setup/permissions/profile/tp_rep/",
                 "/setup/permissions/profile/tp_rep/fields/company", "/setup/roles/", "/setup/sharing/",
                 "/setup/sharing/rules/new", "/setup/users/", "/setup/users/new/", "/setup/versions/",
+                "/setup/permission-set-groups/",
                 "/setup/versions/diff"):
         r = admin.get(url)
         assert r.status_code == 200, (url, r.get_data(as_text=True)[:2000])

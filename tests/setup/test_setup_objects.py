@@ -211,3 +211,60 @@ def test_object_details_of_a_package_object(admin, services):
     ext = org_doc(services, "objects", "company")
     assert ext == {"extends": "company", "label": "Organisation", "plural_label": "Organisations", "sharing_model": "read"}
     assert json.dumps(ext)   # plain data in the snapshot
+
+
+def test_renaming_a_field_keeps_its_data(admin, services):
+    """A new API name goes through `renamed_from`: the plan renames the column (no drop, no add),
+    the data stays, and the org layer's references (layout, rule, formula) follow."""
+    _new_object(admin)
+    admin.change("/setup/objects/invoice/fields/new?type=text", {"label": "Reference", "max_length": "30",
+                                                                 "add_to_layout": "invoice"})
+    admin.change("/setup/objects/invoice/rules/new", {"name": "ref_needed", "condition": "ISBLANK(reference)",
+                                                      "message": "Enter a reference.", "field": "reference"})
+    admin.change("/setup/objects/invoice/fields/new?type=formula",
+                 {"label": "Shown", "returns": "text", "expression": "'#' + reference"})
+    rec = services.records.create(SYSTEM, "invoice", {"name": "I-1", "reference": "R-42"})
+    page = admin.get("/setup/objects/invoice/fields/reference/").get_data(as_text=True)
+    assert 'name="name" value="reference"' in page          # the org's own field: the API name is editable
+    n = active(services).number
+    data = {"label": "Reference Code", "name": "ref_code", "type": "text", "max_length": "30"}
+    html = admin.post("/setup/objects/invoice/fields/reference/", data).get_data(as_text=True)
+    assert "rename field invoice.reference → ref_code" in html and "Confirm and save" in html
+    assert "drop field" not in html and "add field" not in html and "destructive" not in html.lower()
+    assert active(services).number == n                      # the review changed nothing
+    review, done = admin.change("/setup/objects/invoice/fields/reference/", data)
+    assert done.status_code == 302 and active(services).number == n + 1
+    assert active(services).message == "Rename field invoice.reference to ref_code"
+    md = services.runtimes.current().metadata
+    assert "reference" not in md.objects["invoice"].fields and md.objects["invoice"].fields["ref_code"].label == "Reference Code"
+    assert services.records.get(SYSTEM, "invoice", rec["id"])["ref_code"] == "R-42"
+    assert "ref_code" in md.layouts["invoice"]["sections"][0]["fields"]
+    rule = md.objects["invoice"].validation_rules[0]
+    assert rule.field == "ref_code" and rule.condition == "ISBLANK(ref_code)"   # expressions follow
+    assert md.objects["invoice"].fields["shown"].options["expression"] == "'#' + ref_code"
+    assert services.records.get(SYSTEM, "invoice", rec["id"])["shown"] == "#R-42"
+    # renamed back later: the data follows again, and the old `renamed_from` does not get in the way
+    admin.change("/setup/objects/invoice/fields/ref_code/", {**data, "name": "reference"})
+    assert services.records.get(SYSTEM, "invoice", rec["id"])["reference"] == "R-42"
+
+
+def test_rename_refuses_a_taken_or_bad_name_and_package_fields_keep_theirs(admin, services):
+    _new_object(admin)
+    admin.change("/setup/objects/invoice/fields/new?type=text", {"label": "Reference"})
+    n = active(services).number
+    for name, message in (("name", "already used"), ("owner", "reserved"), ("Bad Name", "lower-case letters")):
+        r = admin.post("/setup/objects/invoice/fields/reference/", {"label": "Reference", "name": name, "type": "text"})
+        assert r.status_code == 422 and message in r.get_data(as_text=True), name
+    assert active(services).number == n
+    page = admin.get("/setup/objects/company/fields/industry/").get_data(as_text=True)
+    assert 'id="name" value="industry" readonly' in page      # a package's field names are its contract
+
+
+def test_renaming_an_org_field_of_a_package_object_keeps_its_data(admin, services):
+    admin.change("/setup/objects/company/fields/new?type=text", {"label": "Region"})
+    c = services.records.create(SYSTEM, "company", {"name": "Acme", "region": "EMEA"})
+    admin.change("/setup/objects/company/fields/region/", {"label": "Sales Region", "name": "sales_region",
+                                                           "type": "text"})
+    ext = org_doc(services, "objects", "company")
+    assert ext["fields"]["sales_region"]["renamed_from"] == "region" and "region" not in ext["fields"]
+    assert services.records.get(SYSTEM, "company", c["id"])["sales_region"] == "EMEA"

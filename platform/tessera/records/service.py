@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..expr import ExprError, compile_expression
@@ -42,6 +42,9 @@ from .select import SelectBuilder
 from .serialize import to_api, to_python
 
 MAX_LIMIT = 1000
+# What an actor may do to one record they can see (`get(with_access=True)`, `access_level`):
+#   full  edit and delete it;  edit  edit it, not delete it;  read  only read it.
+ACCESS_LEVELS = ("read", "edit", "full")
 _WRITABLE_SYSTEM = {"owner"}
 _NUMBER_GROUP = re.compile(r"\{(0+)\}")
 
@@ -98,6 +101,23 @@ class RecordService:
             raise Forbidden(f"you do not have permission to {action} {object_name} records")
         return access
 
+    def _editable_column(self, access, object_name, alias, dialect_name):
+        """1 when sharing opens the record for writing, else 0 — the very predicate update() and
+        delete() check (_current_for_write), as a column. None: no SQL needed (every record is
+        writable, or the object right already says read-only)."""
+        if not access.can(object_name, "edit"):
+            return None
+        predicate = access.editable(object_name, alias, dialect_name)
+        return None if predicate is None else case((predicate, literal(1)), else_=literal(0))
+
+    @staticmethod
+    def _access_level(access, object_name, shared_for_edit) -> str:
+        """Object rights (decided in Python) combined with the record's edit sharing (from SQL).
+        A delete right without the edit right counts as `read`: the UI offers delete with edit."""
+        if not shared_for_edit or not access.can(object_name, "edit"):
+            return "read"
+        return "full" if access.can(object_name, "delete") else "edit"
+
     def _readable_paths(self, rt, access, cobj, paths, what):
         """Unknown and unreadable paths get the same 400: hidden fields cannot be probed."""
         key = (access.rights, cobj.name, tuple(paths))   # the answer depends on nothing else
@@ -127,7 +147,9 @@ class RecordService:
 
     # -- reads --------------------------------------------------------------------------------
     def query(self, actor: Actor, object_name: str, *, filter: str | None = None, sort=None, fields=None,
-              limit: int = 50, cursor: str | None = None, count: bool = False) -> QueryResult:
+              limit: int = 50, cursor: str | None = None, count: bool = False,
+              with_access: bool = False) -> QueryResult:
+        """with_access: each record also carries `_access` (one of ACCESS_LEVELS)."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "read")
@@ -176,7 +198,9 @@ class RecordService:
                     raise BadQuery("invalid cursor (it must come from next_cursor of the same query)")
             labeled = [c.label(f"c{i}") for i, c in enumerate(out_cols)]
             sort_labeled = [c.label(f"s{i}") for i, c in enumerate(sort_cols)]
-            stmt = (select(*labeled, *sort_labeled, b.base.c.id.label("k_id")).select_from(b.from_clause)
+            editable = self._editable_column(access, object_name, b.base, conn.dialect.name) if with_access else None
+            access_cols = [editable.label("k_edit")] if editable is not None else []
+            stmt = (select(*labeled, *sort_labeled, *access_cols, b.base.c.id.label("k_id")).select_from(b.from_clause)
                     .where(*where))
             # ORDER BY, LIMIT and the cursor, shaped so an index can serve them (records/keyset.py)
             rows = keyset.fetch(conn, stmt, where, sort_cols, directions, nullable, b.base.c.id, values, limit + 1)
@@ -189,6 +213,10 @@ class RecordService:
         more = len(rows) > limit
         rows = rows[:limit]
         records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))} for row in rows]
+        if with_access:
+            at = len(paths) + len(sort_cols)
+            for record, row in zip(records, rows):
+                record["_access"] = self._access_level(access, object_name, row[at] if access_cols else True)
         next_cursor = None
         if more and rows:
             last = rows[-1]
@@ -197,16 +225,23 @@ class RecordService:
                                          [to_python(v) for v in last[n:n + len(sort_cols)]] + [last[-1]])
         return QueryResult(records, next_cursor, total)
 
-    def get(self, actor: Actor, object_name: str, record_id, *, fields=None) -> dict:
+    def get(self, actor: Actor, object_name: str, record_id, *, fields=None, with_access: bool = False) -> dict:
+        """with_access: the record also carries `_access` (one of ACCESS_LEVELS), computed in the
+        same SELECT from the same sharing predicate that update() and delete() enforce."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "read")
         rid = self._parse_record_id(record_id)
         with self.engine.connect() as conn:
-            record = self._load_full(conn, rt, cobj, rid, fields=fields, access=access, check_visible=True)
+            record = self._load_full(conn, rt, cobj, rid, fields=fields, access=access, check_visible=True,
+                                     with_access=with_access)
         if record is None:
             raise NotFound(f"{object_name} '{record_id}' was not found")
         return record
+
+    def access_level(self, actor: Actor, object_name: str, record_id) -> str:
+        """'read', 'edit' or 'full' for a record the actor can see (404 if they cannot)."""
+        return self.get(actor, object_name, record_id, fields=["id"], with_access=True)["_access"]
 
     def find_by(self, actor: Actor, object_name: str, field: str, value) -> dict | None:
         """The record whose `field` equals `value` (meant for unique fields, e.g. user.username)."""
@@ -279,7 +314,7 @@ class RecordService:
             raise NotFound(f"'{record_id}' is not a record id") from None
 
     def _load_full(self, conn, rt, cobj, rid, *, fields=None, access=None, check_visible=False,
-                   known=None) -> dict | None:
+                   known=None, with_access=False) -> dict | None:
         """One record as the API shows it, limited to what `access` may read. `known`: the row
         just written, which answers without a query when it holds every field asked for."""
         access = access or rt.security.access_for(SYSTEM)
@@ -288,25 +323,30 @@ class RecordService:
         if "id" not in paths:
             paths.insert(0, "id")
         plain = cobj.plain_types.keys() >= set(paths)   # stored columns only
-        if plain and known is not None and not check_visible:
+        if plain and known is not None and not check_visible and not with_access:
             record = {p: to_api(known.get(p), cobj.plain_types[p]) for p in paths}
             record["_row_version"] = known["row_version"]
             return record
         if plain:  # the statement is built once per Runtime (see Runtime.record_select)
             stmt = rt.record_select(cobj.name, tuple(paths))
+            base = rt.alias(cobj.name)
             if check_visible:
-                visible = access.visible(cobj.name, rt.alias(cobj.name), conn.dialect.name)
+                visible = access.visible(cobj.name, base, conn.dialect.name)
                 if visible is not None:
                     stmt = stmt.where(visible)
+            editable = self._editable_column(access, cobj.name, base, conn.dialect.name) if with_access else None
+            if editable is not None:
+                stmt = stmt.add_columns(editable)
             row = conn.execute(stmt, {"_rid": rid}).first()
             if row is None:
                 return None
             record = {p: to_api(row[i], cobj.plain_types[p]) for i, p in enumerate(paths)}
-            record["_row_version"] = row[-1]
-            return record
+            return self._with_extras(record, row, len(paths), access, cobj, with_access, editable is not None)
         b = self._builder(rt, cobj.name, conn, _now(), access)
         cols = self._columns(b, paths, "fields")
-        stmt = select(*[c.label(f"c{i}") for i, c in enumerate(cols)], b.base.c.row_version) \
+        editable = self._editable_column(access, cobj.name, b.base, conn.dialect.name) if with_access else None
+        stmt = select(*[c.label(f"c{i}") for i, c in enumerate(cols)], b.base.c.row_version,
+                      *([editable] if editable is not None else [])) \
             .select_from(b.from_clause).where(b.base.c.id == rid)
         if check_visible:
             visible = access.visible(cobj.name, b.base, conn.dialect.name)
@@ -316,7 +356,14 @@ class RecordService:
         if row is None:
             return None
         record = {p: to_api(row[i], b.field_type(tuple(p.split(".")))) for i, p in enumerate(paths)}
-        record["_row_version"] = row[-1]
+        return self._with_extras(record, row, len(paths), access, cobj, with_access, editable is not None)
+
+    def _with_extras(self, record, row, n, access, cobj, with_access, has_editable_column):
+        """Add `_row_version` (the column after the n field columns) and, when asked, `_access`
+        (from the editable column after it, or the object rights alone when there is none)."""
+        record["_row_version"] = row[n]
+        if with_access:
+            record["_access"] = self._access_level(access, cobj.name, row[n + 1] if has_editable_column else True)
         return record
 
     # -- writes -------------------------------------------------------------------------------

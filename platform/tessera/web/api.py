@@ -75,12 +75,18 @@ def _if_match() -> int | None:
     return int(value)
 
 
+ACCESS_HEADER = "Tessera-Record-Access"   # read / edit / full: what the caller may do to the record
+
+
 def _record_response(record: dict, status: int = 200):
     version = record.pop("_row_version", None)
+    level = record.pop("_access", None)   # a header, so the record's JSON keeps the shape of its schema
     response = jsonify(record)
     response.status_code = status
     if version is not None:
         response.headers["ETag"] = _etag(version)
+    if level is not None:
+        response.headers[ACCESS_HEADER] = level
     return response
 
 
@@ -134,7 +140,7 @@ def bulk_create(object_name):
 @api.get("/records/<object_name>/<record_id>")
 def get(object_name, record_id):
     fields = request.args.get("fields") or None
-    return _record_response(services().records.get(g.actor, object_name, record_id, fields=fields))
+    return _record_response(services().records.get(g.actor, object_name, record_id, fields=fields, with_access=True))
 
 
 @api.patch("/records/<object_name>/<record_id>")

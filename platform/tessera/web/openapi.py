@@ -151,7 +151,11 @@ def _build(runtime) -> dict:
         }
         paths[f"/records/{name}/{{id}}"] = {
             "get": {"operationId": f"get_{name}", "summary": f"Get a {obj.label}", "tags": tags, "parameters": [id_param],
-                    "responses": {"200": _json(ref), **errors}},
+                    "responses": {"200": {**_json(ref), "headers": {
+                        "ETag": {"schema": {"type": "string"}, "description": "the record's version, for If-Match"},
+                        "Tessera-Record-Access": {"schema": {"type": "string", "enum": ["read", "edit", "full"]},
+                                                  "description": "what you may do to this record: only read it, "
+                                                                 "edit it, or edit and delete it"}}}, **errors}},
             "patch": {"operationId": f"update_{name}", "summary": f"Update a {obj.label}", "tags": tags,
                       "parameters": [id_param, if_match], "requestBody": body(f"{title}Patch"),
                       "responses": {"200": _json(ref), **errors, "409": _error_ref(), "412": _error_ref(), "422": _error_ref()}},

@@ -57,6 +57,7 @@ class SetupHome(AdminIndexView):
 
 def build_admin_app(services, main_app: Flask, version: int | None) -> Flask:
     from .views.objects import ObjectManagerView
+    from .views.permission_groups import PermissionSetGroupsView
     from .views.security import PermissionsView, RolesView, SharingView
     from .views.ui import AppsView, LayoutsView, ListViewsView
     from .views.users import build_users_view
@@ -79,6 +80,8 @@ def build_admin_app(services, main_app: Flask, version: int | None) -> Flask:
     admin.add_view(AppsView(name="Apps", endpoint="apps", url="apps", category="Objects & UI"))
     admin.add_view(PermissionsView(name="Profiles & Permission Sets", endpoint="permissions", url="permissions",
                                    category="Security"))
+    admin.add_view(PermissionSetGroupsView(name="Permission Set Groups", endpoint="permission_set_groups",
+                                           url="permission-set-groups", category="Security"))
     admin.add_view(RolesView(name="Roles", endpoint="roles", url="roles", category="Security"))
     admin.add_view(SharingView(name="Sharing", endpoint="sharing", url="sharing", category="Security"))
     admin.add_view(build_users_view(md, name="Users", endpoint="users", url="users", category="Security"))

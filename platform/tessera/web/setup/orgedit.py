@@ -18,6 +18,7 @@ import copy
 import re
 import unicodedata
 
+from ...expr.rename import rename_field_in
 from ...meta.merge import DEFAULT_CUSTOMIZABLE, dependency_order, merge_docs
 from ...meta.schema import schema_for
 from ...meta.source import COMPONENT_DIRS, empty_org
@@ -226,6 +227,97 @@ class OrgEditor:
             fields.pop(fname, None)
         self._tidy_extension(obj)
         return changed
+
+    def _org_fields(self, obj: str) -> dict:
+        """The org layer's field documents of `obj` (its own object, or its extension)."""
+        doc = self.org_doc("objects", obj) or {}
+        return doc.setdefault("fields", {}) if doc else {}
+
+    def release_name(self, obj: str, fname: str) -> None:
+        """`fname` is about to name a field again: a `renamed_from: fname` left on another field
+        by an earlier, already applied rename no longer means anything (and would fail validation)."""
+        for fdoc in self._org_fields(obj).values():
+            if fdoc.get("renamed_from") == fname:
+                fdoc.pop("renamed_from")
+        self._effective = None
+
+    def rename_field(self, obj: str, old: str, new: str) -> None:
+        """Rename an org-owned field: the field keeps its place and says `renamed_from: old`, so the
+        change pipeline renames the column and keeps the data (instead of a drop and an add). The
+        org layer's references follow (name field, rule targets, layouts, related lists, list views,
+        roll-ups, field permissions), and so do expressions over this object (formulas, defaults,
+        rules, roll-up and list-view filters, sharing criteria), rewritten token by token.
+        Paths reaching the field through another object's lookup (account.old) are left for
+        validation to name."""
+        if self.field_origin(obj, old) == "package":
+            raise ValueError(f"'{obj}.{old}' belongs to its package: its API name cannot change")
+        fields = self._org_fields(obj)
+        if old not in fields:
+            raise KeyError(f"there is no field '{obj}.{old}' in the org layer")
+        self.release_name(obj, new)
+        renamed = {}
+        for name, fdoc in fields.items():    # rebuilt in order: the field keeps its position
+            if name == old:   # the active version's column is `old`, whatever it was called before
+                fdoc, name = {**fdoc, "renamed_from": old}, new
+            renamed[name] = fdoc
+        fields.clear()
+        fields.update(renamed)
+        self._rename_field_references(obj, old, new)
+
+    def _rename_field_references(self, obj: str, old: str, new: str) -> None:
+        def path(p: str) -> str:
+            head, _dot, rest = p.lstrip("-").partition(".")
+            return ("-" if p.startswith("-") else "") + (new if head == old else head) + (_dot + rest)
+
+        def rewrite(doc: dict, key: str) -> None:
+            if isinstance(doc.get(key), str):
+                doc[key] = rename_field_in(doc[key], old, new)
+
+        own = self.org_doc("objects", obj)
+        if own is not None:
+            if own.get("name_field") == old:
+                own["name_field"] = new
+            for fdoc in (own.get("fields") or {}).values():
+                rewrite(fdoc, "expression")
+                rewrite(fdoc, "default_expression")
+            for rule in own.get("validation_rules") or ():
+                rewrite(rule, "condition")
+                if rule.get("field") == old:
+                    rule["field"] = new
+        for item in self.items("objects").values():   # roll-ups summarizing this object's field
+            for fdoc in (item["doc"].get("fields") or {}).values():
+                if fdoc.get("type") == "rollup" and fdoc.get("object") == obj:
+                    rewrite(fdoc, "filter")
+                    for key in ("relationship", "field"):
+                        if fdoc.get(key) == old:
+                            fdoc[key] = new
+        for item in self.items("sharing_rules").values():
+            if item["doc"].get("object") == obj:
+                rewrite(item["doc"], "criteria")
+        for item in self.items("layouts").values():
+            doc = item["doc"]
+            if doc.get("object") == obj:
+                for section in doc.get("sections") or ():
+                    section["fields"] = [new if f == old else f for f in section.get("fields") or ()]
+            for rl in doc.get("related_lists") or ():
+                if rl.get("object") == obj:
+                    if rl.get("field") == old:
+                        rl["field"] = new
+                    if rl.get("columns"):
+                        rl["columns"] = [path(c) for c in rl["columns"]]
+        for item in self.items("list_views").values():
+            doc = item["doc"]
+            if doc.get("object") == obj:
+                rewrite(doc, "filter")
+                for key in ("columns", "sort"):
+                    if doc.get(key):
+                        doc[key] = [path(c) for c in doc[key]]
+        for dirname in ("profiles", "permission_sets"):
+            for item in self.items(dirname).values():
+                rights = (item["doc"].get("fields") or {}).get(obj)
+                if rights and old in rights:
+                    rights[new] = rights.pop(old)
+        self._effective = None
 
     def remove_field(self, obj: str, fname: str) -> None:
         """Remove an org-owned field and the org layer's references to it (layouts, list views,

@@ -70,8 +70,10 @@ def field_editor(object_name, record_id, field_name):
     f = field_def(obj, field_name)
     if f is None or not is_editable(obj, field_name, "edit"):
         raise Forbidden(f"you cannot edit '{field_name}'")
-    rec = records().get(actor(), obj.name, record_id,
+    rec = records().get(actor(), obj.name, record_id, with_access=True,
                         fields=list(dict.fromkeys([field_name, *lookup_paths(obj, [field_name])])))
+    if rec["_access"] == "read":
+        raise Forbidden(f"you have read-only access to {obj.name} '{record_id}'")
     text = next((rec[k] for k in rec if k.startswith(field_name + ".")), "") if f.type in RELATION_TYPES else ""
     app_name = request.args.get("app") or _any_app()
     w = widget(obj, field_name, mode="edit", value=to_form_value(f, rec.get(field_name)), record=rec,

@@ -173,14 +173,14 @@ def load_list(app_name: str, obj, state: ListState, *, for_kanban: bool = False)
     if not for_kanban:
         try:
             result = records().query(actor(), obj.name, filter=expr, sort=sort or None, fields=fields,
-                                     limit=state.limit, cursor=state.cursor or None, count=True)
+                                     limit=state.limit, cursor=state.cursor or None, count=True, with_access=True)
         except BadQuery as exc:
             error = exc.message
             if state.cursor:   # a stale cursor (the view changed): start again from page one
                 state.cursor, state.back = "", []
                 try:
                     result = records().query(actor(), obj.name, filter=expr, sort=sort or None, fields=fields,
-                                             limit=state.limit, count=True)
+                                             limit=state.limit, count=True, with_access=True)
                     error = None
                 except BadQuery as exc2:
                     error = exc2.message
@@ -395,7 +395,8 @@ def kanban(app_name, object_name):
         cond = value_in(group.name, [value])
         try:
             res = records().query(actor(), obj.name, filter=all_of(data["filter"], cond), fields=fields,
-                                  sort=data["sort"] or None, limit=KANBAN_PER_COLUMN, count=True)
+                                  sort=data["sort"] or None, limit=KANBAN_PER_COLUMN, count=True,
+                                  with_access=can_move)
         except BadQuery as exc:
             error = exc.message
             break

@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from ...meta.fieldtypes import RELATION_TYPES
 from ...records.errors import RecordError, StaleVersion
-from .context import access, actor, records, rt, safe_return, ui, user_info
+from .context import access, actor, forbidden, records, rt, safe_return, ui, user_info
 from .display import plain_text, render_value
 from .expr import expr_literal
 from .forms import (build_sections, default_values, editable_fields, error_messages, form_layout, is_editable,
@@ -27,10 +27,20 @@ def _readable(obj, names) -> list[str]:
 
 
 def _load(obj, record_id, names) -> dict:
+    """The record with its `_access` level: the record service decides what this user may do to
+    this record (object rights and sharing), so the page offers only what will succeed."""
     nf = name_field(obj)
     wanted = list(dict.fromkeys([*(_readable(obj, [nf]) if nf else []), *names]))
     fields = list(dict.fromkeys([*wanted, *lookup_paths(obj, wanted)]))
-    return records().get(actor(), obj.name, record_id, fields=fields)
+    return records().get(actor(), obj.name, record_id, fields=fields, with_access=True)
+
+
+def can_edit_record(record) -> bool:
+    return record.get("_access") in ("edit", "full")
+
+
+def can_delete_record(record) -> bool:
+    return record.get("_access") == "full"
 
 
 def _item(obj, name, record, app_name, *, can_edit_record: bool) -> dict:
@@ -57,7 +67,7 @@ def record_page(app_name, object_name, record_id):
     if obj.history_fields:   # the History list ends with who created the record, and when
         names += _readable(obj, ["created_at", "created_by"])
     record = _load(obj, record_id, names)
-    can_edit = access().can(obj.name, "edit")
+    can_edit = can_edit_record(record)
     sections = []
     for s, fs in zip(layout["sections"], section_fields):
         items = [_item(obj, n, record, app_name, can_edit_record=can_edit) for n in fs]
@@ -82,7 +92,8 @@ def record_page(app_name, object_name, record_id):
     return render_template(
         "app/record.html", app=app, obj=obj, record=record, title=record_title(obj, record), sections=sections,
         highlights=highlights, path=path, related=related, here=here,
-        can_edit=can_edit, can_create=access().can(obj.name, "create"), can_delete=access().can(obj.name, "delete"),
+        can_edit=can_edit, can_create=access().can(obj.name, "create"), can_delete=can_delete_record(record),
+        read_only=not can_edit and access().can(obj.name, "edit"),
         history=history, icon=object_icon(obj.name), color=color_for(obj.name),
         list_url=url_for("ui.list_view", app_name=app_name, object_name=obj.name),
         **nav_context(app, obj.name))
@@ -112,7 +123,10 @@ def _related(app_name, obj, record, related_lists) -> list[dict]:
             item["rows"], item["total"] = res.records, res.total or 0
         except RecordError as exc:
             item["error"] = exc.message
-        if access().can(child.name, "create") and is_editable(child, fname, "create"):
+        # a detail under a controlled_by_parent master needs edit access to that master record
+        under_master = child.fields[fname].type == "master_detail" and child.sharing_model == "controlled_by_parent"
+        if access().can(child.name, "create") and is_editable(child, fname, "create") \
+                and (can_edit_record(record) or not under_master):
             here = url_for("ui.record_page", app_name=app_name, object_name=obj.name, record_id=record["id"])
             item["new_url"] = url_for("ui.new_record", app_name=app_name, object_name=child.name) + "?" + urlencode(
                 {fname: record["id"], "_return": here})
@@ -208,6 +222,8 @@ def edit_record(app_name, object_name, record_id):
     record = _form_record(obj, record_id)
     names = editable_fields(obj, "edit")
     if request.method == "GET":
+        if not can_edit_record(record):   # a POST goes on to the record service, which refuses it
+            forbidden(f"You can view this {obj.label.lower()} but not edit it.")
         values = {n: to_form_value(field_def(obj, n), record.get(n)) for n in names}
         return _render_form(app, obj, mode="edit", values=values, record=record,
                             lookup_texts=_lookup_texts(obj, record, values))

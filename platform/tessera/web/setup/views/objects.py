@@ -230,6 +230,7 @@ class ObjectManagerView(SetupView):
                 errors.update(exc.errors)
             if errors:
                 raise FormErrors(errors)
+            ed.release_name(o.name, name)
             ed.set_field(o.name, name, doc)
             for layout in form.getlist("add_to_layout"):
                 if layout not in self.md.layouts or self.md.layouts[layout]["object"] != o.name:
@@ -275,11 +276,23 @@ class ObjectManagerView(SetupView):
                 values = {**form_values(current), **{k: v for k, v in values.items() if k in customizable or k in ("values",)}}
             return self.render("setup/objects/field.html", values=values, errors=errors, **ctx), 422
 
+        # only the org's own fields may get a new API name (a package's names are its contract)
+        new_name = ((form.get("name") or "").strip() or f.name) if origin == "org" else f.name
+
         def build(ed):
+            if new_name != f.name:
+                problem = name_problem(new_name, taken=[n for n in o.fields if n != f.name], reserved=SYSTEM_FIELDS)
+                if problem:
+                    raise FormErrors({"name": [problem]})
             try:
                 if origin == "org":
                     doc = field_doc_from_form(form, ftype)
+                    if current.get("renamed_from"):   # keeps an earlier rename undoable by rollback
+                        doc["renamed_from"] = current["renamed_from"]
                     ed.set_field(o.name, f.name, doc)
+                    if new_name != f.name:   # a rename, not a drop and an add: the data stays
+                        ed.rename_field(o.name, f.name, new_name)
+                        return f"Rename field {o.name}.{f.name} to {new_name}"
                 else:
                     ed.patch_package_field(o.name, f.name, patch_from_form(form, f.type, customizable))
             except FieldFormError as exc:
@@ -291,7 +304,7 @@ class ObjectManagerView(SetupView):
         return self.org_change(build, on_invalid=on_invalid, title=f"Edit the field {f.label} of {o.label}",
                                done_url=url_for(".detail", obj=o.name),
                                cancel_url=url_for(".edit_field", obj=o.name, field=f.name),
-                               errors=error_map(f"objects/{o.name}.yaml", f"fields.{f.name}.", _field_error_keys(ftype)))
+                               errors=error_map(f"objects/{o.name}.yaml", f"fields.{new_name}.", _field_error_keys(ftype)))
 
     @expose("/<obj>/fields/<field>/delete", methods=("POST",))
     def delete_field(self, obj, field):
