@@ -16,6 +16,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import func, select
 
+from ..storage.engine import mark_write
+
 _LOCK_ID = 0x7E55E7A   # pg_advisory_xact_lock key: one metadata change at a time per database
 
 
@@ -55,7 +57,7 @@ def change_transaction(engine, *, commit: bool = True):
         if sqlite:
             _raw_pragma(conn, "PRAGMA foreign_keys=OFF")   # before BEGIN: the 12-step procedure
         try:
-            tx = conn.begin()                                # BEGIN (emitted by the engine on SQLite)
+            tx = mark_write(conn).begin()                    # BEGIN IMMEDIATE (emitted by the engine on SQLite)
             try:
                 if sqlite:
                     if conn.exec_driver_sql("PRAGMA foreign_keys").scalar() != 0:

@@ -26,6 +26,7 @@ from sqlalchemy import MetaData, func, insert, select, update
 
 from ..meta.merge import build_metadata
 from ..meta.source import empty_org, dump_org
+from ..storage.engine import begin_write
 from ..storage.naming import NAMING_CONVENTION
 from ..storage.platform_tables import platform_metadata, versions as versions_table
 from .operations import DESTRUCTIVE, Context, Impact, add_pending_foreign_keys
@@ -38,7 +39,7 @@ SOURCES = ("ui", "cli", "package", "deploy", "rollback")
 
 def ensure_platform_tables(engine) -> None:
     """Create Tessera's own tables (tessera_*) where missing."""
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         platform_metadata.create_all(conn)
 
 
