@@ -201,6 +201,7 @@ class ChangeService:
         created: Version | None = None
         with change_transaction(self.engine, commit=not check_only) as txn:
             conn = txn.conn
+            txn.foreign_key_tables = []                    # nothing at risk until a step says so
             active = conn.execute(select(versions_table).where(versions_table.c.active == True)).first()  # noqa: E712
             if active is not None and active.content_hash == digest:
                 return ChangeResult(Plan([]), [], None, check_only)
@@ -215,7 +216,6 @@ class ChangeService:
                 raise ChangeRefused(result_plan, reasons, impacts, needs_allow_destructive=needs_flag)
             ops = Operations(MigrationContext.configure(
                 connection=conn, opts={"target_metadata": MetaData(naming_convention=NAMING_CONVENTION)}))
-            txn.check_foreign_keys = any(op.ddl for op in result_plan)
             for op in result_plan:                         # 4. apply, in this one transaction
                 try:
                     op.apply(ops, ctx)
@@ -227,6 +227,7 @@ class ChangeService:
                 add_pending_foreign_keys(ops, ctx)
             except Exception as exc:
                 raise ChangeFailed(f"adding foreign keys failed, everything was rolled back: {exc}") from exc
+            txn.foreign_key_tables = ctx.foreign_key_tables()
             number = (conn.execute(select(func.max(versions_table.c.number))).scalar() or 0) + 1
             now = datetime.now(timezone.utc)
             conn.execute(update(versions_table).where(versions_table.c.active == True).values(active=False))  # noqa: E712
