@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
+from .storage.engine import begin_write
 from .storage.platform_tables import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,7 @@ def secret_key(engine) -> bytes:
     so every worker shares it)."""
     if os.environ.get("TESSERA_SECRET_KEY"):
         return os.environ["TESSERA_SECRET_KEY"].encode()
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         value = conn.execute(select(settings.c.value).where(settings.c.key == "secret_key")).scalar()
         if value is None:
             value = secrets.token_hex(32)

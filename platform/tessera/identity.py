@@ -18,6 +18,7 @@ from .security.actor import SYSTEM, Actor
 from .security import audit
 from .security.passwords import generate_password, hash_password, verify_password
 from .security.tokens import CACHE_SECONDS, TokenStore
+from .storage.engine import begin_write
 from .storage.platform_tables import credentials
 
 
@@ -59,7 +60,7 @@ class IdentityService:
         if len(password) < 8:
             raise ValidationFailed("password must be at least 8 characters", fields={"password": ["too short"]})
         user = self.records.create(actor, "user", {"username": username, **fields})
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             conn.execute(insert(credentials).values(user_id=uuid.UUID(user["id"]),
                                                     password_hash=hash_password(password), failed_logins=0))
         return user, generated
@@ -68,7 +69,7 @@ class IdentityService:
         """Set (or reset) a password; with `actor` (an admin resetting someone's password) the
         reset is audited as `user.reset_password`, in the same transaction."""
         username = self.records.get(SYSTEM, "user", user_id, fields=["username"])["username"] if actor else ""
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             done = conn.execute(update(credentials).where(credentials.c.user_id == user_id)
                                 .values(password_hash=hash_password(password), failed_logins=0, locked_until=None))
             if done.rowcount == 0:
@@ -91,7 +92,7 @@ class IdentityService:
             return None, "invalid"
         user_id = uuid.UUID(user["id"])
         now = datetime.now(timezone.utc)
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             row = conn.execute(select(credentials).where(credentials.c.user_id == user_id).with_for_update()).first()
             locked_until = row.locked_until.replace(tzinfo=timezone.utc) if row and row.locked_until and \
                 row.locked_until.tzinfo is None else (row.locked_until if row else None)

@@ -553,13 +553,15 @@ def test_fixture_uses_requested_database(engine):
     assert (engine.dialect.name == "postgresql") == bool(os.environ.get("TESSERA_TEST_DATABASE_URL"))
 
 
-def test_dangling_reference_rolls_back(env, monkeypatch):
-    """SQLite runs the steps with foreign keys OFF: PRAGMA foreign_key_check before COMMIT catches
-    what a step broke (PostgreSQL refuses the write at once). Either way nothing is changed."""
+def test_rebuild_that_breaks_a_reference_is_refused(env, monkeypatch):
+    """SQLite runs the steps with foreign keys OFF: PRAGMA foreign_key_check on the tables a step
+    rebuilt, before COMMIT, catches a dangling reference (PostgreSQL refuses the write at once).
+    Either way nothing is changed."""
+    from sqlalchemy import event
     env.install(base())
-    original = AddField.apply
+    original = AlterField.apply
 
-    def dangling(self, ops, ctx):
+    def dangling(self, ops, ctx):   # the rebuild of obj_contact leaves a row pointing nowhere
         original(self, ops, ctx)
         from datetime import datetime, timezone
         from sqlalchemy import insert
@@ -568,12 +570,19 @@ def test_dangling_reference_rolls_back(env, monkeypatch):
         ctx.conn.execute(insert(t).values(id=uuid.uuid4(), created_at=now, updated_at=now, row_version=1,
                                           account=uuid.uuid4()))
 
-    monkeypatch.setattr(AddField, "apply", dangling)
-    with pytest.raises(ChangeFailed) as info:
-        env.install(base(account={"region": {"type": "text"}}))
+    monkeypatch.setattr(AlterField, "apply", dangling)
+    statements = []
+    capture = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(env.engine, "before_cursor_execute", capture)
+    try:
+        with pytest.raises(ChangeFailed) as info:
+            env.install(base(contact={"account": {"type": "lookup", "to": "account", "on_delete": "set_null"}}))
+    finally:
+        event.remove(env.engine, "before_cursor_execute", capture)
     if env.engine.dialect.name == "sqlite":
         assert "would break 1 foreign key reference(s): obj_contact row" in str(info.value)
-    assert env.rows("contact") == [] and "region" not in env.columns("obj_account")
+        assert [s for s in statements if "foreign_key_check" in s] == ['PRAGMA foreign_key_check("obj_contact")']
+    assert env.rows("contact") == []
     assert env.svc.active_number() == 1
 
 
@@ -594,6 +603,8 @@ def test_adding_columns_never_rewrites_the_table(env):
         event.remove(env.engine, "before_cursor_execute", capture)
     ddl = [s for s in statements if s.startswith(("ALTER", "CREATE", "DROP", "INSERT INTO _alembic"))]
     assert not any("_alembic_tmp" in s for s in ddl)
+    # nothing rebuilt, no lookup values written: no foreign key check (it would scan the data)
+    assert not any("foreign_key_check" in s for s in statements)
     if env.engine.dialect.name == "sqlite":
         assert "ALTER TABLE obj_contact ADD COLUMN partner CHAR(32) REFERENCES obj_account (id) ON DELETE SET NULL" in ddl
     else:

@@ -88,6 +88,21 @@ class Context:
         self.state: dict[str, ObjectDef] = dict(old_md.objects) if old_md else {}
         self.pending_fks: list[tuple[str, str, str, str]] = []   # (table, column, target object, ondelete)
         self._tables: dict[int, tuple[ObjectDef, Table]] = {}
+        self._fk_suspects: set[str] = set()
+
+    # foreign keys (SQLite) -----------------------------------------------------------------
+    def check_foreign_keys_of(self, table_name: str) -> None:
+        """SQLite runs the steps with foreign keys OFF (see changes/pipeline.py): a step that may
+        leave references of `table_name` dangling — it rebuilt the table, wrote lookup values, or
+        dropped a table it refers to — names it here, and the pipeline checks its references
+        before COMMIT. Checking only these tables keeps a change that rebuilds nothing (ADD
+        COLUMN) independent of the amount of data."""
+        self._fk_suspects.add(table_name)
+
+    def foreign_key_tables(self) -> list[str]:
+        """The tables to check, as they are at the end of the run (dropped ones left out)."""
+        existing = {obj.table_name for obj in self.state.values()}
+        return sorted(self._fk_suspects & existing)
 
     # tables ---------------------------------------------------------------------------------
     def table(self, name: str) -> Table:
@@ -289,7 +304,11 @@ class DropObject(Operation):
 
     def apply(self, ops, ctx: Context) -> None:
         name = self.obj.table_name
-        if not ctx.sqlite:
+        if ctx.sqlite:   # a table left referring to this one (its lookup not dropped too) must be refused
+            for other in ctx.state:
+                if other != self.obj.name and any(_fk_target(fk) == name for fk in ctx.table(other).foreign_keys):
+                    ctx.check_foreign_keys_of(ctx.table(other).name)
+        else:
             # Incoming foreign keys (other tables dropped in this plan, `owner` → user) block DROP TABLE.
             for other, objdef in ctx.state.items():
                 if other == self.obj.name:
@@ -373,6 +392,8 @@ class AddField(Operation):
             _fill_autonumbers(ctx.conn, after, self.obj_name, f)
         elif value is not None:
             ctx.conn.execute(update(after).values({f.name: value}))
+            if target:
+                ctx.check_foreign_keys_of(after.name)
         for name, unique in _index_specs(after.name, f).items():
             ops.create_index(name, after.name, [f.name], unique=unique)
 
@@ -411,6 +432,7 @@ class DropField(Operation):
         before = ctx.table(self.obj_name)
         if ctx.sqlite and f.is_relation:
             # SQLite cannot DROP COLUMN a foreign key column: rebuild the table (batch mode).
+            ctx.check_foreign_keys_of(before.name)
             with ops.batch_alter_table(before.name, copy_from=before, recreate="always") as batch:
                 for name in _index_specs(before.name, f):
                     batch.drop_index(name)
@@ -609,6 +631,7 @@ class AlterField(Operation):
 
         if ctx.sqlite:
             if type_changed or fk_changed:
+                ctx.check_foreign_keys_of(before.name)   # rebuilt, its values written back below
                 with ops.batch_alter_table(before.name, copy_from=before, recreate="always") as batch:
                     for ix in drop_ix:
                         batch.drop_index(ix)

@@ -28,6 +28,7 @@ from sqlalchemy import MetaData, func, insert, select, update
 from ..meta.merge import build_metadata
 from ..meta.errors import MetaError, MetadataInvalid
 from ..meta.source import LOCK_FILE, check_org, dump_org, empty_org
+from ..storage.engine import begin_write
 from ..storage.naming import NAMING_CONVENTION
 from ..storage.platform_tables import platform_metadata, versions as versions_table
 from .operations import DESTRUCTIVE, Context, Impact, add_pending_foreign_keys
@@ -41,7 +42,7 @@ SOURCES = ("ui", "cli", "package", "deploy", "rollback")
 
 def ensure_platform_tables(engine) -> None:
     """Create Tessera's own tables (tessera_*) where missing."""
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         platform_metadata.create_all(conn)
 
 
@@ -214,6 +215,7 @@ class ChangeService:
         created: Version | None = None
         with change_transaction(self.engine, commit=not check_only) as txn:
             conn = txn.conn
+            txn.foreign_key_tables = []                    # nothing at risk until a step says so
             active = conn.execute(select(versions_table).where(versions_table.c.active == True)).first()  # noqa: E712
             if active is not None and active.content_hash == digest:
                 return ChangeResult(Plan([]), [], None, check_only)
@@ -228,7 +230,6 @@ class ChangeService:
                 raise ChangeRefused(result_plan, reasons, impacts, needs_allow_destructive=needs_flag)
             ops = Operations(MigrationContext.configure(
                 connection=conn, opts={"target_metadata": MetaData(naming_convention=NAMING_CONVENTION)}))
-            txn.check_foreign_keys = any(op.ddl for op in result_plan)
             for op in result_plan:                         # 4. apply, in this one transaction
                 try:
                     op.apply(ops, ctx)
@@ -240,6 +241,7 @@ class ChangeService:
                 add_pending_foreign_keys(ops, ctx)
             except Exception as exc:
                 raise ChangeFailed(f"adding foreign keys failed, everything was rolled back: {exc}") from exc
+            txn.foreign_key_tables = ctx.foreign_key_tables()
             number = (conn.execute(select(func.max(versions_table.c.number))).scalar() or 0) + 1
             now = datetime.now(timezone.utc)
             conn.execute(update(versions_table).where(versions_table.c.active == True).values(active=False))  # noqa: E712

@@ -34,6 +34,7 @@ from ..expr import ExprError, compile_expression
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
+from ..storage.engine import begin_write
 from ..storage.platform_tables import autonumbers
 from . import cursor as cursors, history, keyset, permission_audit
 from .coerce import parse_id
@@ -374,7 +375,7 @@ class RecordService:
         if isinstance(data, dict):
             self._check_field_rights(access, cobj, data, actor, owner=None)
         now = _now()
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text, access=access)
             if errors:
                 raise ValidationFailed(_summary(errors), fields=errors)
@@ -405,7 +406,7 @@ class RecordService:
                 raise BulkFailed(denied, status=403)
         now = _now()
         failures: list[dict] = []
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             prepared = []
             for index, data in enumerate(rows):
                 values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text, check_lookups=False)
@@ -440,7 +441,7 @@ class RecordService:
         if not isinstance(data, dict):
             raise ValidationFailed("expected a JSON object of field values")
         now = _now()
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             current = self._current_for_write(conn, access, cobj, rid, record_id)
             self._check_field_rights(access, cobj, data, actor, owner=current["owner"])
             if expected_version is not None and current["row_version"] != expected_version:
@@ -474,7 +475,7 @@ class RecordService:
         access = self._access(rt, actor, object_name, "delete")
         rid = self._parse_record_id(record_id)
         table = cobj.table
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             current = self._current_for_write(conn, access, cobj, rid, record_id)
             if expected_version is not None and current["row_version"] != expected_version:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
@@ -666,14 +667,18 @@ class RecordService:
         for f in cobj.autonumbers:
             n = len(rows)
             t = autonumbers
-            where = and_(t.c.object == cobj.name, t.c.field == f.name)
-            result = conn.execute(update(t).where(where).values(next_value=t.c.next_value + n))
-            if result.rowcount == 0:
+            take = update(t).where(and_(t.c.object == cobj.name, t.c.field == f.name)) \
+                .values(next_value=t.c.next_value + n).returning(t.c.next_value)
+            after = conn.execute(take).scalar()
+            if after is None:   # the field's first numbers: create its counter
                 start = int(f.options.get("start", 1))
-                conn.execute(insert(t).values(object=cobj.name, field=f.name, next_value=start + n))
-                first = start
-            else:
-                first = conn.execute(select(t.c.next_value).where(where)).scalar_one() - n
+                try:
+                    with conn.begin_nested():   # a concurrent first writer may create it first
+                        conn.execute(insert(t).values(object=cobj.name, field=f.name, next_value=start + n))
+                    after = start + n
+                except IntegrityError:
+                    after = conn.execute(take).scalar_one()
+            first = after - n
             for offset, values in enumerate(rows):
                 values[f.name] = format_autonumber(f.options["format"], first + offset)
 

@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select
 
 from ..security import audit
 from ..security.sharing import descendants
+from ..storage.engine import begin_write
 from ..storage.platform_tables import shares
 from .coerce import parse_id
 from .errors import Forbidden, NotFound, ValidationFailed
@@ -82,7 +83,7 @@ class ShareService:
         cobj = self.records._object(rt, object_name)
         access = rt.security.access_for(actor)
         rid = self.records._parse_record_id(record_id)
-        with self.records.engine.begin() as conn:
+        with begin_write(self.records.engine) as conn:
             self._full_access(conn, rt, access, cobj, rid, record_id)
             kind, grantee, level = self._validate_grantee(conn, rt, body)
             share_id = uuid.uuid4()
@@ -113,7 +114,7 @@ class ShareService:
             sid = parse_id(share_id)
         except ValueError:
             raise NotFound(f"share '{share_id}' was not found") from None
-        with self.records.engine.begin() as conn:
+        with begin_write(self.records.engine) as conn:
             self._full_access(conn, rt, access, cobj, rid, record_id)
             done = conn.execute(delete(shares).where(shares.c.id == sid, shares.c.object == object_name,
                                                      shares.c.record_id == rid))

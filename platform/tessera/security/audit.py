@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import insert, select
 
+from ..storage.engine import begin_write
 from ..storage.platform_tables import audit_log
 
 
@@ -16,7 +17,7 @@ def record(conn, actor, action: str, subject: str = "", detail: dict | None = No
 
 
 def record_now(engine, actor, action: str, subject: str = "", detail: dict | None = None) -> None:
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         record(conn, actor, action, subject, detail)
 
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import insert, select, update
 
+from ..storage.engine import begin_write
 from ..storage.platform_tables import api_tokens
 
 PREFIX = "tsr"
@@ -52,13 +53,13 @@ class TokenStore:
         secret = secrets.token_urlsafe(32)
         now = datetime.now(timezone.utc)
         expires = now + timedelta(days=expires_in_days) if expires_in_days else None
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             conn.execute(insert(api_tokens).values(id=token_id, user_id=user_id, secret_hash=_digest(secret),
                                                    name=name, created_at=now, expires_at=expires))
         return token_id, f"{PREFIX}_{token_id}_{secret}"
 
     def revoke(self, token_id: str) -> bool:
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             result = conn.execute(update(api_tokens).where(api_tokens.c.id == token_id,
                                                            api_tokens.c.revoked_at.is_(None))
                                   .values(revoked_at=datetime.now(timezone.utc)))

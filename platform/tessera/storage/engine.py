@@ -3,15 +3,26 @@
 SQLite trap: pysqlite does not make DDL transactional unless the connection runs in autocommit
 mode and we emit BEGIN ourselves (SQLAlchemy's documented recipe). We also turn on foreign keys
 (off by default in SQLite), WAL (readers don't block the writer) and a busy timeout.
+
+Second SQLite trap: a deferred `BEGIN` takes the write lock at the first write. A transaction that
+reads first (the record service loads the row, checks a lookup) and then writes while another
+connection writes cannot upgrade: SQLite answers SQLITE_BUSY at once, without waiting busy_timeout
+(waiting could deadlock), and the client sees "database is locked". So transactions that write
+begin through `begin_write`, which on SQLite emits `BEGIN IMMEDIATE`: the write lock is taken up
+front, and a second writer waits busy_timeout for it. Reads keep the deferred BEGIN (in WAL mode
+they never wait for a writer).
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 DEFAULT_URL = "sqlite:///tessera.db"
+_WRITE = "tessera_write"   # execution option: this connection's transaction will write
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -49,7 +60,22 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def mark_write(conn: Connection) -> Connection:
+    """Declare that `conn`'s next transaction writes (call before it begins): on SQLite it then
+    begins with BEGIN IMMEDIATE (see the module docstring). No effect on PostgreSQL."""
+    return conn.execution_options(**{_WRITE: True})
+
+
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[Connection]:
+    """`engine.begin()` for a transaction that writes: commits on success, rolls back on error."""
+    with engine.connect() as conn:
+        mark_write(conn)
+        with conn.begin():
+            yield conn
 
 
 def is_sqlite(engine_or_conn) -> bool:
