@@ -109,9 +109,9 @@ def test_field_on_a_package_object_goes_into_the_org_extension(admin, services):
 
 
 def test_only_customizable_properties_of_a_package_field_change(admin, services):
-    # testpkg has no `customizable`: label and help only
+    # testpkg has no `customizable`: label, help and track_history only (the box comes checked, as company tracks)
     admin.change("/setup/objects/company/fields/name/", {"label": "Legal Name", "help": "As registered",
-                                                         "max_length": "5", "required": ""})
+                                                         "max_length": "5", "required": "", "track_history": "1"})
     ext = org_doc(services, "objects", "company")
     assert ext["fields"]["name"] == {"label": "Legal Name", "help": "As registered"}
     f = services.runtimes.current().metadata.objects["company"].fields["name"]
@@ -119,7 +119,7 @@ def test_only_customizable_properties_of_a_package_field_change(admin, services)
     page = admin.get("/setup/objects/company/fields/name/").get_data(as_text=True)
     assert 'id="max_length" name="max_length" value="80" placeholder="default" disabled' in page
     # back to the package's label: the customization disappears from the org layer
-    admin.change("/setup/objects/company/fields/name/", {"label": "", "help": ""})
+    admin.change("/setup/objects/company/fields/name/", {"label": "", "help": "", "track_history": "1"})
     assert org_doc(services, "objects", "company") is None
 
 

@@ -136,8 +136,10 @@ def picklist_values(form) -> list:
     return values
 
 
-def field_doc_from_form(form, field_type: str) -> dict:
-    """The field document the form describes. Raises FieldFormError with per-input messages."""
+def field_doc_from_form(form, field_type: str, *, history_default: bool = False) -> dict:
+    """The field document the form describes. Raises FieldFormError with per-input messages.
+    `history_default` is the object's track_history: the field says `track_history` only when the
+    checkbox differs from it (the field inherits otherwise, and the YAML stays clean)."""
     if field_type not in TYPE_LABELS:
         raise FieldFormError({"type": [f"'{field_type}' is not a field type"]})
     allowed = allowed_field_props(field_type)
@@ -151,6 +153,8 @@ def field_doc_from_form(form, field_type: str) -> dict:
     for key in BOOL_PROPS:
         if key in allowed and form.get(key) and not (key == "required" and field_type == "master_detail"):
             doc[key] = True
+    if "track_history" in allowed and bool(form.get("track_history")) != history_default:
+        doc["track_history"] = bool(form.get("track_history"))
     if field_type in TEXT_LENGTH_TYPES:
         v = _int(form, "max_length", errors, lo=1, hi=1048576)
         if v is not None:
@@ -284,13 +288,15 @@ def _default_value(form, field_type, doc, errors):
 
 # --------------------------------------------------------------------------- prefill
 
-def form_values(fdoc: dict | None) -> dict:
-    """A field document → the values the form's inputs show."""
+def form_values(fdoc: dict | None, *, history_default: bool = False) -> dict:
+    """A field document → the values the form's inputs show (`history_default`: the object's
+    track_history, which a field without its own setting follows)."""
     fdoc = dict(fdoc or {})
     ftype = fdoc.get("type", "text")
     out = {k: v for k, v in fdoc.items() if not isinstance(v, (list, dict))}
     for key in ("required", "unique", "indexed", "read_only"):
         out[key] = bool(fdoc.get(key, prop_default(ftype, key)))
+    out["track_history"] = bool(fdoc.get("track_history", history_default))
     out["restricted"] = fdoc.get("restricted", True)
     out["values"] = [(v["value"], v.get("label", "")) if isinstance(v, dict) else (v, "")
                      for v in fdoc.get("values") or ()]
@@ -309,7 +315,7 @@ def form_values(fdoc: dict | None) -> dict:
 def form_values_from_post(form) -> dict:
     """What the admin typed, to show again after an error (nothing typed is lost)."""
     out = {k: form.get(k) for k in form.keys() if k not in ("pv_value", "pv_label", "csrf_token")}
-    for key in ("required", "unique", "indexed", "read_only", "restricted", "default_checked"):
+    for key in ("required", "unique", "indexed", "read_only", "track_history", "restricted", "default_checked"):
         out[key] = bool(form.get(key))
     out["values"] = list(zip(form.getlist("pv_value"), form.getlist("pv_label")))
     return out
@@ -326,7 +332,7 @@ def patch_from_form(form, field_type: str, keys) -> dict:
             continue
         if key in ("label", "help", "relationship_label", "default_expression"):
             out[key] = _text(form, key)
-        elif key in ("required", "unique", "indexed", "read_only", "restricted"):
+        elif key in ("required", "unique", "indexed", "read_only", "restricted", "track_history"):
             out[key] = bool(form.get(key))
         elif key == "values":
             out[key] = picklist_values(form)

@@ -162,6 +162,10 @@ class OrgEditor:
                 return {**DEFAULT_CUSTOMIZABLE, **(pkg["manifest"].get("customizable") or {})}
         return {"object": None, "field": None}   # the org's own: everything
 
+    def tracks_history(self, obj: str) -> bool:
+        """The object's effective track_history: what its fields follow unless they say otherwise."""
+        return bool((self.effective("objects", obj) or {}).get("track_history", OBJECT_DEFAULTS["track_history"]))
+
     def is_package_object(self, name: str) -> bool:
         return self.package_doc("objects", name) is not None
 
@@ -209,13 +213,15 @@ class OrgEditor:
         pkg_name, pkg_doc = self.package_doc("objects", obj)
         base = pkg_doc["fields"][fname]
         allowed = self.customizable(obj)["field"]
+        history_default = self.tracks_history(obj)   # a field without its own setting follows the object
         ext = self.extension(obj)
         patch = dict((ext.get("fields") or {}).get(fname) or {})
         changed = []
         for key, value in values.items():
             if key not in allowed:
                 raise ValueError(f"package '{pkg_name}' does not let the org change '{key}' of '{obj}.{fname}'")
-            if value is None or value == base.get(key, prop_default(base["type"], key)):
+            package_value = base.get(key, history_default if key == "track_history" else prop_default(base["type"], key))
+            if value is None or value == package_value:
                 patch.pop(key, None)   # None: not customized, the package's value shows
             else:
                 patch[key] = value

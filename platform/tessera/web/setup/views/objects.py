@@ -197,7 +197,8 @@ class ObjectManagerView(SetupView):
                     allowed=set(allowed_field_props(ftype)) if ftype in TYPE_LABELS else set(),
                     objects=sorted(md.objects.values(), key=lambda x: x.label.lower()),
                     returns=FORMULA_RETURN_TYPES, type_labels=TYPE_LABELS, rollup_children=children,
-                    rollup_fields=child_fields, prop_types=prop_types(), computed=ftype in COMPUTED_TYPES or ftype == "autonumber", **extra)
+                    rollup_fields=child_fields, prop_types=prop_types(), object_tracks_history=o.track_history,
+                    computed=ftype in COMPUTED_TYPES or ftype == "autonumber", **extra)
 
     @expose("/<obj>/fields/new", methods=("GET", "POST"))
     def new_field(self, obj):
@@ -207,7 +208,8 @@ class ObjectManagerView(SetupView):
             return self.render("setup/objects/field_type.html", obj=o, type_groups=TYPE_GROUPS, tab="fields")
         ctx = self._field_context(o, ftype, mode="new", layouts=self._layout_choices(o), customizable=None)
         if request.method == "GET":
-            return self.render("setup/objects/field.html", values=form_values({"type": ftype}), errors={}, **ctx)
+            return self.render("setup/objects/field.html", errors={}, **ctx,
+                               values=form_values({"type": ftype}, history_default=o.track_history))
         form = request.form
 
         def on_invalid(errors):
@@ -225,7 +227,7 @@ class ObjectManagerView(SetupView):
             if problem:
                 errors["name"] = [problem]
             try:
-                doc = field_doc_from_form(form, ftype)
+                doc = field_doc_from_form(form, ftype, history_default=ed.tracks_history(o.name))
             except FieldFormError as exc:
                 errors.update(exc.errors)
             if errors:
@@ -256,6 +258,7 @@ class ObjectManagerView(SetupView):
         if f is None:
             abort(404)
         ed = self.editor()
+        tracks = ed.tracks_history(o.name)
         origin = ed.field_origin(o.name, f.name) if o.package else "org"
         current = (ed.effective("objects", o.name)["fields"] or {}).get(f.name) or {"type": f.type}
         ftype = current["type"]
@@ -267,13 +270,14 @@ class ObjectManagerView(SetupView):
         ctx = self._field_context(o, ftype, mode="edit", field=f, origin=origin, customizable=customizable,
                                   package_field=package_doc, layouts=[])
         if request.method == "GET":
-            return self.render("setup/objects/field.html", values=form_values(current), errors={}, **ctx)
+            return self.render("setup/objects/field.html", values=form_values(current, history_default=tracks),
+                               errors={}, **ctx)
         form = request.form
 
         def on_invalid(errors):
             values = form_values_from_post(form)
             if customizable is not None:   # disabled inputs are not posted: show the package's values
-                values = {**form_values(current), **{k: v for k, v in values.items() if k in customizable or k in ("values",)}}
+                values = {**form_values(current, history_default=tracks), **{k: v for k, v in values.items() if k in customizable or k in ("values",)}}
             return self.render("setup/objects/field.html", values=values, errors=errors, **ctx), 422
 
         # only the org's own fields may get a new API name (a package's names are its contract)
@@ -286,7 +290,7 @@ class ObjectManagerView(SetupView):
                     raise FormErrors({"name": [problem]})
             try:
                 if origin == "org":
-                    doc = field_doc_from_form(form, ftype)
+                    doc = field_doc_from_form(form, ftype, history_default=ed.tracks_history(o.name))
                     if current.get("renamed_from"):   # keeps an earlier rename undoable by rollback
                         doc["renamed_from"] = current["renamed_from"]
                     ed.set_field(o.name, f.name, doc)
