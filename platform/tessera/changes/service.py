@@ -41,9 +41,13 @@ SOURCES = ("ui", "cli", "package", "deploy", "rollback")
 
 
 def ensure_platform_tables(engine) -> None:
-    """Create Tessera's own tables (tessera_*) where missing."""
+    """Create Tessera's own tables (tessera_*) where missing, and the indexes added to them since
+    (create_all leaves an existing table as it is)."""
     with begin_write(engine) as conn:
         platform_metadata.create_all(conn)
+        for table in platform_metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
 
 
 @dataclass(frozen=True)

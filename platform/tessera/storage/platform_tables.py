@@ -84,9 +84,14 @@ shares = Table(
     Column("object", String(80), nullable=False),
     Column("record_id", Uuid, nullable=False),
     Column("grantee_type", String(30), nullable=False),   # user | role | role_and_subordinates | group
-    Column("grantee", String(80), nullable=False),        # user id, role name or group id
+    Column("grantee", String(80), nullable=False),        # user id, role name or group name
     Column("access", String(10), nullable=False),         # read | edit
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", Uuid),
+    # a record's shares (its sharing page; the per-record probe of the sharing predicate)
     Index("ix_tessera_share_record", "object", "record_id"),
+    # the shares granted to a user's principals, for the sharing predicate when the database
+    # collects them once per query (PostgreSQL's hashed subplan) instead of probing per record:
+    # without it that is a scan of every share; access and record_id make it index-only
+    Index("ix_tessera_share_grantee", "object", "grantee_type", "grantee", "access", "record_id"),
 )
