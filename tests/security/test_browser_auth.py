@@ -96,4 +96,7 @@ def test_no_open_redirect_after_login(browser):
 
 def test_api_ignores_session_cookies(browser):
     login(browser, "admin", "admin-password-1")
-    assert browser.get("/api/v1/objects", base_url=BASE).status_code == 401
+    response = browser.get("/api/v1/objects", base_url=BASE)
+    assert response.status_code == 401
+    assert "Set-Cookie" not in response.headers   # the API never opens (nor refreshes) the session
+    assert "/login" not in browser.get("/", base_url=BASE).headers["Location"]   # still signed in

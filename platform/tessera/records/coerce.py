@@ -83,15 +83,23 @@ def _multi_picklist(field: FieldDef):
     return coerce
 
 
-def _bounds(field, value):
+def _bounds(field):
+    """The min/max check of a numeric field, read from its options once (None: no bounds)."""
     lo, hi = field.options.get("min"), field.options.get("max")
-    if lo is not None and value < lo:
-        raise ValueError(f"must be at least {lo}")
-    if hi is not None and value > hi:
-        raise ValueError(f"must be at most {hi}")
+    if lo is None and hi is None:
+        return None
+
+    def check(value):
+        if lo is not None and value < lo:
+            raise ValueError(f"must be at least {lo}")
+        if hi is not None and value > hi:
+            raise ValueError(f"must be at most {hi}")
+    return check
 
 
 def _integer(field: FieldDef):
+    bounds = _bounds(field)
+
     def coerce(value, from_text=False):
         if from_text and isinstance(value, str):
             try:
@@ -105,7 +113,8 @@ def _integer(field: FieldDef):
                 raise ValueError("must be an integer")
         if abs(value) > BIGINT_MAX:
             raise ValueError("is out of range")
-        _bounds(field, value)
+        if bounds is not None:
+            bounds(value)
         return value
     return coerce
 
@@ -114,6 +123,7 @@ def _decimal(field: FieldDef):
     precision, scale = field.options["precision"], field.options["scale"]
     quantum = Decimal(1).scaleb(-scale)
     limit = Decimal(10) ** (precision - scale)
+    bounds = _bounds(field)
 
     def coerce(value, from_text=False):
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
@@ -131,7 +141,8 @@ def _decimal(field: FieldDef):
         number = number.quantize(quantum, rounding=ROUND_HALF_UP)
         if abs(number) >= limit:
             raise ValueError(f"has more than {precision - scale} digits before the decimal point")
-        _bounds(field, number)
+        if bounds is not None:
+            bounds(number)
         return number
     return coerce
 

@@ -53,7 +53,8 @@ def _unauthorized(message):
 
 
 def _json_body(expect):
-    data = request.get_json(silent=True, force=True) if request.data else None
+    # not `request.data`: that parses the body as form data first (~0.1 ms a request)
+    data = request.get_json(silent=True, force=True)
     if data is None:
         raise BadQuery("the request body must be JSON")
     if not isinstance(data, expect):

@@ -2,9 +2,23 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from ..services import Services
+
+API_PREFIX = "/api/"
+
+
+class BrowserSessions(SecureCookieSessionInterface):
+    """The signed cookie session, for the browser parts only. The JSON API authenticates by bearer
+    token alone — a cookie must never count there (it has no CSRF protection) — so its requests
+    get Flask's null session: no cookie read, no signer built, nothing saved."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(API_PREFIX):
+            return None
+        return super().open_session(app, request)
 
 
 def create_app(database_url: str | None = None, *, services: Services | None = None, config: dict | None = None) -> Flask:
@@ -18,6 +32,7 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     from ..bootstrap import secret_key
 
     app = Flask(__name__)
+    app.session_interface = BrowserSessions()
     services = services or Services.open(database_url)
     app.config.update(
         SECRET_KEY=secret_key(services.engine),
@@ -37,7 +52,7 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     from .auth import auth
     csrf = CSRFProtect(app)
     csrf.exempt(api)  # bearer tokens only: no ambient credentials, so no CSRF
-    app.register_blueprint(api, url_prefix="/api/v1")
+    app.register_blueprint(api, url_prefix=API_PREFIX + "v1")
     app.register_blueprint(auth)
     from .ui import ui  # end-user UI: generated from metadata, through the record service
     app.register_blueprint(ui, url_prefix="/app")
