@@ -42,6 +42,20 @@ def test_install_creates_tables_and_version(env):
     assert "ix_obj_contact_account" in env.indexes("obj_contact")
 
 
+def test_platform_indexes_added_since_a_database_was_created_appear_at_startup(env):
+    from sqlalchemy import text
+
+    from tessera.changes import ChangeService
+    assert {"ix_tessera_share_record", "ix_tessera_share_grantee"} <= set(env.indexes("tessera_share"))
+    with env.engine.begin() as conn:               # a database from before the index existed
+        conn.execute(text("DROP INDEX ix_tessera_share_grantee"))
+    assert "ix_tessera_share_grantee" not in env.indexes("tessera_share")
+    ChangeService(env.engine)
+    assert "ix_tessera_share_grantee" in env.indexes("tessera_share")
+    ChangeService(env.engine)                      # and nothing to do the next time
+    assert "ix_tessera_share_grantee" in env.indexes("tessera_share")
+
+
 def test_same_snapshot_is_no_change(env):
     env.install(base())
     again = env.install(base())
