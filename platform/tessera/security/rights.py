@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import casbin
 from casbin.model import Model
+from casbin.persist import Adapter
 
 from .policy import MODEL_TEXT, policy_rules, subjects_of
 
@@ -33,17 +34,27 @@ class Rights:
 ALL = None  # marker used by callers for "no restriction" (system actor)
 
 
+class _GeneratedRules(Adapter):
+    """Hands the generated rules to the enforcer in one pass, as pycasbin's own file adapter does.
+    `Enforcer.add_policies` would test each new rule against every rule already added (a list
+    scan): quadratic, 0.3 s of every Runtime build for the stock apps' ~3.5k rules, and growing
+    with the square of an org's profiles × fields."""
+
+    def __init__(self, p_rules, g_rules):
+        self.rules = (("p", p_rules), ("g", g_rules))
+
+    def load_policy(self, model):
+        for ptype, rules in self.rules:
+            model.model[ptype][ptype].policy.extend(list(r) for r in dict.fromkeys(map(tuple, rules)))
+
+
 class RightsCache:
     def __init__(self, md):
         model = Model()
         model.load_model_from_text(MODEL_TEXT)
-        self.enforcer = casbin.Enforcer(model)
-        self.enforcer.enable_auto_save(False)
         self.p_rules, self.g_rules = policy_rules(md)
-        if self.p_rules:
-            self.enforcer.add_policies(self.p_rules)
-        if self.g_rules:
-            self.enforcer.add_grouping_policies(self.g_rules)
+        self.enforcer = casbin.Enforcer(model, _GeneratedRules(self.p_rules, self.g_rules))
+        self.enforcer.enable_auto_save(False)
         self._cache: dict[tuple, Rights] = {}
         self._lock = threading.Lock()
 
