@@ -174,6 +174,9 @@ class RuntimeHolder:
         if runtime is not None and runtime.version == number:
             return runtime
         with self._lock:
+            # read again: `number` may be stale by now (a thread that read it before a newer
+            # version was activated and built by another would otherwise build the older one back)
+            number = self._changes.active_number()
             if self._runtime is None or self._runtime.version != number:
                 self._runtime = self._build(number)
             return self._runtime

@@ -1,4 +1,4 @@
-"""Build the admin Flask app for one metadata version (see __init__.py for why it is its own app)."""
+"""Build the admin Flask app (see __init__.py for why it is its own app)."""
 from __future__ import annotations
 
 import os
@@ -55,25 +55,26 @@ class SetupHome(AdminIndexView):
                            can_manage_users=has_permission("manage_users"))
 
 
-def build_admin_app(services, main_app: Flask, version: int | None) -> Flask:
+def build_admin_app(services, main_app: Flask) -> Flask:
+    """The admin app, built once per process: no view is configured from the metadata (each
+    reads the active version per request), so a new metadata version needs no rebuild and the
+    compiled templates stay warm."""
     from .views.objects import ObjectManagerView
     from .views.permission_groups import PermissionSetGroupsView
     from .views.security import PermissionsView, RolesView, SharingView
     from .views.ui import AppsView, LayoutsView, ListViewsView
-    from .views.users import build_users_view
+    from .views.users import users_view
     from .views.versions import VersionsView
 
     app = Flask("tessera.web.setup", root_path=WEB, template_folder="templates", static_folder="static",
                 static_url_path="/static/tessera")
     app.config.update({k: main_app.config[k] for k in SHARED_CONFIG if k in main_app.config})
-    app.config["SETUP_METADATA_VERSION"] = version
     app.extensions["tessera"] = services
     CSRFProtect(app)
 
     admin = Admin(app, name="Tessera Setup", url="/",
                   theme=Bootstrap4Theme(base_template="setup/layout.html", fluid=True),
                   index_view=SetupHome(name="Home", url="/", menu_icon_type="fa", menu_icon_value="fa-home"))
-    md = services.runtimes.current().metadata
     admin.add_view(ObjectManagerView(name="Object Manager", endpoint="objects", url="objects", category="Objects & UI"))
     admin.add_view(LayoutsView(name="Page Layouts", endpoint="layouts", url="layouts", category="Objects & UI"))
     admin.add_view(ListViewsView(name="List Views", endpoint="list_views", url="list-views", category="Objects & UI"))
@@ -84,7 +85,7 @@ def build_admin_app(services, main_app: Flask, version: int | None) -> Flask:
                                            url="permission-set-groups", category="Security"))
     admin.add_view(RolesView(name="Roles", endpoint="roles", url="roles", category="Security"))
     admin.add_view(SharingView(name="Sharing", endpoint="sharing", url="sharing", category="Security"))
-    admin.add_view(build_users_view(md, name="Users", endpoint="users", url="users", category="Security"))
+    admin.add_view(users_view(name="Users", endpoint="users", url="users", category="Security"))
     admin.add_view(VersionsView(name="Versions", endpoint="versions", url="versions", category="Changes"))
 
     @app.context_processor

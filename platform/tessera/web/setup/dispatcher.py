@@ -1,4 +1,4 @@
-"""WSGI dispatcher: /setup/... → the admin app of the active metadata version; the rest → main app."""
+"""WSGI dispatcher: /setup/... → the admin app; the rest → main app."""
 from __future__ import annotations
 
 import threading
@@ -14,20 +14,19 @@ class SetupDispatcher:
         self.prefix = prefix.rstrip("/")
         self._lock = threading.Lock()
         self._app = None
-        self._version = None
 
     def admin_app(self):
-        """The admin app for the active version (built on first use, rebuilt when it moves)."""
-        version = self.services.runtimes.current().version
+        """The admin app, built on first use and kept: its views read the active metadata version
+        per request, so a new version costs no rebuild. Requests arriving while it is being built
+        wait for that one build (double-checked under the lock)."""
         app = self._app
-        if app is not None and self._version == version:
-            return app
-        with self._lock:
-            if self._app is None or self._version != version:
-                from .app import build_admin_app
-                self._app = build_admin_app(self.services, self.main_app, version)
-                self._version = version
-            return self._app
+        if app is None:
+            with self._lock:
+                if self._app is None:
+                    from .app import build_admin_app
+                    self._app = build_admin_app(self.services, self.main_app)
+                app = self._app
+        return app
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO") or ""

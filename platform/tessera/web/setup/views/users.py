@@ -5,8 +5,8 @@ Users are records of the core `user` object, so every read and write goes throug
 credentials through `services.identity`. Permission sets are `permission_set_assignment` records.
 Each change is audited where it happens: the record service audits profile, role, activation
 and permission set changes (records/permission_audit.py), the identity service a password reset.
-The form's profile, role and permission-set choices come from the metadata
-version the admin app was built for (see setup/__init__.py: the app is rebuilt per version).
+The form's profile, role and permission-set choices come from the active metadata version, read
+per request (the admin app is built once: see setup/__init__.py).
 """
 from __future__ import annotations
 
@@ -61,41 +61,34 @@ def _password_strength(form, field):
         raise ValidationError("at least 8 characters")
 
 
-def _common_fields(profiles, roles, sets) -> dict:
+def _common_fields() -> dict:
+    # The profile, role and permission-set choices come from the active metadata version and are
+    # set on each form instance (UsersModelView._with_choices): the view is built once per
+    # process while versions come and go.
     return {
         "first_name": StringField("First name", validators=[Optional(), Length(max=40)]),
         "last_name": StringField("Last name", validators=[DataRequired(), Length(max=80)]),
         "email": EmailField("Email", validators=[Optional(), Length(max=254)]),
         "title": StringField("Title", validators=[Optional(), Length(max=80)]),
-        "profile": SelectField("Profile", choices=_select(profiles), validators=[DataRequired()],
-                               default="standard_user" if "standard_user" in dict(profiles) else None,
+        "profile": SelectField("Profile", choices=[], validators=[DataRequired()], default="standard_user",
                                description="Sets what the user may do."),
-        "role": SelectField("Role", choices=_select(roles), validators=[Optional()],
+        "role": SelectField("Role", choices=[], validators=[Optional()],
                             description="Their place in the role hierarchy (widens record access)."),
-        "permission_sets": SelectMultipleField("Permission sets", choices=_select(sets), validators=[Optional()],
+        "permission_sets": SelectMultipleField("Permission sets", choices=[], validators=[Optional()],
                                                description="Extra permissions on top of the profile."),
     }
 
 
-def build_users_view(md, **kwargs):
-    profiles, roles, sets = _choices(md)
-    # Fields are created in display order (WTForms orders fields by creation).
-    create_fields = {"username": StringField("Username", validators=[DataRequired(), Length(max=80)],
-                                             description="The name used to sign in.")}
-    create_fields.update(_common_fields(profiles, roles, sets))
-    create_fields["password"] = PasswordField(
-        "Initial password", validators=[DataRequired(), _password_strength],
-        description="At least 8 characters; the user can change it later.")
-    edit_fields = _common_fields(profiles, roles, sets)
-    edit_fields["active"] = BooleanField("Active", description="Inactive users cannot sign in; their records stay.")
-
-    class UsersView(UsersModelView):
-        create_form_class = type("CreateUserForm", (FlaskForm,), create_fields)
-        edit_form_class = type("EditUserForm", (FlaskForm,), edit_fields)
-        profile_labels = dict(profiles)
-        role_labels = dict(roles)
-
-    return UsersView(UserRow, menu_icon_type="fa", menu_icon_value="fa-users", **kwargs)
+# Fields are created in display order (WTForms orders fields by creation).
+CreateUserForm = type("CreateUserForm", (FlaskForm,), {
+    "username": StringField("Username", validators=[DataRequired(), Length(max=80)],
+                            description="The name used to sign in."),
+    **_common_fields(),
+    "password": PasswordField("Initial password", validators=[DataRequired(), _password_strength],
+                              description="At least 8 characters; the user can change it later.")})
+EditUserForm = type("EditUserForm", (FlaskForm,), {
+    **_common_fields(),
+    "active": BooleanField("Active", description="Inactive users cannot sign in; their records stay.")})
 
 
 def _fmt_username(view, context, model, name):
@@ -103,11 +96,11 @@ def _fmt_username(view, context, model, name):
 
 
 def _fmt_profile(view, context, model, name):
-    return view.profile_labels.get(model.profile, model.profile or "—")
+    return dict(view.choices()[0]).get(model.profile, model.profile or "—")
 
 
 def _fmt_role(view, context, model, name):
-    return view.role_labels.get(model.role, model.role) if model.role else "—"
+    return dict(view.choices()[1]).get(model.role, model.role) if model.role else "—"
 
 
 def _fmt_active(view, context, model, name):
@@ -132,10 +125,9 @@ class UsersModelView(BaseModelView):
                      "role": "Role", "active": "Status"}
     column_extra_row_actions = [EndpointLinkRowAction("fa fa-key", ".reset_password", title="Reset password")]
     form_base_class = FlaskForm
-    edit_form_class = None
-    create_form_class = None
-    profile_labels: dict = {}
-    role_labels: dict = {}
+    edit_form_class = EditUserForm
+    create_form_class = CreateUserForm
+    _choices_cache: tuple = (None, None)   # (metadata version, its choices): one entry, replaced whole
 
     # -- access (same rules as SetupView) ------------------------------------------------------
     def is_accessible(self):
@@ -175,6 +167,27 @@ class UsersModelView(BaseModelView):
 
     def get_edit_form(self):
         return self.edit_form_class
+
+    def choices(self):
+        """(profiles, roles, permission sets) of the active metadata version, as (value, label) pairs."""
+        runtime = self.services.runtimes.current()
+        version, choices = self._choices_cache
+        if choices is None or version != runtime.version:
+            choices = _choices(runtime.metadata)
+            self._choices_cache = (runtime.version, choices)
+        return choices
+
+    def _with_choices(self, form):
+        profiles, roles, sets = self.choices()
+        form.profile.choices, form.role.choices = _select(profiles), _select(roles)
+        form.permission_sets.choices = _select(sets)
+        return form
+
+    def create_form(self, obj=None):
+        return self._with_choices(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._with_choices(super().edit_form(obj))
 
     def scaffold_list_form(self, widget=None, validators=None):
         return None
@@ -329,3 +342,7 @@ class UsersModelView(BaseModelView):
                 return redirect(url_for(".index_view"))
         return self.render("setup/users/password.html", user=user, error=error,
                            suggestion=secrets.token_urlsafe(12)), (422 if error else 200)
+
+
+def users_view(**kwargs) -> UsersModelView:
+    return UsersModelView(UserRow, menu_icon_type="fa", menu_icon_value="fa-users", **kwargs)
