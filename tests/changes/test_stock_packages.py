@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from changes_helpers import write_org
+from tessera.meta.merge import build_metadata
 from tessera.meta.source import load_org, load_package
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,3 +43,18 @@ def test_stock_packages_and_org_extension(env, tmp_path):
     assert env.svc.install_packages(sources, author="tester").version is None
     env.svc.export_org(tmp_path / "export")
     assert env.svc.apply_org(load_org(tmp_path / "export"), author="tester").version is None
+
+
+def test_admins_choose_tracked_fields_of_stock_objects(env, tmp_path):
+    env.svc.install_packages([load_package(p) for p in STOCK], author="tester")
+    org = write_org(tmp_path / "org", {
+        "opportunity": {"extends": "opportunity", "fields": {"description": {"track_history": False}}},
+        "product": {"extends": "product", "track_history": True},
+    })
+    result = env.svc.apply_org(load_org(org), author="tester", message="history choices")
+    assert {"change field opportunity.description: track_history",
+            "change object product: track_history"} <= {op.describe() for op in result.plan}
+    md = build_metadata(env.svc.active().snapshot)
+    assert "description" not in md.objects["opportunity"].history_fields
+    assert "stage" in md.objects["opportunity"].history_fields
+    assert md.objects["product"].history_fields
