@@ -163,3 +163,19 @@ def test_script_in_metadata_does_not_run_in_setup(page, live_server, live_servic
         page.wait_for_load_state()
         assert page.evaluate("window.pwned") is None, url
     assert payload in page.inner_text("body") or "window.pwned" in page.content()
+
+
+def test_field_editor_fits_a_phone_and_shows_the_history_setting(browser, live_server, live_services):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        sign_in(page, live_server)
+        page.goto(f"{live_server}/setup/objects/account/fields/new?type=picklist")
+        value = page.locator('input[name="pv_value"]').first.bounding_box()
+        assert value["width"] >= 100, value                      # was squeezed to 64 px by the buttons column
+        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        tracks = live_services.runtimes.current().metadata.objects["account"].track_history
+        assert page.is_visible("label[for=track_history]") and page.is_checked("#track_history") == tracks
+        screenshot(page, "admin_field_editor_phone")
+    finally:
+        context.close()
