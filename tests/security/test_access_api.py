@@ -194,6 +194,24 @@ def test_role_share_and_group_share(people):
     assert people["auditor"].get(url).status_code == 200
 
 
+def test_group_and_role_and_subordinates_shares(people):
+    """Every grantee kind through list and get; the actors hold several principals each (user,
+    role, the roles above, groups), so the predicate asks for a list of them."""
+    owner = people["revenue"]                               # tp_auditor: outside the hierarchy
+    to_group = post(owner, "deal", {"name": "To reviewers"})
+    below_lead = post(owner, "deal", {"name": "To the lead and below"})
+    owner.post(f"/api/v1/records/deal/{to_group['id']}/shares",
+               json={"grantee_type": "group", "grantee": "reviewers", "access": "edit"})
+    owner.post(f"/api/v1/records/deal/{below_lead['id']}/shares",
+               json={"grantee_type": "role_and_subordinates", "grantee": "tp_lead"})
+    assert names(people["reviewer"], "deal") == ["To reviewers"]
+    assert names(people["lead"], "deal") == names(people["worker"], "deal") == ["To the lead and below"]
+    assert names(people["boss"], "deal") == []                # above tp_lead: not a subordinate
+    assert people["worker2"].get(f"/api/v1/records/deal/{below_lead['id']}").status_code == 200
+    assert people["worker2"].patch(f"/api/v1/records/deal/{below_lead['id']}", json={"name": "x"}).status_code == 403
+    assert people["reviewer"].patch(f"/api/v1/records/deal/{to_group['id']}", json={"name": "Reviewed"}).status_code == 200
+
+
 def test_controlled_by_parent(people):
     deal = post(people["worker"], "deal", {"name": "D"})
     post(people["worker"], "deal_item", {"name": "I", "deal": deal["id"]})

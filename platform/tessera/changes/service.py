@@ -47,6 +47,8 @@ def ensure_platform_tables(engine) -> None:
         platform_metadata.create_all(conn)
         for table in platform_metadata.sorted_tables:
             for index in table.indexes:
+                # checkfirst looks the index up in the catalog (no lock, unlike CREATE INDEX IF NOT
+                # EXISTS) and honours ddl_if (an index meant for one dialect only)
                 index.create(conn, checkfirst=True)
 
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from sqlalchemy import ARRAY, and_, any_, exists, false, literal, or_, select
+from sqlalchemy import ARRAY, String, any_, exists, false, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
-from ..storage.platform_tables import shares
+from ..storage.platform_tables import share_principal, shares
 
 
 def role_tree(md) -> dict[str, list[str]]:
@@ -55,7 +55,10 @@ def one_of(column, values, dialect_name: str) -> ColumnElement:
     if len(values) == 1:
         return column == values[0]
     if dialect_name == "postgresql":
-        return column == any_(literal(values, ARRAY(column.type)))
+        # an unbounded element type: the column's VARCHAR(n)[] would cut longer values to n
+        # characters on the way in, and a cut value can equal another one
+        element = String() if isinstance(column.type, String) else column.type
+        return column == any_(literal(values, ARRAY(element)))
     return column.in_(values)
 
 
@@ -195,17 +198,17 @@ class SharingCompiler:
     def _manual(self, actor, object_name, alias, access, dialect_name):
         # a correlated EXISTS, not `id IN (shares of the actor)`: PostgreSQL then plans both a
         # per-record probe of ix_tessera_share_record and one hashed pass over the actor's shares
-        # (ix_tessera_share_grantee) and keeps the cheaper for the rows it expects to filter; for
+        # (ix_tessera_share_principal) and keeps the cheaper for the rows it expects to filter; for
         # the IN form it only had the hashed pass, and read the whole share table for it
-        principals = [and_(shares.c.grantee_type == "user", shares.c.grantee == str(actor.user_id))]
+        principals = [share_principal("user", actor.user_id)]
         if actor.role:
-            principals.append(and_(shares.c.grantee_type == "role", shares.c.grantee == actor.role))
-            principals.append(and_(shares.c.grantee_type == "role_and_subordinates",
-                                   one_of(shares.c.grantee, [actor.role, *ancestors(self.md, actor.role)],
-                                          dialect_name)))
-        if actor.groups:
-            principals.append(and_(shares.c.grantee_type == "group",
-                                   one_of(shares.c.grantee, sorted(actor.groups), dialect_name)))
+            principals.append(share_principal("role", actor.role))
+            principals += [share_principal("role_and_subordinates", r)
+                           for r in (actor.role, *ancestors(self.md, actor.role))]
+        principals += [share_principal("group", g) for g in sorted(actor.groups)]
         levels = ["edit"] if access == "edit" else ["read", "edit"]
-        return exists(select(literal(1)).where(shares.c.object == object_name, shares.c.record_id == alias.c.id,
-                                               one_of(shares.c.access, levels, dialect_name), or_(*principals)))
+        return exists(select(literal(1)).where(
+            shares.c.object == object_name,
+            shares.c.record_id == alias.c.id,
+            one_of(share_principal(shares.c.grantee_type, shares.c.grantee), principals, dialect_name),
+            one_of(shares.c.access, levels, dialect_name)))

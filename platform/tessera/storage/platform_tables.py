@@ -1,6 +1,6 @@
 """Tessera's own tables (prefix `tessera_`; object tables use `obj_`, so they never collide)."""
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
-                        Uuid)
+                        Uuid, literal_column)
 
 from .naming import NAMING_CONVENTION
 
@@ -90,8 +90,22 @@ shares = Table(
     Column("created_by", Uuid),
     # a record's shares (its sharing page; the per-record probe of the sharing predicate)
     Index("ix_tessera_share_record", "object", "record_id"),
-    # the shares granted to a user's principals, for the sharing predicate when the database
-    # collects them once per query (PostgreSQL's hashed subplan) instead of probing per record:
-    # without it that is a scan of every share; access and record_id make it index-only
-    Index("ix_tessera_share_grantee", "object", "grantee_type", "grantee", "access", "record_id"),
 )
+
+
+def share_principal(grantee_type, grantee):
+    """One grantee as one string, `grantee_type:grantee` ('role:sales_rep', 'user:<id>'): the
+    sharing predicate asks for the actor's principals as one list, `principal IN (...)`, one
+    index condition instead of an OR of (type, grantee) pairs. Unambiguous: the grantee types
+    (user, role, role_and_subordinates, group) contain no ':'. Takes columns or Python strings."""
+    if isinstance(grantee_type, str):
+        return f"{grantee_type}:{grantee}"
+    return grantee_type + literal_column("':'", String) + grantee
+
+
+# the shares granted to a user's principals, for the sharing predicate when PostgreSQL collects
+# them once per query (a hashed subplan) instead of probing per record: without it that is a scan
+# of every share. PostgreSQL only: SQLite always probes per record, and given this index it probes
+# it once per principal and access level instead of ix_tessera_share_record once (3× slower)
+Index("ix_tessera_share_principal", shares.c.object, share_principal(shares.c.grantee_type, shares.c.grantee),
+      shares.c.access, shares.c.record_id).ddl_if(dialect="postgresql")
