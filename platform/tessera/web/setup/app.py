@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from ..auth import current_actor
-from .base import has_permission, login_url, main_root
+from .base import SetupGuard, has_permission, main_root
 
 WEB = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Settings the admin app must share with the main app: the same signed session cookie, so a
@@ -22,20 +22,9 @@ SHARED_CONFIG = ("SECRET_KEY", "SESSION_COOKIE_NAME", "SESSION_COOKIE_DOMAIN", "
                  "MAX_CONTENT_LENGTH", "TESTING", "DEBUG", "PREFERRED_URL_SCHEME")
 
 
-class SetupHome(AdminIndexView):
+class SetupHome(SetupGuard, AdminIndexView):
     def is_accessible(self):
         return has_permission("customize_metadata") or has_permission("manage_users")
-
-    def inaccessible_callback(self, name, **kwargs):
-        from flask import abort, redirect
-        if current_actor() is None:
-            return redirect(login_url())
-        abort(403)
-
-    def render(self, template, **kwargs):
-        kwargs.setdefault("actor", current_actor())
-        kwargs.setdefault("main_root", main_root())
-        return super().render(template, **kwargs)
 
     @expose()
     def index(self):

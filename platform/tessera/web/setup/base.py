@@ -61,18 +61,12 @@ def has_permission(permission: str) -> bool:
     return services().runtimes.current().security.access_for(actor).system(permission)
 
 
-class SetupView(BaseView):
-    """A setup page (Flask-Admin BaseView) guarded by a system permission."""
+class SetupGuard:
+    """Access and page context shared by every setup view (mixed into Flask-Admin's view classes):
+    signed-out visitors go to the sign-in page, signed-in users without the permission get 403."""
 
     permission = "customize_metadata"
-    icon = "fa-cog"
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("menu_icon_type", "fa")
-        kwargs.setdefault("menu_icon_value", self.icon)
-        super().__init__(*args, **kwargs)
-
-    # -- access --------------------------------------------------------------------------------
     def is_accessible(self) -> bool:
         return has_permission(self.permission)
 
@@ -80,6 +74,22 @@ class SetupView(BaseView):
         if current_actor() is None:
             return redirect(login_url())
         abort(403)
+
+    def render(self, template, **kwargs):
+        kwargs.setdefault("actor", current_actor())
+        kwargs.setdefault("main_root", main_root())
+        return super().render(template, **kwargs)
+
+
+class SetupView(SetupGuard, BaseView):
+    """A setup page (Flask-Admin BaseView) guarded by a system permission."""
+
+    icon = "fa-cog"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("menu_icon_type", "fa")
+        kwargs.setdefault("menu_icon_value", self.icon)
+        super().__init__(*args, **kwargs)
 
     # -- helpers -------------------------------------------------------------------------------
     @property
@@ -101,11 +111,6 @@ class SetupView(BaseView):
     def editor(self) -> OrgEditor:
         active = self.services.changes.active()
         return OrgEditor(active.snapshot if active else {"packages": [], "org": None})
-
-    def render(self, template, **kwargs):
-        kwargs.setdefault("actor", self.actor)
-        kwargs.setdefault("main_root", main_root())
-        return super().render(template, **kwargs)
 
     # -- saving through the change pipeline --------------------------------------------------
     def org_change(self, build, *, on_invalid, done_url, title: str, cancel_url: str | None = None,

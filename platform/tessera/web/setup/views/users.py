@@ -25,7 +25,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ....records.errors import RecordError
-from ..base import has_permission, login_url
+from ..base import SetupGuard
 from ...auth import current_actor
 
 USER_FIELDS = ["username", "first_name", "last_name", "full_name", "email", "title", "profile", "role", "active"]
@@ -109,7 +109,7 @@ def _fmt_active(view, context, model, name):
     return Markup('<span class="badge badge-secondary">Inactive</span>')
 
 
-class UsersModelView(BaseModelView):
+class UsersModelView(SetupGuard, BaseModelView):
     permission = "manage_users"
     list_template = "setup/users/list.html"
     create_template = "setup/users/create.html"
@@ -128,21 +128,6 @@ class UsersModelView(BaseModelView):
     edit_form_class = EditUserForm
     create_form_class = CreateUserForm
     _choices_cache: tuple = (None, None)   # (metadata version, its choices): one entry, replaced whole
-
-    # -- access (same rules as SetupView) ------------------------------------------------------
-    def is_accessible(self):
-        return has_permission(self.permission)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if current_actor() is None:
-            return redirect(login_url())
-        abort(403)
-
-    def render(self, template, **kwargs):
-        from ..base import main_root
-        kwargs.setdefault("actor", current_actor())
-        kwargs.setdefault("main_root", main_root())
-        return super().render(template, **kwargs)
 
     @property
     def services(self):
