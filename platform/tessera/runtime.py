@@ -17,6 +17,7 @@ from .meta.fieldtypes import SYSTEM_FIELDS
 from .meta.model import FieldDef, Metadata, ObjectDef
 from .meta.validate import expected_type, resolver
 from .records.coerce import coercer_for
+from .storage.engine import forget_prepared_statements
 from .storage.tables import build_tables
 
 
@@ -178,6 +179,8 @@ class RuntimeHolder:
             # version was activated and built by another would otherwise build the older one back)
             number = self._changes.active_number()
             if self._runtime is None or self._runtime.version != number:
+                if self._runtime is not None:
+                    forget_prepared_statements(self._changes.engine)
                 self._runtime = self._build(number)
             return self._runtime
 

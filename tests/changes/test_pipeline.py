@@ -46,7 +46,7 @@ def test_platform_indexes_added_since_a_database_was_created_appear_at_startup(e
     from sqlalchemy import text
 
     from tessera.changes import ChangeService
-    added = "ix_tessera_share_principal" if env.engine.dialect.name == "postgresql" else "ix_tessera_share_record"
+    added = "ix_tessera_share_grants" if env.engine.dialect.name == "postgresql" else "ix_tessera_share_record"
     assert added in env.indexes("tessera_share")
     with env.engine.begin() as conn:               # a database from before the index existed
         conn.execute(text(f"DROP INDEX {added}"))
@@ -56,7 +56,46 @@ def test_platform_indexes_added_since_a_database_was_created_appear_at_startup(e
     ChangeService(env.engine)                      # and nothing to do (nor fail) the next time
     assert added in env.indexes("tessera_share")
     if env.engine.dialect.name == "sqlite":        # PostgreSQL's index only (security/sharing.py)
-        assert "ix_tessera_share_principal" not in env.indexes("tessera_share")
+        assert "ix_tessera_share_grants" not in env.indexes("tessera_share")
+
+
+def test_an_older_share_table_gets_the_principal_column_and_loses_its_retired_index(env):
+    """A database made before shares had a `principal` column (the sharing predicate then matched
+    an expression index on PostgreSQL): opening it adds the column, computed for the shares it
+    already holds, creates the new index and drops the retired one."""
+    import uuid
+    from datetime import datetime, timezone
+
+    from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Uuid, insert, inspect, select, text
+
+    from tessera.changes import ChangeService
+    from tessera.storage.platform_tables import shares
+    postgres = env.engine.dialect.name == "postgresql"
+    old = MetaData()
+    old_shares = Table("tessera_share", old, *[Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                                                for c in shares.columns if c.name != "principal"])
+    Index("ix_tessera_share_record", old_shares.c.object, old_shares.c.record_id)
+    share_id = uuid.uuid4()
+    with env.engine.begin() as conn:
+        conn.execute(text("DROP TABLE tessera_share"))
+        old.create_all(conn)
+        if postgres:
+            conn.execute(text("CREATE INDEX ix_tessera_share_principal ON tessera_share "
+                              "(object, (grantee_type || ':' || grantee), access, record_id)"))
+        conn.execute(insert(old_shares).values(id=share_id, object="account", record_id=uuid.uuid4(), grantee_type="role",
+                                               grantee="sales_rep", access="read", created_at=datetime.now(timezone.utc)))
+    with env.engine.connect() as conn:
+        assert "principal" not in {c["name"] for c in inspect(conn).get_columns("tessera_share")}
+
+    ChangeService(env.engine)
+
+    with env.engine.connect() as conn:
+        assert conn.execute(select(shares.c.principal).where(shares.c.id == share_id)).scalar_one() == "role:sales_rep"
+    indexes = env.indexes("tessera_share")
+    assert "ix_tessera_share_principal" not in indexes
+    assert ("ix_tessera_share_grants" in indexes) is postgres
+    ChangeService(env.engine)                      # idempotent
+    assert env.indexes("tessera_share") == indexes
 
 
 def test_same_snapshot_is_no_change(env):

@@ -23,14 +23,14 @@ from typing import Any, Callable
 
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, func, insert, select, update
+from sqlalchemy import Column, Computed, MetaData, func, insert, inspect, select, update
 
 from ..meta.merge import build_metadata
 from ..meta.errors import MetaError, MetadataInvalid
 from ..meta.source import LOCK_FILE, check_org, dump_org, empty_org
-from ..storage.engine import begin_write
+from ..storage.engine import begin_read, begin_write
 from ..storage.naming import NAMING_CONVENTION
-from ..storage.platform_tables import platform_metadata, versions as versions_table
+from ..storage.platform_tables import RETIRED_INDEXES, platform_metadata, versions as versions_table
 from .operations import DESTRUCTIVE, Context, Impact, add_pending_foreign_keys
 from .audit_entry import record_version
 from .pipeline import ChangeFailed, change_transaction
@@ -41,15 +41,34 @@ SOURCES = ("ui", "cli", "package", "deploy", "rollback")
 
 
 def ensure_platform_tables(engine) -> None:
-    """Create Tessera's own tables (tessera_*) where missing, and the indexes added to them since
-    (create_all leaves an existing table as it is)."""
+    """Create Tessera's own tables (tessera_*) where missing, and bring an older database's up to
+    date: columns and indexes added since are created (create_all leaves an existing table as it
+    is), retired indexes dropped. Added columns are nullable or computed, so any table takes them."""
     with begin_write(engine) as conn:
         platform_metadata.create_all(conn)
+        inspector = inspect(conn)
+        ops = Operations(MigrationContext.configure(conn))
         for table in platform_metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    ops.add_column(table.name, _addable(column, conn.dialect.name))
+            retired = set(RETIRED_INDEXES.get(table.name, ()))
+            if retired:
+                for name in retired & {ix["name"] for ix in inspector.get_indexes(table.name)}:
+                    ops.drop_index(name, table_name=table.name)
             for index in table.indexes:
                 # checkfirst looks the index up in the catalog (no lock, unlike CREATE INDEX IF NOT
                 # EXISTS) and honours ddl_if (an index meant for one dialect only)
                 index.create(conn, checkfirst=True)
+
+
+def _addable(column, dialect_name: str):
+    """`column` as ALTER TABLE ADD COLUMN can take it: SQLite adds generated columns as VIRTUAL
+    only (computed when read, the same values as a STORED one)."""
+    if column.computed is not None and dialect_name == "sqlite":
+        return Column(column.name, column.type, Computed(column.computed.sqltext, persisted=False))
+    return column._copy()
 
 
 @dataclass(frozen=True)
@@ -131,21 +150,21 @@ class ChangeService:
     # -- reading ---------------------------------------------------------------------------
     def active_number(self) -> int | None:
         """Cheap (one indexed single-row query): the web workers poll it."""
-        with self.engine.connect() as conn:
+        with begin_read(self.engine) as conn:
             return conn.execute(select(versions_table.c.number).where(versions_table.c.active == True)).scalar()  # noqa: E712
 
     def active(self) -> Version | None:
-        with self.engine.connect() as conn:
+        with begin_read(self.engine) as conn:
             row = conn.execute(select(versions_table).where(versions_table.c.active == True)).first()  # noqa: E712
         return _version(row, row.snapshot) if row else None
 
     def versions(self) -> list[Version]:
-        with self.engine.connect() as conn:
+        with begin_read(self.engine) as conn:
             rows = conn.execute(select(*_LIST_COLUMNS).order_by(versions_table.c.number.desc())).all()
         return [_version(r) for r in rows]
 
     def get(self, number: int) -> Version:
-        with self.engine.connect() as conn:
+        with begin_read(self.engine) as conn:
             row = conn.execute(select(versions_table).where(versions_table.c.number == number)).first()
         if row is None:
             raise LookupError(f"there is no metadata version {number}")

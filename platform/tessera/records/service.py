@@ -34,7 +34,7 @@ from ..expr import ExprError, compile_expression
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
-from ..storage.engine import begin_write
+from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import autonumbers
 from . import cursor as cursors, history, keyset, permission_audit
 from .coerce import parse_id
@@ -170,7 +170,7 @@ class RecordService:
             if last is not None and last.type == "json":
                 raise BadQuery(f"sort: cannot sort by '{key.lstrip('-')}' (a json field has no order)")
         now = _now()
-        with self.engine.connect() as conn:
+        with begin_read(self.engine) as conn:
             b = self._builder(rt, object_name, conn, now, access)
             out_cols = self._columns(b, paths, "fields")
             where = []
@@ -233,7 +233,7 @@ class RecordService:
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "read")
         rid = self._parse_record_id(record_id)
-        with self.engine.connect() as conn:
+        with begin_read(self.engine) as conn:
             record = self._load_full(conn, rt, cobj, rid, fields=fields, access=access, check_visible=True,
                                      with_access=with_access)
         if record is None:
@@ -251,7 +251,7 @@ class RecordService:
         access = self._access(rt, actor, object_name, "read")
         if not access.can_read_field(object_name, field):
             raise BadQuery(f"'{field}' is not a field of {object_name}")
-        with self.engine.connect() as conn:
+        with begin_read(self.engine) as conn:
             table = cobj.table.alias()
             stmt = select(table.c.id).where(table.c[field] == value)
             visible = access.visible(object_name, table, conn.dialect.name)
@@ -268,7 +268,7 @@ class RecordService:
         access = self._access(rt, actor, object_name, "read")
         paths = parse_paths(fields, "fields") if fields else self._default_paths(access, cobj)
         self._readable_paths(rt, access, cobj, [field, *paths], "fields")
-        with self.engine.connect() as conn:
+        with begin_read(self.engine) as conn:
             b = self._builder(rt, object_name, conn, _now(), access)
             cols = self._columns(b, paths, "fields")
             stmt = select(*[c.label(f"c{i}") for i, c in enumerate(cols)]).select_from(b.from_clause) \
@@ -298,7 +298,7 @@ class RecordService:
             if len(values) != 2:
                 raise BadQuery("invalid cursor (it must come from next_cursor of the same query)")
             after = tuple(values)
-        with self.engine.connect() as conn:
+        with begin_read(self.engine) as conn:
             table = cobj.table
             visible = access.visible(object_name, table, conn.dialect.name)
             stmt = select(table.c.id).where(table.c.id == rid, *([visible] if visible is not None else []))

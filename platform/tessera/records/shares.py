@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select
 
 from ..security import audit
 from ..security.sharing import descendants
-from ..storage.engine import begin_write
+from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import shares
 from .coerce import parse_id
 from .errors import Forbidden, NotFound, ValidationFailed
@@ -99,7 +99,7 @@ class ShareService:
         cobj = self.records._object(rt, object_name)
         access = rt.security.access_for(actor)
         rid = self.records._parse_record_id(record_id)
-        with self.records.engine.connect() as conn:
+        with begin_read(self.records.engine) as conn:
             self._full_access(conn, rt, access, cobj, rid, record_id)
             rows = conn.execute(select(shares).where(shares.c.object == object_name, shares.c.record_id == rid)
                                 .order_by(shares.c.created_at)).mappings().all()

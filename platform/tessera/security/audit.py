@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import insert, select
 
-from ..storage.engine import begin_write
+from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import audit_log
 
 
@@ -27,7 +27,7 @@ def entries(engine, *, limit: int = 100, before_id: int | None = None, action: s
         stmt = stmt.where(audit_log.c.id < before_id)
     if action:
         stmt = stmt.where(audit_log.c.action == action)
-    with engine.connect() as conn:
+    with begin_read(engine) as conn:
         rows = conn.execute(stmt).mappings().all()
     out = []
     for r in rows:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ..storage.engine import begin_read
 from .policy import container_grants
 
 
@@ -40,7 +41,7 @@ def explain(runtime, engine, actor, object_name: str, action: str, *, field: str
         return True, lines
     level = "read" if action in ("read", "view_all") else "edit"  # delete and modify_all need edit access
     table = runtime.tables[object_name]
-    with engine.connect() as conn:
+    with begin_read(engine) as conn:
         if conn.execute(select(table.c.id).where(table.c.id == record_id)).first() is None:
             return False, lines + [f"record {record_id}: there is no such {object_name} record"]
         reasons = runtime.security.sharing.reasons(actor, access.rights, object_name, table, access=level,

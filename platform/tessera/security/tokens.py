@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import insert, select, update
 
-from ..storage.engine import begin_write
+from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import api_tokens
 
 PREFIX = "tsr"
@@ -71,7 +71,7 @@ class TokenStore:
         stmt = select(api_tokens).order_by(api_tokens.c.created_at)
         if user_id is not None:
             stmt = stmt.where(api_tokens.c.user_id == user_id)
-        with self.engine.connect() as conn:
+        with begin_read(self.engine) as conn:
             return [TokenInfo(r.id, r.user_id, r.name, _aware(r.created_at), _aware(r.expires_at), _aware(r.revoked_at))
                     for r in conn.execute(stmt)]
 
@@ -84,7 +84,7 @@ class TokenStore:
         parts = token.split("_", 2) if isinstance(token, str) else []
         if len(parts) != 3 or parts[0] != PREFIX:
             return None
-        with self.engine.connect() as conn:
+        with begin_read(self.engine) as conn:
             row = conn.execute(select(api_tokens).where(api_tokens.c.id == parts[1])).first()
         if row is None or not hmac.compare_digest(row.secret_hash, _digest(parts[2])):
             return None

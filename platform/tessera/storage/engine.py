@@ -78,5 +78,24 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+@contextmanager
+def begin_read(engine: Engine) -> Iterator[Connection]:
+    """A unit of work that only reads. It ends with COMMIT, not with the pool's ROLLBACK on
+    return: psycopg empties its prepared-statement cache on every ROLLBACK, so reads that ended
+    that way were parsed and planned afresh each time. (Rolled back on error, like any other.)"""
+    with engine.connect() as conn:
+        with conn.begin():
+            yield conn
+
+
+def forget_prepared_statements(engine: Engine) -> None:
+    """After the schema changed (a new metadata version), statements psycopg prepared on pooled
+    connections may no longer fit it: a SELECT whose result columns changed type fails with "cached
+    plan must not change result type". Replacing the pool drops them with their connections
+    (checked-out ones are closed when returned). SQLite re-prepares by itself on schema changes."""
+    if engine.dialect.name == "postgresql":
+        engine.dispose()
+
+
 def is_sqlite(engine_or_conn) -> bool:
     return engine_or_conn.dialect.name == "sqlite"

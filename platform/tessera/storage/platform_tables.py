@@ -1,6 +1,6 @@
 """Tessera's own tables (prefix `tessera_`; object tables use `obj_`, so they never collide)."""
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
-                        Uuid, literal_column)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Computed, DateTime, Index, Integer, MetaData, String, Table,
+                        Text, Uuid)
 
 from .naming import NAMING_CONVENTION
 
@@ -88,24 +88,30 @@ shares = Table(
     Column("access", String(10), nullable=False),         # read | edit
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", Uuid),
+    # `grantee_type:grantee` ('role:sales_rep', 'user:<id>'), kept by the database: the sharing
+    # predicate asks for the actor's principals as one list, `principal IN (...)` — one index
+    # condition instead of an OR of (type, grantee) pairs. A column, not an expression index:
+    # PostgreSQL answers it from the index alone (index-only scan), never computing the
+    # expression per share. Unambiguous: the grantee types contain no ':'.
+    Column("principal", String(120), Computed("grantee_type || ':' || grantee", persisted=True)),
     # a record's shares (its sharing page; the per-record probe of the sharing predicate)
     Index("ix_tessera_share_record", "object", "record_id"),
 )
 
 
-def share_principal(grantee_type, grantee):
-    """One grantee as one string, `grantee_type:grantee` ('role:sales_rep', 'user:<id>'): the
-    sharing predicate asks for the actor's principals as one list, `principal IN (...)`, one
-    index condition instead of an OR of (type, grantee) pairs. Unambiguous: the grantee types
-    (user, role, role_and_subordinates, group) contain no ':'. Takes columns or Python strings."""
-    if isinstance(grantee_type, str):
-        return f"{grantee_type}:{grantee}"
-    return grantee_type + literal_column("':'", String) + grantee
+def share_principal(grantee_type: str, grantee) -> str:
+    """The `principal` value of a share to `grantee` (see the column)."""
+    return f"{grantee_type}:{grantee}"
 
 
 # the shares granted to a user's principals, for the sharing predicate when PostgreSQL collects
 # them once per query (a hashed subplan) instead of probing per record: without it that is a scan
 # of every share. PostgreSQL only: SQLite always probes per record, and given this index it probes
 # it once per principal and access level instead of ix_tessera_share_record once (3× slower)
-Index("ix_tessera_share_principal", shares.c.object, share_principal(shares.c.grantee_type, shares.c.grantee),
-      shares.c.access, shares.c.record_id).ddl_if(dialect="postgresql")
+Index("ix_tessera_share_grants", shares.c.object, shares.c.principal, shares.c.access,
+      shares.c.record_id).ddl_if(dialect="postgresql")
+
+# indexes of earlier releases that later ones replaced: dropped where an older database has them
+RETIRED_INDEXES = {
+    "tessera_share": ["ix_tessera_share_principal"],   # the expression index before the principal column
+}
