@@ -19,14 +19,13 @@ class Services:
     @classmethod
     def open(cls, url: str | None = None, *, engine=None, poll_seconds: float | None = None) -> "Services":
         from .bootstrap import secret_key
-        from .changes import ChangeService, ensure_platform_tables
+        from .changes import ChangeService
         from .identity import IdentityService
         from .records.service import RecordService
         from .runtime import RuntimeHolder
 
         engine = engine or make_engine(url)
-        ensure_platform_tables(engine)
-        changes = ChangeService(engine)
+        changes = ChangeService(engine)        # creates or updates the platform tables
         if poll_seconds is None:
             poll_seconds = float(os.environ.get("TESSERA_VERSION_POLL_SECONDS", "1.0"))
         runtimes = RuntimeHolder(changes, poll_seconds=poll_seconds)

@@ -45,3 +45,26 @@ def test_reads_after_a_type_change_use_the_new_type(api, services):
     updated = api.patch(f"/api/v1/records/company/{rid}", json={"rating": 7})
     assert updated.status_code == 200, updated.get_json()
     assert updated.get_json()["rating"] == 7
+
+
+def test_another_worker_keeps_answering_before_it_notices_the_new_version(api, services, db_url):
+    """A second worker (its own engine and pool; it polls the active version only every minute here)
+    has prepared its reads when the first worker changes a column's type: its next reads still
+    succeed — the stale statements are dropped and the read runs again."""
+    from tessera.security.actor import SYSTEM
+    from tessera.services import Services
+    _rating_as(services, {"type": "text", "max_length": 10}, "rating as text")
+    rid = api.post("/api/v1/records/company", json={"name": "Acme", "rating": "5"}).get_json()["id"]
+    other = Services.open(db_url, poll_seconds=60)
+    try:
+        for _ in range(8):
+            assert other.records.get(SYSTEM, "company", rid)["rating"] == "5"
+            assert other.records.query(SYSTEM, "company", fields="name,rating").records[0]["rating"] == "5"
+        _rating_as(services, {"type": "integer"}, "rating as integer")
+        assert other.records.get(SYSTEM, "company", rid)["id"] == rid
+        assert other.records.query(SYSTEM, "company", fields="name,rating").records[0]["id"] == rid
+        assert other.records.update(SYSTEM, "company", rid, {"name": "Acme 2"})["name"] == "Acme 2"
+        other.runtimes.refresh()            # once it has noticed, it reads the new type
+        assert other.records.get(SYSTEM, "company", rid)["rating"] == 5
+    finally:
+        other.engine.dispose()

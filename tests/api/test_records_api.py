@@ -58,6 +58,8 @@ def test_defaults_autonumber_and_formulas(api):
     ({"name": "x" * 81}, "name", "longer than 80"),
     ({"name": "x", "revenue": "12"}, "revenue", "number"),
     ({"name": "x", "revenue": 10 ** 12}, "revenue", "digits"),
+    ({"name": "x", "revenue": 1e100}, "revenue", "digits"),     # beyond what the decimal context holds
+    ({"name": "x", "revenue": -1e300}, "revenue", "digits"),
     ({"name": "x", "tags": ["nope"]}, "tags", "not one of the values"),
     ({"name": "x", "parent": "not-an-id"}, "parent", "not a record id"),
     ({"name": "x", "parent": "5c7d1c9e-2b8a-4d53-a9a4-9b8c0c6f1a11"}, "parent", "there is no company"),
@@ -184,6 +186,83 @@ def test_describe(api):
     assert fields["parent"]["to"] == "company"
     assert fields["id"]["system"] is True
     assert api.get("/api/v1/objects/nope").status_code == 404
+
+
+def test_a_default_expression_value_the_field_does_not_take_is_422(api, services):
+    """An expression default is checked like input (max length, picklist values): a 422 naming the
+    field, never a value the field cannot hold (SQLite would keep it) nor a 500 (PostgreSQL)."""
+    from tessera.meta.source import empty_org
+    org = empty_org()
+    org["components"]["objects"]["company"] = {"source": "org/objects/company.yaml", "doc": {
+        "extends": "company", "fields": {
+            "short": {"type": "text", "max_length": 3, "default_expression": "UPPER(name)"},
+            "kind": {"type": "picklist", "values": ["A", "B"], "default_expression": "IF(LEN(name) > 2, 'A', 'C')"}}}}
+    services.changes.apply_org(org, author="test", message="expression defaults")
+    ok = api.post("/api/v1/records/company", json={"name": "Abc"})
+    assert ok.status_code == 201 and (ok.get_json()["short"], ok.get_json()["kind"]) == ("ABC", "A")
+    long = api.post("/api/v1/records/company", json={"name": "Acme"})
+    assert long.status_code == 422, long.get_json()
+    assert long.get_json()["error"]["fields"]["short"][0].startswith("its default expression gives 'ACME', which")
+    short = api.post("/api/v1/records/company", json={"name": "Ab"})
+    assert short.status_code == 422 and "kind" in short.get_json()["error"]["fields"]
+    bulk = api.post("/api/v1/records/company/bulk", json=[{"name": "Xyz"}, {"name": "Acme"}])
+    assert bulk.status_code == 422 and [e["index"] for e in bulk.get_json()["error"]["rows"]] == [1]
+    assert api.get("/api/v1/records/company?count=true").get_json()["total"] == 1
+
+
+def test_bulk_create_checks_validation_rules_per_row_like_single_creates(api, services):
+    """Bulk rules are checked in SQL over the inserted rows (500 a query), single creates in Python:
+    both give the same errors, a rule through a lookup included, and a refused batch saves nothing
+    (not even the autonumbers it drew)."""
+    from tessera.meta.source import empty_org
+    org = empty_org()
+    org["components"]["objects"]["purchase"] = {"source": "org/objects/purchase.yaml", "doc": {
+        "name": "purchase", "label": "Purchase", "fields": {
+            "name": {"type": "text", "required": True},
+            "number": {"type": "autonumber", "format": "P-{0000}"},
+            "company": {"type": "lookup", "to": "company"},
+            "amount": {"type": "currency"},
+            "stage": {"type": "picklist", "values": ["New", "Closed"], "default": "New"}},
+        "validation_rules": [
+            {"name": "amount_not_negative", "condition": "amount < 0", "message": "Amount cannot be negative.",
+             "field": "amount"},
+            {"name": "closed_needs_amount", "condition": "stage == 'Closed' and ISBLANK(amount)",
+             "message": "A closed purchase needs an amount."},
+            {"name": "banking_limit", "condition": "company.industry == 'Banking' and amount > 1000000",
+             "message": "Banking purchases above 1,000,000 need approval.", "field": "amount"},
+            {"name": "cannot_reopen", "condition": "ISCHANGED(stage) and PRIORVALUE(stage) == 'Closed'",
+             "message": "Closed purchases cannot be reopened.", "field": "stage"}]}}
+    services.changes.apply_org(org, author="test", message="purchases")
+    bank = make_company(api, name="Bank", industry="Banking")
+    shop = make_company(api, name="Shop", industry="Retail")
+    rows = [{"name": f"Purchase {i}", "company": shop["id"], "amount": 100} for i in range(620)]
+    bad = {3: {"amount": -5},                                         # amount_not_negative
+           501: {"stage": "Closed", "amount": None},                  # closed_needs_amount (second chunk)
+           502: {"amount": 2000000, "company": bank["id"]},           # banking_limit, through the lookup
+           503: {"amount": 2000000},                                   # a retail purchase may be that large
+           619: {"amount": -1, "stage": "Closed", "company": bank["id"]}}   # one rule: Closed with an amount is fine
+    for i, change in bad.items():
+        rows[i].update(change)
+    r = api.post("/api/v1/records/purchase/bulk", json=rows)
+    assert r.status_code == 422, r.get_json()
+    errors = {e["index"]: e for e in r.get_json()["error"]["rows"]}
+    assert sorted(errors) == [3, 501, 502, 619]
+    assert [x["name"] for x in errors[3]["rules"]] == ["amount_not_negative"]
+    assert errors[3]["fields"] == {"amount": ["Amount cannot be negative."]}
+    assert [x["name"] for x in errors[501]["rules"]] == ["closed_needs_amount"] and errors[501]["fields"] == {}
+    assert errors[502]["fields"] == {"amount": ["Banking purchases above 1,000,000 need approval."]}
+    assert [x["name"] for x in errors[619]["rules"]] == ["amount_not_negative"]
+    for i, error in errors.items():                                   # the same answer one at a time
+        single = api.post("/api/v1/records/purchase", json=rows[i])
+        assert single.status_code == 422
+        body = single.get_json()["error"]
+        assert body["rules"] == error["rules"] and body.get("fields", {}) == error["fields"]
+        assert body["message"] == error["message"]
+    assert api.get("/api/v1/records/purchase?count=true").get_json()["total"] == 0
+    good = api.post("/api/v1/records/purchase/bulk", json=[rows[0], rows[503]])
+    assert good.status_code == 201, good.get_json()
+    saved = api.get("/api/v1/records/purchase", query_string={"fields": "number", "sort": "number"}).get_json()
+    assert [p["number"] for p in saved["records"]] == ["P-0001", "P-0002"]
 
 
 def test_bulk_create_all_or_nothing(api):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -154,6 +155,56 @@ def test_add_required_field_without_default_on_rows_is_refused(env):
     ok = env.install(base(account={"tier": {"type": "text", "required": True, "default": "gold"}}))
     assert ok.version.number == 2
     assert [r["tier"] for r in env.rows("account", "tier")] == ["gold", "gold"]
+
+
+def test_add_field_fills_existing_rows_from_its_default_expression(env):
+    """Existing rows get what a new record would: the default expression, computed in SQL from each
+    row's stored fields (through lookups too), rounded and checked as a value of the field."""
+    env.install(base())
+    acme, globex = env.insert("account", {"name": "Acme", "code": "X-1"}, {"name": "Globex"})
+    env.insert("contact", {"name": "Ann", "account": acme}, {"name": "Bob"})
+    fields = {"slug": {"type": "text", "max_length": 60, "required": True,
+                       "default_expression": "LOWER(name) + '-' + BLANKVALUE(code, 'none')"},
+              "review_on": {"type": "date", "required": True, "default_expression": "ADD_DAYS(DATE(2024, 1, 1), 30)"},
+              "budget": {"type": "currency", "default_expression": "LEN(name) * 0.1"}}
+    preview = env.install(base(account=fields), check_only=True)
+    assert "sets 2 existing rows from the default expression" in " ".join(
+        note for impact in preview.impacts for note in impact.notes)
+    assert env.svc.active_number() == 1 and "slug" not in env.columns("obj_account")
+    env.install(base(account=fields))
+    assert env.rows("account", "slug", "review_on", "budget") == [
+        {"slug": "acme-X-1", "review_on": date(2024, 1, 31), "budget": Decimal("0.40")},
+        {"slug": "globex-none", "review_on": date(2024, 1, 31), "budget": Decimal("0.60")}]
+    env.install(base(account=fields, contact={"account_name": {"type": "text", "default_expression": "account.name"}}))
+    assert [r["account_name"] for r in env.rows("contact", "account_name")] == ["Acme", None]
+
+
+@pytest.mark.parametrize("field, reason", [
+    ({"type": "text", "required": True, "default_expression": "code"},
+     "1 row: would be blank in a required field (the default expression gives no value for them)"),
+    ({"type": "text", "unique": True, "default_expression": "'same'"},
+     "2 rows: would get the same value from the default expression in a unique field"),
+    ({"type": "text", "max_length": 3, "default_expression": "name"},
+     "2 rows: the default expression gives a value longer than 3 characters"),
+    ({"type": "picklist", "values": ["Acme"], "default_expression": "name"},
+     "1 row: the default expression gives a value not one of the picklist values"),
+])
+def test_add_field_refused_when_its_default_expression_gives_bad_values(env, field, reason):
+    env.install(base())
+    env.insert("account", {"name": "Acme", "code": "X-1"}, {"name": "Globex"})
+    with pytest.raises(ChangeRefused) as info:
+        env.install(base(account={"extra": field}))
+    assert info.value.reasons[0].startswith(f"add field account.extra ({field['type']}): {reason}")
+    assert env.svc.active_number() == 1 and "extra" not in env.columns("obj_account")
+
+
+def test_a_required_field_whose_default_expression_reads_a_new_field_is_refused(env):
+    env.install(base())
+    env.insert("account", {"name": "Acme"})
+    with pytest.raises(ChangeRefused) as info:
+        env.install(base(account={"tier": {"type": "text"},
+                                  "label2": {"type": "text", "required": True, "default_expression": "BLANKVALUE(tier, name)"}}))
+    assert "its default expression reads a formula, a roll-up or a field added by this change" in info.value.reasons[0]
 
 
 def test_rename_keeps_data(env):

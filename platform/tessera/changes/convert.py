@@ -143,7 +143,7 @@ def _to_decimal(value, f: FieldDef, old: FieldDef | None) -> Decimal:
     exponent = normalized.as_tuple().exponent
     if exponent < 0 and -exponent > scale:
         raise ConversionError(f"more than {scale} decimal places")
-    whole_digits = len(str(abs(int(d)))) if abs(d) >= 1 else 0
+    whole_digits = d.adjusted() + 1 if abs(d) >= 1 else 0   # not int(d): '1E999999999' would not fit in memory
     if whole_digits > precision - scale:
         raise ConversionError(f"more than {precision - scale} digits before the decimal point")
     return d

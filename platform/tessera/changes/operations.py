@@ -17,15 +17,20 @@ batch mode with `copy_from` (no reflection) while the pipeline holds foreign key
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field as dc_field, replace
+from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (Column, ForeignKey, Index, MetaData, Table, Uuid, and_, bindparam, delete, func, insert,
                         or_, select, update)
 
+from ..expr import compile_expression
+from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..meta.model import FieldDef, ObjectDef
+from ..meta.validate import expected_type, resolver
 from ..storage.naming import NAMING_CONVENTION
 from ..storage.platform_tables import autonumbers, field_history
 from ..storage.tables import ON_DELETE, build_table, column_type, field_indexes
@@ -34,6 +39,7 @@ from .convert import ConversionError, convert, kind, literal
 SAFE, DATA_CHECKED, DESTRUCTIVE = "safe", "data-checked", "destructive"
 SAFETY_ORDER = {SAFE: 0, DATA_CHECKED: 1, DESTRUCTIVE: 2}
 MAX_EXAMPLES = 5
+USER_REFERENCES = ("owner", "created_by", "updated_by")   # system fields that are lookups to user
 
 
 # --------------------------------------------------------------------------- impacts
@@ -341,6 +347,32 @@ class AddField(Operation):
     def _fill_value(self):
         return literal(self.field.default, self.field) if self.field.default is not None else None
 
+    def _computed_defaults(self, conn, ctx: Context, table: Table):
+        """Existing rows' values under the field's default expression: (record id, value) pairs,
+        computed in SQL from each row's stored fields (lookup paths as subqueries) and checked as a
+        value of the field. None when the expression reads what existing rows cannot give (a
+        formula, a roll-up, a field this change adds); (pairs, problems) otherwise."""
+        f = self.field
+        if f.default is not None or not f.default_expression or f.type == "autonumber":
+            return None
+        obj = ctx.old_md.objects[self.obj_name]
+        compiled = compile_expression(f.default_expression, resolver(ctx.new_md, ctx.new_md.objects[self.obj_name]),
+                                      expected=expected_type(f))
+        columns = {path: _stored_path(ctx, obj, table, path) for path in compiled.paths}
+        if any(col is None for col in columns.values()):
+            return None
+        value = compiled.to_sql(lambda path: columns[tuple(path)], dialect_name=ctx.dialect, now=ctx.now)
+        pairs, failures = [], {}
+        for rid, raw in conn.execute(select(table.c.id, value).order_by(table.c.created_at, table.c.id)):
+            try:
+                pairs.append((rid, literal(_to_scale(raw, f), f)))
+            except ConversionError as exc:
+                problem = failures.setdefault(exc.reason, Problem(f"the default expression gives a value {exc.reason}", 0))
+                problem.count += 1
+                if len(problem.examples) < MAX_EXAMPLES:
+                    problem.examples.append((str(rid), raw))
+        return pairs, list(failures.values())
+
     def check(self, conn, ctx: Context) -> Impact:
         f = self.field
         if not f.stored:
@@ -355,6 +387,26 @@ class AddField(Operation):
         except ConversionError as exc:
             impact.problems.append(Problem(f"the default {f.default!r} is {exc.reason}", rows))
             return impact
+        computed = self._computed_defaults(conn, ctx, table)
+        if computed is not None:
+            pairs, impact.problems = computed
+            filled = [(rid, v) for rid, v in pairs if v is not None]
+            if filled:
+                impact.notes.append(f"sets {len(filled)} existing row{'s' if len(filled) != 1 else ''} "
+                                    f"from the default expression {f.default_expression!r}")
+            if f.required and len(filled) < rows:
+                blank = [(str(rid), None) for rid, v in pairs if v is None]
+                impact.problems.append(Problem("would be blank in a required field (the default expression gives "
+                                               "no value for them)", len(blank), blank[:MAX_EXAMPLES]))
+            if f.unique:
+                seen: dict = {}
+                for rid, v in filled:
+                    seen.setdefault(v, []).append(rid)
+                dups = [(str(rid), v) for v, ids in seen.items() if len(ids) > 1 for rid in ids]
+                if dups:
+                    impact.problems.append(Problem("would get the same value from the default expression in a "
+                                                   "unique field", len(dups), dups[:MAX_EXAMPLES]))
+            return impact
         if f.type == "autonumber":
             impact.notes.append(f"numbers {rows} existing row{'s' if rows != 1 else ''}")
         elif value is not None:
@@ -363,7 +415,10 @@ class AddField(Operation):
                 impact.problems.append(Problem(f"would all get the default {f.default!r} of a unique field", rows,
                                                _examples(conn, table, None, rows)))
         elif f.required:
-            impact.problems.append(Problem("would be blank in a required field (give the field a default)", rows,
+            why = ("give the field a default" if not f.default_expression else
+                   "its default expression reads a formula, a roll-up or a field added by this change: "
+                   "give the field a default")
+            impact.problems.append(Problem(f"would be blank in a required field ({why})", rows,
                                            _examples(conn, table, None, rows)))
         return impact
 
@@ -388,12 +443,20 @@ class AddField(Operation):
             elif target:
                 ctx.pending_fks.append((after.name, f.name, target, ondelete))
         value = self._fill_value()
+        computed = self._computed_defaults(ctx.conn, ctx, ctx.old_table(self.obj_name)) if ctx.exists(self.obj_name) else None
         if f.type == "autonumber":
             _fill_autonumbers(ctx.conn, after, self.obj_name, f)
         elif value is not None:
             ctx.conn.execute(update(after).values({f.name: value}))
             if target:
                 ctx.check_foreign_keys_of(after.name)
+        elif computed is not None:
+            filled = [{"_rid": rid, "_value": v} for rid, v in computed[0] if v is not None]
+            if filled:
+                ctx.conn.execute(update(after).where(after.c.id == bindparam("_rid"))
+                                 .values({f.name: bindparam("_value")}), filled)
+                if target:
+                    ctx.check_foreign_keys_of(after.name)
         for name, unique in _index_specs(after.name, f).items():
             ops.create_index(name, after.name, [f.name], unique=unique)
 
@@ -686,6 +749,34 @@ class AlterField(Operation):
     def state_forwards(self, ctx: Context) -> None:
         obj = ctx.state[self.obj_name]
         ctx.set_object(_replace_fields(obj, {**obj.fields, self.new.name: self.new}))
+
+
+def _stored_path(ctx: Context, obj: ObjectDef, table, path: tuple):
+    """The SQL for a field path of `obj`'s rows as the database holds them before the change: a
+    stored column, or through lookups a scalar subquery; None when some step is not stored."""
+    name = path[0]
+    if name in SYSTEM_FIELDS or name in obj.fields:
+        f = obj.fields.get(name)
+        if (f is not None and not f.stored) or name not in table.c:
+            return None
+        if len(path) == 1:
+            return table.c[name]
+        target = f.target if f is not None and f.is_relation else ("user" if name in USER_REFERENCES else None)
+        if target is None or target not in ctx.old_md.objects:
+            return None
+        linked = ctx.old_table(target).alias()
+        inner = _stored_path(ctx, ctx.old_md.objects[target], linked, path[1:])
+        return None if inner is None else select(inner).where(linked.c.id == table.c[name]).scalar_subquery()
+    return None
+
+
+def _to_scale(value, f: FieldDef):
+    """A computed number rounded to a decimal field's scale, as the record service rounds input
+    (SQLite computes in floating point: 0.1 * 3 is 0.30000000000000004)."""
+    if kind(f) == "decimal" and isinstance(value, (float, Decimal)) and math.isfinite(value):
+        return Decimal(repr(value) if isinstance(value, float) else value).quantize(
+            Decimal(1).scaleb(-int(f.options.get("scale", 2))), rounding=ROUND_HALF_UP)
+    return value
 
 
 def _examples(conn, table, col, count, *where) -> list[tuple[str, Any]]:

@@ -138,7 +138,10 @@ def _decimal(field: FieldDef):
             raise ValueError(f"'{value}' is not a number") from None
         if not number.is_finite():
             raise ValueError("must be a finite number")
-        number = number.quantize(quantum, rounding=ROUND_HALF_UP)
+        try:
+            number = number.quantize(quantum, rounding=ROUND_HALF_UP)
+        except InvalidOperation:   # more digits than the decimal context holds (1E100)
+            raise ValueError(f"has more than {precision - scale} digits before the decimal point") from None
         if abs(number) >= limit:
             raise ValueError(f"has more than {precision - scale} digits before the decimal point")
         if bounds is not None:

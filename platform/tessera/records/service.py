@@ -10,7 +10,9 @@ Order of execution for a write (create / update / bulk create), in one transacti
   4. validate    required fields, lookup targets exist, validation rules (with PRIORVALUE/ISCHANGED
                  on update); all problems reported together as 422
   5. save        INSERT / UPDATE guarded by row_version (optimistic locking: 412 when stale);
-                 unique violations become 409
+                 unique violations become 409. A bulk create checks its validation rules here, in
+                 SQL over the rows it just inserted (one query per 500 rows), and rolls everything
+                 back when any row breaks one (_rule_failures_bulk)
   6. history     on update, one field history entry per tracked field whose value changed
                  (records/history.py); a delete takes the record's history (and its cascade-deleted
                  children's) with it. Permission changes (user profile/role/active, permission set
@@ -26,18 +28,19 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 
-from sqlalchemy import and_, case, func, insert, literal, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..expr import ExprError, compile_expression
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
-from ..storage.engine import begin_read, begin_write
+from ..storage.engine import begin_read, begin_write, retry_on_stale_statements
 from ..storage.platform_tables import autonumbers
 from . import cursor as cursors, history, keyset, permission_audit
-from .coerce import parse_id
+from .coerce import coercer_for, parse_id
 from .errors import BadQuery, BulkFailed, Conflict, Forbidden, NotFound, RecordError, StaleVersion, ValidationFailed
 from .select import SelectBuilder
 from .serialize import to_api, to_python
@@ -147,6 +150,7 @@ class RecordService:
         return [b.column(tuple(p.split("."))) for p in paths]
 
     # -- reads --------------------------------------------------------------------------------
+    @retry_on_stale_statements
     def query(self, actor: Actor, object_name: str, *, filter: str | None = None, sort=None, fields=None,
               limit: int = 50, cursor: str | None = None, count: bool = False,
               with_access: bool = False) -> QueryResult:
@@ -226,6 +230,7 @@ class RecordService:
                                          [to_python(v) for v in last[n:n + len(sort_cols)]] + [last[-1]])
         return QueryResult(records, next_cursor, total)
 
+    @retry_on_stale_statements
     def get(self, actor: Actor, object_name: str, record_id, *, fields=None, with_access: bool = False) -> dict:
         """with_access: the record also carries `_access` (one of ACCESS_LEVELS), computed in the
         same SELECT from the same sharing predicate that update() and delete() enforce."""
@@ -244,6 +249,7 @@ class RecordService:
         """'read', 'edit' or 'full' for a record the actor can see (404 if they cannot)."""
         return self.get(actor, object_name, record_id, fields=["id"], with_access=True)["_access"]
 
+    @retry_on_stale_statements
     def find_by(self, actor: Actor, object_name: str, field: str, value) -> dict | None:
         """The record whose `field` equals `value` (meant for unique fields, e.g. user.username)."""
         rt = self.runtime()
@@ -260,6 +266,7 @@ class RecordService:
             rid = conn.execute(stmt.limit(1)).scalar()
             return self._load_full(conn, rt, cobj, rid, access=access) if rid is not None else None
 
+    @retry_on_stale_statements
     def find_all_by(self, actor: Actor, object_name: str, field: str, value, *, fields=None,
                     limit: int = MAX_LIMIT) -> list[dict]:
         """Records whose `field` equals `value` (e.g. a user's group memberships), visible ones only."""
@@ -280,6 +287,7 @@ class RecordService:
             return [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))}
                     for row in conn.execute(stmt)]
 
+    @retry_on_stale_statements
     def history(self, actor: Actor, object_name: str, record_id, *, limit: int = 50,
                 cursor: str | None = None) -> QueryResult:
         """A record's field history, newest first, keyset paged. 404 when the actor cannot see the
@@ -368,6 +376,7 @@ class RecordService:
         return record
 
     # -- writes -------------------------------------------------------------------------------
+    @retry_on_stale_statements
     def create(self, actor: Actor, object_name: str, data: dict, *, from_text: bool = False) -> dict:
         rt = self.runtime()
         cobj = self._object(rt, object_name)
@@ -386,6 +395,7 @@ class RecordService:
                 permission_audit.created(conn, rt, actor, object_name, [values])
             return self._load_full(conn, rt, cobj, values["id"], access=access, known=values)
 
+    @retry_on_stale_statements
     def bulk_create(self, actor: Actor, object_name: str, rows: list, *, from_text: bool = False,
                     progress=None) -> list[str]:
         """All or nothing: every row is checked; any failure saves nothing and reports each row."""
@@ -420,18 +430,16 @@ class RecordService:
             if failures:
                 raise BulkFailed(sorted(failures, key=lambda f: f["index"]))
             self._assign_autonumbers(conn, cobj, prepared)
-            if cobj.rules:
-                for index, values in enumerate(prepared):
-                    errors = self._rule_errors(conn, rt, cobj, values, None, now)
-                    if errors:
-                        failures.append({"index": index, **errors})
-                if failures:
-                    raise BulkFailed(failures)
             self._insert(conn, cobj, prepared)
+            if cobj.rules:
+                failures = self._rule_failures_bulk(conn, rt, cobj, prepared, now)
+                if failures:
+                    raise BulkFailed(failures)      # inside the transaction: nothing is saved
             if object_name in permission_audit.AUDITED:
                 permission_audit.created(conn, rt, actor, object_name, prepared)
         return [str(v["id"]) for v in prepared]
 
+    @retry_on_stale_statements
     def update(self, actor: Actor, object_name: str, record_id, data: dict, *, expected_version: int | None = None,
                from_text: bool = False) -> dict:
         rt = self.runtime()
@@ -469,6 +477,7 @@ class RecordService:
                 permission_audit.updated(conn, rt, actor, object_name, current, changes)
             return self._load_full(conn, rt, cobj, rid, access=access, known={**current, **changes})
 
+    @retry_on_stale_statements
     def delete(self, actor: Actor, object_name: str, record_id, *, expected_version: int | None = None) -> None:
         rt = self.runtime()
         cobj = self._object(rt, object_name)
@@ -565,7 +574,11 @@ class RecordService:
             if field.name in data:
                 continue
             if hasattr(default, "evaluate"):
-                values[field.name] = self._evaluate(conn, rt, cobj, default, values, None, now)
+                result = self._evaluate(conn, rt, cobj, default, values, None, now)
+                try:   # checked like input: an expression can give a value the field does not take
+                    values[field.name] = _as_input(cobj, field, result)
+                except ValueError as exc:
+                    errors[field.name] = [f"its default expression gives {to_api(result, field.type)!r}, which {exc}"]
             else:
                 try:
                     values[field.name] = cobj.coercers[field.name](default, True) if field.name in cobj.coercers else default
@@ -696,18 +709,36 @@ class RecordService:
                                    details={"rules": errors["rules"]})
 
     def _rule_errors(self, conn, rt, cobj, values, prior, now) -> dict | None:
-        broken = []
-        for rule, compiled in cobj.rules:
-            if self._evaluate(conn, rt, cobj, compiled, values, prior, now) is True:
-                broken.append(rule)
-        if not broken:
-            return None
-        fields: dict[str, list[str]] = {}
-        for rule in broken:
-            if rule.field:
-                fields.setdefault(rule.field, []).append(rule.message)
-        return {"message": " ".join(r.message for r in broken), "fields": fields,
-                "rules": [{"name": r.name, "message": r.message, "field": r.field} for r in broken]}
+        return _rule_report([rule for rule, compiled in cobj.rules
+                             if self._evaluate(conn, rt, cobj, compiled, values, prior, now) is True])
+
+    def _rule_failures_bulk(self, conn, rt, cobj, rows, now) -> list[dict]:
+        """Validation rules over rows just inserted by a bulk create (still uncommitted), in SQL:
+        one SELECT per 500 rows returns the rows that break a rule, instead of a Python evaluation
+        per row and rule — plus a query per row for every path through a lookup. tessera.expr
+        compiles a rule to both targets and they agree (tests/expr/test_expr_properties.py); rules
+        using PRIORVALUE or ISCHANGED have no SQL form and are evaluated per row."""
+        in_sql = [(rule, compiled) for rule, compiled in cobj.rules if not compiled.uses_prior]
+        in_python = [(rule, compiled) for rule, compiled in cobj.rules if compiled.uses_prior]
+        broken: dict[int, list] = {}
+        if in_sql:
+            b = SelectBuilder(rt, cobj.name, dialect_name=conn.dialect.name, now=now)
+            conditions = [b.condition(compiled) for _rule, compiled in in_sql]
+            flags = [case((condition, literal(1)), else_=literal(0)) for condition in conditions]
+            stmt = (select(b.base.c.id, *flags).select_from(b.from_clause)
+                    .where(b.base.c.id.in_(bindparam("ids", expanding=True)), or_(*conditions)))
+            index_of = {values["id"]: i for i, values in enumerate(rows)}
+            ids = list(index_of)
+            for start in range(0, len(ids), 500):
+                for row in conn.execute(stmt, {"ids": ids[start:start + 500]}):
+                    broken[index_of[row[0]]] = [rule for (rule, _c), flag in zip(in_sql, row[1:]) if flag]
+        for index, values in enumerate(rows):
+            for rule, compiled in in_python:
+                if self._evaluate(conn, rt, cobj, compiled, values, None, now) is True:
+                    broken.setdefault(index, []).append(rule)
+        order = {rule.name: n for n, (rule, _c) in enumerate(cobj.rules)}   # report in declaration order
+        return [{"index": index, **_rule_report(sorted(rules, key=lambda r: order[r.name]))}
+                for index, rules in sorted(broken.items())]
 
     def _evaluate(self, conn, rt, cobj, compiled, values, prior, now):
         env = self._path_values(conn, rt, cobj, compiled.paths, values, now)
@@ -738,6 +769,29 @@ class RecordService:
         b = SelectBuilder(rt, object_name, dialect_name=conn.dialect.name, now=now)
         col = b.column(path)
         return to_python(conn.execute(select(col).select_from(b.from_clause).where(b.base.c.id == record_id)).scalar())
+
+
+def _as_input(cobj, field, value):
+    """An expression's value checked and stored as the field's input would be (its coercer takes
+    API-shaped values: dates as ISO text; decimals stay exact)."""
+    if value is None:
+        return value
+    coerce = cobj.coercers.get(field.name) or coercer_for(field)   # read-only fields have none cached
+    if coerce is None:
+        return value
+    return coerce(value if isinstance(value, Decimal) else to_api(value, field.type), False)
+
+
+def _rule_report(broken: list) -> dict | None:
+    """The 422 body's parts for the validation rules a record breaks (None when it breaks none)."""
+    if not broken:
+        return None
+    fields: dict[str, list[str]] = {}
+    for rule in broken:
+        if rule.field:
+            fields.setdefault(rule.field, []).append(rule.message)
+    return {"message": " ".join(r.message for r in broken), "fields": fields,
+            "rules": [{"name": r.name, "message": r.message, "field": r.field} for r in broken]}
 
 
 def parse_id_or_error(value, from_text=False):

@@ -14,12 +14,14 @@ they never wait for a writer).
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 DEFAULT_URL = "sqlite:///tessera.db"
 _WRITE = "tessera_write"   # execution option: this connection's transaction will write
@@ -95,6 +97,27 @@ def forget_prepared_statements(engine: Engine) -> None:
     (checked-out ones are closed when returned). SQLite re-prepares by itself on schema changes."""
     if engine.dialect.name == "postgresql":
         engine.dispose()
+
+
+def _is_stale_statement(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "0A000" and "cached plan must not change result type" in str(exc.orig)
+
+
+def retry_on_stale_statements(method):
+    """For a method of an object with an `engine` whose work is one transaction: when the database
+    refuses a statement prepared before another worker changed the schema (see
+    forget_prepared_statements; this worker notices the new version at its next poll), drop the
+    prepared statements and run the method once more. Safe: the refused transaction rolled back."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except DBAPIError as exc:
+            if not _is_stale_statement(exc):
+                raise
+            forget_prepared_statements(self.engine)
+            return method(self, *args, **kwargs)
+    return run
 
 
 def is_sqlite(engine_or_conn) -> bool:
