@@ -56,6 +56,14 @@ class CompiledObject:
             writer = self.writers.setdefault(dialect.name, InsertWriter(self.table, dialect))
         return writer
 
+    @cached_property
+    def lookups_read_on_write(self) -> frozenset:
+        """Lookup fields whose target's fields a write reads (paths like `account.industry` in a
+        validation rule or a default expression): the record service checks these targets exist
+        before it evaluates them, rather than leaving it to the foreign key (records/service.py)."""
+        compiled = [c for _rule, c in self.rules] + [d for _f, d in self.defaults if hasattr(d, "paths")]
+        return frozenset(path[0] for c in compiled for path in c.paths if len(path) > 1)
+
     # The record service's per-request statements on this table, built once (a reused statement
     # object also keeps its SQLAlchemy cache key: no construction, no key generation per request).
     @cached_property

@@ -231,7 +231,9 @@ def test_bulk_create_checks_validation_rules_per_row_like_single_creates(api, se
             {"name": "banking_limit", "condition": "company.industry == 'Banking' and amount > 1000000",
              "message": "Banking purchases above 1,000,000 need approval.", "field": "amount"},
             {"name": "cannot_reopen", "condition": "ISCHANGED(stage) and PRIORVALUE(stage) == 'Closed'",
-             "message": "Closed purchases cannot be reopened.", "field": "stage"}]}}
+             "message": "Closed purchases cannot be reopened.", "field": "stage"},
+            {"name": "industry_known", "condition": "amount == 7 and ISBLANK(company.industry)",
+             "message": "Sevens need a company with an industry."}]}}
     services.changes.apply_org(org, author="test", message="purchases")
     bank = make_company(api, name="Bank", industry="Banking")
     shop = make_company(api, name="Shop", industry="Retail")
@@ -259,6 +261,10 @@ def test_bulk_create_checks_validation_rules_per_row_like_single_creates(api, se
         assert body["rules"] == error["rules"] and body.get("fields", {}) == error["fields"]
         assert body["message"] == error["message"]
     assert api.get("/api/v1/records/purchase?count=true").get_json()["total"] == 0
+    missing = "5c7d1c9e-2b8a-4d53-a9a4-9b8c0c6f1a11"     # a rule reads through the lookup: checked first
+    single = api.post("/api/v1/records/purchase", json={"name": "Ghost", "company": missing, "amount": 7})
+    assert single.status_code == 422
+    assert single.get_json()["error"]["fields"] == {"company": [f"there is no company with id '{missing}'"]}
     good = api.post("/api/v1/records/purchase/bulk", json=[rows[0], rows[503]])
     assert good.status_code == 201, good.get_json()
     saved = api.get("/api/v1/records/purchase", query_string={"fields": "number", "sort": "number"}).get_json()

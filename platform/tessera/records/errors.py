@@ -34,6 +34,11 @@ class NotFound(RecordError):
 
 class Conflict(RecordError):
     status, code = 409, "conflict"
+    foreign_key = False   # a foreign key refused the write (a lookup to a missing or protected record)
+
+
+class ForeignKeyConflict(Conflict):
+    foreign_key = True
 
 
 class StaleVersion(RecordError):

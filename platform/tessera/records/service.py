@@ -37,11 +37,12 @@ from ..expr import ExprError, compile_expression
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
-from ..storage.engine import begin_read, begin_write, retry_on_stale_statements
+from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
 from ..storage.platform_tables import autonumbers
 from . import cursor as cursors, history, keyset, permission_audit
 from .coerce import coercer_for, parse_id
-from .errors import BadQuery, BulkFailed, Conflict, Forbidden, NotFound, RecordError, StaleVersion, ValidationFailed
+from .errors import (BadQuery, BulkFailed, Conflict, ForeignKeyConflict, Forbidden, NotFound, RecordError,
+                     StaleVersion, ValidationFailed)
 from .select import SelectBuilder
 from .serialize import to_api, to_python
 
@@ -384,16 +385,41 @@ class RecordService:
         if isinstance(data, dict):
             self._check_field_rights(access, cobj, data, actor, owner=None)
         now = _now()
-        with begin_write(self.engine) as conn:
-            values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text, access=access)
+        values = None
+        # Two transactions on one connection: the checks read, then the writes run with the write
+        # lock. On SQLite (one writer at a time) the lock is then held for the INSERT, not for the
+        # Python work of coercing and validating — under concurrent writers that work, stalled by
+        # the GIL, kept every other writer waiting. What the checks read can change before the
+        # INSERT exactly as under PostgreSQL's READ COMMITTED; the foreign keys still guard
+        # existence. Rules of an object with autonumbers run after numbering, with the writes.
+        rules_after_numbering = bool(cobj.autonumbers)
+        try:
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text,
+                                                          access=access, trust_foreign_keys=True)
+                    if errors:
+                        raise ValidationFailed(_summary(errors), fields=errors)
+                    if not rules_after_numbering:
+                        self._check_rules_or_raise(conn, rt, cobj, values, None, now)
+                with mark_write(conn).begin():
+                    self._assign_autonumbers(conn, cobj, [values])
+                    if rules_after_numbering:
+                        self._check_rules_or_raise(conn, rt, cobj, values, None, now)
+                    self._insert(conn, cobj, [values])
+                    if object_name in permission_audit.AUDITED:
+                        permission_audit.created(conn, rt, actor, object_name, [values])
+                    return self._load_full(conn, rt, cobj, values["id"], access=access, known=values)
+        except Conflict as conflict:
+            if not conflict.foreign_key or values is None:
+                raise
+            # the foreign key caught a lookup to a missing record: name it, as the check would have
+            errors = {}
+            with begin_read(self.engine) as conn:
+                self._check_lookups(conn, rt, cobj, values, errors, access)
             if errors:
-                raise ValidationFailed(_summary(errors), fields=errors)
-            self._assign_autonumbers(conn, cobj, [values])
-            self._check_rules_or_raise(conn, rt, cobj, values, None, now)
-            self._insert(conn, cobj, [values])
-            if object_name in permission_audit.AUDITED:
-                permission_audit.created(conn, rt, actor, object_name, [values])
-            return self._load_full(conn, rt, cobj, values["id"], access=access, known=values)
+                raise ValidationFailed(_summary(errors), fields=errors) from None
+            raise
 
     @retry_on_stale_statements
     def bulk_create(self, actor: Actor, object_name: str, rows: list, *, from_text: bool = False,
@@ -566,7 +592,8 @@ class RecordService:
                 errors[name] = [str(exc)]
         return values, errors
 
-    def _prepare_create(self, conn, rt, cobj, data, actor, now, from_text, *, check_lookups=True, access=None):
+    def _prepare_create(self, conn, rt, cobj, data, actor, now, from_text, *, check_lookups=True, access=None,
+                        trust_foreign_keys=False):
         if not isinstance(data, dict):
             return {}, {"_record": ["expected a JSON object of field values"]}
         values, errors = self._coerce_input(cobj, data, from_text)
@@ -588,7 +615,7 @@ class RecordService:
             if values.get(name) is None and name not in errors:
                 errors[name] = ["is required"]
         if check_lookups:
-            self._check_lookups(conn, rt, cobj, values, errors, access)
+            self._check_lookups(conn, rt, cobj, values, errors, access, trust_foreign_keys=trust_foreign_keys)
         values.setdefault("owner", actor.user_id)
         values.update(id=uuid.uuid4(), created_at=now, updated_at=now, created_by=actor.user_id,
                       updated_by=actor.user_id, row_version=1)
@@ -606,15 +633,22 @@ class RecordService:
             return access.editable(target, t, conn.dialect.name), "you need edit access to this {target} to add records under it"
         return access.visible(target, t, conn.dialect.name), None
 
-    def _check_lookups(self, conn, rt, cobj, values, errors, access=None):
+    def _check_lookups(self, conn, rt, cobj, values, errors, access=None, *, trust_foreign_keys=False):
+        """Lookup values must name records that exist and that the actor may see (edit, for the
+        master of a controlled_by_parent detail). trust_foreign_keys: when existence is all there
+        is to check, leave it to the column's foreign key, which refuses a missing record at the
+        INSERT (create() then names the field) — one query less per write; not for lookups the
+        write reads through (lookups_read_on_write), whose targets must exist before."""
         for name, value in values.items():
             target = cobj.relations.get(name) or ("user" if name == "owner" else None)
             if value is None or target is None or name in errors or target not in rt.objects:
                 continue
+            scope, edit_message = self._lookup_scope(conn, rt, cobj, name, target, access)
+            if scope is None and trust_foreign_keys and name not in cobj.lookups_read_on_write:
+                continue
             if conn.execute(rt.objects[target].id_select, {"_id": value}).first() is None:
                 errors[name] = [f"there is no {target} with id '{value}'"]
                 continue
-            scope, edit_message = self._lookup_scope(conn, rt, cobj, name, target, access)
             if scope is None:
                 continue
             t = rt.objects[target].table
@@ -812,5 +846,6 @@ def _integrity_error(exc: IntegrityError, cobj) -> RecordError:
             return Conflict(f"{f.name}: must be unique: another record has this value",
                             fields={f.name: ["must be unique: another record has this value"]})
     if "foreign key" in text:
-        return Conflict("the change conflicts with related records (a lookup refers to a missing or protected record)")
+        return ForeignKeyConflict("the change conflicts with related records (a lookup refers to a missing or "
+                                  "protected record)")
     return Conflict("the change conflicts with existing data")
