@@ -443,7 +443,8 @@ class AddField(Operation):
             elif target:
                 ctx.pending_fks.append((after.name, f.name, target, ondelete))
         value = self._fill_value()
-        computed = self._computed_defaults(ctx.conn, ctx, ctx.old_table(self.obj_name)) if ctx.exists(self.obj_name) else None
+        existed = ctx.old_md is not None and self.obj_name in ctx.old_md.objects
+        computed = self._computed_defaults(ctx.conn, ctx, ctx.old_table(self.obj_name)) if existed else None
         if f.type == "autonumber":
             _fill_autonumbers(ctx.conn, after, self.obj_name, f)
         elif value is not None:

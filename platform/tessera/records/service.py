@@ -3,12 +3,16 @@
 Every read and write — REST API, generated forms, setup UI, CSV import, automation, package seed
 data — comes through here, so checks live here and only here.
 
-Order of execution for a write (create / update / bulk create), in one transaction:
+Order of execution for a write (create / update / bulk create), in one transaction — except that
+a single create runs steps 1–4 in a read transaction and the rest in a write transaction on the
+same connection (see create(): SQLite's one write lock is then not held while Python validates):
   1. load        the object's compiled definition; on update, the current row (locked on PostgreSQL)
   2. coerce      every input value to its field type; unknown, system and read-only fields rejected
-  3. defaults    literal and expression defaults for fields absent on create; autonumbers allocated
-  4. validate    required fields, lookup targets exist, validation rules (with PRIORVALUE/ISCHANGED
-                 on update); all problems reported together as 422
+  3. defaults    literal and expression defaults for fields absent on create (an expression's value
+                 checked like input); autonumbers allocated
+  4. validate    required fields, lookup targets exist (left to the foreign key when the actor may
+                 see every target: _check_lookups), validation rules (with PRIORVALUE/ISCHANGED on
+                 update); all problems reported together as 422
   5. save        INSERT / UPDATE guarded by row_version (optimistic locking: 412 when stale);
                  unique violations become 409. A bulk create checks its validation rules here, in
                  SQL over the rows it just inserted (one query per 500 rows), and rolls everything
