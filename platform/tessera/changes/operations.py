@@ -28,7 +28,7 @@ from sqlalchemy import (Column, ForeignKey, Index, MetaData, Table, Uuid, and_, 
                         or_, select, update)
 
 from ..expr import compile_expression
-from ..meta.fieldtypes import SYSTEM_FIELDS
+from ..meta.fieldtypes import SYSTEM_FIELDS, USER_LINKS
 from ..meta.model import FieldDef, ObjectDef
 from ..meta.validate import expected_type, resolver
 from ..storage.naming import NAMING_CONVENTION
@@ -39,7 +39,6 @@ from .convert import ConversionError, convert, kind, literal
 SAFE, DATA_CHECKED, DESTRUCTIVE = "safe", "data-checked", "destructive"
 SAFETY_ORDER = {SAFE: 0, DATA_CHECKED: 1, DESTRUCTIVE: 2}
 MAX_EXAMPLES = 5
-USER_REFERENCES = ("owner", "created_by", "updated_by")   # system fields that are lookups to user
 
 
 # --------------------------------------------------------------------------- impacts
@@ -762,7 +761,7 @@ def _stored_path(ctx: Context, obj: ObjectDef, table, path: tuple):
             return None
         if len(path) == 1:
             return table.c[name]
-        target = f.target if f is not None and f.is_relation else ("user" if name in USER_REFERENCES else None)
+        target = f.target if f is not None and f.is_relation else ("user" if name in USER_LINKS else None)
         if target is None or target not in ctx.old_md.objects:
             return None
         linked = ctx.old_table(target).alias()

@@ -54,6 +54,7 @@ _EXPR_TYPE = {
 }
 
 SYSTEM_FIELDS = ("id", "owner", "created_at", "created_by", "updated_at", "updated_by", "row_version")
+USER_LINKS = frozenset({"owner", "created_by", "updated_by"})   # system fields that are lookups to user
 SYSTEM_FIELD_EXPR_TYPES = {
     "id": "id", "owner": "id", "created_by": "id", "updated_by": "id",
     "created_at": "datetime", "updated_at": "datetime", "row_version": "integer",

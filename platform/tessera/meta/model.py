@@ -9,7 +9,8 @@ from dataclasses import dataclass, field as dc_field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .fieldtypes import COMPUTED_TYPES, RELATION_TYPES, SYSTEM_FIELD_EXPR_TYPES, TYPE_DEFAULTS, expr_type_of
+from .fieldtypes import (COMPUTED_TYPES, RELATION_TYPES, SYSTEM_FIELD_EXPR_TYPES, TYPE_DEFAULTS, USER_LINKS,
+                         expr_type_of)
 
 _COMMON = ("type", "label", "help", "required", "unique", "indexed", "default",
            "default_expression", "read_only", "renamed_from", "track_history")
@@ -175,7 +176,7 @@ class Metadata:
             steps.append((current, name))
             if i < len(path) - 1:
                 f = current.fields.get(name)
-                target = f.target if f else ("user" if name in ("owner", "created_by", "updated_by") else None)
+                target = f.target if f else ("user" if name in USER_LINKS else None)
                 current = self.objects.get(target) if target else None
         return steps
 

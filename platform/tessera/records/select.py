@@ -7,10 +7,8 @@ from __future__ import annotations
 from sqlalchemy import and_, func, literal, select
 from sqlalchemy.sql import ColumnElement
 
-from ..meta.fieldtypes import SYSTEM_FIELDS
+from ..meta.fieldtypes import SYSTEM_FIELDS, USER_LINKS
 from .errors import BadQuery
-
-_USER_LINKS = {"owner", "created_by", "updated_by"}
 
 
 class SelectBuilder:
@@ -34,7 +32,7 @@ class SelectBuilder:
 
     # -- paths --------------------------------------------------------------------------
     def _target_of(self, cobj, name: str) -> str | None:
-        if name in _USER_LINKS:
+        if name in USER_LINKS:
             return "user" if "user" in self.runtime.objects else None
         f = cobj.obj.fields.get(name)
         return f.target if f is not None and f.is_relation else None

@@ -38,7 +38,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..expr import ExprError, compile_expression
-from ..meta.fieldtypes import SYSTEM_FIELDS
+from ..meta.fieldtypes import SYSTEM_FIELDS, USER_LINKS
 from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
@@ -797,7 +797,7 @@ class RecordService:
                 else:  # roll-up: computed from the saved children
                     out[path] = self._scalar(conn, rt, cobj.name, path, record.get("id"), now)
             else:
-                target = cobj.relations.get(name) or ("user" if name in ("owner", "created_by", "updated_by") else None)
+                target = cobj.relations.get(name) or ("user" if name in USER_LINKS else None)
                 out[path] = self._scalar(conn, rt, target, path[1:], record.get(name), now) if target else None
         return out
 

@@ -104,10 +104,11 @@ def _is_stale_statement(exc: DBAPIError) -> bool:
 
 
 def retry_on_stale_statements(method):
-    """For a method of an object with an `engine` whose work is one transaction: when the database
-    refuses a statement prepared before another worker changed the schema (see
+    """For a method of an object with an `engine` whose writes are one transaction: when the
+    database refuses a statement prepared before another worker changed the schema (see
     forget_prepared_statements; this worker notices the new version at its next poll), drop the
-    prepared statements and run the method once more. Safe: the refused transaction rolled back."""
+    prepared statements and run the method once more. Safe: the refused transaction rolled back,
+    and what ran before it only read."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
         try:
