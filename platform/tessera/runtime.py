@@ -16,6 +16,7 @@ from .expr import Compiled, compile_expression
 from .meta.fieldtypes import SYSTEM_FIELDS
 from .meta.model import FieldDef, Metadata, ObjectDef
 from .meta.validate import expected_type, resolver
+from .records.columns import column_coercer_for
 from .records.coerce import coercer_for
 from .storage.engine import forget_prepared_statements
 from .storage.tables import build_tables
@@ -26,6 +27,7 @@ class CompiledObject:
     obj: ObjectDef
     table: Table
     coercers: dict[str, object]                      # writable stored field -> coerce closure
+    column_coercers: dict[str, object]               # writable stored field -> its bulk fast path
     formulas: dict[str, Compiled]                    # formula field -> compiled expression
     defaults: list[tuple[FieldDef, object]]          # (field, literal value | Compiled)
     rules: list[tuple[object, Compiled]]             # (ValidationRule, compiled condition)
@@ -118,8 +120,9 @@ class Runtime:
                  for r in obj.validation_rules]
         coercers = {f.name: coercer_for(f) for f in obj.stored_fields
                     if f.type != "autonumber" and not f.read_only}
+        column_coercers = {name: column_coercer_for(obj.fields[name]) for name in coercers}
         return CompiledObject(
-            obj=obj, table=self.tables[obj.name], coercers=coercers, formulas=formulas, defaults=defaults,
+            obj=obj, table=self.tables[obj.name], coercers=coercers, column_coercers=column_coercers, formulas=formulas, defaults=defaults,
             rules=rules, autonumbers=[f for f in obj.stored_fields if f.type == "autonumber"],
             required=[f.name for f in obj.stored_fields if f.required and f.type != "autonumber"],
             relations={f.name: f.target for f in obj.stored_fields if f.is_relation},

@@ -1,5 +1,6 @@
 """2. Bulk create through the full record path (`RecordService.bulk_create`) versus a raw DBAPI
-`executemany` of the same rows (already converted to the driver's values, SQL written by hand).
+`executemany` of the same rows (already converted to the driver's values, SQL written by hand,
+ids made like the record service's: time-ordered, tessera.records.ids).
 
 The record path gets API-shaped input (JSON types: strings for dates and ids) and does everything
 it always does: coerce and check every value, defaults, required fields, lookup targets exist,
@@ -15,6 +16,8 @@ from decimal import Decimal
 
 from common import Result, item_input
 
+from tessera.records.ids import new_ids
+
 TARGET_RATE = 50_000
 TARGET_SHARE = 0.40
 
@@ -25,9 +28,10 @@ def _raw_rows(table, dialect, n, offset, accounts, user_id):
     processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in cols]
     now = datetime.now(timezone.utc)
     rows = []
+    ids = new_ids(n)
     for i in range(offset, offset + n):
         d = item_input(i, accounts)
-        values = {"id": uuid.uuid4(), "owner": user_id, "created_at": now, "created_by": user_id, "updated_at": now,
+        values = {"id": ids[i - offset], "owner": user_id, "created_at": now, "created_by": user_id, "updated_at": now,
                   "updated_by": user_id, "row_version": 1, "name": d["name"], "status": d["status"],
                   "amount": Decimal(str(d["amount"])).quantize(Decimal("0.01")), "quantity": d["quantity"],
                   "due_date": date.fromisoformat(d["due_date"]), "active": d["active"],

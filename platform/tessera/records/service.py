@@ -15,7 +15,7 @@ same connection (see create(): SQLite's one write lock is then not held while Py
                  update); all problems reported together as 422
   5. save        INSERT / UPDATE guarded by row_version (optimistic locking: 412 when stale);
                  unique violations become 409. A bulk create checks its validation rules here, in
-                 SQL over the rows it just inserted (one query per 500 rows), and rolls everything
+                 SQL over the rows it just inserted (one query over their id range), and rolls everything
                  back when any row breaks one (_rule_failures_bulk)
   6. history     on update, one field history entry per tracked field whose value changed
                  (records/history.py); a delete takes the record's history (and its cascade-deleted
@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
+from operator import attrgetter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..expr import ExprError, compile_expression
@@ -43,8 +43,9 @@ from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
 from ..storage.platform_tables import autonumbers
-from . import cursor as cursors, history, keyset, permission_audit
+from . import bulk, cursor as cursors, history, keyset, permission_audit
 from .coerce import coercer_for, parse_id
+from .ids import new_id
 from .errors import (BadQuery, BulkFailed, Conflict, ForeignKeyConflict, Forbidden, NotFound, RecordError,
                      StaleVersion, ValidationFailed)
 from .select import SelectBuilder
@@ -407,7 +408,8 @@ class RecordService:
                     if not rules_after_numbering:
                         self._check_rules_or_raise(conn, rt, cobj, values, None, now)
                 with mark_write(conn).begin():
-                    self._assign_autonumbers(conn, cobj, [values])
+                    for name, numbers in self._take_autonumbers(conn, cobj, 1).items():
+                        values[name] = numbers[0]
                     if rules_after_numbering:
                         self._check_rules_or_raise(conn, rt, cobj, values, None, now)
                     self._insert(conn, cobj, [values])
@@ -435,39 +437,77 @@ class RecordService:
         if not isinstance(rows, list):
             raise ValidationFailed("expected a JSON array of records")
         if not access.unrestricted:
-            denied = []
-            for index, data in enumerate(rows):
-                try:
-                    if isinstance(data, dict):
-                        self._check_field_rights(access, cobj, data, actor, owner=None)
-                except Forbidden as exc:
-                    denied.append({"index": index, "fields": exc.fields})
-            if denied:
-                raise BulkFailed(denied, status=403)
+            self._check_field_rights_bulk(access, cobj, rows, actor)
         now = _now()
-        failures: list[dict] = []
         with begin_write(self.engine) as conn:
-            prepared = []
-            for index, data in enumerate(rows):
-                values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text, check_lookups=False)
-                if errors:
-                    failures.append({"index": index, "fields": errors})
-                prepared.append(values)
-                if progress:
-                    progress(1)
-            failures += self._check_lookups_bulk(conn, rt, cobj, prepared, {f["index"] for f in failures}, access)
-            failures += self._check_unique_bulk(conn, cobj, prepared)
-            if failures:
-                raise BulkFailed(sorted(failures, key=lambda f: f["index"]))
-            self._assign_autonumbers(conn, cobj, prepared)
-            self._insert(conn, cobj, prepared)
+            batch = self._prepare_bulk(conn, rt, cobj, rows, actor, now, from_text, progress)
+            self._check_lookups_bulk(conn, rt, cobj, batch, access)
+            self._check_unique_bulk(conn, cobj, batch)
+            if batch.errors:
+                raise BulkFailed(batch.failures())
+            for name, numbers in self._take_autonumbers(conn, cobj, batch.n).items():
+                batch.columns[name] = numbers
+            try:
+                cobj.writer(conn.dialect).execute_columns(conn, batch.columns, batch.n, batch.constants)
+            except IntegrityError as exc:
+                raise _integrity_error(exc, cobj) from None
             if cobj.rules:
-                failures = self._rule_failures_bulk(conn, rt, cobj, prepared, now)
+                failures = self._rule_failures_bulk(conn, rt, cobj, batch, now)
                 if failures:
                     raise BulkFailed(failures)      # inside the transaction: nothing is saved
             if object_name in permission_audit.AUDITED:
-                permission_audit.created(conn, rt, actor, object_name, prepared)
-        return [str(v["id"]) for v in prepared]
+                permission_audit.created(conn, rt, actor, object_name, batch.rows())
+        return list(map(str, batch.ids))
+
+    def _check_field_rights_bulk(self, access, cobj, rows, actor):
+        """Field-level security for every row (403 naming each refused row and field); rows are
+        looked at one by one only when some key is one the actor may not set, or is the owner."""
+        keys = set().union(*(data for data in rows if isinstance(data, dict)))
+        if self._uneditable(access, cobj).isdisjoint(keys) and "owner" not in keys:
+            return
+        denied = []
+        for index, data in enumerate(rows):
+            try:
+                if isinstance(data, dict):
+                    self._check_field_rights(access, cobj, data, actor, owner=None)
+            except Forbidden as exc:
+                denied.append({"index": index, "fields": exc.fields})
+        if denied:
+            raise BulkFailed(denied, status=403)
+
+    _BULK_CHUNK = 10_000   # rows coerced per step of a bulk create's progress
+
+    def _prepare_bulk(self, conn, rt, cobj, rows, actor, now, from_text, progress) -> bulk.Batch:
+        """Steps 2–4 for every row, column by column (records/bulk.py), with the outcome of
+        _prepare_create per row; lookups and uniqueness are checked over the batch afterwards."""
+        parts = []
+        for start in range(0, len(rows), self._BULK_CHUNK):
+            chunk = rows[start:start + self._BULK_CHUNK]
+            parts.append(bulk.coerce_rows(cobj, chunk, from_text, _WRITABLE_SYSTEM))
+            if progress:
+                progress(len(chunk))
+        batch = bulk.Batch.joined(parts)
+
+        def literal_default(field, default):
+            try:
+                return cobj.coercers[field.name](default, True) if field.name in cobj.coercers else default
+            except ValueError:
+                return default
+
+        def expression_default(field, compiled, row, index):
+            result = self._evaluate(conn, rt, cobj, compiled, row, None, now)
+            try:   # checked like input: an expression can give a value the field does not take
+                return _as_input(cobj, field, result)
+            except ValueError as exc:
+                batch.fail(index, field.name,
+                           f"its default expression gives {to_api(result, field.type)!r}, which {exc}")
+                return None
+
+        bulk.apply_defaults(cobj, batch, literal_default, expression_default)
+        bulk.check_required(cobj, batch)
+        bulk.complete(batch, actor.user_id, now)
+        bulk.mark_not_records(batch, rows)
+        return batch
 
     @retry_on_stale_statements
     def update(self, actor: Actor, object_name: str, record_id, data: dict, *, expected_version: int | None = None,
@@ -549,15 +589,21 @@ class RecordService:
             raise Forbidden(f"you have read-only access to {cobj.name} '{record_id}'")
         return current
 
+    @staticmethod
+    def _uneditable(access, cobj) -> frozenset:
+        """The fields `access` may not set, per permission combination, per Runtime."""
+        uneditable = cobj.uneditable_fields.get(access.rights)
+        if uneditable is None:
+            uneditable = cobj.uneditable_fields[access.rights] = frozenset(
+                name for name in cobj.obj.fields if not access.can_edit_field(cobj.name, name))
+        return uneditable
+
     def _check_field_rights(self, access, cobj, data, actor, *, owner):
         """Field-level security on input: uneditable fields are refused by name, never dropped."""
         if access.unrestricted:
             return
         denied = {}
-        uneditable = cobj.uneditable_fields.get(access.rights)   # per permission combination, per Runtime
-        if uneditable is None:
-            uneditable = cobj.uneditable_fields[access.rights] = frozenset(
-                name for name in cobj.obj.fields if not access.can_edit_field(cobj.name, name))
+        uneditable = self._uneditable(access, cobj)
         if not uneditable.isdisjoint(data):
             for name in data:
                 if name in uneditable:
@@ -621,7 +667,7 @@ class RecordService:
         if check_lookups:
             self._check_lookups(conn, rt, cobj, values, errors, access, trust_foreign_keys=trust_foreign_keys)
         values.setdefault("owner", actor.user_id)
-        values.update(id=uuid.uuid4(), created_at=now, updated_at=now, created_by=actor.user_id,
+        values.update(id=new_id(), created_at=now, updated_at=now, created_by=actor.user_id,
                       updated_by=actor.user_id, row_version=1)
         return values, errors
 
@@ -663,60 +709,61 @@ class RecordService:
                 errors[name] = [edit_message.format(target=target) if seen
                                 else f"there is no {target} with id '{value}'"]
 
-    def _check_lookups_bulk(self, conn, rt, cobj, prepared, failed, access=None) -> list[dict]:
-        failures: dict[int, dict] = {}
+    def _check_lookups_bulk(self, conn, rt, cobj, batch, access=None) -> None:
+        """Every lookup value of the rows that passed so far names a record that exists (and that
+        the actor may see): one query per 500 distinct ids."""
         links = dict(cobj.relations, owner="user")
         for name, target in links.items():
-            if target not in rt.objects:
+            values = batch.columns.get(name)
+            if values is None or target not in rt.objects:
                 continue
-            wanted = {v[name] for i, v in enumerate(prepared) if i not in failed and v.get(name) is not None}
+            failed = batch.errors
+            wanted = set(values) if not failed else {v for i, v in enumerate(values) if i not in failed}
+            wanted.discard(None)
             if not wanted:
                 continue
             t = rt.objects[target].table
-            scope, _message = self._lookup_scope(conn, rt, cobj, name, target, access)
+            scope, message = self._lookup_scope(conn, rt, cobj, name, target, access)
             found = set()
             ids = list(wanted)
             for start in range(0, len(ids), 500):
                 stmt = select(t.c.id).where(t.c.id.in_(ids[start:start + 500]))
                 found.update(conn.execute(stmt.where(scope) if scope is not None else stmt).scalars())
-            for i, v in enumerate(prepared):
-                if i not in failed and v.get(name) is not None and v[name] not in found:
-                    failures.setdefault(i, {"index": i, "fields": {}})["fields"][name] = [
-                        f"there is no {target} with id '{v[name]}'" if scope is None or _message is None
-                        else f"there is no {target} with id '{v[name]}' that you can add records under"]
-        return list(failures.values())
+            if found >= wanted:
+                continue
+            for i, value in enumerate(values):
+                if i not in failed and value is not None and value not in found:
+                    batch.fail(i, name, f"there is no {target} with id '{value}'" if scope is None or message is None
+                               else f"there is no {target} with id '{value}' that you can add records under")
 
-    def _check_unique_bulk(self, conn, cobj, prepared) -> list[dict]:
-        failures = {}
+    def _check_unique_bulk(self, conn, cobj, batch) -> None:
         table = cobj.table
         for f in cobj.obj.stored_fields:
-            if not f.unique or f.type == "autonumber":
+            values = batch.columns.get(f.name)
+            if not f.unique or f.type == "autonumber" or values is None:
                 continue
             seen: dict = {}
-            for i, v in enumerate(prepared):
-                value = v.get(f.name)
+            for i, value in enumerate(values):
                 if value is None:
                     continue
                 if value in seen:
-                    failures.setdefault(i, {"index": i, "fields": {}})["fields"][f.name] = [
-                        f"duplicates row {seen[value]}"]
+                    batch.fail(i, f.name, f"duplicates row {seen[value]}")
                 else:
                     seen[value] = i
-            values = list(seen)
+            distinct = list(seen)
             existing = set()
-            for start in range(0, len(values), 500):
+            for start in range(0, len(distinct), 500):
                 existing.update(conn.execute(select(table.c[f.name]).where(
-                    table.c[f.name].in_(values[start:start + 500]))).scalars())
+                    table.c[f.name].in_(distinct[start:start + 500]))).scalars())
             for value in existing:
                 i = seen.get(value)
                 if i is not None:
-                    failures.setdefault(i, {"index": i, "fields": {}})["fields"][f.name] = [
-                        "must be unique: another record has this value"]
-        return list(failures.values())
+                    batch.fail(i, f.name, "must be unique: another record has this value")
 
-    def _assign_autonumbers(self, conn, cobj, rows):
+    def _take_autonumbers(self, conn, cobj, n: int) -> dict[str, list[str]]:
+        """The next `n` numbers of each autonumber field, formatted (a counter row per field)."""
+        out = {}
         for f in cobj.autonumbers:
-            n = len(rows)
             t = autonumbers
             take = update(t).where(and_(t.c.object == cobj.name, t.c.field == f.name)) \
                 .values(next_value=t.c.next_value + n).returning(t.c.next_value)
@@ -730,8 +777,8 @@ class RecordService:
                 except IntegrityError:
                     after = conn.execute(take).scalar_one()
             first = after - n
-            for offset, values in enumerate(rows):
-                values[f.name] = format_autonumber(f.options["format"], first + offset)
+            out[f.name] = [format_autonumber(f.options["format"], first + offset) for offset in range(n)]
+        return out
 
     def _insert(self, conn, cobj, rows):
         try:
@@ -750,10 +797,10 @@ class RecordService:
         return _rule_report([rule for rule, compiled in cobj.rules
                              if self._evaluate(conn, rt, cobj, compiled, values, prior, now) is True])
 
-    def _rule_failures_bulk(self, conn, rt, cobj, rows, now) -> list[dict]:
+    def _rule_failures_bulk(self, conn, rt, cobj, batch, now) -> list[dict]:
         """Validation rules over rows just inserted by a bulk create (still uncommitted), in SQL:
-        one SELECT per 500 rows returns the rows that break a rule, instead of a Python evaluation
-        per row and rule — plus a query per row for every path through a lookup. tessera.expr
+        one SELECT returns the rows that break a rule, instead of a Python evaluation per row and
+        rule — plus a query per row for every path through a lookup. tessera.expr
         compiles a rule to both targets and they agree (tests/expr/test_expr_properties.py); rules
         using PRIORVALUE or ISCHANGED have no SQL form and are evaluated per row."""
         in_sql = [(rule, compiled) for rule, compiled in cobj.rules if not compiled.uses_prior]
@@ -763,17 +810,25 @@ class RecordService:
             b = SelectBuilder(rt, cobj.name, dialect_name=conn.dialect.name, now=now)
             conditions = [b.condition(compiled) for _rule, compiled in in_sql]
             flags = [case((condition, literal(1)), else_=literal(0)) for condition in conditions]
+            # the batch's ids are time-ordered and made together (records/ids.py): its rows are one
+            # range of the primary key, which may also hold rows another writer made in the same
+            # millisecond — those are not this batch's to judge
+            ids = batch.ids
+            by_int = attrgetter("int")
             stmt = (select(b.base.c.id, *flags).select_from(b.from_clause)
-                    .where(b.base.c.id.in_(bindparam("ids", expanding=True)), or_(*conditions)))
-            index_of = {values["id"]: i for i, values in enumerate(rows)}
-            ids = list(index_of)
-            for start in range(0, len(ids), 500):
-                for row in conn.execute(stmt, {"ids": ids[start:start + 500]}):
-                    broken[index_of[row[0]]] = [rule for (rule, _c), flag in zip(in_sql, row[1:]) if flag]
-        for index, values in enumerate(rows):
-            for rule, compiled in in_python:
-                if self._evaluate(conn, rt, cobj, compiled, values, None, now) is True:
-                    broken.setdefault(index, []).append(rule)
+                    .where(b.base.c.id.between(min(ids, key=by_int), max(ids, key=by_int)), or_(*conditions)))
+            found = conn.execute(stmt).all()
+            if found:
+                index_of = {rid: i for i, rid in enumerate(ids)}
+                for row in found:
+                    if row[0] in index_of:
+                        broken[index_of[row[0]]] = [rule for (rule, _c), flag in zip(in_sql, row[1:]) if flag]
+        if in_python:
+            for index in range(batch.n):
+                values = batch.row(index)
+                for rule, compiled in in_python:
+                    if self._evaluate(conn, rt, cobj, compiled, values, None, now) is True:
+                        broken.setdefault(index, []).append(rule)
         order = {rule.name: n for n, (rule, _c) in enumerate(cobj.rules)}   # report in declaration order
         return [{"index": index, **_rule_report(sorted(rules, key=lambda r: order[r.name]))}
                 for index, rules in sorted(broken.items())]

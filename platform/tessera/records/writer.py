@@ -9,6 +9,9 @@ name different columns: a column a row does not name is NULL, as in a single-row
 """
 from __future__ import annotations
 
+import uuid
+from datetime import date
+
 from sqlalchemy import insert
 
 _UNSET = object()
@@ -28,6 +31,28 @@ def _converted(values: list, process) -> list:
             last, last_out = value, process(value)
             out.append(last_out)
     return out
+
+
+# Value types whose equal values a processor converts alike (not Decimal: 1.0 and 1.00 are equal;
+# not datetime: equal instants in different zones; not JSON values: 1 == True)
+_MEMO_TYPES = frozenset((str, int, bool, date, uuid.UUID))
+_SAMPLE = 256
+
+
+def _converted_column(values: list, process, constant) -> list:
+    """A bulk create's column converted: a column with one value for every row (`constant`, e.g.
+    created_at) once; a column whose values repeat (dates, picklists, lookups to a few parents)
+    once per distinct value; otherwise value by value. Null stays NULL (as in _converted: a JSON
+    column's processor would store None as the JSON text 'null')."""
+    if constant is not _UNSET:
+        return [process(constant) if constant is not None else None] * len(values)
+    types = set(map(type, values))
+    types.discard(type(None))
+    if len(types) == 1 and types <= _MEMO_TYPES and len(set(values[:_SAMPLE])) * 2 <= min(len(values), _SAMPLE):
+        memo = {value: process(value) for value in set(values)}
+        memo[None] = None
+        return list(map(memo.__getitem__, values))
+    return [None if value is None else process(value) for value in values]
 
 
 class InsertWriter:
@@ -56,8 +81,29 @@ class InsertWriter:
             return list(zip(*columns))
         return [dict(zip(self.names, params)) for params in zip(*columns)]
 
+    def column_parameters(self, columns: dict[str, list], n: int, constants: dict) -> list:
+        """Parameters from a bulk create's columns (records/bulk.py): no dict per row at all."""
+        converted = []
+        for name, process in zip(self.names, self.processors):
+            values = columns.get(name)
+            if values is None:
+                values = [None] * n
+            elif process is not None:
+                values = _converted_column(values, process, constants.get(name, _UNSET))
+            converted.append(values)
+        if self.positional:
+            return list(zip(*converted))
+        return [dict(zip(self.names, params)) for params in zip(*converted)]
+
+    def execute_columns(self, conn, columns: dict[str, list], n: int, constants: dict) -> None:
+        self._run(conn, self.column_parameters(columns, n, constants))
+
     def execute(self, conn, rows: list[dict]) -> None:
-        params = self.parameters(rows)
+        self._run(conn, self.parameters(rows))
+
+    def _run(self, conn, params: list) -> None:
+        if not params:
+            return
         if len(params) == 1:
             conn.exec_driver_sql(self.sql, params[0])
         else:
