@@ -285,3 +285,10 @@ def test_bulk_create_all_or_nothing(api):
     assert total == 5
     r = api.post("/api/v1/records/company/bulk", json={"name": "x"})
     assert r.status_code == 422
+
+
+def test_bulk_create_of_an_empty_array_creates_nothing(api):
+    r = api.post("/api/v1/records/company/bulk", json=[])
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["count"] == 0 and r.get_json().get("ids", []) == []
+    assert api.get("/api/v1/records/company?count=true").get_json()["total"] == 0
