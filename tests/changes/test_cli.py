@@ -177,3 +177,55 @@ def test_failing_step_is_an_error_not_a_traceback(run, tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == ("error: step 'add field account.region (text)' failed, everything "
                                                       "was rolled back: RuntimeError: disk on fire")
+
+
+def test_uninstall_a_package(run, tmp_path, db_url):
+    """`tessera uninstall NAME`: refused while another package depends on it or the org layer
+    uses its components (each reference named), destructive when its objects hold data, and
+    then one version that drops its tables; the package it extended keeps its data."""
+    run("install", str(write_package(tmp_path / "crm", base())))
+    invoice = {"name": "invoice", "label": "Invoice", "fields": {
+        "number": {"type": "text"}, "account": {"type": "lookup", "to": "account", "on_delete": "set_null"}}}
+    ext = write_package(tmp_path / "billing", {"invoice": invoice}, name="billing",
+                        manifest_extra={"dependencies": {"crm": ">=1.0"}})
+    assert run("install", str(ext)).exit_code == 0
+    from tessera.storage.engine import make_engine
+    from changes_helpers import Env
+    engine = make_engine(db_url)
+    try:
+        env = Env(engine, tmp_path)
+        [account] = env.insert("account", {"name": "Acme"})
+        env.insert("invoice", {"number": "I-1", "account": account})
+    finally:
+        engine.dispose()
+
+    result = run("uninstall", "nope")
+    assert result.exit_code == 1 and "no package named 'nope' is installed (installed: billing, crm)" in result.stderr
+    result = run("uninstall", "crm")
+    assert result.exit_code == 1
+    assert "dependencies.crm: requires package 'crm', which is not installed" in result.stderr
+    org = write_org(tmp_path / "org", {"invoice": {"extends": "invoice", "fields": {"memo": {"type": "text"}}}})
+    assert run("apply", str(org)).exit_code == 0
+    result = run("uninstall", "billing", "--allow-destructive")
+    assert result.exit_code == 1 and "invoice" in result.stderr and "nothing was changed" in result.stderr
+
+    assert run("apply", str(write_org(tmp_path / "org", {})), "--allow-destructive").exit_code == 0
+    result = run("uninstall", "billing")
+    assert result.exit_code == 1 and "--allow-destructive" in result.stderr
+    assert "[safe]          remove package billing 1.0.0" in result.output
+    assert "[destructive]   drop object invoice" in result.output
+    result = run("uninstall", "billing", "--allow-destructive", "--check-only")
+    assert result.exit_code == 0 and "nothing was changed" in result.output
+    assert run("packages").output.split()[0] == "billing"
+    result = run("uninstall", "billing", "--allow-destructive")
+    assert result.exit_code == 0 and "is active." in result.output
+    assert run("packages").output.split() == ["crm", "1.0.0", "Crm"]
+    assert "uninstall billing 1.0.0" in run("versions").output.splitlines()[0]
+    engine = make_engine(db_url)
+    try:
+        from sqlalchemy import inspect
+        tables = set(inspect(engine).get_table_names())
+        assert "obj_invoice" not in tables and "obj_account" in tables
+        assert [r["name"] for r in Env(engine, tmp_path).rows("account")] == ["Acme"]
+    finally:
+        engine.dispose()

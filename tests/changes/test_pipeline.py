@@ -67,7 +67,7 @@ def test_an_older_share_table_gets_the_principal_column_and_loses_its_retired_in
     import uuid
     from datetime import datetime, timezone
 
-    from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Uuid, insert, inspect, select, text
+    from sqlalchemy import Column, Index, MetaData, Table, insert, inspect, select, text
 
     from tessera.changes import ChangeService
     from tessera.storage.platform_tables import shares

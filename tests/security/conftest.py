@@ -10,7 +10,7 @@ class People:
     def __init__(self, services, client_for):
         self.services = services
         self.client_for = client_for
-        self.clients: dict[str, ApiClient] = {}
+        self.clients: dict = {}          # username -> its ApiClient (tests/conftest.py)
         self.ids: dict[str, str] = {}
 
     def add(self, username, *, profile="tp_rep", role=None, permission_sets=(), groups=()):

@@ -268,3 +268,40 @@ def test_renaming_an_org_field_of_a_package_object_keeps_its_data(admin, service
     ext = org_doc(services, "objects", "company")
     assert ext["fields"]["sales_region"]["renamed_from"] == "region" and "region" not in ext["fields"]
     assert services.records.get(SYSTEM, "company", c["id"])["sales_region"] == "EMEA"
+
+
+def test_renaming_a_field_follows_paths_from_other_objects(admin, services):
+    """`company.region` in an invoice formula, rule and list view (filter, columns, sort) is a path
+    to the renamed field through a lookup: it follows the rename; the invoice's own field that
+    happens to share the old name does not."""
+    import copy
+    _new_object(admin)
+    admin.change("/setup/objects/invoice/fields/new?type=lookup", {"label": "Company", "to": "company",
+                                                                   "on_delete": "set_null"})
+    admin.change("/setup/objects/company/fields/new?type=text", {"label": "Region"})
+    admin.change("/setup/objects/invoice/fields/new?type=text", {"label": "Region"})       # invoice's own `region`
+    admin.change("/setup/objects/invoice/fields/new?type=formula",
+                 {"label": "Company Region", "returns": "text", "expression": "company.region + '/' + region"})
+    admin.change("/setup/objects/invoice/rules/new", {"name": "no_x_region", "condition": "company.region == 'X'",
+                                                   "message": "Not in region X."})
+    org = copy.deepcopy(active(services).snapshot["org"])
+    org["components"]["list_views"]["invoices_by_region"] = {"source": "list_views/invoices_by_region.yaml", "doc": {
+        "name": "invoices_by_region", "object": "invoice", "label": "Invoices by Region",
+        "columns": ["name", "company.region", "region"], "filter": "ISBLANK(company.region) == False",
+        "sort": ["-company.region", "name"]}}
+    services.changes.apply_org(org, author="test", message="a list view through the lookup")
+    acme = services.records.create(SYSTEM, "company", {"name": "Acme", "region": "EMEA"})
+    invoice = services.records.create(SYSTEM, "invoice", {"name": "D1", "company": acme["id"], "region": "North"})
+    assert services.records.get(SYSTEM, "invoice", invoice["id"])["company_region"] == "EMEA/North"
+
+    review, done = admin.change("/setup/objects/company/fields/region/",
+                                {"label": "Sales Region", "name": "sales_region", "type": "text"})
+    assert done.status_code == 302, review.get_data(as_text=True)[:3000]
+    md = services.runtimes.current().metadata
+    assert md.objects["invoice"].fields["company_region"].options["expression"] == "company.sales_region + '/' + region"
+    rule = next(r for r in md.objects["invoice"].validation_rules if r.name == "no_x_region")
+    assert rule.condition == "company.sales_region == 'X'"
+    view = md.list_views["invoices_by_region"]
+    assert view["columns"] == ["name", "company.sales_region", "region"]
+    assert view["filter"] == "ISBLANK(company.sales_region) == False" and view["sort"] == ["-company.sales_region", "name"]
+    assert services.records.get(SYSTEM, "invoice", invoice["id"])["company_region"] == "EMEA/North"

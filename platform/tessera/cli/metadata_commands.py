@@ -1,4 +1,4 @@
-"""Metadata commands: install, packages, export, apply, versions, diff, rollback.
+"""Metadata commands: install, uninstall, packages, export, apply, versions, diff, rollback.
 
 Thin: parse arguments, call `tessera.changes.ChangeService`, print. Every change prints its plan,
 one step per line with its safety class, and the data impact indented under the step.
@@ -102,6 +102,18 @@ def install(ctx, package_dirs, check_only, allow_destructive, message):
                                            allow_destructive=allow_destructive))
 
 
+@click.command("uninstall")
+@click.argument("package_names", nargs=-1, required=True)
+@change_options
+@database_option
+@_handle_errors
+def uninstall(ctx, package_names, check_only, allow_destructive, message):
+    """Remove installed packages (by name) as one version; dropping their objects' data is
+    destructive (--allow-destructive)."""
+    _report(_service(ctx).uninstall_packages(list(dict.fromkeys(package_names)), author=_author(), message=message,
+                                             check_only=check_only, allow_destructive=allow_destructive))
+
+
 @click.command("packages")
 @database_option
 def packages(ctx):
@@ -179,4 +191,4 @@ def rollback(ctx, number, check_only, allow_destructive, message):
                                    allow_destructive=allow_destructive))
 
 
-COMMANDS = [install, packages, export, apply, versions, diff, rollback]
+COMMANDS = [install, uninstall, packages, export, apply, versions, diff, rollback]

@@ -42,7 +42,8 @@ def import_csv(ctx, object_name, csv_file, username):
         fail(f"{csv_file}: the header row has an empty column name")
     with click.progressbar(length=len(rows), label=f"Checking {len(rows)} rows", file=sys.stderr) as bar:
         try:
-            ids = services.records.bulk_create(actor, object_name, rows, from_text=True, progress=bar.update)
+            ids = services.records.bulk_create(actor, object_name, rows, from_text=True,
+                                               progress=lambda checked: bar.update(checked - bar.pos))
         except BulkFailed as exc:
             click.echo(f"error: {exc.message}", err=True)
             for row in exc.details["rows"]:

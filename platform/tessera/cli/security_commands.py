@@ -1,7 +1,6 @@
 """`tessera user ...` and `tessera policy ...`."""
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import click

@@ -4,9 +4,9 @@ A v7 id starts with its creation time in milliseconds, so new rows land at the e
 key's B-tree (and of the `(created_at, id)` list index) instead of on a random page of it: on a
 1-million-row object a random (v4) id costs every insert a page that is likely not cached, on
 SQLite and PostgreSQL alike (bulk inserts ran ~1.5× faster with v7 ids, tests/benchmarks). The
-74 remaining bits are random, so ids stay unguessable enough to never collide; they were never
-secrets (every read is checked against the actor's access), and the time they reveal is the
-record's `created_at`, which any reader of the record sees anyway.
+other 74 bits are random: two ids of the same millisecond collide with negligible probability.
+Ids were never secrets (every read is checked against the actor's access), and the time they
+reveal is the record's `created_at`, which any reader of the record sees anyway.
 
 Hand-written because the standard library's `uuid.uuid7` arrives with Python 3.14 (we support
 3.11), and bulk create wants a whole batch from one `os.urandom` call rather than a call per id.

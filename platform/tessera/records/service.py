@@ -430,7 +430,9 @@ class RecordService:
     @retry_on_stale_statements
     def bulk_create(self, actor: Actor, object_name: str, rows: list, *, from_text: bool = False,
                     progress=None) -> list[str]:
-        """All or nothing: every row is checked; any failure saves nothing and reports each row."""
+        """All or nothing: every row is checked; any failure saves nothing and reports each row.
+        `progress(rows_checked)` is told how many rows have been checked so far (a count from the
+        start, not a step: a run retried after a stale statement starts again from 0)."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "create")
@@ -485,7 +487,7 @@ class RecordService:
             chunk = rows[start:start + self._BULK_CHUNK]
             parts.append(bulk.coerce_rows(cobj, chunk, from_text, _WRITABLE_SYSTEM))
             if progress:
-                progress(len(chunk))
+                progress(start + len(chunk))
         batch = bulk.Batch.joined(parts)
 
         def literal_default(field, default):

@@ -18,7 +18,8 @@ import copy
 import re
 import unicodedata
 
-from ...expr.rename import rename_field_in
+from ...expr.rename import rename_field_in, rename_field_in_path
+from ...meta.fieldtypes import USER_LINKS
 from ...meta.merge import DEFAULT_CUSTOMIZABLE, dependency_order, merge_docs
 from ...meta.schema import schema_for
 from ...meta.source import COMPONENT_DIRS, empty_org
@@ -250,17 +251,18 @@ class OrgEditor:
     def rename_field(self, obj: str, old: str, new: str) -> None:
         """Rename an org-owned field: the field keeps its place and says `renamed_from: old`, so the
         change pipeline renames the column and keeps the data (instead of a drop and an add). The
-        org layer's references follow (name field, rule targets, layouts, related lists, list views,
-        roll-ups, field permissions), and so do expressions over this object (formulas, defaults,
-        rules, roll-up and list-view filters, sharing criteria), rewritten token by token.
-        Paths reaching the field through another object's lookup (account.old) are left for
-        validation to name."""
+        org layer's references follow: the name field, rule targets, layouts, related lists, list
+        views, roll-ups, field permissions, and expressions and paths that reach the field — from
+        its own object (`old`) or through lookups from any other (`account.old`, `owner.old`) —
+        in formulas, defaults, rules, roll-up and list-view filters, columns, sorts and sharing
+        criteria, rewritten token by token."""
         if self.field_origin(obj, old) == "package":
             raise ValueError(f"'{obj}.{old}' belongs to its package: its API name cannot change")
         fields = self._org_fields(obj)
         if old not in fields:
             raise KeyError(f"there is no field '{obj}.{old}' in the org layer")
         self.release_name(obj, new)
+        before = self.effective_docs()[0].get("objects", {})   # lookup paths resolve by the old names
         renamed = {}
         for name, fdoc in fields.items():    # rebuilt in order: the field keeps its position
             if name == old:   # the active version's column is `old`, whatever it was called before
@@ -268,56 +270,70 @@ class OrgEditor:
             renamed[name] = fdoc
         fields.clear()
         fields.update(renamed)
-        self._rename_field_references(obj, old, new)
+        self._rename_field_references(obj, old, new, before)
 
-    def _rename_field_references(self, obj: str, old: str, new: str) -> None:
-        def path(p: str) -> str:
-            head, _dot, rest = p.lstrip("-").partition(".")
-            return ("-" if p.startswith("-") else "") + (new if head == old else head) + (_dot + rest)
+    @staticmethod
+    def _path_reaches(objects: dict, base: str, target: str):
+        """A `reaches(path)` for expressions over `base`: does the lookup path end on `target`?"""
+        def lookup_target(obj: str, fname: str) -> str | None:
+            if fname in USER_LINKS:
+                return "user"
+            fdoc = ((objects.get(obj) or ({},))[0].get("fields") or {}).get(fname) or {}
+            return fdoc.get("to") if fdoc.get("type") in ("lookup", "master_detail") else None
 
-        def rewrite(doc: dict, key: str) -> None:
-            if isinstance(doc.get(key), str):
-                doc[key] = rename_field_in(doc[key], old, new)
+        def reaches(path: tuple[str, ...]) -> bool:
+            current = base
+            for step in path:
+                current = lookup_target(current, step)
+                if current is None:
+                    return False
+            return current == target
+        return reaches
 
-        own = self.org_doc("objects", obj)
-        if own is not None:
-            if own.get("name_field") == old:
-                own["name_field"] = new
-            for fdoc in (own.get("fields") or {}).values():
-                rewrite(fdoc, "expression")
-                rewrite(fdoc, "default_expression")
-            for rule in own.get("validation_rules") or ():
-                rewrite(rule, "condition")
-                if rule.get("field") == old:
+    def _rename_field_references(self, obj: str, old: str, new: str, objects: dict) -> None:
+        def rewrite(doc: dict, key: str, base: str | None) -> None:
+            if isinstance(doc.get(key), str) and base:
+                doc[key] = rename_field_in(doc[key], old, new, self._path_reaches(objects, base, obj))
+
+        def paths(values: list, base: str | None) -> list:
+            reaches = self._path_reaches(objects, base or "", obj)
+            return [rename_field_in_path(p, old, new, reaches) if isinstance(p, str) else p for p in values]
+
+        for base, item in self.items("objects").items():   # the org's objects and extensions
+            doc = item["doc"]
+            if base == obj and doc.get("name_field") == old:
+                doc["name_field"] = new
+            for fdoc in (doc.get("fields") or {}).values():
+                rewrite(fdoc, "expression", base)
+                rewrite(fdoc, "default_expression", base)
+                if fdoc.get("type") == "rollup":             # a filter over the summarized child object
+                    rewrite(fdoc, "filter", fdoc.get("object"))
+                    if fdoc.get("object") == obj:
+                        for key in ("relationship", "field"):
+                            if fdoc.get(key) == old:
+                                fdoc[key] = new
+            for rule in doc.get("validation_rules") or ():
+                rewrite(rule, "condition", base)
+                if base == obj and rule.get("field") == old:
                     rule["field"] = new
-        for item in self.items("objects").values():   # roll-ups summarizing this object's field
-            for fdoc in (item["doc"].get("fields") or {}).values():
-                if fdoc.get("type") == "rollup" and fdoc.get("object") == obj:
-                    rewrite(fdoc, "filter")
-                    for key in ("relationship", "field"):
-                        if fdoc.get(key) == old:
-                            fdoc[key] = new
         for item in self.items("sharing_rules").values():
-            if item["doc"].get("object") == obj:
-                rewrite(item["doc"], "criteria")
+            rewrite(item["doc"], "criteria", item["doc"].get("object"))
         for item in self.items("layouts").values():
             doc = item["doc"]
             if doc.get("object") == obj:
                 for section in doc.get("sections") or ():
                     section["fields"] = [new if f == old else f for f in section.get("fields") or ()]
             for rl in doc.get("related_lists") or ():
-                if rl.get("object") == obj:
-                    if rl.get("field") == old:
-                        rl["field"] = new
-                    if rl.get("columns"):
-                        rl["columns"] = [path(c) for c in rl["columns"]]
+                if rl.get("object") == obj and rl.get("field") == old:
+                    rl["field"] = new
+                if rl.get("columns"):
+                    rl["columns"] = paths(rl["columns"], rl.get("object"))
         for item in self.items("list_views").values():
             doc = item["doc"]
-            if doc.get("object") == obj:
-                rewrite(doc, "filter")
-                for key in ("columns", "sort"):
-                    if doc.get(key):
-                        doc[key] = [path(c) for c in doc[key]]
+            rewrite(doc, "filter", doc.get("object"))
+            for key in ("columns", "sort"):
+                if doc.get(key):
+                    doc[key] = paths(doc[key], doc.get("object"))
         for dirname in ("profiles", "permission_sets"):
             for item in self.items(dirname).values():
                 rights = (item["doc"].get("fields") or {}).get(obj)
