@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from operator import attrgetter
 
 from sqlalchemy import insert
 
@@ -37,6 +38,7 @@ def _converted(values: list, process) -> list:
 # not datetime: equal instants in different zones; not JSON values: 1 == True)
 _MEMO_TYPES = frozenset((str, int, bool, date, uuid.UUID))
 _SAMPLE = 256
+_UUID_INT = attrgetter("int")
 
 
 def _converted_column(values: list, process, constant) -> list:
@@ -48,10 +50,13 @@ def _converted_column(values: list, process, constant) -> list:
         return [process(constant) if constant is not None else None] * len(values)
     types = set(map(type, values))
     types.discard(type(None))
-    if len(types) == 1 and types <= _MEMO_TYPES and len(set(values[:_SAMPLE])) * 2 <= min(len(values), _SAMPLE):
-        memo = {value: process(value) for value in set(values)}
-        memo[None] = None
-        return list(map(memo.__getitem__, values))
+    if len(types) == 1 and types <= _MEMO_TYPES:
+        # a UUID hashes through a Python method: its int (hashed in C) is the key instead
+        keys = list(map(_UUID_INT, values)) if types == {uuid.UUID} and None not in values else values
+        if len(set(keys[:_SAMPLE])) * 2 <= min(len(keys), _SAMPLE):
+            memo = {key: process(value) for key, value in dict(zip(keys, values)).items() if value is not None}
+            memo[None] = None
+            return list(map(memo.__getitem__, keys))
     return [None if value is None else process(value) for value in values]
 
 
