@@ -19,7 +19,8 @@ PAGES = ["/setup/objects/new", "/setup/objects/company/fields/new", "/setup/obje
          "/setup/objects/company/details", "/setup/objects/company/rules/new", "/setup/objects/company/check-expression",
          "/setup/layouts/new", "/setup/list-views/new", "/setup/apps/new", "/setup/permissions/new",
          "/setup/permissions/profile/tp_rep/", "/setup/permissions/profile/tp_rep/fields/company",
-         "/setup/roles/", "/setup/sharing/defaults", "/setup/sharing/rules/new"]
+         "/setup/roles/", "/setup/sharing/defaults", "/setup/sharing/rules/new", "/setup/packages/testpkg/uninstall",
+         "/setup/packages/nope/uninstall"]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
 
@@ -32,7 +33,8 @@ def test_random_form_posts(admin, page, form):
 
 @SETTINGS
 @given(a=names, b=names, view=st.sampled_from(["objects", "layouts", "list-views", "apps", "permissions/profile",
-                                               "permissions/permission_set", "sharing/rules", "versions/diff?a="]))
+                                               "permissions/permission_set", "sharing/rules", "versions/diff?a=",
+                                               "packages"]))
 def test_random_paths(admin, a, b, view):
     for path in (f"/setup/{view}/{a}/", f"/setup/objects/{a}/fields/{b}/", f"/setup/{view}{a}&b={b}"):
         r = admin.get(path)

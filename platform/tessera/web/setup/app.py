@@ -49,6 +49,7 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     reads the active version per request), so a new metadata version needs no rebuild and the
     compiled templates stay warm."""
     from .views.objects import ObjectManagerView
+    from .views.packages import PackagesView
     from .views.permission_groups import PermissionSetGroupsView
     from .views.security import PermissionsView, RolesView, SharingView
     from .views.ui import AppsView, LayoutsView, ListViewsView
@@ -76,6 +77,7 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     admin.add_view(SharingView(name="Sharing", endpoint="sharing", url="sharing", category="Security"))
     admin.add_view(users_view(name="Users", endpoint="users", url="users", category="Security"))
     admin.add_view(VersionsView(name="Versions", endpoint="versions", url="versions", category="Changes"))
+    admin.add_view(PackagesView(name="Installed Packages", endpoint="packages", url="packages", category="Changes"))
 
     @app.context_processor
     def setup_context():

@@ -172,6 +172,19 @@ class SetupView(SetupGuard, BaseView):
                            summary=message or summary, **review)
 
 
+def flash_errors_to(url: str, heading: str | None = None):
+    """An `on_invalid` for changes started from a list page (rollback, uninstall): the errors are
+    flashed on that page, there being no form to show them next to."""
+    def on_invalid(errors):
+        if heading:
+            flash(heading, "error")
+        for messages in errors.values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url)
+    return on_invalid
+
+
 def _normalize(snapshot: dict) -> dict:
     return json.loads(json.dumps(snapshot, default=str))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, request, url_for
 from flask_admin import expose
 
-from ..base import SetupView
+from ..base import SetupView, flash_errors_to
 
 SOURCE_BADGES = {"ui": "primary", "cli": "dark", "package": "info", "deploy": "warning", "rollback": "danger"}
 
@@ -50,12 +50,5 @@ class VersionsView(SetupView):
                                       check_only=check_only, allow_destructive=allow_destructive, actor=actor)
             return result, summary, target.snapshot
 
-        def on_invalid(errors):
-            from flask import flash, redirect
-            for messages in errors.values():
-                for m in messages:
-                    flash(m, "error")
-            return redirect(url_for(".index"))
-
-        return self.run_change(apply, on_invalid=on_invalid, done_url=url_for(".index"),
+        return self.run_change(apply, on_invalid=flash_errors_to(url_for(".index")), done_url=url_for(".index"),
                                cancel_url=url_for(".index"), title=f"Roll back to version {number}")
