@@ -23,8 +23,6 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
-from .checkpoint import CHECKPOINTER, CONNECTION_PRAGMAS
-
 DEFAULT_URL = "sqlite:///tessera.db"
 _WRITE = "tessera_write"   # execution option: this connection's transaction will write
 
@@ -54,33 +52,20 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    name = engine.url.database
-    on_file = name not in (None, "", ":memory:")
-    # the file the background checkpointer watches (not for a `file:` URI, which keeps SQLite's own)
-    database = os.path.abspath(name) if on_file and not name.startswith("file:") else None
-
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=10000")
-        if on_file:
+        if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-        if database:
-            for pragma in CONNECTION_PRAGMAS:    # checkpoints run in the background (checkpoint.py)
-                cur.execute(pragma)
         # SQLite's own page cache defaults to 2 MB a connection: an object of 100,000 rows has
         # indexes past that, and every insert or lookup on them then reads pages back from the
         # OS (bulk inserts ran ~1.3× faster with 64 MB). Pages are allocated as used, up to this.
         cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cur.close()
-
-    if database:
-        @event.listens_for(engine, "checkin")
-        def on_checkin(_dbapi_conn, _record):
-            CHECKPOINTER.transaction_ended(database)
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
