@@ -123,3 +123,13 @@ def test_bulk_create_reports_the_rows_checked_so_far(services):
     ids = services.records.bulk_create(SYSTEM_ACTOR, "company", [{"name": f"C{i}"} for i in range(25_000)],
                                        progress=seen.append)
     assert len(ids) == 25_000 and seen == [10_000, 20_000, 25_000]
+
+
+def test_a_row_names_every_lookup_whose_target_is_missing(api):
+    row = {"name": "Orphan", "parent": str(uuid.uuid4()), "owner": str(uuid.uuid4())}
+    single = api.post("/api/v1/records/company", json=row)
+    bulk = api.post("/api/v1/records/company/bulk", json=[{"name": "Fine"}, row])
+    assert single.status_code == bulk.status_code == 422
+    [failure] = bulk.get_json()["error"]["rows"]
+    assert failure["index"] == 1 and sorted(failure["fields"]) == ["owner", "parent"]
+    assert failure["fields"] == single.get_json()["error"]["fields"]

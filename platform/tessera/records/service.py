@@ -715,11 +715,11 @@ class RecordService:
         """Every lookup value of the rows that passed so far names a record that exists (and that
         the actor may see): one query per 500 distinct ids."""
         links = dict(cobj.relations, owner="user")
+        failed = set(batch.errors)   # as a single create: a row's every missing target is named
         for name, target in links.items():
             values = batch.columns.get(name)
             if values is None or target not in rt.objects:
                 continue
-            failed = batch.errors
             wanted = set(values) if not failed else {v for i, v in enumerate(values) if i not in failed}
             wanted.discard(None)
             if not wanted:
