@@ -122,8 +122,9 @@ class Runtime:
                     if f.type != "autonumber" and not f.read_only}
         column_coercers = {name: column_coercer_for(obj.fields[name]) for name in coercers}
         return CompiledObject(
-            obj=obj, table=self.tables[obj.name], coercers=coercers, column_coercers=column_coercers, formulas=formulas, defaults=defaults,
-            rules=rules, autonumbers=[f for f in obj.stored_fields if f.type == "autonumber"],
+            obj=obj, table=self.tables[obj.name], coercers=coercers, column_coercers=column_coercers,
+            formulas=formulas, defaults=defaults, rules=rules,
+            autonumbers=[f for f in obj.stored_fields if f.type == "autonumber"],
             required=[f.name for f in obj.stored_fields if f.required and f.type != "autonumber"],
             relations={f.name: f.target for f in obj.stored_fields if f.is_relation},
             output_fields=[*SYSTEM_FIELDS[:-1], *obj.fields],

@@ -75,3 +75,15 @@ def test_packages_page_needs_customize_metadata(make_browser):
     rep = make_browser("rep")
     assert rep.get("/setup/packages/").status_code == 403
     assert rep.post("/setup/packages/testpkg/uninstall", {}).status_code == 403
+
+
+def test_confirming_an_uninstall_someone_else_already_made_is_a_404(admin, services, tmp_path):
+    from werkzeug.datastructures import MultiDict
+    from setup_helpers import confirm_fields
+    _install_extension(services, tmp_path)
+    review = admin.post("/setup/packages/survey/uninstall", {}).get_data(as_text=True)
+    services.changes.uninstall_packages(["survey"], author="someone", allow_destructive=True)
+    late = admin.client.post("/setup/packages/survey/uninstall", base_url="https://localhost",
+                             headers={"Referer": "https://localhost/setup/"},
+                             data=MultiDict([*confirm_fields(review), ("_allow_destructive", "1")]))
+    assert late.status_code == 404

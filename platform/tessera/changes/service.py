@@ -202,18 +202,24 @@ class ChangeService:
         another package depends on one of them or the org layer still uses their components
         (an extension of their objects, a lookup to one, an override of their layout): the
         validation of the new snapshot finds these like any other unresolved reference."""
+        snapshot = self.snapshot_without(names)
+        if not message:
+            versions = {p["manifest"]["name"]: p["manifest"]["version"] for p in self.active().snapshot["packages"]}
+            message = "uninstall " + ", ".join(f"{n} {versions[n]}" for n in names)
+        return self._change(snapshot, author=author, source="package", message=message, check_only=check_only,
+                            allow_destructive=allow_destructive, actor=actor)
+
+    def snapshot_without(self, names: list[str]) -> dict:
+        """The active snapshot with the packages `names` removed (LookupError naming any that is
+        not installed)."""
         current = self.active()
         installed = {p["manifest"]["name"]: p for p in (current.snapshot.get("packages") or [])} if current else {}
         missing = [n for n in names if n not in installed]
         if missing:
             raise LookupError("no package named " + ", ".join(f"'{n}'" for n in missing) + " is installed"
                               + (f" (installed: {', '.join(sorted(installed))})" if installed else ""))
-        if not message:
-            message = "uninstall " + ", ".join(f"{n} {installed[n]['manifest']['version']}" for n in names)
-        snapshot = {"packages": [installed[n] for n in sorted(installed) if n not in names],
-                    "org": current.snapshot.get("org") or empty_org()}
-        return self._change(snapshot, author=author, source="package", message=message, check_only=check_only,
-                            allow_destructive=allow_destructive, actor=actor)
+        return {"packages": [installed[n] for n in sorted(installed) if n not in names],
+                "org": current.snapshot.get("org") or empty_org()}
 
     def apply_org(self, org_source: dict, *, author: str, message: str = "", source: str = "cli",
                   check_only: bool = False, allow_destructive: bool = False,

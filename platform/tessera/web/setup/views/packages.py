@@ -23,7 +23,6 @@ def _summaries(snapshot: dict) -> list[dict]:
         out.append({
             "name": manifest["name"], "label": manifest.get("label") or manifest["name"],
             "version": str(manifest["version"]), "description": manifest.get("description") or "",
-            "namespace": manifest.get("namespace"),
             "dependencies": {dep: str(spec) for dep, spec in (manifest.get("dependencies") or {}).items()},
             "required_by": sorted(required_by.get(manifest["name"], [])),
             "components": [(dirname.replace("_", " "), len(components.get(dirname) or {}))
@@ -52,11 +51,13 @@ class PackagesView(SetupView):
 
         def apply(check_only, allow_destructive, message):
             summary = f"Uninstall {package['label']} {package['version']}"
+            try:   # taken before the change (after it the package is gone); someone may have been quicker
+                snapshot = changes.snapshot_without([package_name])
+            except LookupError:
+                abort(404)
             result = changes.uninstall_packages([package_name], author=actor.username, message=message or summary,
                                                 check_only=check_only, allow_destructive=allow_destructive,
                                                 actor=actor)
-            snapshot = {"packages": [p for p in active.snapshot.get("packages") or []
-                                     if p["manifest"]["name"] != package_name], "org": active.snapshot.get("org")}
             return result, summary, snapshot
 
         back = url_for(".index")
