@@ -32,4 +32,6 @@ class Services:
         changes.on_activate.append(lambda _version: runtimes.refresh())
         from .records.shares import ShareService
         records = RecordService(engine, runtimes.current, secret=secret_key(engine))
+        from .automation import WorkflowEngine
+        WorkflowEngine(records).install()   # workflows run inside the record service's writes
         return cls(engine, changes, runtimes, records, IdentityService(engine, records), ShareService(records))

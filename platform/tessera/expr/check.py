@@ -163,6 +163,8 @@ class Checker:
 
     # -- functions -----------------------------------------------------------------------------
     def _SCall(self, node: SCall) -> Node:
+        if node.name == "CASE":
+            return self._case(node)
         signature = SIGNATURES.get(node.name)
         if signature is None:
             raise ExprError(f"unknown function '{node.name}'", node.column)
@@ -181,6 +183,37 @@ class Checker:
             raise ExprError(f"function {node.name}: {exc.message}", node.args[exc.index].column) from None
         args = [_typed(arg, kind) for arg, kind in zip(args, arg_types)]
         return Call(result, node.name, tuple(args))
+
+    def _case(self, node: SCall) -> Node:
+        """CASE(value, match1, result1, ..., default): the result of the first match equal to the
+        value, else the default (a blank value matches nothing). Lowered to IF(value == match1,
+        result1, IF(...)), so both targets compare exactly as `==` does."""
+        count = len(node.args)
+        if count < 4 or count % 2:
+            raise ExprError("function CASE takes a value, then pairs of match and result, then a default "
+                            f"(an even number of arguments, at least 4), got {count}", node.column)
+        value = self.check(node.args[0])
+        if _is_none(value):
+            raise ExprError("function CASE: argument 1 must be a value, got None", node.args[0].column)
+        pairs = [(node.args[i], node.args[i + 1]) for i in range(1, count - 1, 2)]
+        results = [self.check(result) for _match, result in pairs] + [self.check(node.args[-1])]
+        kind = t.NULL
+        for syntax, result in zip([r for _m, r in pairs] + [node.args[-1]], results):
+            unified = t.unify(kind, result.type)
+            if unified is None:
+                raise ExprError(f"function CASE: every result must be {t.describe(kind)} like the one before, "
+                                f"got {t.describe(result.type)}", syntax.column)
+            kind = unified
+        out = _typed(results[-1], kind)
+        for (match_syntax, _r), result in reversed(list(zip(pairs, results))):
+            match = self.check(match_syntax)
+            if _is_none(match):
+                raise ExprError("function CASE: a match cannot be None (a blank value matches nothing; "
+                                "use ISBLANK in an IF)", match_syntax.column)
+            operand_kind, left, right = self._comparable("==", value, match, match_syntax.column)
+            condition = Compare(t.BOOLEAN, "==", left, right, operand_kind, _tolerant(operand_kind, left, right))
+            out = Call(kind, "IF", (condition, _typed(result, kind), out))
+        return out
 
     def _field_function(self, node: SCall) -> Node:
         target = node.args[0]

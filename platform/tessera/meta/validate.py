@@ -10,6 +10,7 @@ from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS
 from .model import Metadata, ObjectDef
 from .validate_security import check_security
+from .validate_workflows import check_workflows
 
 _NOT_UNIQUE = {"textarea", "rich_text", "json", "multi_picklist", "formula", "rollup", "boolean"}
 _ROLLUP_FIELD_TYPES = {"integer", "date", "datetime", *NUMERIC_TYPES}
@@ -39,6 +40,7 @@ def check_semantics(md: Metadata) -> list[MetaError]:
             if tab not in md.objects:
                 errors.append(MetaError(comp.source, f"tabs.{i}", f"there is no object '{tab}'"))
     errors += check_security(md)   # profiles, permission sets, roles, sharing rules
+    errors += check_workflows(md)
     return errors
 
 

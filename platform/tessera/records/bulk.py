@@ -56,6 +56,18 @@ class Batch:
         if value is not None:
             self.full.add(name)
 
+    def set_value(self, index: int, name: str, value) -> None:
+        """One row's value of a column (a before-save workflow's update)."""
+        values = self.columns.get(name)
+        if values is None:
+            values = self.columns[name] = [MISSING] * self.n
+        elif name in self.constants:
+            values = self.columns[name] = list(values)
+            del self.constants[name]
+        values[index] = value
+        if value is None:
+            self.full.discard(name)
+
     @property
     def ids(self) -> list:
         return self.columns["id"]
@@ -170,8 +182,9 @@ def complete(batch: Batch, user_id, now) -> None:
     for name, values in batch.columns.items():
         if name not in batch.full and name not in batch.constants and MISSING in values:
             batch.columns[name] = [None if value is MISSING else value for value in values]
-    batch.columns["id"] = new_ids(batch.n)
-    batch.full.add("id")
+    if "id" not in batch.columns:   # a batch with before-save workflows has its ids already
+        batch.columns["id"] = new_ids(batch.n)
+        batch.full.add("id")
     for name, value in (("created_at", now), ("updated_at", now), ("created_by", user_id),
                         ("updated_by", user_id), ("row_version", 1)):
         batch.set_constant(name, value)

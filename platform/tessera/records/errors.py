@@ -56,3 +56,9 @@ class BulkFailed(ValidationFailed):
         n = len(rows)
         super().__init__(f"{n} row{'s' if n != 1 else ''} failed; nothing was saved", details={"rows": rows})
         self.status = status
+
+
+class WorkflowFailed(RecordError):
+    """A workflow run by a write failed (a bad value, a failing action, a loop): the write and
+    everything the run did are rolled back. `details` names the workflow and the step."""
+    status, code = 422, "workflow_failed"

@@ -27,8 +27,11 @@ same connection (see create(): SQLite's one write lock is then not held while Py
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from operator import attrgetter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,10 +47,11 @@ from ..security.actor import SYSTEM, Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
 from ..storage.platform_tables import autonumbers
 from . import bulk, cursor as cursors, history, keyset, permission_audit
+from .hooks import WriteContext
 from .coerce import coercer_for, parse_id
-from .ids import new_id
+from .ids import new_id, new_ids
 from .errors import (BadQuery, BulkFailed, Conflict, ForeignKeyConflict, Forbidden, NotFound, RecordError,
-                     StaleVersion, ValidationFailed)
+                     StaleVersion, ValidationFailed, WorkflowFailed)
 from .select import SelectBuilder
 from .serialize import to_api, to_python
 
@@ -57,6 +61,9 @@ MAX_LIMIT = 1000
 ACCESS_LEVELS = ("read", "edit", "full")
 _WRITABLE_SYSTEM = {"owner"}
 _NUMBER_GROUP = re.compile(r"\{(0+)\}")
+# (engine, connection) of the write whose after-save automation is running in this thread: the
+# service's reads and writes made by that automation join its transaction (on_connection)
+_AMBIENT: ContextVar[tuple | None] = ContextVar("tessera_record_connection", default=None)
 
 
 @dataclass
@@ -85,11 +92,50 @@ def parse_paths(text_or_list, what: str) -> list[tuple[str, ...]]:
     return paths
 
 
+def _reports_workflow_failures(method):
+    """A write whose workflow failed has rolled back, taking the run log entry with it: once the
+    outermost write is over, the automation layer records the failed runs on their own."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except WorkflowFailed as exc:
+            if self.hooks is not None and self._joined() is None:
+                self.hooks.record_failures(exc)
+            raise
+    return run
+
+
 class RecordService:
     def __init__(self, engine, runtime_source, *, secret: bytes):
         self.engine = engine
         self._runtime_source = runtime_source  # callable -> current Runtime
         self._secret = secret
+        self.hooks = None   # records.hooks.WriteHooks, registered by the automation layer
+
+    # -- transactions -------------------------------------------------------------------------
+    @contextmanager
+    def on_connection(self, conn):
+        """Within this block, this thread's record service calls run on `conn`, inside its open
+        transaction, instead of their own: after-save automation writes with the write that
+        triggered it, and all of it commits or rolls back together."""
+        token = _AMBIENT.set((self.engine, conn))
+        try:
+            yield conn
+        finally:
+            _AMBIENT.reset(token)
+
+    def _joined(self):
+        ambient = _AMBIENT.get()
+        return ambient[1] if ambient is not None and ambient[0] is self.engine else None
+
+    def _write(self):
+        conn = self._joined()
+        return nullcontext(conn) if conn is not None else begin_write(self.engine)
+
+    def _read(self):
+        conn = self._joined()
+        return nullcontext(conn) if conn is not None else begin_read(self.engine)
 
     # -- helpers ------------------------------------------------------------------------------
     def runtime(self):
@@ -180,7 +226,7 @@ class RecordService:
             if last is not None and last.type == "json":
                 raise BadQuery(f"sort: cannot sort by '{key.lstrip('-')}' (a json field has no order)")
         now = _now()
-        with begin_read(self.engine) as conn:
+        with self._read() as conn:
             b = self._builder(rt, object_name, conn, now, access)
             out_cols = self._columns(b, paths, "fields")
             where = []
@@ -244,7 +290,7 @@ class RecordService:
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "read")
         rid = self._parse_record_id(record_id)
-        with begin_read(self.engine) as conn:
+        with self._read() as conn:
             record = self._load_full(conn, rt, cobj, rid, fields=fields, access=access, check_visible=True,
                                      with_access=with_access)
         if record is None:
@@ -263,7 +309,7 @@ class RecordService:
         access = self._access(rt, actor, object_name, "read")
         if not access.can_read_field(object_name, field):
             raise BadQuery(f"'{field}' is not a field of {object_name}")
-        with begin_read(self.engine) as conn:
+        with self._read() as conn:
             table = cobj.table.alias()
             stmt = select(table.c.id).where(table.c[field] == value)
             visible = access.visible(object_name, table, conn.dialect.name)
@@ -281,7 +327,7 @@ class RecordService:
         access = self._access(rt, actor, object_name, "read")
         paths = parse_paths(fields, "fields") if fields else self._default_paths(access, cobj)
         self._readable_paths(rt, access, cobj, [field, *paths], "fields")
-        with begin_read(self.engine) as conn:
+        with self._read() as conn:
             b = self._builder(rt, object_name, conn, _now(), access)
             cols = self._columns(b, paths, "fields")
             stmt = select(*[c.label(f"c{i}") for i, c in enumerate(cols)]).select_from(b.from_clause) \
@@ -312,7 +358,7 @@ class RecordService:
             if len(values) != 2:
                 raise BadQuery("invalid cursor (it must come from next_cursor of the same query)")
             after = tuple(values)
-        with begin_read(self.engine) as conn:
+        with self._read() as conn:
             table = cobj.table
             visible = access.visible(object_name, table, conn.dialect.name)
             stmt = select(table.c.id).where(table.c.id == rid, *([visible] if visible is not None else []))
@@ -382,6 +428,7 @@ class RecordService:
         return record
 
     # -- writes -------------------------------------------------------------------------------
+    @_reports_workflow_failures
     @retry_on_stale_statements
     def create(self, actor: Actor, object_name: str, data: dict, *, from_text: bool = False) -> dict:
         rt = self.runtime()
@@ -398,16 +445,17 @@ class RecordService:
         # INSERT exactly as under PostgreSQL's READ COMMITTED; the foreign keys still guard
         # existence. Rules of an object with autonumbers run after numbering, with the writes.
         rules_after_numbering = bool(cobj.autonumbers)
+        joined = self._joined()   # automation creating a record joins the triggering write
         try:
-            with self.engine.connect() as conn:
-                with conn.begin():
+            with nullcontext(joined) if joined is not None else self.engine.connect() as conn:
+                with nullcontext() if joined is not None else conn.begin():
                     values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text,
                                                           access=access, trust_foreign_keys=True)
                     if errors:
                         raise ValidationFailed(_summary(errors), fields=errors)
                     if not rules_after_numbering:
                         self._check_rules_or_raise(conn, rt, cobj, values, None, now)
-                with mark_write(conn).begin():
+                with nullcontext() if joined is not None else mark_write(conn).begin():
                     for name, numbers in self._take_autonumbers(conn, cobj, 1).items():
                         values[name] = numbers[0]
                     if rules_after_numbering:
@@ -415,18 +463,21 @@ class RecordService:
                     self._insert(conn, cobj, [values])
                     if object_name in permission_audit.AUDITED:
                         permission_audit.created(conn, rt, actor, object_name, [values])
-                    return self._load_full(conn, rt, cobj, values["id"], access=access, known=values)
+                    acted = self._after_save(conn, rt, cobj, actor, now, "create", values, None)
+                    return self._load_full(conn, rt, cobj, values["id"], access=access,
+                                           known=None if acted else values)
         except Conflict as conflict:
             if not conflict.foreign_key or values is None:
                 raise
             # the foreign key caught a lookup to a missing record: name it, as the check would have
             errors = {}
-            with begin_read(self.engine) as conn:
+            with self._read() as conn:
                 self._check_lookups(conn, rt, cobj, values, errors, access)
             if errors:
                 raise ValidationFailed(_summary(errors), fields=errors) from None
             raise
 
+    @_reports_workflow_failures
     @retry_on_stale_statements
     def bulk_create(self, actor: Actor, object_name: str, rows: list, *, from_text: bool = False,
                     progress=None) -> list[str]:
@@ -441,7 +492,7 @@ class RecordService:
         if not access.unrestricted:
             self._check_field_rights_bulk(access, cobj, rows, actor)
         now = _now()
-        with begin_write(self.engine) as conn:
+        with self._write() as conn:
             batch = self._prepare_bulk(conn, rt, cobj, rows, actor, now, from_text, progress)
             self._check_lookups_bulk(conn, rt, cobj, batch, access)
             self._check_unique_bulk(conn, cobj, batch)
@@ -459,6 +510,9 @@ class RecordService:
                     raise BulkFailed(failures)      # inside the transaction: nothing is saved
             if object_name in permission_audit.AUDITED:
                 permission_audit.created(conn, rt, actor, object_name, batch.rows())
+            if self._automated(rt, cobj, "create", "after_save"):
+                for index in range(batch.n):
+                    self._after_save(conn, rt, cobj, actor, now, "create", batch.row(index), None)
         return list(map(str, batch.ids))
 
     def _check_field_rights_bulk(self, access, cobj, rows, actor):
@@ -506,11 +560,25 @@ class RecordService:
                 return None
 
         bulk.apply_defaults(cobj, batch, literal_default, expression_default)
+        if self._automated(rt, cobj, "create", "before_save"):
+            batch.columns["id"] = new_ids(batch.n)   # the runs name their records
+            batch.full.add("id")
+            for index in range(batch.n):
+                if index not in batch.errors:
+                    row = {"owner": actor.user_id, **batch.row(index)}
+                    try:
+                        for name, value in self._before_save(conn, rt, cobj, actor, now, "create", row, None).items():
+                            batch.set_value(index, name, value)
+                    except WorkflowFailed as exc:
+                        for name, messages in (exc.fields or {"_record": [exc.message]}).items():
+                            for message in messages:
+                                batch.fail(index, name, message)
         bulk.check_required(cobj, batch)
         bulk.complete(batch, actor.user_id, now)
         bulk.mark_not_records(batch, rows)
         return batch
 
+    @_reports_workflow_failures
     @retry_on_stale_statements
     def update(self, actor: Actor, object_name: str, record_id, data: dict, *, expected_version: int | None = None,
                from_text: bool = False) -> dict:
@@ -521,7 +589,7 @@ class RecordService:
         if not isinstance(data, dict):
             raise ValidationFailed("expected a JSON object of field values")
         now = _now()
-        with begin_write(self.engine) as conn:
+        with self._write() as conn:
             current = self._current_for_write(conn, access, cobj, rid, record_id)
             self._check_field_rights(access, cobj, data, actor, owner=current["owner"])
             if expected_version is not None and current["row_version"] != expected_version:
@@ -529,6 +597,10 @@ class RecordService:
                                    f"(version {current['row_version']}, you had {expected_version})")
             changes, errors = self._coerce_input(cobj, data, from_text)
             merged = {**current, **changes}
+            if not errors:
+                automated = self._before_save(conn, rt, cobj, actor, now, "update", merged, dict(current))
+                changes.update(automated)
+                merged.update(automated)
             for name in cobj.required:
                 if name in changes and merged.get(name) is None:
                     errors.setdefault(name, []).append("is required")
@@ -547,8 +619,11 @@ class RecordService:
             history.record_changes(conn, cobj, current, changes, actor, now)
             if object_name in permission_audit.AUDITED:
                 permission_audit.updated(conn, rt, actor, object_name, current, changes)
-            return self._load_full(conn, rt, cobj, rid, access=access, known={**current, **changes})
+            saved = {**current, **changes}
+            acted = self._after_save(conn, rt, cobj, actor, now, "update", saved, dict(current))
+            return self._load_full(conn, rt, cobj, rid, access=access, known=None if acted else saved)
 
+    @_reports_workflow_failures
     @retry_on_stale_statements
     def delete(self, actor: Actor, object_name: str, record_id, *, expected_version: int | None = None) -> None:
         rt = self.runtime()
@@ -556,7 +631,7 @@ class RecordService:
         access = self._access(rt, actor, object_name, "delete")
         rid = self._parse_record_id(record_id)
         table = cobj.table
-        with begin_write(self.engine) as conn:
+        with self._write() as conn:
             current = self._current_for_write(conn, access, cobj, rid, record_id)
             if expected_version is not None and current["row_version"] != expected_version:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
@@ -574,6 +649,7 @@ class RecordService:
                 raise _integrity_error(exc, cobj) from None
             if object_name in permission_audit.AUDITED:
                 permission_audit.deleted(conn, rt, actor, object_name, current)
+            self._after_save(conn, rt, cobj, actor, _now(), "delete", dict(current), dict(current))
 
     # -- steps ------------------------------------------------------------------------------
     def _current_for_write(self, conn, access, cobj, rid, record_id):
@@ -663,13 +739,16 @@ class RecordService:
                     values[field.name] = cobj.coercers[field.name](default, True) if field.name in cobj.coercers else default
                 except ValueError:
                     values[field.name] = default
+        values.setdefault("owner", actor.user_id)
+        values["id"] = new_id()   # before the before-save workflows, whose runs name the record
+        if not errors:
+            values.update(self._before_save(conn, rt, cobj, actor, now, "create", values, None))
         for name in cobj.required:
             if values.get(name) is None and name not in errors:
                 errors[name] = ["is required"]
         if check_lookups:
             self._check_lookups(conn, rt, cobj, values, errors, access, trust_foreign_keys=trust_foreign_keys)
-        values.setdefault("owner", actor.user_id)
-        values.update(id=new_id(), created_at=now, updated_at=now, created_by=actor.user_id,
+        values.update(created_at=now, updated_at=now, created_by=actor.user_id,
                       updated_by=actor.user_id, row_version=1)
         return values, errors
 
@@ -787,6 +866,40 @@ class RecordService:
             cobj.writer(conn.dialect).execute(conn, rows)
         except IntegrityError as exc:
             raise _integrity_error(exc, cobj) from None
+
+    # -- automation (records/hooks.py) -------------------------------------------------------
+    def _automated(self, rt, cobj, event, timing) -> bool:
+        return self.hooks is not None and self.hooks.wants(rt, cobj.name, event, timing)
+
+    def _write_context(self, conn, rt, cobj, actor, now) -> WriteContext:
+        return WriteContext(conn, rt, cobj.name, actor, now,
+                            lambda compiled, values, prior: self._evaluate(conn, rt, cobj, compiled, values, prior, now))
+
+    def _before_save(self, conn, rt, cobj, actor, now, event, values, prior) -> dict:
+        """Before-save workflow updates of the record being saved, as stored values (checked like
+        input: a value the field does not take fails the write naming the workflow)."""
+        if not self._automated(rt, cobj, event, "before_save"):
+            return {}
+        changes = {}
+        proposed = self.hooks.before_save(self._write_context(conn, rt, cobj, actor, now), event, values, prior)
+        for name, (value, workflow) in proposed.items():
+            field = cobj.obj.fields.get(name)
+            try:
+                changes[name] = _as_input(cobj, field, value) if field is not None else parse_id(value)
+            except ValueError as exc:
+                shown = to_api(value, field.type) if field is not None else str(value)
+                raise WorkflowFailed(f"workflow '{workflow}' sets {name} to {shown!r}, which {exc}",
+                                     fields={name: [f"set by workflow '{workflow}': {exc}"]},
+                                     details={"workflow": workflow}) from None
+        return changes
+
+    def _after_save(self, conn, rt, cobj, actor, now, event, values, prior) -> bool:
+        """After-save automation, joined to this write's transaction. True when something ran."""
+        if not self._automated(rt, cobj, event, "after_save"):
+            return False
+        with self.on_connection(conn):
+            self.hooks.after_save(self._write_context(conn, rt, cobj, actor, now), event, values, prior)
+        return True
 
     # -- expressions on write ---------------------------------------------------------------
     def _check_rules_or_raise(self, conn, rt, cobj, values, prior, now):

@@ -115,3 +115,27 @@ Index("ix_tessera_share_grants", shares.c.object, shares.c.principal, shares.c.a
 RETIRED_INDEXES = {
     "tessera_share": ["ix_tessera_share_principal"],   # the expression index before the principal column
 }
+
+# Workflow runs (automation/runlog.py): one row per workflow whose condition held on a write, with
+# the metadata version it ran under and its steps. A run that failed rolled its write back; it is
+# recorded afterwards, in a transaction of its own.
+workflow_runs = Table(
+    "tessera_workflow_run", platform_metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("workflow", String(80), nullable=False),
+    Column("object", String(80), nullable=False),
+    Column("record_id", Uuid),
+    Column("event", String(20), nullable=False),       # create, update, delete
+    Column("timing", String(20), nullable=False),      # before_save, after_save
+    Column("status", String(20), nullable=False),      # succeeded, failed
+    Column("version", Integer),                        # the metadata version it ran under
+    Column("actor", Uuid),                             # whose write triggered it
+    Column("depth", Integer, nullable=False, default=1),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("steps", JSON, nullable=False),
+    Column("error", Text),
+    Index("ix_tessera_workflow_run_record", "object", "record_id", "started_at"),
+    Index("ix_tessera_workflow_run_workflow", "workflow", "started_at"),
+    Index("ix_tessera_workflow_run_status", "status", "started_at"),
+)

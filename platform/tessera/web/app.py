@@ -49,6 +49,7 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     app.json.sort_keys = False
 
     from .api import api
+    from . import api_automation  # noqa: F401  (registers the automation routes on `api`)
     from .auth import auth
     csrf = CSRFProtect(app)
     csrf.exempt(api)  # bearer tokens only: no ambient credentials, so no CSRF

@@ -1,0 +1,113 @@
+"""Workflow metadata compiled once per Runtime: conditions and values as compiled expressions,
+indexed by (object, event, timing), so a write asks one dictionary whether anything listens.
+
+Workflows listening to the same event run in name order (a stable order anyone can read in the
+metadata; Salesforce's flow trigger order is the same idea with explicit numbers).
+"""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+from ..expr import Compiled, compile_expression
+from ..meta.model import Metadata
+from ..meta.validate import resolver
+from ..meta.validate_workflows import value_type
+
+EVENTS = {"create": ("create",), "update": ("update",), "create_or_update": ("create", "update"),
+          "delete": ("delete",)}
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str                                   # update_record, update_parent, create_record, if
+    path: str                                   # where it is in the workflow (actions.1.then.0)
+    label: str
+    values: tuple[tuple[str, Compiled], ...] = ()
+    lookup: str | None = None                   # update_parent: the lookup field
+    target: str | None = None                   # create_record: the object; update_parent: the parent object
+    condition: Compiled | None = None           # if
+    then: tuple["Action", ...] = ()
+    otherwise: tuple["Action", ...] = ()
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    label: str
+    object: str
+    events: tuple[str, ...]
+    timing: str
+    condition: Compiled | None
+    becomes_true: bool
+    run_as: str
+    actions: tuple[Action, ...]
+
+
+class CompiledWorkflows:
+    def __init__(self, md: Metadata):
+        self.by_name: dict[str, Workflow] = {}
+        self.listening: dict[tuple[str, str, str], tuple[Workflow, ...]] = {}
+        index: dict[tuple, list] = {}
+        for name in sorted(md.workflows):
+            comp = md.workflows[name]
+            if comp.get("active", True) is False:
+                continue
+            wf = _compile_workflow(md, comp)
+            self.by_name[name] = wf
+            for event in wf.events:
+                index.setdefault((wf.object, event, wf.timing), []).append(wf)
+        self.listening = {key: tuple(wfs) for key, wfs in index.items()}
+
+    def for_event(self, object_name: str, event: str, timing: str) -> tuple[Workflow, ...]:
+        return self.listening.get((object_name, event, timing), ())
+
+
+_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def workflows_of(runtime) -> CompiledWorkflows:
+    """The runtime's compiled workflows (compiled on first use, kept as long as the Runtime)."""
+    compiled = _cache.get(runtime)
+    if compiled is None:
+        compiled = _cache.setdefault(runtime, CompiledWorkflows(runtime.metadata))
+    return compiled
+
+
+def _compile_workflow(md: Metadata, comp) -> Workflow:
+    obj = md.objects[comp["object"]]
+    trigger = comp["trigger"]
+    resolve = resolver(md, obj)
+
+    def expr(text, expected):
+        return compile_expression(text, resolve, context="write", expected=expected)
+
+    def values_for(target_name, values):
+        target = md.objects[target_name]
+        return tuple((field, expr(text, value_type(target, field))) for field, text in values.items())
+
+    def actions(items, where):
+        out = []
+        for i, a in enumerate(items):
+            path = f"{where}.{i}"
+            kind = a["type"]
+            label = a.get("label") or kind.replace("_", " ")
+            if kind == "update_record":
+                out.append(Action(kind, path, label, values_for(obj.name, a["values"])))
+            elif kind == "update_parent":
+                parent = obj.fields[a["lookup"]].target
+                out.append(Action(kind, path, label, values_for(parent, a["values"]), lookup=a["lookup"], target=parent))
+            elif kind == "create_record":
+                out.append(Action(kind, path, label, values_for(a["object"], a["values"]), target=a["object"]))
+            elif kind == "if":
+                out.append(Action(kind, path, label, condition=expr(a["condition"], "boolean"),
+                                  then=actions(a["then"], f"{path}.then"),
+                                  otherwise=actions(a.get("else") or (), f"{path}.else")))
+        return tuple(out)
+
+    return Workflow(
+        name=comp.name, label=comp.get("label") or comp.name.replace("_", " ").title(), object=obj.name,
+        events=EVENTS[trigger["event"]], timing=trigger.get("timing", "after_save"),
+        condition=expr(trigger["condition"], "boolean") if trigger.get("condition") else None,
+        becomes_true=trigger.get("when") == "becomes_true", run_as=comp.get("run_as", "system"),
+        actions=actions(comp["actions"], "actions"))

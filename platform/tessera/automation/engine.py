@@ -1,0 +1,191 @@
+"""The workflow engine: record-triggered workflows run inside the record service's write path.
+
+It implements `records.hooks.WriteHooks` and registers itself on the record service, which calls
+it at two points of its order of execution (records/service.py):
+
+  before save   workflows with timing before_save whose condition holds change the record being
+                saved: their update_record values join the write (no second UPDATE, no re-trigger).
+                Several such workflows run in name order, each seeing the changes of the last.
+  after save    workflows with timing after_save run their actions in the write's transaction,
+                through the record service (as the system, keeping the triggering user as creator
+                and default owner, or as that user with run_as: triggering_user). Their writes run
+                the workflows of the records they touch: a chain deeper than MAX_DEPTH (a loop) is
+                stopped with a clear error. Any failure fails the whole write — nothing half-applies
+                — and the failed run is logged once the write has rolled back.
+
+Entry: the event matches, then the condition (absent: always). With `when: becomes_true` an update
+enters only when the condition did not hold for the record as it was (a create: when it holds).
+"""
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from decimal import Decimal
+
+from ..records.errors import RecordError, WorkflowFailed
+from ..records.serialize import to_api
+from ..security.actor import Actor
+from . import runlog
+from .compiler import Action, Workflow, workflows_of
+
+log = logging.getLogger(__name__)
+
+MAX_DEPTH = 8
+# the after-save workflows running in this thread, outermost first (a loop shows as a repeat)
+_chain: ContextVar[tuple[str, ...]] = ContextVar("tessera_workflow_chain", default=())
+
+
+class WorkflowEngine:
+    def __init__(self, records):
+        self.records = records
+
+    def install(self) -> "WorkflowEngine":
+        self.records.hooks = self
+        return self
+
+    # -- records.hooks.WriteHooks -------------------------------------------------------------
+    def wants(self, runtime, object_name: str, event: str, timing: str) -> bool:
+        return bool(workflows_of(runtime).for_event(object_name, event, timing))
+
+    def before_save(self, ctx, event, values, prior) -> dict:
+        changes: dict[str, tuple] = {}
+        record = dict(values)
+        for wf in workflows_of(ctx.runtime).for_event(ctx.object_name, event, "before_save"):
+            if not self._enters(ctx, wf, record, prior):
+                continue
+            run = self._run(ctx, wf, event, record)
+            try:
+                self._before_actions(ctx, wf, run, wf.actions, record, prior, changes)
+            except WorkflowFailed as exc:
+                self._failed(run, exc)
+                raise
+            runlog.record(ctx.conn, run)
+        return changes
+
+    def after_save(self, ctx, event, values, prior) -> None:
+        for wf in workflows_of(ctx.runtime).for_event(ctx.object_name, event, "after_save"):
+            if not self._enters(ctx, wf, values, prior if event == "update" else None):
+                continue
+            chain = _chain.get()
+            run = self._run(ctx, wf, event, values)
+            if len(chain) >= MAX_DEPTH:
+                exc = WorkflowFailed(
+                    f"workflow loop stopped: more than {MAX_DEPTH} workflows deep ({' -> '.join((*chain, wf.name))}); "
+                    "nothing was saved", details={"workflow": wf.name, "chain": [*chain, wf.name]})
+                self._failed(run, exc)
+                raise exc
+            token = _chain.set((*chain, wf.name))
+            try:
+                self._after_actions(ctx, wf, run, wf.actions, values, prior)
+            except WorkflowFailed as exc:
+                self._failed(run, exc)
+                raise
+            finally:
+                _chain.reset(token)
+            runlog.record(ctx.conn, run)
+
+    def record_failures(self, exc: WorkflowFailed) -> None:
+        """Called by the record service once a failed write has rolled back."""
+        try:
+            runlog.record_failures(self.records.engine, getattr(exc, "failed_runs", []))
+        except Exception:   # the write's own error is what the caller must see
+            log.exception("could not record failed workflow runs")
+
+    # -- steps --------------------------------------------------------------------------------
+    def _enters(self, ctx, wf: Workflow, values, prior) -> bool:
+        if wf.condition is None:
+            return True
+        if ctx.evaluate(wf.condition, values, prior) is not True:
+            return False
+        if wf.becomes_true and prior is not None:
+            return ctx.evaluate(wf.condition, prior, None) is not True
+        return True
+
+    def _run(self, ctx, wf, event, values) -> runlog.Run:
+        return runlog.Run(workflow=wf.name, object=ctx.object_name, record_id=values.get("id"), event=event,
+                          timing=wf.timing, version=ctx.runtime.version, actor=ctx.actor.user_id,
+                          depth=len(_chain.get()) + 1)
+
+    def _failed(self, run: runlog.Run, exc: WorkflowFailed) -> None:
+        run.fail(exc.message)
+        exc.failed_runs = [*getattr(exc, "failed_runs", []), run]
+
+    def _before_actions(self, ctx, wf, run, actions, record, prior, changes) -> None:
+        for action in actions:
+            if action.kind == "if":
+                branch = self._branch(ctx, wf, run, action, record, prior)
+                self._before_actions(ctx, wf, run, branch, record, prior, changes)
+                continue
+            set_values = {}
+            for field, compiled in action.values:
+                value = self._evaluate(ctx, wf, action, compiled, record, prior)
+                record[field] = value
+                changes[field] = (value, wf.name)
+                set_values[field] = to_api(value)
+            run.step(action.path, action.kind, action.label, values=set_values)
+
+    def _after_actions(self, ctx, wf, run, actions, values, prior) -> None:
+        for action in actions:
+            if action.kind == "if":
+                self._after_actions(ctx, wf, run, self._branch(ctx, wf, run, action, values, prior), values, prior)
+                continue
+            fields = {name: self._evaluate(ctx, wf, action, compiled, values, prior) for name, compiled in action.values}
+            actor = self._actor(ctx, wf)
+            try:
+                if action.kind == "update_record":
+                    self.records.update(actor, ctx.object_name, values["id"], self._input(ctx, ctx.object_name, fields))
+                    run.step(action.path, action.kind, action.label, values=_shown(fields))
+                elif action.kind == "update_parent":
+                    parent_id = values.get(action.lookup)
+                    if parent_id is None:
+                        run.step(action.path, action.kind, action.label, "skipped", reason=f"{action.lookup} is blank")
+                        continue
+                    self.records.update(actor, action.target, parent_id, self._input(ctx, action.target, fields))
+                    run.step(action.path, action.kind, action.label, record_id=str(parent_id), values=_shown(fields))
+                elif action.kind == "create_record":
+                    created = self.records.create(actor, action.target, self._input(ctx, action.target, fields))
+                    run.step(action.path, action.kind, action.label, object=action.target, record_id=created["id"])
+            except WorkflowFailed:
+                raise
+            except RecordError as exc:
+                run.step(action.path, action.kind, action.label, "failed", error=exc.to_dict())
+                raise WorkflowFailed(f"workflow '{wf.name}' failed at {action.path} ({action.label}): {exc.message}",
+                                     details={"workflow": wf.name, "step": action.path, "cause": exc.to_dict()}) from None
+
+    def _branch(self, ctx, wf, run, action: Action, values, prior):
+        taken = self._evaluate(ctx, wf, action, action.condition, values, prior) is True
+        run.step(action.path, "if", action.label, branch="then" if taken else "else")
+        return action.then if taken else action.otherwise
+
+    def _evaluate(self, ctx, wf, action, compiled, values, prior):
+        try:
+            return ctx.evaluate(compiled, values, prior)
+        except RecordError:
+            raise
+        except Exception as exc:   # an expression that cannot be computed fails the run, not the server
+            log.exception("workflow %s: evaluating %s", wf.name, action.path)
+            raise WorkflowFailed(f"workflow '{wf.name}' failed at {action.path}: cannot compute "
+                                 f"'{compiled.text}' ({type(exc).__name__})",
+                                 details={"workflow": wf.name, "step": action.path}) from None
+
+    @staticmethod
+    def _actor(ctx, wf) -> Actor:
+        if wf.run_as == "triggering_user":
+            return ctx.actor
+        # the system's rights, the triggering user's name: records it creates are theirs by
+        # default and show them as creator, as Salesforce does for system-context flows
+        return Actor(user_id=ctx.actor.user_id, username=ctx.actor.username, is_system=True)
+
+    @staticmethod
+    def _input(ctx, object_name, fields: dict) -> dict:
+        """Expression values as the record service takes input (decimals stay exact)."""
+        obj = ctx.runtime.metadata.objects[object_name]
+        out = {}
+        for name, value in fields.items():
+            f = obj.fields.get(name)
+            out[name] = value if isinstance(value, Decimal) else to_api(value, f.type if f else None)
+        return out
+
+
+def _shown(fields: dict) -> dict:
+    return {name: to_api(value) for name, value in fields.items()}

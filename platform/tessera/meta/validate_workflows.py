@@ -1,0 +1,139 @@
+"""Semantic checks on workflows (workflows/<name>.yaml): what JSON Schema cannot see alone.
+
+The object exists; the entry condition and every `if` condition type-check as booleans on the
+triggering object (write context: PRIORVALUE and ISCHANGED allowed); every value is an expression
+of the type its target field takes; target fields exist and can be set; before-save workflows only
+change the record being saved; a created record gets every required field it has no default for.
+Every error names the workflow's file and the path inside it.
+"""
+from __future__ import annotations
+
+from ..expr import ExprError, compile_expression
+from .errors import MetaError
+from .fieldtypes import SYSTEM_FIELD_EXPR_TYPES
+from .model import Metadata, ObjectDef
+
+BEFORE_SAVE_ACTIONS = frozenset({"update_record", "if"})
+# the properties each action type takes (the schema lists them all, for one clear unknown-property error)
+ACTION_PROPERTIES = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
+                     "create_record": {"object", "values"}, "if": {"condition", "then", "else"}}
+SETTABLE_SYSTEM_FIELDS = frozenset({"owner"})
+
+
+def value_type(obj: ObjectDef, name: str) -> str | None:
+    """The expression type a workflow value for `obj.name` must have (None: not settable)."""
+    if name in SETTABLE_SYSTEM_FIELDS:
+        return SYSTEM_FIELD_EXPR_TYPES[name]
+    from .validate import expected_type
+    f = obj.fields.get(name)
+    if f is None or not f.stored or f.type == "autonumber":
+        return None
+    return expected_type(f)
+
+
+def settable_problem(obj: ObjectDef, name: str, *, before_save: bool) -> str | None:
+    """Why a workflow cannot set `obj.name` (None when it can). Before-save updates may set
+    read-only fields (automation maintains them, like an SLA due time); other actions write
+    through the record service as input, where read-only fields are refused."""
+    if name in SETTABLE_SYSTEM_FIELDS:
+        return None
+    f = obj.fields.get(name)
+    if f is None:
+        return f"'{obj.name}' has no field '{name}'"
+    if not f.stored:
+        return f"'{obj.name}.{name}' is a {f.type} field: it is computed, not set"
+    if f.type == "autonumber":
+        return f"'{obj.name}.{name}' is an autonumber: it is numbered, not set"
+    if f.type == "json":
+        return f"'{obj.name}.{name}' is a json field: workflows cannot set it"
+    if f.read_only and not before_save:
+        return f"'{obj.name}.{name}' is read-only: only a before-save update of the record itself can set it"
+    return None
+
+
+def check_workflows(md: Metadata) -> list[MetaError]:
+    errors: list[MetaError] = []
+    for comp in md.workflows.values():
+        errors += _check_workflow(md, comp)
+    return errors
+
+
+def _check_workflow(md: Metadata, comp) -> list[MetaError]:
+    src = comp.source
+    obj = md.objects.get(comp["object"])
+    if obj is None:
+        return [MetaError(src, "object", f"there is no object '{comp['object']}'")]
+    errors: list[MetaError] = []
+    trigger = comp["trigger"]
+    timing = trigger.get("timing", "after_save")
+    if trigger["event"] == "delete":
+        if timing == "before_save":
+            errors.append(MetaError(src, "trigger.timing", "a delete has nothing to save: delete triggers run after_save"))
+        if trigger.get("when") == "becomes_true":
+            errors.append(MetaError(src, "trigger.when", "becomes_true needs a record that stays: not for delete triggers"))
+    if trigger.get("condition"):
+        _compile(md, obj, trigger["condition"], "boolean", src, "trigger.condition", errors)
+    _check_actions(md, obj, comp["actions"], "actions", src, timing == "before_save", trigger["event"] == "delete", errors)
+    return errors
+
+
+def _compile(md, obj, text, expected, src, where, errors):
+    from .validate import resolver
+    try:
+        compile_expression(text, resolver(md, obj), context="write", expected=expected)
+    except ExprError as exc:
+        errors.append(MetaError(src, where, str(exc)))
+
+
+def _check_values(md, trigger_obj, target_obj, values, where, src, before_save, errors):
+    for name, text in values.items():
+        problem = settable_problem(target_obj, name, before_save=before_save)
+        if problem:
+            errors.append(MetaError(src, f"{where}.{name}", problem))
+            continue
+        _compile(md, trigger_obj, text, value_type(target_obj, name), src, f"{where}.{name}", errors)
+
+
+def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
+    for i, action in enumerate(actions):
+        at = f"{where}.{i}"
+        kind = action["type"]
+        extra = set(action) - {"type", "label"} - ACTION_PROPERTIES[kind]
+        if extra:
+            for key in sorted(extra):
+                errors.append(MetaError(src, f"{at}.{key}", f"'{key}' does not apply to {kind} actions "
+                                                            f"(they take: {', '.join(sorted(ACTION_PROPERTIES[kind]))})"))
+            continue
+        if before_save and kind not in BEFORE_SAVE_ACTIONS:
+            errors.append(MetaError(src, f"{at}.type", f"a before-save workflow only changes the record being saved "
+                                                       f"(update_record, if); '{kind}' needs timing: after_save"))
+            continue
+        if kind == "update_record":
+            if deleted:
+                errors.append(MetaError(src, f"{at}.type", "the record is deleted: there is nothing to update"))
+                continue
+            _check_values(md, obj, obj, action["values"], f"{at}.values", src, before_save, errors)
+        elif kind == "update_parent":
+            link = obj.fields.get(action["lookup"])
+            if link is None or not link.is_relation:
+                errors.append(MetaError(src, f"{at}.lookup", f"'{obj.name}.{action['lookup']}' is not a lookup field"))
+                continue
+            parent = md.objects.get(link.target)
+            if parent is not None:
+                _check_values(md, obj, parent, action["values"], f"{at}.values", src, False, errors)
+        elif kind == "create_record":
+            target = md.objects.get(action["object"])
+            if target is None:
+                errors.append(MetaError(src, f"{at}.object", f"there is no object '{action['object']}'"))
+                continue
+            _check_values(md, obj, target, action["values"], f"{at}.values", src, False, errors)
+            missing = [f.name for f in target.stored_fields
+                       if f.required and f.type != "autonumber" and f.default is None and not f.default_expression
+                       and f.name not in action["values"]]
+            if missing:
+                errors.append(MetaError(src, f"{at}.values", f"'{target.name}' requires {', '.join(missing)}: "
+                                                             "give a value for each"))
+        elif kind == "if":
+            _compile(md, obj, action["condition"], "boolean", src, f"{at}.condition", errors)
+            _check_actions(md, obj, action["then"], f"{at}.then", src, before_save, deleted, errors)
+            _check_actions(md, obj, action.get("else") or (), f"{at}.else", src, before_save, deleted, errors)

@@ -1,0 +1,45 @@
+"""How automation plugs into the record service's write path without the service importing it.
+
+The record service sits below `tessera.automation` (imports point down), so the automation layer
+registers an object implementing `WriteHooks` on the service (`RecordService.hooks`). The service
+calls it at two points of its order of execution (records/service.py):
+
+  before_save(ctx, values, prior) -> {field: value}
+      after coercion and defaults, before the required/lookup checks and validation rules: the
+      changes to make to the record being saved (same write, same transaction). `values` is the
+      record as it will be saved (stored fields), `prior` the saved row on update (None on create).
+  after_save(ctx, event, values, prior)
+      after the row is written (and its history and audit), in the same transaction: actions on
+      other records go through the record service again, on the same connection (see
+      RecordService.on_connection), so a failing action rolls the whole write back.
+
+Both may raise `records.errors.RecordError` (a workflow failure is a 422 naming the workflow).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Protocol
+
+from ..security.actor import Actor
+
+
+@dataclass
+class WriteContext:
+    conn: Any                      # the write's Connection
+    runtime: Any                   # the Runtime the write runs under (its version is recorded)
+    object_name: str
+    actor: Actor                   # who made the write
+    now: datetime
+    # evaluate(compiled, values, prior) -> the expression's value on a record being written (paths
+    # through lookups are read on `conn`, formulas and roll-ups computed as the service does)
+    evaluate: Callable[[Any, dict, dict | None], Any]
+
+
+class WriteHooks(Protocol):
+    def wants(self, runtime, object_name: str, event: str, timing: str) -> bool:
+        """Cheap: whether any active workflow listens (so writes without automation pay nothing)."""
+
+    def before_save(self, ctx: WriteContext, event: str, values: dict, prior: dict | None) -> dict: ...
+
+    def after_save(self, ctx: WriteContext, event: str, values: dict, prior: dict | None) -> None: ...

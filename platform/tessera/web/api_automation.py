@@ -1,0 +1,56 @@
+"""`/api/v1` routes of automation: the workflow run log.
+
+    GET /api/v1/workflow-runs                          admins (customize_metadata): every run
+    GET /api/v1/records/{object}/{id}/workflow-runs    whoever can see the record: the runs it triggered
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import g, jsonify, request
+
+from ..automation import runlog
+from ..records.errors import BadQuery, Forbidden
+from .api import _DIGITS, api, services
+
+_FILTERS = ("workflow", "object", "record", "status")
+
+
+def _limit() -> int:
+    text = request.args.get("limit", "50")
+    if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= 500:
+        raise BadQuery("limit must be an integer from 1 to 500")
+    return int(text)
+
+
+def _record_id(text: str):
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise BadQuery(f"record: '{text}' is not a record id") from None
+
+
+@api.get("/workflow-runs")
+def workflow_runs():
+    access = services().runtimes.current().security.access_for(g.actor)
+    if not access.system("customize_metadata"):
+        raise Forbidden("the workflow run log is for admins (customize_metadata)")
+    unknown = set(request.args) - {*_FILTERS, "limit"}
+    if unknown:
+        raise BadQuery(f"unknown parameter: {', '.join(sorted(unknown))} (filters: {', '.join(_FILTERS)}, limit)")
+    status = request.args.get("status")
+    if status is not None and status not in runlog.STATUSES:
+        raise BadQuery(f"status must be one of: {', '.join(runlog.STATUSES)}")
+    record = request.args.get("record")
+    found = runlog.runs(services().engine, workflow=request.args.get("workflow"),
+                        object_name=request.args.get("object"),
+                        record_id=_record_id(record) if record is not None else None, status=status, limit=_limit())
+    return jsonify(runs=found)
+
+
+@api.get("/records/<object_name>/<record_id>/workflow-runs")
+def record_workflow_runs(object_name: str, record_id: str):
+    record = services().records.get(g.actor, object_name, record_id, fields=["id"])   # 404 unless visible
+    found = runlog.runs(services().engine, object_name=object_name, record_id=uuid.UUID(record["id"]),
+                        limit=_limit())
+    return jsonify(runs=found)

@@ -1,0 +1,236 @@
+"""Record-triggered workflows: metadata through the change pipeline, run by the record service's
+writes (REST API here), logged with the version they ran under. Both databases."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tessera.meta.errors import MetadataInvalid
+from tessera.meta.source import load_package
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def org_with(workflows: dict, objects: dict | None = None) -> dict:
+    components = {"workflows": {name: {"source": f"workflows/{name}.yaml", "doc": {"name": name, **doc}}
+                                for name, doc in workflows.items()}}
+    if objects:
+        components["objects"] = {name: {"source": f"objects/{name}.yaml", "doc": doc} for name, doc in objects.items()}
+    return {"manifest": None, "components": components}
+
+
+def apply(services, workflows, objects=None):
+    return services.changes.apply_org(org_with(workflows, objects), author="test", message="workflows")
+
+
+def runs(api, **params):
+    response = api.get("/api/v1/workflow-runs", query_string=params)
+    assert response.status_code == 200, response.json
+    return response.json["runs"]
+
+
+# -- stock automations ---------------------------------------------------------------------------
+
+@pytest.fixture
+def sales(services):
+    services.changes.install_packages([load_package(ROOT / "apps" / "sales")], author="test", message="sales")
+    return services
+
+
+def test_stage_sets_probability_and_forecast_before_save(sales, api):
+    created = api.post("/api/v1/records/opportunity", json={"name": "Big deal", "stage": "Prospecting"})
+    assert created.status_code == 201, created.json
+    opp = created.json
+    assert opp["probability"] == 10 and opp["forecast_category"] == "Pipeline"
+    assert created.headers["ETag"] == '"1"'     # the before-save update joined the create: one write
+    moved = api.patch(f"/api/v1/records/opportunity/{opp['id']}", json={"stage": "Negotiation"})
+    assert moved.json["probability"] == 80 and moved.json["forecast_category"] == "Commit"
+    edited = api.patch(f"/api/v1/records/opportunity/{opp['id']}", json={"probability": 55})
+    assert edited.json["probability"] == 55      # stage unchanged: the workflow leaves people's edits
+    assert edited.json["forecast_category"] == "Commit"
+    given = api.post("/api/v1/records/opportunity", json={"name": "Mine", "probability": 33})
+    assert given.json["probability"] == 33 and given.json["forecast_category"] == "Pipeline"
+    entries = runs(api, workflow="opportunity_stage_defaults", record=opp["id"])
+    assert len(entries) == 2 and all(e["status"] == "succeeded" for e in entries)
+    active = sales.changes.active_number()
+    assert {e["version"] for e in entries} == {active}
+    assert entries[0]["timing"] == "before_save" and entries[0]["steps"][0]["detail"]["values"] == {"forecast_category": "Commit"}
+    assert [s["status"] for s in entries[0]["steps"]] == ["done", "done", "done"]   # set, if (then), set
+
+
+def test_won_opportunity_creates_one_follow_up_task_for_its_owner(sales, api):
+    opp = api.post("/api/v1/records/opportunity", json={"name": "Acme renewal", "stage": "Negotiation",
+                                                         "amount": 5000}).json
+    won = api.patch(f"/api/v1/records/opportunity/{opp['id']}",
+                    json={"stage": "Closed Won", "close_date": date.today().isoformat()})
+    assert won.status_code == 200, won.json
+    tasks = api.get("/api/v1/records/task", query_string={"filter": "CONTAINS(subject, 'Acme renewal')",
+                                                          "fields": "subject,owner,assigned_to,priority,created_by"}).json
+    assert len(tasks["records"]) == 1
+    task = tasks["records"][0]
+    assert task["subject"] == "Follow up on won deal: Acme renewal"
+    assert task["owner"] == opp["owner"] == task["assigned_to"] == task["created_by"]
+    assert task["priority"] == "High"
+    # still won, edited again: the condition did not *become* true, no second task
+    api.patch(f"/api/v1/records/opportunity/{opp['id']}", json={"next_step": "Kick-off"})
+    again = api.get("/api/v1/records/task", query_string={"filter": "CONTAINS(subject, 'Acme renewal')"}).json
+    assert len(again["records"]) == 1
+    [entry] = runs(api, workflow="opportunity_won_follow_up")
+    assert entry["record_id"] == opp["id"] and entry["steps"][0]["detail"]["record_id"] == task["id"]
+
+
+def test_task_completion_time_is_kept_by_a_core_workflow(services, api):
+    task = api.post("/api/v1/records/task", json={"subject": "Call", "status": "Completed"}).json
+    assert task["completed_at"] is not None
+    reopened = api.patch(f"/api/v1/records/task/{task['id']}", json={"status": "In Progress"}).json
+    assert reopened["completed_at"] is None
+    open_task = api.post("/api/v1/records/task", json={"subject": "Later"}).json
+    assert open_task["completed_at"] is None
+
+
+# -- org workflows: actions, order of execution, failures ------------------------------------------
+
+def test_before_save_values_are_checked_by_required_fields_and_rules(services, api):
+    apply(services, {
+        "deal_name": {"object": "deal", "trigger": {"event": "create", "timing": "before_save",
+                                                    "condition": "ISBLANK(name)"},
+                      "actions": [{"type": "update_record", "values": {"name": "'Deal for ' + TEXT(amount)"}}]},
+        "deal_amount": {"object": "deal", "trigger": {"event": "update", "timing": "before_save",
+                                                      "condition": "amount > 1000"},
+                        "actions": [{"type": "update_record", "values": {"amount": "-1"}}]},
+    })
+    named = api.post("/api/v1/records/deal", json={"amount": 12})   # name is required: the workflow gives it
+    assert named.status_code == 201, named.json
+    assert named.json["name"] == "Deal for 12"
+    refused = api.patch(f"/api/v1/records/deal/{named.json['id']}", json={"amount": 5000})
+    assert refused.status_code == 422          # validation rules run after before-save updates
+    assert refused.json["error"]["rules"][0]["name"] == "amount_not_negative"
+    assert api.get(f"/api/v1/records/deal/{named.json['id']}").json["amount"] == 12
+
+
+def test_after_save_updates_parent_and_a_failing_action_rolls_everything_back(services, api):
+    apply(services, {
+        "deal_touches_company": {
+            "object": "deal", "trigger": {"event": "create_or_update", "condition": "ISCHANGED(stage) or ISBLANK(PRIORVALUE(stage))"},
+            "actions": [
+                {"type": "update_parent", "lookup": "company",
+                 "values": {"last_contacted": "NOW()", "industry": "IF(amount > 100, 'Banking', 'Retail')"}},
+                {"type": "if", "condition": "stage == 'Closed'",
+                 "then": [{"type": "create_record", "object": "deal",
+                           "values": {"name": "'Upsell ' + name", "company": "company", "amount": "amount * -1"}}]},
+            ]},
+    })
+    company = api.post("/api/v1/records/company", json={"name": "Initech"}).json
+    deal = api.post("/api/v1/records/deal", json={"name": "D1", "company": company["id"], "amount": 500})
+    assert deal.status_code == 201, deal.json
+    after = api.get(f"/api/v1/records/company/{company['id']}").json
+    assert after["industry"] == "Banking" and after["last_contacted"] is not None
+    # closing creates an upsell deal with a negative amount: its validation rule fails the action,
+    # so the close itself is refused and nothing of it stays
+    closing = api.patch(f"/api/v1/records/deal/{deal.json['id']}", json={"stage": "Closed"})
+    assert closing.status_code == 422
+    body = closing.json["error"]
+    assert body["code"] == "workflow_failed" and body["workflow"] == "deal_touches_company"
+    assert body["step"] == "actions.1.then.0" and body["cause"]["rules"][0]["name"] == "amount_not_negative"
+    assert api.get(f"/api/v1/records/deal/{deal.json['id']}").json["stage"] == "New"
+    assert len(api.get("/api/v1/records/deal").json["records"]) == 1
+    failed = runs(api, status="failed")
+    assert len(failed) == 1 and failed[0]["workflow"] == "deal_touches_company"
+    assert failed[0]["steps"][-1]["status"] == "failed" and "amount_not_negative" in str(failed[0]["steps"][-1])
+
+
+def test_a_loop_stops_at_the_depth_limit_and_nothing_is_saved(services, api):
+    apply(services, {
+        "ping": {"object": "deal", "trigger": {"event": "update"},
+                 "actions": [{"type": "update_record", "values": {"probability": "probability + 1"}}]},
+    })
+    deal = api.post("/api/v1/records/deal", json={"name": "Loop"}).json
+    response = api.patch(f"/api/v1/records/deal/{deal['id']}", json={"amount": 1})
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "workflow_failed"
+    assert "loop" in response.json["error"]["message"]
+    assert api.get(f"/api/v1/records/deal/{deal['id']}").json["amount"] is None
+
+
+def test_bulk_create_runs_the_same_workflows(services, api):
+    apply(services, {
+        "deal_name": {"object": "deal", "trigger": {"event": "create", "timing": "before_save"},
+                      "actions": [{"type": "update_record", "values": {"probability": "IF(amount > 100, 50, 5)"}}]},
+        "deal_company": {"object": "deal", "trigger": {"event": "create"},
+                         "actions": [{"type": "update_parent", "lookup": "company", "values": {"employees": "7"}}]},
+    })
+    company = api.post("/api/v1/records/company", json={"name": "Hooli"}).json
+    rows = [{"name": f"B{i}", "amount": i * 100, "company": company["id"]} for i in range(3)]
+    response = api.post("/api/v1/records/deal/bulk", json=rows)
+    assert response.status_code == 201, response.json
+    deals = api.get("/api/v1/records/deal", query_string={"sort": "name", "fields": "name,probability"}).json["records"]
+    assert [d["probability"] for d in deals] == [5, 5, 50]
+    assert api.get(f"/api/v1/records/company/{company['id']}").json["employees"] == 7
+    assert len(runs(api, workflow="deal_name")) == 3
+
+
+def test_inactive_workflows_do_not_run(services, api):
+    apply(services, {"off": {"object": "deal", "active": False, "trigger": {"event": "create", "timing": "before_save"},
+                             "actions": [{"type": "update_record", "values": {"probability": "99"}}]}})
+    assert api.post("/api/v1/records/deal", json={"name": "x"}).json["probability"] == 10
+
+
+# -- invalid metadata: refused at validation, naming file and path -------------------------------
+
+@pytest.mark.parametrize("doc, where, words", [
+    ({"object": "nope", "trigger": {"event": "create"}, "actions": [{"type": "update_record", "values": {"a": "1"}}]},
+     "object", "no object 'nope'"),
+    ({"object": "deal", "trigger": {"event": "create", "condition": "amount + 1"},
+      "actions": [{"type": "update_record", "values": {"name": "'x'"}}]}, "trigger.condition", "boolean"),
+    ({"object": "deal", "trigger": {"event": "create"}, "actions": [{"type": "update_record", "values": {"nope": "1"}}]},
+     "actions.0.values.nope", "no field 'nope'"),
+    ({"object": "deal", "trigger": {"event": "create"}, "actions": [{"type": "update_record", "values": {"amount": "'x'"}}]},
+     "actions.0.values.amount", "must give a number"),
+    ({"object": "deal", "trigger": {"event": "create"}, "actions": [{"type": "update_record", "values": {"expected": "1"}}]},
+     "actions.0.values.expected", "computed"),
+    ({"object": "deal", "trigger": {"event": "create", "timing": "before_save"},
+      "actions": [{"type": "create_record", "object": "deal", "values": {"name": "'x'"}}]}, "actions.0.type", "after_save"),
+    ({"object": "deal", "trigger": {"event": "create"},
+      "actions": [{"type": "create_record", "object": "deal", "values": {"amount": "1"}}]}, "actions.0.values", "requires name"),
+    ({"object": "deal", "trigger": {"event": "create"}, "actions": [{"type": "update_parent", "lookup": "name", "values": {"a": "1"}}]},
+     "actions.0.lookup", "not a lookup"),
+    ({"object": "deal", "trigger": {"event": "delete", "timing": "before_save"},
+      "actions": [{"type": "update_parent", "lookup": "company", "values": {"employees": "1"}}]}, "trigger.timing", "after_save"),
+    ({"object": "deal", "trigger": {"event": "create"}, "actions": [{"type": "send_fax"}]}, "actions.0.type", "not a workflow action"),
+    ({"object": "deal", "trigger": {"event": "create"}, "actions": [{"type": "update_record", "values": {"name": "'x'"}, "object": "deal"}]},
+     "actions.0", "object"),
+])
+def test_invalid_workflows_are_refused_naming_file_and_path(services, doc, where, words):
+    with pytest.raises(MetadataInvalid) as info:
+        apply(services, {"bad": doc})
+    messages = [(e.source, e.path, e.message) for e in info.value.errors]
+    assert any(src == "workflows/bad.yaml" and path.startswith(where) and words in message
+               for src, path, message in messages), messages
+
+
+def test_cli_apply_refuses_an_invalid_workflow_file(tmp_path, db_url):
+    env_run = [sys.executable, str(ROOT / "cli.py")]
+    assert subprocess.run([*env_run, "init", "--database", db_url], capture_output=True, text=True).returncode == 0
+    folder = tmp_path / "org" / "workflows"
+    folder.mkdir(parents=True)
+    (folder / "bad.yaml").write_text("name: bad\nobject: opportunity\ntrigger: {event: update}\n"
+                                     "actions:\n  - {type: update_record, values: {stage: '42'}}\n")
+    result = subprocess.run([*env_run, "apply", str(tmp_path / "org"), "--database", db_url, "--check-only"],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "bad.yaml" in result.stderr + result.stdout and "actions.0.values.stage" in result.stderr + result.stdout
+
+
+def test_runs_api_needs_setup_rights_and_checks_its_parameters(services, api, client_for):
+    user, _ = services.identity.create_user("rep1", password="Rep-password-very-long-1", profile="standard_user")
+    rep = client_for(user)
+    assert rep.get("/api/v1/workflow-runs").status_code == 403
+    assert api.get("/api/v1/workflow-runs", query_string={"limit": "0"}).status_code == 400
+    assert api.get("/api/v1/workflow-runs", query_string={"status": "weird"}).status_code == 400
+    assert api.get("/api/v1/workflow-runs", query_string={"record": "not-an-id"}).status_code == 400
+    assert api.get("/api/v1/workflow-runs", query_string={"record": str(uuid.uuid4())}).json["runs"] == []
