@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -234,3 +234,36 @@ def test_runs_api_needs_setup_rights_and_checks_its_parameters(services, api, cl
     assert api.get("/api/v1/workflow-runs", query_string={"status": "weird"}).status_code == 400
     assert api.get("/api/v1/workflow-runs", query_string={"record": "not-an-id"}).status_code == 400
     assert api.get("/api/v1/workflow-runs", query_string={"record": str(uuid.uuid4())}).json["runs"] == []
+
+
+def test_cli_runs_lists_the_log(tmp_path, db_url):
+    cli = [sys.executable, str(ROOT / "cli.py")]
+    assert subprocess.run([*cli, "init", "--database", db_url], capture_output=True, text=True).returncode == 0
+    empty = subprocess.run([*cli, "runs", "--database", db_url], capture_output=True, text=True)
+    assert empty.returncode == 0 and "No workflow runs." in empty.stdout
+    from tessera.security.actor import SYSTEM
+    from tessera.services import Services
+    services = Services.open(db_url, poll_seconds=0)
+    try:
+        services.records.create(SYSTEM, "task", {"subject": "Done already", "status": "Completed"})
+    finally:
+        services.engine.dispose()
+    listed = subprocess.run([*cli, "runs", "--database", db_url, "--steps", "--workflow", "task_completed_at"],
+                            capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    assert "succeeded" in listed.stdout and "task_completed_at" in listed.stdout and "completed_at" in listed.stdout
+    bad = subprocess.run([*cli, "runs", "--database", db_url, "--record", "nope"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "not a record id" in bad.stderr
+
+
+def test_a_partner_package_ships_a_workflow(sales, api):
+    sales.changes.install_packages([load_package(ROOT / "extensions" / "examples" / "acme_invoicing")],
+                                   author="test", message="acme")
+    account = api.post("/api/v1/records/account", json={"name": "Acme"}).json
+    invoice = api.post("/api/v1/records/acme__invoice", json={"account": account["id"]})
+    assert invoice.status_code == 201, invoice.json
+    assert invoice.json["paid_on"] is None
+    paid = api.patch(f"/api/v1/records/acme__invoice/{invoice.json['id']}", json={"status": "Paid"})
+    assert paid.json["paid_on"] == datetime.now(timezone.utc).date().isoformat()   # TODAY() is UTC
+    refused = api.patch(f"/api/v1/records/acme__invoice/{invoice.json['id']}", json={"paid_on": "2020-01-01"})
+    assert refused.status_code == 422 and "paid_on" in refused.json["error"]["fields"]   # read-only to people

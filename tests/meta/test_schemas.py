@@ -18,7 +18,8 @@ STOCK_PACKAGES = [ROOT / "metadata" / "core", ROOT / "apps" / "sales", ROOT / "a
                   ROOT / "apps" / "service"]
 KIND_OF_DIR = {"objects": "object", "layouts": "layout", "list_views": "list_view", "apps": "app",
                "profiles": "profile", "permission_sets": "permission_set",
-               "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule"}
+               "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule",
+               "workflows": "workflow"}
 FIELD_TYPES = ("text, textarea, rich_text, email, phone, url, integer, number, currency, percent, boolean, "
                "date, datetime, time, picklist, multi_picklist, lookup, master_detail, formula, rollup, "
                "autonumber, json")

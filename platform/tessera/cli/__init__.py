@@ -17,9 +17,9 @@ def cli():
 
 
 def _register():
-    from . import metadata_commands, records_commands, security_commands, server_commands
+    from . import metadata_commands, records_commands, security_commands, server_commands, workflow_commands
 
-    for module in (metadata_commands, records_commands, server_commands, security_commands):
+    for module in (metadata_commands, records_commands, server_commands, security_commands, workflow_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 
