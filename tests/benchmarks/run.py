@@ -8,7 +8,8 @@
 
 Benchmarks (--only NAME[,NAME]): runtime, http (in-process), server (gunicorn + wrk), bulk, query,
 add_field, decisions (warm permission decisions against pycasbin; on SQLite, once), sharing (a list
-query under record-level sharing against the admin's). Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
+query under record-level sharing against the admin's), workflows (creates with a before-save workflow
+against the same object without one). Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
 of its own, created in the URL's database — created when missing — and dropped afterwards).
 Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was missed.
 """
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (sets up the import path for `tessera`)
 from common import Result, isolated_database, open_org, print_table  # noqa: E402
 
-ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "decisions", "sharing")
+ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "decisions", "sharing", "workflows")
 
 
 def log(message: str) -> None:
@@ -100,6 +101,16 @@ def run_database(url, args) -> list[Result]:
                 if "add_field" in args.only:
                     log(f"[{name}] 4: add a nullable field")
                     results += bench_big.run_add_field(org, args)
+            finally:
+                org.services.engine.dispose()
+    if "workflows" in args.only:
+        import bench_workflows
+
+        with isolated_database(url, "workflows") as db_url:
+            log(f"[{name}] 8: creates with and without a before-save workflow")
+            org = open_org(db_url)
+            try:
+                results += bench_workflows.run(org, args)
             finally:
                 org.services.engine.dispose()
     if "sharing" in args.only:
