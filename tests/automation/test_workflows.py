@@ -202,6 +202,14 @@ def test_inactive_workflows_do_not_run(services, api):
     ({"object": "deal", "trigger": {"event": "delete", "timing": "before_save"},
       "actions": [{"type": "update_parent", "lookup": "company", "values": {"employees": "1"}}]}, "trigger.timing", "after_save"),
     ({"object": "deal", "trigger": {"event": "create"}, "actions": [{"type": "send_fax"}]}, "actions.0.type", "not a workflow action"),
+    ({"object": "deal", "trigger": {"event": "create"}, "actions": [{"type": "assign_owner", "user": "owner", "queue": "Q"}]},
+     "actions.0", "exactly one"),
+    ({"object": "deal", "trigger": {"event": "create"}, "actions": [{"type": "assign_owner", "user": "name"}]},
+     "actions.0.user", "must give an id"),
+    ({"object": "deal", "trigger": {"event": "create"},
+      "actions": [{"type": "assign_owner", "queue": "Q", "busy_filter": "stage != 'Closed'"}]}, "actions.0.busy_filter", "least_busy"),
+    ({"object": "deal", "trigger": {"event": "create", "timing": "before_save"},
+      "actions": [{"type": "assign_owner", "queue": "Q"}]}, "actions.0.type", "after_save"),
     ({"object": "deal", "trigger": {"event": "create"}, "actions": [{"type": "update_record", "values": {"name": "'x'"}, "object": "deal"}]},
      "actions.0", "object"),
 ])
@@ -267,3 +275,48 @@ def test_a_partner_package_ships_a_workflow(sales, api):
     assert paid.json["paid_on"] == datetime.now(timezone.utc).date().isoformat()   # TODAY() is UTC
     refused = api.patch(f"/api/v1/records/acme__invoice/{invoice.json['id']}", json={"paid_on": "2020-01-01"})
     assert refused.status_code == 422 and "paid_on" in refused.json["error"]["fields"]   # read-only to people
+
+
+def test_new_leads_go_round_robin_to_the_sales_reps_queue(sales, api):
+    # without the queue, the lead keeps its owner and the run log says why
+    lonely = api.post("/api/v1/records/lead", json={"last_name": "Alone", "company": "Solo"})
+    assert lonely.status_code == 201, lonely.json
+    [entry] = runs(api, workflow="lead_assignment")
+    assert entry["steps"][0]["status"] == "skipped" and "no queue named 'Sales Reps'" in entry["steps"][0]["detail"]["reason"]
+    reps = [sales.identity.create_user(f"rep{i}", password=f"Rep-{i}-password-long-enough",
+                                       profile="sales_rep")[0] for i in range(3)]
+    gone = sales.identity.create_user("gone", password="Gone-password-long-enough", profile="sales_rep",
+                                      active=False)[0]
+    queue = api.post("/api/v1/records/queue", json={"name": "Sales Reps"}).json
+    for user in [*reps, gone]:
+        assert api.post("/api/v1/records/queue_member", json={"queue": queue["id"], "user": user["id"]}).status_code == 201
+    owners = [api.post("/api/v1/records/lead", json={"last_name": f"L{i}", "company": "Co"}).json["owner"]
+              for i in range(6)]
+    order = sorted((r["id"] for r in reps), key=lambda i: uuid.UUID(i).int)
+    assert gone["id"] not in owners
+    assert owners == order + order                 # each active member in turn
+    # a refused write does not use up a turn
+    assert api.post("/api/v1/records/lead", json={"company": "No name"}).status_code == 422
+    assert api.post("/api/v1/records/lead", json={"last_name": "Next", "company": "Co"}).json["owner"] == order[0]
+
+
+def test_least_busy_assignment_and_assigning_a_user(services, api):
+    users = [services.identity.create_user(f"u{i}", password=f"User-{i}-password-long-enough",
+                                           profile="system_administrator")[0] for i in range(2)]
+    queue = api.post("/api/v1/records/queue", json={"name": "Desk"}).json
+    for user in users:
+        api.post("/api/v1/records/queue_member", json={"queue": queue["id"], "user": user["id"]})
+    busy, idle = users
+    for i in range(2):
+        api.post("/api/v1/records/deal", json={"name": f"open {i}", "owner": busy["id"]})
+    for i in range(3):   # closed deals do not count as work
+        api.post("/api/v1/records/deal", json={"name": f"closed {i}", "owner": idle["id"], "stage": "Closed",
+                                               "amount": 1})
+    apply(services, {"desk": {"object": "deal", "trigger": {"event": "create", "condition": "amount > 1000"},
+                              "actions": [{"type": "assign_owner", "queue": "Desk", "method": "least_busy",
+                                           "busy_filter": "stage != 'Closed'"}]},
+                     "to_company_owner": {"object": "deal", "trigger": {"event": "create", "condition": "name == 'mine'"},
+                                          "actions": [{"type": "assign_owner", "user": "company.owner"}]}})
+    assert api.post("/api/v1/records/deal", json={"name": "big", "amount": 5000}).json["owner"] == idle["id"]
+    company = api.post("/api/v1/records/company", json={"name": "Umbrella", "owner": busy["id"]}).json
+    assert api.post("/api/v1/records/deal", json={"name": "mine", "company": company["id"]}).json["owner"] == busy["id"]

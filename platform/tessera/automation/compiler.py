@@ -27,6 +27,10 @@ class Action:
     lookup: str | None = None                   # update_parent: the lookup field
     target: str | None = None                   # create_record: the object; update_parent: the parent object
     condition: Compiled | None = None           # if
+    user: Compiled | None = None                # assign_owner to a user
+    queue: str | None = None                    # assign_owner over a queue's members
+    method: str = "round_robin"
+    busy_filter: str | None = None              # least_busy: the object's records that count
     then: tuple["Action", ...] = ()
     otherwise: tuple["Action", ...] = ()
 
@@ -99,6 +103,10 @@ def _compile_workflow(md: Metadata, comp) -> Workflow:
                 out.append(Action(kind, path, label, values_for(parent, a["values"]), lookup=a["lookup"], target=parent))
             elif kind == "create_record":
                 out.append(Action(kind, path, label, values_for(a["object"], a["values"]), target=a["object"]))
+            elif kind == "assign_owner":
+                out.append(Action(kind, path, label, user=expr(a["user"], "id") if "user" in a else None,
+                                  queue=a.get("queue"), method=a.get("method", "round_robin"),
+                                  busy_filter=a.get("busy_filter")))
             elif kind == "if":
                 out.append(Action(kind, path, label, condition=expr(a["condition"], "boolean"),
                                   then=actions(a["then"], f"{path}.then"),

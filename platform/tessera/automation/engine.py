@@ -25,7 +25,7 @@ from decimal import Decimal
 from ..records.errors import RecordError, WorkflowFailed
 from ..records.serialize import to_api
 from ..security.actor import Actor
-from . import runlog
+from . import assignment, runlog
 from .compiler import Action, Workflow, workflows_of
 
 log = logging.getLogger(__name__)
@@ -145,12 +145,35 @@ class WorkflowEngine:
                 elif action.kind == "create_record":
                     created = self.records.create(actor, action.target, self._input(ctx, action.target, fields))
                     run.step(action.path, action.kind, action.label, object=action.target, record_id=created["id"])
+                elif action.kind == "assign_owner":
+                    self._assign(ctx, wf, run, action, actor, values)
             except WorkflowFailed:
                 raise
             except RecordError as exc:
                 run.step(action.path, action.kind, action.label, "failed", error=exc.to_dict())
                 raise WorkflowFailed(f"workflow '{wf.name}' failed at {action.path} ({action.label}): {exc.message}",
                                      details={"workflow": wf.name, "step": action.path, "cause": exc.to_dict()}) from None
+
+    def _assign(self, ctx, wf, run, action: Action, actor, values) -> None:
+        if action.user is not None:
+            owner, how = self._evaluate(ctx, wf, action, action.user, values, None), "user"
+            if owner is None:
+                run.step(action.path, action.kind, action.label, "skipped", reason="the user expression is blank")
+                return
+        else:
+            members, why_not = assignment.queue_members(self.records, action.queue)
+            if not members:
+                run.step(action.path, action.kind, action.label, "skipped", reason=why_not)
+                return
+            how = f"{action.method} over queue '{action.queue}'"
+            owner = (assignment.round_robin(ctx.conn, f"{wf.name}:{action.path}", members)
+                     if action.method == "round_robin"
+                     else assignment.least_busy(self.records, ctx.object_name, members, action.busy_filter))
+        if str(owner) == str(values.get("owner")):
+            run.step(action.path, action.kind, action.label, "skipped", reason="already the owner", how=how)
+            return
+        self.records.update(actor, ctx.object_name, values["id"], {"owner": str(owner)})
+        run.step(action.path, action.kind, action.label, owner=str(owner), how=how)
 
     def _branch(self, ctx, wf, run, action: Action, values, prior):
         taken = self._evaluate(ctx, wf, action, action.condition, values, prior) is True

@@ -16,7 +16,8 @@ from .model import Metadata, ObjectDef
 BEFORE_SAVE_ACTIONS = frozenset({"update_record", "if"})
 # the properties each action type takes (the schema lists them all, for one clear unknown-property error)
 ACTION_PROPERTIES = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
-                     "create_record": {"object", "values"}, "if": {"condition", "then", "else"}}
+                     "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
+                     "assign_owner": {"user", "queue", "method", "busy_filter"}}
 SETTABLE_SYSTEM_FIELDS = frozenset({"owner"})
 
 
@@ -77,12 +78,13 @@ def _check_workflow(md: Metadata, comp) -> list[MetaError]:
     return errors
 
 
-def _compile(md, obj, text, expected, src, where, errors):
+def _compile(md, obj, text, expected, src, where, errors, *, context="write"):
     from .validate import resolver
     try:
-        compile_expression(text, resolver(md, obj), context="write", expected=expected)
+        return compile_expression(text, resolver(md, obj), context=context, expected=expected)
     except ExprError as exc:
         errors.append(MetaError(src, where, str(exc)))
+        return None
 
 
 def _check_values(md, trigger_obj, target_obj, values, where, src, before_save, errors):
@@ -133,6 +135,25 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
             if missing:
                 errors.append(MetaError(src, f"{at}.values", f"'{target.name}' requires {', '.join(missing)}: "
                                                              "give a value for each"))
+        elif kind == "assign_owner":
+            if deleted:
+                errors.append(MetaError(src, f"{at}.type", "the record is deleted: it has no owner to assign"))
+            elif ("user" in action) == ("queue" in action):
+                errors.append(MetaError(src, at, "assign_owner takes a user or a queue (exactly one)"))
+            elif "user" in action:
+                for key in ("method", "busy_filter"):
+                    if key in action:
+                        errors.append(MetaError(src, f"{at}.{key}", f"'{key}' applies to assignment over a queue"))
+                compiled = _compile(md, obj, action["user"], "id", src, f"{at}.user", errors)
+                if compiled is not None and compiled.type != "id":   # `fits` lets text stand for an id
+                    errors.append(MetaError(src, f"{at}.user", f"the expression must give an id (a user "
+                                                               f"lookup such as account.owner), but gives {compiled.type}"))
+            elif action.get("busy_filter"):
+                if action.get("method") != "least_busy":
+                    errors.append(MetaError(src, f"{at}.busy_filter", "busy_filter applies to method: least_busy"))
+                else:
+                    _compile(md, obj, action["busy_filter"], "boolean", src, f"{at}.busy_filter", errors,
+                             context="read")
         elif kind == "if":
             _compile(md, obj, action["condition"], "boolean", src, f"{at}.condition", errors)
             _check_actions(md, obj, action["then"], f"{at}.then", src, before_save, deleted, errors)

@@ -139,3 +139,11 @@ workflow_runs = Table(
     Index("ix_tessera_workflow_run_workflow", "workflow", "started_at"),
     Index("ix_tessera_workflow_run_status", "status", "started_at"),
 )
+
+# Round-robin assignment (automation/assignment.py): the member a workflow step assigned last.
+assignment_cursors = Table(
+    "tessera_assignment_cursor", platform_metadata,
+    Column("key", String(200), primary_key=True),      # <workflow>:<step>
+    Column("last_user", Uuid, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
