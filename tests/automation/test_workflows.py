@@ -320,3 +320,55 @@ def test_least_busy_assignment_and_assigning_a_user(services, api):
     assert api.post("/api/v1/records/deal", json={"name": "big", "amount": 5000}).json["owner"] == idle["id"]
     company = api.post("/api/v1/records/company", json={"name": "Umbrella", "owner": busy["id"]}).json
     assert api.post("/api/v1/records/deal", json={"name": "mine", "company": company["id"]}).json["owner"] == busy["id"]
+
+
+def test_notify_posts_to_the_bell_in_the_same_transaction(services, api, client_for, app):
+    rep, _ = services.identity.create_user("notified", password="Notified-password-long-1", profile="system_administrator")
+    apply(services, {"tell": {"object": "deal", "trigger": {"event": "create_or_update", "condition": "stage == 'Closed'"},
+                              "actions": [{"type": "notify", "to": ["owner", "company.owner"],
+                                           "title": "'Deal closed: ' + name", "message": "'Amount ' + TEXT(amount)"}]}})
+    company = api.post("/api/v1/records/company", json={"name": "Wayne", "owner": rep["id"]}).json
+    refused = api.post("/api/v1/records/deal", json={"name": "Nope", "stage": "Closed"})   # a rule refuses it
+    assert refused.status_code == 422
+    theirs = client_for(rep)
+    assert theirs.get("/api/v1/notifications").json == {"notifications": [], "unread": 0}   # nothing of a rollback
+    deal = api.post("/api/v1/records/deal", json={"name": "Big", "stage": "Closed", "amount": 10, "company": company["id"]}).json
+    inbox = theirs.get("/api/v1/notifications").json
+    assert inbox["unread"] == 1
+    [note] = inbox["notifications"]
+    assert note["title"] == "Deal closed: Big" and note["body"] == "Amount 10" and note["record_id"] == deal["id"]
+    mine = api.get("/api/v1/notifications", query_string={"unread": "true"}).json
+    assert mine["unread"] == 1
+    # marking read: one's own only
+    assert api.post("/api/v1/notifications/read", json={"ids": [note["id"]]}).json["marked"] == 0
+    assert theirs.post("/api/v1/notifications/read", json={"ids": [note["id"]]}).json == {"marked": 1, "unread": 0}
+    assert api.post("/api/v1/notifications/read", json={"all": True}).json == {"marked": 1, "unread": 0}
+    for bad in ({}, {"ids": "x"}, {"ids": ["nope"]}, {"all": False}, {"ids": [], "all": True}):
+        assert api.post("/api/v1/notifications/read", json=bad).status_code == 422, bad
+    assert api.get("/api/v1/notifications", query_string={"unread": "maybe"}).status_code == 400
+
+
+def test_the_bell_shows_unread_notifications_in_the_app(sales, app, api):
+    from tessera.automation import notifications
+    from tessera.storage.engine import begin_write
+    admin = sales.identity.find_user("admin")
+    opp = api.post("/api/v1/records/opportunity", json={"name": "Bell deal"}).json
+    with begin_write(sales.engine) as conn:
+        notifications.notify(conn, [uuid.UUID(admin["id"])], "Look <here>", "a body", object_name="opportunity",
+                             record_id=uuid.UUID(opp["id"]))
+    browser = app.test_client()
+    page = browser.get("/login")
+    import re
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    assert browser.post("/login", data={"username": "admin", "password": "admin-password-1",
+                                        "csrf_token": token}).status_code == 302
+    home = browser.get("/app/").get_data(as_text=True)
+    assert "Notifications (1 unread)" in home and 'bell-count">1<' in home
+    listing = browser.get("/app/notifications").get_data(as_text=True)
+    assert "Look &lt;here&gt;" in listing and "<here>" not in listing
+    nid = re.search(r'data-id="([0-9a-f-]+)"', listing).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', listing).group(1)
+    opened = browser.post(f"/app/notifications/{nid}/open", data={"csrf_token": token})
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/opportunity/{opp['id']}")
+    assert "bell-count" not in browser.get("/app/").get_data(as_text=True)
+    assert browser.post(f"/app/notifications/{nid}/open").status_code == 400     # CSRF is required

@@ -31,6 +31,9 @@ class Action:
     queue: str | None = None                    # assign_owner over a queue's members
     method: str = "round_robin"
     busy_filter: str | None = None              # least_busy: the object's records that count
+    to: tuple[Compiled, ...] = ()               # notify: user id expressions
+    title: Compiled | None = None               # notify
+    message: Compiled | None = None             # notify
     then: tuple["Action", ...] = ()
     otherwise: tuple["Action", ...] = ()
 
@@ -107,6 +110,11 @@ def _compile_workflow(md: Metadata, comp) -> Workflow:
                 out.append(Action(kind, path, label, user=expr(a["user"], "id") if "user" in a else None,
                                   queue=a.get("queue"), method=a.get("method", "round_robin"),
                                   busy_filter=a.get("busy_filter")))
+            elif kind == "notify":
+                out.append(Action(kind, path, label, queue=a.get("queue"),
+                                  to=tuple(expr(text, "id") for text in a.get("to") or ()),
+                                  title=expr(a["title"], "text"),
+                                  message=expr(a["message"], "text") if a.get("message") else None))
             elif kind == "if":
                 out.append(Action(kind, path, label, condition=expr(a["condition"], "boolean"),
                                   then=actions(a["then"], f"{path}.then"),

@@ -19,13 +19,14 @@ enters only when the condition did not hold for the record as it was (a create: 
 from __future__ import annotations
 
 import logging
+import uuid
 from contextvars import ContextVar
 from decimal import Decimal
 
 from ..records.errors import RecordError, WorkflowFailed
 from ..records.serialize import to_api
 from ..security.actor import Actor
-from . import assignment, runlog
+from . import assignment, notifications, runlog
 from .compiler import Action, Workflow, workflows_of
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,8 @@ class WorkflowEngine:
                     run.step(action.path, action.kind, action.label, object=action.target, record_id=created["id"])
                 elif action.kind == "assign_owner":
                     self._assign(ctx, wf, run, action, actor, values)
+                elif action.kind == "notify":
+                    self._notify(ctx, wf, run, action, values, prior)
             except WorkflowFailed:
                 raise
             except RecordError as exc:
@@ -173,7 +176,29 @@ class WorkflowEngine:
             run.step(action.path, action.kind, action.label, "skipped", reason="already the owner", how=how)
             return
         self.records.update(actor, ctx.object_name, values["id"], {"owner": str(owner)})
+        obj = ctx.runtime.metadata.objects[ctx.object_name]
+        name = values.get(obj.name_field) if obj.name_field else None
+        notifications.notify(ctx.conn, [uuid.UUID(str(owner))], f"{obj.label} assigned to you" + (f": {name}" if name else ""),
+                             f"By the workflow '{wf.label}'.", object_name=ctx.object_name, record_id=values["id"],
+                             source=f"workflow:{wf.name}")
         run.step(action.path, action.kind, action.label, owner=str(owner), how=how)
+
+    def _notify(self, ctx, wf, run, action: Action, values, prior) -> None:
+        recipients = [self._evaluate(ctx, wf, action, compiled, values, prior) for compiled in action.to]
+        if action.queue:
+            members, _why_not = assignment.queue_members(self.records, action.queue)
+            recipients += members
+        recipients = [uuid.UUID(str(r)) for r in recipients if r is not None]
+        title = self._evaluate(ctx, wf, action, action.title, values, prior) or ""
+        message = self._evaluate(ctx, wf, action, action.message, values, prior) if action.message else ""
+        sent = notifications.notify(ctx.conn, recipients, title, message or "", object_name=ctx.object_name,
+                                    record_id=values.get("id") if ctx.object_name else None,
+                                    source=f"workflow:{wf.name}")
+        if not sent:
+            run.step(action.path, action.kind, action.label, "skipped", reason="no recipients")
+            return
+        run.step(action.path, action.kind, action.label, recipients=[str(r) for r in dict.fromkeys(recipients)],
+                 title=title)
 
     def _branch(self, ctx, wf, run, action: Action, values, prior):
         taken = self._evaluate(ctx, wf, action, action.condition, values, prior) is True

@@ -17,7 +17,8 @@ BEFORE_SAVE_ACTIONS = frozenset({"update_record", "if"})
 # the properties each action type takes (the schema lists them all, for one clear unknown-property error)
 ACTION_PROPERTIES = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
                      "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
-                     "assign_owner": {"user", "queue", "method", "busy_filter"}}
+                     "assign_owner": {"user", "queue", "method", "busy_filter"},
+                     "notify": {"to", "queue", "title", "message"}}
 SETTABLE_SYSTEM_FIELDS = frozenset({"owner"})
 
 
@@ -154,6 +155,16 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
                 else:
                     _compile(md, obj, action["busy_filter"], "boolean", src, f"{at}.busy_filter", errors,
                              context="read")
+        elif kind == "notify":
+            if not action.get("to") and not action.get("queue"):
+                errors.append(MetaError(src, at, "notify needs recipients: `to` (user id expressions) and/or a `queue`"))
+            for i, text in enumerate(action.get("to") or ()):
+                compiled = _compile(md, obj, text, "id", src, f"{at}.to.{i}", errors)
+                if compiled is not None and compiled.type != "id":
+                    errors.append(MetaError(src, f"{at}.to.{i}", f"the expression must give a user id, but gives {compiled.type}"))
+            _compile(md, obj, action["title"], "text", src, f"{at}.title", errors)
+            if action.get("message"):
+                _compile(md, obj, action["message"], "text", src, f"{at}.message", errors)
         elif kind == "if":
             _compile(md, obj, action["condition"], "boolean", src, f"{at}.condition", errors)
             _check_actions(md, obj, action["then"], f"{at}.then", src, before_save, deleted, errors)

@@ -147,3 +147,18 @@ assignment_cursors = Table(
     Column("last_user", Uuid, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# In-app notifications (automation/notifications.py): assignments, approvals, workflow `notify` steps.
+notifications = Table(
+    "tessera_notification", platform_metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, nullable=False),           # the recipient
+    Column("title", String(255), nullable=False),
+    Column("body", Text, nullable=False, default=""),
+    Column("object", String(80)),                      # the record it is about, if any
+    Column("record_id", Uuid),
+    Column("source", String(120), nullable=False, default=""),   # e.g. workflow:<name>
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", DateTime(timezone=True)),
+    Index("ix_tessera_notification_user", "user_id", "created_at"),
+)

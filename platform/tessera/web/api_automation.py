@@ -10,7 +10,7 @@ import uuid
 from flask import g, jsonify, request
 
 from ..automation import runlog
-from ..records.errors import BadQuery, Forbidden
+from ..records.errors import BadQuery, Forbidden, ValidationFailed
 from .api import _DIGITS, api, services
 
 _FILTERS = ("workflow", "object", "record", "status")
@@ -54,3 +54,41 @@ def record_workflow_runs(object_name: str, record_id: str):
     found = runlog.runs(services().engine, object_name=object_name, record_id=uuid.UUID(record["id"]),
                         limit=_limit())
     return jsonify(runs=found)
+
+
+# -- in-app notifications: the caller's own inbox ------------------------------------------------
+@api.get("/notifications")
+def notification_inbox():
+    from ..automation import notifications
+    unread_only = request.args.get("unread", "false")
+    if unread_only not in ("true", "false"):
+        raise BadQuery("unread must be true or false")
+    user_id = g.actor.user_id
+    return jsonify(notifications=notifications.inbox(services().engine, user_id, unread_only=unread_only == "true",
+                                                     limit=_limit()),
+                   unread=notifications.unread_count(services().engine, user_id))
+
+
+@api.post("/notifications/read")
+def notifications_read():
+    """Body {"ids": [...]} marks those read, {"all": true} every one; others' notifications are never touched."""
+    from ..automation import notifications
+    from .api import _json_body
+    body = _json_body(dict)
+    if set(body) - {"ids", "all"} or ("ids" in body) == ("all" in body):
+        raise ValidationFailed('give either "ids" (a list of notification ids) or "all": true')
+    if "all" in body:
+        if body["all"] is not True:
+            raise ValidationFailed('"all" must be true')
+        ids = None
+    else:
+        if not isinstance(body["ids"], list) or len(body["ids"]) > 500:
+            raise ValidationFailed('"ids" must be a list of at most 500 notification ids')
+        try:
+            ids = [uuid.UUID(i) for i in body["ids"] if isinstance(i, str)]
+        except ValueError:
+            raise ValidationFailed('"ids" must be notification ids') from None
+        if len(ids) != len(body["ids"]):
+            raise ValidationFailed('"ids" must be notification ids')
+    marked = notifications.mark_read(services().engine, g.actor.user_id, ids)
+    return jsonify(marked=marked, unread=notifications.unread_count(services().engine, g.actor.user_id))
