@@ -1,0 +1,15 @@
+"""Automation: the durable job queue (queue.py), its handlers (handlers.py), the worker (worker.py)
+and recurring jobs (schedule.py). Workflows, approvals, email and webhooks build on these.
+
+The interface other layers use:
+
+    from tessera.automation import enqueue, register, JobContext
+    job_id = enqueue(conn, "kind", {"json": "payload"}, unique_key=None, run_at=None, version=None)
+"""
+from .handlers import (HandlerRegistry, JobContext, add_schedule, idempotency_key, load_handler_modules,  # noqa: F401
+                       register, registry)
+from .queue import (CANCELLED, DEAD, DONE, READY, RETRY, RUNNING, STATUSES, Backoff, Job, JobNotFound,  # noqa: F401
+                    JobStateError, QueueError, cancel, claim, complete, count_by_status, enqueue, enqueue_job,
+                    fail, get_job, heartbeat, list_jobs, prune, reap_expired, release, requeue)
+from .schedule import Schedule, firing_key, schedule_due  # noqa: F401
+from .worker import Worker, WorkerStats, run_worker  # noqa: F401
