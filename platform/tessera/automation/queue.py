@@ -129,6 +129,14 @@ class Job:
     version: int | None
 
 
+def _status_in(statuses) -> object:
+    """`status IN ('ready', 'retry')` with the values inlined, not bound: the partial indexes
+    (platform_tables) are declared for these constants, and PostgreSQL only uses a partial index
+    when it can prove the query's condition implies the index's — never through a generic plan's
+    parameters (psycopg prepares a statement after a few executions)."""
+    return jobs.c.status.in_([literal(s, literal_execute=True) for s in statuses])
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -218,7 +226,7 @@ def claim(conn: Connection, owner: str, *, queues: Iterable[str] = (DEFAULT_QUEU
     returns them in claim order, each with its attempt counted. Needs a write transaction."""
     now = _utc(now or utcnow())
     picked = (select(jobs.c.id)
-              .where(jobs.c.status.in_(WAITING), jobs.c.queue.in_(list(queues)), jobs.c.run_at <= now)
+              .where(_status_in(WAITING), jobs.c.queue.in_(list(queues)), jobs.c.run_at <= now)
               .order_by(jobs.c.priority, jobs.c.run_at, jobs.c.id)
               .limit(limit)
               .with_for_update(skip_locked=True)      # PostgreSQL; SQLite renders no FOR UPDATE
@@ -287,7 +295,7 @@ def reap_expired(conn: Connection, *, now: datetime | None = None) -> int:
     when that was their last attempt. Returns how many."""
     now = _utc(now or utcnow())
     last = jobs.c.attempts >= jobs.c.max_attempts
-    stmt = (update(jobs).where(jobs.c.status == RUNNING, jobs.c.lease_until < now)
+    stmt = (update(jobs).where(_status_in([RUNNING]), jobs.c.lease_until < now)
             .values(status=case((last, DEAD), else_=RETRY),
                     finished_at=case((last, now), else_=None),
                     run_at=now,
