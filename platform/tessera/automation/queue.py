@@ -182,10 +182,10 @@ def enqueue_job(conn: Connection, kind: str, payload: Any = None, *, run_at: dat
                 queue: str = DEFAULT_QUEUE, version: int | None = None,
                 now: datetime | None = None) -> tuple[int | None, bool]:
     """`enqueue`, also saying whether this call created the job (False: the key existed)."""
-    _check_name("kind", kind, jobs.c.kind.type.length)
-    _check_name("queue", queue, jobs.c.queue.type.length)
+    _check_name("kind", kind, _KIND_LENGTH)
+    _check_name("queue", queue, _QUEUE_LENGTH)
     if unique_key is not None:
-        _check_name("unique_key", unique_key, jobs.c.unique_key.type.length)
+        _check_name("unique_key", unique_key, _KEY_LENGTH)
     if not isinstance(max_attempts, int) or max_attempts < 1:
         raise ValueError(f"max_attempts must be a positive integer, got {max_attempts!r}")
     if not isinstance(priority, int):
@@ -200,23 +200,32 @@ def enqueue_job(conn: Connection, kind: str, payload: Any = None, *, run_at: dat
                   run_at=_utc(run_at) if run_at else now, attempts=0, max_attempts=max_attempts,
                   unique_key=unique_key, created_at=now, version=version)
     if unique_key is None:
-        return conn.execute(jobs.insert().values(values).returning(jobs.c.id)).scalar_one(), True
-    stmt = _dialect_insert(conn)(jobs).values(values).on_conflict_do_nothing(index_elements=[jobs.c.unique_key])
-    job_id = conn.execute(stmt.returning(jobs.c.id)).scalar()
+        return conn.execute(_PLAIN_INSERT, values).inserted_primary_key[0], True
+    job_id = conn.execute(_insert_unless_key_exists(conn.dialect.name), values).scalar()
     if job_id is not None:
         return job_id, True
     return conn.execute(select(jobs.c.id).where(jobs.c.unique_key == unique_key)).scalar(), False
 
 
-def _dialect_insert(conn: Connection):
-    name = conn.dialect.name
-    if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:   # Tessera runs on these two; another needs its own "insert unless the key exists"
-        raise NotImplementedError(f"the job queue supports SQLite and PostgreSQL, not {name}")
-    return insert
+_KIND_LENGTH, _QUEUE_LENGTH, _KEY_LENGTH = (jobs.c[name].type.length for name in ("kind", "queue", "unique_key"))
+# Built once and executed with parameters: constructing `.values(...)` per call cost more than the
+# INSERT itself (SQLAlchemy coerces every value into the statement and keys its cache afresh).
+_PLAIN_INSERT = jobs.insert()      # the new id: SQLite's lastrowid, PostgreSQL's implicit RETURNING
+_UNIQUE_INSERTS: dict[str, object] = {}
+
+
+def _insert_unless_key_exists(dialect_name: str):
+    stmt = _UNIQUE_INSERTS.get(dialect_name)
+    if stmt is None:
+        if dialect_name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect_name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:   # Tessera runs on these two; another needs its own "insert unless the key exists"
+            raise NotImplementedError(f"the job queue supports SQLite and PostgreSQL, not {dialect_name}")
+        stmt = _UNIQUE_INSERTS[dialect_name] = (insert(jobs).on_conflict_do_nothing(index_elements=[jobs.c.unique_key])
+                                                .returning(jobs.c.id))
+    return stmt
 
 
 # -- workers: claim, heartbeat, finish ----------------------------------------------------------
