@@ -223,7 +223,8 @@ def _insert_unless_key_exists(dialect_name: str):
             from sqlalchemy.dialects.sqlite import insert
         else:   # Tessera runs on these two; another needs its own "insert unless the key exists"
             raise NotImplementedError(f"the job queue supports SQLite and PostgreSQL, not {dialect_name}")
-        stmt = _UNIQUE_INSERTS[dialect_name] = (insert(jobs).on_conflict_do_nothing(index_elements=[jobs.c.unique_key])
+        stmt = _UNIQUE_INSERTS[dialect_name] = (insert(jobs).on_conflict_do_nothing(
+            index_elements=[jobs.c.unique_key], index_where=jobs.c.unique_key.is_not(None))
                                                 .returning(jobs.c.id))
     return stmt
 
@@ -318,7 +319,7 @@ def prune(conn: Connection, *, retention: timedelta = DEFAULT_RETENTION, now: da
     """Delete done and cancelled jobs finished more than `retention` ago (at most PRUNE_BATCH at a
     time, so one call never holds the table long). Returns how many."""
     now = _utc(now or utcnow())
-    old = (select(jobs.c.id).where(jobs.c.status.in_((DONE, CANCELLED)), jobs.c.finished_at < now - retention)
+    old = (select(jobs.c.id).where(_status_in((DONE, CANCELLED)), jobs.c.finished_at < now - retention)
            .limit(PRUNE_BATCH))
     return conn.execute(delete(jobs).where(jobs.c.id.in_(old))).rowcount
 
@@ -342,7 +343,9 @@ def list_jobs(conn: Connection, *, status: str | None = None, queue: str | None 
     if status is not None and status not in STATUSES:
         raise ValueError(f"unknown job status {status!r} (one of: {', '.join(STATUSES)})")
     stmt = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
-    for column, value in ((jobs.c.status, status), (jobs.c.queue, queue), (jobs.c.kind, kind)):
+    if status is not None:
+        stmt = stmt.where(_status_in([status]))
+    for column, value in ((jobs.c.queue, queue), (jobs.c.kind, kind)):
         if value is not None:
             stmt = stmt.where(column == value)
     return [_job(row) for row in conn.execute(stmt)]

@@ -127,21 +127,27 @@ jobs = Table(
     Column("last_error", Text),
     Column("lease_owner", String(120)),
     Column("lease_until", DateTime(timezone=True)),
-    # at most one job per key while the row exists (done and cancelled rows are pruned after the
-    # retention period): a unique index, so concurrent inserts collide and the loser is ignored
-    Column("unique_key", String(255), unique=True),
+    Column("unique_key", String(255)),                   # see ix_tessera_job_unique_key
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("version", Integer),                           # the metadata version it was enqueued under
-    # the claim: the first claimable jobs of some queues in (priority, run_at, id) order. Partial,
-    # so it holds only the waiting jobs, never the (many) finished ones.
+    # Every index is partial, so an enqueue (inside the caller's record write) updates two
+    # B-trees — the table and the claim index — not five.
+    # At most one job per key while the row exists (done and cancelled rows are pruned after the
+    # retention period): concurrent inserts of a key collide here and the later one is ignored.
+    Index("ix_tessera_job_unique_key", "unique_key", unique=True,
+          postgresql_where=text("unique_key IS NOT NULL"), sqlite_where=text("unique_key IS NOT NULL")),
+    # the claim: the first claimable jobs of some queues in (priority, run_at, id) order; only the
+    # waiting jobs, never the (many) finished ones
     Index("ix_tessera_job_claim", "queue", "priority", "run_at", "id",
           postgresql_where=text("status IN ('ready', 'retry')"), sqlite_where=text("status IN ('ready', 'retry')")),
     # leases that expired (a worker was lost)
     Index("ix_tessera_job_lease", "lease_until",
           postgresql_where=text("status = 'running'"), sqlite_where=text("status = 'running'")),
-    # pruning and the admin listing by status
-    Index("ix_tessera_job_status", "status", "finished_at"),
+    # pruning, and the admin listing of finished jobs by status
+    Index("ix_tessera_job_finished", "status", "finished_at",
+          postgresql_where=text("status IN ('done', 'dead', 'cancelled')"),
+          sqlite_where=text("status IN ('done', 'dead', 'cancelled')")),
 )
 
 # indexes of earlier releases that later ones replaced: dropped where an older database has them
