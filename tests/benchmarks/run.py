@@ -8,7 +8,8 @@
 
 Benchmarks (--only NAME[,NAME]): runtime, http (in-process), server (gunicorn + wrk), bulk, query,
 add_field, decisions (warm permission decisions against pycasbin; on SQLite, once), sharing (a list
-query under record-level sharing against the admin's), workflows (creates with a before-save workflow
+query under record-level sharing against the admin's), queue (job throughput of two worker
+processes; what an enqueue adds to a record write), workflows (creates with a before-save workflow
 against the same object without one). Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
 of its own, created in the URL's database — created when missing — and dropped afterwards).
 Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was missed.
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (sets up the import path for `tessera`)
 from common import Result, isolated_database, open_org, print_table  # noqa: E402
 
-ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "decisions", "sharing", "workflows")
+ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "decisions", "sharing", "queue", "workflows")
 
 
 def log(message: str) -> None:
@@ -53,6 +54,10 @@ def parse_args(argv=None):
     p.add_argument("--decisions", type=int, default=200_000, help="timed Tessera decisions per round (decisions)")
     p.add_argument("--sharing-rows", type=int, default=100_000, help="rows of the shared object (sharing)")
     p.add_argument("--sharing-rounds", type=int, default=4, help="interleaved rounds per actor (sharing)")
+    p.add_argument("--queue-jobs", type=int, default=3_000, help="jobs per round (queue)")
+    p.add_argument("--queue-rounds", type=int, default=3, help="rounds (queue)")
+    p.add_argument("--enqueue-ops", type=int, default=300, help="writes per path and round (queue: enqueue cost)")
+    p.add_argument("--enqueue-rounds", type=int, default=5, help="interleaved rounds (queue: enqueue cost)")
     args = p.parse_args(argv)
     args.only = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = sorted(set(args.only) - set(ALL))
@@ -125,6 +130,10 @@ def run_database(url, args) -> list[Result]:
                 results += bench_security.run_sharing(org, people, args)
             finally:
                 org.services.engine.dispose()
+    if "queue" in args.only:
+        import bench_queue
+
+        results += bench_queue.run(url, args, log)
     return results
 
 

@@ -1,7 +1,20 @@
-"""tessera.automation — what makes metadata act: record-triggered workflows (engine.py, compiled
-per Runtime by compiler.py, logged by runlog.py), plugged into the record service's write path
-through records.hooks.
+"""tessera.automation — what makes metadata act.
+
+Workflows: record-triggered workflows (engine.py, compiled per Runtime by compiler.py, logged by
+runlog.py) plugged into the record service's write path through records.hooks; assignment
+(assignment.py) and in-app notifications (notifications.py).
+The durable job queue (queue.py), its handlers (handlers.py), the worker (worker.py) and recurring
+jobs (schedule.py): asynchronous work, email and webhooks build on these.
 
     WorkflowEngine(services.records).install()   # done by Services.open
+    from tessera.automation import enqueue, register, JobContext
+    job_id = enqueue(conn, "kind", {"json": "payload"}, unique_key=None, run_at=None, version=None)
 """
 from .engine import WorkflowEngine  # noqa: F401
+from .handlers import (HandlerRegistry, JobContext, add_schedule, idempotency_key, load_handler_modules,  # noqa: F401
+                       register, registry)
+from .queue import (CANCELLED, DEAD, DONE, READY, RETRY, RUNNING, STATUSES, Backoff, Job, JobNotFound,  # noqa: F401
+                    JobStateError, QueueError, cancel, claim, complete, count_by_status, enqueue, enqueue_job,
+                    fail, get_job, heartbeat, list_jobs, prune, reap_expired, release, requeue)
+from .schedule import Schedule, firing_key, schedule_due  # noqa: F401
+from .worker import Worker, WorkerStats, run_worker  # noqa: F401

@@ -32,15 +32,39 @@ def init(ctx):
 @database_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(ctx, host, port):
+@click.option("--worker/--no-worker", "with_worker", default=True, show_default=True,
+              help="Run queued jobs in a worker thread of this process (run `tessera worker` instead to scale out).")
+def serve(ctx, host, port, with_worker):
     """Initialize the database if needed and serve the web app and API."""
     from ..bootstrap import bootstrap
     from ..web.app import create_app
     services = open_services(ctx)
     _print_bootstrap(bootstrap(services))
     app = create_app(services=services)
+    worker = _start_worker(services) if with_worker else None
     click.echo(f"Tessera is running at http://{host}:{port}/  (API: http://{host}:{port}/api/v1/)")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if worker is not None:   # let running jobs finish (or be released) before the process ends
+            worker.stop()
+            worker.thread.join(timeout=worker.shutdown_grace + 2)
+
+
+def _start_worker(services):
+    """One in-process worker thread, so the embedded setup runs its jobs with nothing else to start."""
+    import threading
+
+    from ..automation import Worker, load_handler_modules
+    try:
+        load_handler_modules()
+    except ImportError as exc:
+        fail(str(exc))
+    worker = Worker(services, concurrency=1, shutdown_grace=5.0)
+    worker.thread = threading.Thread(target=worker.run, name="tessera-worker", daemon=True)
+    worker.thread.start()
+    click.echo(f"Job worker running in this process ({worker.owner}); --no-worker to leave jobs to `tessera worker`")
+    return worker
 
 
 @click.group("token")

@@ -1,6 +1,6 @@
 """Tessera's own tables (prefix `tessera_`; object tables use `obj_`, so they never collide)."""
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Computed, DateTime, Index, Integer, MetaData, String, Table,
-                        Text, Uuid)
+                        Text, Uuid, text)
 
 from .naming import NAMING_CONVENTION
 
@@ -110,6 +110,45 @@ def share_principal(grantee_type: str, grantee) -> str:
 # it once per principal and access level instead of ix_tessera_share_record once (3× slower)
 Index("ix_tessera_share_grants", shares.c.object, shares.c.principal, shares.c.access,
       shares.c.record_id).ddl_if(dialect="postgresql")
+
+# The job queue (automation/queue.py documents the protocol). `status`: ready, running, done,
+# retry (failed, waiting for run_at to try again), dead (out of attempts), cancelled.
+jobs = Table(
+    "tessera_job", platform_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("queue", String(60), nullable=False),
+    Column("kind", String(120), nullable=False),          # a registered handler's name
+    Column("payload", JSON, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("priority", Integer, nullable=False, default=0),   # lower runs first
+    Column("run_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),   # claims so far, this one included
+    Column("max_attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("lease_owner", String(120)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("unique_key", String(255)),                   # see ix_tessera_job_unique_key
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("version", Integer),                           # the metadata version it was enqueued under
+    # Every index is partial, so an enqueue (inside the caller's record write) updates two
+    # B-trees — the table and the claim index — not five.
+    # At most one job per key while the row exists (done and cancelled rows are pruned after the
+    # retention period): concurrent inserts of a key collide here and the later one is ignored.
+    Index("ix_tessera_job_unique_key", "unique_key", unique=True,
+          postgresql_where=text("unique_key IS NOT NULL"), sqlite_where=text("unique_key IS NOT NULL")),
+    # the claim: the first claimable jobs of some queues in (priority, run_at, id) order; only the
+    # waiting jobs, never the (many) finished ones
+    Index("ix_tessera_job_claim", "queue", "priority", "run_at", "id",
+          postgresql_where=text("status IN ('ready', 'retry')"), sqlite_where=text("status IN ('ready', 'retry')")),
+    # leases that expired (a worker was lost)
+    Index("ix_tessera_job_lease", "lease_until",
+          postgresql_where=text("status = 'running'"), sqlite_where=text("status = 'running'")),
+    # pruning, and the admin listing of finished jobs by status
+    Index("ix_tessera_job_finished", "status", "finished_at",
+          postgresql_where=text("status IN ('done', 'dead', 'cancelled')"),
+          sqlite_where=text("status IN ('done', 'dead', 'cancelled')")),
+)
 
 # indexes of earlier releases that later ones replaced: dropped where an older database has them
 RETIRED_INDEXES = {
