@@ -372,3 +372,137 @@ def test_the_bell_shows_unread_notifications_in_the_app(sales, app, api):
     assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/opportunity/{opp['id']}")
     assert "bell-count" not in browser.get("/app/").get_data(as_text=True)
     assert browser.post(f"/app/notifications/{nid}/open").status_code == 400     # CSRF is required
+
+
+# -- time-relative, scheduled and manual workflows --------------------------------------------------
+
+def _run_jobs(services, seconds=15.0, until=None):
+    """A real worker of this process until `until()` holds (or the time is up)."""
+    import threading
+    import time
+    from tessera.automation import Worker
+    worker = Worker(services, concurrency=2, poll_interval=0.05)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline and not (until and until()):
+            time.sleep(0.1)
+    finally:
+        worker.stop()
+        thread.join(timeout=30)
+
+
+def _jobs(services, kind):
+    from tessera.automation import list_jobs
+    from tessera.storage.engine import begin_read
+    with begin_read(services.engine) as conn:
+        return [j for j in list_jobs(conn, kind=kind, limit=100)]
+
+
+def test_time_relative_workflow_is_planned_replanned_cancelled_and_rechecked(services, api):
+    from datetime import timedelta
+    apply(services, {"close_reminder": {
+        "object": "deal", "trigger": {"event": "time_relative", "field": "close_date", "offset": {"days": -3},
+                                      "condition": "BLANKVALUE(amount, 0) < 1000"},
+        "actions": [{"type": "notify", "to": ["owner"], "title": "'Closing soon: ' + name"}]}})
+    today = datetime.now(timezone.utc).date()
+    far = api.post("/api/v1/records/deal", json={"name": "Far", "close_date": (today + timedelta(days=30)).isoformat()}).json
+    [job] = _jobs(services, "workflow.timed")
+    assert job.status == "ready" and job.run_at.date() == today + timedelta(days=27)
+    # the date moves: the old plan is cancelled, a new one made
+    api.patch(f"/api/v1/records/deal/{far['id']}", json={"close_date": (today + timedelta(days=40)).isoformat()})
+    by_status = sorted((j.status, j.run_at.date()) for j in _jobs(services, "workflow.timed"))
+    assert by_status == [("cancelled", today + timedelta(days=27)), ("ready", today + timedelta(days=37))]
+    # the condition stops holding: cancelled; holding again: planned again (the same key, revived)
+    assert api.patch(f"/api/v1/records/deal/{far['id']}", json={"amount": 5000}).status_code == 200
+    assert all(j.status == "cancelled" for j in _jobs(services, "workflow.timed"))
+    assert api.patch(f"/api/v1/records/deal/{far['id']}", json={"amount": 10}).status_code == 200
+    assert sorted(j.status for j in _jobs(services, "workflow.timed")) == ["cancelled", "ready"]
+    # a fire time already past runs at once, and the actions run when it fires
+    soon = api.post("/api/v1/records/deal", json={"name": "Soon", "close_date": (today + timedelta(days=1)).isoformat()}).json
+    _run_jobs(services, until=lambda: api.get("/api/v1/notifications").json["unread"] >= 1)
+    titles = [n["title"] for n in api.get("/api/v1/notifications").json["notifications"]]
+    assert titles == ["Closing soon: Soon"]
+    [entry] = runs(api, workflow="close_reminder")
+    assert entry["event"] == "time_relative" and entry["record_id"] == soon["id"] and entry["status"] == "succeeded"
+    # deleting a record cancels its plan
+    api.delete(f"/api/v1/records/deal/{far['id']}")
+    assert not [j for j in _jobs(services, "workflow.timed") if j.status == "ready"]
+
+
+def test_a_timed_job_whose_plan_changed_meanwhile_does_nothing(services, api):
+    from datetime import timedelta
+    from tessera.automation import enqueue
+    from tessera.storage.engine import begin_write
+    apply(services, {"nudge": {
+        "object": "deal", "trigger": {"event": "time_relative", "field": "close_date", "offset": {"hours": 1}},
+        "actions": [{"type": "update_record", "values": {"probability": "99"}}]}})
+    deal = api.post("/api/v1/records/deal", json={"name": "D", "close_date": "2020-01-01"}).json
+    stale = datetime(2019, 1, 1, 1, tzinfo=timezone.utc)   # a job planned for a date the record no longer has
+    with begin_write(services.engine) as conn:
+        enqueue(conn, "workflow.timed", {"workflow": "nudge", "object": "deal", "record_id": deal["id"],
+                                         "fire_at": stale.isoformat()})
+    _run_jobs(services, until=lambda: len(runs(api, workflow="nudge")) >= 1)
+    assert api.get(f"/api/v1/records/deal/{deal['id']}").json["probability"] == 99   # the real plan ran once
+    import time
+    time.sleep(0.5)
+    assert len(runs(api, workflow="nudge")) == 1                                      # the stale one did nothing
+
+
+def test_scheduled_workflow_runs_over_the_records_its_condition_selects(services, api):
+    from tessera.automation.deferred import SCHEDULED_KIND
+    from tessera.automation import enqueue
+    from tessera.storage.engine import begin_write
+    apply(services, {"weekly_cleanup": {
+        "object": "deal", "trigger": {"event": "scheduled", "cron": "0 6 * * 1", "condition": "stage == 'New' and amount > 100"},
+        "actions": [{"type": "update_record", "values": {"stage": "'Working'"}}]}})
+    for name, amount in (("small", 5), ("big1", 500), ("big2", 900)):
+        api.post("/api/v1/records/deal", json={"name": name, "amount": amount})
+    with begin_write(services.engine) as conn:      # the firing the scheduler makes at 06:00 on Mondays
+        enqueue(conn, SCHEDULED_KIND, {"workflow": "weekly_cleanup"})
+    _run_jobs(services, until=lambda: len(runs(api, workflow="weekly_cleanup")) >= 2)
+    stages = {d["name"]: d["stage"] for d in api.get("/api/v1/records/deal", query_string={"fields": "name,stage"}).json["records"]}
+    assert stages == {"small": "New", "big1": "Working", "big2": "Working"}
+    # the worker's scheduler knows the workflow's cron
+    from tessera.automation.handlers import registry
+    schedules = [s for source in registry.schedule_sources for s in source(services)]
+    assert [(s.name, s.cron) for s in schedules] == [("workflow.weekly_cleanup", "0 6 * * 1")]
+
+
+def test_manual_workflow_runs_on_chosen_records_the_caller_may_edit(services, api, client_for):
+    apply(services, {"escalate": {
+        "object": "deal", "trigger": {"event": "manual", "condition": "stage != 'Closed'"},
+        "actions": [{"type": "update_record", "values": {"probability": "probability + 10"}}]}})
+    a = api.post("/api/v1/records/deal", json={"name": "A"}).json
+    closed = api.post("/api/v1/records/deal", json={"name": "C", "stage": "Closed", "amount": 1}).json
+    missing = str(uuid.uuid4())
+    response = api.post("/api/v1/workflows/escalate/run", json={"records": [a["id"], closed["id"], missing]})
+    assert response.status_code == 200, response.json
+    outcome = {r["record_id"]: r["status"] for r in response.json["results"]}
+    assert outcome == {a["id"]: "succeeded", closed["id"]: "skipped", missing: "refused"}
+    assert api.get(f"/api/v1/records/deal/{a['id']}").json["probability"] == 20
+    [entry] = runs(api, workflow="escalate")
+    assert entry["event"] == "manual"
+    assert api.post("/api/v1/workflows/nope/run", json={"records": [a["id"]]}).status_code == 404
+    assert api.post("/api/v1/workflows/escalate/run", json={"records": []}).status_code == 422
+    assert api.post("/api/v1/workflows/escalate/run", json={"ids": [a["id"]]}).status_code == 422
+    reader, _ = services.identity.create_user("reader", password="Reader-password-long-1", profile="read_only")
+    assert client_for(reader).post("/api/v1/workflows/escalate/run", json={"records": [a["id"]]}).status_code == 403
+
+
+@pytest.mark.parametrize("trigger, where, words", [
+    ({"event": "time_relative", "field": "close_date"}, "trigger.offset", "required"),
+    ({"event": "time_relative", "field": "name", "offset": {"days": 1}}, "trigger.field", "not a stored date"),
+    ({"event": "scheduled"}, "trigger.cron", "required"),
+    ({"event": "scheduled", "cron": "every day"}, "trigger.cron", "not a cron"),
+    ({"event": "scheduled", "cron": "0 6 * * *", "condition": "ISCHANGED(stage)"}, "trigger.condition", "ISCHANGED"),
+    ({"event": "create", "cron": "0 6 * * *"}, "trigger.cron", "does not apply"),
+    ({"event": "manual", "timing": "before_save"}, "trigger.timing", "does not apply"),
+])
+def test_invalid_triggers_are_refused(services, trigger, where, words):
+    with pytest.raises(MetadataInvalid) as info:
+        apply(services, {"bad": {"object": "deal", "trigger": trigger,
+                                 "actions": [{"type": "update_record", "values": {"probability": "1"}}]}})
+    messages = [(e.path, e.message) for e in info.value.errors]
+    assert any(path == where and words in message for path, message in messages), messages

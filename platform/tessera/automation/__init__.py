@@ -10,7 +10,7 @@ jobs (schedule.py): asynchronous work, email and webhooks build on these.
     from tessera.automation import enqueue, register, JobContext
     job_id = enqueue(conn, "kind", {"json": "payload"}, unique_key=None, run_at=None, version=None)
 """
-from .engine import WorkflowEngine  # noqa: F401
+from .engine import WorkflowEngine  # noqa: F401  (also registers the workflow job handlers: deferred.py)
 from .handlers import (HandlerRegistry, JobContext, add_schedule, idempotency_key, load_handler_modules,  # noqa: F401
                        register, registry)
 from .queue import (CANCELLED, DEAD, DONE, READY, RETRY, RUNNING, STATUSES, Backoff, Job, JobNotFound,  # noqa: F401

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ..expr import Compiled, compile_expression
 from ..meta.model import Metadata
@@ -43,12 +44,16 @@ class Workflow:
     name: str
     label: str
     object: str
-    events: tuple[str, ...]
+    events: tuple[str, ...]                     # record events; () for the other triggers
     timing: str
     condition: Compiled | None
     becomes_true: bool
     run_as: str
     actions: tuple[Action, ...]
+    trigger: str = "record"                     # record, time_relative, scheduled, manual
+    field: str | None = None                    # time_relative: the date/datetime field
+    offset: timedelta = timedelta(0)            # time_relative: from the field's value
+    cron: str | None = None                     # scheduled
 
 
 class CompiledWorkflows:
@@ -56,6 +61,7 @@ class CompiledWorkflows:
         self.by_name: dict[str, Workflow] = {}
         self.listening: dict[tuple[str, str, str], tuple[Workflow, ...]] = {}
         index: dict[tuple, list] = {}
+        timed: dict[str, list] = {}
         for name in sorted(md.workflows):
             comp = md.workflows[name]
             if comp.get("active", True) is False:
@@ -64,10 +70,17 @@ class CompiledWorkflows:
             self.by_name[name] = wf
             for event in wf.events:
                 index.setdefault((wf.object, event, wf.timing), []).append(wf)
+            if wf.trigger == "time_relative":
+                timed.setdefault(wf.object, []).append(wf)
         self.listening = {key: tuple(wfs) for key, wfs in index.items()}
+        self.timed: dict[str, tuple[Workflow, ...]] = {name: tuple(wfs) for name, wfs in timed.items()}
+        self.scheduled = tuple(wf for wf in self.by_name.values() if wf.trigger == "scheduled")
 
     def for_event(self, object_name: str, event: str, timing: str) -> tuple[Workflow, ...]:
         return self.listening.get((object_name, event, timing), ())
+
+    def timed_for(self, object_name: str) -> tuple[Workflow, ...]:
+        return self.timed.get(object_name, ())
 
 
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -121,9 +134,16 @@ def _compile_workflow(md: Metadata, comp) -> Workflow:
                                   otherwise=actions(a.get("else") or (), f"{path}.else")))
         return tuple(out)
 
+    event = trigger["event"]
+    offset = trigger.get("offset") or {}
     return Workflow(
         name=comp.name, label=comp.get("label") or comp.name.replace("_", " ").title(), object=obj.name,
-        events=EVENTS[trigger["event"]], timing=trigger.get("timing", "after_save"),
-        condition=expr(trigger["condition"], "boolean") if trigger.get("condition") else None,
+        events=EVENTS.get(event, ()), timing=trigger.get("timing", "after_save"),
+        condition=(compile_expression(trigger["condition"], resolve, context="read" if event == "scheduled" else "write",
+                                      expected="boolean") if trigger.get("condition") else None),
         becomes_true=trigger.get("when") == "becomes_true", run_as=comp.get("run_as", "system"),
-        actions=actions(comp["actions"], "actions"))
+        actions=actions(comp["actions"], "actions"),
+        trigger=event if event in ("time_relative", "scheduled", "manual") else "record",
+        field=trigger.get("field"),
+        offset=timedelta(days=offset.get("days", 0), hours=offset.get("hours", 0), minutes=offset.get("minutes", 0)),
+        cron=trigger.get("cron"))

@@ -26,7 +26,8 @@ from decimal import Decimal
 from ..records.errors import RecordError, WorkflowFailed
 from ..records.serialize import to_api
 from ..security.actor import Actor
-from . import assignment, notifications, runlog
+from ..storage.engine import begin_write
+from . import assignment, deferred, notifications, runlog
 from .compiler import Action, Workflow, workflows_of
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,9 @@ class WorkflowEngine:
 
     # -- records.hooks.WriteHooks -------------------------------------------------------------
     def wants(self, runtime, object_name: str, event: str, timing: str) -> bool:
-        return bool(workflows_of(runtime).for_event(object_name, event, timing))
+        compiled = workflows_of(runtime)
+        return bool(compiled.for_event(object_name, event, timing)
+                    or (timing == "after_save" and compiled.timed_for(object_name)))
 
     def before_save(self, ctx, event, values, prior) -> dict:
         changes: dict[str, tuple] = {}
@@ -84,6 +87,40 @@ class WorkflowEngine:
             finally:
                 _chain.reset(token)
             runlog.record(ctx.conn, run)
+        if workflows_of(ctx.runtime).timed_for(ctx.object_name):
+            deferred.plan_timed(ctx, event, values, prior if event != "create" else None)
+
+    def run_saved(self, wf: Workflow, record_id, *, trigger: str, actor: Actor | None, precheck=None) -> dict:
+        """Run a workflow's actions on a saved record, in a transaction of its own (time-relative,
+        scheduled and manual workflows; see deferred.py). `actor`: who asked (None: the system on
+        behalf of the record's owner). Returns {"status": succeeded | skipped | failed, ...}."""
+        records = self.records
+        try:
+            with begin_write(records.engine) as conn:
+                values = records.stored_row(conn, wf.object, record_id)
+                if values is None:
+                    return {"status": "skipped", "reason": "the record no longer exists"}
+                who = actor or Actor(user_id=values.get("owner"), username="automation", is_system=True)
+                ctx = records.automation_context(conn, wf.object, who)
+                if precheck is not None and not precheck(ctx, values):
+                    return {"status": "skipped", "reason": "no longer due"}
+                if wf.condition is not None and ctx.evaluate(wf.condition, values, None) is not True:
+                    return {"status": "skipped", "reason": "the condition does not hold"}
+                run = self._run(ctx, wf, trigger, values)
+                token = _chain.set((*_chain.get(), wf.name))
+                try:
+                    with records.on_connection(conn):
+                        self._after_actions(ctx, wf, run, wf.actions, values, None)
+                except WorkflowFailed as exc:
+                    self._failed(run, exc)
+                    raise
+                finally:
+                    _chain.reset(token)
+                runlog.record(conn, run)
+            return {"status": "succeeded", "run_id": str(run.id)}
+        except WorkflowFailed as exc:
+            self.record_failures(exc)
+            return {"status": "failed", "error": exc.to_dict()}
 
     def record_failures(self, exc: WorkflowFailed) -> None:
         """Called by the record service once a failed write has rolled back."""

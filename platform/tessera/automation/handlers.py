@@ -54,6 +54,9 @@ class HandlerRegistry:
     def __init__(self):
         self.handlers: dict[str, Handler] = {}
         self.schedules: dict[str, Schedule] = {}
+        # callables (services) -> schedules, asked every scheduler tick: schedules that come from
+        # the active metadata (scheduled workflows) change with it
+        self.schedule_sources: list[Callable[[Any], list[Schedule]]] = []
 
     def register(self, kind: str, handler: Handler | None = None):
         """`registry.register("kind", fn)`, or `@registry.register("kind")` as a decorator."""

@@ -368,6 +368,25 @@ def cancel(conn: Connection, job_id: int, *, now: datetime | None = None) -> Job
     return _transition(conn, job_id, (READY, RETRY, DEAD), now, dict(status=CANCELLED, finished_at=_utc(now or utcnow())))
 
 
+def cancel_key(conn: Connection, unique_key: str, *, now: datetime | None = None) -> bool:
+    """Cancel the waiting job with this unique key, if there is one (a plan that changed)."""
+    done = conn.execute(update(jobs).where(jobs.c.unique_key == unique_key, jobs.c.status.in_((READY, RETRY)))
+                        .values(status=CANCELLED, finished_at=_utc(now or utcnow())))
+    return done.rowcount == 1
+
+
+def enqueue_or_revive(conn: Connection, kind: str, payload: Any, *, unique_key: str, run_at: datetime,
+                      **options) -> int | None:
+    """`enqueue` for a plan keyed by what it is for (a record's time-relative workflow at one
+    fire time): a job of that key cancelled earlier, while the plan was off, is made waiting again
+    instead of being kept out by its key; a done one is not run twice."""
+    job_id, created = enqueue_job(conn, kind, payload, unique_key=unique_key, run_at=run_at, **options)
+    if not created and job_id is not None:
+        conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status == CANCELLED)
+                     .values(status=READY, attempts=0, run_at=_utc(run_at), finished_at=None))
+    return job_id
+
+
 def _transition(conn, job_id, allowed, now, values) -> Job:
     row = conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status.in_(allowed)).values(values)
                        .returning(*jobs.c)).first()

@@ -241,7 +241,10 @@ class Worker:
     def _current_schedules(self) -> list[Schedule]:
         source = self._schedules
         if source is None:
-            return list(self.registry.schedules.values())
+            found = list(self.registry.schedules.values())
+            for provide in self.registry.schedule_sources:
+                found += provide(self.services)
+            return found
         return list(source() if callable(source) else source)
 
     def _heartbeat(self, beat_stop: threading.Event) -> None:

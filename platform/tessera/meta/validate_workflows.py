@@ -60,6 +60,39 @@ def check_workflows(md: Metadata) -> list[MetaError]:
     return errors
 
 
+RECORD_EVENTS = frozenset({"create", "update", "create_or_update", "delete"})
+# trigger properties that belong to one kind of event only
+_EVENT_PROPERTIES = {"timing": RECORD_EVENTS, "when": RECORD_EVENTS, "field": {"time_relative"},
+                     "offset": {"time_relative"}, "cron": {"scheduled"}}
+TIME_FIELD_TYPES = frozenset({"date", "datetime"})
+
+
+def _check_trigger(md, obj, trigger, src, errors) -> None:
+    event = trigger["event"]
+    for key, events in _EVENT_PROPERTIES.items():
+        if key in trigger and event not in events:
+            errors.append(MetaError(src, f"trigger.{key}", f"'{key}' does not apply to {event} triggers"))
+    if event == "time_relative":
+        for key in ("field", "offset"):
+            if key not in trigger:
+                errors.append(MetaError(src, f"trigger.{key}", f"required for time_relative triggers"))
+        name = trigger.get("field")
+        if name is not None and name not in ("created_at", "updated_at"):
+            f = obj.fields.get(name)
+            if f is None or not f.stored or f.type not in TIME_FIELD_TYPES:
+                errors.append(MetaError(src, "trigger.field", f"'{obj.name}.{name}' is not a stored date or datetime field"))
+    if event == "scheduled":
+        if "cron" not in trigger:
+            errors.append(MetaError(src, "trigger.cron", "required for scheduled triggers"))
+        else:
+            from cronsim import CronSim, CronSimError
+            from datetime import datetime, timezone
+            try:
+                CronSim(trigger["cron"], datetime(2000, 1, 1, tzinfo=timezone.utc))
+            except (CronSimError, TypeError, ValueError) as exc:
+                errors.append(MetaError(src, "trigger.cron", f"not a cron expression (minute hour day month weekday): {exc}"))
+
+
 def _check_workflow(md: Metadata, comp) -> list[MetaError]:
     src = comp.source
     obj = md.objects.get(comp["object"])
@@ -68,13 +101,16 @@ def _check_workflow(md: Metadata, comp) -> list[MetaError]:
     errors: list[MetaError] = []
     trigger = comp["trigger"]
     timing = trigger.get("timing", "after_save")
+    _check_trigger(md, obj, trigger, src, errors)
     if trigger["event"] == "delete":
         if timing == "before_save":
             errors.append(MetaError(src, "trigger.timing", "a delete has nothing to save: delete triggers run after_save"))
         if trigger.get("when") == "becomes_true":
             errors.append(MetaError(src, "trigger.when", "becomes_true needs a record that stays: not for delete triggers"))
     if trigger.get("condition"):
-        _compile(md, obj, trigger["condition"], "boolean", src, "trigger.condition", errors)
+        # a scheduled trigger's condition selects records in SQL: no PRIORVALUE / ISCHANGED there
+        _compile(md, obj, trigger["condition"], "boolean", src, "trigger.condition", errors,
+                 context="read" if trigger["event"] == "scheduled" else "write")
     _check_actions(md, obj, comp["actions"], "actions", src, timing == "before_save", trigger["event"] == "delete", errors)
     return errors
 

@@ -868,6 +868,20 @@ class RecordService:
             raise _integrity_error(exc, cobj) from None
 
     # -- automation (records/hooks.py) -------------------------------------------------------
+    def automation_context(self, conn, object_name: str, actor: Actor, now=None) -> WriteContext:
+        """A WriteContext for automation that acts on saved records outside a write of theirs
+        (time-relative, scheduled and manual workflows), on `conn`'s transaction."""
+        rt = self.runtime()
+        return self._write_context(conn, rt, self._object(rt, object_name), actor, now or _now())
+
+    def stored_row(self, conn, object_name: str, record_id) -> dict | None:
+        """The saved row as the write path holds it (system columns and stored fields), locked
+        for the rest of `conn`'s transaction; None when there is no such record."""
+        rt = self.runtime()
+        row = conn.execute(self._object(rt, object_name).current_select,
+                           {"_rid": self._parse_record_id(record_id)}).mappings().first()
+        return dict(row) if row is not None else None
+
     def _automated(self, rt, cobj, event, timing) -> bool:
         return self.hooks is not None and self.hooks.wants(rt, cobj.name, event, timing)
 

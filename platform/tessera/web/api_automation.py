@@ -92,3 +92,17 @@ def notifications_read():
             raise ValidationFailed('"ids" must be notification ids')
     marked = notifications.mark_read(services().engine, g.actor.user_id, ids)
     return jsonify(marked=marked, unread=notifications.unread_count(services().engine, g.actor.user_id))
+
+
+# -- manual workflows ----------------------------------------------------------------------------
+@api.post("/workflows/<name>/run")
+def run_workflow(name: str):
+    """Body {"records": [ids]}: run the manual workflow on each (one transaction per record).
+    200 with each record's outcome: succeeded (run_id), skipped (its condition does not hold),
+    failed (the workflow's error; that record is unchanged) or refused (not visible or read-only)."""
+    from ..automation.deferred import run_manual
+    from .api import _json_body
+    body = _json_body(dict)
+    if set(body) != {"records"}:
+        raise ValidationFailed('the body must be {"records": [record ids]}')
+    return jsonify(results=run_manual(services(), g.actor, name, body["records"]))
