@@ -18,6 +18,7 @@ from .meta.model import FieldDef, Metadata, ObjectDef
 from .meta.validate import expected_type, resolver
 from .records.columns import column_coercer_for
 from .records.coerce import coercer_for
+from .records.transitions import compile_machine
 from .storage.engine import forget_prepared_statements
 from .storage.tables import build_tables
 
@@ -45,6 +46,7 @@ class CompiledObject:
     writers: dict = dc_field(default_factory=dict)                          # dialect name -> InsertWriter
     default_paths: dict = dc_field(default_factory=dict)                    # Rights -> readable output fields
     uneditable_fields: dict = dc_field(default_factory=dict)                # Rights -> fields it cannot set
+    state_machines: dict = dc_field(default_factory=dict)                   # picklist -> StateMachine (records/transitions.py)
 
     @property
     def name(self) -> str:
@@ -121,6 +123,7 @@ class Runtime:
         coercers = {f.name: coercer_for(f) for f in obj.stored_fields
                     if f.type != "autonumber" and not f.read_only}
         column_coercers = {name: column_coercer_for(obj.fields[name]) for name in coercers}
+        machines = {f.name: m for f in obj.stored_fields if (m := compile_machine(f, resolve)) is not None}
         return CompiledObject(
             obj=obj, table=self.tables[obj.name], coercers=coercers, column_coercers=column_coercers,
             formulas=formulas, defaults=defaults, rules=rules,
@@ -131,6 +134,7 @@ class Runtime:
             plain_types={**{n: "system" for n in SYSTEM_FIELDS},
                          **{f.name: f.type for f in obj.stored_fields if f.type != "json"}},
             history_types={n: obj.fields[n].type if n in obj.fields else "system" for n in obj.history_fields},
+            state_machines=machines,
         )
 
     def get(self, object_name: str) -> CompiledObject | None:

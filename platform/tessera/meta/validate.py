@@ -10,6 +10,7 @@ from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS
 from .model import Metadata, ObjectDef
 from .validate_security import check_security
+from .validate_transitions import check_transitions
 from .validate_workflows import check_workflows
 
 _NOT_UNIQUE = {"textarea", "rich_text", "json", "multi_picklist", "formula", "rollup", "boolean"}
@@ -76,6 +77,7 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
                 for d in defaults:
                     if d not in values:
                         errors.append(MetaError(src, f"{at}.default", f"'{d}' is not one of the values"))
+            errors += check_transitions(md, obj, f, at, resolver(md, obj))
         if f.type == "formula":
             if f.options["returns"] not in FORMULA_RETURN_TYPES:
                 errors.append(MetaError(src, f"{at}.returns", f"'{f.options['returns']}' is not a formula return type"))

@@ -11,8 +11,11 @@ same connection (see create(): SQLite's one write lock is then not held while Py
   3. defaults    literal and expression defaults for fields absent on create (an expression's value
                  checked like input); autonumbers allocated
   4. validate    required fields, lookup targets exist (left to the foreign key when the actor may
-                 see every target: _check_lookups), validation rules (with PRIORVALUE/ISCHANGED on
-                 update); all problems reported together as 422
+                 see every target: _check_lookups), picklist state machines (a change must follow
+                 the field's transitions, a new record start in an `initial` value: records/
+                 transitions.py), validation rules (with PRIORVALUE/ISCHANGED on update); all
+                 problems reported together as 422. Before-save workflows (records/hooks.py) run
+                 between 3 and 4: every check sees the write's final values
   5. save        INSERT / UPDATE guarded by row_version (optimistic locking: 412 when stale);
                  unique violations become 409. A bulk create checks its validation rules here, in
                  SQL over the rows it just inserted (one query over their id range), and rolls everything
@@ -46,7 +49,7 @@ from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
 from ..storage.platform_tables import autonumbers
-from . import bulk, cursor as cursors, history, keyset, permission_audit
+from . import bulk, cursor as cursors, history, keyset, permission_audit, transitions
 from .hooks import WriteContext
 from .coerce import coercer_for, parse_id
 from .ids import new_id, new_ids
@@ -574,6 +577,12 @@ class RecordService:
                             for message in messages:
                                 batch.fail(index, name, message)
         bulk.check_required(cobj, batch)
+        for name, machine in cobj.state_machines.items():
+            column = batch.columns.get(name) if machine.initial is not None else None
+            for index, value in enumerate(column or ()):
+                refusal = machine.start_refusal(value) if value is not bulk.MISSING else None
+                if refusal and name not in batch.errors.get(index, ()):
+                    batch.fail(index, name, refusal)
         bulk.complete(batch, actor.user_id, now)
         bulk.mark_not_records(batch, rows)
         return batch
@@ -605,6 +614,8 @@ class RecordService:
                 if name in changes and merged.get(name) is None:
                     errors.setdefault(name, []).append("is required")
             self._check_lookups(conn, rt, cobj, changes, errors, access)
+            if cobj.state_machines:
+                self._check_transitions(conn, rt, cobj, actor, dict(current), merged, now, errors)
             if errors:
                 raise ValidationFailed(_summary(errors), fields=errors)
             prior = dict(current)
@@ -746,6 +757,10 @@ class RecordService:
         for name in cobj.required:
             if values.get(name) is None and name not in errors:
                 errors[name] = ["is required"]
+        for name, machine in cobj.state_machines.items():
+            refusal = machine.start_refusal(values.get(name))
+            if refusal and name not in errors:
+                errors[name] = [refusal]
         if check_lookups:
             self._check_lookups(conn, rt, cobj, values, errors, access, trust_foreign_keys=trust_foreign_keys)
         values.update(created_at=now, updated_at=now, created_by=actor.user_id,
@@ -866,6 +881,51 @@ class RecordService:
             cobj.writer(conn.dialect).execute(conn, rows)
         except IntegrityError as exc:
             raise _integrity_error(exc, cobj) from None
+
+    # -- picklist state machines (records/transitions.py) -------------------------------------
+    def _check_transitions(self, conn, rt, cobj, actor, prior, merged, now, errors):
+        """Every picklist whose final value differs from the saved one must have moved along an
+        allowed transition (conditions evaluated on the record as it will be saved)."""
+        held = transitions.held_permission_sets(rt.metadata, actor)
+        for name, machine in cobj.state_machines.items():
+            old, new = prior.get(name), merged.get(name)
+            if old == new or name in errors:
+                continue
+
+            def holds(condition, target, name=name):
+                return self._evaluate(conn, rt, cobj, condition, {**merged, name: target}, prior, now) is True
+            refusal = machine.refusal(actor, held, old, new, holds)
+            if refusal:
+                errors[name] = [refusal]
+
+    def allowed_values(self, actor: Actor, object_name: str, field: str, current, record_id=None) -> list[str] | None:
+        """The values `actor` may change `field` to from `current` (in display order, `current` left
+        out), by the field's transitions — what the UI offers in forms, the path and the kanban,
+        decided by the same rules update() enforces. None: the field has no state machine (any
+        value). Transition conditions are evaluated on the saved record `record_id` (read only when
+        a move depends on one); without a record, a move that depends on a condition is left out."""
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        machine = cobj.state_machines.get(field)
+        if machine is None:
+            return None
+        held = transitions.held_permission_sets(rt.metadata, actor)
+        found = machine.candidates(actor, held, current)
+        if record_id is None or all(None in conditions for conditions in found.values()):
+            return machine.allowed(actor, held, current, lambda condition, target: False)
+        access = self._access(rt, actor, object_name, "read")
+        rid = self._parse_record_id(record_id)
+        now = _now()
+        with self._read() as conn:
+            t = cobj.table
+            visible = access.visible(object_name, t, conn.dialect.name)
+            row = conn.execute(select(t).where(t.c.id == rid, *([visible] if visible is not None else []))) \
+                .mappings().first()
+            if row is None:
+                raise NotFound(f"{object_name} '{record_id}' was not found")
+            prior = dict(row)
+            return machine.allowed(actor, held, current, lambda condition, target: self._evaluate(
+                conn, rt, cobj, condition, {**prior, field: target}, prior, now) is True)
 
     # -- automation (records/hooks.py) -------------------------------------------------------
     def automation_context(self, conn, object_name: str, actor: Actor, now=None) -> WriteContext:

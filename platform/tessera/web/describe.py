@@ -28,6 +28,11 @@ def describe_field(f) -> dict:
             out[key] = f.options[key]
     if f.type in ("picklist", "multi_picklist"):
         out["values"] = [v if isinstance(v, dict) else {"value": v, "label": v} for v in f.options.get("values", ())]
+    if f.options.get("transitions") is not None:   # a state machine (records/transitions.py)
+        out["transitions"] = [{**t, **{k: [t[k]] if isinstance(t[k], str) else list(t[k]) for k in ("from", "to")}}
+                              for t in f.options["transitions"]]
+    if f.options.get("initial"):
+        out["initial"] = list(f.options["initial"])
     if f.default is not None:
         out["default"] = f.default
     if f.default_expression:

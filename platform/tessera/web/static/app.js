@@ -212,8 +212,15 @@
       $board.find('.lane').removeClass('drop-target');
       dragged = null;
     });
+    // A state machine's card lists the values it may move to (data-moves): other lanes refuse it.
+    var canDrop = function (card, lane) {
+      var moves = $(card).attr('data-moves');
+      return !moves || JSON.parse(moves).indexOf($(lane).attr('data-value')) >= 0 ||
+        $(card).closest('.lane')[0] === lane;
+    };
+
     $board.on('dragover', '.lane', function (e) {
-      if (!dragged) { return; }
+      if (!dragged || !canDrop(dragged, this)) { $(this).removeClass('drop-target'); return; }
       e.preventDefault();
       e.originalEvent.dataTransfer.dropEffect = 'move';
       $board.find('.lane').not(this).removeClass('drop-target');
@@ -222,7 +229,7 @@
     $board.on('drop', '.lane', function (e) {
       e.preventDefault();
       $(this).removeClass('drop-target');
-      if (!dragged) { return; }
+      if (!dragged || !canDrop(dragged, this)) { return; }
       var card = dragged;
       dragged = null;
       $(card).removeClass('dragging');

@@ -46,6 +46,7 @@ class Widget:
     lookup_text: str = ""
     display: Markup = EMPTY         # read-only widgets
     wide: bool = False              # spans both columns
+    blank: bool = True              # a select offers "no value"
 
     @property
     def dom_id(self) -> str:
@@ -312,6 +313,7 @@ def widget(obj: ObjectDef, name: str, *, mode: str, value, errors=None, record=N
     elif t == "picklist":
         w.options = picklist_options(f)
         w.kind = "select" if opts.get("restricted", True) else "datalist"
+        _follow_transitions(w, obj, f, mode, record)
     elif t == "multi_picklist":
         w.kind = "multi"
         w.options = picklist_options(f)
@@ -329,6 +331,24 @@ def widget(obj: ObjectDef, name: str, *, mode: str, value, errors=None, record=N
     else:
         w.kind = "text"
     return w
+
+
+def _follow_transitions(w: Widget, obj: ObjectDef, f: FieldDef, mode: str, record: dict | None) -> None:
+    """A picklist with a state machine offers only what the record service will accept from this
+    user: a new record's initial values, or the record's value and the moves allowed from it
+    (records/transitions.py). Forms without one record (bulk update) offer every value: the
+    service decides record by record."""
+    rid = (record or {}).get("id") if mode == "edit" else None
+    if mode == "edit" and rid is None:
+        return
+    current = record.get(f.name) if rid is not None else None
+    allowed = records().allowed_values(actor(), obj.name, f.name, current, rid)
+    if allowed is None:
+        return
+    keep = {*allowed, current}
+    w.options = [(v, label) for v, label in w.options if v in keep]
+    w.kind = "select"
+    w.blank = current is None   # clearing is not a transition
 
 
 def build_sections(obj: ObjectDef, *, mode: str, values: dict, errors: dict, record: dict | None,

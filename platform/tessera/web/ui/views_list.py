@@ -16,7 +16,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from ...records.errors import BadQuery, RecordError
 from . import prefs
-from .context import access, actor, not_found, records, safe_return, ui
+from .context import access, actor, not_found, records, rt, safe_return, ui
 from .display import plain_text, render_value
 from .expr import all_of, clean_search, contains_all, value_in
 from .forms import editable_fields, is_editable, parse_value, widget
@@ -402,6 +402,10 @@ def kanban(app_name, object_name):
             break
         if value == "" and not res.records:
             continue
+        if can_move and group.name in rt().objects[obj.name].state_machines:
+            for r in res.records:   # a state machine: each card offers only its allowed moves
+                if r.get("_access") != "read":
+                    r["_moves"] = records().allowed_values(actor(), obj.name, group.name, r.get(group.name), r["id"])
         lanes.append({"value": value, "label": label, "cards": res.records, "total": res.total or 0})
     return render_template(
         "app/kanban.html", app=app, obj=obj, group=group, picks=picks, lanes=lanes, error=error, state=state,

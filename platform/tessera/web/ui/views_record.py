@@ -83,8 +83,12 @@ def record_page(app_name, object_name, record_id):
         from .meta import picklist_options
         opts = picklist_options(path_field)
         idx = next((i for i, (v, _l) in enumerate(opts) if v == current), -1)
-        path = {"field": path_field, "current": current, "editable": can_edit and is_editable(obj, path_field.name, "edit"),
-                "steps": [{"value": v, "label": l, "state": "done" if i < idx else "current" if i == idx else "todo"}
+        editable = can_edit and is_editable(obj, path_field.name, "edit")
+        # a state machine: only the steps the record may move to from here are buttons
+        moves = records().allowed_values(actor(), obj.name, path_field.name, current, record["id"]) if editable else None
+        path = {"field": path_field, "current": current, "editable": editable,
+                "steps": [{"value": v, "label": l, "state": "done" if i < idx else "current" if i == idx else "todo",
+                           "allowed": moves is None or v in moves}
                           for i, (v, l) in enumerate(opts)]}
     related = _related(app_name, obj, record, layout["related_lists"])
     history = history_list(app_name, obj, record)

@@ -22,6 +22,9 @@ SYSTEM_FIELD_LABELS = {"owner": "Owner", "created_at": "Created Date", "created_
 ROLLUP_TYPES = {"integer", "number", "currency", "percent", "date", "datetime"}
 
 
+YAML_ONLY = ("transitions", "initial")   # picklist state machines are written in YAML, not in this form
+
+
 class ObjectManagerView(SetupView):
     icon = "fa-cubes"
 
@@ -265,7 +268,7 @@ class ObjectManagerView(SetupView):
         if origin == "org" and request.form.get("type") in TYPE_LABELS:
             ftype = request.form["type"]   # the org's own fields may change type (the pipeline checks the data)
         customizable = None if origin == "org" else [k for k in ed.customizable(o.name)["field"]
-                                                     if k in allowed_field_props(f.type)]
+                                                     if k in allowed_field_props(f.type) and k not in YAML_ONLY]
         package_doc = ed.package_doc("objects", o.name)[1]["fields"][f.name] if origin == "package" else None
         ctx = self._field_context(o, ftype, mode="edit", field=f, origin=origin, customizable=customizable,
                                   package_field=package_doc, layouts=[])
@@ -293,6 +296,8 @@ class ObjectManagerView(SetupView):
                     doc = field_doc_from_form(form, ftype, history_default=ed.tracks_history(o.name))
                     if current.get("renamed_from"):   # keeps an earlier rename undoable by rollback
                         doc["renamed_from"] = current["renamed_from"]
+                    if ftype == current.get("type") == "picklist":   # a state machine is edited in YAML
+                        doc.update({k: current[k] for k in ("transitions", "initial") if k in current})
                     ed.set_field(o.name, f.name, doc)
                     if new_name != f.name:   # a rename, not a drop and an add: the data stays
                         ed.rename_field(o.name, f.name, new_name)
