@@ -22,7 +22,7 @@ from .orgedit import name_problem
 
 EVENTS = [("create", "Created"), ("update", "Updated"), ("create_or_update", "Created or updated"),
           ("delete", "Deleted")]
-TIMINGS = [("after_save", "After save"), ("before_save", "Before save (change the record being saved)")]
+TIMINGS = [("after_save", "After save"), ("before_save", "Before save (same record)")]
 WHENS = [("always", "Every time the condition holds"), ("becomes_true", "Only when the condition becomes true")]
 RUN_AS = [("system", "System (every record)"), ("triggering_user", "The user whose change triggered it")]
 ACTION_TYPES = [("update_record", "Update the record"), ("update_parent", "Update a related (parent) record"),

@@ -151,9 +151,9 @@ class RunLogView(SetupView):
                            event_labels=EVENT_LABELS)
 
 
-def _duration_ms(run: dict) -> int | None:
+def _duration_ms(run: dict) -> float | None:
     if not run.get("finished_at"):
         return None
     started, finished = datetime.fromisoformat(run["started_at"]), datetime.fromisoformat(run["finished_at"])
-    return max(0, round((finished - started).total_seconds() * 1000))
+    return max(0.0, round((finished - started).total_seconds() * 1000, 1))
 
