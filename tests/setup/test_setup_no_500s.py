@@ -1,5 +1,5 @@
 """Nothing malformed ever produces a 500 in setup: random form posts to the object, field, rule,
-layout, list-view, app, profile, role and sharing editors (each is reviewed by the change pipeline,
+layout, list-view, app, profile, role, sharing and workflow editors (each is reviewed by the change pipeline,
 which must refuse bad input with a form error, never crash), and random paths."""
 from __future__ import annotations
 
@@ -13,14 +13,17 @@ FORM_KEYS = ["label", "name", "plural_label", "type", "required", "unique", "def
              "rollup_field", "rollup_filter", "format", "condition", "message", "field", "sharing_model",
              "name_type", "name_format", "layout_json", "columns", "filter", "sort_field", "sort_dir", "object",
              "tabs", "read", "edit", "create", "delete", "system", "criteria", "access", "basis", "owner",
-             "new_name", "new_label", "new_parent", "kind", "copy_from", "_confirm", "_base_version"]
+             "new_name", "new_label", "new_parent", "kind", "copy_from", "_confirm", "_base_version",
+             "trigger.event", "trigger.timing", "trigger.condition", "actions.0.type", "actions.0.lookup",
+             "actions.0.values.0.field", "actions.0.values.0.expr", "actions.0.then.0.type", "actions.x.type"]
 forms = st.lists(st.tuples(st.sampled_from(FORM_KEYS), st.one_of(text, names)), max_size=8)
 PAGES = ["/setup/objects/new", "/setup/objects/company/fields/new", "/setup/objects/company/fields/industry/",
          "/setup/objects/company/details", "/setup/objects/company/rules/new", "/setup/objects/company/check-expression",
          "/setup/layouts/new", "/setup/list-views/new", "/setup/apps/new", "/setup/permissions/new",
          "/setup/permissions/profile/tp_rep/", "/setup/permissions/profile/tp_rep/fields/company",
          "/setup/roles/", "/setup/sharing/defaults", "/setup/sharing/rules/new", "/setup/packages/testpkg/uninstall",
-         "/setup/packages/nope/uninstall"]
+         "/setup/packages/nope/uninstall", "/setup/workflows/new", "/setup/workflows/task_completed_at/",
+         "/setup/workflows/task_completed_at/active"]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
 
@@ -34,7 +37,7 @@ def test_random_form_posts(admin, page, form):
 @SETTINGS
 @given(a=names, b=names, view=st.sampled_from(["objects", "layouts", "list-views", "apps", "permissions/profile",
                                                "permissions/permission_set", "sharing/rules", "versions/diff?a=",
-                                               "packages"]))
+                                               "packages", "workflows", "workflow-runs/?status="]))
 def test_random_paths(admin, a, b, view):
     for path in (f"/setup/{view}/{a}/", f"/setup/objects/{a}/fields/{b}/", f"/setup/{view}{a}&b={b}"):
         r = admin.get(path)

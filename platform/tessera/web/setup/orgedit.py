@@ -8,7 +8,7 @@ hand `editor.org` to `ChangeService.apply_org`. The rules of the metadata format
 * the org's own objects are edited in place;
 * a package object is never copied: org additions go into an extension document (`extends:`),
   which may add fields and change only the properties the package lists as `customizable`;
-* package layouts, list views, apps, profiles, permission sets, roles and sharing rules are
+* package layouts, list views, apps, profiles, permission sets, roles, sharing rules and workflows are
   overridden WHOLE by an org document of the same name (a copy with the edits), and "revert"
   simply deletes that override.
 """
@@ -58,7 +58,7 @@ def name_problem(name: str, *, taken=(), what: str = "name", reserved=()) -> str
 # --------------------------------------------------------------------------- field schema
 
 OVERRIDABLE = ("layouts", "list_views", "apps", "profiles", "permission_sets", "permission_set_groups", "roles",
-               "sharing_rules")
+               "sharing_rules", "workflows")
 OBJECT_DEFAULTS = {"sharing_model": "private", "hierarchy_access": True, "track_history": False}
 _BOOL_DEFAULTS = {"required": False, "unique": False, "indexed": False, "read_only": False, "restricted": True}
 

@@ -8,6 +8,7 @@ from ....expr import ExprError, compile_expression
 from ....meta.fieldtypes import _EXPR_TYPE, COMPUTED_TYPES, FORMULA_RETURN_TYPES, SYSTEM_FIELDS
 from ....meta.model import default_label
 from ....meta.validate import resolver
+from ....meta.validate_workflows import settable_problem, value_type
 from ..base import FormErrors, SetupView, error_map
 from ..fieldforms import (TYPE_GROUPS, prop_types, TYPE_LABELS, FieldFormError, describe_type, field_doc_from_form, form_values,
                           form_values_from_post, patch_from_form)
@@ -19,6 +20,8 @@ SHARING_MODELS = [("private", "Private", "Only the owner, people above them in t
                   ("controlled_by_parent", "Controlled by Parent", "Follows the master record (master-detail children)")]
 SYSTEM_FIELD_LABELS = {"owner": "Owner", "created_at": "Created Date", "created_by": "Created By",
                        "updated_at": "Last Modified Date", "updated_by": "Last Modified By"}
+# expressions evaluated while a record is written: PRIORVALUE and ISCHANGED are allowed
+WRITE_KINDS = ("rule", "condition", "value")
 ROLLUP_TYPES = {"integer", "number", "currency", "percent", "date", "datetime"}
 
 
@@ -421,19 +424,31 @@ class ObjectManagerView(SetupView):
     @expose("/<obj>/check-expression", methods=("POST",))
     def check_expression(self, obj):
         """Type-check an expression against the object: {"ok": true, "type": ...} or {"ok": false,
-        "error": ...}. The save goes through the pipeline anyway; this is the early warning."""
+        "error": ...}. The save goes through the pipeline anyway; this is the early warning. Kinds:
+        formula (with `returns`), rule, filter, and the workflow builder's condition and value
+        (with `target` object and `field`: the type that field takes)."""
         o = self._object(obj)
-        data = request.get_json(silent=True) or {}
+        data = request.get_json(silent=True)
+        data = data if isinstance(data, dict) else {}
         text = data.get("expression")
         if not isinstance(text, str) or not text.strip():
             return jsonify(ok=False, error="enter an expression")
         kind = data.get("kind", "formula")
-        expected = {"rule": "boolean", "filter": "boolean"}.get(kind)
+        expected = {"rule": "boolean", "filter": "boolean", "condition": "boolean"}.get(kind)
         if kind == "formula" and data.get("returns") in FORMULA_RETURN_TYPES:
             expected = _EXPR_TYPE.get(data["returns"], data["returns"])
+        if kind == "value":   # a workflow value: the type `target.field` takes, computed on `obj`'s record
+            target = self.md.objects.get(data.get("target") or "") if isinstance(data.get("target"), str) else None
+            field = data.get("field") if isinstance(data.get("field"), str) else ""
+            if target is None or not field:
+                return jsonify(ok=False, error="choose the field first")
+            problem = settable_problem(target, field, before_save=True)
+            if problem:
+                return jsonify(ok=False, error=problem)
+            expected = value_type(target, field)
         try:
-            compiled = compile_expression(text, resolver(self.md, o), context="write" if kind == "rule" else "read",
-                                          expected=expected)
+            compiled = compile_expression(text, resolver(self.md, o),
+                                          context="write" if kind in WRITE_KINDS else "read", expected=expected)
         except ExprError as exc:
             return jsonify(ok=False, error=str(exc))
         return jsonify(ok=True, type=compiled.type)

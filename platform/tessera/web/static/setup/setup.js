@@ -156,24 +156,37 @@
   });
 
   /* -- expressions checked as you type ------------------------------------------------------- */
-  $$("[data-expression]").forEach(function (area) {
-    var status = area.parentNode.querySelector(".ts-expr-status"), timer = null;
+  /* Any [data-expression] input, also ones added later (the workflow builder's rows): the body
+     names the kind, and for workflow values the object (data-target) and field (data-field) set. */
+  function checkExpression(area) {
+    var status = area.parentNode.querySelector(".ts-expr-status");
     var returns = area.getAttribute("data-returns") ? document.querySelector(area.getAttribute("data-returns")) : null;
-    function check() {
-      if (!area.value.trim()) { status.textContent = ""; status.className = "ts-expr-status"; return; }
-      fetch(area.getAttribute("data-check-url"), {
-        method: "POST", credentials: "same-origin",
-        headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
-        body: JSON.stringify({expression: area.value, kind: area.getAttribute("data-expression"), returns: returns ? returns.value : null})
-      }).then(function (r) { return r.json(); }).then(function (res) {
-        status.className = "ts-expr-status " + (res.ok ? "ok" : "bad");
-        status.textContent = res.ok ? "\u2714 Valid (" + res.type + ")" : "\u2716 " + res.error;
-      }).catch(function () { status.textContent = ""; });
-    }
-    area.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(check, 400); });
-    if (returns) returns.addEventListener("change", check);
-    if (area.value.trim()) check();
+    if (!status || !area.getAttribute("data-check-url")) return;
+    if (!area.value.trim()) { status.textContent = ""; status.className = "ts-expr-status"; return; }
+    fetch(area.getAttribute("data-check-url"), {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
+      body: JSON.stringify({expression: area.value, kind: area.getAttribute("data-expression"),
+                            returns: returns ? returns.value : null,
+                            target: area.getAttribute("data-target"), field: area.getAttribute("data-field")})
+    }).then(function (r) { return r.json(); }).then(function (res) {
+      status.className = "ts-expr-status " + (res.ok ? "ok" : "bad");
+      status.textContent = res.ok ? "\u2714 Valid (" + res.type + ")" : "\u2716 " + res.error;
+    }).catch(function () { status.textContent = ""; });
+  }
+  var exprTimers = new WeakMap();
+  document.addEventListener("input", function (e) {
+    var area = e.target.closest && e.target.closest("[data-expression]");
+    if (!area) return;
+    clearTimeout(exprTimers.get(area));
+    exprTimers.set(area, setTimeout(function () { checkExpression(area); }, 400));
   });
+  $$("[data-expression]").forEach(function (area) {
+    var returns = area.getAttribute("data-returns") ? document.querySelector(area.getAttribute("data-returns")) : null;
+    if (returns) returns.addEventListener("change", function () { checkExpression(area); });
+    if (area.value.trim()) checkExpression(area);
+  });
+  window.TesseraSetup = {checkExpression: checkExpression};
 
   /* -- object permission matrix: implied rights ------------------------------------------------ */
   var IMPLIES = {modify_all: ["view_all", "edit", "delete", "read"], view_all: ["read"], edit: ["read"], delete: ["read"]};

@@ -1,0 +1,159 @@
+"""Setup → Automation: the workflow builder and the workflow run log.
+
+A package's workflow is overridden WHOLE in the org layer, like its layouts and sharing rules: the
+first save (an edit, or deactivating it) copies the package's document there with the change, and
+"revert" deletes the copy so the package's version applies again (metadata/README.md, Workflows).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, redirect, request, url_for
+from flask_admin import expose
+
+from ....automation import runlog
+from ....meta.model import default_label
+from ..base import FormErrors, SetupView, flash_errors_to
+from ..orgedit import api_name
+from ..workflowforms import (ACTION_TYPES, EVENTS, RUN_AS, TIMINGS, WHENS, annotate_targets, blank_action,
+                             doc_from_draft, draft_from_doc, draft_from_form, field_choices, map_pipeline_errors)
+from .security import _plain, _state
+
+EVENT_LABELS = dict(EVENTS)
+
+
+class WorkflowsView(SetupView):
+    icon = "fa-bolt"
+
+    def _workflow(self, name):
+        comp = self.md.workflows.get(name)
+        if comp is None:
+            abort(404)
+        return comp
+
+    @expose("/")
+    def index(self):
+        md, ed = self.md, self.editor()
+        rows = []
+        for comp in sorted(md.workflows.values(), key=lambda c: (c["object"], c.name)):
+            last = runlog.runs(self.services.engine, workflow=comp.name, limit=1)
+            rows.append({"comp": comp, "state": _state(comp, ed, "workflows"),
+                         "package": (ed.package_doc("workflows", comp.name) or (None,))[0],
+                         "active": comp.get("active", True) is not False,
+                         "last": last[0] if last else None})
+        return self.render("setup/workflows/index.html", rows=rows, md=md, event_labels=EVENT_LABELS)
+
+    # -- the builder ---------------------------------------------------------------------------
+    @expose("/new", methods=("GET", "POST"))
+    @expose("/<cname>/", methods=("GET", "POST"))
+    def edit(self, cname=None):
+        md = self.md
+        existing = self._workflow(cname) if cname else None
+        state = _state(existing, self.editor(), "workflows") if existing else "custom"
+
+        def page(draft, errors, status=200):
+            annotate_targets(draft["actions"], md, draft["object"])
+            objects = sorted(md.objects.values(), key=lambda o: o.label.lower())
+            return self.render("setup/workflows/edit.html", wf=existing, state=state, draft=draft, errors=errors,
+                               objects=objects, choices=field_choices(md), events=EVENTS, timings=TIMINGS,
+                               whens=WHENS, run_as=RUN_AS, action_types=ACTION_TYPES,
+                               blank=blank_action()), status
+
+        if request.method == "GET":
+            if existing is not None:
+                return page(draft_from_doc(_plain(existing.doc)), {})
+            draft = draft_from_doc({"object": request.args.get("object", ""),
+                                    "trigger": {"event": "create_or_update"}})
+            draft["actions"] = [blank_action()]
+            return page(draft, {})
+
+        draft = draft_from_form(request.form)
+        if existing is not None:
+            draft["name"] = existing.name
+        elif not draft["name"]:
+            draft["name"] = api_name(draft["label"])
+        name = draft["name"]
+
+        def build(ed):
+            doc, errors = doc_from_draft(draft, md, new=existing is None)
+            if errors:
+                raise FormErrors(errors)
+            ed.put("workflows", name, doc)
+            verb = "Edit" if existing else "Add"
+            return f"{verb} workflow {name} ({doc['object']}: {EVENT_LABELS[doc['trigger']['event']].lower()})"
+
+        return self.org_change(build, on_invalid=lambda errors: page(draft, errors, 422),
+                               title=f"Save the workflow {draft['label'] or name}", done_url=url_for(".index"),
+                               cancel_url=url_for(".edit", cname=name) if existing else url_for(".index"),
+                               errors=lambda meta_errors: map_pipeline_errors(meta_errors, f"workflows/{name}.yaml",
+                                                                               draft))
+
+    # -- activate / deactivate, delete / revert -----------------------------------------------
+    @expose("/<cname>/active", methods=("POST",))
+    def set_active(self, cname):
+        comp = self._workflow(cname)
+        on = request.form.get("active") == "1"
+
+        def build(ed):
+            doc = ed.override("workflows", cname)
+            if on:
+                doc.pop("active", None)
+            else:
+                doc["active"] = False
+            return f"{'Activate' if on else 'Deactivate'} workflow {cname}"
+
+        return self.org_change(build, on_invalid=flash_errors_to(url_for(".index")), done_url=url_for(".index"),
+                               title=f"{'Activate' if on else 'Deactivate'} the workflow "
+                                     f"{comp.get('label') or default_label(cname)}")
+
+    @expose("/<cname>/delete", methods=("POST",))
+    def delete(self, cname):
+        comp = self._workflow(cname)
+        ed = self.editor()
+        if ed.org_doc("workflows", cname) is None:
+            abort(404)   # a package's own workflow: deactivate it instead
+        overridden = ed.package_doc("workflows", cname) is not None
+        verb = "Revert" if overridden else "Delete"
+
+        def build(ed):
+            ed.delete("workflows", cname)
+            if not overridden:
+                return f"Delete workflow {cname}"
+            return f"Revert workflow {cname} to the package's version"
+
+        return self.org_change(build, on_invalid=flash_errors_to(url_for(".index")), done_url=url_for(".index"),
+                               title=f"{verb} the workflow {comp.get('label') or default_label(cname)}"
+                                     + (" to the package's version" if overridden else ""))
+
+
+# --------------------------------------------------------------------------- run log
+
+class RunLogView(SetupView):
+    icon = "fa-history"
+    PAGE = 100
+
+    @expose("/")
+    def index(self):
+        md = self.md
+        args = request.args
+        status = args.get("status") or None
+        if status is not None and status not in runlog.STATUSES:
+            status = None
+        filters = {"workflow": args.get("workflow") or None, "object": args.get("object") or None, "status": status}
+        found = runlog.runs(self.services.engine, workflow=filters["workflow"], object_name=filters["object"],
+                            status=status, limit=self.PAGE)
+        for run in found:
+            run["duration_ms"] = _duration_ms(run)
+        workflows = sorted(md.workflows.values(), key=lambda c: c.name)
+        objects = sorted({c["object"] for c in workflows} | ({filters["object"]} - {None}))
+        return self.render("setup/workflows/runs.html", runs=found, filters=filters, workflows=workflows,
+                           objects=objects, statuses=runlog.STATUSES, md=md, limit=self.PAGE,
+                           event_labels=EVENT_LABELS)
+
+
+def _duration_ms(run: dict) -> float | None:
+    if not run.get("finished_at"):
+        return None
+    started, finished = datetime.fromisoformat(run["started_at"]), datetime.fromisoformat(run["finished_at"])
+    return max(0.0, round((finished - started).total_seconds() * 1000, 1))
+

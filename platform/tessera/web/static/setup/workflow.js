@@ -1,0 +1,165 @@
+/* Tessera Setup: the workflow builder (setup/workflows/edit.html). Steps are cards in nested lists;
+   every input is named after its place in the workflow document (actions.0.then.1.values.2.expr),
+   renumbered after each add / remove / move, so the posted form IS the structure the server reads.
+   Metadata text only ever enters the page through .value / .textContent, never as HTML. */
+(function () {
+  "use strict";
+  var form = document.getElementById("workflow-form");
+  if (!form) return;
+  var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
+  var choices = JSON.parse(document.getElementById("wf-choices").textContent);
+  var objectSelect = document.getElementById("object");
+  var actionTemplate = document.getElementById("wf-action-template");
+  var valueTemplate = document.getElementById("wf-value-template");
+  var checkBase = form.getAttribute("data-check-base");
+
+  function own(card, sel) {   // elements of this step, not of the steps nested in its branches
+    return $$(sel, card).filter(function (el) { return el.closest(".wf-action") === card; });
+  }
+  function cardsOf(list) {
+    return Array.prototype.filter.call(list.children, function (el) { return el.classList.contains("wf-action"); });
+  }
+
+  /* -- names follow the structure ------------------------------------------------------------ */
+  function renumber(list, path) {
+    cardsOf(list).forEach(function (card, i) {
+      var p = path + "." + i;
+      card.setAttribute("data-path", p);
+      var no = card.querySelector(".wf-step-no");
+      if (no) no.textContent = (i + 1) + ".";
+      own(card, "[data-key]").forEach(function (input) {
+        var row = input.closest(".wf-value");
+        if (row) return;
+        input.name = p + "." + input.getAttribute("data-key");
+      });
+      own(card, ".wf-value").forEach(function (row, j) {
+        $$("[data-key]", row).forEach(function (input) { input.name = p + ".values." + j + "." + input.getAttribute("data-key"); });
+      });
+      own(card, ".wf-actions").forEach(function (sub) { renumber(sub, p + "." + sub.getAttribute("data-branch")); });
+    });
+  }
+  function renumberAll() { renumber(document.querySelector(".wf-root > .wf-actions"), "actions"); }
+
+  /* -- which parts a step shows, which fields its values can set ------------------------------ */
+  function targetOf(card) {
+    var type = own(card, ".wf-type")[0].value, obj = objectSelect.value;
+    if (type === "update_record") return obj;
+    if (type === "update_parent") {
+      var lookup = own(card, ".wf-lookup")[0], opt = lookup.options[lookup.selectedIndex];
+      return opt && opt.value ? opt.getAttribute("data-target") : "";
+    }
+    if (type === "create_record") return own(card, ".wf-object")[0].value;
+    return "";
+  }
+  function fillSelect(select, items, placeholder, keep) {
+    var current = keep ? select.value : "";
+    while (select.options.length) select.remove(0);
+    select.add(new Option(placeholder, ""));
+    items.forEach(function (it) {
+      var opt = new Option(it.text, it.value);
+      if (it.target) opt.setAttribute("data-target", it.target);
+      select.add(opt);
+    });
+    if (items.some(function (it) { return it.value === current; })) select.value = current;
+  }
+  function refreshValueRow(row, target) {
+    var field = row.querySelector(".wf-field"), expr = row.querySelector("[data-expression]");
+    var fields = (choices[target] || {}).fields || [];
+    fillSelect(field, fields.map(function (f) { return {value: f[0], text: f[1] + " (" + f[0] + ")"}; }), "Field…", true);
+    expr.setAttribute("data-target", target || "");
+    expr.setAttribute("data-field", field.value);
+  }
+  function refreshParts(card) {
+    var type = own(card, ".wf-type")[0].value;
+    own(card, ".wf-part").forEach(function (part) {
+      part.classList.toggle("d-none", part.getAttribute("data-for").split(" ").indexOf(type) < 0);
+    });
+  }
+  function refreshCard(card) {
+    refreshParts(card);
+    var target = targetOf(card);
+    own(card, ".wf-value").forEach(function (row) { refreshValueRow(row, target); });
+  }
+  function refreshLookups() {
+    var lookups = (choices[objectSelect.value] || {}).lookups || [];
+    $$(".wf-lookup", form).forEach(function (sel) {
+      fillSelect(sel, lookups.map(function (l) {
+        return {value: l[0], text: l[1] + " \u2192 " + ((choices[l[2]] || {}).label || l[2]), target: l[2]};
+      }), "Choose a lookup\u2026", true);
+    });
+  }
+  function refreshChecks() {
+    var url = objectSelect.value ? checkBase.replace("__OBJ__", encodeURIComponent(objectSelect.value)) : "";
+    $$("[data-expression]", form).forEach(function (area) {
+      area.setAttribute("data-check-url", url);
+      if (window.TesseraSetup && area.value.trim()) window.TesseraSetup.checkExpression(area);
+    });
+  }
+
+  /* -- adding, removing, moving ---------------------------------------------------------------- */
+  function newCard() {
+    var card = actionTemplate.content.firstElementChild.cloneNode(true);
+    // a before-save workflow only updates the record being saved: start from that
+    own(card, ".wf-type")[0].value = "update_record";
+    return card;
+  }
+  form.addEventListener("click", function (e) {
+    var b = e.target.closest("button");
+    if (!b || !form.contains(b)) return;
+    var card = b.closest(".wf-action");
+    if (b.hasAttribute("data-wf-add")) {
+      var list = b.previousElementSibling;
+      var fresh = newCard();
+      list.appendChild(fresh);
+      renumberAll();
+      refreshLookups();
+      refreshChecks();
+      $$(".wf-action", fresh).concat([fresh]).forEach(refreshCard);
+      own(fresh, ".wf-type")[0].focus();
+    } else if (b.hasAttribute("data-wf-remove")) {
+      card.remove();
+      renumberAll();
+    } else if (b.getAttribute("data-wf-move") === "up" && card.previousElementSibling) {
+      card.parentNode.insertBefore(card, card.previousElementSibling);
+      renumberAll();
+      own(card, "[data-wf-move=up]")[0].focus();
+    } else if (b.getAttribute("data-wf-move") === "down" && card.nextElementSibling) {
+      card.parentNode.insertBefore(card.nextElementSibling, card);
+      renumberAll();
+      own(card, "[data-wf-move=down]")[0].focus();
+    } else if (b.hasAttribute("data-wf-add-value")) {
+      var row = valueTemplate.content.firstElementChild.cloneNode(true);
+      own(card, ".wf-values")[0].appendChild(row);
+      renumberAll();
+      refreshValueRow(row, targetOf(card));
+      row.querySelector("[data-expression]").setAttribute("data-check-url",
+        objectSelect.value ? checkBase.replace("__OBJ__", encodeURIComponent(objectSelect.value)) : "");
+      row.querySelector(".wf-field").focus();
+    } else if (b.hasAttribute("data-wf-remove-value")) {
+      var values = b.closest(".wf-values");
+      b.closest(".wf-value").remove();
+      if (!values.querySelector(".wf-value")) own(card, "[data-wf-add-value]")[0].click();   // keep one row to fill in
+      renumberAll();
+    }
+  });
+  form.addEventListener("change", function (e) {
+    var el = e.target, card = el.closest(".wf-action");
+    if (el === objectSelect) {
+      refreshLookups();
+      $$(".wf-action", form).forEach(refreshCard);
+      refreshChecks();
+    } else if (card && (el.classList.contains("wf-type") || el.classList.contains("wf-lookup") || el.classList.contains("wf-object"))) {
+      refreshCard(card);
+      $$(".wf-action", card).forEach(refreshCard);
+      own(card, ".wf-value [data-expression]").forEach(function (a) { if (a.value.trim()) window.TesseraSetup.checkExpression(a); });
+    } else if (el.classList.contains("wf-field")) {
+      var expr = el.closest(".wf-value").querySelector("[data-expression]");
+      expr.setAttribute("data-field", el.value);
+      if (expr.value.trim()) window.TesseraSetup.checkExpression(expr);
+    }
+  });
+  form.addEventListener("submit", renumberAll);
+
+  renumberAll();
+  $$(".wf-action", form).forEach(refreshParts);   // the server rendered the options already
+})();

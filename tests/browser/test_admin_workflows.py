@@ -1,0 +1,115 @@
+"""Setup → Automation in a real browser: an admin builds a workflow point-and-click — a trigger
+with a condition checked as they type, a step that sets a field, an if/else step with a nested
+step, moved up — reviews the plan, confirms, and the next record saved shows its effect; then the
+run log shows the run and its steps. Screenshots at desktop (1280) and phone (390) widths.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from browser_helpers import screenshot as _screenshot, sign_in
+
+from tessera.security.actor import SYSTEM
+
+
+def screenshot(page, name):
+    page.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+    return _screenshot(page, name)
+
+
+def checked(page, selector, verdict):
+    """Wait for the live check under an expression input to say `verdict` (ok | bad); its text."""
+    status = page.locator(selector).locator("xpath=following-sibling::div[contains(@class,'ts-expr-status')][1]")
+    page.wait_for_function("([el, v]) => el.classList.contains(v)", arg=[status.element_handle(), verdict],
+                           timeout=10000)
+    return status.inner_text()
+
+
+def test_admin_builds_a_workflow_point_and_click(page, browser, live_server, live_services):
+    base = live_server
+    sign_in(page, base)
+    page.goto(f"{base}/setup/")
+    with page.expect_navigation():
+        page.click("#home-workflows")
+    with page.expect_navigation():
+        page.click("#new-workflow")
+
+    page.fill("#label", "Big opportunity")
+    assert page.input_value("#name") == "big_opportunity"
+    page.select_option("#object", "opportunity")
+    page.select_option("#trigger-event", "create")
+    page.select_option("#trigger-timing", "before_save")
+    page.fill("#trigger-condition", "amount > 'lots'")
+    assert "text" in checked(page, "#trigger-condition", "bad")
+    page.fill("#trigger-condition", "amount > 100000")
+    assert checked(page, "#trigger-condition", "ok") == "\u2714 Valid (boolean)"
+
+    # step 1: set Next Step (the field list follows the chosen object)
+    first = page.locator(".wf-root > .wf-actions > .wf-action").nth(0)
+    first.locator(".wf-field").first.select_option("next_step")
+    expr = first.locator("input[data-expression]").first
+    expr.fill("'Call the VP'")
+    checked(page, f"[name='{expr.get_attribute('name')}']", "ok")
+
+    # step 2: if amount > 1,000,000 then set the description
+    page.click(".wf-root > .wf-add-action")
+    second = page.locator(".wf-root > .wf-actions > .wf-action").nth(1)
+    second.locator(".wf-type").first.select_option("if")
+    second.locator("textarea[data-key=condition]").first.fill("amount > 1000000")
+    second.locator(".wf-branch").first.locator(".wf-add-action").click()
+    nested = second.locator(".wf-branch").first.locator(".wf-action").first
+    nested.locator(".wf-field").first.select_option("description")
+    nested.locator("input[data-expression]").first.fill("'Strategic deal'")
+    assert nested.locator(".wf-field").first.get_attribute("name") == "actions.1.then.0.values.0.field"
+
+    # move the `if` up: the inputs are renamed after their new place
+    second.locator("[data-wf-move=up]").first.click()
+    if_card = page.locator(".wf-root > .wf-actions > .wf-action").nth(0)
+    assert if_card.locator(".wf-type").first.get_attribute("name") == "actions.0.type"
+    assert if_card.locator(".wf-branch .wf-field").first.get_attribute("name") == "actions.0.then.0.values.0.field"
+    checked(page, "[name='actions.0.then.0.values.0.expr']", "ok")
+    screenshot(page, "admin_workflow_builder")
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        p2 = phone.new_page()
+        sign_in(p2, base)
+        p2.goto(f"{base}/setup/workflows/opportunity_stage_defaults/")
+        screenshot(p2, "admin_workflow_builder_phone")
+    finally:
+        phone.close()
+
+    with page.expect_navigation():
+        page.click("#save-workflow")
+    page.wait_for_selector("#confirm-change")
+    assert "big_opportunity" in page.inner_text(".ts-plan")
+    with page.expect_navigation():
+        page.click("#confirm-button")
+    assert page.locator(".alert-success").count() == 1, page.content()[:2000]
+    wf = live_services.runtimes.current().metadata.workflows["big_opportunity"]
+    assert [a["type"] for a in wf["actions"]] == ["if", "update_record"]
+
+    opp = live_services.records.create(SYSTEM, "opportunity", {"name": "Mega", "amount": 2_000_000,
+                                                               "close_date": date.today().isoformat()})
+    assert opp["next_step"] == "Call the VP" and opp["description"] == "Strategic deal"
+
+    page.goto(f"{base}/setup/workflow-runs/")
+    page.select_option("#f-workflow", "big_opportunity")
+    with page.expect_navigation():
+        page.click("#run-filters button[type=submit]")
+    runs = page.locator("details.wf-run")
+    assert runs.count() == 1
+    runs.first.locator("summary").click()
+    assert "actions.0.then.0" in runs.first.inner_text() and "Strategic deal" in runs.first.inner_text()
+    screenshot(page, "admin_workflow_run_log")
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        p2 = phone.new_page()
+        sign_in(p2, base)
+        p2.goto(f"{base}/setup/workflow-runs/")
+        p2.locator("details.wf-run summary").first.click()
+        screenshot(p2, "admin_workflow_run_log_phone")
+        p2.goto(f"{base}/setup/workflows/")
+        screenshot(p2, "admin_workflows_phone")
+    finally:
+        phone.close()
