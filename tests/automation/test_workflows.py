@@ -2,6 +2,7 @@
 writes (REST API here), logged with the version they ran under. Both databases."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import uuid
@@ -26,6 +27,19 @@ def org_with(workflows: dict, objects: dict | None = None) -> dict:
 
 def apply(services, workflows, objects=None):
     return services.changes.apply_org(org_with(workflows, objects), author="test", message="workflows")
+
+
+def csrf_in(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def signed_in(app, username="admin", password="admin-password-1"):
+    """A browser-like test client signed in through /login (session cookie + CSRF)."""
+    browser = app.test_client()
+    token = csrf_in(browser.get("/login").get_data(as_text=True))
+    assert browser.post("/login", data={"username": username, "password": password,
+                                        "csrf_token": token}).status_code == 302
+    return browser
 
 
 def runs(api, **params):
@@ -356,18 +370,13 @@ def test_the_bell_shows_unread_notifications_in_the_app(sales, app, api):
     with begin_write(sales.engine) as conn:
         notifications.notify(conn, [uuid.UUID(admin["id"])], "Look <here>", "a body", object_name="opportunity",
                              record_id=uuid.UUID(opp["id"]))
-    browser = app.test_client()
-    page = browser.get("/login")
-    import re
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
-    assert browser.post("/login", data={"username": "admin", "password": "admin-password-1",
-                                        "csrf_token": token}).status_code == 302
+    browser = signed_in(app)
     home = browser.get("/app/").get_data(as_text=True)
     assert "Notifications (1 unread)" in home and 'bell-count">1<' in home
     listing = browser.get("/app/notifications").get_data(as_text=True)
     assert "Look &lt;here&gt;" in listing and "<here>" not in listing
     nid = re.search(r'data-id="([0-9a-f-]+)"', listing).group(1)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', listing).group(1)
+    token = csrf_in(listing)
     opened = browser.post(f"/app/notifications/{nid}/open", data={"csrf_token": token})
     assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/opportunity/{opp['id']}")
     assert "bell-count" not in browser.get("/app/").get_data(as_text=True)
@@ -506,3 +515,25 @@ def test_invalid_triggers_are_refused(services, trigger, where, words):
                                  "actions": [{"type": "update_record", "values": {"probability": "1"}}]}})
     messages = [(e.path, e.message) for e in info.value.errors]
     assert any(path == where and words in message for path, message in messages), messages
+
+
+def test_the_record_page_shows_its_automation_and_runs_manual_workflows(services, app, api):
+    apply(services, {
+        "memo_title": {"object": "company", "trigger": {"event": "create", "timing": "before_save"},
+                       "actions": [{"type": "update_record", "values": {"employees": "1"}}]},
+        "bump": {"label": "Add an employee", "object": "company", "trigger": {"event": "manual"},
+                 "actions": [{"type": "update_record", "values": {"employees": "employees + 1"}}]}})
+    company = api.post("/api/v1/records/company", json={"name": "Cyberdyne"}).json
+    browser = signed_in(app)
+    page = browser.get(f"/app/testapp/company/{company['id']}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html[:500]
+    assert 'id="automation-runs"' in html and 'data-workflow="memo_title"' in html
+    assert 'data-workflow="bump"' in html and "Add an employee" in html
+    action = re.search(r'action="([^"]+/run/bump)"', html).group(1)
+    done = browser.post(action, data={"csrf_token": csrf_in(html)})
+    assert done.status_code == 302
+    assert api.get(f"/api/v1/records/company/{company['id']}").json["employees"] == 2
+    after = browser.get(done.headers["Location"]).get_data(as_text=True)
+    assert "“Add an employee” ran." in after and after.count('data-workflow="bump"') == 2   # menu + a run row
+    assert browser.post(action).status_code == 400                                           # CSRF required

@@ -92,13 +92,15 @@ def record_page(app_name, object_name, record_id):
                           for i, (v, l) in enumerate(opts)]}
     related = _related(app_name, obj, record, layout["related_lists"])
     history = history_list(app_name, obj, record)
+    from .views_automation import record_automation
+    automation = record_automation(obj, record["id"], can_edit)
     here = request.full_path.rstrip("?")
     return render_template(
         "app/record.html", app=app, obj=obj, record=record, title=record_title(obj, record), sections=sections,
         highlights=highlights, path=path, related=related, here=here,
         can_edit=can_edit, can_create=access().can(obj.name, "create"), can_delete=can_delete_record(record),
         read_only=not can_edit and access().can(obj.name, "edit"),
-        history=history, icon=object_icon(obj.name), color=color_for(obj.name),
+        history=history, automation=automation, icon=object_icon(obj.name), color=color_for(obj.name),
         list_url=url_for("ui.list_view", app_name=app_name, object_name=obj.name),
         **nav_context(app, obj.name))
 
