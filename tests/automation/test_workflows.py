@@ -537,3 +537,48 @@ def test_the_record_page_shows_its_automation_and_runs_manual_workflows(services
     after = browser.get(done.headers["Location"]).get_data(as_text=True)
     assert "“Add an employee” ran." in after and after.count('data-workflow="bump"') == 2   # menu + a run row
     assert browser.post(action).status_code == 400                                           # CSRF required
+
+
+@pytest.fixture
+def service(sales):
+    sales.changes.install_packages([load_package(ROOT / "apps" / name) for name in ("marketing", "service")],
+                                   author="test", message="service")
+    return sales
+
+
+def test_stock_case_sla_and_escalation_to_the_owners_manager(service, api, client_for):
+    from datetime import timedelta
+    from sqlalchemy import update
+    from tessera.storage.engine import begin_write
+    from tessera.storage.platform_tables import jobs
+    boss, _ = service.identity.create_user("boss", password="Boss-password-long-enough-1", profile="service_manager")
+    agent, _ = service.identity.create_user("agent", password="Agent-password-long-enough-1", profile="service_agent",
+                                            manager=boss["id"])
+    agent_api = client_for(agent)
+    account = api.post("/api/v1/records/account", json={"name": "Initrode"}).json
+    # the stock sharing: agents find the accounts (and contacts) of the cases they work
+    assert agent_api.get(f"/api/v1/records/account/{account['id']}").status_code == 200
+    case = agent_api.post("/api/v1/records/case", json={"subject": "Server down", "priority": "High",
+                                                        "account": account["id"]})
+    assert case.status_code == 201, case.json
+    case = case.json
+    due = datetime.fromisoformat(case["sla_due_at"].replace("Z", "+00:00"))
+    assert timedelta(hours=23) < due - datetime.now(timezone.utc) <= timedelta(days=1)
+    low = agent_api.post("/api/v1/records/case", json={"subject": "Question", "priority": "Low"}).json
+    answered = agent_api.post("/api/v1/records/case", json={"subject": "Answered", "priority": "Critical"}).json
+    planned = {j.payload["record_id"]: j for j in _jobs(service, "workflow.timed")}
+    assert set(planned) == {case["id"], answered["id"]}            # only urgent cases are planned
+    assert planned[case["id"]].run_at - datetime.fromisoformat(case["created_at"].replace("Z", "+00:00")) == timedelta(hours=4)
+    # a first response cancels the escalation
+    agent_api.patch(f"/api/v1/records/case/{answered['id']}", json={"first_response_at": datetime.now(timezone.utc).isoformat()})
+    assert {j.payload["record_id"]: j.status for j in _jobs(service, "workflow.timed")}[answered["id"]] == "cancelled"
+    agent_api.patch(f"/api/v1/records/case/{case['id']}", json={"status": "Working"})
+    with begin_write(service.engine) as conn:      # four hours pass
+        conn.execute(update(jobs).where(jobs.c.kind == "workflow.timed").values(run_at=datetime.now(timezone.utc)))
+    _run_jobs(service, until=lambda: len(runs(api, workflow="case_escalation")) >= 1)
+    after = api.get(f"/api/v1/records/case/{case['id']}").json
+    assert after["owner"] == boss["id"] and after["status"] == "Escalated"
+    assert client_for(boss).get("/api/v1/notifications").json["unread"] >= 1
+    titles = [n["title"] for n in agent_api.get("/api/v1/notifications").json["notifications"]]
+    assert "Escalated: Server down" in titles
+    assert api.get(f"/api/v1/records/case/{low['id']}").json["owner"] == agent["id"]
