@@ -220,6 +220,31 @@ def test_controlled_by_parent(people):
     assert names(people["lead"], "deal_item") == ["I"]
 
 
+def test_manual_share_of_a_controlled_by_parent_record_is_refused(people):
+    """Issue 11 item 14: the share used to answer 201 and change nothing (the sharing predicate of
+    a controlled_by_parent object reads only the master's access)."""
+    w = people["worker"]
+    deal = post(w, "deal", {"name": "D"})
+    item = post(w, "deal_item", {"name": "I", "deal": deal["id"]})
+    url = f"/api/v1/records/deal_item/{item['id']}/shares"
+    for owner in (w, people["admin_user"]):
+        r = owner.post(url, json={"grantee_type": "user", "grantee": people.ids["worker2"], "access": "edit"})
+        assert r.status_code == 422, r.get_json()
+        error = r.get_json()["error"]
+        assert error["code"] == "validation_failed"
+        assert "follows its parent deal record" in error["message"] and "share the deal instead" in error["message"]
+        assert error["parent_object"] == "deal" and error["parent_field"] == "deal"
+    assert w.get(url).get_json()["shares"] == []                     # nothing was stored
+    assert names(people["worker2"], "deal_item") == []
+    # someone who cannot see the record learns nothing more than a 404
+    assert people["worker2"].post(url, json={"grantee_type": "user", "grantee": people.ids["worker2"]}).status_code == 404
+    # what works: sharing the parent
+    r = w.post(f"/api/v1/records/deal/{deal['id']}/shares",
+               json={"grantee_type": "user", "grantee": people.ids["worker2"], "access": "read"})
+    assert r.status_code == 201
+    assert names(people["worker2"], "deal_item") == ["I"]
+
+
 def test_view_all_permission_set_bypasses_sharing(people):
     post(people["worker"], "deal", {"name": "D1"})
     post(people["lead"], "deal", {"name": "D2"})

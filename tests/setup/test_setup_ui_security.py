@@ -213,3 +213,60 @@ def test_running_app_sees_changes_without_restart(admin, app, services):
     assert rec["name"] == "w"
     # and the setup app shows it: the same admin app, which reads the active version per request
     assert admin.get("/setup/objects/widget/").status_code == 200
+
+
+def _exposures(html: str) -> list[tuple[str, str]]:
+    import re
+    return re.findall(r'data-computed="([^"]+)" data-hidden="([^"]+)"', html)
+
+
+def test_field_access_warns_when_a_hidden_field_feeds_a_visible_formula_or_rollup(admin, services):
+    """Issue 11 item 15: formulas and roll-ups are computed whatever the reader may see, so a
+    readable one reveals the hidden fields it reads. Setup says which, where field access is edited."""
+    url = "/setup/permissions/profile/tp_rep/fields/company"
+    page = admin.get(url).get_data(as_text=True)
+    assert 'id="computed-exposure"' not in page and _exposures(page) == []    # tp_rep hides only code, read by none
+
+    fields = list(services.runtimes.current().metadata.objects["company"].fields)
+    visible = [f for f in fields if f not in ("code", "industry")]
+    admin.change(url, {"read": visible, "edit": visible})
+    page = admin.get(url).get_data(as_text=True)
+    assert "Hidden values show through computed fields." in page
+    # company.display reads industry directly; deal.company_industry through the company lookup
+    assert _exposures(page) == [("company.display", "company.industry"), ("deal.company_industry", "company.industry")]
+    deal_page = admin.get("/setup/permissions/profile/tp_rep/fields/deal").get_data(as_text=True)
+    assert _exposures(deal_page) == [("deal.company_industry", "company.industry")]
+    matrix = admin.get("/setup/permissions/profile/tp_rep/").get_data(as_text=True)
+    assert _exposures(matrix) == [("company.display", "company.industry"), ("deal.company_industry", "company.industry")]
+
+    # hiding the formula too leaves only the other one
+    visible.remove("display")
+    admin.change(url, {"read": visible, "edit": visible})
+    assert _exposures(admin.get(url).get_data(as_text=True)) == [("deal.company_industry", "company.industry")]
+
+    # a roll-up: hiding deal.amount shows through company.open_amount (and the formula deal.expected)
+    deal_fields = [f for f in services.runtimes.current().metadata.objects["deal"].fields if f != "amount"]
+    admin.change("/setup/permissions/profile/tp_rep/fields/deal", {"read": deal_fields, "edit": deal_fields})
+    deal_page = admin.get("/setup/permissions/profile/tp_rep/fields/deal").get_data(as_text=True)
+    assert _exposures(deal_page) == [("company.open_amount", "deal.amount"),
+                                     ("deal.company_industry", "company.industry"), ("deal.expected", "deal.amount")]
+    assert "Rollup <strong>Company · Open Amount</strong>" in deal_page
+
+    # another profile, untouched, has no warning; a permission set that grants nothing on deal
+    # says nothing about deal's fields (it only adds to a profile)
+    assert _exposures(admin.get("/setup/permissions/profile/tp_viewer/fields/company").get_data(as_text=True)) == []
+    assert _exposures(admin.get("/setup/permissions/permission_set/tp_revenue_editor/").get_data(as_text=True)) == []
+
+
+def test_exposure_follows_formulas_through_formulas(admin, services):
+    """A readable formula reading a hidden field through another formula is named with the path."""
+    admin.change("/setup/objects/deal/fields/new?type=formula",
+                 {"label": "Expected Twice", "returns": "currency", "expression": "expected * 2"})
+    assert "expected_twice" in services.runtimes.current().metadata.objects["deal"].fields
+    deal_fields = [f for f in services.runtimes.current().metadata.objects["deal"].fields
+                   if f not in ("probability", "expected")]
+    admin.change("/setup/permissions/profile/tp_rep/fields/deal", {"read": deal_fields, "edit": deal_fields})
+    page = admin.get("/setup/permissions/profile/tp_rep/fields/deal").get_data(as_text=True)
+    assert ("deal.expected_twice", "deal.expected") in _exposures(page)
+    assert ("deal.expected_twice", "deal.probability") in _exposures(page)
+    assert "through <code class=\"small\">deal.expected</code>" in page

@@ -76,7 +76,7 @@ def validate_document(kind: str, data: object, source: str) -> list[MetaError]:
         if path not in best or priority < best[path][0]:
             best[path] = (priority, message)
     ordered = sorted(best, key=lambda p: _document_order(data, p))
-    return [MetaError(source, ".".join(str(step) for step in path), best[path][1]) for path in ordered]
+    return [MetaError(source, ".".join(_show_key(step) for step in path), best[path][1]) for path in ordered]
 
 
 # --------------------------------------------------------------------------- loading
@@ -122,7 +122,7 @@ def _additional_properties(validator, allowed, instance, schema):
             yield from validator.descend(instance[extra], allowed, path=extra)
     elif allowed is False:
         for extra in extras:
-            yield ValidationError(f"unknown property {extra!r}", path=(extra,))
+            yield ValidationError(f"unknown property {_show_key(extra)!r}", path=(extra,))
 
 
 _Validator = validators.extend(
@@ -178,6 +178,12 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+def _show_key(key: Any) -> str:
+    """A step of an error's path: keys are the author's text too, so a huge one is cut."""
+    key = str(key)
+    return key if len(key) <= 60 else key[:57] + "..."
+
+
 def _fill(template: str, **values: str) -> str:
     # Plain replacement, not str.format: messages contain literal braces ("{0...} group").
     for key, value in values.items():
@@ -195,6 +201,10 @@ def _describe(error: ValidationError) -> tuple[tuple, str]:
     custom = (schema.get("x-messages") or {}).get(keyword)
 
     value = _show(instance)
+    if not path and isinstance(instance, str):
+        # A file that is one string is not metadata at all (a text file, a stray document):
+        # say so without quoting it.
+        value = "a string (the file is not a YAML mapping)"
     expected = ""
     if keyword == "required" or keyword == "additionalProperties":
         value = repr(path[-1]) if path else ""
@@ -220,7 +230,7 @@ def _generic_message(error, keyword, instance, schema, value, expected) -> str:
         return "required"
     if keyword == "additionalProperties":
         name = error.absolute_path[-1] if error.absolute_path else ""
-        message = f"unknown property {name!r}"
+        message = f"unknown property {_show_key(name)!r}"
         close = difflib.get_close_matches(str(name), list(schema.get("properties", {})), n=1, cutoff=0.75)
         return message + (f" (did you mean '{close[0]}'?)" if close else "")
     if keyword == "enum":
@@ -252,7 +262,8 @@ def _generic_message(error, keyword, instance, schema, value, expected) -> str:
         return "not allowed here"
     if keyword in ("anyOf", "oneOf"):
         return f"{value} does not match any allowed form"
-    return error.message
+    # jsonschema's own message repr()s the whole value: kept only while it is short
+    return error.message if len(error.message) <= 120 else f"{value} is not valid here ({keyword})"
 
 
 def _document_order(data: Any, path: tuple) -> tuple:

@@ -7,11 +7,13 @@ Every document is checked against its JSON Schema here; semantic checks come aft
 """
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import safe_yaml
 from .errors import MetaError, MetadataInvalid
 from .schema import validate_document
 
@@ -20,61 +22,96 @@ COMPONENT_DIRS = {"objects": "object", "layouts": "layout", "list_views": "list_
                   "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule",
                   "workflows": "workflow"}
 LOCK_FILE = "packages.lock.yaml"
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+MAX_DIRECTORY_FILES = 5000                 # entries of the component folders, read or not
+MAX_DIRECTORY_BYTES = 32 * 1024 * 1024     # YAML read from one package or org directory
 
 
 def _display(path: Path) -> str:
+    # The parent is resolved, not the path: a link is named as itself, never as its target.
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+        return str((path.parent.resolve() / path.name).relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
         return str(path)
 
 
-def read_yaml(path: Path, errors: list[MetaError]) -> Any:
-    source = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        errors.append(MetaError(source, "", f"cannot read file: {exc}"))
+class _Budget:
+    """What one directory may hold in all (a package is a few hundred small files, not a dump),
+    and the gate every entry passes: no link, nothing resolving outside the directory."""
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+        self.entries = 0
+        self.bytes = 0
+        self.exhausted = False
+
+    def admit(self, path: Path, errors: list[MetaError]) -> bool:
+        if self.exhausted:
+            return False
+        self.entries += 1
+        if self.entries > MAX_DIRECTORY_FILES:
+            self.stop(errors, f"has more than {MAX_DIRECTORY_FILES} files")
+            return False
+        if path.is_symlink():
+            errors.append(MetaError(_display(path), "", "is a symbolic link (links are not allowed in metadata directories)"))
+            return False
+        if not path.resolve().is_relative_to(self.root):
+            errors.append(MetaError(_display(path), "", "is outside the directory being read"))
+            return False
+        return True
+
+    def spend(self, size: int, errors: list[MetaError]) -> None:
+        self.bytes += size
+        if self.bytes > MAX_DIRECTORY_BYTES:
+            self.stop(errors, f"holds more than {MAX_DIRECTORY_BYTES} bytes of metadata")
+
+    def stop(self, errors: list[MetaError], why: str) -> None:
+        if not self.exhausted:
+            errors.append(MetaError(_display(self.root), "", f"{why}; nothing more was read"))
+        self.exhausted = True
+
+
+def read_yaml(path: Path, errors: list[MetaError], budget: _Budget | None = None) -> Any:
+    """One YAML document through the safe reader (no links, anchors, bombs); None after an error.
+    With a budget, the path must pass its gate and its bytes count against the directory's cap."""
+    if budget is not None and not budget.admit(path, errors):
         return None
     try:
-        return yaml.load(text, Loader=_StrictLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        errors.append(MetaError(source, "", f"invalid YAML{where}: {problem}"))
+        data = safe_yaml.read_bytes(path)
+        if budget is not None:
+            budget.spend(len(data), errors)
+            if budget.exhausted:
+                return None
+        return safe_yaml.parse(data)
+    except safe_yaml.YamlRefused as exc:
+        errors.append(MetaError(_display(path), "", str(exc)))
         return None
 
 
-def _load_components(root: Path, errors: list[MetaError], *, org: bool) -> dict:
+def _present(path: Path) -> bool:
+    return path.is_symlink() or path.exists()
+
+
+def _load_components(root: Path, errors: list[MetaError], *, org: bool, budget: _Budget) -> dict:
     components: dict[str, dict] = {d: {} for d in COMPONENT_DIRS}
     for dirname, kind in COMPONENT_DIRS.items():
         folder = root / dirname
+        if not _present(folder) or not budget.admit(folder, errors):
+            continue
         if not folder.is_dir():
             continue
-        for path in sorted(folder.iterdir()):
-            if path.suffix not in (".yaml", ".yml") or not path.is_file():
-                continue
+        # islice: a folder of millions of entries is refused without listing it all
+        entries = list(islice(folder.iterdir(), MAX_DIRECTORY_FILES + 1))
+        if len(entries) > MAX_DIRECTORY_FILES:
+            budget.stop(errors, f"{dirname}/ has more than {MAX_DIRECTORY_FILES} entries")
+            return components
+        for path in sorted(entries):
+            if path.suffix not in (".yaml", ".yml") or path.is_dir():
+                if not path.is_symlink():   # README, sub-folders: not metadata, ignored; links never
+                    continue
             source = _display(path)
-            doc = read_yaml(path, errors)
+            doc = read_yaml(path, errors, budget)
+            if budget.exhausted:
+                return components
             if doc is None and not any(e.source == source for e in errors):
                 errors.append(MetaError(source, "", "the file is empty"))
             if doc is None:
@@ -99,12 +136,13 @@ def load_package(directory: str | Path) -> dict:
     root = Path(directory)
     errors: list[MetaError] = []
     manifest_path = root / "package.yaml"
-    if not manifest_path.is_file():
+    if not root.is_dir() or not _present(manifest_path):
         raise MetadataInvalid([MetaError(_display(root), "", "not a package: package.yaml is missing")])
-    manifest = read_yaml(manifest_path, errors)
+    budget = _Budget(root)
+    manifest = read_yaml(manifest_path, errors, budget)
     if manifest is not None:
         errors.extend(validate_document("package", manifest, _display(manifest_path)))
-    components = _load_components(root, errors, org=False)
+    components = _load_components(root, errors, org=False, budget=budget)
     if errors:
         raise MetadataInvalid(errors)
     return {"manifest": manifest, "components": components}
@@ -116,7 +154,7 @@ def load_org(directory: str | Path) -> dict:
     if not root.is_dir():
         raise MetadataInvalid([MetaError(_display(root), "", "not a directory")])
     errors: list[MetaError] = []
-    components = _load_components(root, errors, org=True)
+    components = _load_components(root, errors, org=True, budget=_Budget(root))
     if errors:
         raise MetadataInvalid(errors)
     return {"manifest": None, "components": components}
@@ -126,10 +164,10 @@ def read_lock(directory: str | Path) -> dict[str, str] | None:
     """The package versions an exported org layer was made against ({name: version}), or None when
     the directory has no packages.lock.yaml."""
     path = Path(directory) / LOCK_FILE
-    if not path.is_file():
+    if not _present(path):
         return None
     errors: list[MetaError] = []
-    doc = read_yaml(path, errors)
+    doc = read_yaml(path, errors, _Budget(Path(directory)))
     packages = doc.get("packages") if isinstance(doc, dict) else None
     if not errors and (not isinstance(packages, dict)
                        or not all(isinstance(k, str) and isinstance(v, (str, int, float)) for k, v in packages.items())):

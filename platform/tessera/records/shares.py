@@ -44,6 +44,17 @@ class ShareService:
                 return
         raise Forbidden(f"only the owner, their managers or users with modify_all can share {cobj.name} '{record_id}'")
 
+    def _refuse_if_controlled_by_parent(self, rt, cobj, record_id):
+        # The sharing predicate of such an object reads only its master's access (security/
+        # sharing.py): a share row would be stored and never consulted, a silent no-op.
+        master = rt.metadata.master_of(cobj.obj) if cobj.obj.sharing_model == "controlled_by_parent" else None
+        if master is not None:
+            raise ValidationFailed(
+                f"{cobj.name} records cannot be shared: access to {cobj.name} '{record_id}' follows its parent "
+                f"{master.target} record (sharing model controlled_by_parent); share the {master.target} instead",
+                details={"sharing_model": "controlled_by_parent", "parent_object": master.target,
+                         "parent_field": master.name})
+
     def _validate_grantee(self, conn, rt, body):
         errors = {}
         if not isinstance(body, dict):
@@ -85,6 +96,7 @@ class ShareService:
         rid = self.records._parse_record_id(record_id)
         with begin_write(self.records.engine) as conn:
             self._full_access(conn, rt, access, cobj, rid, record_id)
+            self._refuse_if_controlled_by_parent(rt, cobj, record_id)
             kind, grantee, level = self._validate_grantee(conn, rt, body)
             share_id = uuid.uuid4()
             row = dict(id=share_id, object=object_name, record_id=rid, grantee_type=kind, grantee=grantee,

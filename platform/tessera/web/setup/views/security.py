@@ -11,6 +11,7 @@ from flask_admin import expose
 from ....meta.fieldtypes import COMPUTED_TYPES
 from ....meta.model import default_label
 from ....security.actor import SYSTEM
+from ....security.exposure import hidden_inputs
 from ....security.policy import OBJECT_ACTIONS, SYSTEM_PERMISSIONS, expand_actions
 from ..base import FormErrors, SetupView, error_map
 from ..orgedit import api_name, name_problem
@@ -28,6 +29,17 @@ SYSTEM_LABELS = {
     "view_all_data": ("View All Data", "Read every record of every object, ignoring sharing"),
     "modify_all_data": ("Modify All Data", "Edit and delete every record, ignoring sharing"),
 }
+
+
+def _exposures(md, kind, doc, obj: str | None = None) -> list[dict]:
+    """The container's readable formulas/roll-ups that read fields it cannot read (all of them,
+    or those where `obj` holds the formula or the hidden field), ready for the warning."""
+    def ref(pair):
+        o = md.objects[pair[0]]
+        f = o.fields[pair[1]]
+        return {"object": o.label, "field": f.label, "name": f"{o.name}.{f.name}", "type": f.type}
+    return [{"field": ref(e.field), "hidden": ref(e.hidden), "via": [ref(v) for v in e.via]}
+            for e in hidden_inputs(md, doc, additive=kind == "permission_set") if obj is None or obj in (e.field[0], e.hidden[0])]
 
 
 def _state(comp, ed, dirname) -> str:
@@ -135,7 +147,8 @@ class PermissionsView(SetupView):
                                doc=doc, rights=rights, groups=self._groups(), actions=OBJECT_ACTIONS,
                                action_labels=ACTION_LABELS, system_labels=SYSTEM_LABELS,
                                system_permissions=SYSTEM_PERMISSIONS, state=state, errors=errors,
-                               field_exceptions={o: len(f) for o, f in (doc.get("fields") or {}).items()}), status
+                               field_exceptions={o: len(f) for o, f in (doc.get("fields") or {}).items()},
+                               exposures=_exposures(self.md, kind, doc)), status
 
         if request.method == "GET":
             return page(dict(comp.doc), {})
@@ -178,7 +191,7 @@ class PermissionsView(SetupView):
             return self.render("setup/permissions/fields.html", kind=kind, kind_title=KINDS[kind][1], comp=comp,
                                obj=o, rights=effective(doc), object_rights=object_rights, state=state,
                                computed={f.name for f in o.fields.values() if f.type in COMPUTED_TYPES or f.read_only},
-                               errors=errors), status
+                               exposures=_exposures(self.md, kind, doc, obj), errors=errors), status
 
         if request.method == "GET":
             return page(comp.doc, {})
