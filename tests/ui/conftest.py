@@ -25,7 +25,7 @@ def users(services):
 @pytest.fixture
 def login(app, users):
     def make(username="admin", password=None):
-        return UiClient(app).login(username, password or ("admin-password-1" if username == "admin" else f"{username}-password"))
+        return UiClient(app).login(username, password or ("orchid-lantern-42" if username == "admin" else f"{username}-password"))
     return make
 
 

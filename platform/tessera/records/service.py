@@ -43,7 +43,7 @@ from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
 from ..storage.platform_tables import autonumbers
-from . import bulk, cursor as cursors, history, keyset, permission_audit
+from . import bulk, cursor as cursors, history, keyset, permission_audit, user_rights
 from .coerce import coercer_for, parse_id
 from .ids import new_id
 from .errors import (BadQuery, BulkFailed, Conflict, ForeignKeyConflict, Forbidden, NotFound, RecordError,
@@ -56,6 +56,9 @@ MAX_LIMIT = 1000
 #   full  edit and delete it;  edit  edit it, not delete it;  read  only read it.
 ACCESS_LEVELS = ("read", "edit", "full")
 _WRITABLE_SYSTEM = {"owner"}
+_NO_OWNER = "cannot be empty: every record has an owner"
+# the objects whose rows decide who may do what: guarded by records/user_rights.py on every write
+_RIGHTS_OBJECTS = frozenset(("user", "permission_set_assignment"))
 _NUMBER_GROUP = re.compile(r"\{(0+)\}")
 
 
@@ -90,6 +93,9 @@ class RecordService:
         self.engine = engine
         self._runtime_source = runtime_source  # callable -> current Runtime
         self._secret = secret
+        # told the user id after a committed write to a user's rights (user or assignment row), so
+        # the identity service can drop what it cached about them at once in this process
+        self.on_user_change: list = []
 
     # -- helpers ------------------------------------------------------------------------------
     def runtime(self):
@@ -415,7 +421,10 @@ class RecordService:
                     self._insert(conn, cobj, [values])
                     if object_name in permission_audit.AUDITED:
                         permission_audit.created(conn, rt, actor, object_name, [values])
-                    return self._load_full(conn, rt, cobj, values["id"], access=access, known=values)
+                    record = self._load_full(conn, rt, cobj, values["id"], access=access, known=values)
+            if object_name == "permission_set_assignment":
+                self._user_changed(values.get("user"))
+            return record
         except Conflict as conflict:
             if not conflict.foreign_key or values is None:
                 raise
@@ -507,6 +516,16 @@ class RecordService:
 
         bulk.apply_defaults(cobj, batch, literal_default, expression_default)
         bulk.check_required(cobj, batch)
+        for index, owner in enumerate(batch.columns.get("owner") or ()):
+            if owner is None:
+                batch.fail(index, "owner", _NO_OWNER)
+        if cobj.name in _RIGHTS_OBJECTS:
+            for index in range(batch.n):
+                errors = {}
+                user_rights.check_values(rt.metadata, cobj.name, batch.row(index), errors)
+                for name, messages in errors.items():
+                    if name not in batch.errors.get(index, ()):
+                        batch.fail(index, name, messages[0])
         bulk.complete(batch, actor.user_id, now)
         bulk.mark_not_records(batch, rows)
         return batch
@@ -533,8 +552,17 @@ class RecordService:
                 if name in changes and merged.get(name) is None:
                     errors.setdefault(name, []).append("is required")
             self._check_lookups(conn, rt, cobj, changes, errors, access)
+            guarded = object_name in _RIGHTS_OBJECTS
+            if guarded:
+                user_rights.check_values(rt.metadata, object_name, merged, errors, changed=changes)
             if errors:
                 raise ValidationFailed(_summary(errors), fields=errors)
+            was_admin = False
+            if guarded:
+                user_rights.check_update(actor, object_name, current, changes)
+                if object_name == "permission_set_assignment" or changes.get("active") is False or \
+                        ("profile" in changes and changes["profile"] != current.get("profile")):
+                    was_admin = user_rights.is_admin(conn, rt, user_rights.user_of(object_name, current))
             prior = dict(current)
             self._check_rules_or_raise(conn, rt, cobj, merged, prior, now)
             changes.update(updated_at=now, updated_by=actor.user_id, row_version=current["row_version"] + 1)
@@ -547,7 +575,12 @@ class RecordService:
             history.record_changes(conn, cobj, current, changes, actor, now)
             if object_name in permission_audit.AUDITED:
                 permission_audit.updated(conn, rt, actor, object_name, current, changes)
-            return self._load_full(conn, rt, cobj, rid, access=access, known={**current, **changes})
+            if guarded:
+                user_rights.after_write(conn, rt, actor, object_name, current, changes, was_admin)
+            record = self._load_full(conn, rt, cobj, rid, access=access, known={**current, **changes})
+        if guarded:
+            self._user_changed(user_rights.user_of(object_name, current), changes.get("user"))
+        return record
 
     @retry_on_stale_statements
     def delete(self, actor: Actor, object_name: str, record_id, *, expected_version: int | None = None) -> None:
@@ -561,6 +594,11 @@ class RecordService:
             if expected_version is not None and current["row_version"] != expected_version:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
                                    f"(version {current['row_version']}, you had {expected_version})")
+            guarded = object_name in _RIGHTS_OBJECTS
+            was_admin = False
+            if guarded:
+                user_rights.before_delete(actor, object_name, current)
+                was_admin = user_rights.is_admin(conn, rt, user_rights.user_of(object_name, current))
             for child_name, field in cobj.restricted_by:
                 child = rt.objects[child_name].table
                 n = conn.execute(select(child.c.id).where(child.c[field] == rid).limit(1)).first()
@@ -574,6 +612,16 @@ class RecordService:
                 raise _integrity_error(exc, cobj) from None
             if object_name in permission_audit.AUDITED:
                 permission_audit.deleted(conn, rt, actor, object_name, current)
+            if guarded:
+                user_rights.after_write(conn, rt, actor, object_name, current, None, was_admin)
+        if guarded:
+            self._user_changed(user_rights.user_of(object_name, current))
+
+    def _user_changed(self, *user_ids) -> None:
+        for user_id in user_ids:
+            if user_id is not None:
+                for listener in self.on_user_change:
+                    listener(user_id)
 
     # -- steps ------------------------------------------------------------------------------
     def _current_for_write(self, conn, access, cobj, rid, record_id):
@@ -636,6 +684,9 @@ class RecordService:
                     errors[name if isinstance(name, str) else str(name)] = ["is not a field of " + cobj.name]
                     continue
             if raw is None or raw == "":
+                if name == "owner":
+                    errors["owner"] = [_NO_OWNER]
+                    continue
                 values[name] = None
                 continue
             try:
@@ -649,6 +700,8 @@ class RecordService:
         if not isinstance(data, dict):
             return {}, {"_record": ["expected a JSON object of field values"]}
         values, errors = self._coerce_input(cobj, data, from_text)
+        if cobj.name in _RIGHTS_OBJECTS:
+            user_rights.check_values(rt.metadata, cobj.name, values, errors)
         for field, default in cobj.defaults:
             if field.name in data:
                 continue
