@@ -1,4 +1,4 @@
-"""Browser sign-in: sessions with secure cookie flags, CSRF, lockout, logout over POST only."""
+"""Browser sign-in: sessions with secure cookie flags, CSRF, throttling, logout over POST only."""
 from __future__ import annotations
 
 import re
@@ -43,17 +43,18 @@ def test_login_without_csrf_token_is_refused(browser):
     assert browser.get("/app/", base_url=BASE).status_code == 302
 
 
-def test_wrong_password_and_lockout(browser, services):
-    for _ in range(4):
+def test_wrong_password_and_throttling(browser, services):
+    """Five wrong passwords from one address: the sixth attempt is refused (429) without checking
+    the password, the right one included (more in test_login_throttle.py)."""
+    for _ in range(5):
         r = login(browser, "admin", "wrong")
         assert r.status_code == 401 and "Wrong username or password" in r.get_data(as_text=True)
-    r = login(browser, "admin", "wrong")
-    assert r.status_code == 401 and "locked" in r.get_data(as_text=True)
-    r = login(browser, "admin", "orchid-lantern-42")  # right password, but locked
-    assert r.status_code == 401 and "locked" in r.get_data(as_text=True)
+    r = login(browser, "admin", "orchid-lantern-42")  # right password, but throttled
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    assert "Too many failed attempts" in r.get_data(as_text=True)
     from tessera.security import audit
     actions = [e["action"] for e in audit.entries(services.engine)]
-    assert actions.count("login.failed") == 6 and "login" not in actions
+    assert actions.count("login.failed") == 5 and actions.count("login.throttled") == 1 and "login" not in actions
 
 
 def test_unknown_user_gets_the_same_answer(browser):
