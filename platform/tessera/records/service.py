@@ -12,7 +12,9 @@ same connection (see create(): SQLite's one write lock is then not held while Py
                  checked like input); autonumbers allocated
   4. validate    required fields, lookup targets exist (left to the foreign key when the actor may
                  see every target: _check_lookups), validation rules (with PRIORVALUE/ISCHANGED on
-                 update); all problems reported together as 422
+                 update); all problems reported together as 422. Users and permission set
+                 assignments also pass records/user_rights.py (names that exist, no self-demotion,
+                 users never deleted, one administrator kept — checked after the save)
   5. save        INSERT / UPDATE guarded by row_version (optimistic locking: 412 when stale);
                  unique violations become 409. A bulk create checks its validation rules here, in
                  SQL over the rows it just inserted (one query over their id range), and rolls everything
