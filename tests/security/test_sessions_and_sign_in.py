@@ -89,12 +89,16 @@ def test_unknown_inactive_and_wrong_password_answer_alike(app, services):
     user, _ = services.identity.create_user("ivan", password=STRONG, last_name="I", profile="standard_user")
     services.records.update(SYSTEM, "user", user["id"], {"active": False})
     answers, durations = [], []
-    for name, password in (("nobody-here", "whatever"), ("ivan", STRONG), ("admin", "wrong")):
-        started = time.perf_counter()
-        r = login(app.test_client(), name, password, address=f"10.1.0.{len(answers)}")
-        durations.append(time.perf_counter() - started)
-        answers.append((r.status_code, "Wrong username or password." in r.get_data(as_text=True)))
-    assert answers == [(401, True)] * 3
+    for n, (name, password) in enumerate((("nobody-here", "whatever"), ("ivan", STRONG), ("admin", "wrong"))):
+        fastest = None
+        for attempt in range(3):   # the fastest of three: load on the machine only slows attempts down
+            started = time.perf_counter()
+            r = login(app.test_client(), name, password, address=f"10.1.{n}.{attempt}")
+            took = time.perf_counter() - started
+            fastest = took if fastest is None else min(fastest, took)
+            answers.append((r.status_code, "Wrong username or password." in r.get_data(as_text=True)))
+        durations.append(fastest)
+    assert answers == [(401, True)] * 9
     # the same work (one scrypt verification each): no answer is several times faster than another
     assert max(durations) < 3 * min(durations), durations
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from setup_helpers import Browser
 
 from tessera.security import audit
 
