@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-
 from tessera.security import audit
 
 STRONG = "quartz-meadow-81"
