@@ -519,7 +519,7 @@ class RecordService:
         bulk.apply_defaults(cobj, batch, literal_default, expression_default)
         bulk.check_required(cobj, batch)
         for index, owner in enumerate(batch.columns.get("owner") or ()):
-            if owner is None:
+            if owner is None and "owner" not in batch.errors.get(index, ()):
                 batch.fail(index, "owner", _NO_OWNER)
         if cobj.name in _RIGHTS_OBJECTS:
             for index in range(batch.n):
