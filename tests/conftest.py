@@ -49,7 +49,7 @@ def services(db_url):
     svc = Services.open(db_url, poll_seconds=0)
     svc.changes.install_packages([load_package(ROOT / "metadata" / "core"), load_package(TESTPKG)],
                                  author="test", message="test setup")
-    svc.identity.create_user("admin", password="admin-password-1", first_name="Ada", last_name="Admin",
+    svc.identity.create_user("admin", password="orchid-lantern-42", first_name="Ada", last_name="Admin",
                                email="ada@example.com", profile="system_administrator")
     yield svc
     svc.engine.dispose()

@@ -9,21 +9,19 @@ import functools
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 
 from .records.errors import NotFound, ValidationFailed
 from .security.actor import SYSTEM, Actor
-from .security import audit
+from .records.user_rights import username_problem
+from .security import audit, password_policy, sessions, throttle
 from .security.passwords import generate_password, hash_password, verify_password
+from .security.sessions import SessionGenerations
 from .security.tokens import CACHE_SECONDS, TokenStore
-from .storage.engine import begin_write
+from .storage.engine import begin_read, begin_write
 from .storage.platform_tables import credentials
-
-
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 
 
 @functools.cache
@@ -31,13 +29,31 @@ def _dummy_hash() -> str:
     return hash_password("not-a-real-password")
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a password sign-in: `actor` when it succeeded; else `retry_after` > 0 when
+    throttled (answered without checking the password), 0 for a wrong name or password."""
+    actor: Actor | None
+    retry_after: int = 0
+    session_generation: int = 0
+
+
 class IdentityService:
     def __init__(self, engine, records):
         self.engine = engine
         self.records = records
         self.tokens = TokenStore(engine)
+        self.sessions = SessionGenerations(engine)
         self._actors: dict[uuid.UUID, tuple[float, Actor | None]] = {}
         self._lock = threading.Lock()
+        records.on_user_change.append(self.forget)
+
+    def forget(self, user_id) -> None:
+        """Drop what this process cached about a user (after a change to their rights or sessions)."""
+        user_id = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
+        with self._lock:
+            self._actors.pop(user_id, None)
+        self.sessions.forget(user_id)
 
     def find_user(self, username: str) -> dict | None:
         return self.records.find_by(SYSTEM, "user", "username", username)
@@ -48,74 +64,99 @@ class IdentityService:
             raise NotFound(f"there is no user '{username}'")
         return user
 
+    def password_policy(self) -> password_policy.PasswordPolicy:
+        return password_policy.load(self.engine)
+
+    def check_password_policy(self, password, username: str) -> None:
+        """422 on `password` when the org's policy refuses it (security/password_policy.py)."""
+        problems = self.password_policy().problems(password, username)
+        if problems:
+            raise ValidationFailed(f"password: {problems[0]}", fields={"password": problems})
+
     def create_user(self, username: str, *, password: str | None = None, actor: Actor = SYSTEM,
                     **fields) -> tuple[dict, str | None]:
         """Create a user record and its credential. Returns (user, generated password or None)."""
-        if self.find_user(username) is not None:
+        problem = username_problem(username)
+        if problem:
+            raise ValidationFailed(f"username: {problem}", fields={"username": [problem]})
+        if isinstance(username, str) and self.find_user(username) is not None:
             raise ValidationFailed(f"user '{username}' already exists",
                                    fields={"username": ["must be unique: another user has this name"]})
         generated = None
         if password is None:
             password = generated = generate_password()
-        if len(password) < 8:
-            raise ValidationFailed("password must be at least 8 characters", fields={"password": ["too short"]})
+        self.check_password_policy(password, username if isinstance(username, str) else "")
         user = self.records.create(actor, "user", {"username": username, **fields})
         with begin_write(self.engine) as conn:
             conn.execute(insert(credentials).values(user_id=uuid.UUID(user["id"]),
-                                                    password_hash=hash_password(password), failed_logins=0))
+                                                    password_hash=hash_password(password), failed_logins=0,
+                                                    session_generation=0))
         return user, generated
 
     def set_password(self, user_id: uuid.UUID, password: str, *, actor: Actor | None = None) -> None:
-        """Set (or reset) a password; with `actor` (an admin resetting someone's password) the
-        reset is audited as `user.reset_password`, in the same transaction."""
-        username = self.records.get(SYSTEM, "user", user_id, fields=["username"])["username"] if actor else ""
+        """Set (or reset) a password, checked against the policy; every browser session of the user
+        ends. With `actor` (an admin resetting someone's password) the reset is audited as
+        `user.reset_password`, in the same transaction."""
+        username = self.records.get(SYSTEM, "user", user_id, fields=["username"])["username"]
+        self.check_password_policy(password, username)
         with begin_write(self.engine) as conn:
             done = conn.execute(update(credentials).where(credentials.c.user_id == user_id)
                                 .values(password_hash=hash_password(password), failed_logins=0, locked_until=None))
             if done.rowcount == 0:
                 conn.execute(insert(credentials).values(user_id=user_id, password_hash=hash_password(password),
-                                                        failed_logins=0))
+                                                        failed_logins=0, session_generation=0))
+            sessions.bump(conn, user_id)
             if actor is not None:
                 audit.record(conn, actor, "user.reset_password", username)
+        self.forget(user_id)
+
+    def end_sessions(self, user_id: uuid.UUID) -> None:
+        """Sign the user out everywhere (logout ends every session of theirs, copied cookies too)."""
+        with begin_write(self.engine) as conn:
+            sessions.bump(conn, user_id)
+        self.forget(user_id)
+
+    def unlock(self, username: str, *, actor: Actor) -> int:
+        """Clear the sign-in throttling of `username` (every address), audited as `user.unlock`."""
+        with begin_write(self.engine) as conn:
+            cleared = throttle.unlock(conn, username)
+            conn.execute(update(credentials).where(credentials.c.user_id.in_(
+                [uuid.UUID(u["id"]) for u in [self.find_user(username)] if u]))
+                .values(failed_logins=0, locked_until=None))
+            audit.record(conn, actor, "user.unlock", username, {"cleared": cleared})
+        return cleared
 
     def check_password(self, username: str, password: str) -> Actor | None:
-        actor, _reason = self.authenticate(username, password)
-        return actor
+        return self.sign_in(username, password).actor
 
-    def authenticate(self, username: str, password: str) -> tuple[Actor | None, str]:
-        """Password sign-in with lockout: after MAX_FAILURES wrong passwords in a row the account
-        is locked for LOCKOUT; every attempt is audited. Returns (actor, "ok") or (None, reason)."""
-        user = self.find_user(username) if isinstance(username, str) and username else None
-        if user is None:
-            verify_password(_dummy_hash(), password or "")  # same cost: don't reveal which names exist
-            audit.record_now(self.engine, None, "login.failed", str(username)[:80], {"reason": "unknown user"})
-            return None, "invalid"
-        user_id = uuid.UUID(user["id"])
-        now = datetime.now(timezone.utc)
-        with begin_write(self.engine) as conn:
-            row = conn.execute(select(credentials).where(credentials.c.user_id == user_id).with_for_update()).first()
-            locked_until = row.locked_until.replace(tzinfo=timezone.utc) if row and row.locked_until and \
-                row.locked_until.tzinfo is None else (row.locked_until if row else None)
-            if user.get("active") is False:
-                audit.record(conn, Actor(user_id, username), "login.failed", username, {"reason": "inactive"})
-                return None, "invalid"
-            if locked_until is not None and locked_until > now:
-                audit.record(conn, Actor(user_id, username), "login.failed", username, {"reason": "locked"})
-                return None, "locked"
-            if row is None or not verify_password(row.password_hash, password or ""):
-                failures = (row.failed_logins if row else 0) + 1
-                values = {"failed_logins": failures}
-                if failures >= MAX_FAILURES:
-                    values.update(failed_logins=0, locked_until=now + LOCKOUT)
-                if row is not None:
-                    conn.execute(update(credentials).where(credentials.c.user_id == user_id).values(**values))
-                audit.record(conn, Actor(user_id, username), "login.failed", username,
-                             {"reason": "bad password", "locked": failures >= MAX_FAILURES})
-                return None, "locked" if failures >= MAX_FAILURES else "invalid"
-            conn.execute(update(credentials).where(credentials.c.user_id == user_id)
-                         .values(failed_logins=0, locked_until=None))
-            audit.record(conn, Actor(user_id, username), "login", username)
-        return self.actor_for_user(user), "ok"
+    def sign_in(self, username: str, password: str, *, address: str = "local") -> SignIn:
+        """Password sign-in, throttled per address and username (security/throttle.py). Unknown,
+        inactive and wrong-password attempts get the same answer after the same work (one password
+        hash verification), so neither the answer nor its timing says which accounts exist. Every
+        attempt is audited."""
+        name = username if isinstance(username, str) else ""
+        subject = name[:80]
+        wait = throttle.retry_after(self.engine, address, name)
+        if wait:
+            audit.record_now(self.engine, None, "login.throttled", subject, {"address": address, "retry_after": wait})
+            return SignIn(None, retry_after=wait)
+        user = self.find_user(name) if name and username_problem(name) is None else None
+        row = None
+        if user is not None:
+            with begin_read(self.engine) as conn:
+                row = conn.execute(select(credentials).where(credentials.c.user_id == uuid.UUID(user["id"]))).first()
+        ok = verify_password(row.password_hash if row else _dummy_hash(), password if isinstance(password, str) else "")
+        if user is None or row is None or not ok or user.get("active") is False:
+            reason = ("unknown user" if user is None else "inactive" if user.get("active") is False and ok
+                      else "bad password")
+            throttle.record_failure(self.engine, address, name)
+            actor = Actor(uuid.UUID(user["id"]), name) if user else None
+            audit.record_now(self.engine, actor, "login.failed", subject, {"reason": reason, "address": address})
+            return SignIn(None)
+        throttle.record_success(self.engine, address, name)
+        actor = Actor(uuid.UUID(user["id"]), name)
+        audit.record_now(self.engine, actor, "login", name, {"address": address})
+        return SignIn(self.actor_for_user(user), session_generation=row.session_generation or 0)
 
     def actor_for_user(self, user: dict) -> Actor:
         """An Actor carrying everything access decisions need: profile, role, permission sets
@@ -134,8 +175,15 @@ class IdentityService:
                      permission_sets=tuple(sorted(sets)), permission_set_groups=tuple(sorted(set_groups)),
                      groups=frozenset(groups))
 
+    def actor_for_session(self, user_id: uuid.UUID, generation) -> Actor | None:
+        """The acting user of a browser session signed in at `generation`: None once the user is
+        gone or inactive, or their sessions were ended since (logout, password, rights change)."""
+        if not isinstance(generation, int) or generation != self.sessions.current(user_id):
+            return None
+        return self.actor_for_user_id(user_id)
+
     def actor_for_user_id(self, user_id: uuid.UUID) -> Actor | None:
-        """The acting user for a browser session: None once the user is gone or inactive."""
+        """The acting user for a session or token: None once the user is gone or inactive."""
         now = time.monotonic()
         cached = self._actors.get(user_id)
         if cached and now - cached[0] < CACHE_SECONDS:

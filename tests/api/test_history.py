@@ -47,7 +47,7 @@ def people(services, client_for):
     """A rep (tp_rep cannot read company.code) and a peer who cannot see the rep's records."""
     out = {}
     for name in ("rep", "peer"):
-        user, _ = services.identity.create_user(name, password=f"{name}-password-1", last_name=name.title(),
+        user, _ = services.identity.create_user(name, password="velvet-orbit-quarry-3", last_name=name.title(),
                                                 profile="tp_rep", role="tp_worker")
         out[name] = (user, client_for(user))
     return out

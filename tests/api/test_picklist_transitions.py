@@ -61,7 +61,7 @@ def helpdesk(services, client_for):
     services.changes.apply_org(ticket_org(), author="test", message="tickets")
     users = {}
     for name, profile in (("agent", "tk_agent"), ("manager", "tk_manager"), ("lead", "tk_agent")):
-        users[name], _ = services.identity.create_user(name, password=f"{name}-password-1", profile=profile,
+        users[name], _ = services.identity.create_user(name, password="Tq7-violet-harbor-92", profile=profile,
                                                        last_name=name.title())
     services.records.create(SYSTEM, "permission_set_assignment", {
         "user": users["lead"]["id"], "permission_set": "tk_reopeners", "kind": "permission_set_group"})
@@ -254,7 +254,7 @@ def service_app(services):
 
 
 def test_stock_case_status_follows_its_life_cycle(service_app, api, client_for):
-    agent_user, _ = service_app.identity.create_user("sam", password="sam-password-1", profile="service_agent",
+    agent_user, _ = service_app.identity.create_user("sam", password="Tq7-violet-harbor-92", profile="service_agent",
                                                      last_name="Agent")
     agent = client_for(agent_user)
     case = agent.post("/api/v1/records/case", json={"subject": "Cannot log in", "reason": "User Error"})

@@ -78,7 +78,7 @@ def _free_port() -> int:
 
 def _serve(db_url, log, *args):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(HERE)]),
-           "TESSERA_JOB_MODULES": "automation_test_handlers", "TESSERA_ADMIN_PASSWORD": "admin-password-1"}
+           "TESSERA_JOB_MODULES": "automation_test_handlers", "TESSERA_ADMIN_PASSWORD": "orchid-lantern-42"}
     proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "serve", "--database", db_url,
                              "--port", str(_free_port()), *args], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

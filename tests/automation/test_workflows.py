@@ -33,7 +33,7 @@ def csrf_in(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-def signed_in(app, username="admin", password="admin-password-1"):
+def signed_in(app, username="admin", password="orchid-lantern-42"):
     """A browser-like test client signed in through /login (session cookie + CSRF)."""
     browser = app.test_client()
     token = csrf_in(browser.get("/login").get_data(as_text=True))
@@ -249,7 +249,7 @@ def test_cli_apply_refuses_an_invalid_workflow_file(tmp_path, db_url):
 
 
 def test_runs_api_needs_setup_rights_and_checks_its_parameters(services, api, client_for):
-    user, _ = services.identity.create_user("rep1", password="Rep-password-very-long-1", profile="standard_user")
+    user, _ = services.identity.create_user("rep1", password="Tq7-violet-harbor-92", profile="standard_user")
     rep = client_for(user)
     assert rep.get("/api/v1/workflow-runs").status_code == 403
     assert api.get("/api/v1/workflow-runs", query_string={"limit": "0"}).status_code == 400
@@ -297,9 +297,9 @@ def test_new_leads_go_round_robin_to_the_sales_reps_queue(sales, api):
     assert lonely.status_code == 201, lonely.json
     [entry] = runs(api, workflow="lead_assignment")
     assert entry["steps"][0]["status"] == "skipped" and "no queue named 'Sales Reps'" in entry["steps"][0]["detail"]["reason"]
-    reps = [sales.identity.create_user(f"rep{i}", password=f"Rep-{i}-password-long-enough",
+    reps = [sales.identity.create_user(f"rep{i}", password="Tq7-violet-harbor-92",
                                        profile="sales_rep")[0] for i in range(3)]
-    gone = sales.identity.create_user("gone", password="Gone-password-long-enough", profile="sales_rep",
+    gone = sales.identity.create_user("gone", password="Tq7-violet-harbor-92", profile="sales_rep",
                                       active=False)[0]
     queue = api.post("/api/v1/records/queue", json={"name": "Sales Reps"}).json
     for user in [*reps, gone]:
@@ -315,7 +315,7 @@ def test_new_leads_go_round_robin_to_the_sales_reps_queue(sales, api):
 
 
 def test_least_busy_assignment_and_assigning_a_user(services, api):
-    users = [services.identity.create_user(f"u{i}", password=f"User-{i}-password-long-enough",
+    users = [services.identity.create_user(f"u{i}", password="Tq7-violet-harbor-92",
                                            profile="system_administrator")[0] for i in range(2)]
     queue = api.post("/api/v1/records/queue", json={"name": "Desk"}).json
     for user in users:
@@ -337,7 +337,7 @@ def test_least_busy_assignment_and_assigning_a_user(services, api):
 
 
 def test_notify_posts_to_the_bell_in_the_same_transaction(services, api, client_for, app):
-    rep, _ = services.identity.create_user("notified", password="Notified-password-long-1", profile="system_administrator")
+    rep, _ = services.identity.create_user("notified", password="Tq7-violet-harbor-92", profile="system_administrator")
     apply(services, {"tell": {"object": "deal", "trigger": {"event": "create_or_update", "condition": "stage == 'Closed'"},
                               "actions": [{"type": "notify", "to": ["owner", "company.owner"],
                                            "title": "'Deal closed: ' + name", "message": "'Amount ' + TEXT(amount)"}]}})
@@ -496,7 +496,7 @@ def test_manual_workflow_runs_on_chosen_records_the_caller_may_edit(services, ap
     assert api.post("/api/v1/workflows/nope/run", json={"records": [a["id"]]}).status_code == 404
     assert api.post("/api/v1/workflows/escalate/run", json={"records": []}).status_code == 422
     assert api.post("/api/v1/workflows/escalate/run", json={"ids": [a["id"]]}).status_code == 422
-    reader, _ = services.identity.create_user("reader", password="Reader-password-long-1", profile="read_only")
+    reader, _ = services.identity.create_user("reader", password="Tq7-violet-harbor-92", profile="tp_viewer")
     assert client_for(reader).post("/api/v1/workflows/escalate/run", json={"records": [a["id"]]}).status_code == 403
 
 
@@ -551,8 +551,8 @@ def test_stock_case_sla_and_escalation_to_the_owners_manager(service, api, clien
     from sqlalchemy import update
     from tessera.storage.engine import begin_write
     from tessera.storage.platform_tables import jobs
-    boss, _ = service.identity.create_user("boss", password="Boss-password-long-enough-1", profile="service_manager")
-    agent, _ = service.identity.create_user("agent", password="Agent-password-long-enough-1", profile="service_agent",
+    boss, _ = service.identity.create_user("boss", password="Tq7-violet-harbor-92", profile="service_manager")
+    agent, _ = service.identity.create_user("agent", password="Tq7-violet-harbor-92", profile="service_agent",
                                             manager=boss["id"])
     agent_api = client_for(agent)
     account = api.post("/api/v1/records/account", json={"name": "Initrode"}).json

@@ -45,7 +45,7 @@ def run_decisions(org, args) -> list[Result]:
     from tessera.security.policy import user_subject
 
     svc = org.services
-    user, _ = svc.identity.create_user("rep", password="bench-password-1", last_name="Rep", profile="sales_rep",
+    user, _ = svc.identity.create_user("rep", password="bench-harpoon-cedar-1", last_name="Rep", profile="sales_rep",
                                        role="sales_rep")
     for name, kind in (("sales_app_access", "permission_set"), ("export_data", "permission_set"),
                        ("sales_operations", "permission_set_group")):
@@ -135,7 +135,7 @@ def _people(org):
     roles = ["bench_vp", "bench_east_manager", "bench_west_manager"] + \
         [f"bench_{region}_rep" for region in ("east", "west") for _ in range(18)]
     for i, role in enumerate(roles):
-        user, _ = svc.identity.create_user(f"u{i:02d}", password="bench-password-1", last_name=f"User {i}",
+        user, _ = svc.identity.create_user(f"u{i:02d}", password="bench-harpoon-cedar-1", last_name=f"User {i}",
                                            profile="bench_rep", role=role)
         people[f"u{i:02d}"] = user
         if i in (3, 4):                                # an east rep and another one review the west

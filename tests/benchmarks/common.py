@@ -178,7 +178,7 @@ def open_org(url: str, *, extra_packages=()) -> Org:
                                  author="bench", message="benchmark setup")
     rt = svc.runtimes.refresh()
     extra = {"profile": "system_administrator"} if "profile" in rt.objects["user"].obj.fields else {}
-    user, _ = svc.identity.create_user("admin", password="bench-password-1", first_name="Bench",
+    user, _ = svc.identity.create_user("admin", password="bench-harpoon-cedar-1", first_name="Bench",
                                        last_name="Admin", email="bench@example.com", **extra)
     admin_id = uuid.UUID(user["id"])
     _tid, token = svc.identity.tokens.create(admin_id, name="bench")

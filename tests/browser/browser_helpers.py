@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-ADMIN_PASSWORD = "admin-password-1"
+ADMIN_PASSWORD = "orchid-lantern-42"
 
 
 def screenshot(page, name: str) -> Path:

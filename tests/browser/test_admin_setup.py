@@ -123,7 +123,7 @@ def test_admin_models_an_object_lays_it_out_and_grants_access(page, live_server,
     rights = rt.security.rights_cache.rights("sales_rep")
     assert rights.can("project", "create") and rights.can("project", "read")
     assert not rights.can_field("project", "budget", "read") and rights.can_field("project", "code", "edit")
-    rep_user, _ = live_services.identity.create_user("rita", password="rita-password-1", last_name="Rep",
+    rep_user, _ = live_services.identity.create_user("rita", password="saffron-beacon-36", last_name="Rep",
                                                      profile="sales_rep", role="sales_rep")
     rep = live_services.identity.actor_for_user(rep_user)
     account = live_services.records.create(rep, "account", {"name": "Acme"})   # hers: she may link to it

@@ -12,7 +12,7 @@ from tessera.meta.source import empty_org
 
 SCRIPT = "<script>window.pwned=1</script>"
 IMG = '"><img src=x onerror=window.pwned=1>'
-USER, PASSWORD = "mallory", "mallory-password-1"
+USER, PASSWORD = "mallory", "cobalt-thistle-71"
 
 
 @pytest.fixture(scope="module")

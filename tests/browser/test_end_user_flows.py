@@ -27,7 +27,7 @@ from tessera.meta.source import empty_org
 from tessera.security.actor import SYSTEM
 
 ROOT = Path(__file__).resolve().parents[2]
-REP, REP_PASSWORD = "rita", "rita-password-1"
+REP, REP_PASSWORD = "rita", "saffron-beacon-36"
 
 
 @pytest.fixture(scope="module")

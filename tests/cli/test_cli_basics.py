@@ -26,21 +26,21 @@ def testdb(db_url):
     svc = Services.open(db_url, poll_seconds=0)
     svc.changes.install_packages([load_package(ROOT / "metadata" / "core"),
                                   load_package(ROOT / "tests" / "fixtures" / "testpkg")], author="test")
-    svc.identity.create_user("admin", password="admin-password-1", email="admin@example.com", last_name="Admin",
+    svc.identity.create_user("admin", password="orchid-lantern-42", email="admin@example.com", last_name="Admin",
                             profile="system_administrator")
     svc.engine.dispose()
     return db_url
 
 
 def test_init_installs_stock_apps_and_admin_once(db_url):
-    r = run("init", "--database", db_url, env={"TESSERA_ADMIN_PASSWORD": "s3cret-pass"})
+    r = run("init", "--database", db_url, env={"TESSERA_ADMIN_PASSWORD": "s3cret-tundra-pass-9"})
     assert r.exit_code == 0, r.output
     assert "Installed packages: core, sales, marketing, service" in r.output
     assert "password from TESSERA_ADMIN_PASSWORD" in r.output
     again = run("init", "--database", db_url)
     assert again.exit_code == 0 and "Installed" not in again.output and "Created" not in again.output
     svc = Services.open(db_url)
-    assert svc.identity.check_password("admin", "s3cret-pass") is not None
+    assert svc.identity.check_password("admin", "s3cret-tundra-pass-9") is not None
     names = {o for o in svc.runtimes.current().metadata.objects}
     assert {"user", "account", "opportunity", "campaign", "case"} <= names
 

@@ -15,7 +15,7 @@ class People:
 
     def add(self, username, *, profile="tp_rep", role=None, permission_sets=(), groups=()):
         svc = self.services
-        user, _ = svc.identity.create_user(username, password="password-123", last_name=username.title(),
+        user, _ = svc.identity.create_user(username, password="quartz-meadow-81", last_name=username.title(),
                                            email=f"{username}@example.com", profile=profile, role=role)
         for ps in permission_sets:
             svc.records.create(SYSTEM, "permission_set_assignment", {"user": user["id"], "permission_set": ps})

@@ -112,14 +112,14 @@ def test_service_api_change_records_its_actor_and_a_failed_change_nothing(api, s
 
 
 def test_audit_log_is_for_admins_only(api, services, client_for):
-    user, _ = services.identity.create_user("rep", password="password-123", last_name="Rep", profile="tp_rep")
+    user, _ = services.identity.create_user("rep", password="quartz-meadow-81", last_name="Rep", profile="tp_rep")
     r = client_for(user).get("/api/v1/audit")
     assert r.status_code == 403 and r.get_json()["error"]["code"]
     assert api.get("/api/v1/audit").status_code == 200
 
 
 def test_permission_changes_through_the_rest_api_are_audited_once(api, services):
-    user, _ = services.identity.create_user("pat", password="password-123", last_name="Pat", profile="tp_rep",
+    user, _ = services.identity.create_user("pat", password="quartz-meadow-81", last_name="Pat", profile="tp_rep",
                                             role="tp_worker")
     created = [e for e in entries(api, "user.create") if e["subject"] == "pat"]
     assert len(created) == 1 and created[0]["detail"] == {"profile": "tp_rep", "role": "tp_worker", "active": True}
@@ -153,7 +153,7 @@ def test_permission_changes_through_the_rest_api_are_audited_once(api, services)
 
 def test_user_cli_changes_are_audited_once(run, api, services):
     r = run("user", "create", "cleo", "--profile", "tp_viewer", "--role", "tp_worker",
-            "--permission-set", "tp_revenue_editor", "--password", "cleos-password-1")
+            "--permission-set", "tp_revenue_editor", "--password", "juniper-anvil-15")
     assert r.exit_code == 0, r.output
     r = run("user", "deactivate", "cleo")
     assert r.exit_code == 0, r.output
@@ -163,7 +163,7 @@ def test_user_cli_changes_are_audited_once(run, api, services):
 
 
 def test_password_reset_is_audited_with_the_admin(services, api):
-    user, _ = services.identity.create_user("dot", password="password-123", last_name="Dot", profile="tp_rep")
+    user, _ = services.identity.create_user("dot", password="quartz-meadow-81", last_name="Dot", profile="tp_rep")
     admin = services.identity.actor_for_user(services.identity.find_user("admin"))
     services.identity.set_password(uuid.UUID(user["id"]), "a-new-password-1", actor=admin)
     (entry,) = [e for e in entries(api, "user.reset_password")]

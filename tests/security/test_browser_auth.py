@@ -1,4 +1,4 @@
-"""Browser sign-in: sessions with secure cookie flags, CSRF, lockout, logout over POST only."""
+"""Browser sign-in: sessions with secure cookie flags, CSRF, throttling, logout over POST only."""
 from __future__ import annotations
 
 import re
@@ -28,7 +28,7 @@ def login(browser, username, password, next_url=""):
 
 
 def test_login_sets_hardened_session_cookie(browser):
-    r = login(browser, "admin", "admin-password-1")
+    r = login(browser, "admin", "orchid-lantern-42")
     assert r.status_code == 302 and r.headers["Location"] == "/"
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
@@ -38,22 +38,23 @@ def test_login_sets_hardened_session_cookie(browser):
 
 def test_login_without_csrf_token_is_refused(browser):
     browser.get("/login", base_url=BASE)
-    r = browser.post("/login", base_url=BASE, headers=REFERER, data={"username": "admin", "password": "admin-password-1"})
+    r = browser.post("/login", base_url=BASE, headers=REFERER, data={"username": "admin", "password": "orchid-lantern-42"})
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "csrf_failed"
     assert browser.get("/app/", base_url=BASE).status_code == 302
 
 
-def test_wrong_password_and_lockout(browser, services):
-    for _ in range(4):
+def test_wrong_password_and_throttling(browser, services):
+    """Five wrong passwords from one address: the sixth attempt is refused (429) without checking
+    the password, the right one included (more in test_login_throttle.py)."""
+    for _ in range(5):
         r = login(browser, "admin", "wrong")
         assert r.status_code == 401 and "Wrong username or password" in r.get_data(as_text=True)
-    r = login(browser, "admin", "wrong")
-    assert r.status_code == 401 and "locked" in r.get_data(as_text=True)
-    r = login(browser, "admin", "admin-password-1")  # right password, but locked
-    assert r.status_code == 401 and "locked" in r.get_data(as_text=True)
+    r = login(browser, "admin", "orchid-lantern-42")  # right password, but throttled
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    assert "Too many failed attempts" in r.get_data(as_text=True)
     from tessera.security import audit
     actions = [e["action"] for e in audit.entries(services.engine)]
-    assert actions.count("login.failed") == 6 and "login" not in actions
+    assert actions.count("login.failed") == 5 and actions.count("login.throttled") == 1 and "login" not in actions
 
 
 def test_unknown_user_gets_the_same_answer(browser):
@@ -62,7 +63,7 @@ def test_unknown_user_gets_the_same_answer(browser):
 
 
 def test_logout_is_post_only_and_needs_csrf(browser):
-    login(browser, "admin", "admin-password-1")
+    login(browser, "admin", "orchid-lantern-42")
     assert browser.get("/logout", base_url=BASE).status_code == 405
     assert browser.post("/logout", base_url=BASE, headers=REFERER).status_code == 400  # no CSRF token
     token = csrf_of(browser.get("/app/", base_url=BASE).get_data(as_text=True))
@@ -76,26 +77,26 @@ def test_logout_is_post_only_and_needs_csrf(browser):
 
 
 def test_inactive_users_are_refused_and_lose_their_session(browser, services):
-    user, _ = services.identity.create_user("carol", password="carol-password", last_name="C",
+    user, _ = services.identity.create_user("carol", password="copper-kettle-19", last_name="C",
                                             profile="system_administrator")
-    assert login(browser, "carol", "carol-password").status_code == 302
+    assert login(browser, "carol", "copper-kettle-19").status_code == 302
     assert browser.get("/app/", base_url=BASE).status_code == 200
     services.records.update(SYSTEM, "user", user["id"], {"active": False})
     services.identity._actors.clear()  # drop the short per-worker cache instead of sleeping
     assert browser.get("/app/", base_url=BASE).status_code == 302
     other = browser.application.test_client()
-    assert login(other, "carol", "carol-password").status_code == 401
+    assert login(other, "carol", "copper-kettle-19").status_code == 401
 
 
 def test_no_open_redirect_after_login(browser):
-    r = login(browser, "admin", "admin-password-1", next_url="//evil.example/steal")
+    r = login(browser, "admin", "orchid-lantern-42", next_url="//evil.example/steal")
     assert r.headers["Location"] == "/"
-    r2 = login(browser.application.test_client(), "admin", "admin-password-1", next_url="/api/v1/openapi.json")
+    r2 = login(browser.application.test_client(), "admin", "orchid-lantern-42", next_url="/api/v1/openapi.json")
     assert r2.headers["Location"] == "/api/v1/openapi.json"
 
 
 def test_api_ignores_session_cookies(browser):
-    login(browser, "admin", "admin-password-1")
+    login(browser, "admin", "orchid-lantern-42")
     response = browser.get("/api/v1/objects", base_url=BASE)
     assert response.status_code == 401
     assert "Set-Cookie" not in response.headers   # the API never opens (nor refreshes) the session

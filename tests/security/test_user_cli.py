@@ -71,11 +71,11 @@ def test_create_prints_a_generated_password_that_works(run, services):
 def test_create_with_password_role_and_permission_sets(run, services):
     r = run("user", "create", "bob", "--profile", "tp_viewer", "--role", "tp_worker",
             "--permission-set", "tp_revenue_editor", "--permission-set", "tp_see_all_deals",
-            "--password", "bobs-password-1", "--email", "bob@example.com")
+            "--password", "walnut-prism-88", "--email", "bob@example.com")
     assert r.exit_code == 0, r.output
     assert "Created user 'bob' (profile tp_viewer, role tp_worker)" in r.stdout
-    assert created_password(r) is None and "bobs-password-1" not in r.output  # never echoed
-    actor = services.identity.check_password("bob", "bobs-password-1")
+    assert created_password(r) is None and "walnut-prism-88" not in r.output  # never echoed
+    actor = services.identity.check_password("bob", "walnut-prism-88")
     assert actor is not None
     assert (actor.profile, actor.role, actor.permission_sets) == (
         "tp_viewer", "tp_worker", ("tp_revenue_editor", "tp_see_all_deals"))
@@ -89,9 +89,9 @@ def test_create_assigns_a_permission_set_group(db_url):
                                  author="test")
     try:
         r = CliRunner().invoke(cli, ["user", "create", "--database", db_url, "olga", "--profile", "standard_user",
-                                     "--permission-set", "sales_operations", "--password", "olgas-password-1"])
+                                     "--permission-set", "sales_operations", "--password", "tidal-ember-47"])
         assert r.exit_code == 0, r.output
-        actor = svc.identity.check_password("olga", "olgas-password-1")
+        actor = svc.identity.check_password("olga", "tidal-ember-47")
         assert actor.permission_set_groups == ("sales_operations",) and actor.permission_sets == ()
         access = svc.runtimes.current().security.access_for(actor)
         assert access.can("price_book", "create") and access.system("export_data")  # the group's two sets
@@ -116,10 +116,10 @@ def test_unknown_names_are_refused_with_the_valid_ones(run, services, option, va
 
 
 def test_duplicate_username_is_refused(run, services):
-    assert run("user", "create", "dave", "--profile", "tp_rep", "--password", "daves-password-1").exit_code == 0
+    assert run("user", "create", "dave", "--profile", "tp_rep", "--password", "crimson-loom-29").exit_code == 0
     r = run("user", "create", "dave", "--profile", "tp_viewer", "--permission-set", "tp_see_all_deals")
     assert r.exit_code == 1 and "already exists" in r.stderr, r.output
-    actor = services.identity.check_password("dave", "daves-password-1")  # the first one is untouched
+    actor = services.identity.check_password("dave", "crimson-loom-29")  # the first one is untouched
     assert actor.profile == "tp_rep" and actor.permission_sets == ()
     assert created_password(r) is None
 
@@ -132,8 +132,8 @@ def test_short_password_is_refused(run, services):
 
 # -- list ----------------------------------------------------------------------------------------------
 def test_list_shows_profile_role_and_status(run):
-    run("user", "create", "frank", "--profile", "tp_rep", "--role", "tp_lead", "--password", "franks-password")
-    run("user", "create", "gina", "--profile", "tp_viewer", "--password", "ginas-password-1")
+    run("user", "create", "frank", "--profile", "tp_rep", "--role", "tp_lead", "--password", "hollow-zephyr-53")
+    run("user", "create", "gina", "--profile", "tp_viewer", "--password", "marble-quiver-64")
     run("user", "deactivate", "gina")
     r = run("user", "list")
     assert r.exit_code == 0, r.output
@@ -146,13 +146,13 @@ def test_list_shows_profile_role_and_status(run):
 
 # -- deactivate ----------------------------------------------------------------------------------------
 def test_deactivate_stops_tokens_and_passwords(run, services, app):
-    assert run("user", "create", "hank", "--profile", "tp_rep", "--password", "hanks-password").exit_code == 0
+    assert run("user", "create", "hank", "--profile", "tp_rep", "--password", "silent-fjord-32").exit_code == 0
     used, unused = cli_token(run, "hank"), cli_token(run, "hank")
     api = Api(app, used)
     assert api.get("/api/v1/records/company").status_code == 200
     r = run("user", "deactivate", "hank")
     assert r.exit_code == 0 and "Deactivated 'hank'" in r.stdout, r.output
-    assert services.identity.check_password("hank", "hanks-password") is None
+    assert services.identity.check_password("hank", "silent-fjord-32") is None
     # a worker caches a verified token for CACHE_SECONDS: the refusal is certain after that
     time.sleep(CACHE_SECONDS + 0.2)
     for token in (used, unused):
@@ -176,9 +176,9 @@ def test_deactivate_unknown_user(run):
 def test_cli_user_gets_exactly_profile_plus_permission_sets(run, app):
     """tp_rep creates/edits companies but cannot set revenue (read-only) nor see code (hidden), nor
     delete companies; tp_revenue_editor adds revenue edit, and code stays hidden (hidden by both)."""
-    run("user", "create", "ivy", "--profile", "tp_rep", "--password", "ivys-password-1")
+    run("user", "create", "ivy", "--profile", "tp_rep", "--password", "rustic-nebula-85")
     run("user", "create", "jack", "--profile", "tp_rep", "--permission-set", "tp_revenue_editor",
-        "--password", "jacks-password-1")
+        "--password", "lunar-spindle-17")
     ivy, jack = Api(app, cli_token(run, "ivy")), Api(app, cli_token(run, "jack"))
 
     r = ivy.post("/api/v1/records/company", {"name": "Ivy Co", "revenue": 10})

@@ -9,12 +9,12 @@ from setup_helpers import Browser
 
 @pytest.fixture
 def admin(app):
-    return Browser(app.test_client()).login("admin", "admin-password-1")
+    return Browser(app.test_client()).login("admin", "orchid-lantern-42")
 
 
 @pytest.fixture
 def make_browser(app, services):
-    def make(username, *, profile="tp_rep", password="password-123", **fields):
+    def make(username, *, profile="tp_rep", password="quartz-meadow-81", **fields):
         if services.identity.find_user(username) is None:
             services.identity.create_user(username, password=password, last_name=username.title(),
                                           profile=profile, **fields)

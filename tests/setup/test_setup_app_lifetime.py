@@ -24,7 +24,7 @@ def test_a_new_version_is_served_by_the_same_admin_app(admin, app, services):
     assert "Deal Desk (group)" in page
     r = admin.post("/setup/users/new/", {"username": "desk", "last_name": "Desk", "profile": "tp_rep",
                                          "permission_sets": ["permission_set_group:deal_desk"],
-                                         "password": "password-123"})
+                                         "password": "quartz-meadow-81"})
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     user = services.identity.find_user("desk")
     assigned = services.records.find_all_by(SYSTEM, "permission_set_assignment", "user", uuid.UUID(user["id"]),
@@ -33,7 +33,7 @@ def test_a_new_version_is_served_by_the_same_admin_app(admin, app, services):
 
 def test_concurrent_first_requests_build_the_admin_app_once(app, services):
     dispatcher = app.extensions["tessera_setup"]
-    browsers = [Browser(app.test_client()).login("admin", "admin-password-1") for _ in range(6)]
+    browsers = [Browser(app.test_client()).login("admin", "orchid-lantern-42") for _ in range(6)]
     start = threading.Barrier(len(browsers))
     apps, statuses = [], []
 

@@ -75,7 +75,7 @@ def test_edit_changes_label_and_member_sets(admin, services):
 
 def test_assigned_on_the_users_page_grants_the_sets_and_blocks_delete(admin, services):
     create_desk(admin)
-    user, _ = services.identity.create_user("desk", password="desk-password-1", last_name="Desk", profile="tp_rep")
+    user, _ = services.identity.create_user("desk", password="granite-willow-24", last_name="Desk", profile="tp_rep")
     r = admin.post(f"/setup/users/edit/?id={user['id']}", {
         "last_name": "Desk", "profile": "tp_rep", "active": "y", "permission_sets": ["permission_set_group:deal_desk"]})
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]

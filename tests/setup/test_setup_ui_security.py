@@ -182,7 +182,7 @@ def test_users_create_edit_deactivate_reset_password(admin, app, services):
 
 def test_users_list_pages_and_search(admin, services):
     for i in range(30):
-        services.identity.create_user(f"u{i:02d}", password="password-123", last_name=f"User {i}", profile="tp_rep")
+        services.identity.create_user(f"u{i:02d}", password="quartz-meadow-81", last_name=f"User {i}", profile="tp_rep")
     first = admin.get("/setup/users/").get_data(as_text=True)
     second = admin.get("/setup/users/?page=1").get_data(as_text=True)
     assert "u00" in first and "u29" not in first and "u29" in second

@@ -31,7 +31,7 @@ def test_login_next_brings_the_user_back(app, users):
     page = c.get("/login?next=/app/testapp/company")
     from ui_helpers import csrf_of
     r = c.c.post("/login", base_url=BASE, headers={"Referer": f"{BASE}/login"}, data={
-        "csrf_token": csrf_of(page.get_data(as_text=True)), "username": "rep", "password": "rep-password",
+        "csrf_token": csrf_of(page.get_data(as_text=True)), "username": "rep", "password": "harbor-violet-ledger-5",
         "next": "/app/testapp/company"})
     assert r.headers["Location"] == "/app/testapp/company"
 

@@ -34,8 +34,8 @@ def desk(services, app):
                                  "doc": {"name": "helpdesk", "label": "Helpdesk", "tabs": ["ticket"]}}
     services.changes.apply_org(org, author="test", message="helpdesk")
     for name, profile in (("agent", "tk_agent"), ("manager", "tk_manager")):
-        services.identity.create_user(name, password=f"{name}-password-1", profile=profile, last_name=name.title())
-    return {name: UiClient(app).login(name, f"{name}-password-1") for name in ("agent", "manager")}
+        services.identity.create_user(name, password="Tq7-violet-harbor-92", profile=profile, last_name=name.title())
+    return {name: UiClient(app).login(name, "Tq7-violet-harbor-92") for name in ("agent", "manager")}
 
 
 def select_options(html: str, name: str) -> list[str]:

@@ -9,6 +9,8 @@ import pytest
 
 from ui_helpers import actor_of
 
+USER_PASSWORD = "harbor-violet-ledger-5"   # what the `login` fixture (conftest.py) signs in with
+
 
 @pytest.fixture
 def deals(services, users, make_record):
@@ -96,7 +98,7 @@ def test_list_and_kanban_lock_read_shared_rows(login, deals):
 
 def test_read_sharing_rule_gives_a_read_only_page(services, login, make_record, users):
     """tp_big_deals_to_auditors shares deals of 1000 or more with role tp_auditor, to read."""
-    services.identity.create_user("auditrep", password="auditrep-password", last_name="Audit",
+    services.identity.create_user("auditrep", password=USER_PASSWORD, last_name="Audit",
                                   profile="tp_rep", role="tp_auditor")
     big = make_record("deal", {"name": "Big Deal", "amount": 5000, "owner": users["rep"]["id"]})
     auditor = login("auditrep")
@@ -106,7 +108,7 @@ def test_read_sharing_rule_gives_a_read_only_page(services, login, make_record, 
 
 
 def test_role_hierarchy_keeps_edit_for_managers(services, login, make_record, users):
-    services.identity.create_user("manager", password="manager-password", last_name="Lead",
+    services.identity.create_user("manager", password=USER_PASSWORD, last_name="Lead",
                                   profile="tp_rep", role="tp_lead")
     deal = make_record("deal", {"name": "Team Deal", "owner": users["rep"]["id"]})
     page = login("manager").html(f"/app/testapp/deal/{deal['id']}")

@@ -21,7 +21,7 @@ def _require_user(services, username):
 
 @click.group("user")
 def user():
-    """Users: create, list, deactivate."""
+    """Users: create, list, deactivate, unlock, set a password, the password policy."""
 
 
 @user.command("create")
@@ -95,8 +95,61 @@ def user_deactivate(ctx, username):
     from ..security.actor import SYSTEM
     services = open_services(ctx, require_ready=True)
     found = _require_user(services, username)
-    services.records.update(SYSTEM, "user", found["id"], {"active": False})   # audited there
-    click.echo(f"Deactivated '{username}'")
+    from ..records.errors import RecordError
+    try:   # audited there; refused when it would leave no administrator
+        services.records.update(SYSTEM, "user", found["id"], {"active": False})
+    except RecordError as exc:
+        fail(exc.message)
+    click.echo(f"Deactivated '{username}' (sessions ended, API tokens revoked)")
+
+
+@user.command("unlock")
+@database_option
+@click.argument("username")
+def user_unlock(ctx, username):
+    """Clear the sign-in throttling of a user (every address); audited as user.unlock."""
+    from ..security.actor import SYSTEM
+    services = open_services(ctx, require_ready=True)
+    _require_user(services, username)
+    cleared = services.identity.unlock(username, actor=SYSTEM)
+    click.echo(f"Unlocked '{username}'" + (f" ({cleared} throttling counter{'s' if cleared != 1 else ''} cleared)"
+                                           if cleared else " (it was not throttled)"))
+
+
+@user.command("set-password")
+@database_option
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The new password (prompted when not given); the password policy applies.")
+def user_set_password(ctx, username, password):
+    """Set a user's password (ends their browser sessions); audited as user.reset_password."""
+    import uuid
+    from ..records.errors import RecordError
+    from ..security.actor import SYSTEM
+    services = open_services(ctx, require_ready=True)
+    found = _require_user(services, username)
+    try:
+        services.identity.set_password(uuid.UUID(found["id"]), password, actor=SYSTEM)
+    except RecordError as exc:
+        fail("password " + "; ".join(exc.fields.get("password") or [exc.message]))
+    click.echo(f"Password of '{username}' set")
+
+
+@user.command("password-policy")
+@database_option
+@click.option("--min-length", type=int, default=None, help="Minimum length (8-128; default 8).")
+@click.option("--min-score", type=int, default=None, help="Minimum zxcvbn strength score (0-4; default 3).")
+def user_password_policy(ctx, min_length, min_score):
+    """Show the password policy, or change its minimums (org settings)."""
+    from ..security import password_policy
+    services = open_services(ctx, require_ready=True)
+    try:
+        policy = password_policy.save(services.engine, min_length=min_length, min_score=min_score) \
+            if min_length is not None or min_score is not None else password_policy.load(services.engine)
+    except ValueError as exc:
+        fail(str(exc))
+    click.echo(f"minimum length {policy.min_length}, minimum strength score {policy.min_score} of 4 "
+               f"(zxcvbn); passwords may not contain the username")
 
 
 @click.group("policy")

@@ -6,6 +6,19 @@ import click
 from .context import database_option, fail, open_services
 
 
+def _bootstrap(services):
+    """bootstrap(), with a weak TESSERA_ADMIN_PASSWORD (or another refusal) as a clear error."""
+    from ..bootstrap import bootstrap
+    from ..records.errors import RecordError
+    try:
+        return bootstrap(services)
+    except RecordError as exc:
+        problems = "; ".join(exc.fields.get("password") or [])
+        if problems:
+            fail(f"TESSERA_ADMIN_PASSWORD is refused by the password policy: it {problems}")
+        fail(exc.message)
+
+
 def _print_bootstrap(report):
     if report.installed:
         click.echo(f"Installed packages: {', '.join(report.installed)}")
@@ -21,9 +34,8 @@ def _print_bootstrap(report):
 @database_option
 def init(ctx):
     """Create the database: platform tables, core package, stock apps and the admin user."""
-    from ..bootstrap import bootstrap
     services = open_services(ctx)
-    report = bootstrap(services)
+    report = _bootstrap(services)
     _print_bootstrap(report)
     click.echo(f"Database ready: {ctx.url} (metadata version {services.changes.active_number()})")
 
@@ -36,10 +48,9 @@ def init(ctx):
               help="Run queued jobs in a worker thread of this process (run `tessera worker` instead to scale out).")
 def serve(ctx, host, port, with_worker):
     """Initialize the database if needed and serve the web app and API."""
-    from ..bootstrap import bootstrap
     from ..web.app import create_app
     services = open_services(ctx)
-    _print_bootstrap(bootstrap(services))
+    _print_bootstrap(_bootstrap(services))
     app = create_app(services=services)
     worker = _start_worker(services) if with_worker else None
     click.echo(f"Tessera is running at http://{host}:{port}/  (API: http://{host}:{port}/api/v1/)")

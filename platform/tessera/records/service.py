@@ -15,7 +15,9 @@ same connection (see create(): SQLite's one write lock is then not held while Py
                  the field's transitions, a new record start in an `initial` value: records/
                  transitions.py), validation rules (with PRIORVALUE/ISCHANGED on update); all
                  problems reported together as 422. Before-save workflows (records/hooks.py) run
-                 between 3 and 4: every check sees the write's final values
+                 between 3 and 4: every check sees the write's final values. Users and permission
+                 set assignments also pass records/user_rights.py (names that exist, no self-demotion,
+                 users never deleted, one administrator kept — checked after the save)
   5. save        INSERT / UPDATE guarded by row_version (optimistic locking: 412 when stale);
                  unique violations become 409. A bulk create checks its validation rules here, in
                  SQL over the rows it just inserted (one query over their id range), and rolls everything
@@ -49,7 +51,7 @@ from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
 from ..storage.platform_tables import autonumbers
-from . import bulk, cursor as cursors, history, keyset, permission_audit, transitions
+from . import bulk, cursor as cursors, history, keyset, permission_audit, transitions, user_rights
 from .hooks import WriteContext
 from .coerce import coercer_for, parse_id
 from .ids import new_id, new_ids
@@ -63,6 +65,9 @@ MAX_LIMIT = 1000
 #   full  edit and delete it;  edit  edit it, not delete it;  read  only read it.
 ACCESS_LEVELS = ("read", "edit", "full")
 _WRITABLE_SYSTEM = {"owner"}
+_NO_OWNER = "cannot be empty: every record has an owner"
+# the objects whose rows decide who may do what: guarded by records/user_rights.py on every write
+_RIGHTS_OBJECTS = frozenset(("user", "permission_set_assignment"))
 _NUMBER_GROUP = re.compile(r"\{(0+)\}")
 # (engine, connection) of the write whose after-save automation is running in this thread: the
 # service's reads and writes made by that automation join its transaction (on_connection)
@@ -115,6 +120,9 @@ class RecordService:
         self._runtime_source = runtime_source  # callable -> current Runtime
         self._secret = secret
         self.hooks = None   # records.hooks.WriteHooks, registered by the automation layer
+        # told the user id after a committed write to a user's rights (user or assignment row), so
+        # the identity service can drop what it cached about them at once in this process
+        self.on_user_change: list = []
 
     # -- transactions -------------------------------------------------------------------------
     @contextmanager
@@ -467,8 +475,11 @@ class RecordService:
                     if object_name in permission_audit.AUDITED:
                         permission_audit.created(conn, rt, actor, object_name, [values])
                     acted = self._after_save(conn, rt, cobj, actor, now, "create", values, None)
-                    return self._load_full(conn, rt, cobj, values["id"], access=access,
-                                           known=None if acted else values)
+                    record = self._load_full(conn, rt, cobj, values["id"], access=access,
+                                             known=None if acted else values)
+            if object_name == "permission_set_assignment":
+                self._user_changed(values.get("user"))
+            return record
         except Conflict as conflict:
             if not conflict.foreign_key or values is None:
                 raise
@@ -583,6 +594,16 @@ class RecordService:
                 refusal = machine.start_refusal(value) if value is not bulk.MISSING else None
                 if refusal and name not in batch.errors.get(index, ()):
                     batch.fail(index, name, refusal)
+        for index, owner in enumerate(batch.columns.get("owner") or ()):
+            if owner is None and "owner" not in batch.errors.get(index, ()):
+                batch.fail(index, "owner", _NO_OWNER)
+        if cobj.name in _RIGHTS_OBJECTS:
+            for index in range(batch.n):
+                errors = {}
+                user_rights.check_values(rt.metadata, cobj.name, batch.row(index), errors)
+                for name, messages in errors.items():
+                    if name not in batch.errors.get(index, ()):
+                        batch.fail(index, name, messages[0])
         bulk.complete(batch, actor.user_id, now)
         bulk.mark_not_records(batch, rows)
         return batch
@@ -616,8 +637,17 @@ class RecordService:
             self._check_lookups(conn, rt, cobj, changes, errors, access)
             if cobj.state_machines:
                 self._check_transitions(conn, rt, cobj, actor, dict(current), merged, now, errors)
+            guarded = object_name in _RIGHTS_OBJECTS
+            if guarded:
+                user_rights.check_values(rt.metadata, object_name, merged, errors, changed=changes)
             if errors:
                 raise ValidationFailed(_summary(errors), fields=errors)
+            was_admin = False
+            if guarded:
+                user_rights.check_update(actor, object_name, current, changes)
+                if object_name == "permission_set_assignment" or changes.get("active") is False or \
+                        ("profile" in changes and changes["profile"] != current.get("profile")):
+                    was_admin = user_rights.is_admin(conn, rt, user_rights.user_of(object_name, current))
             prior = dict(current)
             self._check_rules_or_raise(conn, rt, cobj, merged, prior, now)
             changes.update(updated_at=now, updated_by=actor.user_id, row_version=current["row_version"] + 1)
@@ -630,9 +660,14 @@ class RecordService:
             history.record_changes(conn, cobj, current, changes, actor, now)
             if object_name in permission_audit.AUDITED:
                 permission_audit.updated(conn, rt, actor, object_name, current, changes)
+            if guarded:
+                user_rights.after_write(conn, rt, actor, object_name, current, changes, was_admin)
             saved = {**current, **changes}
             acted = self._after_save(conn, rt, cobj, actor, now, "update", saved, dict(current))
-            return self._load_full(conn, rt, cobj, rid, access=access, known=None if acted else saved)
+            record = self._load_full(conn, rt, cobj, rid, access=access, known=None if acted else saved)
+        if guarded:
+            self._user_changed(user_rights.user_of(object_name, current), changes.get("user"))
+        return record
 
     @_reports_workflow_failures
     @retry_on_stale_statements
@@ -647,6 +682,11 @@ class RecordService:
             if expected_version is not None and current["row_version"] != expected_version:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
                                    f"(version {current['row_version']}, you had {expected_version})")
+            guarded = object_name in _RIGHTS_OBJECTS
+            was_admin = False
+            if guarded:
+                user_rights.before_delete(actor, object_name, current)
+                was_admin = user_rights.is_admin(conn, rt, user_rights.user_of(object_name, current))
             for child_name, field in cobj.restricted_by:
                 child = rt.objects[child_name].table
                 n = conn.execute(select(child.c.id).where(child.c[field] == rid).limit(1)).first()
@@ -660,7 +700,17 @@ class RecordService:
                 raise _integrity_error(exc, cobj) from None
             if object_name in permission_audit.AUDITED:
                 permission_audit.deleted(conn, rt, actor, object_name, current)
+            if guarded:
+                user_rights.after_write(conn, rt, actor, object_name, current, None, was_admin)
             self._after_save(conn, rt, cobj, actor, _now(), "delete", dict(current), dict(current))
+        if guarded:
+            self._user_changed(user_rights.user_of(object_name, current))
+
+    def _user_changed(self, *user_ids) -> None:
+        for user_id in user_ids:
+            if user_id is not None:
+                for listener in self.on_user_change:
+                    listener(user_id)
 
     # -- steps ------------------------------------------------------------------------------
     def _current_for_write(self, conn, access, cobj, rid, record_id):
@@ -723,6 +773,9 @@ class RecordService:
                     errors[name if isinstance(name, str) else str(name)] = ["is not a field of " + cobj.name]
                     continue
             if raw is None or raw == "":
+                if name == "owner":
+                    errors["owner"] = [_NO_OWNER]
+                    continue
                 values[name] = None
                 continue
             try:
@@ -736,6 +789,8 @@ class RecordService:
         if not isinstance(data, dict):
             return {}, {"_record": ["expected a JSON object of field values"]}
         values, errors = self._coerce_input(cobj, data, from_text)
+        if cobj.name in _RIGHTS_OBJECTS:
+            user_rights.check_values(rt.metadata, cobj.name, values, errors)
         for field, default in cobj.defaults:
             if field.name in data:
                 continue

@@ -24,7 +24,21 @@ credentials = Table(
     Column("user_id", Uuid, primary_key=True),
     Column("password_hash", String(255), nullable=False),
     Column("failed_logins", Integer, nullable=False, default=0),
-    Column("locked_until", DateTime(timezone=True)),
+    Column("locked_until", DateTime(timezone=True)),   # retired: sign-in throttling (login_throttle) replaced it
+    # bumped on logout, password change, deactivation and profile/role change: a browser session
+    # keeps the generation it signed in with and stops working once it differs (NULL counts as 0)
+    Column("session_generation", Integer),
+)
+
+# Failed sign-ins per key (security/throttle.py): `a:<address>|u:<username>`, `u:<username>` and
+# `a:<address>`, hashed. In the database so every worker counts the same attempts.
+login_throttle = Table(
+    "tessera_login_throttle", platform_metadata,
+    Column("key", String(64), primary_key=True),
+    Column("username", String(80), index=True),      # lower-cased; NULL for the address-only key
+    Column("failures", Integer, nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("blocked_until", DateTime(timezone=True)),
 )
 
 api_tokens = Table(

@@ -1,6 +1,9 @@
 """Browser sign-in: login and logout with a session cookie (HttpOnly, SameSite=Lax, Secure unless
 turned off for plain-HTTP deployments), CSRF on every form (Flask-WTF), lockout after repeated
-failures (IdentityService.authenticate). State never changes over GET: logout is a POST.
+failures (IdentityService.sign_in: throttled per address and username, 429 with Retry-After).
+Sessions are revocable: the cookie keeps the session generation it signed in with, checked on every
+request (security/sessions.py); logout ends every session of the user. State never changes over
+GET: logout is a POST.
 """
 from __future__ import annotations
 
@@ -26,8 +29,8 @@ def current_actor():
     actor = None
     if user_id:
         try:
-            actor = services().identity.actor_for_user_id(uuid.UUID(user_id))
-        except ValueError:
+            actor = services().identity.actor_for_session(uuid.UUID(user_id), session.get("gen"))
+        except (ValueError, TypeError, AttributeError):
             actor = None
         if actor is None:
             session.clear()
@@ -42,6 +45,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("auth.home")
 
 
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} seconds"
+    return f"{(seconds + 59) // 60} minutes"
+
+
 @auth.get("/login")
 def login_form():
     if current_actor() is not None:
@@ -53,14 +62,19 @@ def login_form():
 def login():
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    actor, reason = services().identity.authenticate(username, password)
-    if actor is None:
-        message = ("Too many failed attempts: this account is locked for 15 minutes."
-                   if reason == "locked" else "Wrong username or password.")
-        return render_template("login.html", next=request.form.get("next", ""), error=message,
+    result = services().identity.sign_in(username, password, address=request.remote_addr or "unknown")
+    if result.actor is None:
+        if result.retry_after:
+            message = f"Too many failed attempts: try again in {_duration(result.retry_after)}."
+            response = current_app.make_response((render_template(
+                "login.html", next=request.form.get("next", ""), error=message, username=username), 429))
+            response.headers["Retry-After"] = str(result.retry_after)
+            return response
+        return render_template("login.html", next=request.form.get("next", ""), error="Wrong username or password.",
                                username=username), 401
     session.clear()  # a fresh session on sign-in: no fixation
-    session["user_id"] = str(actor.user_id)
+    session["user_id"] = str(result.actor.user_id)
+    session["gen"] = result.session_generation
     session.permanent = True
     return redirect(_safe_next(request.form.get("next")))
 
@@ -70,6 +84,7 @@ def logout():
     actor = current_actor()
     if actor is not None:
         audit.record_now(services().engine, actor, "logout", actor.username)
+        services().identity.end_sessions(actor.user_id)   # a copied cookie stops working too
     session.clear()
     return redirect(url_for("auth.login_form"))
 

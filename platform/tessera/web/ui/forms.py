@@ -393,8 +393,8 @@ def to_api_values(obj: ObjectDef, raw: dict, *, mode: str, current: dict | None 
         except ValueError as exc:
             errors[name] = [str(exc)]
             continue
-        if mode == "create" and parsed is None and name in defaults:
-            continue
+        if mode == "create" and parsed is None and (name in defaults or name == "owner"):
+            continue   # left to the service: the default, or the creator as owner
         if mode == "edit" and current is not None and _same(f, current.get(name), value):
             continue
         data[name] = parsed

@@ -22,7 +22,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
 from ....records.errors import RecordError
 from ..base import SetupGuard
@@ -56,11 +56,6 @@ def _select(pairs):
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-def _password_strength(form, field):
-    if field.data and len(field.data) < 8:
-        raise ValidationError("at least 8 characters")
-
-
 def _common_fields() -> dict:
     # The profile, role and permission-set choices come from the active metadata version and are
     # set on each form instance (UsersModelView._with_choices): the view is built once per
@@ -84,8 +79,9 @@ CreateUserForm = type("CreateUserForm", (FlaskForm,), {
     "username": StringField("Username", validators=[DataRequired(), Length(max=80)],
                             description="The name used to sign in."),
     **_common_fields(),
-    "password": PasswordField("Initial password", validators=[DataRequired(), _password_strength],
-                              description="At least 8 characters; the user can change it later.")})
+    # the password policy (length, strength, not the username) is the identity service's
+    "password": PasswordField("Initial password", validators=[DataRequired()],
+                              description="A strong password (the org's policy applies); the user can change it later.")})
 EditUserForm = type("EditUserForm", (FlaskForm,), {
     **_common_fields(),
     "active": BooleanField("Active", description="Inactive users cannot sign in; their records stay.")})
@@ -269,16 +265,12 @@ class UsersModelView(SetupGuard, BaseModelView):
         svc, actor = self.services, current_actor()
         data = self._fields(form)
         data["active"] = bool(form.active.data)
-        if str(model.id) == str(actor.user_id) and not data["active"]:
-            form.active.errors = list(form.active.errors) + ["you cannot deactivate yourself"]
-            return False
-        try:
+        try:   # the record service refuses self-demotion and removing the last administrator
             svc.records.update(actor, "user", model.id, data)
             self._sync_sets(model.id, form.permission_sets.data or [])
         except RecordError as exc:
             self._record_errors(form, exc)
             return False
-        svc.identity._actors.pop(uuid.UUID(str(model.id)), None)   # take effect now in this worker
         return True
 
     def delete_model(self, model):
@@ -289,15 +281,11 @@ class UsersModelView(SetupGuard, BaseModelView):
         svc, actor = self.services, current_actor()
         done = []
         for rid in ids:
-            if not active and str(rid) == str(actor.user_id):
-                flash("You cannot deactivate yourself.", "error")
-                continue
-            try:
+            try:   # the record service refuses self-deactivation and removing the last administrator
                 record = svc.records.update(actor, "user", rid, {"active": active})
             except RecordError as exc:
                 flash(exc.message, "error")
                 continue
-            svc.identity._actors.pop(uuid.UUID(str(rid)), None)
             done.append(record["username"])
         if done:
             flash(f"{'Activated' if active else 'Deactivated'}: {', '.join(done)}.", "success")
@@ -310,6 +298,18 @@ class UsersModelView(SetupGuard, BaseModelView):
     def action_activate(self, ids):
         self._set_active(ids, True)
 
+    @action("unlock", "Unlock sign-in", "Clear the sign-in throttling of the selected users?")
+    def action_unlock(self, ids):
+        svc, actor = self.services, current_actor()
+        done = []
+        for rid in ids:
+            user = self.get_one(rid)
+            if user is not None:
+                svc.identity.unlock(user.username, actor=actor)   # audited as user.unlock
+                done.append(user.username)
+        if done:
+            flash(f"Unlocked sign-in: {', '.join(done)}.", "success")
+
     # -- password reset -------------------------------------------------------------------------
     @expose("/password/", methods=("GET", "POST"))
     def reset_password(self):
@@ -319,10 +319,11 @@ class UsersModelView(SetupGuard, BaseModelView):
         error = None
         if request.method == "POST":
             password = request.form.get("password") or ""
-            if len(password) < 8:
-                error = "The password must be at least 8 characters."
-            else:
+            try:   # the password policy applies (identity service): 422 with its message
                 self.services.identity.set_password(uuid.UUID(str(user.id)), password, actor=current_actor())
+            except RecordError as exc:
+                error = "The password " + "; ".join(exc.fields.get("password") or [exc.message]) + "."
+            else:
                 flash(f"The password of {user.username} was reset.", "success")
                 return redirect(url_for(".index_view"))
         return self.render("setup/users/password.html", user=user, error=error,
