@@ -13,6 +13,7 @@
     var action = /modelActions\.execute\('([^']*)'\)/.exec(code);
     var confirmText = /faHelpers\.safeConfirm\('((?:[^'\\]|\\.)*)'\)/.exec(code);
     if (!action && !confirmText && !/^\s*return false;?\s*$/.test(code)) return;
+    el.removeAttribute("onclick");   // never compiled (and refused) by the browser
     el.addEventListener("click", function (event) {
       if (action) {
         event.preventDefault();
@@ -23,6 +24,11 @@
         event.preventDefault();
       }
     });
+  });
+
+  document.addEventListener("click", function (event) {   // javascript: links are refused by the CSP too
+    var link = event.target.closest && event.target.closest('a[href^="javascript:"]');
+    if (link) event.preventDefault();
   });
 
   /* -- API names derived from labels ------------------------------------------------------- */
