@@ -102,7 +102,7 @@ def _decimal(field: FieldDef):
             return None
         try:
             numbers = already_rounded(values) or as_written(values)
-        except InvalidOperation:   # more digits than the decimal context holds (1E100)
+        except (InvalidOperation, OverflowError):   # more digits than the context holds (1E100); x * 10**scale overflows
             return None
         smallest, largest = min(numbers), max(numbers)
         if smallest <= -limit or largest >= limit or not within(smallest, largest):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from jsonschema import Draft202012Validator, FormatChecker
+
 from ..meta.fieldtypes import value_type
 from ..records.coerce import BIGINT_MAX, JSON_MAX_DEPTH
 
@@ -113,6 +115,13 @@ def output_schema(f, md) -> dict:
     return _type(schema, not never_null) if schema.get("type") else schema
 
 
+def optional(schema: dict) -> dict:
+    """An optional input: null and "" both mean no value to the server (records/service.py)."""
+    if Draft202012Validator(schema, format_checker=FormatChecker()).is_valid(""):
+        return schema
+    return {"anyOf": [schema, {"const": "", "description": "no value (like null)"}]}
+
+
 def input_schema(f, md, *, required: bool) -> dict:
     """A value the create and update operations accept for the field. A required field refuses null
     and "" (the server reads "" as no value)."""
@@ -122,7 +131,7 @@ def input_schema(f, md, *, required: bool) -> dict:
     if f.help:
         schema["description"] = f.help
     if not required:
-        return _type(schema, True) if schema.get("type") else schema
+        return optional(_type(schema, True) if schema.get("type") else schema)
     if schema.get("type") == "string" and "enum" not in schema:
         schema["minLength"] = 1
     elif schema.get("type") == "array":
