@@ -3,7 +3,7 @@ from openapi_spec_validator import validate
 
 
 def test_openapi_document_is_valid_and_complete(api):
-    r = api.raw.get("/api/v1/openapi.json")
+    r = api.get("/api/v1/openapi.json")
     assert r.status_code == 200
     doc = r.get_json()
     validate(doc)

@@ -68,3 +68,17 @@ def expr_type_of(field) -> str | None:
     if field.type == "rollup":
         return "integer" if field.options["function"] == "count" else None  # resolved by the model
     return _EXPR_TYPE.get(field.type)
+
+
+def value_type(md, field) -> str:
+    """The type of the values a field holds, as the API shows them: a formula's `returns`; a
+    roll-up's aggregate (count: integer; sum, min, max: the summarized field's value type)."""
+    if field.type == "formula":
+        return field.options["returns"]
+    if field.type == "rollup":
+        if field.options["function"] == "count":
+            return "integer"
+        child = md.objects.get(field.options["object"])
+        source = child.fields.get(field.options.get("field") or "") if child else None
+        return value_type(md, source) if source is not None else "number"
+    return field.type

@@ -25,6 +25,32 @@ _url = URL(schemes={"http", "https"}, require_tld=False)
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 BIGINT_MAX = 2**63 - 1
+NUL = "\x00"
+NUL_MESSAGE = "must not contain the NUL character (\\u0000)"
+
+
+JSON_MAX_DEPTH = 64
+
+
+def _json_problem(value) -> str | None:
+    """Why a JSON value cannot be stored (a NUL, or nesting deeper than JSON_MAX_DEPTH), or None.
+    PostgreSQL stores no NUL in text or jsonb (SQLite would), so every coercer refuses it, before
+    any SQL runs, on both databases.
+    Iterative: a value nested just below the parser's limit must not exhaust the stack here."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return NUL_MESSAGE
+        elif isinstance(item, (dict, list)):
+            if depth >= JSON_MAX_DEPTH:
+                return f"is nested more than {JSON_MAX_DEPTH} levels deep"
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+                item = item.values()
+            stack.extend((child, depth + 1) for child in item)
+    return None
 
 
 def _text(field: FieldDef):
@@ -33,6 +59,8 @@ def _text(field: FieldDef):
     def coerce(value, from_text=False):
         if not isinstance(value, str):
             raise ValueError("must be a string")
+        if NUL in value:
+            raise ValueError(NUL_MESSAGE)
         if max_length and len(value) > max_length:
             raise ValueError(f"is longer than {max_length} characters")
         return value
@@ -74,6 +102,8 @@ def _multi_picklist(field: FieldDef):
             value = [v.strip() for v in value.split(";") if v.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError("must be a list of strings")
+        if any(NUL in v for v in value):
+            raise ValueError(NUL_MESSAGE)
         for v in value:
             if ";" in v:
                 raise ValueError("values cannot contain ';'")
@@ -180,7 +210,10 @@ def parse_datetime(value: str) -> datetime:
     parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:   # 0001-01-01T00:00+01:00 is in year 0 in UTC
+        raise ValueError(f"{value!r} is out of range in UTC") from None
 
 
 def _datetime(field: FieldDef):
@@ -233,9 +266,12 @@ def _json(field: FieldDef):
     def coerce(value, from_text=False):
         if from_text and isinstance(value, str):
             try:
-                return json.loads(value)
-            except ValueError:
+                value = json.loads(value)
+            except (ValueError, RecursionError):
                 raise ValueError("is not valid JSON") from None
+        problem = _json_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
     return coerce
 

@@ -17,7 +17,7 @@ from itertools import repeat
 from operator import mul, truediv
 
 from ..meta.model import FieldDef
-from .coerce import BIGINT_MAX, parse_id
+from .coerce import BIGINT_MAX, NUL, parse_id
 
 MISSING = object()   # the row has no such key (absent, unlike null: absent fields get defaults)
 _EXACT_QUANTA = 10 ** 15   # |float| * 10**scale below this: floats are spaced finer than a quantum
@@ -27,8 +27,8 @@ def _text(field: FieldDef):
     max_length = field.options.get("max_length")
 
     def fast(values, from_text):
-        if set(map(type, values)) != {str} or "" in values:
-            return None
+        if set(map(type, values)) != {str} or "" in values or NUL in "".join(values):
+            return None     # a NUL: refused by the per-value coercer, which words the error
         if max_length and max(map(len, values)) > max_length:
             return None
         return values
@@ -102,7 +102,7 @@ def _decimal(field: FieldDef):
             return None
         try:
             numbers = already_rounded(values) or as_written(values)
-        except InvalidOperation:   # more digits than the decimal context holds (1E100)
+        except (InvalidOperation, OverflowError):   # more digits than the context holds (1E100); x * 10**scale overflows
             return None
         smallest, largest = min(numbers), max(numbers)
         if smallest <= -limit or largest >= limit or not within(smallest, largest):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import and_, func, literal, select
 from sqlalchemy.sql import ColumnElement
 
-from ..meta.fieldtypes import SYSTEM_FIELDS, USER_LINKS
+from ..meta.fieldtypes import SYSTEM_FIELDS, USER_LINKS, value_type
 from .errors import BadQuery
 
 
@@ -101,9 +101,7 @@ class SelectBuilder:
         f = cobj.obj.fields.get(path[-1])
         if f is None:
             return None
-        if f.type == "formula":
-            return f.options["returns"]
-        return f.type
+        return value_type(self.runtime.metadata, f)
 
     def condition(self, compiled) -> ColumnElement:
         """A compiled boolean expression as a WHERE clause (blank counts as false)."""

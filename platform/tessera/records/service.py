@@ -53,7 +53,7 @@ from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale
 from ..storage.platform_tables import autonumbers
 from . import bulk, cursor as cursors, history, keyset, permission_audit, transitions, user_rights
 from .hooks import WriteContext
-from .coerce import coercer_for, parse_id
+from .coerce import NUL, coercer_for, parse_id
 from .ids import new_id, new_ids
 from .errors import (BadQuery, BulkFailed, Conflict, ForeignKeyConflict, Forbidden, NotFound, RecordError,
                      StaleVersion, ValidationFailed, WorkflowFailed)
@@ -89,8 +89,14 @@ def format_autonumber(fmt: str, n: int) -> str:
     return _NUMBER_GROUP.sub(lambda m: str(n).zfill(len(m.group(1))), fmt, count=1)
 
 
+MAX_PATHS = {"fields": 500, "sort": 32}   # a SELECT has at most ~1,600 columns (PostgreSQL), 2,000 (SQLite)
+
+
 def parse_paths(text_or_list, what: str) -> list[tuple[str, ...]]:
     items = text_or_list.split(",") if isinstance(text_or_list, str) else list(text_or_list or ())
+    limit = MAX_PATHS.get(what, MAX_PATHS["fields"])
+    if len(items) > limit:
+        raise BadQuery(f"{what}: at most {limit} entries ({len(items)} given)")
     paths = []
     for item in items:
         item = item.strip() if isinstance(item, str) else item
@@ -247,6 +253,8 @@ class RecordService:
             if filter is not None:
                 if not isinstance(filter, str) or not filter.strip():
                     raise BadQuery("filter: must be a non-empty expression")
+                if NUL in filter:   # PostgreSQL refuses NUL in text: refused alike on every database
+                    raise BadQuery("filter: must not contain the NUL character (\\u0000)")
                 try:
                     compiled = compile_expression(filter, self._filter_resolver(rt, access, cobj), expected="boolean")
                 except ExprError as exc:
@@ -503,6 +511,8 @@ class RecordService:
         access = self._access(rt, actor, object_name, "create")
         if not isinstance(rows, list):
             raise ValidationFailed("expected a JSON array of records")
+        if not rows:
+            return []
         if not access.unrestricted:
             self._check_field_rights_bulk(access, cobj, rows, actor)
         now = _now()

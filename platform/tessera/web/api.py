@@ -7,13 +7,26 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.routing import BaseConverter
 
-from ..records.errors import BadQuery, Forbidden, RecordError, StaleVersion, ValidationFailed
+from ..records.errors import BadQuery, Forbidden, RecordError, ValidationFailed
 from .describe import describe_object, list_objects
 
 api = Blueprint("api", __name__)
 _DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: str.isdigit() accepts '¹', which int() refuses
-_PUBLIC = {"api.openapi"}
+# An ETag as this API sends it ("7", or W/"7"), or *. Anything else is a malformed header (400).
+IF_MATCH = re.compile(r'\s*(\*|(W/)?"[0-9]{1,12}"|[0-9]{1,12})\s*')
+IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"[0-9]{1,12}"|[0-9]{1,12})\s*$'   # the same, for the OpenAPI document
+MAX_BULK_ROWS = 10_000
+# `\ud800`…`\udfff` escapes: only a body holding one can decode to a lone surrogate (raw UTF-8 cannot)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+class RecordIdConverter(BaseConverter):
+    """A record id segment: anything but `bulk`, so `/records/x/bulk` is only the bulk route (OPTIONS
+    and 405 answers list its methods, not the record routes')."""
+    regex = r"(?!bulk(?:/|$))[^/]+"
+
 
 
 def services():
@@ -31,8 +44,6 @@ def record_error(exc: RecordError):
 
 @api.before_request
 def authenticate():
-    if request.endpoint in _PUBLIC:
-        return None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -43,6 +54,9 @@ def authenticate():
     g.actor = actor
     if not services().runtimes.current().security.access_for(actor).system("api_access"):
         return error(403, "forbidden", "your profile does not include API access (api_access)")
+    for key, value in request.args.items(multi=True):
+        if "\x00" in key or "\x00" in value:   # PostgreSQL refuses NUL in text: refused on every database
+            raise BadQuery(f"query parameter {key!r} must not contain the NUL character (%00)")
     return None
 
 
@@ -54,12 +68,34 @@ def _unauthorized(message):
 
 def _json_body(expect):
     # not `request.data`: that parses the body as form data first (~0.1 ms a request)
-    data = request.get_json(silent=True, force=True)
+    try:
+        data = request.get_json(silent=True, force=True)
+    except RecursionError:
+        raise BadQuery("the request body is nested too deeply") from None
     if data is None:
         raise BadQuery("the request body must be JSON")
+    if _SURROGATE_ESCAPE.search(request.get_data(cache=True)) and _has_lone_surrogate(data):
+        raise BadQuery("the request body holds a lone UTF-16 surrogate escape (\\ud800-\\udfff): not text")
     if not isinstance(data, expect):
         raise ValidationFailed(f"the request body must be a JSON {'object' if expect is dict else 'array'}")
     return data
+
+
+def _has_lone_surrogate(data) -> bool:
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _etag(version: int) -> str:
@@ -68,12 +104,12 @@ def _etag(version: int) -> str:
 
 def _if_match() -> int | None:
     header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
+    if header is None:
         return None
+    if not IF_MATCH.fullmatch(header):
+        raise BadQuery('If-Match must be an ETag this API sent (e.g. "3") or *')
     value = header.strip().removeprefix("W/").strip('"')
-    if not _DIGITS.fullmatch(value):
-        raise StaleVersion("If-Match does not match the record's current ETag")
-    return int(value)
+    return None if value == "*" else int(value)
 
 
 ACCESS_HEADER = "Tessera-Record-Access"   # read / edit / full: what the caller may do to the record
@@ -93,12 +129,14 @@ def _record_response(record: dict, status: int = 200):
 
 @api.get("/objects")
 def objects():
-    return jsonify(objects=list_objects(services().runtimes.current()))
+    runtime = services().runtimes.current()
+    return jsonify(objects=list_objects(runtime, runtime.security.access_for(g.actor)))
 
 
 @api.get("/objects/<name>")
 def describe(name):
-    return jsonify(describe_object(services().runtimes.current(), name))
+    runtime = services().runtimes.current()
+    return jsonify(describe_object(runtime, name, runtime.security.access_for(g.actor)))
 
 
 @api.get("/records/<object_name>")
@@ -134,30 +172,36 @@ def create(object_name):
 
 @api.post("/records/<object_name>/bulk")
 def bulk_create(object_name):
-    ids = services().records.bulk_create(g.actor, object_name, _json_body(list))
+    rows = _json_body(list)
+    if len(rows) > MAX_BULK_ROWS:
+        return error(413, "too_many_rows",
+                     f"at most {MAX_BULK_ROWS:,} rows per request ({len(rows):,} sent): send them in several "
+                     f"requests, or import a CSV file with `tessera import {object_name} FILE.csv`, which has "
+                     f"no row limit", max_rows=MAX_BULK_ROWS)
+    ids = services().records.bulk_create(g.actor, object_name, rows)
     return jsonify(ids=ids, count=len(ids)), 201
 
 
-@api.get("/records/<object_name>/<record_id>")
+@api.get("/records/<object_name>/<record_id:record_id>")
 def get(object_name, record_id):
     fields = request.args.get("fields") or None
     return _record_response(services().records.get(g.actor, object_name, record_id, fields=fields, with_access=True))
 
 
-@api.patch("/records/<object_name>/<record_id>")
+@api.patch("/records/<object_name>/<record_id:record_id>")
 def patch(object_name, record_id):
     data = _json_body(dict)
     record = services().records.update(g.actor, object_name, record_id, data, expected_version=_if_match())
     return _record_response(record)
 
 
-@api.delete("/records/<object_name>/<record_id>")
+@api.delete("/records/<object_name>/<record_id:record_id>")
 def delete(object_name, record_id):
     services().records.delete(g.actor, object_name, record_id, expected_version=_if_match())
     return "", 204
 
 
-@api.get("/records/<object_name>/<record_id>/history")
+@api.get("/records/<object_name>/<record_id:record_id>/history")
 def record_history(object_name, record_id):
     args = request.args
     unknown = sorted(set(args) - {"limit", "cursor"})
@@ -171,17 +215,17 @@ def record_history(object_name, record_id):
     return jsonify(entries=result.records, next_cursor=result.next_cursor)
 
 
-@api.get("/records/<object_name>/<record_id>/shares")
+@api.get("/records/<object_name>/<record_id:record_id>/shares")
 def list_shares(object_name, record_id):
     return jsonify(shares=services().shares.list(g.actor, object_name, record_id))
 
 
-@api.post("/records/<object_name>/<record_id>/shares")
+@api.post("/records/<object_name>/<record_id:record_id>/shares")
 def create_share(object_name, record_id):
     return jsonify(services().shares.share(g.actor, object_name, record_id, _json_body(dict))), 201
 
 
-@api.delete("/records/<object_name>/<record_id>/shares/<share_id>")
+@api.delete("/records/<object_name>/<record_id:record_id>/shares/<share_id>")
 def delete_share(object_name, record_id, share_id):
     services().shares.unshare(g.actor, object_name, record_id, share_id)
     return "", 204
@@ -206,4 +250,5 @@ def audit_log():
 @api.get("/openapi.json")
 def openapi():
     from .openapi import openapi_document
-    return jsonify(openapi_document(services().runtimes.current()))
+    runtime = services().runtimes.current()
+    return jsonify(openapi_document(runtime, runtime.security.access_for(g.actor)))

@@ -48,9 +48,10 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     app.extensions["tessera"] = services
     app.json.sort_keys = False
 
-    from .api import api
+    from .api import RecordIdConverter, api
     from . import api_automation  # noqa: F401  (registers the automation routes on `api`)
     from .auth import auth
+    app.url_map.converters["record_id"] = RecordIdConverter   # before the API's rules are added
     csrf = CSRFProtect(app)
     csrf.exempt(api)  # bearer tokens only: no ambient credentials, so no CSRF
     app.register_blueprint(api, url_prefix=API_PREFIX + "v1")
@@ -67,6 +68,9 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
 
     from flask_wtf.csrf import CSRFError
 
+    from .headers import add_security_headers
+    app.after_request(add_security_headers)   # every page and API answer (the setup app adds its own)
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         return jsonify(error={"code": "csrf_failed", "message": exc.description}), 400
@@ -75,7 +79,11 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     def http_error(exc: HTTPException):
         code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}.get(exc.code, "http_error")
-        return jsonify(error={"code": code, "message": exc.description}), exc.code
+        response = jsonify(error={"code": code, "message": exc.description})
+        response.status_code = exc.code
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)   # RFC 9110: a 405 names what is allowed
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # never leak a traceback to a client

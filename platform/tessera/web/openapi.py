@@ -1,57 +1,24 @@
-"""OpenAPI 3.1 document generated from the Runtime (cached per Runtime: built once per version)."""
+"""OpenAPI 3.1 document generated from the Runtime, as the caller may see the API: objects they
+cannot read are absent, and so are fields they cannot read (records) or edit (inputs). Built once
+per metadata version and permission combination (cached on the Runtime's lifetime)."""
 from __future__ import annotations
 
+import threading
 import weakref
 
-_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+from ..records.service import MAX_PATHS
+from .api import IF_MATCH_PATTERN, MAX_BULK_ROWS
+from .openapi_fields import input_schema, optional, output_schema
 
-_STRING_FORMATS = {"email": "email", "url": "uri", "date": "date", "datetime": "date-time", "time": "time",
-                   "lookup": "uuid", "master_detail": "uuid"}
-_SCALAR = {"integer": "integer", "number": "number", "currency": "number", "percent": "number",
-           "boolean": "boolean"}
+_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # Runtime -> {rights: document}
+_lock = threading.Lock()
 
-
-def _nullable(schema: dict) -> dict:
-    t = schema.get("type")
-    if isinstance(t, str):
-        schema["type"] = [t, "null"]
-    elif "enum" in schema:
-        schema["enum"] = [*schema["enum"], None]
-    return schema
-
-
-def field_schema(f, metadata=None) -> dict:
-    t = f.type
-    if t == "formula":
-        t = f.options["returns"]
-    if t == "rollup":
-        schema = {"type": "number"}
-    elif t in _SCALAR:
-        schema = {"type": _SCALAR[t]}
-    elif t == "picklist":
-        schema = {"type": "string"}
-        if f.options.get("restricted", True):
-            schema["enum"] = f.picklist_values
-    elif t == "multi_picklist":
-        item = {"type": "string"}
-        if f.options.get("restricted", True):
-            item["enum"] = f.picklist_values
-        schema = {"type": "array", "items": item}
-    elif t == "json":
-        schema = {}
-    else:
-        schema = {"type": "string"}
-        if t in _STRING_FORMATS:
-            schema["format"] = _STRING_FORMATS[t]
-        if f.options.get("max_length") and t not in ("lookup", "master_detail"):
-            schema["maxLength"] = f.options["max_length"]
-    if f.label:
-        schema["title"] = f.label
-    if f.help:
-        schema["description"] = f.help
-    if f.read_only or f.type in ("formula", "rollup", "autonumber"):
-        schema["readOnly"] = True
-    return _nullable(schema) if schema else schema
+def _path_list(limit: int, descending: bool) -> str:
+    """Comma-separated field paths, as records.service.parse_paths reads them (blanks around each;
+    empty: the default)."""
+    path = ("-?" if descending else "") + "[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*){0,4}"
+    item = f"\\s*{path}\\s*"
+    return f"^({item}(,{item}){{0,{limit - 1}}})?$"
 
 
 def _system_properties() -> dict:
@@ -70,14 +37,17 @@ def _json(schema_ref: str, description: str = "OK") -> dict:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": schema_ref}}}}
 
 
-def openapi_document(runtime) -> dict:
-    cached = _cache.get(runtime)
-    if cached is None:
-        cached = _cache[runtime] = _build(runtime)
-    return cached
+def openapi_document(runtime, access) -> dict:
+    """The document for `access`'s permission combination (its Rights; None for the system actor)."""
+    with _lock:
+        per_rights = _cache.setdefault(runtime, {})
+    document = per_rights.get(access.rights)
+    if document is None:
+        document = per_rights[access.rights] = _build(runtime, access)
+    return document
 
 
-def _build(runtime) -> dict:
+def _build(runtime, access) -> dict:
     schemas: dict = {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"],
@@ -103,16 +73,21 @@ def _build(runtime) -> dict:
                                     "responses": {"200": {"description": "the object's fields"}, "401": _error_ref(), "404": _error_ref()}}},
     }
     errors = {code: _error_ref() for code in ("400", "401", "403", "404")}
-    for obj in sorted(runtime.metadata.objects.values(), key=lambda o: o.name):
+    md = runtime.metadata
+    for obj in sorted(md.objects.values(), key=lambda o: o.name):
         name = obj.name
+        if not access.can(name, "read"):
+            continue
         title = "".join(part.capitalize() for part in name.split("_"))
         props = _system_properties()
-        props.update({f.name: field_schema(f) for f in obj.fields.values()})
+        props.update({f.name: output_schema(f, md) for f in obj.fields.values() if access.can_read_field(name, f.name)})
         schemas[title] = {"type": "object", "title": obj.label, "properties": props}
-        writable = {f.name: field_schema(f) for f in obj.stored_fields if not f.read_only and f.type != "autonumber"}
-        writable["owner"] = {"type": ["string", "null"], "format": "uuid"}
-        required = [f.name for f in obj.stored_fields if f.required and f.name in writable and f.default is None
-                    and not f.default_expression]
+        editable = [f for f in obj.stored_fields if not f.read_only and f.type != "autonumber"
+                    and access.can_edit_field(name, f.name)]
+        writable = {f.name: input_schema(f, md, required=f.required) for f in editable}
+        if access.can_edit_field(name, "owner"):
+            writable["owner"] = optional({"type": ["string", "null"], "format": "uuid"})
+        required = [f.name for f in editable if f.required and f.default is None and not f.default_expression]
         schemas[f"{title}Input"] = {"type": "object", "properties": writable, "additionalProperties": False,
                                     **({"required": required} if required else {})}
         schemas[f"{title}Patch"] = {"type": "object", "properties": writable, "additionalProperties": False}
@@ -121,16 +96,21 @@ def _build(runtime) -> dict:
             "next_cursor": {"type": ["string", "null"]}, "total": {"type": "integer"}}}
         ref = f"#/components/schemas/{title}"
         id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
-        if_match = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
-                    "description": "The ETag of the version you edited: 412 if the record changed since."}
+        if_match = {"name": "If-Match", "in": "header", "required": False,
+                    "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+                    "description": "The ETag of the version you edited (or *): 412 if the record changed since; "
+                                   "400 if it is not an ETag this API sends."}
         body = lambda s: {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{s}"}}}}  # noqa: E731
         tags = [name]
         paths[f"/records/{name}"] = {
             "get": {"operationId": f"list_{name}", "summary": f"Query {obj.plural_label}", "tags": tags,
                     "parameters": [
-                        {"name": "filter", "in": "query", "schema": {"type": "string"}, "description": "an expression, e.g. amount > 1000 and stage == 'Closed Won'"},
-                        {"name": "sort", "in": "query", "schema": {"type": "string"}, "description": "comma-separated fields; '-' for descending"},
-                        {"name": "fields", "in": "query", "schema": {"type": "string"}, "description": "comma-separated fields or lookup paths"},
+                        {"name": "filter", "in": "query", "schema": {"type": "string", "pattern": "\\S"},
+                         "description": "an expression, e.g. amount > 1000 and stage == 'Closed Won' (not blank)"},
+                        {"name": "sort", "in": "query", "schema": {"type": "string", "pattern": _path_list(MAX_PATHS["sort"], True)},
+                         "description": f"comma-separated fields; '-' for descending (at most {MAX_PATHS['sort']})"},
+                        {"name": "fields", "in": "query", "schema": {"type": "string", "pattern": _path_list(MAX_PATHS["fields"], False)},
+                         "description": f"comma-separated fields or lookup paths (at most {MAX_PATHS['fields']})"},
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}},
                         {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                         {"name": "count", "in": "query", "schema": {"type": "boolean"}}],
@@ -142,12 +122,15 @@ def _build(runtime) -> dict:
         paths[f"/records/{name}/bulk"] = {
             "post": {"operationId": f"bulk_create_{name}", "summary": f"Create many {obj.plural_label} (all or nothing)",
                      "tags": tags,
+                     "description": f"At most {MAX_BULK_ROWS:,} rows a request (413 beyond): for more, import a "
+                                    f"CSV file with `tessera import {name} FILE.csv`.",
                      "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                         "type": "array", "items": {"$ref": f"#/components/schemas/{title}Input"}}}}},
+                         "type": "array", "maxItems": MAX_BULK_ROWS,
+                         "items": {"$ref": f"#/components/schemas/{title}Input"}}}}},
                      "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {
                          "type": "object", "properties": {"ids": {"type": "array", "items": {"type": "string"}},
                                                           "count": {"type": "integer"}}}}}},
-                                   **errors, "409": _error_ref(), "422": _error_ref()}},
+                                   **errors, "409": _error_ref(), "413": _error_ref(), "422": _error_ref()}},
         }
         paths[f"/records/{name}/{{id}}"] = {
             "get": {"operationId": f"get_{name}", "summary": f"Get a {obj.label}", "tags": tags, "parameters": [id_param],

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from ..auth import current_actor
+from ..headers import add_security_headers
 from .base import SetupGuard, has_permission, main_root
 
 WEB = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,6 +63,7 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     app.config.update({k: main_app.config[k] for k in SHARED_CONFIG if k in main_app.config})
     app.extensions["tessera"] = services
     CSRFProtect(app)
+    app.after_request(add_security_headers)   # the same headers as the main app (web/headers.py)
 
     admin = Admin(app, name="Tessera Setup", url="/",
                   theme=Bootstrap4Theme(base_template="setup/layout.html", fluid=True),

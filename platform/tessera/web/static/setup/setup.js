@@ -5,6 +5,32 @@
   var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
+  /* -- Flask-Admin's inline handlers, bound here: the CSP (web/headers.py) runs no inline script.
+     Its templates write onclick="return modelActions.execute('name');" on the "With selected"
+     actions, faHelpers.safeConfirm('message') on row deletes, "return false;" on filter links. */
+  $$("[onclick]").forEach(function (el) {
+    var code = el.getAttribute("onclick") || "";
+    var action = /modelActions\.execute\('([^']*)'\)/.exec(code);
+    var confirmText = /faHelpers\.safeConfirm\('((?:[^'\\]|\\.)*)'\)/.exec(code);
+    if (!action && !confirmText && !/^\s*return false;?\s*$/.test(code)) return;
+    el.removeAttribute("onclick");   // never compiled (and refused) by the browser
+    el.addEventListener("click", function (event) {
+      if (action) {
+        event.preventDefault();
+        if (window.modelActions) window.modelActions.execute(action[1]);
+      } else if (confirmText) {
+        if (!window.confirm(confirmText[1].replace(/\\(.)/g, "$1"))) event.preventDefault();
+      } else {
+        event.preventDefault();
+      }
+    });
+  });
+
+  document.addEventListener("click", function (event) {   // javascript: links are refused by the CSP too
+    var link = event.target.closest && event.target.closest('a[href^="javascript:"]');
+    if (link) event.preventDefault();
+  });
+
   /* -- API names derived from labels ------------------------------------------------------- */
   function apiName(label) {
     var s = (label || "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()

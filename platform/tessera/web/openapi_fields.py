@@ -1,0 +1,141 @@
+"""JSON Schemas of field values for the OpenAPI document: exactly what the record service returns
+(output) and accepts (input) — records/coerce.py is the contract these schemas describe.
+
+Input schemas say what the server enforces: bounds and digits of numbers (after rounding to the
+field's scale, as the server rounds), no NUL in text (PostgreSQL cannot store it), a value for
+required fields ("" and null mean "no value" to the server, so a required field refuses both).
+Output schemas stay loose where old data may predate a metadata change (bounds, required).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from ..meta.fieldtypes import value_type
+from ..records.coerce import BIGINT_MAX, JSON_MAX_DEPTH
+
+_STRING_FORMATS = {"email": "email", "url": "uri", "date": "date", "datetime": "date-time",
+                   "lookup": "uuid", "master_detail": "uuid"}
+_NUMERIC = {"number", "currency", "percent"}
+NO_NUL = "^[^\\u0000]*$"   # ECMA-262 and Python regex alike
+_TEXT = {"text", "textarea", "rich_text", "email", "url", "phone", "picklist", "autonumber"}
+
+
+def _type(schema: dict, nullable: bool) -> dict:
+    t = schema.get("type")
+    if nullable and isinstance(t, str):
+        schema["type"] = [t, "null"]
+    if nullable and "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    return schema
+
+
+def _number(value) -> int | float:
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _decimal_bounds(f) -> dict:
+    """What the server accepts, in JSON Schema terms: it rounds the number half away from zero to
+    `scale` decimals, then refuses |rounded| >= 10**(precision - scale) and rounded values outside
+    the field's min/max. So x is accepted iff lo' <= round(x) <= hi', which on x itself is a bound
+    half a quantum out, inclusive or exclusive depending on which way the half rounds."""
+    precision, scale = f.options["precision"], f.options["scale"]
+    quantum = Decimal(1).scaleb(-scale)
+    half = quantum / 2
+    top = Decimal(10) ** (precision - scale) - quantum            # the largest rounded value
+    hi, lo = top, -top
+    if f.options.get("max") is not None:
+        hi = min(hi, (Decimal(str(f.options["max"])) / quantum).to_integral_value(rounding="ROUND_FLOOR") * quantum)
+    if f.options.get("min") is not None:
+        lo = max(lo, (Decimal(str(f.options["min"])) / quantum).to_integral_value(rounding="ROUND_CEILING") * quantum)
+    out = {}
+    # round(x) <= hi: x < hi + half when hi >= 0 (the half rounds up, away from zero), else x <= hi + half
+    out["exclusiveMaximum" if hi >= 0 else "maximum"] = _number(hi + half)
+    out["exclusiveMinimum" if lo <= 0 else "minimum"] = _number(lo - half)
+    return out
+
+
+def _integer_bounds(f) -> dict:
+    lo, hi = f.options.get("min"), f.options.get("max")
+    return {"minimum": max(-BIGINT_MAX, lo) if lo is not None else -BIGINT_MAX,
+            "maximum": min(BIGINT_MAX, hi) if hi is not None else BIGINT_MAX}
+
+
+def _base(f, md, *, for_input: bool) -> dict:
+    t = value_type(md, f) if md is not None else f.type
+    if t in ("integer",):
+        schema = {"type": "integer", **(_integer_bounds(f) if for_input else {})}
+    elif t in _NUMERIC:
+        schema = {"type": "number", **(_decimal_bounds(f) if for_input else {})}
+    elif t == "boolean":
+        schema = {"type": "boolean"}
+    elif t == "picklist":
+        schema = {"type": "string"}
+        if f.options.get("restricted", True) and f.type == "picklist":
+            schema["enum"] = list(f.picklist_values)
+    elif t == "multi_picklist":
+        item = {"type": "string"}
+        if f.options.get("restricted", True) and f.type == "multi_picklist":
+            item["enum"] = list(f.picklist_values)
+        elif for_input:
+            item["pattern"] = "^[^;\\u0000]*$"
+        schema = {"type": "array", "items": item}
+    elif t == "json":
+        schema = {}
+        if for_input:
+            schema["description"] = (f"any JSON value without NUL characters, nested at most {JSON_MAX_DEPTH} "
+                                     "levels deep")
+    elif t == "time":
+        # HH:MM[:SS[.ffffff]], as Python's time.fromisoformat reads it (JSON Schema's `time` format
+        # demands an offset, which the server neither needs nor returns)
+        schema = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,6})?)?$"}
+    else:
+        schema = {"type": "string"}
+        if t in _STRING_FORMATS:
+            schema["format"] = _STRING_FORMATS[t]
+        if f.options.get("max_length") and t not in ("lookup", "master_detail") and f.type == t:
+            schema["maxLength"] = f.options["max_length"]
+        if for_input and t in _TEXT:
+            schema["pattern"] = NO_NUL
+    return schema
+
+
+def output_schema(f, md) -> dict:
+    """A field's value in a record the API returns."""
+    schema = _base(f, md, for_input=False)
+    if f.label:
+        schema["title"] = f.label
+    if f.help:
+        schema["description"] = f.help
+    if f.read_only or f.type in ("formula", "rollup", "autonumber"):
+        schema["readOnly"] = True
+    never_null = f.type == "rollup" and f.options["function"] in ("count", "sum")   # coalesced to 0
+    return _type(schema, not never_null) if schema.get("type") else schema
+
+
+def optional(schema: dict) -> dict:
+    """An optional input: null and "" both mean no value to the server (records/service.py)."""
+    if Draft202012Validator(schema, format_checker=FormatChecker()).is_valid(""):
+        return schema
+    return {"anyOf": [schema, {"const": "", "description": "no value (like null)"}]}
+
+
+def input_schema(f, md, *, required: bool) -> dict:
+    """A value the create and update operations accept for the field. A required field refuses null
+    and "" (the server reads "" as no value)."""
+    schema = _base(f, md, for_input=True)
+    if f.label:
+        schema["title"] = f.label
+    if f.help:
+        schema["description"] = f.help
+    if not required:
+        return optional(_type(schema, True) if schema.get("type") else schema)
+    if schema.get("type") == "string" and "enum" not in schema:
+        schema["minLength"] = 1
+    elif schema.get("type") == "array":
+        schema["minItems"] = 1
+    elif not schema.get("type"):   # json: any value but null and ""
+        schema["not"] = {"enum": [None, ""]}
+    return schema
