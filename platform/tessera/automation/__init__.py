@@ -11,6 +11,7 @@ jobs (schedule.py): asynchronous work, email and webhooks build on these.
     job_id = enqueue(conn, "kind", {"json": "payload"}, unique_key=None, run_at=None, version=None)
 """
 from .engine import WorkflowEngine  # noqa: F401
+from . import email_outbox  # noqa: F401,E402  (registers the built-in email.send job handler)
 from .handlers import (HandlerRegistry, JobContext, add_schedule, idempotency_key, load_handler_modules,  # noqa: F401
                        register, registry)
 from .queue import (CANCELLED, DEAD, DONE, READY, RETRY, RUNNING, STATUSES, Backoff, Job, JobNotFound,  # noqa: F401
