@@ -2,7 +2,8 @@
 
 Workflows: record-triggered workflows (engine.py, compiled per Runtime by compiler.py, logged by
 runlog.py) plugged into the record service's write path through records.hooks; assignment
-(assignment.py) and in-app notifications (notifications.py).
+(assignment.py), in-app notifications (notifications.py) and email (email_outbox.py: templates
+rendered into an outbox, delivered by the `email.send` job through mail_transport.py).
 The durable job queue (queue.py), its handlers (handlers.py), the worker (worker.py) and recurring
 jobs (schedule.py): asynchronous work, email and webhooks build on these.
 
@@ -10,6 +11,7 @@ jobs (schedule.py): asynchronous work, email and webhooks build on these.
     from tessera.automation import enqueue, register, JobContext
     job_id = enqueue(conn, "kind", {"json": "payload"}, unique_key=None, run_at=None, version=None)
 """
+from . import email_outbox  # noqa: F401  (registers the built-in email.send job handler)
 from .engine import WorkflowEngine  # noqa: F401  (also registers the workflow job handlers: deferred.py)
 from .handlers import (HandlerRegistry, JobContext, add_schedule, idempotency_key, load_handler_modules,  # noqa: F401
                        register, registry)

@@ -35,6 +35,8 @@ class Action:
     to: tuple[Compiled, ...] = ()               # notify: user id expressions
     title: Compiled | None = None               # notify
     message: Compiled | None = None             # notify
+    template: str | None = None                 # send_email: the email template (to: address expressions)
+    cc: tuple[Compiled, ...] = ()               # send_email
     then: tuple["Action", ...] = ()
     otherwise: tuple["Action", ...] = ()
 
@@ -128,6 +130,10 @@ def _compile_workflow(md: Metadata, comp) -> Workflow:
                                   to=tuple(expr(text, "id") for text in a.get("to") or ()),
                                   title=expr(a["title"], "text"),
                                   message=expr(a["message"], "text") if a.get("message") else None))
+            elif kind == "send_email":
+                out.append(Action(kind, path, label, template=a["template"],
+                                  to=tuple(expr(text, "text") for text in a["to"]),
+                                  cc=tuple(expr(text, "text") for text in a.get("cc") or ())))
             elif kind == "if":
                 out.append(Action(kind, path, label, condition=expr(a["condition"], "boolean"),
                                   then=actions(a["then"], f"{path}.then"),

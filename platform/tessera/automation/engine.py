@@ -27,7 +27,7 @@ from ..records.errors import RecordError, WorkflowFailed
 from ..records.serialize import to_api
 from ..security.actor import Actor
 from ..storage.engine import begin_write
-from . import assignment, deferred, notifications, runlog
+from . import assignment, deferred, email_outbox, notifications, runlog
 from .compiler import Action, Workflow, workflows_of
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,8 @@ class WorkflowEngine:
                     self._assign(ctx, wf, run, action, actor, values)
                 elif action.kind == "notify":
                     self._notify(ctx, wf, run, action, values, prior)
+                elif action.kind == "send_email":
+                    self._send_email(ctx, wf, run, action, values, prior)
             except WorkflowFailed:
                 raise
             except RecordError as exc:
@@ -236,6 +238,30 @@ class WorkflowEngine:
             return
         run.step(action.path, action.kind, action.label, recipients=[str(r) for r in dict.fromkeys(recipients)],
                  title=title)
+
+    def _send_email(self, ctx, wf, run, action: Action, values, prior) -> None:
+        """Render now (the record as this write leaves it), deliver later: the outbox row and its
+        job are written in the write's transaction (email_outbox.py)."""
+        to, rejected = email_outbox.split_addresses(self._evaluate(ctx, wf, action, c, values, prior) for c in action.to)
+        cc, rejected_cc = email_outbox.split_addresses(self._evaluate(ctx, wf, action, c, values, prior) for c in action.cc)
+        ignored = {"ignored": rejected + rejected_cc} if rejected or rejected_cc else {}
+        if not to:
+            run.step(action.path, action.kind, action.label, "skipped", reason="no recipient address", **ignored)
+            return
+        try:
+            message = email_outbox.render(self.records, ctx.runtime, action.template, values["id"])
+        except RecordError:
+            raise
+        except Exception as exc:   # a template that cannot render fails the run, not the server
+            log.exception("workflow %s: rendering email template %s", wf.name, action.template)
+            raise WorkflowFailed(f"workflow '{wf.name}' failed at {action.path}: email template '{action.template}' "
+                                 f"cannot be rendered ({type(exc).__name__}: {exc})",
+                                 details={"workflow": wf.name, "step": action.path}) from None
+        outbox_id, job_id = email_outbox.queue_email(
+            ctx.conn, to=to, cc=cc, message=message, template=action.template, workflow=wf.name,
+            object_name=ctx.object_name, record_id=values["id"], version=ctx.runtime.version)
+        run.step(action.path, action.kind, action.label, outbox_id=str(outbox_id), job_id=job_id, to=to, cc=cc,
+                 subject=message.subject, **ignored)
 
     def _branch(self, ctx, wf, run, action: Action, values, prior):
         taken = self._evaluate(ctx, wf, action, action.condition, values, prior) is True

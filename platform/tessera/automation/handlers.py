@@ -13,6 +13,8 @@ Registering: `@register("kind")` on a function in a module the worker imports. T
 - every module of the `tessera.jobs` entry point group — how an installed Python package adds its
   handlers: `[project.entry-points."tessera.jobs"] acme = "acme_jobs.handlers"`.
 A module may also register recurring jobs with `add_schedule(Schedule(...))` (schedule.py).
+Tessera's own handlers (`email.send`, email_outbox.py) are registered when `tessera.automation` is
+imported, so every worker has them without configuration.
 """
 from __future__ import annotations
 

@@ -23,7 +23,8 @@ DEFAULT_CUSTOMIZABLE = {"object": ["label", "plural_label", "description", "trac
                         "field": ["label", "help", "track_history"]}
 _KIND_OF_DIR = {"layouts": "layout", "list_views": "list_view", "apps": "app", "profiles": "profile",
                "permission_sets": "permission_set", "permission_set_groups": "permission_set_group",
-               "roles": "role", "sharing_rules": "sharing_rule", "workflows": "workflow"}
+               "roles": "role", "sharing_rules": "sharing_rule", "workflows": "workflow",
+               "email_templates": "email_template"}
 
 
 def dependency_order(packages: list[dict]) -> list[dict]:
@@ -165,7 +166,8 @@ def build_metadata(snapshot: dict) -> Metadata:
                   list_views=components("list_views"), apps=components("apps"),
                   profiles=components("profiles"), permission_sets=components("permission_sets"),
                   permission_set_groups=components("permission_set_groups"), roles=components("roles"),
-                  sharing_rules=components("sharing_rules"), workflows=components("workflows"))
+                  sharing_rules=components("sharing_rules"), workflows=components("workflows"),
+                  email_templates=components("email_templates"))
     errors = check_semantics(md)
     if errors:
         raise MetadataInvalid(errors)

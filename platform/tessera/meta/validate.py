@@ -9,6 +9,7 @@ from ..expr import ExprError, compile_expression
 from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS
 from .model import Metadata, ObjectDef
+from .validate_email_templates import check_email_templates
 from .validate_security import check_security
 from .validate_transitions import check_transitions
 from .validate_workflows import check_workflows
@@ -41,6 +42,7 @@ def check_semantics(md: Metadata) -> list[MetaError]:
             if tab not in md.objects:
                 errors.append(MetaError(comp.source, f"tabs.{i}", f"there is no object '{tab}'"))
     errors += check_security(md)   # profiles, permission sets, roles, sharing rules
+    errors += check_email_templates(md)
     errors += check_workflows(md)
     return errors
 

@@ -18,7 +18,7 @@ BEFORE_SAVE_ACTIONS = frozenset({"update_record", "if"})
 ACTION_PROPERTIES = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
                      "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
                      "assign_owner": {"user", "queue", "method", "busy_filter"},
-                     "notify": {"to", "queue", "title", "message"}}
+                     "notify": {"to", "queue", "title", "message"}, "send_email": {"template", "to", "cc"}}
 SETTABLE_SYSTEM_FIELDS = frozenset({"owner"})
 
 
@@ -201,6 +201,9 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
             _compile(md, obj, action["title"], "text", src, f"{at}.title", errors)
             if action.get("message"):
                 _compile(md, obj, action["message"], "text", src, f"{at}.message", errors)
+        elif kind == "send_email":
+            from .validate_email_templates import check_send_email
+            check_send_email(md, obj, action, at, src, deleted, _compile, errors)
         elif kind == "if":
             _compile(md, obj, action["condition"], "boolean", src, f"{at}.condition", errors)
             _check_actions(md, obj, action["then"], f"{at}.then", src, before_save, deleted, errors)

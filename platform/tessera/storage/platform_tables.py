@@ -215,3 +215,29 @@ notifications = Table(
     Column("read_at", DateTime(timezone=True)),
     Index("ix_tessera_notification_user", "user_id", "created_at"),
 )
+
+# The email outbox (automation/email.py): one row per message a workflow sent, rendered when it was
+# queued (written in the write's transaction with its `email.send` job) and updated by the worker
+# that delivers it. The message's Message-ID is fixed here, so a resend is recognisably the same mail.
+email_outbox = Table(
+    "tessera_email_outbox", platform_metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("to", JSON, nullable=False),                # [address, ...]
+    Column("cc", JSON, nullable=False),
+    Column("subject", String(500), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("html", Text),
+    Column("status", String(12), nullable=False),      # queued, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("template", String(80), nullable=False),
+    Column("workflow", String(80)),
+    Column("object", String(80)),
+    Column("record_id", Uuid),
+    Column("message_id", String(255), nullable=False),
+    Column("job_id", BigInteger().with_variant(Integer, "sqlite")),
+    Index("ix_tessera_email_outbox_status", "status", "created_at"),
+    Index("ix_tessera_email_outbox_record", "object", "record_id", "created_at"),
+)

@@ -1,7 +1,8 @@
-"""`/api/v1` routes of automation: the workflow run log.
+"""`/api/v1` routes of automation: the workflow run log, notifications, the email outbox.
 
     GET /api/v1/workflow-runs                          admins (customize_metadata): every run
     GET /api/v1/records/{object}/{id}/workflow-runs    whoever can see the record: the runs it triggered
+    GET /api/v1/email-outbox                           admins (customize_metadata or manage_users)
 """
 from __future__ import annotations
 
@@ -106,3 +107,21 @@ def run_workflow(name: str):
     if set(body) != {"records"}:
         raise ValidationFailed('the body must be {"records": [record ids]}')
     return jsonify(results=run_manual(services(), g.actor, name, body["records"]))
+
+
+# -- the email outbox: admins ---------------------------------------------------------------------
+@api.get("/email-outbox")
+def email_outbox_list():
+    """GET /api/v1/email-outbox?status=queued|sent|failed&limit=N — admins (customize_metadata or
+    manage_users): the messages workflows sent, newest first, with their delivery status."""
+    from ..automation import email_outbox
+    access = services().runtimes.current().security.access_for(g.actor)
+    if not (access.system("customize_metadata") or access.system("manage_users")):
+        raise Forbidden("the email outbox is for admins (customize_metadata or manage_users)")
+    unknown = set(request.args) - {"status", "limit"}
+    if unknown:
+        raise BadQuery(f"unknown parameter: {', '.join(sorted(unknown))} (status, limit)")
+    status = request.args.get("status")
+    if status is not None and status not in email_outbox.STATUSES:
+        raise BadQuery(f"status must be one of: {', '.join(email_outbox.STATUSES)}")
+    return jsonify(emails=email_outbox.outbox(services().engine, status=status, limit=_limit()))
