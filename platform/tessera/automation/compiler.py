@@ -13,6 +13,7 @@ from ..expr import Compiled, compile_expression
 from ..meta.model import Metadata
 from ..meta.validate import resolver
 from ..meta.validate_workflows import value_type
+from .webhooks import WebhookSpec
 
 EVENTS = {"create": ("create",), "update": ("update",), "create_or_update": ("create", "update"),
           "delete": ("delete",)}
@@ -34,6 +35,7 @@ class Action:
     to: tuple[Compiled, ...] = ()               # notify: user id expressions
     title: Compiled | None = None               # notify
     message: Compiled | None = None             # notify
+    webhook: WebhookSpec | None = None          # webhook
     then: tuple["Action", ...] = ()
     otherwise: tuple["Action", ...] = ()
 
@@ -115,6 +117,9 @@ def _compile_workflow(md: Metadata, comp) -> Workflow:
                                   to=tuple(expr(text, "id") for text in a.get("to") or ()),
                                   title=expr(a["title"], "text"),
                                   message=expr(a["message"], "text") if a.get("message") else None))
+            elif kind == "webhook":
+                out.append(Action(kind, path, label, webhook=WebhookSpec(a["url"], a["credential"], a.get("event"),
+                                                                         tuple(a.get("payload") or ()))))
             elif kind == "if":
                 out.append(Action(kind, path, label, condition=expr(a["condition"], "boolean"),
                                   then=actions(a["then"], f"{path}.then"),

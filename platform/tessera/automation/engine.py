@@ -26,7 +26,7 @@ from decimal import Decimal
 from ..records.errors import RecordError, WorkflowFailed
 from ..records.serialize import to_api
 from ..security.actor import Actor
-from . import assignment, notifications, runlog
+from . import assignment, notifications, runlog, webhooks
 from .compiler import Action, Workflow, workflows_of
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,9 @@ class WorkflowEngine:
                     self._assign(ctx, wf, run, action, actor, values)
                 elif action.kind == "notify":
                     self._notify(ctx, wf, run, action, values, prior)
+                elif action.kind == "webhook":   # a delivery and its job, in this transaction
+                    delivery = webhooks.enqueue_for_record(self.records, ctx, wf.name, action.webhook, run.event, values)
+                    run.step(action.path, action.kind, action.label, delivery=delivery, url=action.webhook.url)
             except WorkflowFailed:
                 raise
             except RecordError as exc:
