@@ -145,7 +145,8 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> R
         finally:
             answer.release_conn()
     except urllib3.exceptions.HTTPError as exc:
-        if isinstance(exc, urllib3.exceptions.TimeoutError):
+        # NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError in urllib3: not a timeout
+        if isinstance(exc, urllib3.exceptions.TimeoutError) and not isinstance(exc, urllib3.exceptions.NewConnectionError):
             raise OutboundError(f"POST {url}: no answer within the {timeout:g} s timeout") from None
         raise OutboundError(f"POST {url} failed: {getattr(exc, 'reason', None) or exc}") from None
     return Response(answer.status, text.decode("utf-8", "replace")[:RESPONSE_LIMIT],

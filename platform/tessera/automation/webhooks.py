@@ -94,6 +94,8 @@ def enqueue_for_record(records, ctx, workflow: str, spec: WebhookSpec, event: st
             data = {name: data.get(name) for name in ("id", *spec.fields)}
     else:                        # joins the write's transaction (records.on_connection)
         data = records.get(SYSTEM, ctx.object_name, values["id"], fields=["id", *spec.fields] if spec.fields else None)
+        if spec.fields:          # exactly what was asked for (not the service's _row_version)
+            data = {name: data.get(name) for name in ("id", *spec.fields)}
     return enqueue_delivery(ctx.conn, workflow=workflow, object_name=ctx.object_name, record_id=values.get("id"),
                             url=spec.url, credential=spec.credential,
                             event=spec.event or f"{ctx.object_name}.{event}", data=data,
