@@ -313,3 +313,42 @@ def test_every_worker_knows_webhooks_and_retries_them_for_about_a_day():
     backoff = registry.backoff_for(webhooks.KIND, Backoff())
     mean_span = sum(backoff.ceiling(n) / 2 for n in range(1, webhooks.MAX_ATTEMPTS))   # full jitter: half the ceiling
     assert 20 * 3600 <= mean_span <= 30 * 3600
+
+
+def test_credential_cli_shows_a_generated_secret_once_and_never_again(db_url, tmp_path):
+    import os
+    cli = [sys.executable, str(ROOT / "cli.py")]
+
+    def run(*args, env=None):
+        return subprocess.run([*cli, *args, "--database", db_url], capture_output=True, text=True,
+                              env={**os.environ, **(env or {})})
+    assert run("init").returncode == 0
+    made = run("credential", "set", "erp_hooks", "--kind", "webhook_signing")
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    assert secret.startswith("whsec_") and "shown once" in made.stderr
+    Webhook(secret)                                  # a key the Standard Webhooks library takes
+    given = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 bytes
+    rotated = run("credential", "set", "erp_hooks", "--kind", "webhook_signing", "--secret-from-env", "HOOK_KEY",
+                  env={"HOOK_KEY": given})
+    assert rotated.returncode == 0 and rotated.stdout == "" and "rotated" in rotated.stderr
+    assert run("credential", "set", "api_x", "--kind", "http_bearer").returncode == 0
+    listed = run("credential", "list")
+    assert listed.returncode == 0 and "erp_hooks  webhook_signing" in listed.stdout and "api_x  http_bearer" in listed.stdout
+    assert secret not in listed.stdout and given not in listed.stdout and "whsec_" not in listed.stdout
+    bad = run("credential", "set", "weak", "--kind", "webhook_signing", "--secret-from-env", "HOOK_KEY",
+              env={"HOOK_KEY": "whsec_c2hvcnQ="})
+    assert bad.returncode != 0 and "24 to 64" in bad.stderr and "Traceback" not in bad.stderr
+    assert "not set" in run("credential", "set", "x", "--kind", "basic", "--secret-from-env", "NOPE_VAR").stderr
+    assert "not a credential name" in run("credential", "set", "Bad-Name", "--kind", "http_bearer").stderr
+    assert "delete it first" in run("credential", "set", "api_x", "--kind", "webhook_signing").stderr
+    assert run("credential", "delete", "api_x").returncode == 0
+    assert run("credential", "delete", "api_x").returncode != 0
+    # secrets are data, not metadata: an export of the org's metadata never carries them
+    export = subprocess.run([*cli, "export", str(tmp_path / "out"), "--database", db_url], capture_output=True, text=True)
+    assert export.returncode == 0, export.stderr
+    exported = "".join(p.read_text() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert exported and given not in exported and "whsec_" not in exported
+    empty = run("webhooks")
+    assert empty.returncode == 0 and "no webhook deliveries" in empty.stdout
+    assert "no webhook delivery 'msg_x'" in run("webhooks", "--replay", "msg_x").stderr

@@ -83,7 +83,7 @@ def webhooks(ctx, status, limit, show_id, replay_id, enable_url):
         try:
             job_id = wh.replay(services.engine, replay_id)
         except (LookupError, wh.WebhookError) as exc:
-            fail(str(exc).strip("'\""))
+            fail(str(exc))
         click.echo(f"delivery {replay_id} queued again (job {job_id})")
         return
     if enable_url is not None:
