@@ -25,6 +25,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True    # headers and body are two writes: no 40 ms delayed-ACK stall
 
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))

@@ -176,17 +176,17 @@ def _timeout() -> float:
 def _record(engine, row, status: str, *, answer: outbound.Response | None = None, error: str | None = None) -> None:
     """Log one attempt and move the delivery to `status`."""
     now = _now()
+    code, text = (answer.status, answer.text) if answer else (None, None)
+    values = dict(status=status, attempts=deliveries.c.attempts + 1, last_attempt_at=now, last_error=error,
+                  last_status_code=code, last_response=text)
+    if status == "delivered":
+        values["delivered_at"] = now
     with begin_write(engine) as conn:
-        attempt = conn.execute(update(deliveries).where(deliveries.c.id == row.id)
-                               .values(attempts=deliveries.c.attempts + 1).returning(deliveries.c.attempts)).scalar()
+        attempt = conn.execute(update(deliveries).where(deliveries.c.id == row.id).values(values)
+                               .returning(deliveries.c.attempts)).scalar()
         conn.execute(insert(attempts_table).values(
-            delivery_id=row.id, attempt=attempt, at=now, status_code=answer.status if answer else None,
-            response=answer.text if answer else None, error=error, duration_ms=answer.duration_ms if answer else None))
-        values = dict(status=status, last_attempt_at=now, last_error=error,
-                      last_status_code=answer.status if answer else None, last_response=answer.text if answer else None)
-        if status == "delivered":
-            values["delivered_at"] = now
-        conn.execute(update(deliveries).where(deliveries.c.id == row.id).values(values))
+            delivery_id=row.id, attempt=attempt, at=now, status_code=code, response=text, error=error,
+            duration_ms=answer.duration_ms if answer else None))
 
 
 def _finish(engine, row, status: str, *, error: str) -> None:
