@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (sets up the import path for `tessera`)
 from common import Result, isolated_database, open_org, print_table  # noqa: E402
 
-ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "decisions", "sharing", "queue", "workflows")
+ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "decisions", "sharing", "queue", "workflows", "webhooks")
 
 
 def log(message: str) -> None:
@@ -57,6 +57,8 @@ def parse_args(argv=None):
     p.add_argument("--queue-jobs", type=int, default=3_000, help="jobs per round (queue)")
     p.add_argument("--queue-rounds", type=int, default=3, help="rounds (queue)")
     p.add_argument("--enqueue-ops", type=int, default=300, help="writes per path and round (queue: enqueue cost)")
+    p.add_argument("--webhook-deliveries", type=int, default=1_000, help="deliveries per round (webhooks)")
+    p.add_argument("--webhook-rounds", type=int, default=3, help="rounds (webhooks)")
     p.add_argument("--enqueue-rounds", type=int, default=5, help="interleaved rounds (queue: enqueue cost)")
     args = p.parse_args(argv)
     args.only = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -134,6 +136,10 @@ def run_database(url, args) -> list[Result]:
         import bench_queue
 
         results += bench_queue.run(url, args, log)
+    if "webhooks" in args.only:
+        import bench_webhooks
+
+        results += bench_webhooks.run(url, args, log)
     return results
 
 

@@ -5,7 +5,9 @@ runlog.py) plugged into the record service's write path through records.hooks; a
 (assignment.py), in-app notifications (notifications.py) and email (email_outbox.py: templates
 rendered into an outbox, delivered by the `email.send` job through mail_transport.py).
 The durable job queue (queue.py), its handlers (handlers.py), the worker (worker.py) and recurring
-jobs (schedule.py): asynchronous work, email and webhooks build on these.
+jobs (schedule.py): asynchronous work, email and webhooks build on these. Outgoing webhooks
+(webhooks.py: the `webhook` action and the `webhook.deliver` job every worker knows), their
+SSRF-guarded HTTP (outbound.py) and the named credentials that sign them (credentials.py).
 
     WorkflowEngine(services.records).install()   # done by Services.open
     from tessera.automation import enqueue, register, JobContext

@@ -14,6 +14,7 @@ from ..expr import Compiled, compile_expression
 from ..meta.model import Metadata
 from ..meta.validate import resolver
 from ..meta.validate_workflows import value_type
+from .webhooks import WebhookSpec
 
 EVENTS = {"create": ("create",), "update": ("update",), "create_or_update": ("create", "update"),
           "delete": ("delete",)}
@@ -37,6 +38,7 @@ class Action:
     message: Compiled | None = None             # notify
     template: str | None = None                 # send_email: the email template (to: address expressions)
     cc: tuple[Compiled, ...] = ()               # send_email
+    webhook: WebhookSpec | None = None          # webhook
     then: tuple["Action", ...] = ()
     otherwise: tuple["Action", ...] = ()
 
@@ -134,6 +136,9 @@ def _compile_workflow(md: Metadata, comp) -> Workflow:
                 out.append(Action(kind, path, label, template=a["template"],
                                   to=tuple(expr(text, "text") for text in a["to"]),
                                   cc=tuple(expr(text, "text") for text in a.get("cc") or ())))
+            elif kind == "webhook":
+                out.append(Action(kind, path, label, webhook=WebhookSpec(a["url"], a["credential"], a.get("event"),
+                                                                         tuple(a.get("payload") or ()))))
             elif kind == "if":
                 out.append(Action(kind, path, label, condition=expr(a["condition"], "boolean"),
                                   then=actions(a["then"], f"{path}.then"),

@@ -27,7 +27,7 @@ from ..records.errors import RecordError, WorkflowFailed
 from ..records.serialize import to_api
 from ..security.actor import Actor
 from ..storage.engine import begin_write
-from . import assignment, deferred, email_outbox, notifications, runlog
+from . import assignment, deferred, email_outbox, notifications, runlog, webhooks
 from .compiler import Action, Workflow, workflows_of
 
 log = logging.getLogger(__name__)
@@ -189,6 +189,9 @@ class WorkflowEngine:
                     self._notify(ctx, wf, run, action, values, prior)
                 elif action.kind == "send_email":
                     self._send_email(ctx, wf, run, action, values, prior)
+                elif action.kind == "webhook":   # a delivery and its job, in this transaction
+                    delivery = webhooks.enqueue_for_record(self.records, ctx, wf.name, action.webhook, run.event, values)
+                    run.step(action.path, action.kind, action.label, delivery=delivery, url=action.webhook.url)
             except WorkflowFailed:
                 raise
             except RecordError as exc:

@@ -6,7 +6,9 @@ more than once for one job (at-least-once delivery, see queue.py), so its side e
 idempotent: a record write checks whether it happened already; an email or webhook passes
 `context.idempotency_key` to the other side.
 
-Registering: `@register("kind")` on a function in a module the worker imports. The worker (and
+Registering: `@register("kind")` on a function in a module the worker imports;
+`@register("kind", backoff=Backoff(base, cap))` gives the kind its own retry delays (a webhook
+retries for a day, a quick internal job within minutes) instead of the worker's. The worker (and
 `tessera serve`'s in-process worker) imports, before it starts:
 - the modules named in `TESSERA_JOB_MODULES` (comma-separated module names, importable from
   PYTHONPATH) — for a deployment's own handlers and for tests;
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
-from .queue import Job
+from .queue import Backoff, Job
 from .schedule import Schedule
 
 MODULES_ENV = "TESSERA_JOB_MODULES"
@@ -55,13 +57,15 @@ def idempotency_key(job: Job) -> str:
 class HandlerRegistry:
     def __init__(self):
         self.handlers: dict[str, Handler] = {}
+        self.backoffs: dict[str, Backoff] = {}     # kinds with their own retry delays
         self.schedules: dict[str, Schedule] = {}
         # callables (services) -> schedules, asked every scheduler tick: schedules that come from
         # the active metadata (scheduled workflows) change with it
         self.schedule_sources: list[Callable[[Any], list[Schedule]]] = []
 
-    def register(self, kind: str, handler: Handler | None = None):
-        """`registry.register("kind", fn)`, or `@registry.register("kind")` as a decorator."""
+    def register(self, kind: str, handler: Handler | None = None, *, backoff: Backoff | None = None):
+        """`registry.register("kind", fn)`, or `@registry.register("kind")` as a decorator.
+        `backoff`: this kind's retry delays (default: the worker's)."""
         if not isinstance(kind, str) or not kind:
             raise ValueError(f"a job kind is a non-empty string, got {kind!r}")
 
@@ -70,6 +74,8 @@ class HandlerRegistry:
             if existing is not None and existing is not fn:
                 raise ValueError(f"job kind '{kind}' already has a handler ({_name(existing)})")
             self.handlers[kind] = fn
+            if backoff is not None:
+                self.backoffs[kind] = backoff
             return fn
         return add(handler) if handler is not None else add
 
@@ -82,6 +88,9 @@ class HandlerRegistry:
 
     def get(self, kind: str) -> Handler | None:
         return self.handlers.get(kind)
+
+    def backoff_for(self, kind: str, default: Backoff) -> Backoff:
+        return self.backoffs.get(kind, default)
 
 
 registry = HandlerRegistry()    # the process's handlers: what workers run by default

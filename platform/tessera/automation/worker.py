@@ -185,7 +185,8 @@ class Worker:
             if error is None:
                 recorded[job.id] = q.DONE if job.id in done else None
             else:
-                recorded[job.id] = q.fail(conn, self.owner, job, error, backoff=self.backoff)
+                recorded[job.id] = q.fail(conn, self.owner, job, error,
+                                             backoff=self.registry.backoff_for(job.kind, self.backoff))
         return recorded
 
     def _count_outcomes(self, batch, recorded) -> None:

@@ -18,7 +18,8 @@ BEFORE_SAVE_ACTIONS = frozenset({"update_record", "if"})
 ACTION_PROPERTIES = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
                      "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
                      "assign_owner": {"user", "queue", "method", "busy_filter"},
-                     "notify": {"to", "queue", "title", "message"}, "send_email": {"template", "to", "cc"}}
+                     "notify": {"to", "queue", "title", "message"}, "send_email": {"template", "to", "cc"},
+                     "webhook": {"url", "credential", "event", "payload"}}
 SETTABLE_SYSTEM_FIELDS = frozenset({"owner"})
 
 
@@ -204,7 +205,24 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
         elif kind == "send_email":
             from .validate_email_templates import check_send_email
             check_send_email(md, obj, action, at, src, deleted, _compile, errors)
+        elif kind == "webhook":
+            errors += _webhook_problems(obj, action, at, src)
         elif kind == "if":
             _compile(md, obj, action["condition"], "boolean", src, f"{at}.condition", errors)
             _check_actions(md, obj, action["then"], f"{at}.then", src, before_save, deleted, errors)
             _check_actions(md, obj, action.get("else") or (), f"{at}.else", src, before_save, deleted, errors)
+
+
+def _webhook_problems(obj: ObjectDef, action, at, src) -> list[MetaError]:
+    """The URL is a literal http(s) URL without secrets in it (the signing key is a named
+    credential, checked to exist when the workflow runs: credentials are data, not metadata);
+    payload names fields of the object."""
+    from .outbound_url import url_problem
+    errors = []
+    problem = url_problem(action["url"])
+    if problem:
+        errors.append(MetaError(src, f"{at}.url", problem))
+    for i, name in enumerate(action.get("payload") or ()):
+        if name != "id" and name not in obj.fields and name not in SYSTEM_FIELD_EXPR_TYPES:
+            errors.append(MetaError(src, f"{at}.payload.{i}", f"'{obj.name}' has no field '{name}'"))
+    return errors

@@ -241,3 +241,61 @@ email_outbox = Table(
     Index("ix_tessera_email_outbox_status", "status", "created_at"),
     Index("ix_tessera_email_outbox_record", "object", "record_id", "created_at"),
 )
+
+# Named credentials (automation/credentials.py): secrets that metadata refers to by name — webhook
+# signing keys, tokens of other systems. Data of this database, never metadata: never exported,
+# never printed back.
+named_credentials = Table(
+    "tessera_named_credential", platform_metadata,
+    Column("name", String(80), primary_key=True),
+    Column("kind", String(30), nullable=False),        # webhook_signing, http_bearer, basic
+    Column("secret", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("rotated_at", DateTime(timezone=True)),
+)
+
+# Outgoing webhooks (automation/webhooks.py): one row per message, written in the transaction of
+# the record change it announces; its id is the `webhook-id` header (the same on every retry).
+webhook_deliveries = Table(
+    "tessera_webhook_delivery", platform_metadata,
+    Column("id", String(40), primary_key=True),        # msg_<hex>
+    Column("workflow", String(80), nullable=False),
+    Column("object", String(80)),
+    Column("record_id", Uuid),
+    Column("url", Text, nullable=False),
+    Column("credential", String(80), nullable=False),
+    Column("event", String(120), nullable=False),
+    Column("body", Text, nullable=False),              # the exact JSON sent (signed) on every attempt
+    Column("status", String(12), nullable=False),      # pending, delivered, failed, disabled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_status_code", Integer),
+    Column("last_response", Text),                     # the start of the receiver's last answer
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("delivered_at", DateTime(timezone=True)),
+    Index("ix_tessera_webhook_delivery_status", "status", "created_at"),
+)
+
+# Every attempt of a delivery: the delivery log's detail.
+webhook_attempts = Table(
+    "tessera_webhook_attempt", platform_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("delivery_id", String(40), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status_code", Integer),
+    Column("response", Text),
+    Column("error", Text),
+    Column("duration_ms", Integer),
+    Index("ix_tessera_webhook_attempt_delivery", "delivery_id", "id"),
+)
+
+# Endpoints that answered 410 Gone: nothing more is sent to them until an admin re-enables them.
+webhook_disabled_endpoints = Table(
+    "tessera_webhook_disabled_endpoint", platform_metadata,
+    Column("url_hash", String(64), primary_key=True),  # sha256 of the URL (URLs can be long)
+    Column("url", Text, nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+)

@@ -1,8 +1,12 @@
-"""`/api/v1` routes of automation: the workflow run log, notifications, the email outbox.
+"""`/api/v1` routes of automation: the workflow run log, notifications, the email outbox, the webhook
+delivery log.
 
     GET /api/v1/workflow-runs                          admins (customize_metadata): every run
     GET /api/v1/records/{object}/{id}/workflow-runs    whoever can see the record: the runs it triggered
     GET /api/v1/email-outbox                           admins (customize_metadata or manage_users)
+    GET /api/v1/webhook-deliveries[?status=&limit=]    admins: the webhook delivery log (and disabled endpoints)
+    GET /api/v1/webhook-deliveries/{id}                admins: one delivery, its request and every attempt
+    POST /api/v1/webhook-deliveries/{id}/replay        admins: send it again (the same webhook-id)
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import uuid
 from flask import g, jsonify, request
 
 from ..automation import runlog
-from ..records.errors import BadQuery, Forbidden, ValidationFailed
+from ..records.errors import BadQuery, Conflict, Forbidden, NotFound, ValidationFailed
 from .api import _DIGITS, api, services
 
 _FILTERS = ("workflow", "object", "record", "status")
@@ -125,3 +129,48 @@ def email_outbox_list():
     if status is not None and status not in email_outbox.STATUSES:
         raise BadQuery(f"status must be one of: {', '.join(email_outbox.STATUSES)}")
     return jsonify(emails=email_outbox.outbox(services().engine, status=status, limit=_limit()))
+
+
+# -- outgoing webhooks: the delivery log and replay (admins) ----------------------------------------
+def _require_setup_rights(what: str) -> None:
+    access = services().runtimes.current().security.access_for(g.actor)
+    if not access.system("customize_metadata"):
+        raise Forbidden(f"{what} is for admins (customize_metadata)")
+
+
+@api.get("/webhook-deliveries")
+def webhook_deliveries():
+    from ..automation import webhooks
+    _require_setup_rights("the webhook delivery log")
+    unknown = set(request.args) - {"status", "limit"}
+    if unknown:
+        raise BadQuery(f"unknown parameter: {', '.join(sorted(unknown))} (filters: status, limit)")
+    status = request.args.get("status")
+    if status is not None and status not in webhooks.STATUSES:
+        raise BadQuery(f"status must be one of: {', '.join(webhooks.STATUSES)}")
+    return jsonify(deliveries=webhooks.list_deliveries(services().engine, status=status, limit=_limit()),
+                   disabled_endpoints=webhooks.disabled_endpoints(services().engine))
+
+
+@api.get("/webhook-deliveries/<delivery_id>")
+def webhook_delivery(delivery_id: str):
+    from ..automation import webhooks
+    _require_setup_rights("the webhook delivery log")
+    found = webhooks.get_delivery(services().engine, delivery_id)
+    if found is None:
+        raise NotFound(f"there is no webhook delivery '{delivery_id}'")
+    return jsonify(found)
+
+
+@api.post("/webhook-deliveries/<delivery_id>/replay")
+def webhook_replay(delivery_id: str):
+    """Send a delivery again with the same webhook-id (a new job; the attempts go on counting)."""
+    from ..automation import webhooks
+    _require_setup_rights("replaying webhooks")
+    try:
+        job_id = webhooks.replay(services().engine, delivery_id)
+    except LookupError:
+        raise NotFound(f"there is no webhook delivery '{delivery_id}'") from None
+    except webhooks.WebhookError as exc:
+        raise Conflict(str(exc)) from None
+    return jsonify(delivery=webhooks.get_delivery(services().engine, delivery_id), job=job_id), 202
