@@ -47,7 +47,7 @@ def test_admin_builds_a_workflow_point_and_click(page, browser, live_server, liv
     # step 1: set Next Step (the field list follows the chosen object)
     first = page.locator(".wf-root > .wf-actions > .wf-action").nth(0)
     first.locator(".wf-field").first.select_option("next_step")
-    expr = first.locator("input[data-expression]").first
+    expr = first.locator(".wf-value input[data-expression]").first
     expr.fill("'Call the VP'")
     checked(page, f"[name='{expr.get_attribute('name')}']", "ok")
 
@@ -59,7 +59,7 @@ def test_admin_builds_a_workflow_point_and_click(page, browser, live_server, liv
     second.locator(".wf-branch").first.locator(".wf-add-action").click()
     nested = second.locator(".wf-branch").first.locator(".wf-action").first
     nested.locator(".wf-field").first.select_option("description")
-    nested.locator("input[data-expression]").first.fill("'Strategic deal'")
+    nested.locator(".wf-value input[data-expression]").first.fill("'Strategic deal'")
     assert nested.locator(".wf-field").first.get_attribute("name") == "actions.1.then.0.values.0.field"
 
     # move the `if` up: the inputs are renamed after their new place
@@ -113,3 +113,73 @@ def test_admin_builds_a_workflow_point_and_click(page, browser, live_server, liv
         screenshot(p2, "admin_workflows_phone")
     finally:
         phone.close()
+
+
+def test_admin_builds_a_time_relative_workflow_with_a_notify_step(page, browser, live_server, live_services):
+    base = live_server
+    sign_in(page, base)
+    page.goto(f"{base}/setup/workflows/new")
+    page.fill("#label", "Closing soon")
+    page.select_option("#object", "opportunity")
+    assert page.is_visible("#trigger-timing") and not page.is_visible("#trigger-offset-days")
+    page.select_option("#trigger-event", "time_relative")
+    # the offset inputs and the date field appear; timing and re-evaluation do not apply
+    assert page.is_visible("#trigger-offset-days") and page.is_visible("#trigger-direction")
+    assert not page.is_visible("#trigger-timing") and not page.is_visible("#trigger-when")
+    dates = page.eval_on_selector_all("#trigger-field option", "os => os.map(o => o.value)")
+    assert "close_date" in dates and "created_at" in dates and "name" not in dates
+    page.select_option("#trigger-field", "close_date")
+    page.fill("#trigger-offset-days", "3")
+    page.select_option("#trigger-direction", "before")
+    page.fill("#trigger-condition", "not is_closed")
+    checked(page, "#trigger-condition", "ok")
+
+    step = page.locator(".wf-root > .wf-actions > .wf-action").nth(0)
+    step.locator(".wf-type").first.select_option("notify")
+    assert not step.locator(".wf-values-block").is_visible()
+    step.locator("[name='actions.0.to.0']").fill("name")
+    assert "id" in checked(page, "[name='actions.0.to.0']", "bad")
+    step.locator("[name='actions.0.to.0']").fill("owner")
+    checked(page, "[name='actions.0.to.0']", "ok")
+    step.locator("[data-wf-add-to]").click()
+    page.fill("[name='actions.0.to.1']", "account.owner")
+    checked(page, "[name='actions.0.to.1']", "ok")
+    page.fill("[name='actions.0.title']", "'Closes in 3 days: ' + name")
+    assert checked(page, "[name='actions.0.title']", "ok") == "\u2714 Valid (text)"
+
+    # a second step: assign the owner over a queue, least busy (its filter appears with the method)
+    page.click(".wf-root > .wf-add-action")
+    second = page.locator(".wf-root > .wf-actions > .wf-action").nth(1)
+    second.locator(".wf-type").first.select_option("assign_owner")
+    assert second.locator("[data-key=queue]").is_visible() and not second.locator("[data-key=user]").is_visible()
+    assert not second.locator("[data-key=busy_filter]").is_visible()
+    second.locator("[data-key=queue]").fill("Sales Reps")
+    second.locator(".wf-method").select_option("least_busy")
+    second.locator("[data-key=busy_filter]").fill("not is_closed")
+    checked(page, "[name='actions.1.busy_filter']", "ok")
+    screenshot(page, "admin_workflow_builder_time_relative")
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        p2 = phone.new_page()
+        sign_in(p2, base)
+        p2.goto(f"{base}/setup/workflows/new?object=opportunity")
+        p2.select_option("#trigger-event", "time_relative")
+        p2.locator(".wf-root .wf-type").first.select_option("notify")
+        screenshot(p2, "admin_workflow_builder_time_relative_phone")
+    finally:
+        phone.close()
+
+    with page.expect_navigation():
+        page.click("#save-workflow")
+    page.wait_for_selector("#confirm-change")
+    with page.expect_navigation():
+        page.click("#confirm-button")
+    assert page.locator(".alert-success").count() == 1, page.content()[:2000]
+    wf = live_services.runtimes.current().metadata.workflows["closing_soon"]
+    assert dict(wf["trigger"]) == {"event": "time_relative", "condition": "not is_closed", "field": "close_date",
+                                   "offset": {"days": -3}}
+    assert [dict(a) for a in wf["actions"]] == [
+        {"type": "notify", "to": ["owner", "account.owner"], "title": "'Closes in 3 days: ' + name"},
+        {"type": "assign_owner", "queue": "Sales Reps", "method": "least_busy", "busy_filter": "not is_closed"}]
+    assert "3 days before close_date" in page.inner_text("#workflow-table")

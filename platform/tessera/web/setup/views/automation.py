@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import yaml
+
 from flask import abort, redirect, request, url_for
 from flask_admin import expose
 
@@ -15,8 +17,9 @@ from ....automation import runlog
 from ....meta.model import default_label
 from ..base import FormErrors, SetupView, flash_errors_to
 from ..orgedit import api_name
-from ..workflowforms import (ACTION_TYPES, EVENTS, RUN_AS, TIMINGS, WHENS, annotate_targets, blank_action,
-                             doc_from_draft, draft_from_doc, draft_from_form, field_choices, map_pipeline_errors)
+from ..workflowforms import (ACTION_TYPES, ASSIGN_MODES, DIRECTIONS, EVENTS, METHODS, RECORD_EVENTS, RUN_AS, TIMINGS,
+                             WHENS, annotate_targets, blank_action, doc_from_draft, draft_from_doc, draft_from_form,
+                             field_choices, map_pipeline_errors, trigger_summary, unsupported)
 from .security import _plain, _state
 
 EVENT_LABELS = dict(EVENTS)
@@ -41,7 +44,8 @@ class WorkflowsView(SetupView):
                          "package": (ed.package_doc("workflows", comp.name) or (None,))[0],
                          "active": comp.get("active", True) is not False,
                          "last": last[0] if last else None})
-        return self.render("setup/workflows/index.html", rows=rows, md=md, event_labels=EVENT_LABELS)
+        return self.render("setup/workflows/index.html", rows=rows, md=md, event_labels=EVENT_LABELS,
+                           trigger_summary=trigger_summary)
 
     # -- the builder ---------------------------------------------------------------------------
     @expose("/new", methods=("GET", "POST"))
@@ -56,8 +60,14 @@ class WorkflowsView(SetupView):
             objects = sorted(md.objects.values(), key=lambda o: o.label.lower())
             return self.render("setup/workflows/edit.html", wf=existing, state=state, draft=draft, errors=errors,
                                objects=objects, choices=field_choices(md), events=EVENTS, timings=TIMINGS,
-                               whens=WHENS, run_as=RUN_AS, action_types=ACTION_TYPES,
+                               whens=WHENS, run_as=RUN_AS, action_types=ACTION_TYPES, directions=DIRECTIONS,
+                               assign_modes=ASSIGN_MODES, methods=METHODS, record_events=RECORD_EVENTS,
                                blank=blank_action()), status
+
+        # never a lossy save: what the form cannot carry is shown read-only and edited as YAML
+        problems = unsupported(_plain(existing.doc), md) if existing is not None else []
+        if problems:
+            return self._read_only(existing, state, problems, refused=request.method == "POST")
 
         if request.method == "GET":
             if existing is not None:
@@ -80,13 +90,20 @@ class WorkflowsView(SetupView):
                 raise FormErrors(errors)
             ed.put("workflows", name, doc)
             verb = "Edit" if existing else "Add"
-            return f"{verb} workflow {name} ({doc['object']}: {EVENT_LABELS[doc['trigger']['event']].lower()})"
+            return f"{verb} workflow {name} ({doc['object']}: {trigger_summary(doc['trigger']).lower()})"
 
         return self.org_change(build, on_invalid=lambda errors: page(draft, errors, 422),
                                title=f"Save the workflow {draft['label'] or name}", done_url=url_for(".index"),
                                cancel_url=url_for(".edit", cname=name) if existing else url_for(".index"),
                                errors=lambda meta_errors: map_pipeline_errors(meta_errors, f"workflows/{name}.yaml",
                                                                                draft))
+
+    def _read_only(self, comp, state, problems, *, refused):
+        """The workflow as YAML, with why the builder cannot edit it; a POST gets 409 and the same page."""
+        row_active = comp.get("active", True) is not False
+        text = yaml.safe_dump(_plain(comp.doc), sort_keys=False, allow_unicode=True)
+        return self.render("setup/workflows/readonly.html", wf=comp, state=state, problems=problems, yaml_text=text,
+                           refused=refused, active=row_active), (409 if refused else 200)
 
     # -- activate / deactivate, delete / revert -----------------------------------------------
     @expose("/<cname>/active", methods=("POST",))

@@ -21,7 +21,7 @@ SHARING_MODELS = [("private", "Private", "Only the owner, people above them in t
 SYSTEM_FIELD_LABELS = {"owner": "Owner", "created_at": "Created Date", "created_by": "Created By",
                        "updated_at": "Last Modified Date", "updated_by": "Last Modified By"}
 # expressions evaluated while a record is written: PRIORVALUE and ISCHANGED are allowed
-WRITE_KINDS = ("rule", "condition", "value")
+WRITE_KINDS = ("rule", "condition", "value", "id", "text")
 ROLLUP_TYPES = {"integer", "number", "currency", "percent", "date", "datetime"}
 
 
@@ -425,8 +425,10 @@ class ObjectManagerView(SetupView):
     def check_expression(self, obj):
         """Type-check an expression against the object: {"ok": true, "type": ...} or {"ok": false,
         "error": ...}. The save goes through the pipeline anyway; this is the early warning. Kinds:
-        formula (with `returns`), rule, filter, and the workflow builder's condition and value
-        (with `target` object and `field`: the type that field takes)."""
+        formula (with `returns`), rule, filter, and the workflow builder's condition, value
+        (with `target` object and `field`: the type that field takes), id (a user id: assign_owner's
+        user, notify's recipients) and text (notify's title and message) — as save-time validation
+        (meta/validate_workflows.py) compiles them."""
         o = self._object(obj)
         data = request.get_json(silent=True)
         data = data if isinstance(data, dict) else {}
@@ -434,7 +436,7 @@ class ObjectManagerView(SetupView):
         if not isinstance(text, str) or not text.strip():
             return jsonify(ok=False, error="enter an expression")
         kind = data.get("kind", "formula")
-        expected = {"rule": "boolean", "filter": "boolean", "condition": "boolean"}.get(kind)
+        expected = {"rule": "boolean", "filter": "boolean", "condition": "boolean", "id": "id", "text": "text"}.get(kind)
         if kind == "formula" and data.get("returns") in FORMULA_RETURN_TYPES:
             expected = _EXPR_TYPE.get(data["returns"], data["returns"])
         if kind == "value":   # a workflow value: the type `target.field` takes, computed on `obj`'s record
@@ -451,6 +453,8 @@ class ObjectManagerView(SetupView):
                                           context="write" if kind in WRITE_KINDS else "read", expected=expected)
         except ExprError as exc:
             return jsonify(ok=False, error=str(exc))
+        if kind == "id" and compiled.type != "id":   # `fits` lets text stand for an id; save-time checks refuse it
+            return jsonify(ok=False, error=f"the expression must give a user id (e.g. owner), but gives {compiled.type}")
         return jsonify(ok=True, type=compiled.type)
 
 

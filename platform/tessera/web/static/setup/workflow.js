@@ -11,6 +11,9 @@
   var objectSelect = document.getElementById("object");
   var actionTemplate = document.getElementById("wf-action-template");
   var valueTemplate = document.getElementById("wf-value-template");
+  var toTemplate = document.getElementById("wf-to-template");
+  var eventSelect = document.getElementById("trigger-event");
+  var dateSelect = document.getElementById("trigger-field");
   var checkBase = form.getAttribute("data-check-base");
 
   function own(card, sel) {   // elements of this step, not of the steps nested in its branches
@@ -28,12 +31,14 @@
       var no = card.querySelector(".wf-step-no");
       if (no) no.textContent = (i + 1) + ".";
       own(card, "[data-key]").forEach(function (input) {
-        var row = input.closest(".wf-value");
-        if (row) return;
+        if (input.closest(".wf-value") || input.closest(".wf-to-row")) return;
         input.name = p + "." + input.getAttribute("data-key");
       });
       own(card, ".wf-value").forEach(function (row, j) {
         $$("[data-key]", row).forEach(function (input) { input.name = p + ".values." + j + "." + input.getAttribute("data-key"); });
+      });
+      own(card, ".wf-to-row").forEach(function (row, k) {
+        $$("[data-key]", row).forEach(function (input) { input.name = p + ".to." + k; });
       });
       own(card, ".wf-actions").forEach(function (sub) { renumber(sub, p + "." + sub.getAttribute("data-branch")); });
     });
@@ -74,6 +79,31 @@
     own(card, ".wf-part").forEach(function (part) {
       part.classList.toggle("d-none", part.getAttribute("data-for").split(" ").indexOf(type) < 0);
     });
+    var assign = own(card, ".wf-assign")[0], method = own(card, ".wf-method")[0];   // assign_owner: user or queue
+    own(card, ".wf-sub").forEach(function (sub) {
+      var hide = sub.getAttribute("data-assign") !== assign.value;
+      if (sub.classList.contains("wf-busy")) hide = hide || method.value !== "least_busy";
+      sub.classList.toggle("d-none", hide);
+    });
+  }
+
+  /* -- the trigger: record events, a time relative to a date field, a schedule, by hand ------- */
+  function refreshTrigger() {
+    var event = eventSelect.value;
+    $$(".wf-trig", form).forEach(function (el) {
+      el.classList.toggle("d-none", el.getAttribute("data-events").split(" ").indexOf(event) < 0);
+    });
+    // a schedule's condition selects records (read context: no PRIORVALUE / ISCHANGED)
+    var cond = document.getElementById("trigger-condition"), kind = event === "scheduled" ? "filter" : "condition";
+    if (cond.getAttribute("data-expression") !== kind) {
+      cond.setAttribute("data-expression", kind);
+      if (cond.value.trim() && window.TesseraSetup) window.TesseraSetup.checkExpression(cond);
+    }
+  }
+  function refreshDates() {
+    var dates = (choices[objectSelect.value] || {}).dates || [];
+    fillSelect(dateSelect, dates.map(function (d) { return {value: d[0], text: d[1] + " (" + d[0] + ")"}; }),
+               "Choose a date field\u2026", true);
   }
   function refreshCard(card) {
     refreshParts(card);
@@ -135,6 +165,18 @@
       row.querySelector("[data-expression]").setAttribute("data-check-url",
         objectSelect.value ? checkBase.replace("__OBJ__", encodeURIComponent(objectSelect.value)) : "");
       row.querySelector(".wf-field").focus();
+    } else if (b.hasAttribute("data-wf-add-to")) {
+      var to = toTemplate.content.firstElementChild.cloneNode(true);
+      own(card, ".wf-to")[0].appendChild(to);
+      renumberAll();
+      to.querySelector("[data-expression]").setAttribute("data-check-url",
+        objectSelect.value ? checkBase.replace("__OBJ__", encodeURIComponent(objectSelect.value)) : "");
+      to.querySelector("input").focus();
+    } else if (b.hasAttribute("data-wf-remove-to")) {
+      var list = b.closest(".wf-to");
+      if (list.querySelectorAll(".wf-to-row").length > 1) b.closest(".wf-to-row").remove();
+      else b.closest(".wf-to-row").querySelector("input").value = "";   // keep one row to fill in
+      renumberAll();
     } else if (b.hasAttribute("data-wf-remove-value")) {
       var values = b.closest(".wf-values");
       b.closest(".wf-value").remove();
@@ -144,10 +186,15 @@
   });
   form.addEventListener("change", function (e) {
     var el = e.target, card = el.closest(".wf-action");
-    if (el === objectSelect) {
+    if (el === eventSelect) {
+      refreshTrigger();
+    } else if (el === objectSelect) {
+      refreshDates();
       refreshLookups();
       $$(".wf-action", form).forEach(refreshCard);
       refreshChecks();
+    } else if (card && (el.classList.contains("wf-assign") || el.classList.contains("wf-method"))) {
+      refreshParts(card);
     } else if (card && (el.classList.contains("wf-type") || el.classList.contains("wf-lookup") || el.classList.contains("wf-object"))) {
       refreshCard(card);
       $$(".wf-action", card).forEach(refreshCard);
@@ -161,5 +208,6 @@
   form.addEventListener("submit", renumberAll);
 
   renumberAll();
+  refreshTrigger();
   $$(".wf-action", form).forEach(refreshParts);   // the server rendered the options already
 })();
