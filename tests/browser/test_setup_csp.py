@@ -9,7 +9,7 @@ from browser_helpers import sign_in
 
 
 def test_users_bulk_action_works_under_the_csp(page, live_server, live_services):
-    user, _ = live_services.identity.create_user("csp_victim", password="password-123", last_name="Victim",
+    user, _ = live_services.identity.create_user("csp_victim", password="Tq7-violet-harbor-92", last_name="Victim",
                                                  email="csp@example.com", profile="standard_user")
     violations = []
     page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text

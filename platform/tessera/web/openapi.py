@@ -8,7 +8,7 @@ import weakref
 
 from ..records.service import MAX_PATHS
 from .api import IF_MATCH_PATTERN, MAX_BULK_ROWS
-from .openapi_fields import input_schema, optional, output_schema
+from .openapi_fields import input_schema, output_schema
 
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # Runtime -> {rights: document}
 _lock = threading.Lock()
@@ -86,7 +86,8 @@ def _build(runtime, access) -> dict:
                     and access.can_edit_field(name, f.name)]
         writable = {f.name: input_schema(f, md, required=f.required) for f in editable}
         if access.can_edit_field(name, "owner"):
-            writable["owner"] = optional({"type": ["string", "null"], "format": "uuid"})
+            writable["owner"] = {"type": "string", "format": "uuid",   # never blank: every record has an owner
+                                 "description": "The owning user (default: the creator); null or \"\" is refused."}
         required = [f.name for f in editable if f.required and f.default is None and not f.default_expression]
         schemas[f"{title}Input"] = {"type": "object", "properties": writable, "additionalProperties": False,
                                     **({"required": required} if required else {})}
