@@ -6,7 +6,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .storage.engine import begin_write
 from .storage.platform_tables import settings
@@ -31,8 +32,12 @@ def secret_key(engine) -> bytes:
     with begin_write(engine) as conn:
         value = conn.execute(select(settings.c.value).where(settings.c.key == "secret_key")).scalar()
         if value is None:
-            value = secrets.token_hex(32)
-            conn.execute(insert(settings).values(key="secret_key", value=value))
+            # several processes may start on a new database at once (workers, gunicorn): the first
+            # insert wins and every process reads that one
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            conn.execute(dialect.insert(settings).values(key="secret_key", value=secrets.token_hex(32))
+                         .on_conflict_do_nothing(index_elements=[settings.c.key]))
+            value = conn.execute(select(settings.c.value).where(settings.c.key == "secret_key")).scalar_one()
     return value.encode()
 
 
