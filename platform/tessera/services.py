@@ -32,6 +32,8 @@ class Services:
         changes.on_activate.append(lambda _version: runtimes.refresh())
         from .records.shares import ShareService
         records = RecordService(engine, runtimes.current, secret=secret_key(engine))
+        from .records.user_rights import keeps_an_administrator
+        changes.guards.append(keeps_an_administrator)   # a metadata change keeps one administrator too
         from .automation import WorkflowEngine
         WorkflowEngine(records).install()   # workflows run inside the record service's writes
         return cls(engine, changes, runtimes, records, IdentityService(engine, records), ShareService(records))

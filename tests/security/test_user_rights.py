@@ -156,3 +156,28 @@ def test_usernames_refuse_control_format_and_edge_whitespace(api, services, db_u
 def test_cli_user_create_refuses_unknown_profile(db_url, services):
     r = CliRunner().invoke(cli_main, ["user", "create", "zed", "--profile", "nope", "--database", db_url])
     assert r.exit_code == 1 and "no profile 'nope'" in r.output
+
+
+def test_a_metadata_change_may_not_leave_the_org_without_an_administrator(services):
+    """Item 1 holds for metadata changes too: a profile edit that takes manage_users from the only
+    administrators is refused by the change pipeline (naming why); with another administrator left
+    (through a permission set) the same edit goes through."""
+    import pytest as _pytest
+    from tessera.changes.service import ChangeRefused
+    weakened = {"name": "system_administrator", "label": "System Administrator",
+                "system_permissions": ["customize_metadata", "api_access"]}
+    org = {"manifest": None, "components": {"profiles": {"system_administrator": {
+        "source": "profiles/system_administrator.yaml", "doc": weakened}}}}
+    before = services.changes.active_number()
+    with _pytest.raises(ChangeRefused) as refused:
+        services.changes.apply_org(org, author="test")
+    assert "no active user with both customize_metadata and manage_users" in str(refused.value)
+    assert services.changes.active_number() == before
+    keeper = {"name": "user_keeper", "label": "User keeper", "system_permissions": ["manage_users"]}
+    org["components"]["permission_sets"] = {"user_keeper": {"source": "permission_sets/user_keeper.yaml", "doc": keeper}}
+    services.changes.apply_org({"manifest": None, "components": {"permission_sets": org["components"]["permission_sets"]}},
+                               author="test")
+    admin = services.identity.find_user("admin")
+    from tessera.security.actor import SYSTEM
+    services.records.create(SYSTEM, "permission_set_assignment", {"user": admin["id"], "permission_set": "user_keeper"})
+    assert services.changes.apply_org(org, author="test").version is not None

@@ -145,6 +145,9 @@ class ChangeService:
     def __init__(self, engine):
         self.engine = engine
         self.on_activate: list[Callable[[Version], Any]] = []   # called after a new version is committed
+        # guard(conn, old Metadata | None, new Metadata) -> reasons to refuse: data checks of the layers
+        # above this one (records/user_rights.keeps_an_administrator), run with the step checks
+        self.guards: list = []
         ensure_platform_tables(engine)
 
     # -- reading ---------------------------------------------------------------------------
@@ -277,6 +280,8 @@ class ChangeService:
             ctx = Context(conn, old_md, new_md, datetime.now(timezone.utc))
             impacts = [op.check(conn, ctx) for op in result_plan]   # 3. check data (before any step)
             reasons, needs_flag = _refusals(result_plan, impacts, allow_destructive)
+            for guard in self.guards:                      # checks of the layers above (see Services)
+                reasons += guard(conn, old_md, new_md)
             if reasons:
                 raise ChangeRefused(result_plan, reasons, impacts, needs_allow_destructive=needs_flag)
             ops = Operations(MigrationContext.configure(

@@ -174,3 +174,21 @@ def _admin_exists(conn, rt) -> bool:
         return False
     profiles = dict(conn.execute(select(users.c.id, users.c.profile).where(active, users.c.id.in_(list(by_user)))).all())
     return any(_holds(rt, profiles[uid], sets, groups) for uid, (sets, groups) in by_user.items() if uid in profiles)
+
+
+_SECURITY_KINDS = ("profiles", "permission_sets", "permission_set_groups")
+
+
+def keeps_an_administrator(conn, old_md, new_md) -> list[str]:
+    """A change-pipeline guard: a metadata change (a profile or permission set edit) may not take
+    customize_metadata or manage_users from the last active users holding both — the same rule
+    record writes follow (after_write). An org that had no such user is not blocked."""
+    if old_md is None or "user" not in new_md.objects or all(
+            {n: dict(c.doc) for n, c in getattr(old_md, kind).items()} ==
+            {n: dict(c.doc) for n, c in getattr(new_md, kind).items()} for kind in _SECURITY_KINDS):
+        return []
+    from ..runtime import Runtime   # the versions' rights, compiled as the Runtime compiles them
+    if not _admin_exists(conn, Runtime(old_md)) or _admin_exists(conn, Runtime(new_md)):
+        return []
+    return ["this change would leave no active user with both " + " and ".join(ADMIN_PERMISSIONS) +
+            ": keep those rights in an administrator's profile or permission set"]
