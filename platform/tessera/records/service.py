@@ -33,77 +33,34 @@ same connection (see create(): SQLite's one write lock is then not held while Py
 from __future__ import annotations
 
 import functools
-import hashlib
-import re
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
-from operator import attrgetter
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..expr import ExprError, compile_expression
-from ..meta.fieldtypes import SYSTEM_FIELDS, USER_LINKS
-from ..meta.validate import resolver
-from ..security.actor import SYSTEM, Actor
+from ..meta.fieldtypes import SYSTEM_FIELDS
+from ..security.actor import Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
-from ..storage.platform_tables import autonumbers
-from . import bulk, cursor as cursors, history, keyset, permission_audit, transitions, user_rights
+from . import bulk, history, permission_audit, user_rights
 from .hooks import WriteContext
-from .coerce import NUL, coercer_for, parse_id
+from .coerce import coercer_for, parse_id
 from .ids import new_id, new_ids
-from .errors import (BadQuery, BulkFailed, Conflict, ForeignKeyConflict, Forbidden, NotFound, RecordError,
-                     StaleVersion, ValidationFailed, WorkflowFailed)
+from .errors import BulkFailed, Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed, WorkflowFailed
+from .reads import RecordReads, _now
 from .select import SelectBuilder
-from .serialize import to_api, to_python
+from .serialize import to_api
+from .write_checks import WriteChecks, _integrity_error
+from .write_rules import WriteRules
 
-MAX_LIMIT = 1000
-# What an actor may do to one record they can see (`get(with_access=True)`, `access_level`):
-#   full  edit and delete it;  edit  edit it, not delete it;  read  only read it.
-ACCESS_LEVELS = ("read", "edit", "full")
 _WRITABLE_SYSTEM = {"owner"}
 _NO_OWNER = "cannot be empty: every record has an owner"
 # the objects whose rows decide who may do what: guarded by records/user_rights.py on every write
 _RIGHTS_OBJECTS = frozenset(("user", "permission_set_assignment"))
-_NUMBER_GROUP = re.compile(r"\{(0+)\}")
 # (engine, connection) of the write whose after-save automation is running in this thread: the
 # service's reads and writes made by that automation join its transaction (on_connection)
 _AMBIENT: ContextVar[tuple | None] = ContextVar("tessera_record_connection", default=None)
-
-
-@dataclass
-class QueryResult:
-    records: list[dict]
-    next_cursor: str | None
-    total: int | None = None
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def format_autonumber(fmt: str, n: int) -> str:
-    return _NUMBER_GROUP.sub(lambda m: str(n).zfill(len(m.group(1))), fmt, count=1)
-
-
-MAX_PATHS = {"fields": 500, "sort": 32}   # a SELECT has at most ~1,600 columns (PostgreSQL), 2,000 (SQLite)
-
-
-def parse_paths(text_or_list, what: str) -> list[tuple[str, ...]]:
-    items = text_or_list.split(",") if isinstance(text_or_list, str) else list(text_or_list or ())
-    limit = MAX_PATHS.get(what, MAX_PATHS["fields"])
-    if len(items) > limit:
-        raise BadQuery(f"{what}: at most {limit} entries ({len(items)} given)")
-    paths = []
-    for item in items:
-        item = item.strip() if isinstance(item, str) else item
-        if not item or not isinstance(item, str) or not re.fullmatch(r"-?[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,4}", item):
-            raise BadQuery(f"{what}: {item!r} is not a field name or path")
-        paths.append(item)
-    return paths
 
 
 def _reports_workflow_failures(method):
@@ -120,7 +77,10 @@ def _reports_workflow_failures(method):
     return run
 
 
-class RecordService:
+class RecordService(RecordReads, WriteChecks, WriteRules):
+    """Writes and the order of execution live here; reads (records/reads.py), checks against other
+    rows (records/write_checks.py) and expressions on write (records/write_rules.py) are its parts."""
+
     def __init__(self, engine, runtime_source, *, secret: bytes):
         self.engine = engine
         self._runtime_source = runtime_source  # callable -> current Runtime
@@ -173,278 +133,6 @@ class RecordService:
         if not access.can(object_name, action):
             raise Forbidden(f"you do not have permission to {action} {object_name} records")
         return access
-
-    def _editable_column(self, access, object_name, alias, dialect_name):
-        """1 when sharing opens the record for writing, else 0 — the very predicate update() and
-        delete() check (_current_for_write), as a column. None: no SQL needed (every record is
-        writable, or the object right already says read-only)."""
-        if not access.can(object_name, "edit"):
-            return None
-        predicate = access.editable(object_name, alias, dialect_name)
-        return None if predicate is None else case((predicate, literal(1)), else_=literal(0))
-
-    @staticmethod
-    def _access_level(access, object_name, shared_for_edit) -> str:
-        """Object rights (decided in Python) combined with the record's edit sharing (from SQL).
-        A delete right without the edit right counts as `read`: the UI offers delete with edit."""
-        if not shared_for_edit or not access.can(object_name, "edit"):
-            return "read"
-        return "full" if access.can(object_name, "delete") else "edit"
-
-    def _readable_paths(self, rt, access, cobj, paths, what):
-        """Unknown and unreadable paths get the same 400: hidden fields cannot be probed."""
-        key = (access.rights, cobj.name, tuple(paths))   # the answer depends on nothing else
-        if key in rt.readable_paths:
-            return
-        for p in paths:
-            path = tuple(p.split("."))
-            if rt.metadata.resolve_path(cobj.obj, path) is None or not access.readable_path(cobj.name, path):
-                raise BadQuery(f"{what}: '{p}' is not a field of {cobj.name}")
-        if len(rt.readable_paths) > 10000:   # client-chosen `fields` lists: keep it bounded
-            rt.readable_paths.clear()
-        rt.readable_paths.add(key)
-
-    def _default_paths(self, access, cobj) -> list[str]:
-        paths = cobj.default_paths.get(access.rights)   # per permission combination, per Runtime
-        if paths is None:
-            paths = cobj.default_paths[access.rights] = tuple(
-                p for p in cobj.output_fields if access.can_read_field(cobj.name, p))
-        return list(paths)
-
-    def _filter_resolver(self, rt, access, cobj):
-        base = resolver(rt.metadata, cobj.obj)
-        return lambda path: base(path) if access.readable_path(cobj.name, tuple(path)) else None
-
-    def _columns(self, b: SelectBuilder, paths, what):
-        return [b.column(tuple(p.split("."))) for p in paths]
-
-    # -- reads --------------------------------------------------------------------------------
-    @retry_on_stale_statements
-    def query(self, actor: Actor, object_name: str, *, filter: str | None = None, sort=None, fields=None,
-              limit: int = 50, cursor: str | None = None, count: bool = False,
-              with_access: bool = False) -> QueryResult:
-        """with_access: each record also carries `_access` (one of ACCESS_LEVELS)."""
-        rt = self.runtime()
-        cobj = self._object(rt, object_name)
-        access = self._access(rt, actor, object_name, "read")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise BadQuery(f"limit must be an integer from 1 to {MAX_LIMIT}")
-        paths = parse_paths(fields, "fields") if fields else self._default_paths(access, cobj)
-        if any(p.startswith("-") for p in paths):
-            raise BadQuery("fields: names cannot start with '-'")
-        self._readable_paths(rt, access, cobj, paths, "fields")
-        if "id" not in paths:
-            paths.insert(0, "id")
-        sort_keys = parse_paths(sort, "sort") if sort else []
-        self._readable_paths(rt, access, cobj, [k.lstrip("-") for k in sort_keys], "sort")
-        for key in sort_keys:
-            steps = rt.metadata.resolve_path(cobj.obj, tuple(key.lstrip("-").split(".")))
-            last = steps[-1][0].fields.get(steps[-1][1]) if steps else None
-            if last is not None and last.type == "json":
-                raise BadQuery(f"sort: cannot sort by '{key.lstrip('-')}' (a json field has no order)")
-        now = _now()
-        with self._read() as conn:
-            b = self._builder(rt, object_name, conn, now, access)
-            out_cols = self._columns(b, paths, "fields")
-            where = []
-            visible = access.visible(object_name, b.base, conn.dialect.name)
-            if visible is not None:
-                where.append(visible)
-            if filter is not None:
-                if not isinstance(filter, str) or not filter.strip():
-                    raise BadQuery("filter: must be a non-empty expression")
-                if NUL in filter:   # PostgreSQL refuses NUL in text: refused alike on every database
-                    raise BadQuery("filter: must not contain the NUL character (\\u0000)")
-                try:
-                    compiled = compile_expression(filter, self._filter_resolver(rt, access, cobj), expected="boolean")
-                except ExprError as exc:
-                    raise BadQuery(f"filter: {exc}") from None
-                where.append(b.condition(compiled))
-            sort_cols = self._columns(b, [k.lstrip("-") for k in sort_keys], "sort")
-            directions = [k.startswith("-") for k in sort_keys]
-            nullable = [k.lstrip("-") not in keyset.NOT_NULL for k in sort_keys]
-            if not sort_keys:  # default order: oldest first; id breaks ties (stable keyset)
-                sort_cols, directions, nullable = [b.base.c.created_at], [False], [False]
-            # the cursor is bound to the query *and* the actor: it cannot be replayed by someone else
-            cursor_key = hashlib.sha256(repr((object_name, filter, sort_keys, str(actor.user_id))).encode()).hexdigest()[:16]
-            values = None
-            if cursor:
-                values = cursors.decode(self._secret, cursor_key, cursor)
-                if len(values) != len(sort_cols) + 1:
-                    raise BadQuery("invalid cursor (it must come from next_cursor of the same query)")
-            labeled = [c.label(f"c{i}") for i, c in enumerate(out_cols)]
-            sort_labeled = [c.label(f"s{i}") for i, c in enumerate(sort_cols)]
-            editable = self._editable_column(access, object_name, b.base, conn.dialect.name) if with_access else None
-            access_cols = [editable.label("k_edit")] if editable is not None else []
-            stmt = (select(*labeled, *sort_labeled, *access_cols, b.base.c.id.label("k_id")).select_from(b.from_clause)
-                    .where(*where))
-            # ORDER BY, LIMIT and the cursor, shaped so an index can serve them (records/keyset.py)
-            rows = keyset.fetch(conn, stmt, where, sort_cols, directions, nullable, b.base.c.id, values, limit + 1)
-            types = [b.field_type(tuple(p.split("."))) for p in paths]
-            total = None
-            if count:
-                if values:
-                    where.append(keyset.after(sort_cols, directions, values[:-1], b.base.c.id, values[-1]))
-                total = conn.execute(select(func.count()).select_from(b.from_clause).where(*where)).scalar_one()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))} for row in rows]
-        if with_access:
-            at = len(paths) + len(sort_cols)
-            for record, row in zip(records, rows):
-                record["_access"] = self._access_level(access, object_name, row[at] if access_cols else True)
-        next_cursor = None
-        if more and rows:
-            last = rows[-1]
-            n = len(paths)
-            next_cursor = cursors.encode(self._secret, cursor_key,
-                                         [to_python(v) for v in last[n:n + len(sort_cols)]] + [last[-1]])
-        return QueryResult(records, next_cursor, total)
-
-    @retry_on_stale_statements
-    def get(self, actor: Actor, object_name: str, record_id, *, fields=None, with_access: bool = False) -> dict:
-        """with_access: the record also carries `_access` (one of ACCESS_LEVELS), computed in the
-        same SELECT from the same sharing predicate that update() and delete() enforce."""
-        rt = self.runtime()
-        cobj = self._object(rt, object_name)
-        access = self._access(rt, actor, object_name, "read")
-        rid = self._parse_record_id(record_id)
-        with self._read() as conn:
-            record = self._load_full(conn, rt, cobj, rid, fields=fields, access=access, check_visible=True,
-                                     with_access=with_access)
-        if record is None:
-            raise NotFound(f"{object_name} '{record_id}' was not found")
-        return record
-
-    def access_level(self, actor: Actor, object_name: str, record_id) -> str:
-        """'read', 'edit' or 'full' for a record the actor can see (404 if they cannot)."""
-        return self.get(actor, object_name, record_id, fields=["id"], with_access=True)["_access"]
-
-    @retry_on_stale_statements
-    def find_by(self, actor: Actor, object_name: str, field: str, value) -> dict | None:
-        """The record whose `field` equals `value` (meant for unique fields, e.g. user.username)."""
-        rt = self.runtime()
-        cobj = self._object(rt, object_name)
-        access = self._access(rt, actor, object_name, "read")
-        if not access.can_read_field(object_name, field):
-            raise BadQuery(f"'{field}' is not a field of {object_name}")
-        with self._read() as conn:
-            table = cobj.table.alias()
-            stmt = select(table.c.id).where(table.c[field] == value)
-            visible = access.visible(object_name, table, conn.dialect.name)
-            if visible is not None:
-                stmt = stmt.where(visible)
-            rid = conn.execute(stmt.limit(1)).scalar()
-            return self._load_full(conn, rt, cobj, rid, access=access) if rid is not None else None
-
-    @retry_on_stale_statements
-    def find_all_by(self, actor: Actor, object_name: str, field: str, value, *, fields=None,
-                    limit: int = MAX_LIMIT) -> list[dict]:
-        """Records whose `field` equals `value` (e.g. a user's group memberships), visible ones only."""
-        rt = self.runtime()
-        cobj = self._object(rt, object_name)
-        access = self._access(rt, actor, object_name, "read")
-        paths = parse_paths(fields, "fields") if fields else self._default_paths(access, cobj)
-        self._readable_paths(rt, access, cobj, [field, *paths], "fields")
-        with self._read() as conn:
-            b = self._builder(rt, object_name, conn, _now(), access)
-            cols = self._columns(b, paths, "fields")
-            stmt = select(*[c.label(f"c{i}") for i, c in enumerate(cols)]).select_from(b.from_clause) \
-                .where(b.column((field,)) == value).order_by(b.base.c.created_at, b.base.c.id).limit(limit)
-            visible = access.visible(object_name, b.base, conn.dialect.name)
-            if visible is not None:
-                stmt = stmt.where(visible)
-            types = [b.field_type(tuple(p.split("."))) for p in paths]
-            return [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))}
-                    for row in conn.execute(stmt)]
-
-    @retry_on_stale_statements
-    def history(self, actor: Actor, object_name: str, record_id, *, limit: int = 50,
-                cursor: str | None = None) -> QueryResult:
-        """A record's field history, newest first, keyset paged. 404 when the actor cannot see the
-        record (exactly like a missing one); entries of fields the actor cannot read are left out."""
-        rt = self.runtime()
-        cobj = self._object(rt, object_name)
-        access = self._access(rt, actor, object_name, "read")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise BadQuery(f"limit must be an integer from 1 to {MAX_LIMIT}")
-        rid = self._parse_record_id(record_id)
-        fields = [n for n in ("owner", *cobj.obj.fields) if access.can_read_field(object_name, n)]
-        cursor_key = hashlib.sha256(repr(("history", object_name, str(rid), str(actor.user_id))).encode()).hexdigest()[:16]
-        after = None
-        if cursor:
-            values = cursors.decode(self._secret, cursor_key, cursor)
-            if len(values) != 2:
-                raise BadQuery("invalid cursor (it must come from next_cursor of the same query)")
-            after = tuple(values)
-        with self._read() as conn:
-            table = cobj.table
-            visible = access.visible(object_name, table, conn.dialect.name)
-            stmt = select(table.c.id).where(table.c.id == rid, *([visible] if visible is not None else []))
-            if conn.execute(stmt).first() is None:
-                raise NotFound(f"{object_name} '{record_id}' was not found")
-            entries, last = history.page(conn, object_name, rid, fields, limit, after)
-        next_cursor = cursors.encode(self._secret, cursor_key, list(last)) if last else None
-        return QueryResult(entries, next_cursor)
-
-    def _parse_record_id(self, record_id):
-        try:
-            return parse_id(record_id)
-        except ValueError:
-            raise NotFound(f"'{record_id}' is not a record id") from None
-
-    def _load_full(self, conn, rt, cobj, rid, *, fields=None, access=None, check_visible=False,
-                   known=None, with_access=False) -> dict | None:
-        """One record as the API shows it, limited to what `access` may read. `known`: the row
-        just written, which answers without a query when it holds every field asked for."""
-        access = access or rt.security.access_for(SYSTEM)
-        paths = parse_paths(fields, "fields") if fields else self._default_paths(access, cobj)
-        self._readable_paths(rt, access, cobj, paths, "fields")
-        if "id" not in paths:
-            paths.insert(0, "id")
-        plain = cobj.plain_types.keys() >= set(paths)   # stored columns only
-        if plain and known is not None and not check_visible and not with_access:
-            record = {p: to_api(known.get(p), cobj.plain_types[p]) for p in paths}
-            record["_row_version"] = known["row_version"]
-            return record
-        if plain:  # the statement is built once per Runtime (see Runtime.record_select)
-            stmt = rt.record_select(cobj.name, tuple(paths))
-            base = rt.alias(cobj.name)
-            if check_visible:
-                visible = access.visible(cobj.name, base, conn.dialect.name)
-                if visible is not None:
-                    stmt = stmt.where(visible)
-            editable = self._editable_column(access, cobj.name, base, conn.dialect.name) if with_access else None
-            if editable is not None:
-                stmt = stmt.add_columns(editable)
-            row = conn.execute(stmt, {"_rid": rid}).first()
-            if row is None:
-                return None
-            record = {p: to_api(row[i], cobj.plain_types[p]) for i, p in enumerate(paths)}
-            return self._with_extras(record, row, len(paths), access, cobj, with_access, editable is not None)
-        b = self._builder(rt, cobj.name, conn, _now(), access)
-        cols = self._columns(b, paths, "fields")
-        editable = self._editable_column(access, cobj.name, b.base, conn.dialect.name) if with_access else None
-        stmt = select(*[c.label(f"c{i}") for i, c in enumerate(cols)], b.base.c.row_version,
-                      *([editable] if editable is not None else [])) \
-            .select_from(b.from_clause).where(b.base.c.id == rid)
-        if check_visible:
-            visible = access.visible(cobj.name, b.base, conn.dialect.name)
-            if visible is not None:
-                stmt = stmt.where(visible)
-        row = conn.execute(stmt).first()
-        if row is None:
-            return None
-        record = {p: to_api(row[i], b.field_type(tuple(p.split(".")))) for i, p in enumerate(paths)}
-        return self._with_extras(record, row, len(paths), access, cobj, with_access, editable is not None)
-
-    def _with_extras(self, record, row, n, access, cobj, with_access, has_editable_column):
-        """Add `_row_version` (the column after the n field columns) and, when asked, `_access`
-        (from the editable column after it, or the object rights alone when there is none)."""
-        record["_row_version"] = row[n]
-        if with_access:
-            record["_access"] = self._access_level(access, cobj.name, row[n + 1] if has_editable_column else True)
-        return record
 
     # -- writes -------------------------------------------------------------------------------
     @_reports_workflow_failures
@@ -832,166 +520,6 @@ class RecordService:
                       updated_by=actor.user_id, row_version=1)
         return values, errors
 
-    def _lookup_scope(self, conn, rt, cobj, name, target, access):
-        """Extra condition on a lookup's target: the actor must be able to see it (a hidden record
-        is reported exactly like a missing one), and to edit it when it is the master of a
-        controlled_by_parent detail (adding a detail changes what the master's readers see)."""
-        if access is None or access.unrestricted or name == "owner":
-            return None, None
-        t = rt.objects[target].table
-        field = cobj.obj.fields.get(name)
-        if field is not None and field.type == "master_detail" and cobj.obj.sharing_model == "controlled_by_parent":
-            return access.editable(target, t, conn.dialect.name), "you need edit access to this {target} to add records under it"
-        return access.visible(target, t, conn.dialect.name), None
-
-    def _check_lookups(self, conn, rt, cobj, values, errors, access=None, *, trust_foreign_keys=False):
-        """Lookup values must name records that exist and that the actor may see (edit, for the
-        master of a controlled_by_parent detail). trust_foreign_keys: when existence is all there
-        is to check, leave it to the column's foreign key, which refuses a missing record at the
-        INSERT (create() then names the field) — one query less per write; not for lookups the
-        write reads through (lookups_read_on_write), whose targets must exist before."""
-        for name, value in values.items():
-            target = cobj.relations.get(name) or ("user" if name == "owner" else None)
-            if value is None or target is None or name in errors or target not in rt.objects:
-                continue
-            scope, edit_message = self._lookup_scope(conn, rt, cobj, name, target, access)
-            if scope is None and trust_foreign_keys and name not in cobj.lookups_read_on_write:
-                continue
-            if conn.execute(rt.objects[target].id_select, {"_id": value}).first() is None:
-                errors[name] = [f"there is no {target} with id '{value}'"]
-                continue
-            if scope is None:
-                continue
-            t = rt.objects[target].table
-            if conn.execute(select(t.c.id).where(t.c.id == value, scope)).first() is None:
-                visible = access.visible(target, t, conn.dialect.name) if edit_message else None
-                seen = edit_message is not None and conn.execute(
-                    select(t.c.id).where(t.c.id == value, *([visible] if visible is not None else []))).first()
-                errors[name] = [edit_message.format(target=target) if seen
-                                else f"there is no {target} with id '{value}'"]
-
-    def _check_lookups_bulk(self, conn, rt, cobj, batch, access=None) -> None:
-        """Every lookup value of the rows that passed so far names a record that exists (and that
-        the actor may see): one query per 500 distinct ids."""
-        links = dict(cobj.relations, owner="user")
-        failed = set(batch.errors)   # as a single create: a row's every missing target is named
-        for name, target in links.items():
-            values = batch.columns.get(name)
-            if values is None or target not in rt.objects:
-                continue
-            wanted = set(values) if not failed else {v for i, v in enumerate(values) if i not in failed}
-            wanted.discard(None)
-            if not wanted:
-                continue
-            t = rt.objects[target].table
-            scope, message = self._lookup_scope(conn, rt, cobj, name, target, access)
-            found = set()
-            ids = list(wanted)
-            for start in range(0, len(ids), 500):
-                stmt = select(t.c.id).where(t.c.id.in_(ids[start:start + 500]))
-                found.update(conn.execute(stmt.where(scope) if scope is not None else stmt).scalars())
-            if found >= wanted:
-                continue
-            for i, value in enumerate(values):
-                if i not in failed and value is not None and value not in found:
-                    batch.fail(i, name, f"there is no {target} with id '{value}'" if scope is None or message is None
-                               else f"there is no {target} with id '{value}' that you can add records under")
-
-    def _check_unique_bulk(self, conn, cobj, batch) -> None:
-        table = cobj.table
-        for f in cobj.obj.stored_fields:
-            values = batch.columns.get(f.name)
-            if not f.unique or f.type == "autonumber" or values is None:
-                continue
-            seen: dict = {}
-            for i, value in enumerate(values):
-                if value is None:
-                    continue
-                if value in seen:
-                    batch.fail(i, f.name, f"duplicates row {seen[value]}")
-                else:
-                    seen[value] = i
-            distinct = list(seen)
-            existing = set()
-            for start in range(0, len(distinct), 500):
-                existing.update(conn.execute(select(table.c[f.name]).where(
-                    table.c[f.name].in_(distinct[start:start + 500]))).scalars())
-            for value in existing:
-                i = seen.get(value)
-                if i is not None:
-                    batch.fail(i, f.name, "must be unique: another record has this value")
-
-    def _take_autonumbers(self, conn, cobj, n: int) -> dict[str, list[str]]:
-        """The next `n` numbers of each autonumber field, formatted (a counter row per field)."""
-        out = {}
-        for f in cobj.autonumbers:
-            t = autonumbers
-            take = update(t).where(and_(t.c.object == cobj.name, t.c.field == f.name)) \
-                .values(next_value=t.c.next_value + n).returning(t.c.next_value)
-            after = conn.execute(take).scalar()
-            if after is None:   # the field's first numbers: create its counter
-                start = int(f.options.get("start", 1))
-                try:
-                    with conn.begin_nested():   # a concurrent first writer may create it first
-                        conn.execute(insert(t).values(object=cobj.name, field=f.name, next_value=start + n))
-                    after = start + n
-                except IntegrityError:
-                    after = conn.execute(take).scalar_one()
-            first = after - n
-            out[f.name] = [format_autonumber(f.options["format"], first + offset) for offset in range(n)]
-        return out
-
-    def _insert(self, conn, cobj, rows):
-        try:
-            cobj.writer(conn.dialect).execute(conn, rows)
-        except IntegrityError as exc:
-            raise _integrity_error(exc, cobj) from None
-
-    # -- picklist state machines (records/transitions.py) -------------------------------------
-    def _check_transitions(self, conn, rt, cobj, actor, prior, merged, now, errors):
-        """Every picklist whose final value differs from the saved one must have moved along an
-        allowed transition (conditions evaluated on the record as it will be saved)."""
-        held = transitions.held_permission_sets(rt.metadata, actor)
-        for name, machine in cobj.state_machines.items():
-            old, new = prior.get(name), merged.get(name)
-            if old == new or name in errors:
-                continue
-
-            def holds(condition, target, name=name):
-                return self._evaluate(conn, rt, cobj, condition, {**merged, name: target}, prior, now) is True
-            refusal = machine.refusal(actor, held, old, new, holds)
-            if refusal:
-                errors[name] = [refusal]
-
-    def allowed_values(self, actor: Actor, object_name: str, field: str, current, record_id=None) -> list[str] | None:
-        """The values `actor` may change `field` to from `current` (in display order, `current` left
-        out), by the field's transitions — what the UI offers in forms, the path and the kanban,
-        decided by the same rules update() enforces. None: the field has no state machine (any
-        value). Transition conditions are evaluated on the saved record `record_id` (read only when
-        a move depends on one); without a record, a move that depends on a condition is left out."""
-        rt = self.runtime()
-        cobj = self._object(rt, object_name)
-        machine = cobj.state_machines.get(field)
-        if machine is None:
-            return None
-        held = transitions.held_permission_sets(rt.metadata, actor)
-        found = machine.candidates(actor, held, current)
-        if record_id is None or all(None in conditions for conditions in found.values()):
-            return machine.allowed(actor, held, current, lambda condition, target: False)
-        access = self._access(rt, actor, object_name, "read")
-        rid = self._parse_record_id(record_id)
-        now = _now()
-        with self._read() as conn:
-            t = cobj.table
-            visible = access.visible(object_name, t, conn.dialect.name)
-            row = conn.execute(select(t).where(t.c.id == rid, *([visible] if visible is not None else []))) \
-                .mappings().first()
-            if row is None:
-                raise NotFound(f"{object_name} '{record_id}' was not found")
-            prior = dict(row)
-            return machine.allowed(actor, held, current, lambda condition, target: self._evaluate(
-                conn, rt, cobj, condition, {**prior, field: target}, prior, now) is True)
-
     # -- automation (records/hooks.py) -------------------------------------------------------
     def automation_context(self, conn, object_name: str, actor: Actor, now=None) -> WriteContext:
         """A WriteContext for automation that acts on saved records outside a write of theirs
@@ -1040,84 +568,6 @@ class RecordService:
             self.hooks.after_save(self._write_context(conn, rt, cobj, actor, now), event, values, prior)
         return True
 
-    # -- expressions on write ---------------------------------------------------------------
-    def _check_rules_or_raise(self, conn, rt, cobj, values, prior, now):
-        errors = self._rule_errors(conn, rt, cobj, values, prior, now)
-        if errors:
-            raise ValidationFailed(errors["message"], fields=errors.get("fields"),
-                                   details={"rules": errors["rules"]})
-
-    def _rule_errors(self, conn, rt, cobj, values, prior, now) -> dict | None:
-        return _rule_report([rule for rule, compiled in cobj.rules
-                             if self._evaluate(conn, rt, cobj, compiled, values, prior, now) is True])
-
-    def _rule_failures_bulk(self, conn, rt, cobj, batch, now) -> list[dict]:
-        """Validation rules over rows just inserted by a bulk create (still uncommitted), in SQL:
-        one SELECT returns the rows that break a rule, instead of a Python evaluation per row and
-        rule — plus a query per row for every path through a lookup. tessera.expr
-        compiles a rule to both targets and they agree (tests/expr/test_expr_properties.py); rules
-        using PRIORVALUE or ISCHANGED have no SQL form and are evaluated per row."""
-        in_sql = [(rule, compiled) for rule, compiled in cobj.rules if not compiled.uses_prior]
-        in_python = [(rule, compiled) for rule, compiled in cobj.rules if compiled.uses_prior]
-        broken: dict[int, list] = {}
-        if in_sql:
-            b = SelectBuilder(rt, cobj.name, dialect_name=conn.dialect.name, now=now)
-            conditions = [b.condition(compiled) for _rule, compiled in in_sql]
-            flags = [case((condition, literal(1)), else_=literal(0)) for condition in conditions]
-            # the batch's ids are time-ordered and made together (records/ids.py): its rows are one
-            # range of the primary key, which may also hold rows another writer made in the same
-            # millisecond — those are not this batch's to judge
-            ids = batch.ids
-            by_int = attrgetter("int")
-            stmt = (select(b.base.c.id, *flags).select_from(b.from_clause)
-                    .where(b.base.c.id.between(min(ids, key=by_int), max(ids, key=by_int)), or_(*conditions)))
-            found = conn.execute(stmt).all()
-            if found:
-                index_of = {rid: i for i, rid in enumerate(ids)}
-                for row in found:
-                    if row[0] in index_of:
-                        broken[index_of[row[0]]] = [rule for (rule, _c), flag in zip(in_sql, row[1:]) if flag]
-        if in_python:
-            for index in range(batch.n):
-                values = batch.row(index)
-                for rule, compiled in in_python:
-                    if self._evaluate(conn, rt, cobj, compiled, values, None, now) is True:
-                        broken.setdefault(index, []).append(rule)
-        order = {rule.name: n for n, (rule, _c) in enumerate(cobj.rules)}   # report in declaration order
-        return [{"index": index, **_rule_report(sorted(rules, key=lambda r: order[r.name]))}
-                for index, rules in sorted(broken.items())]
-
-    def _evaluate(self, conn, rt, cobj, compiled, values, prior, now):
-        env = self._path_values(conn, rt, cobj, compiled.paths, values, now)
-        prior_env = self._path_values(conn, rt, cobj, compiled.paths, prior, now) if prior is not None else None
-        return compiled.evaluate(env, prior=prior_env, now=now)
-
-    def _path_values(self, conn, rt, cobj, paths, record, now) -> dict:
-        out = {}
-        for path in paths:
-            path = tuple(path)
-            name = path[0]
-            f = cobj.obj.fields.get(name)
-            if len(path) == 1:
-                if f is None or f.stored:
-                    out[path] = to_python(record.get(name))
-                elif f.type == "formula":
-                    out[path] = self._evaluate(conn, rt, cobj, cobj.formulas[name], record, None, now)
-                else:  # roll-up: computed from the saved children
-                    out[path] = self._scalar(conn, rt, cobj.name, path, record.get("id"), now)
-            else:
-                target = cobj.relations.get(name) or ("user" if name in USER_LINKS else None)
-                out[path] = self._scalar(conn, rt, target, path[1:], record.get(name), now) if target else None
-        return out
-
-    def _scalar(self, conn, rt, object_name, path, record_id, now):
-        if record_id is None or object_name not in rt.objects:
-            return None
-        b = SelectBuilder(rt, object_name, dialect_name=conn.dialect.name, now=now)
-        col = b.column(path)
-        return to_python(conn.execute(select(col).select_from(b.from_clause).where(b.base.c.id == record_id)).scalar())
-
-
 def _as_input(cobj, field, value):
     """An expression's value checked and stored as the field's input would be (its coercer takes
     API-shaped values: dates as ISO text; decimals stay exact)."""
@@ -1129,18 +579,6 @@ def _as_input(cobj, field, value):
     return coerce(value if isinstance(value, Decimal) else to_api(value, field.type), False)
 
 
-def _rule_report(broken: list) -> dict | None:
-    """The 422 body's parts for the validation rules a record breaks (None when it breaks none)."""
-    if not broken:
-        return None
-    fields: dict[str, list[str]] = {}
-    for rule in broken:
-        if rule.field:
-            fields.setdefault(rule.field, []).append(rule.message)
-    return {"message": " ".join(r.message for r in broken), "fields": fields,
-            "rules": [{"name": r.name, "message": r.message, "field": r.field} for r in broken]}
-
-
 def parse_id_or_error(value, from_text=False):
     return parse_id(value)
 
@@ -1149,16 +587,3 @@ def _summary(errors: dict[str, list[str]]) -> str:
     parts = [f"{name}: {'; '.join(msgs)}" for name, msgs in errors.items()]
     return "invalid input: " + ", ".join(parts)
 
-
-def _integrity_error(exc: IntegrityError, cobj) -> RecordError:
-    text = str(exc.orig).lower()
-    diag = getattr(exc.orig, "diag", None)
-    constraint = (getattr(diag, "constraint_name", None) or "").lower()
-    for f in cobj.obj.stored_fields:
-        if f.unique and (f"{cobj.obj.table_name}.{f.name}" in text or constraint == f"uq_{cobj.obj.table_name}_{f.name}"):
-            return Conflict(f"{f.name}: must be unique: another record has this value",
-                            fields={f.name: ["must be unique: another record has this value"]})
-    if "foreign key" in text:
-        return ForeignKeyConflict("the change conflicts with related records (a lookup refers to a missing or "
-                                  "protected record)")
-    return Conflict("the change conflicts with existing data")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import weakref
 
-from ..records.service import MAX_PATHS
+from ..records.reads import MAX_PATHS
 from .api import IF_MATCH_PATTERN, MAX_BULK_ROWS
 from .openapi_fields import input_schema, output_schema
 
