@@ -1,13 +1,12 @@
 """Fixtures of the job-queue tests: a database with the platform tables (no packages needed)."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from tessera.automation import HandlerRegistry, Worker
+from tessera.automation import HandlerRegistry
 from tessera.changes import ensure_platform_tables
 from tessera.services import Services
+from worker_threads import WorkerThreads
 
 
 @pytest.fixture
@@ -29,19 +28,13 @@ def handlers():
 
 
 @pytest.fixture
-def start_worker(queue_services, handlers):
+def worker_threads():
+    threads = WorkerThreads()
+    yield threads
+    threads.stop_all()
+
+
+@pytest.fixture
+def start_worker(queue_services, handlers, worker_threads):
     """Start in-process workers (threads) over the test database; all stopped at teardown."""
-    started = []
-
-    def start(**options):
-        options.setdefault("poll_interval", 0.05)
-        worker = Worker(queue_services, registry=handlers, **options)
-        thread = threading.Thread(target=worker.run, daemon=True)
-        thread.start()
-        started.append((worker, thread))
-        return worker
-
-    yield start
-    for worker, thread in started:
-        worker.stop()
-        thread.join(timeout=10)
+    return lambda **options: worker_threads.start(queue_services, registry=handlers, **options)

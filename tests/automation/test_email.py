@@ -8,14 +8,13 @@ import email.policy
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from tessera.automation import Backoff, Worker, email_outbox, registry
+from tessera.automation import Backoff, email_outbox, registry
 from tessera.meta.errors import MetadataInvalid
 from tessera.meta.source import load_package
 from tessera.storage.engine import begin_read
@@ -106,21 +105,9 @@ def smtp_server(monkeypatch):
 
 
 @pytest.fixture
-def worker(services):
+def worker(services, worker_threads):
     """An in-process worker with the process's default handlers (email.send is built in)."""
-    started = []
-
-    def start():
-        w = Worker(services, poll_interval=0.05, backoff=Backoff(base=0.05, cap=0.2), lease=10)
-        thread = threading.Thread(target=w.run, daemon=True)
-        thread.start()
-        started.append((w, thread))
-        return w
-
-    yield start
-    for w, thread in started:
-        w.stop()
-        thread.join(timeout=10)
+    return lambda: worker_threads.start(services, backoff=Backoff(base=0.05, cap=0.2), lease=10)
 
 
 @pytest.fixture

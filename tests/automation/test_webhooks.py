@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from standardwebhooks import Webhook
 from webhook_receiver import Receiver, free_port
 
-from tessera.automation import Backoff, HandlerRegistry, Worker, list_jobs, registry, webhooks
+from tessera.automation import Backoff, HandlerRegistry, list_jobs, registry, webhooks
 from tessera.automation.credentials import set_credential
 from tessera.meta.errors import MetadataInvalid
 from tessera.storage.engine import begin_read
@@ -72,22 +71,11 @@ def receivers():
 
 
 @pytest.fixture
-def workers(services):
+def workers(services, worker_threads):
     """Real workers running the real webhook handler, with retry delays of milliseconds."""
     handlers = HandlerRegistry()
     handlers.register(webhooks.KIND, webhooks.deliver, backoff=FAST)
-    started = []
-
-    def start(concurrency=2):
-        worker = Worker(services, registry=handlers, concurrency=concurrency, poll_interval=0.05)
-        thread = threading.Thread(target=worker.run, daemon=True)
-        thread.start()
-        started.append((worker, thread))
-        return worker
-    yield start
-    for worker, thread in started:
-        worker.stop()
-        thread.join(timeout=20)
+    return lambda concurrency=2: worker_threads.start(services, registry=handlers, concurrency=concurrency)
 
 
 def deliveries(api, **params):

@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
+from worker_threads import run_jobs
 
 from tessera.meta.errors import MetadataInvalid
 from tessera.meta.source import load_package
@@ -385,23 +386,6 @@ def test_the_bell_shows_unread_notifications_in_the_app(sales, app, api):
 
 # -- time-relative, scheduled and manual workflows --------------------------------------------------
 
-def _run_jobs(services, seconds=15.0, until=None):
-    """A real worker of this process until `until()` holds (or the time is up)."""
-    import threading
-    import time
-    from tessera.automation import Worker
-    worker = Worker(services, concurrency=2, poll_interval=0.05)
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + seconds
-    try:
-        while time.monotonic() < deadline and not (until and until()):
-            time.sleep(0.1)
-    finally:
-        worker.stop()
-        thread.join(timeout=30)
-
-
 def _jobs(services, kind):
     from tessera.automation import list_jobs
     from tessera.storage.engine import begin_read
@@ -430,7 +414,7 @@ def test_time_relative_workflow_is_planned_replanned_cancelled_and_rechecked(ser
     assert sorted(j.status for j in _jobs(services, "workflow.timed")) == ["cancelled", "ready"]
     # a fire time already past runs at once, and the actions run when it fires
     soon = api.post("/api/v1/records/deal", json={"name": "Soon", "close_date": (today + timedelta(days=1)).isoformat()}).json
-    _run_jobs(services, until=lambda: api.get("/api/v1/notifications").json["unread"] >= 1)
+    run_jobs(services, until=lambda: api.get("/api/v1/notifications").json["unread"] >= 1)
     titles = [n["title"] for n in api.get("/api/v1/notifications").json["notifications"]]
     assert titles == ["Closing soon: Soon"]
     [entry] = runs(api, workflow="close_reminder")
@@ -441,7 +425,6 @@ def test_time_relative_workflow_is_planned_replanned_cancelled_and_rechecked(ser
 
 
 def test_a_timed_job_whose_plan_changed_meanwhile_does_nothing(services, api):
-    from datetime import timedelta
     from tessera.automation import enqueue
     from tessera.storage.engine import begin_write
     apply(services, {"nudge": {
@@ -452,7 +435,7 @@ def test_a_timed_job_whose_plan_changed_meanwhile_does_nothing(services, api):
     with begin_write(services.engine) as conn:
         enqueue(conn, "workflow.timed", {"workflow": "nudge", "object": "deal", "record_id": deal["id"],
                                          "fire_at": stale.isoformat()})
-    _run_jobs(services, until=lambda: len(runs(api, workflow="nudge")) >= 1)
+    run_jobs(services, until=lambda: len(runs(api, workflow="nudge")) >= 1)
     assert api.get(f"/api/v1/records/deal/{deal['id']}").json["probability"] == 99   # the real plan ran once
     import time
     time.sleep(0.5)
@@ -470,7 +453,7 @@ def test_scheduled_workflow_runs_over_the_records_its_condition_selects(services
         api.post("/api/v1/records/deal", json={"name": name, "amount": amount})
     with begin_write(services.engine) as conn:      # the firing the scheduler makes at 06:00 on Mondays
         enqueue(conn, SCHEDULED_KIND, {"workflow": "weekly_cleanup"})
-    _run_jobs(services, until=lambda: len(runs(api, workflow="weekly_cleanup")) >= 2)
+    run_jobs(services, until=lambda: len(runs(api, workflow="weekly_cleanup")) >= 2)
     stages = {d["name"]: d["stage"] for d in api.get("/api/v1/records/deal", query_string={"fields": "name,stage"}).json["records"]}
     assert stages == {"small": "New", "big1": "Working", "big2": "Working"}
     # the worker's scheduler knows the workflow's cron
@@ -575,7 +558,7 @@ def test_stock_case_sla_and_escalation_to_the_owners_manager(service, api, clien
     agent_api.patch(f"/api/v1/records/case/{case['id']}", json={"status": "Working"})
     with begin_write(service.engine) as conn:      # four hours pass
         conn.execute(update(jobs).where(jobs.c.kind == "workflow.timed").values(run_at=datetime.now(timezone.utc)))
-    _run_jobs(service, until=lambda: len(runs(api, workflow="case_escalation")) >= 1)
+    run_jobs(service, until=lambda: len(runs(api, workflow="case_escalation")) >= 1)
     after = api.get(f"/api/v1/records/case/{case['id']}").json
     assert after["owner"] == boss["id"] and after["status"] == "Escalated"
     assert client_for(boss).get("/api/v1/notifications").json["unread"] >= 1

@@ -31,6 +31,7 @@ from ..records.ids import new_id
 from ..security.actor import SYSTEM
 from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import email_outbox
+from ..records.serialize import to_api   # datetimes as ISO 8601 UTC, like every API value
 from . import mail_transport
 from .handlers import register
 from .queue import enqueue, truncate_error
@@ -210,13 +211,6 @@ def deliver(engine, outbox_id: uuid.UUID, *, attempt: int = 1, max_attempts: int
     return detail
 
 
-def _iso(value):
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.isoformat().replace("+00:00", "Z")
-
 
 def outbox(engine, *, status: str | None = None, limit: int = 50) -> list[dict]:
     """The outbox, newest first (what the API and `tessera emails` show)."""
@@ -227,7 +221,7 @@ def outbox(engine, *, status: str | None = None, limit: int = 50) -> list[dict]:
     with begin_read(engine) as conn:
         return [{"id": str(r.id), "status": r.status, "to": list(r.to), "cc": list(r.cc), "subject": r.subject,
                  "text": r.text, "html": r.html, "attempts": r.attempts, "last_error": r.last_error,
-                 "created_at": _iso(r.created_at), "sent_at": _iso(r.sent_at), "template": r.template,
+                 "created_at": to_api(r.created_at), "sent_at": to_api(r.sent_at), "template": r.template,
                  "workflow": r.workflow, "object": r.object, "record_id": str(r.record_id) if r.record_id else None,
                  "message_id": r.message_id, "job_id": r.job_id}
                 for r in conn.execute(stmt)]

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, insert, select, update
 from ..records.ids import new_id
 from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import notifications
+from ..records.serialize import to_api   # datetimes as ISO 8601 UTC, like every API value
 
 MAX_TITLE = 255
 MAX_BODY = 4000
@@ -42,13 +43,6 @@ def unread_count(engine, user_id: uuid.UUID) -> int:
                             .where(t.c.user_id == user_id, t.c.read_at.is_(None))).scalar_one()
 
 
-def _iso(value):
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.isoformat().replace("+00:00", "Z")
-
 
 def inbox(engine, user_id: uuid.UUID, *, unread_only: bool = False, limit: int = 50) -> list[dict]:
     t = notifications
@@ -58,7 +52,7 @@ def inbox(engine, user_id: uuid.UUID, *, unread_only: bool = False, limit: int =
     with begin_read(engine) as conn:
         return [{"id": str(r.id), "title": r.title, "body": r.body, "object": r.object,
                  "record_id": str(r.record_id) if r.record_id else None, "source": r.source,
-                 "created_at": _iso(r.created_at), "read": r.read_at is not None, "read_at": _iso(r.read_at)}
+                 "created_at": to_api(r.created_at), "read": r.read_at is not None, "read_at": to_api(r.read_at)}
                 for r in conn.execute(stmt)]
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from sqlalchemy import insert, select
 
 from ..records.ids import new_id
+from ..records.serialize import to_api   # datetimes as ISO 8601 UTC, like every API value
 from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import workflow_runs
 
@@ -65,16 +66,12 @@ def record_failures(engine, runs: list[Run]) -> None:
             conn.execute(insert(workflow_runs), [run.row() for run in runs])
 
 
-def _aware(value):
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
-
-
 def as_api(row) -> dict:
     return {"id": str(row.id), "workflow": row.workflow, "object": row.object,
             "record_id": str(row.record_id) if row.record_id else None, "event": row.event, "timing": row.timing,
             "status": row.status, "version": row.version, "actor": str(row.actor) if row.actor else None,
-            "depth": row.depth, "started_at": _aware(row.started_at).isoformat().replace("+00:00", "Z"),
-            "finished_at": _aware(row.finished_at).isoformat().replace("+00:00", "Z") if row.finished_at else None,
+            "depth": row.depth, "started_at": to_api(row.started_at),
+            "finished_at": to_api(row.finished_at),
             "steps": row.steps, "error": row.error}
 
 

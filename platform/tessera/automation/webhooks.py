@@ -69,13 +69,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.isoformat().replace("+00:00", "Z")
-
 
 def url_hash(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
@@ -107,7 +100,7 @@ def enqueue_delivery(conn, *, workflow: str, url: str, credential: str, event: s
     now = now or _now()
     delivery_id = f"msg_{new_id().hex}"
     # the Standard Webhooks payload shape: type, timestamp, data
-    body = json.dumps({"type": event, "timestamp": _iso(now), "data": data}, separators=(",", ":"), default=str)
+    body = json.dumps({"type": event, "timestamp": to_api(now), "data": data}, separators=(",", ":"), default=str)
     conn.execute(insert(deliveries).values(
         id=delivery_id, workflow=workflow, object=object_name, record_id=record_id, url=url, credential=credential,
         event=event, body=body, status="pending", attempts=0, created_at=now))
@@ -158,7 +151,7 @@ def deliver(payload, context) -> None:
         return
     if answer.status == 410:
         with begin_write(engine) as conn:
-            _disable(conn, row.url, f"answered 410 Gone to {row.id} at {_iso(sent_at)}")
+            _disable(conn, row.url, f"answered 410 Gone to {row.id} at {to_api(sent_at)}")
         _record(engine, row, "disabled", answer=answer, error="410 Gone: the endpoint is disabled")
         return
     error = f"HTTP {answer.status}" + (" (redirects are not followed)" if 300 <= answer.status < 400 else "")
@@ -205,11 +198,11 @@ def _shown(row, attempt_rows=None) -> dict:
     out = {"id": row.id, "workflow": row.workflow, "object": row.object,
            "record_id": str(row.record_id) if row.record_id else None, "url": row.url, "event": row.event,
            "status": row.status, "attempts": row.attempts, "last_status_code": row.last_status_code,
-           "last_response": row.last_response, "last_error": row.last_error, "created_at": _iso(row.created_at),
-           "last_attempt_at": _iso(row.last_attempt_at), "delivered_at": _iso(row.delivered_at)}
+           "last_response": row.last_response, "last_error": row.last_error, "created_at": to_api(row.created_at),
+           "last_attempt_at": to_api(row.last_attempt_at), "delivered_at": to_api(row.delivered_at)}
     if attempt_rows is not None:
         out["request"] = {"method": "POST", "url": row.url, "webhook_id": row.id, "body": json.loads(row.body)}
-        out["attempt_log"] = [{"attempt": a.attempt, "at": _iso(a.at), "status_code": a.status_code,
+        out["attempt_log"] = [{"attempt": a.attempt, "at": to_api(a.at), "status_code": a.status_code,
                                "response": a.response, "error": a.error, "duration_ms": a.duration_ms}
                               for a in attempt_rows]
     return out
@@ -257,7 +250,7 @@ def replay(engine, delivery_id: str) -> int:
 def disabled_endpoints(engine) -> list[dict]:
     with begin_read(engine) as conn:
         rows = conn.execute(select(disabled_table).order_by(disabled_table.c.disabled_at)).all()
-    return [{"url": r.url, "disabled_at": _iso(r.disabled_at), "reason": r.reason} for r in rows]
+    return [{"url": r.url, "disabled_at": to_api(r.disabled_at), "reason": r.reason} for r in rows]
 
 
 def enable_endpoint(engine, url: str) -> bool:
