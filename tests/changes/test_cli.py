@@ -88,7 +88,7 @@ def test_data_check_impact_is_indented_under_step(run, tmp_path, db_url):
     assert result.exit_code == 1
     lines = result.output.splitlines()
     step = lines.index("  [data-checked]  alter field account.code: type text → integer")
-    assert lines[step + 1] == f"      would fail: 1 row: not an integer, e.g. {str(ids[0])[:8]}…: 'abc'"
+    assert lines[step + 1] == f'      would fail: 1 row: not an integer, e.g. {ids[0]}: "abc"'
     assert "--allow-destructive" not in result.stderr
 
 

@@ -241,7 +241,8 @@ def test_required_refused_with_counts_and_examples(env):
     assert len(refused.reasons) == 1
     reason = refused.reasons[0]
     assert reason.startswith("alter field account.code: required: 2 rows: blank")
-    assert str(ids[0])[:8] in reason and str(ids[1])[:8] in reason and str(ids[2])[:8] not in reason
+    # full ids (rows made in the same minute share an 8-character prefix) and values as written
+    assert f"{ids[0]}: (blank)" in reason and f"{ids[1]}: (blank)" in reason and str(ids[2]) not in reason
     step = [i for op, i in zip(refused.plan, refused.impacts) if isinstance(op, AlterField)][0]
     assert step.failing == 2 and step.rows == 3
     assert env.svc.active_number() == 1
@@ -255,7 +256,7 @@ def test_unique_refused_on_duplicates_then_accepted(env):
     with pytest.raises(ChangeRefused) as info:
         env.install(target)
     assert "2 rows: duplicate value" in info.value.reasons[0]
-    assert "'X'" in info.value.reasons[0]
+    assert '"X"' in info.value.reasons[0]
     assert "uq_obj_account_code" not in env.indexes("obj_account")
     # fix the data, then it goes through (NULLs never collide)
     table = env.tables()["account"]
@@ -271,7 +272,7 @@ def test_narrowing_length_refused(env):
     with pytest.raises(ChangeRefused) as info:
         env.install(base(account={"code": {"type": "text", "max_length": 8}}))
     assert "1 row: longer than 8 characters" in info.value.reasons[0]
-    assert "'much too long'" in info.value.reasons[0]
+    assert '"much too long"' in info.value.reasons[0]
     ok = env.install(base(account={"code": {"type": "text", "max_length": 20}}))
     assert ok.version is not None
 
@@ -310,8 +311,9 @@ def test_type_change_checked_then_converted(env, old, new, bad, good, converted)
     with pytest.raises(ChangeRefused) as info:
         env.install(target)
     text = "\n".join(info.value.reasons)
-    assert f"{len(bad)} row" in text and str(bad_ids[0])[:8] in text
-    assert (repr(bad[0]) if not isinstance(bad[0], Decimal) else "Decimal('1.50')") in text
+    assert f"{len(bad)} row" in text and str(bad_ids[0]) in text and "Decimal(" not in text
+    shown = {str: f'"{bad[0]}"', Decimal: "1.5", int: str(bad[0])}[type(bad[0])]
+    assert f"{bad_ids[0]}: {shown}" in text
     assert env.svc.active_number() == 1
     assert [r["value"] for r in env.rows("account", "value")][:len(bad)] == bad   # untouched
     # clean the data: the change goes through and the values are converted, not coerced

@@ -50,6 +50,11 @@ def test_result_types(text, kind):
     ("flag < flag", "'<' cannot compare boolean with boolean"),
     ("account < account", "'<' cannot compare id with id"),
     ("account == name", "'==' can compare an id only with another id or a text literal"),
+    # a name is not an id: this used to be accepted and silently match nothing
+    ("account == 'New'", "'account' is a record id and 'New' is not one: '==' would never match (to compare a "
+                         "field of the record it points to, name it: e.g. account.name == 'New')"),
+    ("account in ['Acme']", "'account' is a record id and 'Acme' is not one: '==' would never match (to compare a "
+                            "field of the record it points to, name it: e.g. account.name == 'Acme')"),
     ("qty < None", "'<' cannot compare number with None"),
     ("name + 1", "'+' cannot be applied to text and number (use TEXT() to turn a value into text)"),
     ("name - 'a'", "'-' cannot be applied to text and text"),

@@ -167,7 +167,7 @@ def expressions(kind: str, depth: int):
             _infix("{} < {} <= {}", numeric, numeric, numeric),
             _infix("{} == {}", sub("boolean"), sub("boolean")),
             _infix("account {} {}", st.sampled_from(["==", "!="]),
-                   st.sampled_from([repr(str(i)) for i in IDS] + [repr(IDS[0].hex.upper()), "'not-an-id'"])),
+                   st.sampled_from([repr(str(i)) for i in IDS] + [repr(IDS[0].hex.upper())])),
             _infix("{} and {}", sub("boolean"), sub("boolean")),
             _infix("{} or {}", sub("boolean"), sub("boolean")),
             sub("boolean").map(lambda e: f"(not {e})"),

@@ -17,9 +17,11 @@ batch mode with `copy_from` (no reflection) while the pipeline holds foreign key
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field as dc_field, replace
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Any
@@ -53,7 +55,7 @@ class Problem:
     def __str__(self) -> str:
         text = f"{self.count} row{'s' if self.count != 1 else ''}: {self.reason}"
         if self.examples:
-            text += ", e.g. " + ", ".join(f"{short_id(i)}: {v!r}" for i, v in self.examples)
+            text += ", e.g. " + ", ".join(f"{i}: {shown_value(v)}" for i, v in self.examples)
         return text
 
 
@@ -74,9 +76,21 @@ class Impact:
         return not self.problems
 
 
-def short_id(value) -> str:
-    text = str(value)
-    return text[:8] + "…" if len(text) > 8 else text
+def shown_value(value) -> str:
+    """A stored value as the person who typed it would write it (not a Python repr): blank, 0.5,
+    2024-01-31, true, "text"."""
+    if value is None or value == "":
+        return "(blank)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, (int, float)):
+        return format(value, "g") if isinstance(value, float) else str(value)
+    if isinstance(value, (date, datetime, time)):
+        return value.isoformat()
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------- context
@@ -384,7 +398,7 @@ class AddField(Operation):
         try:
             value = self._fill_value()
         except ConversionError as exc:
-            impact.problems.append(Problem(f"the default {f.default!r} is {exc.reason}", rows))
+            impact.problems.append(Problem(f"the default {shown_value(f.default)} is {exc.reason}", rows))
             return impact
         computed = self._computed_defaults(conn, ctx, table)
         if computed is not None:
@@ -409,9 +423,9 @@ class AddField(Operation):
         if f.type == "autonumber":
             impact.notes.append(f"numbers {rows} existing row{'s' if rows != 1 else ''}")
         elif value is not None:
-            impact.notes.append(f"sets {rows} existing row{'s' if rows != 1 else ''} to the default {f.default!r}")
+            impact.notes.append(f"sets {rows} existing row{'s' if rows != 1 else ''} to the default {shown_value(f.default)}")
             if f.unique and rows > 1:
-                impact.problems.append(Problem(f"would all get the default {f.default!r} of a unique field", rows,
+                impact.problems.append(Problem(f"would all get the default {shown_value(f.default)} of a unique field", rows,
                                                _examples(conn, table, None, rows)))
         elif f.required:
             why = ("give the field a default" if not f.default_expression else

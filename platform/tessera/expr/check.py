@@ -123,6 +123,14 @@ class Checker:
             text_side = right if b == t.TEXT else left
             if not isinstance(text_side, Literal):
                 raise ExprError(f"'{op}' can compare an id only with another id or a text literal", column)
+            id_side = left if a == t.ID else right
+            if text_side.value is not None and not _is_id_text(text_side.value):
+                # a record's name is not its id: this would silently match nothing
+                named = ".".join(id_side.path) if isinstance(id_side, (Field, Prior)) else "an id"
+                hint = (f" (to compare a field of the record it points to, name it: e.g. {named}.name == {text_side.value!r})"
+                        if isinstance(id_side, Field) and id_side.path[-1] not in ("id",) else "")
+                raise ExprError(f"'{named}' is a record id and {text_side.value!r} is not one: '{op}' would never "
+                                f"match{hint}", column)
             id_literal = Literal(t.ID, _canonical_id(text_side.value))
             return t.ID, (left if a == t.ID else id_literal), (right if b == t.ID else id_literal)
         if kind is None or (op in _ORDERING and kind not in t.ORDERED):
@@ -239,6 +247,14 @@ def _typed(node: Node, kind: str) -> Node:
     if _is_none(node) and kind not in (t.NULL, None):
         return Literal(kind, None)
     return node
+
+
+def _is_id_text(text) -> bool:
+    try:
+        uuid.UUID(text)
+        return True
+    except (ValueError, TypeError, AttributeError):
+        return False
 
 
 def _canonical_id(text: str) -> str:

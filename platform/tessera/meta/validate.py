@@ -5,6 +5,8 @@ Every error names the component's file and the path inside it.
 """
 from __future__ import annotations
 
+import keyword
+
 from ..expr import ExprError, compile_expression
 from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS
@@ -14,6 +16,9 @@ from .validate_security import check_security
 from .validate_transitions import check_transitions
 from .validate_workflows import check_workflows
 
+# Expressions are parsed as Python (tessera.expr), where these words are not names: a field or
+# object called `from` could never be named in a formula, rule, filter or condition.
+RESERVED_WORDS = frozenset(w for w in keyword.kwlist if w.islower())
 _NOT_UNIQUE = {"textarea", "rich_text", "json", "multi_picklist", "formula", "rollup", "boolean"}
 _ROLLUP_FIELD_TYPES = {"integer", "date", "datetime", *NUMERIC_TYPES}
 
@@ -58,12 +63,20 @@ def _compile(md, obj, text, where, errors, *, context="read", expected=None):
 def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
     errors: list[MetaError] = []
     src = obj.source
+    if obj.name in RESERVED_WORDS:
+        errors.append(MetaError(src, "name", _reserved(obj.name, "an object")))
     if obj.name_field and obj.name_field not in obj.fields:
         errors.append(MetaError(src, "name_field", f"there is no field '{obj.name_field}'"))
+    elif obj.name_field and obj.fields[obj.name_field].is_relation:
+        errors.append(MetaError(src, "name_field", f"'{obj.name_field}' is a lookup: a record's title would be the id "
+                                "of another record; choose a text, number, date or autonumber field (or a formula "
+                                f"that reads the name through the lookup, e.g. {obj.name_field}.name)"))
     for f in obj.fields.values():
         at = f"fields.{f.name}"
         if f.name in SYSTEM_FIELDS:
             errors.append(MetaError(src, at, f"'{f.name}' is a system field name"))
+        if f.name in RESERVED_WORDS:
+            errors.append(MetaError(src, at, _reserved(f.name, "a field")))
         if f.is_relation and f.target not in md.objects:
             errors.append(MetaError(src, f"{at}.to", f"there is no object '{f.target}'"))
         if f.unique and f.type in _NOT_UNIQUE:
@@ -98,6 +111,11 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
     if len(set(names)) != len(names):
         errors.append(MetaError(src, "validation_rules", "rule names must be unique"))
     return errors
+
+
+def _reserved(name: str, what: str) -> str:
+    return (f"'{name}' is a reserved word of the expression language and cannot name {what} (reserved: "
+            f"{', '.join(sorted(RESERVED_WORDS))}); choose another name, e.g. '{name}_value'")
 
 
 def _check_rollup(md, obj, f, at) -> list[MetaError]:
