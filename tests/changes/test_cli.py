@@ -144,7 +144,15 @@ def test_apply_checks_the_exported_package_lock(run, tmp_path):
     result = run("apply", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert "packages.lock.yaml: packages.billing: made against billing 2.0.0, but this database has no package billing" in result.stderr
-    assert "packages.lock.yaml: packages.crm: made against crm 1.1.0, but this database has crm 1.0.0" in result.stderr
+    assert ("packages.lock.yaml: packages.crm: made against crm 1.1.0, but this database has crm 1.0.0: upgrade crm "
+            "to 1.1.0 first (or remove packages.lock.yaml to apply anyway)") in result.stderr
+    # a stale export (the database's package moved on since): export again, never "install the older one"
+    lock_file.write_text("packages: {crm: 0.9.0}\n")
+    result = run("apply", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert ("made against crm 0.9.0, but this database has crm 1.0.0, newer: export the org layer again from a "
+            "database on crm 1.0.0 (tessera export) and apply that (or remove packages.lock.yaml to apply anyway)"
+            ) in result.stderr
     lock_file.write_text("packages: [crm]\n")
     result = run("apply", str(tmp_path / "out"))
     assert result.exit_code == 1 and "packages: must map package names to versions" in result.stderr
@@ -203,13 +211,23 @@ def test_uninstall_a_package(run, tmp_path, db_url):
     assert result.exit_code == 1 and "no package named 'nope' is installed (installed: billing, crm)" in result.stderr
     result = run("uninstall", "crm")
     assert result.exit_code == 1
-    assert "dependencies.crm: requires package 'crm', which is not installed" in result.stderr
-    org = write_org(tmp_path / "org", {"invoice": {"extends": "invoice", "fields": {"memo": {"type": "text"}}}})
+    assert "package billing: dependencies.crm: depends on crm: uninstall billing first, or both together" in result.stderr
+    org = write_org(tmp_path / "org", {
+        "invoice": {"extends": "invoice", "fields": {"memo": {"type": "text"}}},
+        "account": {"extends": "account", "fields": {"last_invoice": {"type": "lookup", "to": "invoice"}}}},
+        list_views={"open_invoices": {"name": "open_invoices", "object": "invoice", "label": "Open", "columns": ["number"]}})
     assert run("apply", str(org)).exit_code == 0
     result = run("uninstall", "billing", "--allow-destructive")
-    assert result.exit_code == 1 and "invoice" in result.stderr and "nothing was changed" in result.stderr
+    assert result.exit_code == 1
+    # every reference named, not "the metadata is invalid"
+    assert result.stderr.splitlines() == [
+        "org/list_views/open_invoices.yaml: object: is on billing's object 'invoice'",
+        "org/objects/account.yaml: fields.last_invoice.to: a lookup to billing's object 'invoice'",
+        "org/objects/invoice.yaml: extends: extends billing's object 'invoice'",
+        "error: billing cannot be uninstalled: 3 references to it remain (listed above): change or remove them "
+        "first; nothing was changed"]
 
-    assert run("apply", str(write_org(tmp_path / "org", {})), "--allow-destructive").exit_code == 0
+    assert run("apply", str(write_org(tmp_path / "org", {}, list_views={})), "--allow-destructive").exit_code == 0
     result = run("uninstall", "billing")
     assert result.exit_code == 1 and "--allow-destructive" in result.stderr
     assert "[safe]          remove package billing 1.0.0" in result.output

@@ -64,3 +64,35 @@ def test_a_lookup_compared_with_a_name_is_a_type_error_naming_the_field(env):
         {"name": "by_id", "condition": "account == '6f1c1a52-5d1e-4c43-9a0e-0d6b8f1b7c10'", "message": "no"},
         {"name": "by_name", "condition": "account.name == 'New'", "message": "no"}]
     assert env.install(objects(USER, ACCOUNT, contact)).version.number == 1
+
+
+def test_a_rollup_of_a_field_it_cannot_summarize_lists_the_types_it_takes(env):
+    account = copy.deepcopy(ACCOUNT)
+    contact = copy.deepcopy(CONTACT)
+    contact["fields"]["mail"] = {"type": "email"}
+    account["fields"]["top_mail"] = {"type": "rollup", "object": "contact", "relationship": "account",
+                                     "function": "max", "field": "mail"}
+    account["fields"]["mail_sum"] = {"type": "rollup", "object": "contact", "relationship": "account",
+                                     "function": "sum", "field": "mail"}
+    errors = refusal(env, objects(USER, account, contact))
+    assert any(e.endswith("fields.top_mail.field: max cannot summarize an email field ('contact.mail'); max takes "
+                          "currency, date, datetime, integer, number, percent fields (count takes any)") for e in errors), errors
+    assert any(e.endswith("fields.mail_sum.field: sum cannot summarize an email field ('contact.mail'); sum takes "
+                          "currency, integer, number, percent fields (count takes any)") for e in errors), errors
+
+
+def test_a_package_that_extends_an_object_is_told_only_the_org_layer_may(env):
+    env.install(objects(USER, ACCOUNT))
+    with pytest.raises(MetadataInvalid) as info:
+        env.install({"account_more": {"extends": "account", "fields": {"tier": {"type": "text"}}}}, name="addon")
+    [error] = [str(e) for e in info.value.errors]
+    assert error.endswith("account_more.yaml: extends: only the org layer may extend objects: a package declares its "
+                          "own objects (to add fields to 'account', apply the extension as the org's with "
+                          "`tessera apply`)")
+
+
+def test_a_plan_counts_in_words(env):
+    one = {"name": "tag", "fields": {"label": {"type": "text"}}}
+    result = env.install(objects(USER, ACCOUNT, one))
+    described = [op.describe() for op in result.plan]
+    assert "create object tag (1 stored field)" in described and "create object account (3 stored fields)" in described

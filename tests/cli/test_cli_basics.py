@@ -39,8 +39,14 @@ def test_init_installs_stock_apps_and_admin_once(db_url):
     assert "password from TESSERA_ADMIN_PASSWORD" in r.output
     again = run("init", "--database", db_url)
     assert again.exit_code == 0 and "Installed" not in again.output and "Created" not in again.output
+    # given again on a database that has its admin, it changes nothing — and says so
+    third = run("init", "--database", db_url, env={"TESSERA_ADMIN_PASSWORD": "another-quartz-river-7"})
+    assert third.exit_code == 0
+    assert ("Note: TESSERA_ADMIN_PASSWORD is ignored: user 'admin' already exists in this database (change it with "
+            "`tessera user set-password admin` or in Setup → Users)") in third.stderr
     svc = Services.open(db_url)
     assert svc.identity.check_password("admin", "s3cret-tundra-pass-9") is not None
+    assert svc.identity.check_password("admin", "another-quartz-river-7") is None
     names = {o for o in svc.runtimes.current().metadata.objects}
     assert {"user", "account", "opportunity", "campaign", "case"} <= names
 

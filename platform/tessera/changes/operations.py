@@ -283,7 +283,7 @@ class CreateObject(Operation):
         self.obj = obj
 
     def describe(self) -> str:
-        return f"create object {self.obj.name} ({len(self.obj.stored_fields)} stored fields)"
+        return f"create object {self.obj.name} ({len(self.obj.stored_fields)} stored field{'s' if len(self.obj.stored_fields) != 1 else ''})"
 
     def apply(self, ops, ctx: Context) -> None:
         table = ctx.build_table(self.obj)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from alembic.operations import Operations
+from packaging.version import InvalidVersion, Version as PackageVersion
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Computed, MetaData, func, insert, inspect, select, update
 
@@ -205,7 +206,11 @@ class ChangeService:
         another package depends on one of them or the org layer still uses their components
         (an extension of their objects, a lookup to one, an override of their layout): the
         validation of the new snapshot finds these like any other unresolved reference."""
+        from .uninstall_check import UninstallBlocked, references_to
         snapshot = self.snapshot_without(names)
+        blocking = references_to(self.active().snapshot, names)
+        if blocking:
+            raise UninstallBlocked(names, blocking)
         if not message:
             versions = {p["manifest"]["name"]: p["manifest"]["version"] for p in self.active().snapshot["packages"]}
             message = "uninstall " + ", ".join(f"{n} {versions[n]}" for n in names)
@@ -324,13 +329,26 @@ def _check_lock(lock: dict[str, str], packages: list[dict]) -> None:
     errors = []
     for name, version in sorted(lock.items()):
         here = installed.get(name)
-        if here != version:
-            errors.append(MetaError(LOCK_FILE, f"packages.{name}",
-                                    f"made against {name} {version}, but this database has "
-                                    + (f"{name} {here}" if here else f"no package {name}")
-                                    + f": install {name} {version} first (or remove {LOCK_FILE} to apply anyway)"))
+        if here == version:
+            continue
+        if here is None:
+            advice = f"no package {name}: install {name} {version} first"
+        elif _newer(here, version):   # the packages moved on since the export: the export is stale
+            advice = (f"{name} {here}, newer: export the org layer again from a database on {name} {here} "
+                      "(tessera export) and apply that")
+        else:
+            advice = f"{name} {here}: upgrade {name} to {version} first"
+        errors.append(MetaError(LOCK_FILE, f"packages.{name}", f"made against {name} {version}, but this database "
+                                f"has {advice} (or remove {LOCK_FILE} to apply anyway)"))
     if errors:
         raise MetadataInvalid(errors)
+
+
+def _newer(a: str, b: str) -> bool:
+    try:
+        return PackageVersion(a) > PackageVersion(b)
+    except InvalidVersion:
+        return False
 
 
 def _refusals(result_plan: Plan, impacts: list[Impact], allow_destructive: bool) -> tuple[list[str], bool]:

@@ -47,9 +47,17 @@ def _handle_errors(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from ..changes import ChangeFailed, ChangeRefused
+        from ..changes.uninstall_check import UninstallBlocked
         from ..meta.errors import MetadataInvalid
         try:
             return func(*args, **kwargs)
+        except UninstallBlocked as exc:
+            for error in exc.errors:
+                click.echo(str(error), err=True)
+            n, them = len(exc.errors), "it" if len(exc.packages) == 1 else "them"
+            fail(f"{', '.join(exc.packages)} cannot be uninstalled: {n} reference{'s' if n != 1 else ''} to {them} "
+                 f"remain{'s' if n == 1 else ''} (listed above): change or remove {'them' if n != 1 else 'it'} first; "
+                 "nothing was changed")
         except MetadataInvalid as exc:
             for error in exc.errors:
                 click.echo(str(error), err=True)

@@ -1,6 +1,8 @@
 """`tessera init`, `tessera serve` and `tessera token ...`."""
 from __future__ import annotations
 
+import os
+
 import click
 
 from .context import database_option, fail, open_services
@@ -28,6 +30,10 @@ def _print_bootstrap(report):
             click.echo("  (shown once; set TESSERA_ADMIN_PASSWORD to choose it)")
         else:
             click.echo("Created user 'admin' (password from TESSERA_ADMIN_PASSWORD)")
+    elif os.environ.get("TESSERA_ADMIN_PASSWORD"):
+        # it only ever sets the first password: say so rather than let the admin think it changed
+        click.echo("Note: TESSERA_ADMIN_PASSWORD is ignored: user 'admin' already exists in this database "
+                   "(change it with `tessera user set-password admin` or in Setup → Users)", err=True)
 
 
 @click.command("init")

@@ -116,6 +116,11 @@ def _load_components(root: Path, errors: list[MetaError], *, org: bool, budget: 
                 errors.append(MetaError(source, "", "the file is empty"))
             if doc is None:
                 continue
+            if not org and kind == "object" and isinstance(doc, dict) and "extends" in doc:
+                errors.append(MetaError(source, "extends", f"only the org layer may extend objects: a package declares "
+                                        f"its own objects (to add fields to '{doc['extends']}', apply the extension "
+                                        "as the org's with `tessera apply`)"))
+                continue
             doc_kind = "object_extension" if (org and kind == "object" and isinstance(doc, dict)
                                               and "extends" in doc) else kind
             problems = validate_document(doc_kind, doc, source)

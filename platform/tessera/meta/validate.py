@@ -113,6 +113,10 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
     return errors
 
 
+def _a(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _reserved(name: str, what: str) -> str:
     return (f"'{name}' is a reserved word of the expression language and cannot name {what} (reserved: "
             f"{', '.join(sorted(RESERVED_WORDS))}); choose another name, e.g. '{name}_value'")
@@ -135,7 +139,10 @@ def _check_rollup(md, obj, f, at) -> list[MetaError]:
             kind = target.options["returns"] if target.type == "formula" else target.type
             allowed = _ROLLUP_FIELD_TYPES - {"date", "datetime"} if f.options["function"] == "sum" else _ROLLUP_FIELD_TYPES
             if kind not in allowed:
-                errors.append(MetaError(obj.source, f"{at}.field", f"cannot {f.options['function']} a {kind} field"))
+                function = f.options["function"]
+                errors.append(MetaError(obj.source, f"{at}.field", f"{function} cannot summarize {_a(kind)} {kind} field "
+                                        f"('{child.name}.{target.name}'); {function} takes {', '.join(sorted(allowed))} "
+                                        "fields (count takes any)"))
     if f.options.get("filter"):
         try:
             compile_expression(f.options["filter"], resolver(md, child), expected="boolean")
