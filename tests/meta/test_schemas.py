@@ -109,6 +109,19 @@ def test_schema_dir_comes_from_the_environment(tmp_path, monkeypatch):
     assert validate_document("app", {"name": "x", "tabs": ["y"]}, "t.yaml") == []
 
 
+def test_schemas_from_another_folder_are_checked_as_schemas(tmp_path, monkeypatch):
+    """Tessera's own schemas are checked by the tests above, not on every start; another folder's are."""
+    from jsonschema.exceptions import SchemaError
+    monkeypatch.setenv("TESSERA_SCHEMA_DIR", str(tmp_path))
+    for path in SCHEMA_FILES:
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    broken = json.loads((tmp_path / "app.schema.json").read_text(encoding="utf-8"))
+    broken["type"] = "no-such-type"
+    (tmp_path / "app.schema.json").write_text(json.dumps(broken), encoding="utf-8")
+    with pytest.raises(SchemaError):
+        validate_document("app", {"name": "x", "tabs": ["y"]}, "t.yaml")
+
+
 # --------------------------------------------------------------------------- the stock packages
 
 STOCK = stock_documents()
