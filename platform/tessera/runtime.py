@@ -18,6 +18,7 @@ from .meta.model import FieldDef, Metadata, ObjectDef
 from .meta.validate import expected_type, resolver
 from .records.columns import column_coercer_for
 from .records.coerce import coercer_for
+from .records.copies import compile_copies, followers_of
 from .records.transitions import compile_machine
 from .storage.engine import forget_prepared_statements
 from .storage.tables import build_tables
@@ -47,6 +48,7 @@ class CompiledObject:
     default_paths: dict = dc_field(default_factory=dict)                    # Rights -> readable output fields
     uneditable_fields: dict = dc_field(default_factory=dict)                # Rights -> fields it cannot set
     state_machines: dict = dc_field(default_factory=dict)                   # picklist -> StateMachine (records/transitions.py)
+    copies: list = dc_field(default_factory=list)                           # copy-on-select fields (records/copies.py)
 
     @property
     def name(self) -> str:
@@ -98,6 +100,8 @@ class Runtime:
         self._statements: dict[tuple, object] = {}
         self.readable_paths: set[tuple] = set()   # (rights, object, paths) found readable (records/service.py)
         self.objects: dict[str, CompiledObject] = {n: self._compile(md, o) for n, o in md.objects.items()}
+        # source object -> the copies that follow its writes (keep_in_sync: automation/copy_sync.py)
+        self.copy_followers = followers_of(self.objects.values())
         from .security.access import SecurityModel
         self.security = SecurityModel(self)
         for cobj in self.objects.values():
@@ -134,7 +138,7 @@ class Runtime:
             plain_types={**{n: "system" for n in SYSTEM_FIELDS},
                          **{f.name: f.type for f in obj.stored_fields if f.type != "json"}},
             history_types={n: obj.fields[n].type if n in obj.fields else "system" for n in obj.history_fields},
-            state_machines=machines,
+            state_machines=machines, copies=compile_copies(md, obj, resolve),
         )
 
     def get(self, object_name: str) -> CompiledObject | None:

@@ -27,7 +27,7 @@ from ..records.errors import RecordError, WorkflowFailed
 from ..records.serialize import to_api
 from ..security.actor import Actor
 from ..storage.engine import begin_write
-from . import assignment, deferred, email_outbox, notifications, runlog, webhooks
+from . import assignment, copy_sync, deferred, email_outbox, notifications, runlog, webhooks
 from .compiler import Action, Workflow, workflows_of
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ class WorkflowEngine:
     def wants(self, runtime, object_name: str, event: str, timing: str) -> bool:
         compiled = workflows_of(runtime)
         return bool(compiled.for_event(object_name, event, timing)
-                    or (timing == "after_save" and compiled.timed_for(object_name)))
+                    or (timing == "after_save" and compiled.timed_for(object_name))
+                    or (timing == "after_save" and event == "update" and copy_sync.wants(runtime, object_name)))
 
     def before_save(self, ctx, event, values, prior) -> dict:
         changes: dict[str, tuple] = {}
@@ -89,6 +90,8 @@ class WorkflowEngine:
             runlog.record(ctx.conn, run)
         if workflows_of(ctx.runtime).timed_for(ctx.object_name):
             deferred.plan_timed(ctx, event, values, prior if event != "create" else None)
+        if event == "update":
+            copy_sync.plan(ctx, values, prior)   # copies of this record's fields elsewhere follow it
 
     def run_saved(self, wf: Workflow, record_id, *, trigger: str, actor: Actor | None, precheck=None) -> dict:
         """Run a workflow's actions on a saved record, in a transaction of its own (time-relative,

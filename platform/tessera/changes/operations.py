@@ -360,16 +360,26 @@ class AddField(Operation):
     def _fill_value(self):
         return literal(self.field.default, self.field) if self.field.default is not None else None
 
+    def _fill_expression(self) -> str | None:
+        """What existing rows are filled from: a copy-on-select field's source path (each row
+        gets the copy a new record with that lookup would get), else the default expression
+        (when there is no literal default)."""
+        f = self.field
+        if f.options.get("copy_from"):
+            return f.options["copy_from"]
+        return f.default_expression if f.default is None else None
+
     def _computed_defaults(self, conn, ctx: Context, table: Table):
         """Existing rows' values under the field's default expression: (record id, value) pairs,
         computed in SQL from each row's stored fields (lookup paths as subqueries) and checked as a
         value of the field. None when the expression reads what existing rows cannot give (a
         formula, a roll-up, a field this change adds); (pairs, problems) otherwise."""
         f = self.field
-        if f.default is not None or not f.default_expression or f.type == "autonumber":
+        expression = self._fill_expression()
+        if expression is None or f.type == "autonumber":
             return None
         obj = ctx.old_md.objects[self.obj_name]
-        compiled = compile_expression(f.default_expression, resolver(ctx.new_md, ctx.new_md.objects[self.obj_name]),
+        compiled = compile_expression(expression, resolver(ctx.new_md, ctx.new_md.objects[self.obj_name]),
                                       expected=expected_type(f))
         columns = {path: _stored_path(ctx, obj, table, path) for path in compiled.paths}
         if any(col is None for col in columns.values()):
@@ -380,7 +390,8 @@ class AddField(Operation):
             try:
                 pairs.append((rid, literal(_to_scale(raw, f), f)))
             except ConversionError as exc:
-                problem = failures.setdefault(exc.reason, Problem(f"the default expression gives a value {exc.reason}", 0))
+                what = "the copy source" if f.options.get("copy_from") else "the default expression"
+                problem = failures.setdefault(exc.reason, Problem(f"{what} gives a value {exc.reason}", 0))
                 problem.count += 1
                 if len(problem.examples) < MAX_EXAMPLES:
                     problem.examples.append((str(rid), raw))
@@ -405,8 +416,9 @@ class AddField(Operation):
             pairs, impact.problems = computed
             filled = [(rid, v) for rid, v in pairs if v is not None]
             if filled:
-                impact.notes.append(f"sets {len(filled)} existing row{'s' if len(filled) != 1 else ''} "
-                                    f"from the default expression {f.default_expression!r}")
+                source = (f"copied from {f.options['copy_from']}" if f.options.get("copy_from")
+                          else f"from the default expression {f.default_expression!r}")
+                impact.notes.append(f"sets {len(filled)} existing row{'s' if len(filled) != 1 else ''} {source}")
             if f.required and len(filled) < rows:
                 blank = [(str(rid), None) for rid, v in pairs if v is None]
                 impact.problems.append(Problem("would be blank in a required field (the default expression gives "
@@ -460,17 +472,17 @@ class AddField(Operation):
         computed = self._computed_defaults(ctx.conn, ctx, ctx.old_table(self.obj_name)) if existed else None
         if f.type == "autonumber":
             _fill_autonumbers(ctx.conn, after, self.obj_name, f)
-        elif value is not None:
-            ctx.conn.execute(update(after).values({f.name: value}))
-            if target:
-                ctx.check_foreign_keys_of(after.name)
-        elif computed is not None:
+        elif computed is not None:   # a copy source or a default expression (see _fill_expression)
             filled = [{"_rid": rid, "_value": v} for rid, v in computed[0] if v is not None]
             if filled:
                 ctx.conn.execute(update(after).where(after.c.id == bindparam("_rid"))
                                  .values({f.name: bindparam("_value")}), filled)
                 if target:
                     ctx.check_foreign_keys_of(after.name)
+        elif value is not None:
+            ctx.conn.execute(update(after).values({f.name: value}))
+            if target:
+                ctx.check_foreign_keys_of(after.name)
         for name, unique in _index_specs(after.name, f).items():
             ops.create_index(name, after.name, [f.name], unique=unique)
 

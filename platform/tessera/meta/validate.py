@@ -9,7 +9,7 @@ import keyword
 
 from ..expr import ExprError, compile_expression
 from .errors import MetaError
-from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS
+from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS, USER_LINKS
 from .model import Metadata, ObjectDef
 from .validate_email_templates import check_email_templates
 from .validate_security import check_security
@@ -102,6 +102,8 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
             errors += _check_rollup(md, obj, f, at)
         if f.default_expression:
             _compile(md, obj, f.default_expression, f"{at}.default_expression", errors, expected=expected_type(f))
+        if f.options.get("copy_from") or f.options.get("keep_in_sync"):
+            errors += _check_copy(md, obj, f, at)
     for i, rule in enumerate(obj.validation_rules):
         at = f"validation_rules.{i}"
         _compile(md, obj, rule.condition, f"{at}.condition", errors, context="write", expected="boolean")
@@ -110,6 +112,30 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
     names = [r.name for r in obj.validation_rules]
     if len(set(names)) != len(names):
         errors.append(MetaError(src, "validation_rules", "rule names must be unique"))
+    return errors
+
+
+def _check_copy(md, obj, f, at) -> list[MetaError]:
+    """copy_from names a path through one of this object's lookups, of a type the field takes;
+    keep_in_sync needs a stored field one lookup away (its writes are what the copies follow)."""
+    source = f.options.get("copy_from")
+    if not source:
+        return [MetaError(obj.source, f"{at}.keep_in_sync", "keep_in_sync needs copy_from")]
+    path = tuple(source.split("."))
+    lookup = obj.fields.get(path[0])
+    if len(path) < 2 or not ((lookup is not None and lookup.is_relation) or path[0] in USER_LINKS):
+        return [MetaError(obj.source, f"{at}.copy_from", f"'{source}' is not a path through a lookup of {obj.name}: "
+                          "a copy comes from the record a lookup points to (e.g. account.industry)")]
+    errors: list[MetaError] = []
+    if _compile(md, obj, source, f"{at}.copy_from", errors, expected=expected_type(f)) is None:
+        return errors
+    if f.options.get("keep_in_sync"):
+        steps = md.resolve_path(obj, path)
+        last_obj, last_name = steps[-1]
+        last = last_obj.fields.get(last_name)
+        if len(path) != 2 or last is None or not last.stored:
+            errors.append(MetaError(obj.source, f"{at}.keep_in_sync", "keep_in_sync follows a stored field of the "
+                                    f"record one lookup away (lookup.field): '{source}' is not one"))
     return errors
 
 

@@ -8,8 +8,9 @@ a single create runs steps 1–4 in a read transaction and the rest in a write t
 same connection (see create(): SQLite's one write lock is then not held while Python validates):
   1. load        the object's compiled definition; on update, the current row (locked on PostgreSQL)
   2. coerce      every input value to its field type; unknown, system and read-only fields rejected
-  3. defaults    literal and expression defaults for fields absent on create (an expression's value
-                 checked like input); autonumbers allocated
+  3. defaults    copy-on-select fields from their lookups (records/copies.py: on create, and on an
+                 update that changes the lookup), then literal and expression defaults for fields
+                 absent on create (an expression's value checked like input); autonumbers allocated
   4. validate    required fields, lookup targets exist (left to the foreign key when the actor may
                  see every target: _check_lookups), picklist state machines (a change must follow
                  the field's transitions, a new record start in an `initial` value: records/
@@ -43,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..security.actor import Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
-from . import bulk, history, permission_audit, user_rights
+from . import bulk, copies, history, permission_audit, user_rights
 from .hooks import WriteContext
 from .coerce import coercer_for, parse_id
 from .ids import new_id, new_ids
@@ -271,6 +272,8 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
                            f"its default expression gives {to_api(result, field.type)!r}, which {exc}")
                 return None
 
+        if cobj.copies:
+            copies.on_bulk_create(conn, rt, cobj, batch, now, _as_input)
         bulk.apply_defaults(cobj, batch, literal_default, expression_default)
         if self._automated(rt, cobj, "create", "before_save"):
             batch.columns["id"] = new_ids(batch.n)   # the runs name their records
@@ -324,6 +327,8 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
                                    f"(version {current['row_version']}, you had {expected_version})")
             changes, errors = self._coerce_input(cobj, data, from_text)
+            if cobj.copies:   # step 3: a changed lookup re-copies its copy-on-select fields
+                copies.on_update(conn, rt, cobj, data, changes, current, now, _as_input, errors)
             merged = {**current, **changes}
             if not errors:
                 automated = self._before_save(conn, rt, cobj, actor, now, "update", merged, dict(current))
@@ -489,8 +494,9 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
         values, errors = self._coerce_input(cobj, data, from_text)
         if cobj.name in _RIGHTS_OBJECTS:
             user_rights.check_values(rt.metadata, cobj.name, values, errors)
+        copied = copies.on_create(conn, rt, cobj, data, values, now, _as_input, errors) if cobj.copies else ()
         for field, default in cobj.defaults:
-            if field.name in data:
+            if field.name in data or field.name in copied:
                 continue
             if hasattr(default, "evaluate"):
                 result = self._evaluate(conn, rt, cobj, default, values, None, now)
