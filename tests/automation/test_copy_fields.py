@@ -119,3 +119,18 @@ def test_a_copy_that_cannot_work_is_refused_at_validation(services, field, messa
         extend_deal(services, {"copied": field})
     errors = [str(e) for e in info.value.errors]
     assert any("fields.copied" in e and message in e for e in errors), errors
+
+
+def test_the_form_endpoint_shows_what_a_save_would_copy(copying, api, app):
+    import re
+    acme = company(api, industry="Energy", email="ap@acme.example")
+    browser = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").get_data(as_text=True)).group(1)
+    browser.post("/login", data={"username": "admin", "password": "orchid-lantern-42", "csrf_token": token})
+    got = browser.get("/app/_api/copies/deal/company", query_string={"id": acme["id"]})
+    assert got.status_code == 200 and got.json == {"values": {"industry": "Energy", "billing_email": "ap@acme.example"}}
+    assert browser.get("/app/_api/copies/deal/name", query_string={"id": acme["id"]}).json == {"values": {}}
+    missing = browser.get("/app/_api/copies/deal/company", query_string={"id": "6f1c1a52-5d1e-4c43-9a0e-0d6b8f1b7c10"})
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+    assert browser.get("/app/_api/copies/deal/company", query_string={"id": "x"}).status_code == 404
+    assert browser.get("/app/_api/copies/nope/company", query_string={"id": acme["id"]}).status_code == 404

@@ -526,6 +526,34 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
                       updated_by=actor.user_id, row_version=1)
         return values, errors
 
+    def copied_values(self, actor: Actor, object_name: str, lookup: str, target_id) -> dict:
+        """What a form shows in the copy-on-select fields of `lookup` once the user picks the
+        record `target_id` — the values a save would copy (records/copies.py), as API values.
+        Only a record the actor may see, only fields the actor may read; {} without copies."""
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "read")
+        wanted = [c for c in cobj.copies if c.lookup == lookup and access.can_read_field(object_name, c.field.name)]
+        if not wanted or wanted[0].target not in rt.objects:
+            return {}
+        rid = self._parse_record_id(target_id)
+        target = wanted[0].target
+        now = _now()
+        with self._read() as conn:
+            t = rt.objects[target].table
+            visible = access.visible(target, t, conn.dialect.name) if access.can(target, "read") else False
+            if visible is False or conn.execute(select(t.c.id).where(
+                    t.c.id == rid, *([visible] if visible is not None else []))).first() is None:
+                raise NotFound(f"{target} '{target_id}' was not found")
+            out = {}
+            for copy in wanted:
+                try:
+                    value = _as_input(cobj, copy.field, copies.source_values(conn, rt, copy, [rid], now).get(rid))
+                except ValueError:
+                    value = None   # a save would refuse it and say why; the form shows nothing
+                out[copy.field.name] = to_api(value, copy.field.type)
+            return out
+
     # -- automation (records/hooks.py) -------------------------------------------------------
     def automation_context(self, conn, object_name: str, actor: Actor, now=None) -> WriteContext:
         """A WriteContext for automation that acts on saved records outside a write of theirs

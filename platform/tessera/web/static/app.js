@@ -71,6 +71,29 @@
 
   $(function () { initWidgets(document); });
 
+  // -- copy-on-select: picking a lookup fills the fields copied from it (records/copies.py), as
+  //    the save would; a field the user typed in is left alone, and the server decides on save.
+  $(document).on('input change', 'form :input:not(.js-lookup)', function () { $(this).attr('data-user-edited', '1'); });
+  $(document).on('change', 'input.js-lookup[data-copy-url]', function () {
+    var $lookup = $(this), $form = $lookup.closest('form'), id = $lookup.val();
+    function fill(values) {
+      $.each(values, function (name, value) {
+        var $input = $form.find('[name="' + name + '"]').not('[type=hidden]');
+        if (!$input.length || $input.attr('data-user-edited')) { return; }
+        if ($input.is(':checkbox')) { $input.prop('checked', !!value); }
+        else { $input.val(value); if ($input.data('select2')) { $input.trigger('change.select2'); } }
+        $input.addClass('copied-value');
+      });
+    }
+    if (!id) {
+      var cleared = {};
+      $form.find('.copied-value').each(function () { cleared[this.name] = ''; });
+      fill(cleared);
+      return;
+    }
+    $.getJSON($lookup.attr('data-copy-url'), { id: id }).done(function (data) { fill((data && data.values) || {}); });
+  });
+
   $(document).on('click', '.js-back', function (e) {
     if (window.history.length > 1) { e.preventDefault(); window.history.back(); }
   });

@@ -44,6 +44,7 @@ class Widget:
     suffix: str = ""
     lookup_url: str = ""
     lookup_text: str = ""
+    copy_url: str = ""              # a lookup whose choice fills copy-on-select fields (records/copies.py)
     display: Markup = EMPTY         # read-only widgets
     wide: bool = False              # spans both columns
     blank: bool = True              # a select offers "no value"
@@ -325,6 +326,9 @@ def widget(obj: ObjectDef, name: str, *, mode: str, value, errors=None, record=N
         if target and access().can(target, "read") and target in rt().metadata.objects:
             w.lookup_url = url_for("ui.lookup_search", object_name=target)
             w.lookup_text = lookup_text or (lookup_name(target, value) if value else "")
+            cobj = rt().objects.get(obj.name)
+            if cobj is not None and any(c.lookup == name for c in cobj.copies):
+                w.copy_url = url_for("ui.copied_values", object_name=obj.name, lookup=name)
         else:  # the actor cannot search the target: they can keep the value, not choose another
             w.kind = "readonly"
             w.display = render_value(f, value or None, app_name=app_name, lookup_text=lookup_text or None)

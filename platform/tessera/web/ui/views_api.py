@@ -3,6 +3,7 @@
   PATCH /app/_api/records/<object>/<id>                 {"values": {field: form value}} → records.update
   GET   /app/_api/records/<object>/<id>/editor/<field>  the inline editor's HTML for one field
   GET   /app/_api/lookup/<object>?q=                    type-ahead for lookups (name contains q)
+  GET   /app/_api/copies/<object>/<lookup>?id=          copy-on-select values for a lookup's choice
 
 Values arrive as a form would send them (strings; lists for multi-picklists) or as API values,
 and go through the same conversion as forms. Only fields the actor may edit are accepted.
@@ -97,3 +98,14 @@ def lookup_search(object_name):
     rows = res.records
     return jsonify(results=[{"id": r["id"], "text": str(r.get(nf) or r["id"])} for r in rows[:LOOKUP_LIMIT]],
                    more=len(rows) > LOOKUP_LIMIT)
+
+
+@ui.get("/_api/copies/<object_name>/<lookup>")
+def copied_values(object_name, lookup):
+    """The form values of the copy-on-select fields `lookup` fills when the user picks `id`."""
+    obj = require_object(object_name)
+    try:
+        values = records().copied_values(actor(), obj.name, lookup, request.args.get("id") or "")
+    except RecordError as exc:
+        return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
+    return jsonify(values={name: to_form_value(obj.fields[name], value) for name, value in values.items()})
