@@ -8,9 +8,14 @@ from tessera.security.actor import SYSTEM
 
 
 def pick_lookup(page, input_id: str, text: str, choice: str):
+    """Choose in a Select2 type-ahead once the results of `text` are shown (clicking a result of
+    the initial, unfiltered list can hit an element that the filtered list then replaces)."""
     page.click(f"#s2id_{input_id} a.select2-choice")
-    page.fill(".select2-drop-active .select2-input", text)
+    with page.expect_response(lambda response: f"q={text}" in response.url):
+        page.fill(".select2-drop-active .select2-input", text)
+    page.wait_for_selector(".select2-drop-active .select2-searching", state="detached")
     page.click(f".select2-drop-active .select2-result-selectable:has-text('{choice}')")
+    page.wait_for_function(f"document.querySelector('#{input_id}').value !== ''")
 
 
 def test_picking_an_account_fills_the_mailing_address(page, live_server, live_services):
