@@ -81,14 +81,13 @@ def test_a_rollup_of_a_field_it_cannot_summarize_lists_the_types_it_takes(env):
                           "currency, integer, number, percent fields (count takes any)") for e in errors), errors
 
 
-def test_a_package_that_extends_an_object_is_told_only_the_org_layer_may(env):
+def test_a_package_that_extends_an_object_is_told_it_must_depend_on_its_package(env):
     env.install(objects(USER, ACCOUNT))
     with pytest.raises(MetadataInvalid) as info:
-        env.install({"account_more": {"extends": "account", "fields": {"tier": {"type": "text"}}}}, name="addon")
+        env.install({"account": {"extends": "account", "fields": {"tier": {"type": "text"}}}}, name="addon")
     [error] = [str(e) for e in info.value.errors]
-    assert error.endswith("account_more.yaml: extends: only the org layer may extend objects: a package declares its "
-                          "own objects (to add fields to 'account', apply the extension as the org's with "
-                          "`tessera apply`)")
+    assert error.endswith("account.yaml: extends: object 'account' belongs to package 'crm': a package may extend "
+                          "only objects of the packages it depends on (add 'crm' to its dependencies)")
 
 
 def test_a_plan_counts_in_words(env):

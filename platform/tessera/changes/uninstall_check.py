@@ -58,6 +58,8 @@ def _component_references(dirname, cname, doc, source, owned, objects) -> list[M
 
     if dirname == "objects" and doc.get("extends") in objects:
         ref("extends", f"extends {objects[doc['extends']]}'s object '{doc['extends']}'")
+    elif dirname == "layouts" and doc.get("patches") in owned.get("layouts", {}):
+        ref("patches", f"patches {owned['layouts'][doc['patches']]}'s layout '{doc['patches']}'")
     elif cname in owned.get(dirname, {}):
         ref("name", f"replaces {owned[dirname][cname]}'s {dirname[:-1].replace('_', ' ')} '{cname}'")
     if dirname == "objects":

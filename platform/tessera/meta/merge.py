@@ -79,6 +79,7 @@ def merge_docs(snapshot: dict) -> tuple[dict, dict]:
     docs: dict[str, dict] = {d: {} for d in ("objects", *_KIND_OF_DIR)}
     owners: dict[str, dict] = {d: {} for d in docs}
     customizable: dict[str, dict] = {}
+    extensions: list[tuple[dict, dict, str]] = []
     for pkg in dependency_order(snapshot.get("packages") or []):
         m = pkg["manifest"]
         ns = m.get("namespace")
@@ -86,6 +87,9 @@ def merge_docs(snapshot: dict) -> tuple[dict, dict]:
             docs.setdefault(dirname, {})
             owners.setdefault(dirname, {})
             for name, item in items.items():
+                if dirname == "objects" and "extends" in item["doc"]:
+                    extensions.append((m, item["doc"], item["source"]))   # once every package's objects are in
+                    continue
                 if ns and not name.startswith(f"{ns}__"):
                     errors.append(MetaError(item["source"], "name", f"'{name}' must start with the package namespace '{ns}__'"))
                 if name in docs[dirname]:
@@ -96,12 +100,16 @@ def merge_docs(snapshot: dict) -> tuple[dict, dict]:
                 owners[dirname][name] = m["name"]
                 if dirname == "objects":
                     customizable[name] = {**DEFAULT_CUSTOMIZABLE, **(m.get("customizable") or {})}
+    for manifest, ext, source in extensions:   # in dependency order, so an addon of an addon works too
+        errors.extend(_extend_from_package(docs, owners, manifest, ext, source))
     org = snapshot.get("org") or {"components": {}}
     for dirname, items in org["components"].items():
         docs.setdefault(dirname, {})
         owners.setdefault(dirname, {})
         for name, item in items.items():
             doc, source = item["doc"], item["source"]
+            if dirname == "layouts" and "patches" in doc:
+                continue   # applied below, once every replacement is in place
             if dirname != "objects":
                 docs[dirname][name] = (copy.deepcopy(doc), source)  # org replaces layouts/views/apps whole
                 owners[dirname][name] = None
@@ -113,9 +121,124 @@ def merge_docs(snapshot: dict) -> tuple[dict, dict]:
             else:
                 docs["objects"][name] = (copy.deepcopy(doc), source)
                 owners["objects"][name] = None
+    for name, item in (org["components"].get("layouts") or {}).items():
+        if "patches" in item["doc"]:
+            errors.extend(patch_layout(docs, owners, item["doc"], item["source"]))
     if errors:
         raise MetadataInvalid(errors)
     return docs, owners
+
+
+def _extend_from_package(docs, owners, manifest: dict, ext: dict, source: str) -> list[MetaError]:
+    """A package's `extends:` document: new fields and validation rules on an object of a package
+    it depends on (a partner adding fields to `account`). The object's own properties and fields
+    stay as their package made them."""
+    target = ext["extends"]
+    if target not in docs["objects"]:
+        return [MetaError(source, "extends", f"there is no object '{target}' to extend")]
+    owner = owners["objects"][target]
+    if owner not in (manifest.get("dependencies") or {}):
+        return [MetaError(source, "extends", f"object '{target}' belongs to package '{owner}': a package may extend "
+                                             f"only objects of the packages it depends on (add '{owner}' to its "
+                                             "dependencies)")]
+    errors = [MetaError(source, key, f"a package may add fields and validation rules to '{target}', not change its "
+                                     f"'{key}' (the org layer may, where package '{owner}' allows it)")
+              for key in ext if key not in ("extends", "fields", "validation_rules")]
+    base, _base_source = docs["objects"][target]
+    for fname, fdoc in (ext.get("fields") or {}).items():
+        if fname in base["fields"]:
+            errors.append(MetaError(source, f"fields.{fname}", f"'{target}' already has a field '{fname}' "
+                                    f"(a package adds new fields only)"))
+            continue
+        problems = validate_document("object", {"name": target, "fields": {fname: fdoc}}, source)
+        errors.extend(problems)
+        if not problems:
+            base["fields"][fname] = copy.deepcopy(fdoc)
+    errors += _add_rules(base, target, ext, source)
+    return errors
+
+
+def _add_rules(base: dict, target: str, ext: dict, source: str) -> list[MetaError]:
+    errors = []
+    existing = {rule["name"] for rule in base.get("validation_rules") or ()}
+    for i, rule in enumerate(ext.get("validation_rules") or ()):
+        if rule["name"] in existing:
+            errors.append(MetaError(source, f"validation_rules.{i}.name",
+                                    f"'{target}' already has a validation rule named '{rule['name']}'"))
+            continue
+        existing.add(rule["name"])
+        base.setdefault("validation_rules", []).append(copy.deepcopy(rule))
+    return errors
+
+
+def patch_layout(docs, owners, patch: dict, source: str) -> list[MetaError]:
+    """Apply an org layout patch (layout_patch.schema.json) to a package's layout, by operations:
+    hide_fields, add_sections, add_fields, add_related_lists. A field the layout already shows is
+    not added twice (the package may have added it since); a section or field the patch names
+    that the layout no longer has is an error naming it, so an upgrade that moved it says so."""
+    target = patch["patches"]
+    found = docs["layouts"].get(target)
+    if found is None:
+        return [MetaError(source, "patches", f"there is no layout '{target}' to patch")]
+    if owners["layouts"][target] is None:
+        return [MetaError(source, "patches", f"layout '{target}' is the org's own: edit it instead of patching it")]
+    layout = copy.deepcopy(found[0])
+    errors: list[MetaError] = []
+    sections = layout["sections"]
+
+    def labels():
+        return ", ".join(repr(s.get("label")) for s in sections if s.get("label")) or "none"
+
+    def section_index(label, where):
+        for i, section in enumerate(sections):
+            if section.get("label") == label:
+                return i
+        errors.append(MetaError(source, where, f"layout '{target}' has no section '{label}' (its sections: {labels()})"))
+        return None
+
+    shown = {f for section in sections for f in section["fields"]}
+    for i, name in enumerate(patch.get("hide_fields") or ()):
+        if name not in shown:
+            errors.append(MetaError(source, f"hide_fields.{i}", f"layout '{target}' does not show '{name}'"))
+        for section in sections:
+            section["fields"] = [f for f in section["fields"] if f != name]
+    sections[:] = [s for s in sections if s["fields"]]   # a section left empty goes too
+    for i, new in enumerate(patch.get("add_sections") or ()):
+        at = len(sections)
+        if new.get("after") is not None:
+            index = section_index(new["after"], f"add_sections.{i}.after")
+            if index is None:
+                continue
+            at = index + 1
+        section = {k: v for k, v in new.items() if k != "after"}
+        section["fields"] = [f for f in section["fields"] if f not in shown]
+        if not section["fields"]:
+            continue
+        sections.insert(at, section)
+        shown.update(section["fields"])
+    for i, add in enumerate(patch.get("add_fields") or ()):
+        index = section_index(add["section"], f"add_fields.{i}.section")
+        if index is None or add["field"] in shown:
+            continue
+        fields = sections[index]["fields"]
+        if add.get("after") is None:
+            fields.append(add["field"])
+        elif add["after"] in fields:
+            fields.insert(fields.index(add["after"]) + 1, add["field"])
+        else:
+            errors.append(MetaError(source, f"add_fields.{i}.after",
+                                    f"section '{add['section']}' of layout '{target}' has no field '{add['after']}'"))
+            continue
+        shown.add(add["field"])
+    related = layout.setdefault("related_lists", [])
+    for new in patch.get("add_related_lists") or ():
+        if not any(r["object"] == new["object"] and r["field"] == new["field"] for r in related):
+            related.append(copy.deepcopy(new))
+    if not sections:
+        errors.append(MetaError(source, "hide_fields", f"the patch would leave layout '{target}' with no field"))
+    if not errors:
+        docs["layouts"][target] = (layout, source)   # the effective layout is the org's patched copy
+    return errors
 
 
 def _extend_object(docs, owners, customizable, ext: dict, source: str) -> list[MetaError]:
@@ -128,7 +251,7 @@ def _extend_object(docs, owners, customizable, ext: dict, source: str) -> list[M
     allowed = customizable[target]
     errors = []
     for key, value in ext.items():
-        if key in ("extends", "fields"):
+        if key in ("extends", "fields", "validation_rules"):
             continue
         if key not in allowed["object"]:
             errors.append(MetaError(source, key, f"package '{owners['objects'][target]}' does not let the org change '{key}' of object '{target}'"))
@@ -147,6 +270,7 @@ def _extend_object(docs, owners, customizable, ext: dict, source: str) -> list[M
             errors.extend(problems)
             if not problems:
                 base["fields"][fname] = copy.deepcopy(fdoc)
+    errors += _add_rules(base, target, ext, source)
     return errors
 
 

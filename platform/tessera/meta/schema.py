@@ -33,7 +33,7 @@ import tessera
 
 from .errors import MetaError
 
-KINDS = ("package", "object", "object_extension", "layout", "list_view", "app",
+KINDS = ("package", "object", "object_extension", "layout", "layout_patch", "list_view", "app",
          # security metadata (metadata/README.md, "Security metadata")
          "profile", "permission_set", "permission_set_group", "role", "sharing_rule",
          "workflow", "email_template")

@@ -116,24 +116,43 @@ def _load_components(root: Path, errors: list[MetaError], *, org: bool, budget: 
                 errors.append(MetaError(source, "", "the file is empty"))
             if doc is None:
                 continue
-            if not org and kind == "object" and isinstance(doc, dict) and "extends" in doc:
-                errors.append(MetaError(source, "extends", f"only the org layer may extend objects: a package declares "
-                                        f"its own objects (to add fields to '{doc['extends']}', apply the extension "
-                                        "as the org's with `tessera apply`)"))
+            doc_kind = document_kind(kind, doc)
+            if doc_kind == "layout_patch" and not org:
+                errors.append(MetaError(source, "patches", "only the org layer patches layouts: a package ships its "
+                                        "own layouts (or replaces one of a package it depends on whole)"))
                 continue
-            doc_kind = "object_extension" if (org and kind == "object" and isinstance(doc, dict)
-                                              and "extends" in doc) else kind
             problems = validate_document(doc_kind, doc, source)
             if problems:
                 errors.extend(problems)
                 continue
-            name = doc.get("name") or doc.get("extends")
+            name, key = component_key(doc_kind, doc)
             if name != path.stem:
-                errors.append(MetaError(source, "name" if "name" in doc else "extends",
-                                        f"'{name}' must match the file name '{path.stem}'"))
+                errors.append(MetaError(source, key, f"'{name}' must match the file name '{path.stem}'"))
                 continue
             components[dirname][name] = {"source": source, "doc": doc}
     return components
+
+
+# Documents that change another component instead of defining one: `extends:` an object (its new
+# fields, rules and customizable properties), `patches:` a layout (operations on it). They are
+# named after what they change.
+_CHANGES = {"object": ("object_extension", "extends"), "layout": ("layout_patch", "patches")}
+
+
+def document_kind(kind: str, doc) -> str:
+    """The schema a document of a component folder is checked against."""
+    changes = _CHANGES.get(kind)
+    if changes and isinstance(doc, dict) and changes[1] in doc and "name" not in doc:
+        return changes[0]
+    return kind
+
+
+def component_key(doc_kind: str, doc: dict) -> tuple[str, str]:
+    """(the component's name, the property that gives it)."""
+    for kind, key in _CHANGES.values():
+        if doc_kind == kind:
+            return doc.get(key), key
+    return doc.get("name"), "name"
 
 
 def load_package(directory: str | Path) -> dict:
@@ -196,15 +215,14 @@ def check_org(org: dict) -> None:
             continue
         for name, item in (items or {}).items():
             doc, source = item.get("doc"), item.get("source") or f"{dirname}/{name}.yaml"
-            doc_kind = "object_extension" if kind == "object" and isinstance(doc, dict) and "extends" in doc else kind
+            doc_kind = document_kind(kind, doc)
             problems = validate_document(doc_kind, doc, source)
             if problems:
                 errors.extend(problems)
                 continue
-            key = doc.get("name") if doc_kind != "object_extension" else doc.get("extends")
+            key, where = component_key(doc_kind, doc)
             if key != name:
-                errors.append(MetaError(source, "name" if "name" in doc else "extends",
-                                        f"'{key}' must match the component name '{name}'"))
+                errors.append(MetaError(source, where, f"'{key}' must match the component name '{name}'"))
     if errors:
         raise MetadataInvalid(errors)
 
