@@ -150,12 +150,16 @@ def _extend_from_package(docs, owners, manifest: dict, ext: dict, source: str) -
             errors.append(MetaError(source, f"fields.{fname}", f"'{target}' already has a field '{fname}' "
                                     f"(a package adds new fields only)"))
             continue
-        problems = validate_document("object", {"name": target, "fields": {fname: fdoc}}, source)
-        errors.extend(problems)
-        if not problems:
-            base["fields"][fname] = copy.deepcopy(fdoc)
+        errors += _add_field(base, target, fname, fdoc, source)
     errors += _add_rules(base, target, ext, source)
     return errors
+
+
+def _add_field(base: dict, target: str, fname: str, fdoc: dict, source: str) -> list[MetaError]:
+    problems = validate_document("object", {"name": target, "fields": {fname: fdoc}}, source)
+    if not problems:
+        base["fields"][fname] = copy.deepcopy(fdoc)
+    return problems
 
 
 def _add_rules(base: dict, target: str, ext: dict, source: str) -> list[MetaError]:
@@ -266,10 +270,7 @@ def _extend_object(docs, owners, customizable, ext: dict, source: str) -> list[M
                 else:
                     base["fields"][fname][key] = value
         else:
-            problems = validate_document("object", {"name": target, "fields": {fname: fdoc}}, source)
-            errors.extend(problems)
-            if not problems:
-                base["fields"][fname] = copy.deepcopy(fdoc)
+            errors += _add_field(base, target, fname, fdoc, source)
     errors += _add_rules(base, target, ext, source)
     return errors
 
