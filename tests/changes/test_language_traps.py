@@ -76,9 +76,9 @@ def test_a_rollup_of_a_field_it_cannot_summarize_lists_the_types_it_takes(env):
                                      "function": "sum", "field": "mail"}
     errors = refusal(env, objects(USER, account, contact))
     assert any(e.endswith("fields.top_mail.field: max cannot summarize an email field ('contact.mail'); max takes "
-                          "currency, date, datetime, integer, number, percent fields (count takes any)") for e in errors), errors
+                          "currency, date, datetime, duration, integer, number, percent fields (count takes any)") for e in errors), errors
     assert any(e.endswith("fields.mail_sum.field: sum cannot summarize an email field ('contact.mail'); sum takes "
-                          "currency, integer, number, percent fields (count takes any)") for e in errors), errors
+                          "currency, duration, integer, number, percent fields (count takes any)") for e in errors), errors
 
 
 def test_a_package_that_extends_an_object_is_told_it_must_depend_on_its_package(env):

@@ -13,12 +13,13 @@ import re
 import uuid
 from decimal import Decimal, InvalidOperation
 
+from ..meta.durations import parse_duration
 from ..meta.model import FieldDef
 
 STRING_TYPES = {"text", "textarea", "rich_text", "email", "phone", "url", "picklist", "multi_picklist", "autonumber"}
 _KIND = {
     **{t: "str" for t in STRING_TYPES},
-    "integer": "int",
+    "integer": "int", "duration": "duration",
     "number": "decimal", "currency": "decimal", "percent": "decimal",
     "boolean": "bool", "date": "date", "datetime": "datetime", "time": "time",
     "lookup": "uuid", "master_detail": "uuid", "json": "json",
@@ -118,6 +119,16 @@ def _to_int(value, f: FieldDef, old: FieldDef | None) -> int:
     if abs(n) > BIGINT_MAX:
         raise ConversionError("out of the integer range")
     return n
+
+
+def _to_duration(value, f: FieldDef, old: FieldDef | None) -> int:
+    """Seconds: integers are seconds already; text as forms take it ("1h 30m")."""
+    if isinstance(value, (Decimal, float)) and value == int(value):
+        value = int(value)
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ConversionError("not a duration") from None
 
 
 def _to_decimal(value, f: FieldDef, old: FieldDef | None) -> Decimal:
@@ -220,5 +231,5 @@ def _to_json(value, f: FieldDef, old: FieldDef | None):
 
 _CONVERTERS = {
     "str": _to_str, "int": _to_int, "decimal": _to_decimal, "bool": _to_bool, "date": _to_date,
-    "datetime": _to_datetime, "time": _to_time, "uuid": _to_uuid, "json": _to_json,
+    "datetime": _to_datetime, "time": _to_time, "uuid": _to_uuid, "json": _to_json, "duration": _to_duration,
 }

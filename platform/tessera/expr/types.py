@@ -28,6 +28,7 @@ _FIELD_TYPE_ALIASES = {
     "picklist": TEXT, "multi_picklist": TEXT, "autonumber": TEXT,
     "currency": NUMBER, "percent": NUMBER,
     "lookup": ID, "master_detail": ID,
+    "duration": INTEGER,   # seconds
 }
 
 

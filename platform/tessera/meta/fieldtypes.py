@@ -18,6 +18,7 @@ TYPE_DEFAULTS: dict[str, dict] = {
     "phone": {"max_length": 40},
     "url": {"max_length": 2048},
     "integer": {},
+    "duration": {},
     "number": {"precision": 18, "scale": 2},
     "currency": {"precision": 18, "scale": 2},
     "percent": {"precision": 5, "scale": 2},
@@ -44,6 +45,7 @@ _EXPR_TYPE = {
     **{t: "text" for t in TEXT_TYPES},
     "multi_picklist": "text",
     "integer": "integer",
+    "duration": "integer",      # seconds
     **{t: "number" for t in NUMERIC_TYPES},
     "boolean": "boolean",
     "date": "date",

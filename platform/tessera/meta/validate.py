@@ -8,6 +8,7 @@ from __future__ import annotations
 import keyword
 
 from ..expr import ExprError, compile_expression
+from .durations import parse_duration
 from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS, USER_LINKS
 from .model import Metadata, ObjectDef
@@ -20,7 +21,7 @@ from .validate_workflows import check_workflows
 # object called `from` could never be named in a formula, rule, filter or condition.
 RESERVED_WORDS = frozenset(w for w in keyword.kwlist if w.islower())
 _NOT_UNIQUE = {"textarea", "rich_text", "json", "multi_picklist", "formula", "rollup", "boolean"}
-_ROLLUP_FIELD_TYPES = {"integer", "date", "datetime", *NUMERIC_TYPES}
+_ROLLUP_FIELD_TYPES = {"integer", "duration", "date", "datetime", *NUMERIC_TYPES}
 
 
 def resolver(md: Metadata, obj: ObjectDef):
@@ -100,6 +101,13 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
                 _compile(md, obj, f.options["expression"], f"{at}.expression", errors, expected=expected_type(f))
         if f.type == "rollup":
             errors += _check_rollup(md, obj, f, at)
+        if f.type == "duration":
+            for key, value in (("default", f.default), ("min", f.options.get("min")), ("max", f.options.get("max"))):
+                try:
+                    if value is not None:
+                        parse_duration(value)
+                except ValueError as exc:
+                    errors.append(MetaError(src, f"{at}.{key}", str(exc)))
         if f.default_expression:
             _compile(md, obj, f.default_expression, f"{at}.default_expression", errors, expected=expected_type(f))
         if f.options.get("copy_from") or f.options.get("keep_in_sync"):

@@ -18,6 +18,7 @@ import nh3
 from marshmallow import ValidationError as _MmError
 from marshmallow.validate import URL, Email
 
+from ..meta.durations import format_duration, parse_duration
 from ..meta.model import FieldDef
 
 _email = Email()
@@ -146,6 +147,20 @@ def _integer(field: FieldDef):
         if bounds is not None:
             bounds(value)
         return value
+    return coerce
+
+
+def _duration(field: FieldDef):
+    """Seconds, from seconds or a duration text ("1h 30m"); min/max may be written either way."""
+    lo, hi = (parse_duration(field.options[k]) if field.options.get(k) is not None else None for k in ("min", "max"))
+
+    def coerce(value, from_text=False):
+        seconds = parse_duration(value)
+        if lo is not None and seconds < lo:
+            raise ValueError(f"must be at least {format_duration(lo)}")
+        if hi is not None and seconds > hi:
+            raise ValueError(f"must be at most {format_duration(hi)}")
+        return seconds
     return coerce
 
 
@@ -281,7 +296,7 @@ _FACTORIES = {
     "email": lambda f: _checked(_text(f), _email),
     "url": lambda f: _checked(_text(f), _url),
     "rich_text": _rich_text, "picklist": _picklist, "multi_picklist": _multi_picklist,
-    "integer": _integer, "number": _decimal, "currency": _decimal, "percent": _decimal,
+    "integer": _integer, "number": _decimal, "currency": _decimal, "percent": _decimal, "duration": _duration,
     "boolean": _boolean, "date": _date, "datetime": _datetime, "time": _time,
     "lookup": _lookup, "master_detail": _lookup, "json": _json,
 }

@@ -12,7 +12,7 @@ def to_api(value, field_type: str | None = None):
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, Decimal):
-        return int(value) if field_type == "integer" else float(value)
+        return int(value) if field_type in ("integer", "duration") else float(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:  # SQLite returns naive values; we only ever store UTC
             value = value.replace(tzinfo=timezone.utc)

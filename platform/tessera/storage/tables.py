@@ -21,7 +21,7 @@ def column_type(field: FieldDef) -> TypeEngine:
         return String(o.get("max_length", 255))
     if t in ("textarea", "rich_text", "multi_picklist"):
         return Text()
-    if t == "integer":
+    if t in ("integer", "duration"):   # a duration: whole seconds
         return BigInteger()
     if t in ("number", "currency", "percent"):
         return Numeric(o["precision"], o["scale"], asdecimal=True)

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from ..meta.durations import MAX_SECONDS
 from ..meta.fieldtypes import value_type
 from ..records.coerce import BIGINT_MAX, JSON_MAX_DEPTH
 
@@ -67,6 +68,11 @@ def _base(f, md, *, for_input: bool) -> dict:
     t = value_type(md, f) if md is not None else f.type
     if t in ("integer",):
         schema = {"type": "integer", **(_integer_bounds(f) if for_input else {})}
+    elif t == "duration":   # seconds; input also takes text such as "1h 30m" (meta/durations.py)
+        seconds = {"type": "integer", "minimum": 0, "maximum": MAX_SECONDS, "description": "seconds"}
+        schema = ({"oneOf": [seconds, {"type": "string", "minLength": 1, "maxLength": 100,
+                                       "description": "a duration such as 1h 30m, 45m or 2d 4h"}]}
+                  if for_input else seconds)
     elif t in _NUMERIC:
         schema = {"type": "number", **(_decimal_bounds(f) if for_input else {})}
     elif t == "boolean":

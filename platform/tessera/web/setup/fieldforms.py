@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+from ...meta.durations import parse_duration
 from ...meta.fieldtypes import COMPUTED_TYPES, FORMULA_RETURN_TYPES
 from .orgedit import allowed_field_props, prop_default
 
@@ -23,7 +24,8 @@ TYPE_GROUPS = [
     ("Numbers", [("integer", "Integer", "Whole numbers"),
                  ("number", "Number", "Decimals with a precision and scale"),
                  ("currency", "Currency", "Money amounts"),
-                 ("percent", "Percent", "50 means 50 %")]),
+                 ("percent", "Percent", "50 means 50 %"),
+                 ("duration", "Duration", "A length of time, typed as 1h 30m (stored in seconds)")]),
     ("Choices", [("picklist", "Picklist", "One value from a list"),
                  ("multi_picklist", "Multi-Select Picklist", "Several values from a list"),
                  ("boolean", "Checkbox", "True or false")]),
@@ -102,6 +104,19 @@ def _int(form, key, errors, *, lo=None, hi=None):
     return value
 
 
+def _duration(form, key, errors):
+    """A duration typed in the form, kept as the admin wrote it ("1h 30m") when it parses."""
+    raw = (form.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        parse_duration(raw)
+    except ValueError as exc:
+        errors.setdefault(key, []).append(str(exc))
+        return None
+    return raw
+
+
 def _number(form, key, errors, *, integer=False):
     raw = (form.get(key) or "").strip()
     if raw == "":
@@ -164,9 +179,10 @@ def field_doc_from_form(form, field_type: str, *, history_default: bool = False)
             v = _int(form, key, errors, lo=0, hi=38)
             if v is not None:
                 doc[key] = v
-    if field_type in ("integer", *DECIMAL_TYPES):
+    if field_type in ("integer", "duration", *DECIMAL_TYPES):
         for key in ("min", "max"):
-            v = _number(form, key, errors, integer=field_type == "integer")
+            v = (_duration(form, key, errors) if field_type == "duration"
+                 else _number(form, key, errors, integer=field_type == "integer"))
             if v is not None:
                 doc[key] = v
     if field_type in ("picklist", "multi_picklist"):
@@ -261,6 +277,8 @@ def _default_value(form, field_type, doc, errors):
         return None
     if field_type == "integer":
         return _number(form, "default", errors, integer=True)
+    if field_type == "duration":
+        return _duration(form, "default", errors)
     if field_type in DECIMAL_TYPES:
         return _number(form, "default", errors)
     if field_type == "date":
@@ -341,7 +359,8 @@ def patch_from_form(form, field_type: str, keys) -> dict:
         elif key == "max_length":
             out[key] = _int(form, key, errors, lo=1, hi=1048576)
         elif key in ("min", "max"):
-            out[key] = _number(form, key, errors, integer=field_type == "integer")
+            out[key] = (_duration(form, key, errors) if field_type == "duration"
+                        else _number(form, key, errors, integer=field_type == "integer"))
         elif key == "default":
             out[key] = _default_value(form, field_type, {}, errors)
     if errors:

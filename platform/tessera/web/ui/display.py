@@ -15,6 +15,7 @@ import nh3
 from flask import current_app, url_for
 from markupsafe import Markup, escape
 
+from ...meta.durations import format_duration
 from ...records.coerce import parse_datetime
 from .context import user_tz
 from .meta import picklist_options
@@ -140,6 +141,8 @@ def _format(field, t, value, compact) -> Markup:
         return Markup('<span class="num">{}</span>').format(format_number(value, opts.get("scale", 2)))
     if t == "integer":
         return Markup('<span class="num">{}</span>').format(format_number(value, 0))
+    if t == "duration":
+        return Markup('<span class="num">{}</span>').format(format_duration(value))
     if t == "percent":
         return Markup('<span class="num">{}%</span>').format(format_number(value, opts.get("scale", 2), trim=True))
     if t == "boolean":
@@ -214,6 +217,8 @@ def plain_text(field, value) -> str:
         return format_number(value, field.options.get("scale", 2))
     if t == "integer":
         return format_number(value, 0)
+    if t == "duration":
+        return format_duration(value)
     if t == "percent":
         return format_number(value, field.options.get("scale", 2), trim=True) + "%"
     if t == "date":

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from flask import url_for
 from markupsafe import Markup
 
+from ...meta.durations import format_duration, parse_duration
 from ...meta.fieldtypes import RELATION_TYPES
 from ...meta.model import FieldDef, ObjectDef
 from ...records.errors import RecordError
@@ -84,6 +85,8 @@ def to_form_value(f: FieldDef, value):
         return json.dumps(value, indent=2, ensure_ascii=False)
     if t == "time":
         return str(value)[:8]
+    if t == "duration":
+        return format_duration(value)
     return str(value)
 
 
@@ -117,6 +120,8 @@ def parse_value(f: FieldDef, raw):
     text = raw.strip()
     if text == "":
         return None
+    if t == "duration":
+        return parse_duration(text)
     if t == "integer":
         cleaned = _NUMBER_JUNK.sub("", text)
         if not re.fullmatch(r"[+-]?\d+", cleaned):
@@ -287,6 +292,11 @@ def widget(obj: ObjectDef, name: str, *, mode: str, value, errors=None, record=N
         w.wide = True
         if t == "rich_text" and not w.help:
             w.help = "Basic HTML formatting is kept (bold, lists, links); anything unsafe is removed."
+    elif t == "duration":
+        w.kind = "text"
+        w.attrs["placeholder"] = "1h 30m"
+        if not w.help:
+            w.help = "A duration such as 1h 30m, 45m or 2d 4h."
     elif t == "integer":
         w.kind = "number"
         w.attrs.update(step=1, **{k: opts[k] for k in ("min", "max") if opts.get(k) is not None})
