@@ -163,11 +163,11 @@ def item_as_api(row) -> dict:
             "acted_by": _id(row.acted_by), "created_at": _iso(row.created_at), "acted_at": _iso(row.acted_at)}
 
 
-def request_as_api(row, *, process=None, approvers=(), history_rows=None) -> dict:
+def request_as_api(row, *, process=None, approvers=(), record_name=None, history_rows=None) -> dict:
     """`process`: the compiled Process (labels), when the metadata still has it."""
     step = process.step(row.step) if process is not None else None
     out = {"id": str(row.id), "process": row.process, "process_label": process.label if process else row.process,
-           "object": row.object, "record_id": str(row.record_id), "status": row.status,
+           "object": row.object, "record_id": str(row.record_id), "record_name": record_name, "status": row.status,
            "submitter": str(row.submitter), "step": row.step + 1 if row.step is not None else None,
            "step_label": step.label if step is not None else None, "approvers": [str(a) for a in approvers],
            "locked": bool(row.locked) and row.status == "pending", "version": row.version, "comment": row.comment or "",

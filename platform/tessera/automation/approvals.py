@@ -153,7 +153,7 @@ class ApprovalService:
                                               process, "", source=source)
         except (NoProcess, EntryConditionNotMet) as exc:
             return {"skipped": True, "reason": exc.message}
-        return {"request": str(request_id), "status": status}
+        return {"request": str(request_id), "request_status": status}
 
     def _submit(self, conn, ctx, submitter, values, process_name, comment, *, source: str = "") -> tuple:
         process = self._choose(ctx, values, process_name)
@@ -372,15 +372,14 @@ class ApprovalService:
         if not candidates:
             return []
         with begin_read(self.engine) as conn:
-            table = rt.objects[object_name].table
-            row = conn.execute(select(table).where(table.c.id == _uuid_or_none(record_id))).mappings().first()
+            row = self.records.stored_row(conn, object_name, record_id)
             if row is None:
                 return []
             ctx = self.records.automation_context(conn, object_name, SYSTEM)
             out = []
             for process in candidates:
                 try:
-                    if self._holds(ctx, process.condition, dict(row), process.name):
+                    if self._holds(ctx, process.condition, row, process.name):
                         out.append(process)
                 except RecordError:
                     continue
@@ -398,8 +397,28 @@ class ApprovalService:
                 waiting[row.id] = [item.user_id for item in store.pending_items(conn, row.id, row.step)]
         histories = store.history(conn, ids) if with_history else {}
         compiled = approvals_of(rt)
+        names = self._record_names(rt, rows)
         return [store.request_as_api(row, process=self._process(rt, row, compiled), approvers=waiting.get(row.id, ()),
+                                     record_name=names.get((row.object, row.record_id)),
                                      history_rows=histories.get(row.id) if with_history else None) for row in rows]
+
+    def _record_names(self, rt, rows) -> dict:
+        """(object, id) -> the record's name, read as the system: whoever may see a request learns
+        which record it is about (as the approvers' notifications tell them), not more of it."""
+        wanted: dict = {}
+        for row in rows:
+            wanted.setdefault(row.object, set()).add(row.record_id)
+        names = {}
+        for object_name, ids in wanted.items():
+            obj = rt.metadata.objects.get(object_name)
+            if obj is None or not obj.name_field:
+                continue
+            listed = ", ".join(f"'{rid}'" for rid in ids)   # canonical UUIDs: hex and dashes only
+            found = self.records.query(SYSTEM, object_name, filter=f"id in [{listed}]", fields=["id", obj.name_field],
+                                       limit=max(len(ids), 1))
+            for record in found.records:
+                names[(object_name, uuid.UUID(record["id"]))] = record.get(obj.name_field)
+        return names
 
     # -- helpers --------------------------------------------------------------------------------
     @staticmethod

@@ -38,12 +38,13 @@ def approval_schemas() -> dict:
                    "created_at": {"type": "string", "format": "date-time"},
                    "acted_at": _TIME_OR_NULL}}
     request = {"type": "object",
-               "required": ["id", "process", "process_label", "object", "record_id", "status", "submitter", "step",
+               "required": ["id", "process", "process_label", "object", "record_id", "record_name", "status", "submitter", "step",
                             "step_label", "approvers", "locked", "version", "comment", "submitted_at",
                             "completed_at"],
                "properties": {
                    "id": _UUID, "process": {"type": "string"}, "process_label": {"type": "string"},
                    "object": {"type": "string"}, "record_id": _UUID,
+                   "record_name": {"type": ["string", "null"], "description": "the record's name (its name field)"},
                    "status": {"type": "string", "enum": list(STATUSES)},
                    "submitter": _UUID,
                    "step": {"type": ["integer", "null"], "description": "the current step's number while pending"},
