@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 
 from ..records.ids import new_id
 from ..storage.platform_tables import approval_items as items, approval_requests as requests
@@ -136,12 +136,11 @@ def find(conn, *, object_name=None, record_id=None, status=None, submitter_or_ap
     return conn.execute(stmt).all()
 
 
-def pending_count(conn, process: str | None = None) -> int:
-    from sqlalchemy import func
-    stmt = select(func.count()).select_from(requests).where(requests.c.status == "pending")
-    if process is not None:
-        stmt = stmt.where(requests.c.process == process)
-    return conn.execute(stmt).scalar_one()
+def waiting_count(conn, user_id) -> int:
+    """Pending requests waiting for the user's answer (a pending work item is one of a pending
+    request: items are closed when their request ends)."""
+    return conn.execute(select(func.count(func.distinct(items.c.request_id)))
+                        .where(items.c.user_id == user_id, items.c.status == "pending")).scalar_one()
 
 
 # -- the API's shapes ---------------------------------------------------------------------------

@@ -364,6 +364,13 @@ class ApprovalService:
             rows = store.find(conn, **filters)
             return self._shaped(conn, rt, rows, with_history=with_history)
 
+    def waiting_count(self, actor) -> int:
+        """How many pending requests wait for `actor`'s answer (the header's badge)."""
+        if actor.user_id is None:
+            return 0
+        with begin_read(self.engine) as conn:
+            return store.waiting_count(conn, actor.user_id)
+
     def applicable(self, object_name: str, record_id) -> list[Process]:
         """The active processes whose entry condition the saved record meets (what the record
         page offers to submit to)."""
