@@ -137,7 +137,7 @@ class _BuilderForm(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "form" and a.get("id") == "workflow-form":
+        if tag == "form" and a.get("id") in ("workflow-form", "approval-form"):   # the approval editor too
             self.in_form = True
         if tag == "template":
             self.in_template = True

@@ -112,11 +112,12 @@ def _clean(value) -> str:
     return value.replace("\r\n", "\n").strip() if isinstance(value, str) else ""
 
 
-def draft_from_form(form) -> dict:
-    """The posted builder (a MultiDict) → a draft. Unknown or malformed input names are ignored."""
+def form_tree(form, prefixes) -> dict:
+    """The posted inputs named `<prefix>.<i>.…` as nested dicts ({"actions": {"0": {"type": …}}});
+    a name too deep or clashing with another is ignored."""
     tree: dict = {}
     for key, value in form.items():
-        if not key.startswith("actions."):
+        if not key.startswith(tuple(f"{p}." for p in prefixes)):
             continue
         parts = key.split(".")
         if len(parts) > 4 * MAX_DEPTH:
@@ -128,6 +129,12 @@ def draft_from_form(form) -> dict:
                 break
         else:
             node[parts[-1]] = value
+    return tree
+
+
+def draft_from_form(form) -> dict:
+    """The posted builder (a MultiDict) → a draft. Unknown or malformed input names are ignored."""
+    tree = form_tree(form, ("actions",))
     get = lambda k, d="": _clean(form.get(k)) or d   # noqa: E731
     return {"name": get("name"), "label": get("label"), "description": get("description"),
             "object": get("object"), "active": form.get("active") == "1", "run_as": get("run_as", "system"),
