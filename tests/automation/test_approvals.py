@@ -277,3 +277,32 @@ def test_bad_comments_and_bodies_on_decisions(services, api, team):
     assert raw.status_code == 400
     assert team["boss_api"].get(url).status_code == 405
     assert team["boss_api"].post(url, data="").json["status"] == "approved"   # no body: no comment
+
+
+def test_two_approvers_answering_at_once_decide_the_step_once(services, client_for):
+    import threading
+    from tessera.records.errors import RecordError
+    a, b = user(services, "anna"), user(services, "bert")
+    apply(services, approval_processes={"either": {"object": "deal", "steps": [
+        {"approvers": [{"type": "user", "user": "anna"}, {"type": "user", "user": "bert"}]}],
+        "on_approve": [{"type": "update_record", "values": {"probability": "probability + 1"}}]}})
+    owner_api = client_for(user(services, "owner_user"))
+    deal = _deal(owner_api, probability=10)
+    request = _submit(owner_api, deal).json
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def answer(who):
+        actor = services.identity.actor_for_user(who)
+        barrier.wait()
+        try:
+            outcomes.append(services.approvals.decide(actor, request["id"], "approve")["status"])
+        except RecordError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=answer, args=(who,)) for who in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["approval_not_pending", "approved"], outcomes
+    assert owner_api.get(f"/api/v1/records/deal/{deal['id']}").json["probability"] == 11   # the actions ran once

@@ -237,18 +237,21 @@ class ApprovalService:
         comment = clean_comment(comment)
         rid = parse_request_id(request_id)
         with self._transaction() as conn:
-            row = store.request_row(conn, rid, for_update=True)
+            row = store.request_row(conn, rid)
             if row is None or not self._can_see(conn, actor, row):
                 raise NotFound(f"there is no approval request '{request_id}'")
+            # lock the record, then the request: the order every write takes (a delete of the
+            # record locks it, then recalls the request), so two never wait on each other
+            values = self.records.stored_row(conn, row.object, row.record_id)
+            row = store.request_row(conn, rid, for_update=True)
             if row.status != "pending":
                 raise NotPending(f"the approval request is {row.status}, no longer pending")
+            if values is None:   # deleting a record recalls its request: only a race lands here
+                raise NotPending("the record no longer exists")
             at = store.now()
             ctx = self.records.automation_context(conn, row.object, actor, at)
             process = self._process(ctx.runtime, row)
             admin = self._is_admin(ctx.runtime, actor, row.object)
-            values = self.records.stored_row(conn, row.object, row.record_id)
-            if values is None:   # deleting a record recalls its request: only a race lands here
-                raise NotPending("the record no longer exists")
             if decision == "recall":
                 self._recall(conn, ctx, actor, row, process, values, comment, admin, at)
             else:
