@@ -15,6 +15,7 @@ class Services:
     records: object
     identity: object
     shares: object
+    approvals: object = None   # automation.approvals.ApprovalService
 
     @classmethod
     def open(cls, url: str | None = None, *, engine=None, poll_seconds: float | None = None) -> "Services":
@@ -34,6 +35,9 @@ class Services:
         records = RecordService(engine, runtimes.current, secret=secret_key(engine))
         from .records.user_rights import keeps_an_administrator
         changes.guards.append(keeps_an_administrator)   # a metadata change keeps one administrator too
-        from .automation import WorkflowEngine
-        WorkflowEngine(records).install()   # workflows run inside the record service's writes
-        return cls(engine, changes, runtimes, records, IdentityService(engine, records), ShareService(records))
+        from .automation import ApprovalService, WorkflowEngine, approval_guard
+        workflows = WorkflowEngine(records).install()   # workflows run inside the record service's writes
+        approvals = ApprovalService(records, workflows).install()   # approvals lock records
+        changes.guards.append(approval_guard)   # no pending request loses its process
+        return cls(engine, changes, runtimes, records, IdentityService(engine, records), ShareService(records),
+                   approvals)

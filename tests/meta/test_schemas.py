@@ -19,7 +19,8 @@ STOCK_PACKAGES = [ROOT / "metadata" / "core", ROOT / "apps" / "sales", ROOT / "a
 KIND_OF_DIR = {"objects": "object", "layouts": "layout", "list_views": "list_view", "apps": "app",
                "profiles": "profile", "permission_sets": "permission_set",
                "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule",
-               "workflows": "workflow", "email_templates": "email_template"}
+               "workflows": "workflow", "email_templates": "email_template",
+               "approval_processes": "approval_process"}
 FIELD_TYPES = ("text, textarea, rich_text, email, phone, url, integer, number, currency, percent, boolean, "
                "date, datetime, time, picklist, multi_picklist, lookup, master_detail, formula, rollup, "
                "autonumber, json")

@@ -137,7 +137,7 @@ class _BuilderForm(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "form" and a.get("id") == "workflow-form":
+        if tag == "form" and a.get("id") in ("workflow-form", "approval-form"):   # the approval editor too
             self.in_form = True
         if tag == "template":
             self.in_template = True
@@ -191,7 +191,7 @@ def sales(services):
 
 
 @pytest.mark.parametrize("name", ["lead_assignment", "opportunity_stage_defaults", "opportunity_won_follow_up",
-                                  "task_completed_at"])
+                                  "opportunity_discount_approval", "task_completed_at"])
 def test_a_stock_workflow_saved_unchanged_from_its_form_loses_nothing(admin, sales, name):
     before = sales.changes.active().number
     package_doc = dict(md(sales).workflows[name].doc)

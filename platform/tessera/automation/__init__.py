@@ -8,6 +8,9 @@ The durable job queue (queue.py), its handlers (handlers.py), the worker (worker
 jobs (schedule.py): asynchronous work, email and webhooks build on these. Outgoing webhooks
 (webhooks.py: the `webhook` action and the `webhook.deliver` job every worker knows), their
 SSRF-guarded HTTP (outbound.py) and the named credentials that sign them (credentials.py).
+Approval processes (approvals.py: submit, approve, reject, recall, the record lock; compiled by
+approval_processes.py, approvers resolved by approvers.py, stored by approval_store.py, guarded in
+the change pipeline by approval_guard.py).
 
     WorkflowEngine(services.records).install()   # done by Services.open
     from tessera.automation import enqueue, register, JobContext
@@ -15,6 +18,8 @@ SSRF-guarded HTTP (outbound.py) and the named credentials that sign them (creden
 """
 from . import email_outbox  # noqa: F401  (registers the built-in email.send job handler)
 from .engine import WorkflowEngine  # noqa: F401  (also registers the workflow job handlers: deferred.py)
+from .approval_guard import approval_guard  # noqa: F401
+from .approvals import ApprovalService  # noqa: F401
 from .handlers import (HandlerRegistry, JobContext, add_schedule, idempotency_key, load_handler_modules,  # noqa: F401
                        register, registry)
 from .queue import (CANCELLED, DEAD, DONE, READY, RETRY, RUNNING, STATUSES, Backoff, Job, JobNotFound,  # noqa: F401

@@ -39,6 +39,7 @@ class Action:
     template: str | None = None                 # send_email: the email template (to: address expressions)
     cc: tuple[Compiled, ...] = ()               # send_email
     webhook: WebhookSpec | None = None          # webhook
+    process: str | None = None                  # submit_for_approval: the process (None: the first that applies)
     then: tuple["Action", ...] = ()
     otherwise: tuple["Action", ...] = ()
 
@@ -98,9 +99,9 @@ def workflows_of(runtime) -> CompiledWorkflows:
     return compiled
 
 
-def _compile_workflow(md: Metadata, comp) -> Workflow:
-    obj = md.objects[comp["object"]]
-    trigger = comp["trigger"]
+def compile_actions(md: Metadata, obj, items, where: str) -> tuple[Action, ...]:
+    """A list of workflow actions (validated metadata) on records of `obj`, compiled; `where` is
+    the list's path in its document (actions, on_approve ...), which names each step in run logs."""
     resolve = resolver(md, obj)
 
     def expr(text, expected):
@@ -139,12 +140,21 @@ def _compile_workflow(md: Metadata, comp) -> Workflow:
             elif kind == "webhook":
                 out.append(Action(kind, path, label, webhook=WebhookSpec(a["url"], a["credential"], a.get("event"),
                                                                          tuple(a.get("payload") or ()))))
+            elif kind == "submit_for_approval":
+                out.append(Action(kind, path, label, process=a.get("process")))
             elif kind == "if":
                 out.append(Action(kind, path, label, condition=expr(a["condition"], "boolean"),
                                   then=actions(a["then"], f"{path}.then"),
                                   otherwise=actions(a.get("else") or (), f"{path}.else")))
         return tuple(out)
 
+    return actions(items, where)
+
+
+def _compile_workflow(md: Metadata, comp) -> Workflow:
+    obj = md.objects[comp["object"]]
+    trigger = comp["trigger"]
+    resolve = resolver(md, obj)
     event = trigger["event"]
     offset = trigger.get("offset") or {}
     return Workflow(
@@ -153,7 +163,7 @@ def _compile_workflow(md: Metadata, comp) -> Workflow:
         condition=(compile_expression(trigger["condition"], resolve, context="read" if event == "scheduled" else "write",
                                       expected="boolean") if trigger.get("condition") else None),
         becomes_true=trigger.get("when") == "becomes_true", run_as=comp.get("run_as", "system"),
-        actions=actions(comp["actions"], "actions"),
+        actions=compile_actions(md, obj, comp["actions"], "actions"),
         trigger=event if event in ("time_relative", "scheduled", "manual") else "record",
         field=trigger.get("field"),
         offset=timedelta(days=offset.get("days", 0), hours=offset.get("hours", 0), minutes=offset.get("minutes", 0)),

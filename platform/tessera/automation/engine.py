@@ -40,6 +40,7 @@ _chain: ContextVar[tuple[str, ...]] = ContextVar("tessera_workflow_chain", defau
 class WorkflowEngine:
     def __init__(self, records):
         self.records = records
+        self.approvals = None   # approvals.ApprovalService, for the submit_for_approval action (it installs itself)
 
     def install(self) -> "WorkflowEngine":
         self.records.hooks = self
@@ -125,6 +126,26 @@ class WorkflowEngine:
             self.record_failures(exc)
             return {"status": "failed", "error": exc.to_dict()}
 
+    def run_actions(self, ctx, wf: Workflow, event: str, values: dict) -> runlog.Run | None:
+        """Run `wf`'s actions on a saved record in the caller's transaction (`ctx.conn`), logged
+        like any run (an approval's final actions: approvals.py). None when there are no actions.
+        A failure raises WorkflowFailed carrying the failed run: the caller rolls back, then
+        calls record_failures."""
+        if not wf.actions:
+            return None
+        run = self._run(ctx, wf, event, values)
+        token = _chain.set((*_chain.get(), wf.name))
+        try:
+            with self.records.on_connection(ctx.conn):
+                self._after_actions(ctx, wf, run, wf.actions, values, None)
+        except WorkflowFailed as exc:
+            self._failed(run, exc)
+            raise
+        finally:
+            _chain.reset(token)
+        runlog.record(ctx.conn, run)
+        return run
+
     def record_failures(self, exc: WorkflowFailed) -> None:
         """Called by the record service once a failed write has rolled back."""
         try:
@@ -195,6 +216,8 @@ class WorkflowEngine:
                 elif action.kind == "webhook":   # a delivery and its job, in this transaction
                     delivery = webhooks.enqueue_for_record(self.records, ctx, wf.name, action.webhook, run.event, values)
                     run.step(action.path, action.kind, action.label, delivery=delivery, url=action.webhook.url)
+                elif action.kind == "submit_for_approval":
+                    self._submit_for_approval(ctx, wf, run, action, values)
             except WorkflowFailed:
                 raise
             except RecordError as exc:
@@ -268,6 +291,17 @@ class WorkflowEngine:
             object_name=ctx.object_name, record_id=values["id"], version=ctx.runtime.version)
         run.step(action.path, action.kind, action.label, outbox_id=str(outbox_id), job_id=job_id, to=to, cc=cc,
                  subject=message.subject, **ignored)
+
+    def _submit_for_approval(self, ctx, wf, run, action: Action, values) -> None:
+        """In the write's transaction; already pending or no process applying: skipped (noted);
+        a step with nobody to approve fails the run (and the write) naming it."""
+        if self.approvals is None:
+            run.step(action.path, action.kind, action.label, "skipped", reason="approvals are not installed")
+            return
+        outcome = self.approvals.submit_from_workflow(ctx, action.process, values, source=f"workflow:{wf.name}")
+        status = "skipped" if outcome.get("skipped") else "done"
+        run.step(action.path, action.kind, action.label, status,
+                 **{k: v for k, v in outcome.items() if k != "skipped"})
 
     def _branch(self, ctx, wf, run, action: Action, values, prior):
         taken = self._evaluate(ctx, wf, action, action.condition, values, prior) is True

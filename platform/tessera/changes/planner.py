@@ -46,7 +46,8 @@ class Plan:
 SECURITY_KINDS = {"profiles": "profile", "permission_sets": "permission_set",
                   "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule"}
 COMPONENT_KINDS = {"layouts": "layout", "list_views": "list_view", "apps": "app", **SECURITY_KINDS,
-                   "workflows": "workflow", "email_templates": "email_template"}
+                   "workflows": "workflow", "email_templates": "email_template",
+                   "approval_processes": "approval_process"}
 
 _STORAGE_KEYS = {"type", "max_length", "precision", "scale", "required", "unique", "indexed", "to", "on_delete",
                  "restricted"}

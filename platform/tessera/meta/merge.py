@@ -24,7 +24,7 @@ DEFAULT_CUSTOMIZABLE = {"object": ["label", "plural_label", "description", "trac
 _KIND_OF_DIR = {"layouts": "layout", "list_views": "list_view", "apps": "app", "profiles": "profile",
                "permission_sets": "permission_set", "permission_set_groups": "permission_set_group",
                "roles": "role", "sharing_rules": "sharing_rule", "workflows": "workflow",
-               "email_templates": "email_template"}
+               "email_templates": "email_template", "approval_processes": "approval_process"}
 
 
 def dependency_order(packages: list[dict]) -> list[dict]:
@@ -292,7 +292,8 @@ def build_metadata(snapshot: dict) -> Metadata:
                   profiles=components("profiles"), permission_sets=components("permission_sets"),
                   permission_set_groups=components("permission_set_groups"), roles=components("roles"),
                   sharing_rules=components("sharing_rules"), workflows=components("workflows"),
-                  email_templates=components("email_templates"))
+                  email_templates=components("email_templates"),
+                  approval_processes=components("approval_processes"))
     errors = check_semantics(md)
     if errors:
         raise MetadataInvalid(errors)

@@ -156,6 +156,7 @@ class Metadata:
     sharing_rules: Mapping[str, Component] = dc_field(default_factory=dict)
     workflows: Mapping[str, Component] = dc_field(default_factory=dict)
     email_templates: Mapping[str, Component] = dc_field(default_factory=dict)
+    approval_processes: Mapping[str, Component] = dc_field(default_factory=dict)
 
     def field_expr_type(self, obj: ObjectDef, name: str) -> str | None:
         if name in SYSTEM_FIELD_EXPR_TYPES:

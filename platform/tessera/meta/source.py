@@ -20,7 +20,8 @@ from .schema import validate_document
 COMPONENT_DIRS = {"objects": "object", "layouts": "layout", "list_views": "list_view", "apps": "app",
                   "profiles": "profile", "permission_sets": "permission_set",
                   "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule",
-                  "workflows": "workflow", "email_templates": "email_template"}
+                  "workflows": "workflow", "email_templates": "email_template",
+                  "approval_processes": "approval_process"}
 LOCK_FILE = "packages.lock.yaml"
 MAX_DIRECTORY_FILES = 5000                 # entries of the component folders, read or not
 MAX_DIRECTORY_BYTES = 32 * 1024 * 1024     # YAML read from one package or org directory

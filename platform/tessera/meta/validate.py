@@ -12,6 +12,7 @@ from .durations import parse_duration
 from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS, USER_LINKS
 from .model import Metadata, ObjectDef
+from .validate_approvals import check_approval_processes
 from .validate_email_templates import check_email_templates
 from .validate_security import check_security
 from .validate_transitions import check_transitions
@@ -50,6 +51,7 @@ def check_semantics(md: Metadata) -> list[MetaError]:
     errors += check_security(md)   # profiles, permission sets, roles, sharing rules
     errors += check_email_templates(md)
     errors += check_workflows(md)
+    errors += check_approval_processes(md)
     return errors
 
 

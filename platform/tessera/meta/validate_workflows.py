@@ -19,7 +19,7 @@ ACTION_PROPERTIES = {"update_record": {"values"}, "update_parent": {"lookup", "v
                      "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
                      "assign_owner": {"user", "queue", "method", "busy_filter"},
                      "notify": {"to", "queue", "title", "message"}, "send_email": {"template", "to", "cc"},
-                     "webhook": {"url", "credential", "event", "payload"}}
+                     "webhook": {"url", "credential", "event", "payload"}, "submit_for_approval": {"process"}}
 SETTABLE_SYSTEM_FIELDS = frozenset({"owner"})
 
 
@@ -207,10 +207,31 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
             check_send_email(md, obj, action, at, src, deleted, _compile, errors)
         elif kind == "webhook":
             errors += _webhook_problems(obj, action, at, src)
+        elif kind == "submit_for_approval":
+            errors += _submit_problems(md, obj, action, at, src, deleted)
         elif kind == "if":
             _compile(md, obj, action["condition"], "boolean", src, f"{at}.condition", errors)
             _check_actions(md, obj, action["then"], f"{at}.then", src, before_save, deleted, errors)
             _check_actions(md, obj, action.get("else") or (), f"{at}.else", src, before_save, deleted, errors)
+
+
+def _submit_problems(md, obj, action, at, src, deleted) -> list[MetaError]:
+    """The named approval process exists and is of the workflow's object (or, unnamed, the object
+    has one)."""
+    if deleted:
+        return [MetaError(src, f"{at}.type", "the record is deleted: it cannot be submitted for approval")]
+    name = action.get("process")
+    if name is None:
+        if not any(p["object"] == obj.name for p in md.approval_processes.values()):
+            return [MetaError(src, at, f"there is no approval process for '{obj.name}' records to submit to")]
+        return []
+    process = md.approval_processes.get(name)
+    if process is None:
+        return [MetaError(src, f"{at}.process", f"there is no approval process '{name}'")]
+    if process["object"] != obj.name:
+        return [MetaError(src, f"{at}.process", f"approval process '{name}' is for {process['object']} records, "
+                                                f"not {obj.name}")]
+    return []
 
 
 def _webhook_problems(obj: ObjectDef, action, at, src) -> list[MetaError]:

@@ -41,6 +41,11 @@ class ForeignKeyConflict(Conflict):
     foreign_key = True
 
 
+class RecordLocked(Conflict):
+    """The record is locked (pending approval): only its approvers and administrators may change it."""
+    code = "record_locked"
+
+
 class StaleVersion(RecordError):
     status, code = 412, "stale_version"
 

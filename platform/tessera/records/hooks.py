@@ -14,6 +14,13 @@ calls it at two points of its order of execution (records/service.py):
       RecordService.on_connection), so a failing action rolls the whole write back.
 
 Both may raise `records.errors.RecordError` (a workflow failure is a 422 naming the workflow).
+
+Record locks (`RecordService.locks`, registered by the approvals of the automation layer) are asked
+once per update and delete, after the row is loaded and the actor's access to it checked:
+
+  check(conn, runtime, object_name, record_id, actor, action)
+      raises `records.errors.RecordLocked` (409 record_locked) when the record may not be changed
+      by `actor` now; `action` is "update" or "delete". On the write's connection and transaction.
 """
 from __future__ import annotations
 
@@ -43,3 +50,8 @@ class WriteHooks(Protocol):
     def before_save(self, ctx: WriteContext, event: str, values: dict, prior: dict | None) -> dict: ...
 
     def after_save(self, ctx: WriteContext, event: str, values: dict, prior: dict | None) -> None: ...
+
+
+class RecordLocks(Protocol):
+    def check(self, conn, runtime, object_name: str, record_id, actor: Actor, action: str) -> None:
+        """Raise RecordLocked when `actor` may not `action` the record; cheap for unlocked objects."""

@@ -6,7 +6,8 @@ data — comes through here, so checks live here and only here.
 Order of execution for a write (create / update / bulk create), in one transaction — except that
 a single create runs steps 1–4 in a read transaction and the rest in a write transaction on the
 same connection (see create(): SQLite's one write lock is then not held while Python validates):
-  1. load        the object's compiled definition; on update, the current row (locked on PostgreSQL)
+  1. load        the object's compiled definition; on update, the current row (locked on PostgreSQL);
+                 a record locked by a pending approval refuses updates and deletes (records/hooks.py)
   2. coerce      every input value to its field type; unknown, system and read-only fields rejected
   3. defaults    copy-on-select fields from their lookups (records/copies.py: on create, and on an
                  update that changes the lookup), then literal and expression defaults for fields
@@ -87,6 +88,7 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
         self._runtime_source = runtime_source  # callable -> current Runtime
         self._secret = secret
         self.hooks = None   # records.hooks.WriteHooks, registered by the automation layer
+        self.locks = None   # records.hooks.RecordLocks (approvals lock records), registered likewise
         # told the user id after a committed write to a user's rights (user or assignment row), so
         # the identity service can drop what it cached about them at once in this process
         self.on_user_change: list = []
@@ -322,6 +324,8 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
         now = _now()
         with self._write() as conn:
             current = self._current_for_write(conn, access, cobj, rid, record_id)
+            if self.locks is not None:
+                self.locks.check(conn, rt, object_name, rid, actor, "update")
             self._check_field_rights(access, cobj, data, actor, owner=current["owner"])
             if expected_version is not None and current["row_version"] != expected_version:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
@@ -382,6 +386,8 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
         table = cobj.table
         with self._write() as conn:
             current = self._current_for_write(conn, access, cobj, rid, record_id)
+            if self.locks is not None:
+                self.locks.check(conn, rt, object_name, rid, actor, "delete")
             if expected_version is not None and current["row_version"] != expected_version:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
                                    f"(version {current['row_version']}, you had {expected_version})")

@@ -299,3 +299,47 @@ webhook_disabled_endpoints = Table(
     Column("disabled_at", DateTime(timezone=True), nullable=False),
     Column("reason", Text, nullable=False),
 )
+
+# Approval requests (automation/approvals.py): one per submission of a record to an approval
+# process, written in the transaction of the submission (with its work items and notifications).
+approval_requests = Table(
+    "tessera_approval_request", platform_metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("process", String(80), nullable=False),
+    Column("object", String(80), nullable=False),
+    Column("record_id", Uuid, nullable=False),
+    Column("status", String(12), nullable=False),      # pending, approved, rejected, recalled
+    Column("submitter", Uuid, nullable=False),
+    Column("step", Integer),                           # the current step's index while pending
+    Column("locked", Boolean, nullable=False),         # the record is locked while pending
+    Column("version", Integer),                        # the metadata version it was submitted under
+    Column("comment", Text, nullable=False, default=""),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    Index("ix_tessera_approval_request_record", "object", "record_id", "submitted_at"),
+    Index("ix_tessera_approval_request_submitter", "submitter", "status"),
+    # at most one pending request per record: concurrent submissions collide here (and the lock
+    # check of every write to a locked object is this index's probe)
+    Index("ux_tessera_approval_request_pending", "object", "record_id", unique=True,
+          postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+)
+
+# An approval request's history: its submission, each approver's work item per step (pending until
+# they decide, closed when another's answer decided the step), skipped steps and the recall.
+approval_items = Table(
+    "tessera_approval_item", platform_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("request_id", Uuid, nullable=False),
+    Column("step", Integer),                           # NULL: the submission, the recall
+    Column("step_label", String(255)),
+    Column("user_id", Uuid),                           # the approver; for a submission or recall, who did it
+    # submitted, pending, approved, rejected, closed, skipped, recalled
+    Column("status", String(12), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("acted_by", Uuid),                          # who decided: the approver, or an administrator for them
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("acted_at", DateTime(timezone=True)),
+    Index("ix_tessera_approval_item_request", "request_id", "id"),
+    Index("ix_tessera_approval_item_pending", "user_id", "request_id",
+          postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+)

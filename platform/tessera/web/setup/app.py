@@ -49,6 +49,7 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     """The admin app, built once per process: no view is configured from the metadata (each
     reads the active version per request), so a new metadata version needs no rebuild and the
     compiled templates stay warm."""
+    from .views.approvals import ApprovalProcessesView
     from .views.automation import RunLogView, WorkflowsView
     from .views.objects import ObjectManagerView
     from .views.packages import PackagesView
@@ -80,6 +81,8 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     admin.add_view(SharingView(name="Sharing", endpoint="sharing", url="sharing", category="Security"))
     admin.add_view(users_view(name="Users", endpoint="users", url="users", category="Security"))
     admin.add_view(WorkflowsView(name="Workflows", endpoint="workflows", url="workflows", category="Automation"))
+    admin.add_view(ApprovalProcessesView(name="Approval Processes", endpoint="approval_processes",
+                                         url="approval-processes", category="Automation"))
     admin.add_view(RunLogView(name="Run Log", endpoint="workflow_runs", url="workflow-runs", category="Automation"))
     admin.add_view(VersionsView(name="Versions", endpoint="versions", url="versions", category="Changes"))
     admin.add_view(PackagesView(name="Installed Packages", endpoint="packages", url="packages", category="Changes"))

@@ -12,6 +12,7 @@ pipeline reports at a metadata path lands on the input of that path:
     actions.<i>.then.<j>.type ...                    (an `if` action's branches, nested the same way)
     actions.<i>.assign / .user / .queue / .method / .busy_filter          (assign_owner)
     actions.<i>.to.<k> / .notify_queue / .title / .message                (notify)
+    actions.<i>.process                                                   (submit_for_approval)
 
 A *draft* is the document with each action's `values` kept as the posted list of [field, expr]
 rows (their order and row numbers are what the form shows); `doc_from_draft` turns it into the
@@ -41,7 +42,7 @@ WHENS = [("always", "Every time the condition holds"), ("becomes_true", "Only wh
 RUN_AS = [("system", "System (every record)"), ("triggering_user", "The user whose change triggered it")]
 ACTION_TYPES = [("update_record", "Update the record"), ("update_parent", "Update a related (parent) record"),
                 ("create_record", "Create a record"), ("assign_owner", "Assign the owner"),
-                ("notify", "Notify users"), ("if", "If / else")]
+                ("notify", "Notify users"), ("submit_for_approval", "Submit for approval"), ("if", "If / else")]
 VALUE_ACTIONS = ("update_record", "update_parent", "create_record")
 MAX_ACTIONS, MAX_VALUES, MAX_DEPTH, MAX_RECIPIENTS = 50, 100, 8, 20
 # what the form carries, per part of the document (anything else makes the workflow read-only here)
@@ -50,7 +51,7 @@ TRIGGER_KEYS = {"event", "timing", "condition", "when", "field", "offset", "cron
 ACTION_KEYS = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
                "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
                "assign_owner": {"user", "queue", "method", "busy_filter"},
-               "notify": {"to", "queue", "title", "message"}}
+               "notify": {"to", "queue", "title", "message"}, "submit_for_approval": {"process"}}
 _INDEX = re.compile(r"^\d{1,3}$")
 
 
@@ -95,7 +96,9 @@ def _draft_action(action: dict) -> dict:
             # notify
             "to": [_text(t) for t in to] if isinstance(to, list) else [],
             "notify_queue": _text(action.get("queue")) if kind == "notify" else "",
-            "title": _text(action.get("title")), "message": _text(action.get("message"))}
+            "title": _text(action.get("title")), "message": _text(action.get("message")),
+            # submit_for_approval
+            "process": _text(action.get("process"))}
 
 
 def blank_action(kind: str = "update_record") -> dict:
@@ -109,11 +112,12 @@ def _clean(value) -> str:
     return value.replace("\r\n", "\n").strip() if isinstance(value, str) else ""
 
 
-def draft_from_form(form) -> dict:
-    """The posted builder (a MultiDict) → a draft. Unknown or malformed input names are ignored."""
+def form_tree(form, prefixes) -> dict:
+    """The posted inputs named `<prefix>.<i>.…` as nested dicts ({"actions": {"0": {"type": …}}});
+    a name too deep or clashing with another is ignored."""
     tree: dict = {}
     for key, value in form.items():
-        if not key.startswith("actions."):
+        if not key.startswith(tuple(f"{p}." for p in prefixes)):
             continue
         parts = key.split(".")
         if len(parts) > 4 * MAX_DEPTH:
@@ -125,6 +129,12 @@ def draft_from_form(form) -> dict:
                 break
         else:
             node[parts[-1]] = value
+    return tree
+
+
+def draft_from_form(form) -> dict:
+    """The posted builder (a MultiDict) → a draft. Unknown or malformed input names are ignored."""
+    tree = form_tree(form, ("actions",))
     get = lambda k, d="": _clean(form.get(k)) or d   # noqa: E731
     return {"name": get("name"), "label": get("label"), "description": get("description"),
             "object": get("object"), "active": form.get("active") == "1", "run_as": get("run_as", "system"),
@@ -160,7 +170,8 @@ def _draft_from_node(node: dict, depth: int) -> dict:
             "assign": text("assign") or "queue", "user": text("user"), "queue": text("queue"),
             "method": text("method") or "round_robin", "busy_filter": text("busy_filter"),
             "to": [_clean(t) for t in _ordered(node.get("to"))[:MAX_RECIPIENTS]],
-            "notify_queue": text("notify_queue"), "title": text("title"), "message": text("message")}
+            "notify_queue": text("notify_queue"), "title": text("title"), "message": text("message"),
+            "process": text("process")}
 
 
 # --------------------------------------------------------------------------- draft → document
@@ -271,6 +282,9 @@ def _actions_doc(actions, path, md, object_name, before_save, add) -> list:
             _assign_doc(action, doc, p, add)
         elif kind == "notify":
             _notify_doc(action, doc, p, add)
+        elif kind == "submit_for_approval":
+            if action["process"]:
+                doc["process"] = action["process"]
         else:
             if kind == "update_parent":
                 if not action["lookup"]:
@@ -389,7 +403,7 @@ def input_for(path: str, draft: dict) -> str | None:
     if rest and rest[0] == "queue" and action["type"] == "notify":
         return f"{key}.notify_queue"
     if rest and rest[0] in ("type", "label", "condition", "lookup", "object", "values", "then", "else", "user",
-                            "queue", "method", "busy_filter", "title", "message"):
+                            "queue", "method", "busy_filter", "title", "message", "process"):
         return f"{key}.{rest[0]}"
     return f"{key}.type"
 
@@ -506,7 +520,10 @@ def field_choices(md) -> dict:
             key=lambda x: x[1].lower())
         lookups = sorted(((f.name, f.label, f.target) for f in obj.fields.values() if f.is_relation),
                          key=lambda x: x[1].lower())
-        out[obj.name] = {"label": obj.label, "fields": fields, "lookups": lookups, "dates": time_fields(obj)}
+        processes = sorted(((c.name, c.get("label") or c.name) for c in md.approval_processes.values()
+                            if c["object"] == obj.name), key=lambda x: x[1].lower())
+        out[obj.name] = {"label": obj.label, "fields": fields, "lookups": lookups, "dates": time_fields(obj),
+                         "processes": processes}
     return out
 
 

@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from ...meta.fieldtypes import RELATION_TYPES
 from ...records.errors import RecordError, StaleVersion
-from .context import access, actor, forbidden, records, rt, safe_return, ui, user_info
+from .context import access, actor, forbidden, records, rt, safe_return, services, ui, user_info
 from .display import plain_text, render_value
 from .expr import expr_literal
 from .forms import (build_sections, default_values, editable_fields, error_messages, form_layout, is_editable,
@@ -16,6 +16,7 @@ from .forms import (build_sections, default_values, editable_fields, error_messa
 from .history import history_list
 from .meta import (color_for, column, columns, display_def, field_def, layout_for, list_views_for, name_field,
                    object_icon, query_fields, readable_name_field, record_title, require_app, require_object)
+from .views_approvals import record_approvals
 from .views_nav import nav_context
 
 RELATED_ROWS = 10
@@ -68,6 +69,9 @@ def record_page(app_name, object_name, record_id):
         names += _readable(obj, ["created_at", "created_by"])
     record = _load(obj, record_id, names)
     can_edit = can_edit_record(record)
+    approval = record_approvals(obj, record["id"], can_edit)
+    locked = bool(approval and approval["locked_for_me"])   # pending approval: the lock refuses this user
+    can_edit = can_edit and not locked
     sections = []
     for s, fs in zip(layout["sections"], section_fields):
         items = [_item(obj, n, record, app_name, can_edit_record=can_edit) for n in fs]
@@ -98,9 +102,10 @@ def record_page(app_name, object_name, record_id):
     return render_template(
         "app/record.html", app=app, obj=obj, record=record, title=record_title(obj, record), sections=sections,
         highlights=highlights, path=path, related=related, here=here,
-        can_edit=can_edit, can_create=access().can(obj.name, "create"), can_delete=can_delete_record(record),
-        read_only=not can_edit and access().can(obj.name, "edit"),
-        history=history, automation=automation, icon=object_icon(obj.name), color=color_for(obj.name),
+        can_edit=can_edit, can_create=access().can(obj.name, "create"),
+        can_delete=can_delete_record(record) and not locked, locked=locked,
+        read_only=not can_edit and not locked and access().can(obj.name, "edit"),
+        history=history, automation=automation, approval=approval, icon=object_icon(obj.name), color=color_for(obj.name),
         list_url=url_for("ui.list_view", app_name=app_name, object_name=obj.name),
         **nav_context(app, obj.name))
 
@@ -230,6 +235,8 @@ def edit_record(app_name, object_name, record_id):
     if request.method == "GET":
         if not can_edit_record(record):   # a POST goes on to the record service, which refuses it
             forbidden(f"You can view this {obj.label.lower()} but not edit it.")
+        if services().approvals.locked_for(actor(), obj.name, record["id"]):
+            forbidden(f"This {obj.label.lower()} is locked while it awaits approval.")
         values = {n: to_form_value(field_def(obj, n), record.get(n)) for n in names}
         return _render_form(app, obj, mode="edit", values=values, record=record,
                             lookup_texts=_lookup_texts(obj, record, values))

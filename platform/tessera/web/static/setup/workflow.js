@@ -1,10 +1,12 @@
-/* Tessera Setup: the workflow builder (setup/workflows/edit.html). Steps are cards in nested lists;
-   every input is named after its place in the workflow document (actions.0.then.1.values.2.expr),
-   renumbered after each add / remove / move, so the posted form IS the structure the server reads.
+/* Tessera Setup: the workflow builder (setup/workflows/edit.html), and the final actions of the
+   approval process editor (setup/approvals/edit.html), which are workflow steps too. Steps are cards
+   in nested lists; every input is named after its place in the document (actions.0.then.1.values.2.expr,
+   on_approve.0...: each `.wf-root` names its list with data-root), renumbered after each add /
+   remove / move, so the posted form IS the structure the server reads.
    Metadata text only ever enters the page through .value / .textContent, never as HTML. */
 (function () {
   "use strict";
-  var form = document.getElementById("workflow-form");
+  var form = document.getElementById("workflow-form") || document.getElementById("approval-form");
   if (!form) return;
   var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
   var choices = JSON.parse(document.getElementById("wf-choices").textContent);
@@ -43,7 +45,12 @@
       own(card, ".wf-actions").forEach(function (sub) { renumber(sub, p + "." + sub.getAttribute("data-branch")); });
     });
   }
-  function renumberAll() { renumber(document.querySelector(".wf-root > .wf-actions"), "actions"); }
+  function renumberAll() {
+    $$(".wf-root", form).forEach(function (root) {
+      var list = Array.prototype.filter.call(root.children, function (el) { return el.classList.contains("wf-actions"); })[0];
+      if (list) renumber(list, root.getAttribute("data-root") || "actions");
+    });
+  }
 
   /* -- which parts a step shows, which fields its values can set ------------------------------ */
   function targetOf(card) {
@@ -89,6 +96,7 @@
 
   /* -- the trigger: record events, a time relative to a date field, a schedule, by hand ------- */
   function refreshTrigger() {
+    if (!eventSelect) return;   // the approval editor has no trigger
     var event = eventSelect.value;
     $$(".wf-trig", form).forEach(function (el) {
       el.classList.toggle("d-none", el.getAttribute("data-events").split(" ").indexOf(event) < 0);
@@ -101,6 +109,7 @@
     }
   }
   function refreshDates() {
+    if (!dateSelect) return;
     var dates = (choices[objectSelect.value] || {}).dates || [];
     fillSelect(dateSelect, dates.map(function (d) { return {value: d[0], text: d[1] + " (" + d[0] + ")"}; }),
                "Choose a date field\u2026", true);
@@ -116,6 +125,15 @@
       fillSelect(sel, lookups.map(function (l) {
         return {value: l[0], text: l[1] + " \u2192 " + ((choices[l[2]] || {}).label || l[2]), target: l[2]};
       }), "Choose a lookup\u2026", true);
+    });
+  }
+  function refreshProcesses() {   // submit_for_approval: the object's approval processes
+    var processes = (choices[objectSelect.value] || {}).processes || [];
+    $$(".wf-process", form).forEach(function (sel) {
+      var current = sel.value;
+      while (sel.options.length > 1) sel.remove(1);   // keep "the first active one that applies"
+      processes.forEach(function (p) { sel.add(new Option(p[1] + " (" + p[0] + ")", p[0])); });
+      if (processes.some(function (p) { return p[0] === current; })) sel.value = current;
     });
   }
   function refreshChecks() {
@@ -143,6 +161,7 @@
       list.appendChild(fresh);
       renumberAll();
       refreshLookups();
+      refreshProcesses();
       refreshChecks();
       $$(".wf-action", fresh).concat([fresh]).forEach(refreshCard);
       own(fresh, ".wf-type")[0].focus();
@@ -191,6 +210,7 @@
     } else if (el === objectSelect) {
       refreshDates();
       refreshLookups();
+      refreshProcesses();
       $$(".wf-action", form).forEach(refreshCard);
       refreshChecks();
     } else if (card && (el.classList.contains("wf-assign") || el.classList.contains("wf-method"))) {
