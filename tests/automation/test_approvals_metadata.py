@@ -16,7 +16,7 @@ from tessera.meta.errors import MetadataInvalid
 from tessera.storage.engine import begin_read
 from tessera.storage.platform_tables import email_outbox
 
-from approval_helpers import apply, manager_process, org_with, titles, user
+from approval_helpers import apply, manager_process, titles, user
 
 ROOT = Path(__file__).resolve().parents[2]
 STEP = [{"approvers": [{"type": "manager"}]}]

@@ -32,7 +32,6 @@ import logging
 import uuid
 from contextlib import contextmanager
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..records.errors import (BadQuery, Conflict, Forbidden, NotFound, RecordError, RecordLocked, ValidationFailed,
