@@ -16,6 +16,7 @@ from .model import Metadata, ObjectDef
 BEFORE_SAVE_ACTIONS = frozenset({"update_record", "if"})
 # the properties each action type takes (the schema lists them all, for one clear unknown-property error)
 ACTION_PROPERTIES = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
+                     "update_related": {"object", "lookup", "filter", "values"},
                      "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
                      "assign_owner": {"user", "queue", "method", "busy_filter"},
                      "notify": {"to", "queue", "title", "message"}, "send_email": {"template", "to", "cc"},
@@ -76,7 +77,7 @@ def _check_trigger(md, obj, trigger, src, errors) -> None:
     if event == "time_relative":
         for key in ("field", "offset"):
             if key not in trigger:
-                errors.append(MetaError(src, f"trigger.{key}", f"required for time_relative triggers"))
+                errors.append(MetaError(src, f"trigger.{key}", "required for time_relative triggers"))
         name = trigger.get("field")
         if name is not None and name not in ("created_at", "updated_at"):
             f = obj.fields.get(name)
@@ -161,6 +162,17 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
             parent = md.objects.get(link.target)
             if parent is not None:
                 _check_values(md, obj, parent, action["values"], f"{at}.values", src, False, errors)
+        elif kind == "update_related":
+            if deleted:
+                errors.append(MetaError(src, f"{at}.type", "the record is deleted: its related records are being "
+                                                           "deleted or detached with it"))
+                continue
+            errors.extend(_related_problems(md, obj, action, at, src))
+            related = md.objects.get(action["object"])
+            if related is not None:
+                _check_values(md, obj, related, action["values"], f"{at}.values", src, False, errors)
+                if action.get("filter"):
+                    _compile(md, related, action["filter"], "boolean", src, f"{at}.filter", errors, context="read")
         elif kind == "create_record":
             target = md.objects.get(action["object"])
             if target is None:
@@ -213,6 +225,19 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
             _compile(md, obj, action["condition"], "boolean", src, f"{at}.condition", errors)
             _check_actions(md, obj, action["then"], f"{at}.then", src, before_save, deleted, errors)
             _check_actions(md, obj, action.get("else") or (), f"{at}.else", src, before_save, deleted, errors)
+
+
+def _related_problems(md: Metadata, obj: ObjectDef, action, at, src) -> list[MetaError]:
+    related = md.objects.get(action["object"])
+    if related is None:
+        return [MetaError(src, f"{at}.object", f"there is no object '{action['object']}'")]
+    link = related.fields.get(action["lookup"])
+    if link is None or not link.is_relation:
+        return [MetaError(src, f"{at}.lookup", f"'{related.name}.{action['lookup']}' is not a lookup field")]
+    if link.target != obj.name:
+        return [MetaError(src, f"{at}.lookup", f"'{related.name}.{action['lookup']}' points at '{link.target}', "
+                                               f"not at '{obj.name}' (the triggering object)")]
+    return []
 
 
 def _submit_problems(md, obj, action, at, src, deleted) -> list[MetaError]:
