@@ -30,7 +30,8 @@ class Action:
     target: str | None = None                   # create_record: the object; update_parent/related: the other object
     condition: Compiled | None = None           # if
     user: Compiled | None = None                # assign_owner to a user
-    queue: str | None = None                    # assign_owner over a queue's members
+    queue: str | None = None                    # assign_owner over a queue's members; notify them
+    group: str | None = None                    # the same, over a group's members
     method: str = "round_robin"
     busy_filter: str | None = None              # least_busy: the object's records that count
     related_filter: str | None = None           # update_related: which related records (an expression on them)
@@ -131,10 +132,11 @@ def compile_actions(md: Metadata, obj, items, where: str) -> tuple[Action, ...]:
                 out.append(Action(kind, path, label, values_for(a["object"], a["values"]), target=a["object"]))
             elif kind == "assign_owner":
                 out.append(Action(kind, path, label, user=expr(a["user"], "id") if "user" in a else None,
-                                  queue=a.get("queue"), method=a.get("method", "round_robin"),
+                                  queue=a.get("queue"), group=a.get("group"),
+                                  method=a.get("method", "round_robin"),
                                   busy_filter=a.get("busy_filter")))
             elif kind == "notify":
-                out.append(Action(kind, path, label, queue=a.get("queue"),
+                out.append(Action(kind, path, label, queue=a.get("queue"), group=a.get("group"),
                                   to=tuple(expr(text, "id") for text in a.get("to") or ()),
                                   title=expr(a["title"], "text"),
                                   message=expr(a["message"], "text") if a.get("message") else None))

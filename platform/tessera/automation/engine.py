@@ -248,11 +248,12 @@ class WorkflowEngine:
                 run.step(action.path, action.kind, action.label, "skipped", reason="the user expression is blank")
                 return
         else:
-            members, why_not = assignment.queue_members(self.records, action.queue)
+            kind, name = ("queue", action.queue) if action.queue else ("group", action.group)
+            members, why_not = assignment.pool_members(self.records, kind, name)
             if not members:
                 run.step(action.path, action.kind, action.label, "skipped", reason=why_not)
                 return
-            how = f"{action.method} over queue '{action.queue}'"
+            how = f"{action.method} over {kind} '{name}'"
             owner = (assignment.round_robin(ctx.conn, f"{wf.name}:{action.path}", members)
                      if action.method == "round_robin"
                      else assignment.least_busy(self.records, ctx.object_name, members, action.busy_filter))
@@ -270,7 +271,10 @@ class WorkflowEngine:
     def _notify(self, ctx, wf, run, action: Action, values, prior) -> None:
         recipients = [self._evaluate(ctx, wf, action, compiled, values, prior) for compiled in action.to]
         if action.queue:
-            members, _why_not = assignment.queue_members(self.records, action.queue)
+            members, _why_not = assignment.pool_members(self.records, "queue", action.queue)
+            recipients += members
+        if action.group:
+            members, _why_not = assignment.pool_members(self.records, "group", action.group)
             recipients += members
         recipients = [uuid.UUID(str(r)) for r in recipients if r is not None]
         title = self._evaluate(ctx, wf, action, action.title, values, prior) or ""

@@ -18,8 +18,8 @@ BEFORE_SAVE_ACTIONS = frozenset({"update_record", "if"})
 ACTION_PROPERTIES = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
                      "update_related": {"object", "lookup", "filter", "values"},
                      "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
-                     "assign_owner": {"user", "queue", "method", "busy_filter"},
-                     "notify": {"to", "queue", "title", "message"}, "send_email": {"template", "to", "cc"},
+                     "assign_owner": {"user", "queue", "group", "method", "busy_filter"},
+                     "notify": {"to", "queue", "group", "title", "message"}, "send_email": {"template", "to", "cc"},
                      "webhook": {"url", "credential", "event", "payload"}, "submit_for_approval": {"process"}}
 SETTABLE_SYSTEM_FIELDS = frozenset({"owner"})
 
@@ -188,12 +188,12 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
         elif kind == "assign_owner":
             if deleted:
                 errors.append(MetaError(src, f"{at}.type", "the record is deleted: it has no owner to assign"))
-            elif ("user" in action) == ("queue" in action):
-                errors.append(MetaError(src, at, "assign_owner takes a user or a queue (exactly one)"))
+            elif sum(key in action for key in ("user", "queue", "group")) != 1:
+                errors.append(MetaError(src, at, "assign_owner takes a user, a queue or a group (exactly one)"))
             elif "user" in action:
                 for key in ("method", "busy_filter"):
                     if key in action:
-                        errors.append(MetaError(src, f"{at}.{key}", f"'{key}' applies to assignment over a queue"))
+                        errors.append(MetaError(src, f"{at}.{key}", f"'{key}' applies to assignment over a queue or a group"))
                 compiled = _compile(md, obj, action["user"], "id", src, f"{at}.user", errors)
                 if compiled is not None and compiled.type != "id":   # `fits` lets text stand for an id
                     errors.append(MetaError(src, f"{at}.user", f"the expression must give an id (a user "
@@ -205,8 +205,9 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
                     _compile(md, obj, action["busy_filter"], "boolean", src, f"{at}.busy_filter", errors,
                              context="read")
         elif kind == "notify":
-            if not action.get("to") and not action.get("queue"):
-                errors.append(MetaError(src, at, "notify needs recipients: `to` (user id expressions) and/or a `queue`"))
+            if not action.get("to") and not action.get("queue") and not action.get("group"):
+                errors.append(MetaError(src, at, "notify needs recipients: `to` (user id expressions), a `queue` "
+                                                 "and/or a `group`"))
             for i, text in enumerate(action.get("to") or ()):
                 compiled = _compile(md, obj, text, "id", src, f"{at}.to.{i}", errors)
                 if compiled is not None and compiled.type != "id":
