@@ -393,7 +393,7 @@ def _jobs(services, kind):
         return [j for j in list_jobs(conn, kind=kind, limit=100)]
 
 
-def test_time_relative_workflow_is_planned_replanned_cancelled_and_rechecked(services, api):
+def test_time_relative_workflow_is_planned_replanned_cancelled_and_rechecked(services, api, app):
     from datetime import timedelta
     apply(services, {"close_reminder": {
         "object": "deal", "trigger": {"event": "time_relative", "field": "close_date", "offset": {"days": -3},
@@ -407,6 +407,11 @@ def test_time_relative_workflow_is_planned_replanned_cancelled_and_rechecked(ser
     api.patch(f"/api/v1/records/deal/{far['id']}", json={"close_date": (today + timedelta(days=40)).isoformat()})
     by_status = sorted((j.status, j.run_at.date()) for j in _jobs(services, "workflow.timed"))
     assert by_status == [("cancelled", today + timedelta(days=27)), ("ready", today + timedelta(days=37))]
+    # the record page shows what is planned for it (and only the live plan)
+    page = signed_in(app).get(f"/app/testapp/deal/{far['id']}").get_data(as_text=True)
+    scheduled = page[page.index('id="automation-scheduled"'):]
+    assert "Close Reminder" in scheduled and (today + timedelta(days=37)).isoformat() in scheduled
+    assert (today + timedelta(days=27)).isoformat() not in scheduled
     # the condition stops holding: cancelled; holding again: planned again (the same key, revived)
     assert api.patch(f"/api/v1/records/deal/{far['id']}", json={"amount": 5000}).status_code == 200
     assert all(j.status == "cancelled" for j in _jobs(services, "workflow.timed"))
