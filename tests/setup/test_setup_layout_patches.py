@@ -70,3 +70,24 @@ def test_a_change_a_patch_cannot_say_is_saved_whole(admin, services):
     assert "the org's copy replaces the package's" in services.changes.active().message
     page = admin.get("/setup/layouts/company/").get_data(as_text=True)
     assert "This is the org's copy of a package layout" in page
+
+
+def test_a_new_field_added_to_a_package_layout_is_a_patch_that_follows_rename_and_removal(admin, services):
+    admin.change("/setup/objects/company/fields/new?type=text", {"label": "Region", "add_to_layout": "company"})
+    assert org_doc(services) == {"patches": "company", "add_fields": [{"field": "region", "section": "Details"}]}
+    layout = services.runtimes.current().metadata.layouts["company"]
+    assert layout.package == "testpkg" and layout.doc["sections"][0]["fields"][-1] == "region"
+    admin.change("/setup/objects/company/fields/new?type=text", {"label": "Tier", "add_to_layout": "company"})
+    assert [a["field"] for a in org_doc(services)["add_fields"]] == ["region", "tier"]
+
+    admin.change("/setup/objects/company/fields/region/", {"label": "Sales Region", "name": "sales_region",
+                                                           "type": "text"})
+    assert [a["field"] for a in org_doc(services)["add_fields"]] == ["sales_region", "tier"]
+    assert "sales_region" in services.runtimes.current().metadata.layouts["company"].doc["sections"][0]["fields"]
+
+    for field in ("sales_region", "tier"):
+        _review, done = admin.change(f"/setup/objects/company/fields/{field}/delete", {}, allow_destructive=True)
+        assert done.status_code == 302
+    assert org_doc(services) is None      # nothing left to patch: the package's layout as shipped
+    assert services.runtimes.current().metadata.layouts["company"].doc["sections"][0]["fields"] == \
+        SHIPPED["sections"][0]["fields"]

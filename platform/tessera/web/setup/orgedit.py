@@ -147,6 +147,27 @@ class OrgEditor:
             self.put(dirname, name, doc)
         return doc
 
+    def add_field_to_layout(self, layout: str, field: str) -> None:
+        """Show a new field at the end of a layout's first section: a package layout gets (or
+        extends) an org patch, so the package's later changes to it still arrive; the org's own
+        layout, or an org copy replacing a package's, is edited in place."""
+        org, shipped = self.org_doc("layouts", layout), self.package_doc("layouts", layout)
+        first = ((shipped[1].get("sections") or [{}])[0].get("label")) if shipped else None
+        if first and (org is None or "patches" in org):
+            patch = org if org is not None else {"patches": layout}
+            if not any(add["field"] == field for add in patch.get("add_fields") or ()):
+                patch.setdefault("add_fields", []).append({"field": field, "section": first})
+            if org is None:
+                self.put("layouts", layout, patch)
+            return
+        doc = self.override("layouts", layout)
+        sections = doc.setdefault("sections", [])
+        if not any(field in s.get("fields", []) for s in sections):
+            if sections:
+                sections[0].setdefault("fields", []).append(field)
+            else:
+                sections.append({"label": "Information", "fields": [field]})
+
     def settle_overrides(self) -> None:
         """Drop org copies that say exactly what the package says: an unchanged copy would only
         freeze the package's version against upgrades."""
@@ -320,10 +341,16 @@ class OrgEditor:
             rewrite(item["doc"], "criteria", item["doc"].get("object"))
         for item in self.items("layouts").values():
             doc = item["doc"]
-            if doc.get("object") == obj:
-                for section in doc.get("sections") or ():
+            if self._layout_object(doc) == obj:
+                for section in [*(doc.get("sections") or ()), *(doc.get("add_sections") or ())]:
                     section["fields"] = [new if f == old else f for f in section.get("fields") or ()]
-            for rl in doc.get("related_lists") or ():
+                if doc.get("hide_fields"):
+                    doc["hide_fields"] = [new if f == old else f for f in doc["hide_fields"]]
+                for add in doc.get("add_fields") or ():
+                    for key in ("field", "after"):
+                        if add.get(key) == old:
+                            add[key] = new
+            for rl in [*(doc.get("related_lists") or ()), *(doc.get("add_related_lists") or ())]:
                 if rl.get("object") == obj and rl.get("field") == old:
                     rl["field"] = new
                 if rl.get("columns"):
@@ -358,10 +385,20 @@ class OrgEditor:
                 doc.pop("name_field")
         self._drop_field_references(obj, fname)
 
+    def _layout_object(self, doc: dict) -> str | None:
+        """The object of an org layout — or of the package layout an org patch changes."""
+        if "patches" in doc:
+            shipped = self.package_doc("layouts", doc["patches"])
+            return shipped[1].get("object") if shipped else None
+        return doc.get("object")
+
     def _drop_field_references(self, obj: str, fname: str) -> None:
         for name, item in list(self.items("layouts").items()):
             doc = item["doc"]
-            if doc.get("object") != obj:
+            if self._layout_object(doc) != obj:
+                continue
+            if "patches" in doc:
+                self._drop_from_patch(name, doc, fname)
                 continue
             for section in doc.get("sections") or ():
                 section["fields"] = [f for f in section.get("fields") or () if f != fname]
@@ -383,6 +420,22 @@ class OrgEditor:
                     if not rights:
                         item["doc"]["fields"].pop(obj)
         self._effective = None
+
+    def _drop_from_patch(self, name: str, doc: dict, fname: str) -> None:
+        """A removed field leaves a layout patch's operations; a patch left with none goes."""
+        for section in doc.get("add_sections") or ():
+            section["fields"] = [f for f in section["fields"] if f != fname]
+        for key, keep in (("add_sections", lambda s: s["fields"]), ("add_fields", lambda a: a["field"] != fname),
+                          ("hide_fields", lambda f: f != fname)):
+            if key in doc:
+                doc[key] = [item for item in doc[key] if keep(item)]
+                if not doc[key]:
+                    doc.pop(key)
+        for add in doc.get("add_fields") or ():
+            if add.get("after") == fname:
+                add.pop("after")
+        if set(doc) == {"patches"}:
+            self.delete("layouts", name)
 
     def remove_object(self, obj: str) -> None:
         """Delete one of the org's own objects and the org layer's components about it."""

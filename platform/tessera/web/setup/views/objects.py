@@ -243,13 +243,7 @@ class ObjectManagerView(SetupView):
             for layout in form.getlist("add_to_layout"):
                 if layout not in self.md.layouts or self.md.layouts[layout]["object"] != o.name:
                     continue
-                doc_l = ed.override("layouts", layout)
-                sections = doc_l.setdefault("sections", [])
-                if not any(name in s.get("fields", []) for s in sections):
-                    if sections:
-                        sections[0].setdefault("fields", []).append(name)
-                    else:
-                        sections.append({"label": "Information", "fields": [name]})
+                ed.add_field_to_layout(layout, name)
             return f"Add field {o.name}.{name} ({TYPE_LABELS[ftype]})"
 
         return self.org_change(build, on_invalid=on_invalid, title=f"Add the field {label or name} to {o.label}",
