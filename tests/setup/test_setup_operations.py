@@ -120,6 +120,7 @@ def test_job_filters_and_paging(admin, services):
     for url in ("/setup/jobs/?status=nope", "/setup/jobs/?page=-3", "/setup/jobs/?page=abc", "/setup/jobs/?kind=%00"):
         assert admin.get(url).status_code == 200
     assert admin.get("/setup/jobs/123456").status_code == 404
+    assert admin.get("/setup/jobs/99999999999999999999999").status_code == 404
 
 
 # -- Email Outbox ------------------------------------------------------------------------------------

@@ -59,8 +59,9 @@ class NamedCredentialsView(SetupView):
         return self.render("setup/credentials/form.html", form=form, errors=errors, kinds=credentials.KINDS,
                            kind_help=KIND_HELP, credential=None), (422 if errors else 200)
 
-    @expose("/<name>/rotate", methods=("GET", "POST"))
-    def rotate(self, name: str):
+    @expose("/<cname>/rotate", methods=("GET", "POST"))
+    def rotate(self, cname: str):
+        name = cname   # not `name`: Flask-Admin's view dispatch takes that argument itself
         found = credentials.get_credential(self.services.engine, name)
         if found is None:
             abort(404)
@@ -80,8 +81,9 @@ class NamedCredentialsView(SetupView):
         return self.render("setup/credentials/form.html", form={"name": name, "kind": found.kind}, errors=errors,
                            kinds=credentials.KINDS, kind_help=KIND_HELP, credential=found), (422 if errors else 200)
 
-    @expose("/<name>/delete", methods=("POST",))
-    def delete(self, name: str):
+    @expose("/<cname>/delete", methods=("POST",))
+    def delete(self, cname: str):
+        name = cname
         users = self._used_by().get(name)
         if credentials.get_credential(self.services.engine, name) is None:
             abort(404)

@@ -22,6 +22,15 @@ JOB_BADGES = {queue.READY: "info", queue.RUNNING: "primary", queue.RETRY: "warni
               queue.DONE: "success", queue.CANCELLED: "secondary"}
 
 
+MAX_JOB_ID = 2 ** 63 - 1    # a BIGINT: a larger id in the URL is no job (not a database error)
+
+
+def _job_id(job_id: int) -> int:
+    if job_id > MAX_JOB_ID:
+        abort(404)
+    return job_id
+
+
 def _page() -> int:
     text = request.args.get("page", "1")
     return int(text) if text.isdigit() and 1 <= int(text) <= 100_000 else 1
@@ -53,7 +62,7 @@ class JobsView(SetupView):
     @expose("/<int:job_id>")
     def detail(self, job_id: int):
         with begin_read(self.services.engine) as conn:
-            job = queue.get_job(conn, job_id)
+            job = queue.get_job(conn, _job_id(job_id))
         if job is None:
             abort(404)
         payload = json.dumps(job.payload, indent=2, sort_keys=True, default=str)
@@ -64,7 +73,7 @@ class JobsView(SetupView):
     def requeue(self, job_id: int):
         try:
             with begin_write(self.services.engine) as conn:
-                job = queue.requeue(conn, job_id, only=(queue.DEAD,))
+                job = queue.requeue(conn, _job_id(job_id), only=(queue.DEAD,))
         except queue.JobNotFound:
             abort(404)
         except queue.JobStateError as exc:
