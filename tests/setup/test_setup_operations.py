@@ -117,8 +117,15 @@ def test_job_filters_and_paging(admin, services):
     assert [int(i) for i in re.findall(r'<tr data-job="(\d+)"', html)] == sorted(ids, reverse=True)[50:]
     assert 'rel="prev"' in html and 'rel="next"' not in html
     # nonsense filters and pages never fail: they are ignored
-    for url in ("/setup/jobs/?status=nope", "/setup/jobs/?page=-3", "/setup/jobs/?page=abc", "/setup/jobs/?kind=%00"):
-        assert admin.get(url).status_code == 200
+    for url in ("/setup/jobs/?status=nope", "/setup/jobs/?page=-3", "/setup/jobs/?page=abc", "/setup/jobs/?kind=%00",
+                "/setup/email-outbox/?status=%00", "/setup/webhook-deliveries/?status=x&page=0"):
+        assert admin.get(url).status_code == 200, url
+    # ids no row can have (PostgreSQL text holds no NUL) are simply not found
+    for url in ("/setup/webhook-deliveries/msg%00", "/setup/credentials/a%00/rotate", "/setup/email-outbox/%00"):
+        assert admin.get(url).status_code == 404, url
+    for url in ("/setup/webhook-deliveries/msg%00/replay", "/setup/credentials/a%00/delete"):
+        assert admin.post(url).status_code == 404, url
+    assert admin.post("/setup/jobs/requeue-dead", {"kind": "a\x00"}).status_code == 302
     assert admin.get("/setup/jobs/123456").status_code == 404
     assert admin.get("/setup/jobs/99999999999999999999999").status_code == 404
 

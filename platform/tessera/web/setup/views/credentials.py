@@ -61,7 +61,7 @@ class NamedCredentialsView(SetupView):
 
     @expose("/<cname>/rotate", methods=("GET", "POST"))
     def rotate(self, cname: str):
-        name = cname   # not `name`: Flask-Admin's view dispatch takes that argument itself
+        name = _name(cname)   # not `name`: Flask-Admin's view dispatch takes that argument itself
         found = credentials.get_credential(self.services.engine, name)
         if found is None:
             abort(404)
@@ -83,7 +83,7 @@ class NamedCredentialsView(SetupView):
 
     @expose("/<cname>/delete", methods=("POST",))
     def delete(self, cname: str):
-        name = cname
+        name = _name(cname)
         users = self._used_by().get(name)
         if credentials.get_credential(self.services.engine, name) is None:
             abort(404)
@@ -94,3 +94,11 @@ class NamedCredentialsView(SetupView):
         credentials.delete_credential(self.services.engine, name)
         flash(f"Credential {name} deleted.", "success")
         return redirect(url_for(".index"))
+
+
+def _name(text: str) -> str:
+    """A credential name from the URL: one that cannot be a name (a NUL, which PostgreSQL text cannot
+    hold, or anything else) names no credential."""
+    if not credentials.NAME.fullmatch(text):
+        abort(404)
+    return text

@@ -31,6 +31,14 @@ def _job_id(job_id: int) -> int:
     return job_id
 
 
+def _key(text: str) -> str:
+    """An id or name from the URL; with a NUL in it, it names nothing (PostgreSQL text cannot hold
+    NUL, so it must never reach a query)."""
+    if "\x00" in text:
+        abort(404)
+    return text
+
+
 def _page() -> int:
     text = request.args.get("page", "1")
     return int(text) if text.isdigit() and 1 <= int(text) <= 100_000 else 1
@@ -53,6 +61,7 @@ class JobsView(SetupView):
             kinds = queue.count_by_kind(conn)
             status = _choice("status", queue.STATUSES)
             kind = request.args.get("kind") or None
+            kind = None if kind is not None and "\x00" in kind else kind
             found = queue.list_jobs(conn, status=status, kind=kind, limit=PAGE + 1, offset=(page - 1) * PAGE)
             dead_kinds = queue.count_by_kind(conn, queue.DEAD)
         return self.render("setup/operations/jobs.html", jobs=found[:PAGE], more=len(found) > PAGE, page=page,
@@ -85,7 +94,7 @@ class JobsView(SetupView):
     @expose("/requeue-dead", methods=("POST",))
     def requeue_kind(self):
         kind = (request.form.get("kind") or "").strip()
-        if not kind:
+        if not kind or "\x00" in kind:
             flash("Not re-queued: choose the kind of job to re-queue.", "error")
             return redirect(url_for(".index"))
         with begin_write(self.services.engine) as conn:
@@ -143,7 +152,7 @@ class WebhookDeliveriesView(SetupView):
     @expose("/<delivery_id>")
     def detail(self, delivery_id: str):
         engine = self.services.engine
-        found = webhooks.get_delivery(engine, delivery_id)
+        found = webhooks.get_delivery(engine, _key(delivery_id))
         if found is None:
             abort(404)
         disabled = {d["url"]: d for d in webhooks.disabled_endpoints(engine)}
@@ -154,7 +163,7 @@ class WebhookDeliveriesView(SetupView):
     @expose("/<delivery_id>/replay", methods=("POST",))
     def replay(self, delivery_id: str):
         try:    # the function the API's and the CLI's replay call
-            job_id = webhooks.replay(self.services.engine, delivery_id)
+            job_id = webhooks.replay(self.services.engine, _key(delivery_id))
         except LookupError:
             abort(404)
         except webhooks.WebhookError as exc:
