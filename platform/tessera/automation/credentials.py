@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import named_credentials as table
@@ -102,10 +103,15 @@ def create_credential(engine, name: str, kind: str, secret: str) -> None:
     """Add a credential with the secret given; refuses a name that exists (rotate it instead)."""
     _check_name(name)
     check_secret(kind, secret)
-    with begin_write(engine) as conn:
-        if conn.execute(select(table.c.name).where(table.c.name == name)).first() is not None:
-            raise CredentialError(f"there is a credential '{name}' already: rotate it to change its secret")
-        conn.execute(insert(table).values(name=name, kind=kind, secret=secret, created_at=datetime.now(timezone.utc)))
+    taken = CredentialError(f"there is a credential '{name}' already: rotate it to change its secret")
+    try:
+        with begin_write(engine) as conn:
+            if conn.execute(select(table.c.name).where(table.c.name == name)).first() is not None:
+                raise taken
+            conn.execute(insert(table).values(name=name, kind=kind, secret=secret,
+                                              created_at=datetime.now(timezone.utc)))
+    except IntegrityError:      # created by someone else between the check and the insert
+        raise taken from None
 
 
 def rotate_credential(engine, name: str, secret: str) -> None:
