@@ -16,10 +16,12 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import named_credentials as table
@@ -95,6 +97,63 @@ def set_credential(engine, name: str, kind: str, secret: str | None = None) -> t
                                       "delete it first to change its kind")
             conn.execute(update(table).where(table.c.name == name).values(secret=secret, rotated_at=now))
     return generated, existing is None
+
+
+def create_credential(engine, name: str, kind: str, secret: str) -> None:
+    """Add a credential with the secret given; refuses a name that exists (rotate it instead)."""
+    _check_name(name)
+    check_secret(kind, secret)
+    taken = CredentialError(f"there is a credential '{name}' already: rotate it to change its secret")
+    try:
+        with begin_write(engine) as conn:
+            if conn.execute(select(table.c.name).where(table.c.name == name)).first() is not None:
+                raise taken
+            conn.execute(insert(table).values(name=name, kind=kind, secret=secret,
+                                              created_at=datetime.now(timezone.utc)))
+    except IntegrityError:      # created by someone else between the check and the insert
+        raise taken from None
+
+
+def rotate_credential(engine, name: str, secret: str) -> None:
+    """Replace the secret of an existing credential (its kind stays)."""
+    with begin_write(engine) as conn:
+        kind = conn.execute(select(table.c.kind).where(table.c.name == name)).scalar()
+        if kind is None:
+            raise CredentialError(f"there is no credential '{name}'")
+        check_secret(kind, secret)
+        conn.execute(update(table).where(table.c.name == name)
+                     .values(secret=secret, rotated_at=datetime.now(timezone.utc)))
+
+
+def get_credential(engine, name: str) -> CredentialInfo | None:
+    with begin_read(engine) as conn:
+        r = conn.execute(select(table.c.name, table.c.kind, table.c.created_at, table.c.rotated_at)
+                         .where(table.c.name == name)).first()
+    return CredentialInfo(r.name, r.kind, r.created_at, r.rotated_at) if r is not None else None
+
+
+def references(md) -> dict[str, list[str]]:
+    """{credential name: the workflows (and approval processes, as `approval:<name>`) of the
+    metadata `md` whose actions name it} — what deleting the credential would break."""
+    found: dict[str, list[str]] = {}
+
+    def walk(owner: str, items) -> None:
+        for action in items or ():
+            if not isinstance(action, Mapping):
+                continue
+            if action.get("type") == "webhook" and action.get("credential"):
+                users = found.setdefault(action["credential"], [])
+                if owner not in users:
+                    users.append(owner)
+            walk(owner, action.get("then"))
+            walk(owner, action.get("else"))
+
+    for name, comp in sorted(md.workflows.items()):
+        walk(name, comp.get("actions"))
+    for name, comp in sorted(md.approval_processes.items()):
+        for key in ("on_approve", "on_reject", "on_recall"):
+            walk(f"approval:{name}", comp.get(key))
+    return found
 
 
 def list_credentials(engine) -> list[CredentialInfo]:

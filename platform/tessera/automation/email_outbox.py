@@ -211,17 +211,30 @@ def deliver(engine, outbox_id: uuid.UUID, *, attempt: int = 1, max_attempts: int
     return detail
 
 
-
-def outbox(engine, *, status: str | None = None, limit: int = 50) -> list[dict]:
-    """The outbox, newest first (what the API and `tessera emails` show)."""
+def outbox(engine, *, status: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
+    """The outbox, newest first (what the API, `tessera emails` and Setup → Email Outbox show)."""
     t = email_outbox
-    stmt = select(t).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit)
+    stmt = select(t).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit).offset(offset)
     if status is not None:
         stmt = stmt.where(t.c.status == status)
     with begin_read(engine) as conn:
-        return [{"id": str(r.id), "status": r.status, "to": list(r.to), "cc": list(r.cc), "subject": r.subject,
-                 "text": r.text, "html": r.html, "attempts": r.attempts, "last_error": r.last_error,
-                 "created_at": to_api(r.created_at), "sent_at": to_api(r.sent_at), "template": r.template,
-                 "workflow": r.workflow, "object": r.object, "record_id": str(r.record_id) if r.record_id else None,
-                 "message_id": r.message_id, "job_id": r.job_id}
-                for r in conn.execute(stmt)]
+        return [_message_dict(r) for r in conn.execute(stmt)]
+
+
+def message(engine, outbox_id) -> dict | None:
+    """One outbox message (None: no such id, or not an id at all)."""
+    try:
+        key = uuid.UUID(str(outbox_id))
+    except ValueError:
+        return None
+    with begin_read(engine) as conn:
+        row = conn.execute(select(email_outbox).where(email_outbox.c.id == key)).first()
+    return _message_dict(row) if row is not None else None
+
+
+def _message_dict(r) -> dict:
+    return {"id": str(r.id), "status": r.status, "to": list(r.to), "cc": list(r.cc), "subject": r.subject,
+            "text": r.text, "html": r.html, "attempts": r.attempts, "last_error": r.last_error,
+            "created_at": to_api(r.created_at), "sent_at": to_api(r.sent_at), "template": r.template,
+            "workflow": r.workflow, "object": r.object, "record_id": str(r.record_id) if r.record_id else None,
+            "message_id": r.message_id, "job_id": r.job_id}

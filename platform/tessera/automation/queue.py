@@ -338,11 +338,11 @@ def get_job(conn: Connection, job_id: int) -> Job | None:
 
 
 def list_jobs(conn: Connection, *, status: str | None = None, queue: str | None = None, kind: str | None = None,
-              limit: int = 100) -> list[Job]:
-    """Newest first."""
+              limit: int = 100, offset: int = 0) -> list[Job]:
+    """Newest first; `offset` skips that many (pages of the setup Jobs list)."""
     if status is not None and status not in STATUSES:
         raise ValueError(f"unknown job status {status!r} (one of: {', '.join(STATUSES)})")
-    stmt = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
+    stmt = select(jobs).order_by(jobs.c.id.desc()).limit(limit).offset(offset)
     if status is not None:
         stmt = stmt.where(_status_in([status]))
     for column, value in ((jobs.c.queue, queue), (jobs.c.kind, kind)):
@@ -356,10 +356,27 @@ def count_by_status(conn: Connection) -> dict[str, int]:
     return {status: n for status, n in rows}
 
 
-def requeue(conn: Connection, job_id: int, *, now: datetime | None = None) -> Job:
-    """A dead (or cancelled) job runs again from attempt 1, at once; it keeps its last error."""
-    return _transition(conn, job_id, (DEAD, CANCELLED), now,
+def requeue(conn: Connection, job_id: int, *, now: datetime | None = None,
+            only: tuple[str, ...] = (DEAD, CANCELLED)) -> Job:
+    """A dead (or cancelled) job runs again from attempt 1, at once; it keeps its last error.
+    `only=(DEAD,)`: refuse a cancelled one too (the setup Jobs page re-queues dead jobs only)."""
+    return _transition(conn, job_id, only, now,
                        dict(status=READY, attempts=0, run_at=_utc(now or utcnow()), finished_at=None))
+
+
+def requeue_dead(conn: Connection, kind: str, *, now: datetime | None = None) -> int:
+    """Every dead job of `kind` runs again from attempt 1 (after an outage was fixed); returns how many."""
+    now = _utc(now or utcnow())
+    return conn.execute(update(jobs).where(_status_in([DEAD]), jobs.c.kind == kind)
+                        .values(status=READY, attempts=0, run_at=now, finished_at=None)).rowcount
+
+
+def count_by_kind(conn: Connection, status: str | None = None) -> dict[str, int]:
+    """{kind: jobs of it} (of one status), for the setup Jobs page's kind filter."""
+    stmt = select(jobs.c.kind, func.count()).group_by(jobs.c.kind).order_by(jobs.c.kind)
+    if status is not None:
+        stmt = stmt.where(_status_in([status]))
+    return {kind: n for kind, n in conn.execute(stmt)}
 
 
 def cancel(conn: Connection, job_id: int, *, now: datetime | None = None) -> Job:

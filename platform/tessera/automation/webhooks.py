@@ -208,11 +208,12 @@ def _shown(row, attempt_rows=None) -> dict:
     return out
 
 
-def list_deliveries(engine, *, status: str | None = None, limit: int = 50) -> list[dict]:
+def list_deliveries(engine, *, status: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
     """Newest first."""
     if status is not None and status not in STATUSES:
         raise WebhookError(f"status must be one of: {', '.join(STATUSES)}")
-    stmt = select(deliveries).order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc()).limit(limit)
+    stmt = (select(deliveries).order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc())
+            .limit(limit).offset(offset))
     if status is not None:
         stmt = stmt.where(deliveries.c.status == status)
     with begin_read(engine) as conn:

@@ -51,8 +51,10 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     compiled templates stay warm."""
     from .views.approvals import ApprovalProcessesView
     from .views.automation import RunLogView, WorkflowsView
+    from .views.credentials import NamedCredentialsView
     from .views.email_templates import EmailTemplatesView
     from .views.objects import ObjectManagerView
+    from .views.operations import EmailOutboxView, JobsView, WebhookDeliveriesView
     from .views.packages import PackagesView
     from .views.permission_groups import PermissionSetGroupsView
     from .views.security import PermissionsView, RolesView, SharingView
@@ -87,6 +89,13 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     admin.add_view(EmailTemplatesView(name="Email Templates", endpoint="email_templates", url="email-templates",
                                       category="Automation"))
     admin.add_view(RunLogView(name="Run Log", endpoint="workflow_runs", url="workflow-runs", category="Automation"))
+    admin.add_view(JobsView(name="Jobs", endpoint="jobs", url="jobs", category="Automation"))
+    admin.add_view(EmailOutboxView(name="Email Outbox", endpoint="email_outbox", url="email-outbox",
+                                   category="Automation"))
+    admin.add_view(WebhookDeliveriesView(name="Webhook Deliveries", endpoint="webhook_deliveries",
+                                         url="webhook-deliveries", category="Automation"))
+    admin.add_view(NamedCredentialsView(name="Named Credentials", endpoint="credentials", url="credentials",
+                                        category="Automation"))
     admin.add_view(VersionsView(name="Versions", endpoint="versions", url="versions", category="Changes"))
     admin.add_view(PackagesView(name="Installed Packages", endpoint="packages", url="packages", category="Changes"))
 
