@@ -180,7 +180,7 @@ workflow_runs = Table(
     Column("record_id", Uuid),
     Column("event", String(20), nullable=False),       # create, update, delete
     Column("timing", String(20), nullable=False),      # before_save, after_save
-    Column("status", String(20), nullable=False),      # succeeded, failed
+    Column("status", String(20), nullable=False),      # succeeded, failed, waiting, cancelled
     Column("version", Integer),                        # the metadata version it ran under
     Column("actor", Uuid),                             # whose write triggered it
     Column("depth", Integer, nullable=False, default=1),
@@ -188,6 +188,7 @@ workflow_runs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("steps", JSON, nullable=False),
     Column("error", Text),
+    Column("resume_at", DateTime(timezone=True)),      # a waiting run: when its wait ends
     Index("ix_tessera_workflow_run_record", "object", "record_id", "started_at"),
     Index("ix_tessera_workflow_run_workflow", "workflow", "started_at"),
     Index("ix_tessera_workflow_run_status", "status", "started_at"),

@@ -42,6 +42,8 @@ def run_workflow_on_record(app_name, object_name, record_id, workflow):
     label = workflows_of(rt()).by_name[workflow].label
     if result["status"] == "succeeded":
         flash(f"“{label}” ran.", "success")
+    elif result["status"] == "waiting":
+        flash(f"“{label}” ran and is waiting to continue.", "success")
     elif result["status"] == "skipped":
         flash(f"“{label}” did not run: {result.get('reason', 'its condition does not hold')}.", "warning")
     else:
