@@ -64,6 +64,7 @@ class Workflow:
     offset: timedelta = timedelta(0)            # time_relative: from the field's value
     cron: str | None = None                     # scheduled
     secret: str | None = None                   # inbound_webhook: the webhook_signing credential
+    user: str | None = None                     # inbound_webhook: the username it acts for
     payload: tuple[tuple[str, str], ...] = ()   # inbound_webhook: (key, type) of the body's keys it uses
 
 
@@ -184,4 +185,4 @@ def _compile_workflow(md: Metadata, comp) -> Workflow:
         trigger=event if event in ("time_relative", "scheduled", "manual", "inbound_webhook") else "record",
         field=trigger.get("field"),
         offset=timedelta(days=offset.get("days", 0), hours=offset.get("hours", 0), minutes=offset.get("minutes", 0)),
-        cron=trigger.get("cron"), secret=trigger.get("secret"), payload=tuple(payload.items()))
+        cron=trigger.get("cron"), secret=trigger.get("secret"), user=trigger.get("user"), payload=tuple(payload.items()))

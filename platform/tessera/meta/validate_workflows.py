@@ -70,7 +70,7 @@ RECORD_EVENTS = frozenset({"create", "update", "create_or_update", "delete"})
 # trigger properties that belong to one kind of event only
 _EVENT_PROPERTIES = {"timing": RECORD_EVENTS, "when": RECORD_EVENTS, "field": {"time_relative"},
                      "offset": {"time_relative"}, "cron": {"scheduled"}, "secret": {"inbound_webhook"},
-                     "payload": {"inbound_webhook"}}
+                     "payload": {"inbound_webhook"}, "user": {"inbound_webhook"}}
 TIME_FIELD_TYPES = frozenset({"date", "datetime"})
 
 
@@ -89,7 +89,7 @@ def _check_trigger(md, obj, trigger, src, errors) -> None:
             if f is None or not f.stored or f.type not in TIME_FIELD_TYPES:
                 errors.append(MetaError(src, "trigger.field", f"'{obj.name}.{name}' is not a stored date or datetime field"))
     if event == "inbound_webhook":
-        for key in ("secret", "payload"):
+        for key in ("secret", "user", "payload"):
             if key not in trigger:
                 errors.append(MetaError(src, f"trigger.{key}", "required for inbound_webhook triggers"))
         if "condition" in trigger:

@@ -194,6 +194,16 @@ workflow_runs = Table(
     Index("ix_tessera_workflow_run_status", "status", "started_at"),
 )
 
+# Inbound webhooks (automation/inbound.py): the webhook-id of every request accepted in the last
+# REPLAY_WINDOW, so a replayed (still validly signed) request is refused.
+inbound_webhook_ids = Table(
+    "tessera_inbound_webhook_id", platform_metadata,
+    Column("workflow", String(80), primary_key=True),
+    Column("message_id", String(200), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_tessera_inbound_webhook_id_received", "received_at"),
+)
+
 # Round-robin assignment (automation/assignment.py): the member a workflow step assigned last.
 assignment_cursors = Table(
     "tessera_assignment_cursor", platform_metadata,
