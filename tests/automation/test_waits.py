@@ -130,9 +130,13 @@ def test_the_record_page_and_the_cli_show_a_waiting_run(services, app, api, db_u
                                             {"type": "update_record", "values": {"employees": "1"}}]}})
     company = api.post("/api/v1/records/company", json={"name": "Umbrella"}).json
     run = _run(api, "remind")
-    html = signed_in(app).get(f"/app/testapp/company/{company['id']}").get_data(as_text=True)
+    browser = signed_in(app)
+    html = browser.get(f"/app/testapp/company/{company['id']}").get_data(as_text=True)
     assert 'data-workflow="remind"' in html and "run-waiting" in html
     assert f'datetime="{run["resume_at"]}"' in html
+    setup = browser.get("/setup/workflow-runs/?status=waiting").get_data(as_text=True)
+    assert f'data-run="{run["id"]}"' in setup and 'data-status="waiting"' in setup
+    assert "Resumes</dt>" in setup and run["resume_at"][:10] in setup
     out = subprocess.run([sys.executable, str(ROOT / "cli.py"), "runs", "--status", "waiting", "--database", db_url],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
