@@ -169,3 +169,26 @@ def test_invalid_waits_are_refused_naming_file_and_path(services, doc, where, wo
     found = [(e.source, e.path, e.message) for e in caught.value.errors]
     assert any(src == "workflows/bad.yaml" and path == where and words in message
                for src, path, message in found), found
+
+
+def test_a_rolled_back_write_leaves_nothing_waiting(services, api):
+    apply(services, {"a_waits": {"object": "deal", "trigger": {"event": "create"},
+                                 "actions": [{"type": "wait", "duration": "1h"},
+                                             {"type": "update_record", "values": {"probability": "50"}}]},
+                     "b_breaks": {"object": "deal", "trigger": {"event": "create"},    # runs after a_waits
+                                  "actions": [{"type": "update_record", "values": {"amount": "-1"}}]}})
+    answer = api.post("/api/v1/records/deal", json={"name": "Never"})
+    assert answer.status_code == 422 and answer.json["error"]["code"] == "workflow_failed"
+    assert runs(api, workflow="a_waits") == [] and _resume_jobs(services) == []   # the pause rolled back with it
+    assert [r["status"] for r in runs(api, workflow="b_breaks")] == ["failed"]
+
+
+def test_approval_actions_cannot_wait(services):
+    from approval_helpers import apply as apply_kinds
+    with pytest.raises(MetadataInvalid) as caught:
+        apply_kinds(services, approval_processes={"bad": {
+            "object": "deal", "steps": [{"approvers": [{"type": "manager"}]}],
+            "on_approve": [{"type": "wait", "duration": "1d"}]}})
+    found = [(e.source, e.path, e.message) for e in caught.value.errors]
+    assert any(src == "approval_processes/bad.yaml" and path == "on_approve.0.type" and "wait is not allowed" in message
+               for src, path, message in found), found
