@@ -161,3 +161,13 @@ def test_invalid_inbound_workflows_are_refused_naming_file_and_path(services, ch
     found = [(e.source, e.path, e.message) for e in caught.value.errors]
     assert any(src == "workflows/bad.yaml" and path == where and words in message
                for src, path, message in found), found
+
+
+def test_setup_lists_the_hook_and_shows_it_read_only(services, app, hook):
+    from test_workflows import signed_in
+    browser = signed_in(app)
+    listing = browser.get("/setup/workflows/")
+    assert listing.status_code == 200 and "Inbound webhook" in listing.get_data(as_text=True)
+    page = browser.get("/setup/workflows/signup/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "inbound_webhook" in html and "signup_hook" in html
