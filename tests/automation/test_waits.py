@@ -134,6 +134,7 @@ def test_the_record_page_and_the_cli_show_a_waiting_run(services, app, api, db_u
     html = browser.get(f"/app/testapp/company/{company['id']}").get_data(as_text=True)
     assert 'data-workflow="remind"' in html and "run-waiting" in html
     assert f'datetime="{run["resume_at"]}"' in html
+    assert f'data-resumes="{run["id"]}"' in html and "(continues after a wait)" in html   # under Scheduled
     setup = browser.get("/setup/workflow-runs/?status=waiting").get_data(as_text=True)
     assert f'data-run="{run["id"]}"' in setup and 'data-status="waiting"' in setup
     assert "Resumes</dt>" in setup and run["resume_at"][:10] in setup
