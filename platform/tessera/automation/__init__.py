@@ -10,13 +10,15 @@ jobs (schedule.py): asynchronous work, email and webhooks build on these. Outgoi
 SSRF-guarded HTTP (outbound.py) and the named credentials that sign them (credentials.py).
 Approval processes (approvals.py: submit, approve, reject, recall, the record lock; compiled by
 approval_processes.py, approvers resolved by approvers.py, stored by approval_store.py, guarded in
-the change pipeline by approval_guard.py).
+the change pipeline by approval_guard.py). Waits (waits.py: a run pauses and a job continues it)
+and inbound webhooks (inbound.py: signed POSTs to /api/v1/hooks/<workflow> create records).
 
     WorkflowEngine(services.records).install()   # done by Services.open
     from tessera.automation import enqueue, register, JobContext
     job_id = enqueue(conn, "kind", {"json": "payload"}, unique_key=None, run_at=None, version=None)
 """
 from . import email_outbox  # noqa: F401  (registers the built-in email.send job handler)
+from . import inbound  # noqa: F401  (inbound webhooks: registers the workflow.inbound job handler)
 from .engine import WorkflowEngine  # noqa: F401  (also registers the workflow job handlers: deferred.py)
 from .approval_guard import approval_guard  # noqa: F401
 from .approvals import ApprovalService  # noqa: F401

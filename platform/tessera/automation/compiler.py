@@ -13,7 +13,8 @@ from datetime import timedelta
 from ..expr import Compiled, compile_expression
 from ..meta.model import Metadata
 from ..meta.validate import resolver
-from ..meta.validate_workflows import value_type
+from ..meta.durations import parse_duration
+from ..meta.validate_workflows import PayloadScope, value_type
 from .webhooks import WebhookSpec
 
 EVENTS = {"create": ("create",), "update": ("update",), "create_or_update": ("create", "update"),
@@ -42,6 +43,9 @@ class Action:
     cc: tuple[Compiled, ...] = ()               # send_email
     webhook: WebhookSpec | None = None          # webhook
     process: str | None = None                  # submit_for_approval: the process (None: the first that applies)
+    duration: timedelta | None = None           # wait: how long (or `until`: a date/datetime expression)
+    until: Compiled | None = None
+    recheck: bool = True                        # wait: check the entry condition again when it ends
     then: tuple["Action", ...] = ()
     otherwise: tuple["Action", ...] = ()
 
@@ -61,6 +65,9 @@ class Workflow:
     field: str | None = None                    # time_relative: the date/datetime field
     offset: timedelta = timedelta(0)            # time_relative: from the field's value
     cron: str | None = None                     # scheduled
+    secret: str | None = None                   # inbound_webhook: the webhook_signing credential
+    user: str | None = None                     # inbound_webhook: the username it acts for
+    payload: tuple[tuple[str, str], ...] = ()   # inbound_webhook: (key, type) of the body's keys it uses
 
 
 class CompiledWorkflows:
@@ -101,10 +108,11 @@ def workflows_of(runtime) -> CompiledWorkflows:
     return compiled
 
 
-def compile_actions(md: Metadata, obj, items, where: str) -> tuple[Action, ...]:
+def compile_actions(md: Metadata, obj, items, where: str, resolve=None) -> tuple[Action, ...]:
     """A list of workflow actions (validated metadata) on records of `obj`, compiled; `where` is
-    the list's path in its document (actions, on_approve ...), which names each step in run logs."""
-    resolve = resolver(md, obj)
+    the list's path in its document (actions, on_approve ...), which names each step in run logs.
+    `resolve`: what expressions may name (default: the fields of `obj`'s records)."""
+    resolve = resolve or resolver(md, obj)
 
     def expr(text, expected):
         return compile_expression(text, resolve, context="write", expected=expected)
@@ -149,6 +157,11 @@ def compile_actions(md: Metadata, obj, items, where: str) -> tuple[Action, ...]:
                                                                          tuple(a.get("payload") or ()))))
             elif kind == "submit_for_approval":
                 out.append(Action(kind, path, label, process=a.get("process")))
+            elif kind == "wait":
+                out.append(Action(kind, path, label, recheck=a.get("recheck_condition", True),
+                                  duration=(timedelta(seconds=parse_duration(a["duration"])) if "duration" in a
+                                            else None),
+                                  until=expr(a["until"], None) if "until" in a else None))
             elif kind == "if":
                 out.append(Action(kind, path, label, condition=expr(a["condition"], "boolean"),
                                   then=actions(a["then"], f"{path}.then"),
@@ -164,14 +177,19 @@ def _compile_workflow(md: Metadata, comp) -> Workflow:
     resolve = resolver(md, obj)
     event = trigger["event"]
     offset = trigger.get("offset") or {}
+    payload = trigger.get("payload") or {}
+    if event == "inbound_webhook":   # no record: expressions name payload.<key>
+        actions = compile_actions(md, obj, comp["actions"], "actions", PayloadScope(obj.name, payload).resolve)
+    else:
+        actions = compile_actions(md, obj, comp["actions"], "actions")
     return Workflow(
         name=comp.name, label=comp.get("label") or comp.name.replace("_", " ").title(), object=obj.name,
         events=EVENTS.get(event, ()), timing=trigger.get("timing", "after_save"),
         condition=(compile_expression(trigger["condition"], resolve, context="read" if event == "scheduled" else "write",
                                       expected="boolean") if trigger.get("condition") else None),
         becomes_true=trigger.get("when") == "becomes_true", run_as=comp.get("run_as", "system"),
-        actions=compile_actions(md, obj, comp["actions"], "actions"),
-        trigger=event if event in ("time_relative", "scheduled", "manual") else "record",
+        actions=actions,
+        trigger=event if event in ("time_relative", "scheduled", "manual", "inbound_webhook") else "record",
         field=trigger.get("field"),
         offset=timedelta(days=offset.get("days", 0), hours=offset.get("hours", 0), minutes=offset.get("minutes", 0)),
-        cron=trigger.get("cron"))
+        cron=trigger.get("cron"), secret=trigger.get("secret"), user=trigger.get("user"), payload=tuple(payload.items()))

@@ -15,6 +15,9 @@ it at two points of its order of execution (records/service.py):
 
 Entry: the event matches, then the condition (absent: always). With `when: becomes_true` an update
 enters only when the condition did not hold for the record as it was (a create: when it holds).
+
+A `wait` action pauses a run (waits.py): the steps before it ran, the run is logged `waiting` and its
+resume job queued in the same transaction; the job continues the run after the wait (resume_run).
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ from ..records.errors import RecordError, WorkflowFailed
 from ..records.serialize import to_api
 from ..security.actor import Actor
 from ..storage.engine import begin_write
-from . import assignment, copy_sync, deferred, email_outbox, notifications, related_updates, runlog, webhooks
+from . import (assignment, copy_sync, deferred, email_outbox, notifications, related_updates, runlog, waits,
+               webhooks)
 from .compiler import Action, Workflow, workflows_of
 
 log = logging.getLogger(__name__)
@@ -82,7 +86,7 @@ class WorkflowEngine:
                 raise exc
             token = _chain.set((*chain, wf.name))
             try:
-                self._after_actions(ctx, wf, run, wf.actions, values, prior)
+                self._after_actions(ctx, wf, run, wf.actions, values, prior)   # a wait leaves it waiting
             except WorkflowFailed as exc:
                 self._failed(run, exc)
                 raise
@@ -121,7 +125,7 @@ class WorkflowEngine:
                 finally:
                     _chain.reset(token)
                 runlog.record(conn, run)
-            return {"status": "succeeded", "run_id": str(run.id)}
+            return {"status": run.status, "run_id": str(run.id)}   # succeeded, or waiting (a wait)
         except WorkflowFailed as exc:
             self.record_failures(exc)
             return {"status": "failed", "error": exc.to_dict()}
@@ -145,6 +149,19 @@ class WorkflowEngine:
             _chain.reset(token)
         runlog.record(ctx.conn, run)
         return run
+
+    def run_steps(self, ctx, wf: Workflow, run: runlog.Run, steps, values: dict) -> None:
+        """Run `steps` (actions of `wf`) on a saved record in `ctx.conn`'s transaction, adding to
+        `run` (a resumed run: waits.py; an inbound webhook: inbound.py). Raises WorkflowFailed."""
+        token = _chain.set((*_chain.get(), wf.name))
+        try:
+            with self.records.on_connection(ctx.conn):
+                self._after_actions(ctx, wf, run, steps, values, None)
+        except WorkflowFailed as exc:
+            self._failed(run, exc)
+            raise
+        finally:
+            _chain.reset(token)
 
     def record_failures(self, exc: WorkflowFailed) -> None:
         """Called by the record service once a failed write has rolled back."""
@@ -186,11 +203,17 @@ class WorkflowEngine:
                 set_values[field] = to_api(value)
             run.step(action.path, action.kind, action.label, values=set_values)
 
-    def _after_actions(self, ctx, wf, run, actions, values, prior) -> None:
+    def _after_actions(self, ctx, wf, run, actions, values, prior) -> bool:
+        """Run `actions` in order; True when a wait paused the run (the rest runs when it ends)."""
         for action in actions:
             if action.kind == "if":
-                self._after_actions(ctx, wf, run, self._branch(ctx, wf, run, action, values, prior), values, prior)
+                if self._after_actions(ctx, wf, run, self._branch(ctx, wf, run, action, values, prior), values, prior):
+                    return True
                 continue
+            if action.kind == "wait":
+                waits.pause(ctx, run, action, self._evaluate(ctx, wf, action, action.until, values, prior)
+                            if action.until is not None else None)
+                return True
             fields = {name: self._evaluate(ctx, wf, action, compiled, values, prior) for name, compiled in action.values}
             actor = self._actor(ctx, wf)
             try:
@@ -226,6 +249,7 @@ class WorkflowEngine:
                 run.step(action.path, action.kind, action.label, "failed", error=exc.to_dict())
                 raise WorkflowFailed(f"workflow '{wf.name}' failed at {action.path} ({action.label}): {exc.message}",
                                      details={"workflow": wf.name, "step": action.path, "cause": exc.to_dict()}) from None
+        return False
 
     def _update_related(self, ctx, wf, run, action: Action, actor, values, fields) -> None:
         try:

@@ -1,7 +1,8 @@
 """The workflow run log (`tessera_workflow_run`): what ran, under which metadata version, step by
 step. A run that succeeded is written in the transaction of the write that triggered it (it exists
 exactly when its effects do); a failed run rolled that write back, so it is written afterwards in
-a transaction of its own (`record_failures`).
+a transaction of its own (`record_failures`). A run paused by a wait is `waiting` until its resume
+time, then `succeeded`, `failed` or `cancelled` (waits.py).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import workflow_runs
 
 MAX_ERROR = 2000
-STATUSES = ("succeeded", "failed")
+STATUSES = ("succeeded", "failed", "waiting", "cancelled")
 
 
 def _now() -> datetime:
@@ -39,6 +40,7 @@ class Run:
     steps: list[dict] = dc_field(default_factory=list)
     status: str = "succeeded"
     error: str | None = None
+    resume_at: datetime | None = None           # waiting: when the run continues
 
     def step(self, path: str, action: str, label: str, status: str = "done", **detail) -> None:
         entry = {"step": path, "action": action, "label": label, "status": status}
@@ -52,8 +54,9 @@ class Run:
     def row(self) -> dict:
         return {"id": self.id, "workflow": self.workflow, "object": self.object, "record_id": self.record_id,
                 "event": self.event, "timing": self.timing, "status": self.status, "version": self.version,
-                "actor": self.actor, "depth": self.depth, "started_at": self.started_at, "finished_at": _now(),
-                "steps": self.steps, "error": self.error}
+                "actor": self.actor, "depth": self.depth, "started_at": self.started_at,
+                "finished_at": None if self.status == "waiting" else _now(), "steps": self.steps, "error": self.error,
+                "resume_at": self.resume_at if self.status == "waiting" else None}
 
 
 def record(conn, run: Run) -> None:
@@ -72,7 +75,7 @@ def as_api(row) -> dict:
             "status": row.status, "version": row.version, "actor": str(row.actor) if row.actor else None,
             "depth": row.depth, "started_at": to_api(row.started_at),
             "finished_at": to_api(row.finished_at),
-            "steps": row.steps, "error": row.error}
+            "steps": row.steps, "error": row.error, "resume_at": to_api(row.resume_at)}
 
 
 def runs(engine, *, workflow: str | None = None, object_name: str | None = None, record_id=None,

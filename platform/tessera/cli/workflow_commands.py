@@ -12,7 +12,8 @@ from .context import database_option, fail, open_services
 @click.option("--workflow", help="Only runs of this workflow.")
 @click.option("--object", "object_name", help="Only runs on records of this object.")
 @click.option("--record", help="Only runs on this record (an id).")
-@click.option("--status", type=click.Choice(["succeeded", "failed"]), help="Only runs with this outcome.")
+@click.option("--status", type=click.Choice(["succeeded", "failed", "waiting", "cancelled"]),
+              help="Only runs with this outcome (waiting: paused by a wait action).")
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
 @click.option("--steps", is_flag=True, help="Also print each run's steps.")
 @database_option
@@ -36,6 +37,8 @@ def runs(ctx, workflow, object_name, record, status, limit, steps):
         line = (f"{when}  {run['status'].ljust(9)}  v{run['version']}  {run['workflow']}  "
                 f"{run['event']} {run['object']} {run['record_id'] or ''}")
         click.echo(line.rstrip())
+        if run.get("resume_at"):
+            click.echo(f"    resumes at {run['resume_at'][:19].replace('T', ' ')} UTC")
         if run["error"]:
             click.echo(f"    error: {run['error']}")
         if steps:

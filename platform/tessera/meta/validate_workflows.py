@@ -3,7 +3,9 @@
 The object exists; the entry condition and every `if` condition type-check as booleans on the
 triggering object (write context: PRIORVALUE and ISCHANGED allowed); every value is an expression
 of the type its target field takes; target fields exist and can be set; before-save workflows only
-change the record being saved; a created record gets every required field it has no default for.
+change the record being saved; a created record gets every required field it has no default for;
+a wait has exactly one of duration and until (a date or datetime) and only where a run can come
+back to its record; an inbound-webhook workflow's expressions name only its declared payload keys.
 Every error names the workflow's file and the path inside it.
 """
 from __future__ import annotations
@@ -20,7 +22,10 @@ ACTION_PROPERTIES = {"update_record": {"values"}, "update_parent": {"lookup", "v
                      "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
                      "assign_owner": {"user", "queue", "group", "method", "busy_filter"},
                      "notify": {"to", "queue", "group", "title", "message"}, "send_email": {"template", "to", "cc"},
-                     "webhook": {"url", "credential", "event", "payload"}, "submit_for_approval": {"process"}}
+                     "webhook": {"url", "credential", "event", "payload"}, "submit_for_approval": {"process"},
+                     "wait": {"duration", "until", "recheck_condition"}}
+# an inbound webhook has no record: its actions create records from the payload
+INBOUND_ACTIONS = frozenset({"create_record", "if"})
 SETTABLE_SYSTEM_FIELDS = frozenset({"owner"})
 
 
@@ -65,7 +70,8 @@ def check_workflows(md: Metadata) -> list[MetaError]:
 RECORD_EVENTS = frozenset({"create", "update", "create_or_update", "delete"})
 # trigger properties that belong to one kind of event only
 _EVENT_PROPERTIES = {"timing": RECORD_EVENTS, "when": RECORD_EVENTS, "field": {"time_relative"},
-                     "offset": {"time_relative"}, "cron": {"scheduled"}}
+                     "offset": {"time_relative"}, "cron": {"scheduled"}, "secret": {"inbound_webhook"},
+                     "payload": {"inbound_webhook"}, "user": {"inbound_webhook"}}
 TIME_FIELD_TYPES = frozenset({"date", "datetime"})
 
 
@@ -83,6 +89,13 @@ def _check_trigger(md, obj, trigger, src, errors) -> None:
             f = obj.fields.get(name)
             if f is None or not f.stored or f.type not in TIME_FIELD_TYPES:
                 errors.append(MetaError(src, "trigger.field", f"'{obj.name}.{name}' is not a stored date or datetime field"))
+    if event == "inbound_webhook":
+        for key in ("secret", "user", "payload"):
+            if key not in trigger:
+                errors.append(MetaError(src, f"trigger.{key}", "required for inbound_webhook triggers"))
+        if "condition" in trigger:
+            errors.append(MetaError(src, "trigger.condition", "an inbound webhook has no record to check a condition "
+                                                              "on: use an if action over payload.<key>"))
     if event == "scheduled":
         if "cron" not in trigger:
             errors.append(MetaError(src, "trigger.cron", "required for scheduled triggers"))
@@ -109,18 +122,53 @@ def _check_workflow(md: Metadata, comp) -> list[MetaError]:
             errors.append(MetaError(src, "trigger.timing", "a delete has nothing to save: delete triggers run after_save"))
         if trigger.get("when") == "becomes_true":
             errors.append(MetaError(src, "trigger.when", "becomes_true needs a record that stays: not for delete triggers"))
-    if trigger.get("condition"):
+    if trigger.get("condition") and trigger["event"] != "inbound_webhook":
         # a scheduled trigger's condition selects records in SQL: no PRIORVALUE / ISCHANGED there
         _compile(md, obj, trigger["condition"], "boolean", src, "trigger.condition", errors,
                  context="read" if trigger["event"] == "scheduled" else "write")
-    _check_actions(md, obj, comp["actions"], "actions", src, timing == "before_save", trigger["event"] == "delete", errors)
+    if trigger["event"] == "inbound_webhook":
+        kinds: list[MetaError] = []
+        for i, action in enumerate(comp["actions"]):
+            _check_inbound_kinds(action, f"actions.{i}", src, kinds)
+        if kinds:
+            return errors + kinds
+        scope = PayloadScope(obj.name, trigger.get("payload") or {})
+        _check_actions(md, scope, comp["actions"], "actions", src, False, False, errors)
+        return errors
+    no_wait = ("a wait needs a record to come back to: a deleted record has none" if trigger["event"] == "delete"
+               else None)
+    _check_actions(md, obj, comp["actions"], "actions", src, timing == "before_save", trigger["event"] == "delete",
+                   errors, no_wait=no_wait)
     return errors
+
+
+class PayloadScope:
+    """What an inbound webhook's expressions see in place of a record: payload.<key>, typed as the
+    trigger declares (a key missing from the body is blank)."""
+
+    def __init__(self, name: str, types: dict):
+        self.name, self.types = name, dict(types)
+
+    def resolve(self, path) -> str | None:
+        path = tuple(path)
+        return self.types.get(path[1]) if len(path) == 2 and path[0] == "payload" else None
+
+
+def _check_inbound_kinds(action, at, src, errors) -> None:
+    if action["type"] not in INBOUND_ACTIONS:
+        errors.append(MetaError(src, f"{at}.type", f"an inbound webhook has no record: its actions are "
+                                                   f"{', '.join(sorted(INBOUND_ACTIONS))}, not '{action['type']}'"))
+        return
+    for branch in ("then", "else"):
+        for i, inner in enumerate(action.get(branch) or ()):
+            _check_inbound_kinds(inner, f"{at}.{branch}.{i}", src, errors)
 
 
 def _compile(md, obj, text, expected, src, where, errors, *, context="write"):
     from .validate import resolver
+    resolve = obj.resolve if isinstance(obj, PayloadScope) else resolver(md, obj)
     try:
-        return compile_expression(text, resolver(md, obj), context=context, expected=expected)
+        return compile_expression(text, resolve, context=context, expected=expected)
     except ExprError as exc:
         errors.append(MetaError(src, where, str(exc)))
         return None
@@ -135,7 +183,11 @@ def _check_values(md, trigger_obj, target_obj, values, where, src, before_save, 
         _compile(md, trigger_obj, text, value_type(target_obj, name), src, f"{where}.{name}", errors)
 
 
-def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
+NO_WAIT = "a wait is not allowed here: only a workflow's run can pause and come back to its record"
+
+
+def _check_actions(md, obj, actions, where, src, before_save, deleted, errors, *, no_wait: str | None = NO_WAIT):
+    """`no_wait`: why a wait cannot be among these actions (None: it can)."""
     for i, action in enumerate(actions):
         at = f"{where}.{i}"
         kind = action["type"]
@@ -144,6 +196,10 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
             for key in sorted(extra):
                 errors.append(MetaError(src, f"{at}.{key}", f"'{key}' does not apply to {kind} actions "
                                                             f"(they take: {', '.join(sorted(ACTION_PROPERTIES[kind]))})"))
+            continue
+        if kind == "wait" and before_save:
+            errors.append(MetaError(src, f"{at}.type", "a before-save workflow cannot wait: it changes the record "
+                                                       "inside its own save (use timing: after_save)"))
             continue
         if before_save and kind not in BEFORE_SAVE_ACTIONS:
             errors.append(MetaError(src, f"{at}.type", f"a before-save workflow only changes the record being saved "
@@ -222,10 +278,35 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
             errors += _webhook_problems(obj, action, at, src)
         elif kind == "submit_for_approval":
             errors += _submit_problems(md, obj, action, at, src, deleted)
+        elif kind == "wait":
+            errors += _wait_problems(md, obj, action, at, src, no_wait)
         elif kind == "if":
             _compile(md, obj, action["condition"], "boolean", src, f"{at}.condition", errors)
-            _check_actions(md, obj, action["then"], f"{at}.then", src, before_save, deleted, errors)
-            _check_actions(md, obj, action.get("else") or (), f"{at}.else", src, before_save, deleted, errors)
+            _check_actions(md, obj, action["then"], f"{at}.then", src, before_save, deleted, errors, no_wait=no_wait)
+            _check_actions(md, obj, action.get("else") or (), f"{at}.else", src, before_save, deleted, errors,
+                           no_wait=no_wait)
+
+
+def _wait_problems(md, obj, action, at, src, no_wait) -> list[MetaError]:
+    """Exactly one of duration (a duration text or seconds) and until (a date or datetime
+    expression on the record)."""
+    if no_wait:
+        return [MetaError(src, f"{at}.type", no_wait)]
+    if ("duration" in action) == ("until" in action):
+        return [MetaError(src, at, "a wait takes a duration or an until expression (exactly one)")]
+    errors: list[MetaError] = []
+    if "duration" in action:
+        from .durations import parse_duration
+        try:
+            parse_duration(action["duration"])
+        except ValueError as exc:
+            errors.append(MetaError(src, f"{at}.duration", f"{exc}"))
+        return errors
+    compiled = _compile(md, obj, action["until"], None, src, f"{at}.until", errors)
+    if compiled is not None and compiled.type not in ("date", "datetime", "null"):
+        errors.append(MetaError(src, f"{at}.until", f"the expression must give a date or a datetime, "
+                                                    f"but gives {compiled.type}"))
+    return errors
 
 
 def _related_problems(md: Metadata, obj: ObjectDef, action, at, src) -> list[MetaError]:

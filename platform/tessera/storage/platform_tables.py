@@ -180,7 +180,7 @@ workflow_runs = Table(
     Column("record_id", Uuid),
     Column("event", String(20), nullable=False),       # create, update, delete
     Column("timing", String(20), nullable=False),      # before_save, after_save
-    Column("status", String(20), nullable=False),      # succeeded, failed
+    Column("status", String(20), nullable=False),      # succeeded, failed, waiting, cancelled
     Column("version", Integer),                        # the metadata version it ran under
     Column("actor", Uuid),                             # whose write triggered it
     Column("depth", Integer, nullable=False, default=1),
@@ -188,9 +188,20 @@ workflow_runs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("steps", JSON, nullable=False),
     Column("error", Text),
+    Column("resume_at", DateTime(timezone=True)),      # a waiting run: when its wait ends
     Index("ix_tessera_workflow_run_record", "object", "record_id", "started_at"),
     Index("ix_tessera_workflow_run_workflow", "workflow", "started_at"),
     Index("ix_tessera_workflow_run_status", "status", "started_at"),
+)
+
+# Inbound webhooks (automation/inbound.py): the webhook-id of every request accepted in the last
+# REPLAY_WINDOW, so a replayed (still validly signed) request is refused.
+inbound_webhook_ids = Table(
+    "tessera_inbound_webhook_id", platform_metadata,
+    Column("workflow", String(80), primary_key=True),
+    Column("message_id", String(200), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_tessera_inbound_webhook_id_received", "received_at"),
 )
 
 # Round-robin assignment (automation/assignment.py): the member a workflow step assigned last.

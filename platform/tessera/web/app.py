@@ -51,11 +51,14 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     from .api import RecordIdConverter, api
     from . import api_automation  # noqa: F401  (registers the automation routes on `api`)
     from . import api_approvals  # noqa: F401  (and the approval routes)
+    from .api_hooks import hooks
     from .auth import auth
     app.url_map.converters["record_id"] = RecordIdConverter   # before the API's rules are added
     csrf = CSRFProtect(app)
     csrf.exempt(api)  # bearer tokens only: no ambient credentials, so no CSRF
     app.register_blueprint(api, url_prefix=API_PREFIX + "v1")
+    csrf.exempt(hooks)  # signed requests from other systems: no session, no CSRF
+    app.register_blueprint(hooks, url_prefix=API_PREFIX + "v1/hooks")
     app.register_blueprint(auth)
     from .ui import ui  # end-user UI: generated from metadata, through the record service
     app.register_blueprint(ui, url_prefix="/app")

@@ -496,6 +496,8 @@ def trigger_summary(trigger: dict) -> str:
         return f"cron {trigger.get('cron')} (UTC)"
     if event == "manual":
         return "Manual"
+    if event == "inbound_webhook":
+        return "Inbound webhook · signed POSTs to /api/v1/hooks/"
     label = dict(EVENTS).get(event, event)
     return f"{label} · {'before save' if trigger.get('timing') == 'before_save' else 'after save'}"
 

@@ -25,6 +25,11 @@ def record_automation(obj, record_id, can_edit: bool) -> dict | None:
         run["label"] = labels.get(run["workflow"], run["workflow"])
     manual = [wf for wf in compiled.by_name.values() if wf.trigger == "manual" and wf.object == obj.name] if can_edit else []
     scheduled = planned_for_record(services().engine, rt(), obj.name, record_id)
+    waiting = runlog.runs(services().engine, object_name=obj.name, record_id=uuid.UUID(str(record_id)),
+                          status="waiting", limit=50)   # runs paused by a wait: when each continues
+    scheduled = sorted(scheduled + [{"workflow": r["workflow"], "label": f"{labels.get(r['workflow'], r['workflow'])} "
+                                     "(continues after a wait)", "fire_at": r["resume_at"], "run": r["id"]}
+                                    for r in waiting], key=lambda s: s["fire_at"])
     if not runs and not manual and not scheduled:
         return None
     return {"runs": runs, "manual": manual, "scheduled": scheduled}
@@ -43,6 +48,8 @@ def run_workflow_on_record(app_name, object_name, record_id, workflow):
     label = workflows_of(rt()).by_name[workflow].label
     if result["status"] == "succeeded":
         flash(f"“{label}” ran.", "success")
+    elif result["status"] == "waiting":
+        flash(f"“{label}” ran and is waiting to continue.", "success")
     elif result["status"] == "skipped":
         flash(f"“{label}” did not run: {result.get('reason', 'its condition does not hold')}.", "warning")
     else:
