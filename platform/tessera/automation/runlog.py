@@ -1,7 +1,9 @@
 """The workflow run log (`tessera_workflow_run`): what ran, under which metadata version, step by
 step. A run that succeeded is written in the transaction of the write that triggered it (it exists
 exactly when its effects do); a failed run rolled that write back, so it is written afterwards in
-a transaction of its own (`record_failures`).
+a transaction of its own (`record_failures`). A run outside a write (time-relative, scheduled,
+manual) keeps the steps that succeeded before a failure, and its failed run is written with them
+(engine.run_saved); such a run can be retried from its `failed_step` (retry.py).
 """
 from __future__ import annotations
 
@@ -39,6 +41,9 @@ class Run:
     steps: list[dict] = dc_field(default_factory=list)
     status: str = "succeeded"
     error: str | None = None
+    at: str | None = None              # the step running now (the engine sets it): where a failure happened
+    failed_step: str | None = None
+    retry_of: uuid.UUID | None = None
 
     def step(self, path: str, action: str, label: str, status: str = "done", **detail) -> None:
         entry = {"step": path, "action": action, "label": label, "status": status}
@@ -47,17 +52,23 @@ class Run:
         self.steps.append(entry)
 
     def fail(self, message: str) -> None:
-        self.status, self.error = "failed", message[:MAX_ERROR]
+        self.status, self.error, self.failed_step = "failed", message[:MAX_ERROR], self.at
 
     def row(self) -> dict:
         return {"id": self.id, "workflow": self.workflow, "object": self.object, "record_id": self.record_id,
                 "event": self.event, "timing": self.timing, "status": self.status, "version": self.version,
                 "actor": self.actor, "depth": self.depth, "started_at": self.started_at, "finished_at": _now(),
-                "steps": self.steps, "error": self.error}
+                "steps": self.steps, "error": self.error, "failed_step": self.failed_step,
+                "retry_of": self.retry_of}
 
 
 def record(conn, run: Run) -> None:
     conn.execute(insert(workflow_runs).values(**run.row()))
+
+
+def record_all(conn, runs: list[Run]) -> None:
+    if runs:
+        conn.execute(insert(workflow_runs), [run.row() for run in runs])
 
 
 def record_failures(engine, runs: list[Run]) -> None:
@@ -72,14 +83,29 @@ def as_api(row) -> dict:
             "status": row.status, "version": row.version, "actor": str(row.actor) if row.actor else None,
             "depth": row.depth, "started_at": to_api(row.started_at),
             "finished_at": to_api(row.finished_at),
-            "steps": row.steps, "error": row.error}
+            "steps": row.steps, "error": row.error, "failed_step": row.failed_step,
+            "retry_of": str(row.retry_of) if row.retry_of else None,
+            "retried_by": str(row.retried_by) if row.retried_by else None}
+
+
+def _with_retries():
+    """Runs with the id of the run that retried each (at most one: retry_of is unique)."""
+    retry = workflow_runs.alias("retry")
+    return (select(workflow_runs, retry.c.id.label("retried_by"))
+            .outerjoin(retry, retry.c.retry_of == workflow_runs.c.id))
+
+
+def get_run(engine, run_id: uuid.UUID) -> dict | None:
+    with begin_read(engine) as conn:
+        row = conn.execute(_with_retries().where(workflow_runs.c.id == run_id)).first()
+    return as_api(row) if row is not None else None
 
 
 def runs(engine, *, workflow: str | None = None, object_name: str | None = None, record_id=None,
          status: str | None = None, limit: int = 50) -> list[dict]:
     """Runs newest first, filtered by any of workflow, object, record and status."""
     t = workflow_runs
-    stmt = select(t).order_by(t.c.started_at.desc(), t.c.id.desc()).limit(limit)
+    stmt = _with_retries().order_by(t.c.started_at.desc(), t.c.id.desc()).limit(limit)
     if workflow is not None:
         stmt = stmt.where(t.c.workflow == workflow)
     if object_name is not None:

@@ -2,6 +2,7 @@
 delivery log.
 
     GET /api/v1/workflow-runs                          admins (customize_metadata): every run
+    POST /api/v1/workflow-runs/{id}/retry              admins: retry a failed run from its failed step
     GET /api/v1/records/{object}/{id}/workflow-runs    whoever can see the record: the runs it triggered
     GET /api/v1/email-outbox                           admins (customize_metadata or manage_users)
     GET /api/v1/webhook-deliveries[?status=&limit=]    admins: the webhook delivery log (and disabled endpoints)
@@ -51,6 +52,14 @@ def workflow_runs():
                         object_name=request.args.get("object"),
                         record_id=_record_id(record) if record is not None else None, status=status, limit=_limit())
     return jsonify(runs=found)
+
+
+@api.post("/workflow-runs/<run_id>/retry")
+def retry_workflow_run(run_id: str):
+    """200 {"run": the new run (its status is the retry's outcome), "original": the failed run};
+    409 with a code saying why a run cannot be retried (automation/retry.py)."""
+    from ..automation.retry import retry_run
+    return jsonify(retry_run(services(), g.actor, run_id))
 
 
 @api.get("/records/<object_name>/<record_id>/workflow-runs")
@@ -104,7 +113,8 @@ def notifications_read():
 def run_workflow(name: str):
     """Body {"records": [ids]}: run the manual workflow on each (one transaction per record).
     200 with each record's outcome: succeeded (run_id), skipped (its condition does not hold),
-    failed (the workflow's error; that record is unchanged) or refused (not visible or read-only)."""
+    failed (run_id and the workflow's error; the steps before the failed one stay done, and the run
+    can be retried from the failed step) or refused (not visible or read-only)."""
     from ..automation.deferred import run_manual
     from .api import _json_body
     body = _json_body(dict)
