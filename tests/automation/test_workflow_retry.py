@@ -155,3 +155,23 @@ def test_cli_retries_a_run(services, api, db_url):
     assert bad.returncode != 0 and "not a workflow run id" in bad.stderr
     unknown = subprocess.run([*cli, "--retry", str(uuid.uuid4())], capture_output=True, text=True)
     assert unknown.returncode != 0 and "no workflow run" in unknown.stderr
+
+
+def test_an_older_run_log_gains_the_retry_columns(engine):
+    """A database made before retries: ensure_platform_tables adds failed_step, retry_of and its
+    unique index (nullable columns, so the old rows take them)."""
+    from sqlalchemy import Column, MetaData, Table, inspect
+    from tessera.changes import ensure_platform_tables
+    from tessera.storage.platform_tables import workflow_runs
+    from tessera.storage.engine import begin_write
+    old = MetaData()
+    Table(workflow_runs.name, old, *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                                     for c in workflow_runs.columns if c.name not in ("failed_step", "retry_of")))
+    with begin_write(engine) as conn:
+        old.create_all(conn)
+    ensure_platform_tables(engine)
+    inspector = inspect(engine)
+    columns = {c["name"] for c in inspector.get_columns(workflow_runs.name)}
+    assert {"failed_step", "retry_of"} <= columns
+    unique = [ix for ix in inspector.get_indexes(workflow_runs.name) if ix["column_names"] == ["retry_of"]]
+    assert unique and unique[0]["unique"]
