@@ -22,6 +22,7 @@ from dataclasses import replace
 from sqlalchemy.exc import IntegrityError
 
 from ..records.errors import BadQuery, Conflict, Forbidden, NotFound
+from ..records.ids import id_from_text
 from ..security.actor import Actor
 from . import runlog
 from .compiler import Action, workflows_of
@@ -39,10 +40,10 @@ class RetryRefused(Conflict):
 
 
 def parse_run_id(text) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(text))
-    except ValueError:
-        raise BadQuery(f"'{text}' is not a workflow run id") from None
+    run_id = id_from_text(text)
+    if run_id is None:
+        raise BadQuery(f"'{str(text)[:80]}' is not a workflow run id")
+    return run_id
 
 
 def remaining_actions(actions: tuple[Action, ...], path: str, root: str = "actions") -> tuple[Action, ...]:

@@ -11,6 +11,7 @@ delivery log.
 """
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import g, jsonify, request
@@ -20,6 +21,7 @@ from ..records.errors import BadQuery, Conflict, Forbidden, NotFound, Validation
 from .api import _DIGITS, api, services
 
 _FILTERS = ("workflow", "object", "record", "status")
+_NAME = re.compile(r"[a-z][a-z0-9_]*(__[a-z][a-z0-9_]*)?")   # a workflow or object name (openapi_approvals)
 
 
 def _limit() -> int:
@@ -30,10 +32,11 @@ def _limit() -> int:
 
 
 def _record_id(text: str):
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise BadQuery(f"record: '{text}' is not a record id") from None
+    from ..records.ids import id_from_text
+    found = id_from_text(text)
+    if found is None:
+        raise BadQuery(f"record: '{text[:80]}' is not a record id")
+    return found
 
 
 @api.get("/workflow-runs")
@@ -47,6 +50,10 @@ def workflow_runs():
     status = request.args.get("status")
     if status is not None and status not in runlog.STATUSES:
         raise BadQuery(f"status must be one of: {', '.join(runlog.STATUSES)}")
+    for name in ("workflow", "object"):
+        value = request.args.get(name)
+        if value is not None and (len(value) > 80 or not _NAME.fullmatch(value)):
+            raise BadQuery(f"{name}: '{value[:80]}' is not a {name} name")
     record = request.args.get("record")
     found = runlog.runs(services().engine, workflow=request.args.get("workflow"),
                         object_name=request.args.get("object"),
@@ -98,10 +105,8 @@ def notifications_read():
     else:
         if not isinstance(body["ids"], list) or len(body["ids"]) > 500:
             raise ValidationFailed('"ids" must be a list of at most 500 notification ids')
-        try:
-            ids = [uuid.UUID(i) for i in body["ids"] if isinstance(i, str)]
-        except ValueError:
-            raise ValidationFailed('"ids" must be notification ids') from None
+        from ..records.ids import id_from_text
+        ids = [found for found in map(id_from_text, body["ids"]) if found is not None]
         if len(ids) != len(body["ids"]):
             raise ValidationFailed('"ids" must be notification ids')
     marked = notifications.mark_read(services().engine, g.actor.user_id, ids)
@@ -162,11 +167,18 @@ def webhook_deliveries():
                    disabled_endpoints=webhooks.disabled_endpoints(services().engine))
 
 
+def _delivery_id(text: str) -> str:
+    from ..automation import webhooks
+    if not re.fullmatch(webhooks.DELIVERY_ID_PATTERN, text):
+        raise NotFound(f"there is no webhook delivery '{text[:80]}'")
+    return text
+
+
 @api.get("/webhook-deliveries/<delivery_id>")
 def webhook_delivery(delivery_id: str):
     from ..automation import webhooks
     _require_setup_rights("the webhook delivery log")
-    found = webhooks.get_delivery(services().engine, delivery_id)
+    found = webhooks.get_delivery(services().engine, _delivery_id(delivery_id))
     if found is None:
         raise NotFound(f"there is no webhook delivery '{delivery_id}'")
     return jsonify(found)
@@ -178,7 +190,7 @@ def webhook_replay(delivery_id: str):
     from ..automation import webhooks
     _require_setup_rights("replaying webhooks")
     try:
-        job_id = webhooks.replay(services().engine, delivery_id)
+        job_id = webhooks.replay(services().engine, _delivery_id(delivery_id))
     except LookupError:
         raise NotFound(f"there is no webhook delivery '{delivery_id}'") from None
     except webhooks.WebhookError as exc:
