@@ -81,7 +81,7 @@ def test_answers_match_the_documented_schemas(services, api):
     assert refused.status_code == 409
     check(doc, "Error", refused.json)
     # what the document's formats refuse, the server refuses
-    assert api.get("/api/v1/workflow-runs", query_string={"workflow": "Bad Name"}).status_code == 400
+    assert api.get("/api/v1/workflow-runs", query_string={"object": "Bad Name"}).status_code == 400
     assert api.get("/api/v1/workflow-runs", query_string={"record": uuid.uuid4().hex}).status_code == 400
     assert api.post(f"/api/v1/workflow-runs/{{{uuid.uuid4()}}}/retry").status_code == 400
     assert api.get("/api/v1/webhook-deliveries/msg_%00").status_code == 404

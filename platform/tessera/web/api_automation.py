@@ -50,13 +50,13 @@ def workflow_runs():
     status = request.args.get("status")
     if status is not None and status not in runlog.STATUSES:
         raise BadQuery(f"status must be one of: {', '.join(runlog.STATUSES)}")
-    for name in ("workflow", "object"):
-        value = request.args.get(name)
-        if value is not None and (len(value) > 80 or not _NAME.fullmatch(value)):
-            raise BadQuery(f"{name}: '{value[:80]}' is not a {name} name")
+    workflow, object_name = request.args.get("workflow"), request.args.get("object")
+    if workflow is not None and (len(workflow) > 80 or "\x00" in workflow):   # approval:<process> runs too
+        raise BadQuery("workflow: at most 80 characters, without NUL")
+    if object_name is not None and (len(object_name) > 80 or not _NAME.fullmatch(object_name)):
+        raise BadQuery(f"object: '{object_name[:80]}' is not an object name")
     record = request.args.get("record")
-    found = runlog.runs(services().engine, workflow=request.args.get("workflow"),
-                        object_name=request.args.get("object"),
+    found = runlog.runs(services().engine, workflow=workflow, object_name=object_name,
                         record_id=_record_id(record) if record is not None else None, status=status, limit=_limit())
     return jsonify(runs=found)
 

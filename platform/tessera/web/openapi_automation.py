@@ -176,7 +176,9 @@ def _admin_paths(errors: dict) -> dict:
         "/workflow-runs": {"get": {
             "operationId": "list_workflow_runs", "summary": "The workflow run log, newest first",
             "tags": ["workflows"], "description": "Admins (customize_metadata).",
-            "parameters": [{"name": "workflow", "in": "query", "schema": _NAME},
+            "parameters": [{"name": "workflow", "in": "query", "schema": {"type": "string", "maxLength": 80,
+                                                                          "pattern": NO_NUL},
+                            "description": "a workflow's name, or approval:<process> for an approval's final actions"},
                            {"name": "object", "in": "query", "schema": _NAME},
                            {"name": "record", "in": "query", "schema": _UUID, "description": "a record id"},
                            {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(runlog.STATUSES)}},
