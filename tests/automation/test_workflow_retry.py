@@ -94,6 +94,29 @@ def test_a_retry_that_fails_again_is_a_failed_run_that_can_be_retried_in_turn(se
     assert deal_names(api) == ["D1", "Follow-up D1"]
 
 
+def test_a_failed_time_relative_run_is_retried_on_behalf_of_the_owner(services, api):
+    from worker_threads import run_jobs
+
+    def nudge(amount_expression):
+        return {"nudge": {"object": "deal", "trigger": {"event": "time_relative", "field": "close_date",
+                                                        "offset": {"hours": 1}},
+                          "actions": [{"type": "notify", "to": ["owner"], "title": "'Due: ' + name"},
+                                      {"type": "create_record", "object": "deal",
+                                       "values": {"name": "'Next ' + name", "amount": amount_expression}}]}}
+    apply(services, nudge("-1"))
+    deal = api.post("/api/v1/records/deal", json={"name": "Late", "close_date": "2020-01-01"}).json  # due at once
+    run_jobs(services, until=lambda: len(runs(api, workflow="nudge")) >= 1)
+    [failed] = runs(api, workflow="nudge")
+    assert failed["status"] == "failed" and failed["event"] == "time_relative" and failed["failed_step"] == "actions.1"
+    apply(services, nudge("1"))
+    retried = api.post(f"/api/v1/workflow-runs/{failed['id']}/retry").json["run"]
+    assert retried["status"] == "succeeded" and retried["event"] == "time_relative"
+    assert retried["actor"] == deal["owner"]                      # on the owner's behalf, as the job ran
+    assert [s["step"] for s in retried["steps"]] == ["actions.1"]
+    assert deal_names(api) == ["Late", "Next Late"]
+    assert [n["title"] for n in api.get("/api/v1/notifications").json["notifications"]] == ["Due: Late"]
+
+
 def test_retry_refusals_name_the_reason(services, api, client_for):
     apply(services, close_out(BROKEN_AMOUNT))
     deal, run_id = failed_manual_run(services, api)
