@@ -16,7 +16,9 @@ manual         `run_manual` (the API's POST /workflows/{name}/run, the app's Aut
 
 All of them run actions like an after-save workflow (engine.WorkflowEngine.run_saved): as the
 system on behalf of the record's owner (time-relative, scheduled) or of the caller (manual), or as
-the caller with run_as: triggering_user; the run log records each.
+the caller with run_as: triggering_user; the run log records each. Unlike a write's workflows they
+are not all-or-nothing: each step is a savepoint, a failure undoes only the failed step, and the
+failed run can be retried from that step once its cause is fixed (retry.py).
 """
 from __future__ import annotations
 

@@ -98,37 +98,41 @@ class WorkflowEngine:
         if event == "update":
             copy_sync.plan(ctx, values, prior)   # copies of this record's fields elsewhere follow it
 
-    def run_saved(self, wf: Workflow, record_id, *, trigger: str, actor: Actor | None, precheck=None) -> dict:
+    def run_saved(self, wf: Workflow, record_id, *, trigger: str, actor: Actor | None, precheck=None,
+                  retry_of=None) -> dict:
         """Run a workflow's actions on a saved record, in a transaction of its own (time-relative,
         scheduled and manual workflows; see deferred.py). `actor`: who asked (None: the system on
-        behalf of the record's owner). Returns {"status": succeeded | skipped | failed, ...}."""
+        behalf of the record's owner). Returns {"status": succeeded | skipped | failed, ...}.
+        Each step is a savepoint: a failure undoes the failed step only, and the run is logged with
+        the steps done before it, which stay — so it can be retried from its failed step (retry.py,
+        which passes `retry_of`, the failed run)."""
         records = self.records
-        try:
-            with begin_write(records.engine) as conn:
-                values = records.stored_row(conn, wf.object, record_id)
-                if values is None:
-                    return {"status": "skipped", "reason": "the record no longer exists"}
-                who = actor or Actor(user_id=values.get("owner"), username="automation", is_system=True)
-                ctx = records.automation_context(conn, wf.object, who)
-                if precheck is not None and not precheck(ctx, values):
-                    return {"status": "skipped", "reason": "no longer due"}
-                if wf.condition is not None and ctx.evaluate(wf.condition, values, None) is not True:
-                    return {"status": "skipped", "reason": "the condition does not hold"}
-                run = self._run(ctx, wf, trigger, values)
-                token = _chain.set((*_chain.get(), wf.name))
-                try:
-                    with records.on_connection(conn):
-                        self._after_actions(ctx, wf, run, wf.actions, values, None)
-                except WorkflowFailed as exc:
-                    self._failed(run, exc)
-                    raise
-                finally:
-                    _chain.reset(token)
-                runlog.record(conn, run)
-            return {"status": run.status, "run_id": str(run.id)}   # succeeded, or waiting (a wait)
-        except WorkflowFailed as exc:
-            self.record_failures(exc)
-            return {"status": "failed", "error": exc.to_dict()}
+        failure = None
+        with begin_write(records.engine) as conn:
+            values = records.stored_row(conn, wf.object, record_id)
+            if values is None:
+                return {"status": "skipped", "reason": "the record no longer exists"}
+            who = actor or Actor(user_id=values.get("owner"), username="automation", is_system=True)
+            ctx = records.automation_context(conn, wf.object, who)
+            if precheck is not None and not precheck(ctx, values):
+                return {"status": "skipped", "reason": "no longer due"}
+            if wf.condition is not None and ctx.evaluate(wf.condition, values, None) is not True:
+                return {"status": "skipped", "reason": "the condition does not hold"}
+            run = self._run(ctx, wf, trigger, values)
+            run.retry_of = retry_of
+            token = _chain.set((*_chain.get(), wf.name))
+            try:
+                with records.on_connection(conn):
+                    self._after_actions(ctx, wf, run, wf.actions, values, None, stepwise=True)
+            except WorkflowFailed as exc:
+                self._failed(run, exc)
+                failure = exc
+            finally:
+                _chain.reset(token)
+            runlog.record_all(conn, failure.failed_runs if failure is not None else [run])
+        if failure is not None:
+            return {"status": "failed", "run_id": str(run.id), "error": failure.to_dict()}
+        return {"status": run.status, "run_id": str(run.id)}   # succeeded, or waiting (a wait paused it)
 
     def run_actions(self, ctx, wf: Workflow, event: str, values: dict) -> runlog.Run | None:
         """Run `wf`'s actions on a saved record in the caller's transaction (`ctx.conn`), logged
@@ -203,11 +207,14 @@ class WorkflowEngine:
                 set_values[field] = to_api(value)
             run.step(action.path, action.kind, action.label, values=set_values)
 
-    def _after_actions(self, ctx, wf, run, actions, values, prior) -> bool:
-        """Run `actions` in order; True when a wait paused the run (the rest runs when it ends)."""
+    def _after_actions(self, ctx, wf, run, actions, values, prior, stepwise=False) -> bool:
+        """Run `actions` in order; True when a wait paused the run (the rest runs when it ends).
+        `stepwise`: each step in a savepoint of its own (run_saved)."""
         for action in actions:
+            run.at = action.path
             if action.kind == "if":
-                if self._after_actions(ctx, wf, run, self._branch(ctx, wf, run, action, values, prior), values, prior):
+                if self._after_actions(ctx, wf, run, self._branch(ctx, wf, run, action, values, prior), values, prior,
+                                       stepwise):
                     return True
                 continue
             if action.kind == "wait":
@@ -216,6 +223,7 @@ class WorkflowEngine:
                 return True
             fields = {name: self._evaluate(ctx, wf, action, compiled, values, prior) for name, compiled in action.values}
             actor = self._actor(ctx, wf)
+            step = ctx.conn.begin_nested() if stepwise else None
             try:
                 if action.kind == "update_record":
                     self.records.update(actor, ctx.object_name, values["id"], self._input(ctx, ctx.object_name, fields))
@@ -244,11 +252,19 @@ class WorkflowEngine:
                 elif action.kind == "submit_for_approval":
                     self._submit_for_approval(ctx, wf, run, action, values)
             except WorkflowFailed:
+                _undo(step)
                 raise
             except RecordError as exc:
+                _undo(step)
                 run.step(action.path, action.kind, action.label, "failed", error=exc.to_dict())
                 raise WorkflowFailed(f"workflow '{wf.name}' failed at {action.path} ({action.label}): {exc.message}",
                                      details={"workflow": wf.name, "step": action.path, "cause": exc.to_dict()}) from None
+            except BaseException:
+                _undo(step)
+                raise
+            finally:
+                if step is not None and step.is_active:
+                    step.commit()
         return False
 
     def _update_related(self, ctx, wf, run, action: Action, actor, values, fields) -> None:
@@ -380,6 +396,11 @@ class WorkflowEngine:
             f = obj.fields.get(name)
             out[name] = value if isinstance(value, Decimal) else to_api(value, f.type if f else None)
         return out
+
+
+def _undo(step) -> None:
+    if step is not None and step.is_active:
+        step.rollback()
 
 
 def _shown(fields: dict) -> dict:

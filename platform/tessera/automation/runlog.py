@@ -2,7 +2,9 @@
 step. A run that succeeded is written in the transaction of the write that triggered it (it exists
 exactly when its effects do); a failed run rolled that write back, so it is written afterwards in
 a transaction of its own (`record_failures`). A run paused by a wait is `waiting` until its resume
-time, then `succeeded`, `failed` or `cancelled` (waits.py).
+time, then `succeeded`, `failed` or `cancelled` (waits.py). A run outside a write (time-relative,
+scheduled, manual) keeps the steps that succeeded before a failure, and its failed run is written
+with them (engine.run_saved); such a run can be retried from its `failed_step` (retry.py).
 """
 from __future__ import annotations
 
@@ -41,6 +43,9 @@ class Run:
     status: str = "succeeded"
     error: str | None = None
     resume_at: datetime | None = None           # waiting: when the run continues
+    at: str | None = None              # the step running now (the engine sets it): where a failure happened
+    failed_step: str | None = None
+    retry_of: uuid.UUID | None = None
 
     def step(self, path: str, action: str, label: str, status: str = "done", **detail) -> None:
         entry = {"step": path, "action": action, "label": label, "status": status}
@@ -49,18 +54,24 @@ class Run:
         self.steps.append(entry)
 
     def fail(self, message: str) -> None:
-        self.status, self.error = "failed", message[:MAX_ERROR]
+        self.status, self.error, self.failed_step = "failed", message[:MAX_ERROR], self.at
 
     def row(self) -> dict:
         return {"id": self.id, "workflow": self.workflow, "object": self.object, "record_id": self.record_id,
                 "event": self.event, "timing": self.timing, "status": self.status, "version": self.version,
                 "actor": self.actor, "depth": self.depth, "started_at": self.started_at,
                 "finished_at": None if self.status == "waiting" else _now(), "steps": self.steps, "error": self.error,
-                "resume_at": self.resume_at if self.status == "waiting" else None}
+                "resume_at": self.resume_at if self.status == "waiting" else None, "failed_step": self.failed_step,
+                "retry_of": self.retry_of}
 
 
 def record(conn, run: Run) -> None:
     conn.execute(insert(workflow_runs).values(**run.row()))
+
+
+def record_all(conn, runs: list[Run]) -> None:
+    if runs:
+        conn.execute(insert(workflow_runs), [run.row() for run in runs])
 
 
 def record_failures(engine, runs: list[Run]) -> None:
@@ -75,14 +86,29 @@ def as_api(row) -> dict:
             "status": row.status, "version": row.version, "actor": str(row.actor) if row.actor else None,
             "depth": row.depth, "started_at": to_api(row.started_at),
             "finished_at": to_api(row.finished_at),
-            "steps": row.steps, "error": row.error, "resume_at": to_api(row.resume_at)}
+            "steps": row.steps, "error": row.error, "resume_at": to_api(row.resume_at), "failed_step": row.failed_step,
+            "retry_of": str(row.retry_of) if row.retry_of else None,
+            "retried_by": str(row.retried_by) if row.retried_by else None}
+
+
+def _with_retries():
+    """Runs with the id of the run that retried each (at most one: retry_of is unique)."""
+    retry = workflow_runs.alias("retry")
+    return (select(workflow_runs, retry.c.id.label("retried_by"))
+            .outerjoin(retry, retry.c.retry_of == workflow_runs.c.id))
+
+
+def get_run(engine, run_id: uuid.UUID) -> dict | None:
+    with begin_read(engine) as conn:
+        row = conn.execute(_with_retries().where(workflow_runs.c.id == run_id)).first()
+    return as_api(row) if row is not None else None
 
 
 def runs(engine, *, workflow: str | None = None, object_name: str | None = None, record_id=None,
          status: str | None = None, limit: int = 50) -> list[dict]:
     """Runs newest first, filtered by any of workflow, object, record and status."""
     t = workflow_runs
-    stmt = select(t).order_by(t.c.started_at.desc(), t.c.id.desc()).limit(limit)
+    stmt = _with_retries().order_by(t.c.started_at.desc(), t.c.id.desc()).limit(limit)
     if workflow is not None:
         stmt = stmt.where(t.c.workflow == workflow)
     if object_name is not None:

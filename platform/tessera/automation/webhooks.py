@@ -49,6 +49,7 @@ MAX_ATTEMPTS = 25
 TIMEOUT_ENV = "TESSERA_WEBHOOK_TIMEOUT"
 DEFAULT_TIMEOUT = 15.0
 STATUSES = ("pending", "delivered", "failed", "disabled")
+DELIVERY_ID_PATTERN = "^msg_[0-9a-f]{32}$"   # msg_ + new_id().hex (enqueue_for_record)
 USER_AGENT = "Tessera-Webhooks/1"
 
 

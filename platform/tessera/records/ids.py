@@ -14,6 +14,7 @@ Hand-written because the standard library's `uuid.uuid7` arrives with Python 3.1
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 
@@ -47,3 +48,12 @@ def new_ids(n: int) -> list[uuid.UUID]:
         set_slot(rid, "is_safe", _SAFE)
         out.append(rid)
     return out
+
+
+_ID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def id_from_text(text) -> uuid.UUID | None:
+    """An id in its usual 8-4-4-4-12 form (as the API shows ids and OpenAPI's uuid format means);
+    None for anything else, including the other spellings uuid.UUID accepts (braces, urn:, no dashes)."""
+    return uuid.UUID(text) if isinstance(text, str) and _ID_TEXT.fullmatch(text) else None

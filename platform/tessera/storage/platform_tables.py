@@ -171,7 +171,9 @@ RETIRED_INDEXES = {
 
 # Workflow runs (automation/runlog.py): one row per workflow whose condition held on a write, with
 # the metadata version it ran under and its steps. A run that failed rolled its write back; it is
-# recorded afterwards, in a transaction of its own.
+# recorded afterwards, in a transaction of its own. A failed run outside a write (time-relative,
+# scheduled, manual) may be retried from its failed step once (automation/retry.py): the new run
+# names it in retry_of, unique so that two retries of one run cannot both happen.
 workflow_runs = Table(
     "tessera_workflow_run", platform_metadata,
     Column("id", Uuid, primary_key=True),
@@ -189,9 +191,12 @@ workflow_runs = Table(
     Column("steps", JSON, nullable=False),
     Column("error", Text),
     Column("resume_at", DateTime(timezone=True)),      # a waiting run: when its wait ends
+    Column("failed_step", String(200)),                # the step that failed (actions.1.then.0)
+    Column("retry_of", Uuid),                          # the failed run this one retried
     Index("ix_tessera_workflow_run_record", "object", "record_id", "started_at"),
     Index("ix_tessera_workflow_run_workflow", "workflow", "started_at"),
     Index("ix_tessera_workflow_run_status", "status", "started_at"),
+    Index("ux_tessera_workflow_run_retry_of", "retry_of", unique=True),
 )
 
 # Inbound webhooks (automation/inbound.py): the webhook-id of every request accepted in the last

@@ -2,6 +2,7 @@
 delivery log.
 
     GET /api/v1/workflow-runs                          admins (customize_metadata): every run
+    POST /api/v1/workflow-runs/{id}/retry              admins: retry a failed run from its failed step
     GET /api/v1/records/{object}/{id}/workflow-runs    whoever can see the record: the runs it triggered
     GET /api/v1/email-outbox                           admins (customize_metadata or manage_users)
     GET /api/v1/webhook-deliveries[?status=&limit=]    admins: the webhook delivery log (and disabled endpoints)
@@ -10,6 +11,7 @@ delivery log.
 """
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import g, jsonify, request
@@ -19,6 +21,7 @@ from ..records.errors import BadQuery, Conflict, Forbidden, NotFound, Validation
 from .api import _DIGITS, api, services
 
 _FILTERS = ("workflow", "object", "record", "status")
+_NAME = re.compile(r"[a-z][a-z0-9_]*(__[a-z][a-z0-9_]*)?")   # a workflow or object name (openapi_approvals)
 
 
 def _limit() -> int:
@@ -29,10 +32,11 @@ def _limit() -> int:
 
 
 def _record_id(text: str):
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise BadQuery(f"record: '{text}' is not a record id") from None
+    from ..records.ids import id_from_text
+    found = id_from_text(text)
+    if found is None:
+        raise BadQuery(f"record: '{text[:80]}' is not a record id")
+    return found
 
 
 @api.get("/workflow-runs")
@@ -46,11 +50,23 @@ def workflow_runs():
     status = request.args.get("status")
     if status is not None and status not in runlog.STATUSES:
         raise BadQuery(f"status must be one of: {', '.join(runlog.STATUSES)}")
+    workflow, object_name = request.args.get("workflow"), request.args.get("object")
+    if workflow is not None and (len(workflow) > 80 or "\x00" in workflow):   # approval:<process> runs too
+        raise BadQuery("workflow: at most 80 characters, without NUL")
+    if object_name is not None and (len(object_name) > 80 or not _NAME.fullmatch(object_name)):
+        raise BadQuery(f"object: '{object_name[:80]}' is not an object name")
     record = request.args.get("record")
-    found = runlog.runs(services().engine, workflow=request.args.get("workflow"),
-                        object_name=request.args.get("object"),
+    found = runlog.runs(services().engine, workflow=workflow, object_name=object_name,
                         record_id=_record_id(record) if record is not None else None, status=status, limit=_limit())
     return jsonify(runs=found)
+
+
+@api.post("/workflow-runs/<run_id>/retry")
+def retry_workflow_run(run_id: str):
+    """200 {"run": the new run (its status is the retry's outcome), "original": the failed run};
+    409 with a code saying why a run cannot be retried (automation/retry.py)."""
+    from ..automation.retry import retry_run
+    return jsonify(retry_run(services(), g.actor, run_id))
 
 
 @api.get("/records/<object_name>/<record_id>/workflow-runs")
@@ -89,10 +105,8 @@ def notifications_read():
     else:
         if not isinstance(body["ids"], list) or len(body["ids"]) > 500:
             raise ValidationFailed('"ids" must be a list of at most 500 notification ids')
-        try:
-            ids = [uuid.UUID(i) for i in body["ids"] if isinstance(i, str)]
-        except ValueError:
-            raise ValidationFailed('"ids" must be notification ids') from None
+        from ..records.ids import id_from_text
+        ids = [found for found in map(id_from_text, body["ids"]) if found is not None]
         if len(ids) != len(body["ids"]):
             raise ValidationFailed('"ids" must be notification ids')
     marked = notifications.mark_read(services().engine, g.actor.user_id, ids)
@@ -104,7 +118,8 @@ def notifications_read():
 def run_workflow(name: str):
     """Body {"records": [ids]}: run the manual workflow on each (one transaction per record).
     200 with each record's outcome: succeeded (run_id), skipped (its condition does not hold),
-    failed (the workflow's error; that record is unchanged) or refused (not visible or read-only)."""
+    failed (run_id and the workflow's error; the steps before the failed one stay done, and the run
+    can be retried from the failed step) or refused (not visible or read-only)."""
     from ..automation.deferred import run_manual
     from .api import _json_body
     body = _json_body(dict)
@@ -152,11 +167,18 @@ def webhook_deliveries():
                    disabled_endpoints=webhooks.disabled_endpoints(services().engine))
 
 
+def _delivery_id(text: str) -> str:
+    from ..automation import webhooks
+    if not re.fullmatch(webhooks.DELIVERY_ID_PATTERN, text):
+        raise NotFound(f"there is no webhook delivery '{text[:80]}'")
+    return text
+
+
 @api.get("/webhook-deliveries/<delivery_id>")
 def webhook_delivery(delivery_id: str):
     from ..automation import webhooks
     _require_setup_rights("the webhook delivery log")
-    found = webhooks.get_delivery(services().engine, delivery_id)
+    found = webhooks.get_delivery(services().engine, _delivery_id(delivery_id))
     if found is None:
         raise NotFound(f"there is no webhook delivery '{delivery_id}'")
     return jsonify(found)
@@ -168,7 +190,7 @@ def webhook_replay(delivery_id: str):
     from ..automation import webhooks
     _require_setup_rights("replaying webhooks")
     try:
-        job_id = webhooks.replay(services().engine, delivery_id)
+        job_id = webhooks.replay(services().engine, _delivery_id(delivery_id))
     except LookupError:
         raise NotFound(f"there is no webhook delivery '{delivery_id}'") from None
     except webhooks.WebhookError as exc:

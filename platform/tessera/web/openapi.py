@@ -9,6 +9,7 @@ import weakref
 from ..records.reads import MAX_PATHS
 from .api import IF_MATCH_PATTERN, MAX_BULK_ROWS
 from .openapi_approvals import approval_paths, approval_schemas
+from .openapi_automation import automation_paths, automation_schemas
 from .openapi_fields import input_schema, output_schema
 
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # Runtime -> {rights: document}
@@ -159,6 +160,8 @@ def _build(runtime, access) -> dict:
                 "responses": {"200": _json("#/components/schemas/FieldHistory"), **errors}}}
     paths.update(approval_paths())       # every API user may submit, answer and read their requests
     schemas.update(approval_schemas())
+    paths.update(automation_paths(runtime, access))   # admin-only routes for admins only
+    schemas.update(automation_schemas())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tessera REST API", "version": str(runtime.version or 0),

@@ -1,4 +1,4 @@
-"""Setup → Automation: the workflow builder and the workflow run log.
+"""Setup → Automation: the workflow builder and the workflow run log (with "Retry from failed step").
 
 A package's workflow is overridden WHOLE in the org layer, like its layouts and sharing rules: the
 first save (an edit, or deactivating it) copies the package's document there with the change, and
@@ -10,10 +10,12 @@ from datetime import datetime
 
 import yaml
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 
 from ....automation import runlog
+from ....automation.retry import RETRYABLE_EVENTS, retry_run
+from ....records.errors import NotFound, RecordError
 from ....meta.model import default_label
 from ..base import FormErrors, SetupView, flash_errors_to
 from ..orgedit import api_name
@@ -165,7 +167,25 @@ class RunLogView(SetupView):
         objects = sorted({c["object"] for c in workflows} | ({filters["object"]} - {None}))
         return self.render("setup/workflows/runs.html", runs=found, filters=filters, workflows=workflows,
                            objects=objects, statuses=runlog.STATUSES, md=md, limit=self.PAGE,
-                           event_labels=EVENT_LABELS)
+                           event_labels=EVENT_LABELS, retryable=RETRYABLE_EVENTS)
+
+    @expose("/<run_id>/retry", methods=("POST",))
+    def retry(self, run_id):
+        """"Retry from failed step": a new run under the active version (automation/retry.py); the
+        outcome or the refusal is flashed over the log, which shows the new run first."""
+        try:
+            outcome = retry_run(self.services, self.actor, run_id)
+        except NotFound:
+            abort(404)
+        except RecordError as exc:
+            flash(f"Not retried: {exc.message}", "error")
+            return redirect(url_for(".index"))
+        new = outcome["run"]
+        if new["status"] == "succeeded":
+            flash(f"Retried from the failed step: run {new['id']} succeeded.", "success")
+        else:
+            flash(f"Retried from the failed step: run {new['id']} failed again — {new['error']}", "error")
+        return redirect(url_for(".index"))
 
 
 def _duration_ms(run: dict) -> float | None:
