@@ -10,10 +10,10 @@ from datetime import datetime
 
 import yaml
 
-from flask import abort, redirect, request, url_for
+from flask import abort, request, url_for
 from flask_admin import expose
 
-from ....automation import runlog
+from ....automation import credentials, runlog
 from ....meta.model import default_label
 from ..base import FormErrors, SetupView, flash_errors_to
 from ..orgedit import api_name
@@ -23,6 +23,11 @@ from ..workflowforms import (ACTION_TYPES, ASSIGN_MODES, DIRECTIONS, EVENTS, MET
 from .security import _plain, _state
 
 EVENT_LABELS = dict(EVENTS)
+
+
+def signing_credentials(engine) -> list[str]:
+    """The names of the stored webhook_signing credentials (a webhook step's choices; never secrets)."""
+    return [c.name for c in credentials.list_credentials(engine) if c.kind == "webhook_signing"]
 
 
 class WorkflowsView(SetupView):
@@ -62,7 +67,7 @@ class WorkflowsView(SetupView):
                                objects=objects, choices=field_choices(md), events=EVENTS, timings=TIMINGS,
                                whens=WHENS, run_as=RUN_AS, action_types=ACTION_TYPES, directions=DIRECTIONS,
                                assign_modes=ASSIGN_MODES, methods=METHODS, record_events=RECORD_EVENTS,
-                               blank=blank_action()), status
+                               blank=blank_action(), credential_names=signing_credentials(self.services.engine)), status
 
         # never a lossy save: what the form cannot carry is shown read-only and edited as YAML
         problems = unsupported(_plain(existing.doc), md) if existing is not None else []
