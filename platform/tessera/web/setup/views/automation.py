@@ -21,6 +21,7 @@ from ..workflowforms import (ACTION_TYPES, ASSIGN_MODES, DIRECTIONS, EVENTS, MET
                              WHENS, annotate_targets, blank_action, doc_from_draft, draft_from_doc, draft_from_form,
                              field_choices, map_pipeline_errors, trigger_summary, unsupported)
 from .security import _plain, _state
+from .workflow_dry_run import WorkflowDryRunRoutes
 
 EVENT_LABELS = dict(EVENTS)
 
@@ -30,7 +31,7 @@ def signing_credentials(engine) -> list[str]:
     return [c.name for c in credentials.list_credentials(engine) if c.kind == "webhook_signing"]
 
 
-class WorkflowsView(SetupView):
+class WorkflowsView(WorkflowDryRunRoutes, SetupView):
     icon = "fa-bolt"
 
     def _workflow(self, name):
