@@ -132,3 +132,49 @@ def test_email_and_webhook_errors_are_shown_at_their_inputs(admin, with_template
     bad = invalid_inputs(r.get_data(as_text=True))
     assert "actions.0.email_to.1" in bad and "no_such_field" in bad["actions.1.payload"]
     assert with_template.changes.active().number == before
+
+
+# --------------------------------------------------------------------------- "Test on a record"
+
+def test_the_builder_dry_runs_its_unsaved_form_on_a_record(admin, with_template, api):
+    from sqlalchemy import func, select
+
+    from tessera.storage.engine import begin_read
+    from tessera.storage.platform_tables import email_outbox, jobs, workflow_runs
+    services = with_template
+    _apply(services, "every_email_property", ALL_STEPS["every_email_property"])
+    deal = api.post("/api/v1/records/deal", json={"name": "Zeppelin order", "amount": 700}).json
+    api.post("/api/v1/records/deal", json={"name": "Other", "amount": 5})
+    found = admin.get("/setup/workflows/every_email_property/dry-run/records?q=zeppelin").get_json()
+    assert found == {"results": [{"id": deal["id"], "text": "Zeppelin order"}]}
+
+    def counts():
+        with begin_read(services.engine) as conn:
+            return [conn.execute(select(func.count()).select_from(t)).scalar() for t in (email_outbox, jobs, workflow_runs)]
+    before, version = counts(), services.changes.active().number
+    form = rendered_form(admin.get("/setup/workflows/every_email_property/").get_data(as_text=True))
+    form["actions.0.cc.0"] = "'draft@example.com'"                        # unsaved
+    r = admin.post("/setup/workflows/every_email_property/dry-run", {**form.to_dict(), "_record": deal["id"]})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    out = r.get_json()
+    assert out["status"] == "would_run" and out["draft"] and out["condition"]["result"] is True
+    [email] = out["emails"]
+    assert email["to"] == ["ada@example.com", "sales@example.com"] and email["cc"] == ["draft@example.com"]
+    assert email["subject"] == "Won: Zeppelin order"
+    assert counts() == before and services.changes.active().number == version
+
+    # a bad draft: each problem with the input that shows it; no record chosen: said so
+    form["actions.0.cc.0"] = "amount +"
+    r = admin.post("/setup/workflows/every_email_property/dry-run", {**form.to_dict(), "_record": deal["id"]})
+    assert r.status_code == 422 and r.get_json()["error"]["errors"][0]["input"] == "actions.0.cc.0"
+    form["actions.0.template"] = ""
+    r = admin.post("/setup/workflows/every_email_property/dry-run", {**form.to_dict(), "_record": deal["id"]})
+    assert r.status_code == 422 and r.get_json()["error"]["errors"][0]["input"] == "actions.0.template"
+    r = admin.post("/setup/workflows/every_email_property/dry-run", form.to_dict())
+    assert r.status_code == 422 and "choose a record" in r.get_json()["error"]["message"]
+    r = admin.post("/setup/workflows/every_email_property/dry-run",
+                   {**form.to_dict(), "actions.0.template": "deal_won_note", "actions.0.cc.0": "",
+                    "_record": "00000000-0000-0000-0000-000000000000"})
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    assert admin.post("/setup/workflows/nope/dry-run", {"_record": deal["id"]}).status_code == 404
+    assert counts() == before
