@@ -109,15 +109,3 @@ def test_a_manual_workflow_runs_from_the_list_bulk_action(page, browser, live_se
     assert ratings == ["Hot", "Hot", "Cold"]
     assert "did not run" not in page.inner_text("body")
 
-    phone = browser.new_context(viewport={"width": 390, "height": 844})
-    try:
-        p2 = phone.new_page()
-        sign_in(p2, base)
-        p2.goto(f"{base}/app/sales/lead?q=Bulkrun")
-        p2.check(f".row-check[value='{leads[2]['id']}']")
-        assert p2.is_visible("#bulk-run-open")
-        box = p2.locator("#bulk-bar").bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 390                # the bar fits the phone
-        screenshot(p2, "end_user_list_run_automation_phone")
-    finally:
-        phone.close()
