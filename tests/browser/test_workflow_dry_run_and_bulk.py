@@ -1,16 +1,18 @@
-"""In a real browser: the workflow builder's send_email card and "Test on a record" — an admin adds
-a copy recipient to the stock case acknowledgement WITHOUT saving, finds a case by name, tests it and
-sees the email that would be sent (nothing is queued, nothing saved); and an end user runs a manual
-workflow on records chosen in a list, through the "Run automation" bulk action. Screenshots at
-desktop (1280×800) and phone (390×844) widths."""
+"""In a real browser: the workflow builder's send_email and webhook cards and "Test on a record" —
+an admin adds a copy recipient and a webhook step to the stock case acknowledgement WITHOUT saving,
+finds a case by name, tests it and sees the email and the webhook request that would be sent
+(nothing is queued, sent or saved); and an end user runs a manual workflow on records chosen in a
+list, through the "Run automation" bulk action. Screenshots at desktop (1280×800) and phone
+(390×844) widths."""
 from __future__ import annotations
 
 from browser_helpers import screenshot as _screenshot, sign_in
 from sqlalchemy import func, select
 
+from tessera.automation.credentials import set_credential
 from tessera.security.actor import SYSTEM
 from tessera.storage.engine import begin_read
-from tessera.storage.platform_tables import email_outbox, jobs, workflow_runs
+from tessera.storage.platform_tables import email_outbox, jobs, webhook_deliveries, workflow_runs
 
 
 def screenshot(page, name):
@@ -28,7 +30,8 @@ def test_admin_tests_an_unsaved_email_workflow_on_a_record(page, browser, live_s
     case = live_services.records.create(SYSTEM, "case", {"subject": "Printer on fire", "reason": "Other",
                                                          "supplied_email": "pat@example.com"})
     stored = dict(live_services.runtimes.current().metadata.workflows["case_auto_response"].doc)
-    before = {t.name: count(live_services, t) for t in (email_outbox, jobs, workflow_runs)}
+    secret, _created = set_credential(live_services.engine, "erp_signing", "webhook_signing")
+    before = {t.name: count(live_services, t) for t in (email_outbox, jobs, workflow_runs, webhook_deliveries)}
 
     page.set_viewport_size({"width": 1280, "height": 800})
     sign_in(page, base)
@@ -37,7 +40,13 @@ def test_admin_tests_an_unsaved_email_workflow_on_a_record(page, browser, live_s
     step = page.locator(".wf-root > .wf-actions > .wf-action").nth(0)
     assert step.locator(".wf-template").first.input_value() == "case_auto_response"
     assert step.locator("[name='actions.0.email_to.0']").input_value().startswith("IF(ISBLANK(contact.email)")
-    step.locator("[name='actions.0.cc.0']").fill("'lead@example.com'")      # an unsaved change
+    step.locator("[name='actions.0.cc.0']").fill("'lead@example.com'")      # unsaved changes: a cc ...
+    page.click(".wf-root > .wf-add-action")                                   # ... and a webhook step
+    hook = page.locator(".wf-root > .wf-actions > .wf-action").nth(1)
+    hook.locator(".wf-type").first.select_option("webhook")
+    hook.locator("[name='actions.1.url']").fill("https://hooks.example.com/cases")
+    hook.locator("[name='actions.1.credential']").select_option("erp_signing")
+    hook.locator("[name='actions.1.payload']").fill("subject, status")
 
     page.fill("#dry-run-search", "printer fire")
     page.wait_for_function("document.querySelector('#dry-run-record').value === %r" % case["id"], timeout=10000)
@@ -49,6 +58,9 @@ def test_admin_tests_an_unsaved_email_workflow_on_a_record(page, browser, live_s
     assert "pat@example.com" in email and "lead@example.com" in email      # the draft's cc, not the stored doc's
     assert f"[{case['case_number']}] We received your request: Printer on fire" in email
     assert "true" in page.inner_text(".wf-dry-condition")
+    request = page.inner_text(".wf-dry-webhook")
+    assert "POST https://hooks.example.com/cases" in request and '"subject": "Printer on fire"' in request
+    assert '"type": "case.create"' in request and secret not in page.content()
     screenshot(page, "admin_workflow_dry_run")
 
     # a broken draft: the problem is named by its path, nothing runs
@@ -57,8 +69,8 @@ def test_admin_tests_an_unsaved_email_workflow_on_a_record(page, browser, live_s
     page.wait_for_selector("#dry-run-status.alert-danger", timeout=15000)
     assert "actions.0.cc.0" in page.inner_text("#dry-run-status")
 
-    # nothing was saved, queued or logged
-    assert {t.name: count(live_services, t) for t in (email_outbox, jobs, workflow_runs)} == before
+    # nothing was saved, queued, sent or logged
+    assert {t.name: count(live_services, t) for t in (email_outbox, jobs, workflow_runs, webhook_deliveries)} == before
     assert dict(live_services.runtimes.current().metadata.workflows["case_auto_response"].doc) == stored
 
     phone = browser.new_context(viewport={"width": 390, "height": 844})
