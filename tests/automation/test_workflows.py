@@ -393,7 +393,7 @@ def _jobs(services, kind):
         return [j for j in list_jobs(conn, kind=kind, limit=100)]
 
 
-def test_time_relative_workflow_is_planned_replanned_cancelled_and_rechecked(services, api):
+def test_time_relative_workflow_is_planned_replanned_cancelled_and_rechecked(services, api, app):
     from datetime import timedelta
     apply(services, {"close_reminder": {
         "object": "deal", "trigger": {"event": "time_relative", "field": "close_date", "offset": {"days": -3},
@@ -407,6 +407,11 @@ def test_time_relative_workflow_is_planned_replanned_cancelled_and_rechecked(ser
     api.patch(f"/api/v1/records/deal/{far['id']}", json={"close_date": (today + timedelta(days=40)).isoformat()})
     by_status = sorted((j.status, j.run_at.date()) for j in _jobs(services, "workflow.timed"))
     assert by_status == [("cancelled", today + timedelta(days=27)), ("ready", today + timedelta(days=37))]
+    # the record page shows what is planned for it (and only the live plan)
+    page = signed_in(app).get(f"/app/testapp/deal/{far['id']}").get_data(as_text=True)
+    scheduled = page[page.index('id="automation-scheduled"'):]
+    assert "Close Reminder" in scheduled and (today + timedelta(days=37)).isoformat() in scheduled
+    assert (today + timedelta(days=27)).isoformat() not in scheduled
     # the condition stops holding: cancelled; holding again: planned again (the same key, revived)
     assert api.patch(f"/api/v1/records/deal/{far['id']}", json={"amount": 5000}).status_code == 200
     assert all(j.status == "cancelled" for j in _jobs(services, "workflow.timed"))
@@ -565,3 +570,26 @@ def test_stock_case_sla_and_escalation_to_the_owners_manager(service, api, clien
     titles = [n["title"] for n in agent_api.get("/api/v1/notifications").json["notifications"]]
     assert "Escalated: Server down" in titles
     assert api.get(f"/api/v1/records/case/{low['id']}").json["owner"] == agent["id"]
+
+
+def test_assignment_and_notification_over_a_group(services, api, client_for):
+    users = [services.identity.create_user(f"grp{i}", password="Tq7-violet-harbor-92",
+                                           profile="system_administrator")[0] for i in range(3)]
+    group = api.post("/api/v1/records/group", json={"name": "Closers"}).json
+    for user in users:
+        api.post("/api/v1/records/group_member", json={"group": group["id"], "user": user["id"]})
+    api.patch(f"/api/v1/records/user/{users[2]['id']}", json={"active": False})   # inactive: never chosen
+    apply(services, {"closers": {"object": "deal", "trigger": {"event": "create"},
+                                 "actions": [{"type": "assign_owner", "group": "Closers"},
+                                             {"type": "notify", "group": "Closers", "title": "'New deal ' + name"}]}})
+    owners = [api.post("/api/v1/records/deal", json={"name": f"g{i}"}).json["owner"] for i in range(4)]
+    active = sorted((u["id"] for u in users[:2]), key=lambda i: uuid.UUID(i).int)
+    assert owners == [active[0], active[1], active[0], active[1]]
+    inbox = client_for(users[0]).get("/api/v1/notifications").json
+    assert [n["title"] for n in inbox["notifications"]].count("New deal g0") == 1
+    [entry] = [e for e in runs(api, workflow="closers") if e["steps"][0]["detail"].get("owner") == active[0]][:1]
+    assert entry["steps"][0]["detail"]["how"] == "round_robin over group 'Closers'"
+    with pytest.raises(MetadataInvalid) as caught:
+        apply(services, {"both": {"object": "deal", "trigger": {"event": "create"},
+                                  "actions": [{"type": "assign_owner", "group": "Closers", "queue": "Q"}]}})
+    assert any(e.path == "actions.0" and "exactly one" in e.message for e in caught.value.errors)

@@ -48,7 +48,7 @@ def _resolve(records, ctx, source: ApproverSource, submitter, values) -> tuple[l
     if kind == "queue":
         return assignment.queue_members(records, source.value)
     if kind == "group":
-        return _group_members(records, source.value)
+        return assignment.pool_members(records, "group", source.value)
     if kind == "role":
         users = _role_holders(records, source.value)
         return users, None if users else f"nobody active holds the role '{source.value}'"
@@ -101,11 +101,3 @@ def _parent(md, role: str | None) -> str | None:
     return comp.get("parent") if comp is not None else None
 
 
-def _group_members(records, name: str) -> tuple[list[uuid.UUID], str | None]:
-    group = records.find_by(SYSTEM, "group", "name", name)
-    if group is None:
-        return [], f"there is no group named '{name}'"
-    members = records.find_all_by(SYSTEM, "group_member", "group", uuid.UUID(group["id"]), fields=["user", "user.active"])
-    active = sorted({uuid.UUID(m["user"]) for m in members if m["user"] and m["user.active"] is not False},
-                    key=lambda u: u.int)
-    return active, None if active else f"group '{name}' has no active member"

@@ -1,4 +1,4 @@
-"""Who gets a record: the `assign_owner` action's choice of a queue member.
+"""Who gets a record: the `assign_owner` action's choice of a member of a queue or a group.
 
 round_robin  members in a stable order (by user id), each assignment taking the one after the
              member this workflow step assigned last. The cursor is a platform row per step, locked
@@ -24,14 +24,20 @@ from ..storage.platform_tables import assignment_cursors
 
 def queue_members(records, queue_name: str) -> tuple[list[uuid.UUID], str | None]:
     """Active members of the queue in a stable order, or ([], why not)."""
-    queue = records.find_by(SYSTEM, "queue", "name", queue_name)
-    if queue is None:
-        return [], f"there is no queue named '{queue_name}'"
-    members = records.find_all_by(SYSTEM, "queue_member", "queue", uuid.UUID(queue["id"]),
+    return pool_members(records, "queue", queue_name)
+
+
+def pool_members(records, kind: str, name: str) -> tuple[list[uuid.UUID], str | None]:
+    """Active members of a queue or a group (the core objects `queue`/`queue_member` and
+    `group`/`group_member`, alike in shape) in a stable order, or ([], why not)."""
+    pool = records.find_by(SYSTEM, kind, "name", name)
+    if pool is None:
+        return [], f"there is no {kind} named '{name}'"
+    members = records.find_all_by(SYSTEM, f"{kind}_member", kind, uuid.UUID(pool["id"]),
                                   fields=["user", "user.active"])
     active = sorted({uuid.UUID(m["user"]) for m in members if m["user"] and m["user.active"] is not False},
                     key=lambda u: u.int)
-    return active, None if active else f"queue '{queue_name}' has no active member"
+    return active, None if active else f"{kind} '{name}' has no active member"
 
 
 def round_robin(conn, key: str, members: list[uuid.UUID]) -> uuid.UUID:

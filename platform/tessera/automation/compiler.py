@@ -26,13 +26,15 @@ class Action:
     path: str                                   # where it is in the workflow (actions.1.then.0)
     label: str
     values: tuple[tuple[str, Compiled], ...] = ()
-    lookup: str | None = None                   # update_parent: the lookup field
-    target: str | None = None                   # create_record: the object; update_parent: the parent object
+    lookup: str | None = None                   # update_parent: the lookup field; update_related: the related one's
+    target: str | None = None                   # create_record: the object; update_parent/related: the other object
     condition: Compiled | None = None           # if
     user: Compiled | None = None                # assign_owner to a user
-    queue: str | None = None                    # assign_owner over a queue's members
+    queue: str | None = None                    # assign_owner over a queue's members; notify them
+    group: str | None = None                    # the same, over a group's members
     method: str = "round_robin"
     busy_filter: str | None = None              # least_busy: the object's records that count
+    related_filter: str | None = None           # update_related: which related records (an expression on them)
     to: tuple[Compiled, ...] = ()               # notify: user id expressions
     title: Compiled | None = None               # notify
     message: Compiled | None = None             # notify
@@ -122,14 +124,19 @@ def compile_actions(md: Metadata, obj, items, where: str) -> tuple[Action, ...]:
             elif kind == "update_parent":
                 parent = obj.fields[a["lookup"]].target
                 out.append(Action(kind, path, label, values_for(parent, a["values"]), lookup=a["lookup"], target=parent))
+            elif kind == "update_related":
+                related = md.objects[a["object"]]
+                out.append(Action(kind, path, label, values_for(related.name, a["values"]), lookup=a["lookup"],
+                                  target=related.name, related_filter=a.get("filter")))
             elif kind == "create_record":
                 out.append(Action(kind, path, label, values_for(a["object"], a["values"]), target=a["object"]))
             elif kind == "assign_owner":
                 out.append(Action(kind, path, label, user=expr(a["user"], "id") if "user" in a else None,
-                                  queue=a.get("queue"), method=a.get("method", "round_robin"),
+                                  queue=a.get("queue"), group=a.get("group"),
+                                  method=a.get("method", "round_robin"),
                                   busy_filter=a.get("busy_filter")))
             elif kind == "notify":
-                out.append(Action(kind, path, label, queue=a.get("queue"),
+                out.append(Action(kind, path, label, queue=a.get("queue"), group=a.get("group"),
                                   to=tuple(expr(text, "id") for text in a.get("to") or ()),
                                   title=expr(a["title"], "text"),
                                   message=expr(a["message"], "text") if a.get("message") else None))

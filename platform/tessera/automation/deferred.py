@@ -23,7 +23,10 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timezone
 
+from sqlalchemy import or_, select
+
 from ..security.actor import SYSTEM, Actor
+from ..storage.platform_tables import jobs
 from . import queue as q
 from .compiler import Workflow, workflows_of
 from .handlers import register, registry
@@ -56,6 +59,22 @@ def fire_time(wf: Workflow, values: dict) -> datetime | None:
 
 def _key(wf: Workflow, record_id, at: datetime) -> str:
     return f"timed:{wf.name}:{record_id}:{at.isoformat()}"
+
+
+def planned_for_record(engine, runtime, object_name: str, record_id) -> list[dict]:
+    """The time-relative runs planned for a record and not yet fired, soonest first (the record
+    page shows them): [{workflow, label, fire_at}]."""
+    timed = workflows_of(runtime).timed_for(object_name)
+    if not timed:
+        return []
+    t = jobs
+    keys = or_(*[t.c.unique_key.startswith(f"timed:{wf.name}:{record_id}:", autoescape=True) for wf in timed])
+    stmt = (select(t.c.payload, t.c.run_at).where(t.c.kind == TIMED_KIND, t.c.status.in_(("ready", "retry")), keys)
+            .order_by(t.c.run_at).limit(50))
+    labels = {wf.name: wf.label for wf in timed}
+    with engine.connect() as conn:
+        return [{"workflow": row.payload["workflow"], "label": labels.get(row.payload["workflow"], row.payload["workflow"]),
+                 "fire_at": row.payload["fire_at"]} for row in conn.execute(stmt)]
 
 
 def plan_timed(ctx, event: str, values: dict, prior: dict | None) -> None:

@@ -29,7 +29,7 @@ from ..records.errors import RecordError, WorkflowFailed
 from ..records.serialize import to_api
 from ..security.actor import Actor
 from ..storage.engine import begin_write
-from . import assignment, copy_sync, deferred, email_outbox, notifications, runlog, webhooks
+from . import assignment, copy_sync, deferred, email_outbox, notifications, related_updates, runlog, webhooks
 from .compiler import Action, Workflow, workflows_of
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,8 @@ class WorkflowEngine:
                         continue
                     self.records.update(actor, action.target, parent_id, self._input(ctx, action.target, fields))
                     run.step(action.path, action.kind, action.label, record_id=str(parent_id), values=_shown(fields))
+                elif action.kind == "update_related":
+                    self._update_related(ctx, wf, run, action, actor, values, fields)
                 elif action.kind == "create_record":
                     created = self.records.create(actor, action.target, self._input(ctx, action.target, fields))
                     run.step(action.path, action.kind, action.label, object=action.target, record_id=created["id"])
@@ -244,6 +246,20 @@ class WorkflowEngine:
                 raise WorkflowFailed(f"workflow '{wf.name}' failed at {action.path} ({action.label}): {exc.message}",
                                      details={"workflow": wf.name, "step": action.path, "cause": exc.to_dict()}) from None
 
+    def _update_related(self, ctx, wf, run, action: Action, actor, values, fields) -> None:
+        try:
+            ids = related_updates.update_related(self.records, actor, action.target, action.lookup, values["id"],
+                                                 action.related_filter, self._input(ctx, action.target, fields))
+        except related_updates.TooManyRelated as exc:
+            run.step(action.path, action.kind, action.label, "failed", error=str(exc))
+            raise WorkflowFailed(f"workflow '{wf.name}' failed at {action.path} ({action.label}): {exc}",
+                                 details={"workflow": wf.name, "step": action.path}) from None
+        if not ids:
+            run.step(action.path, action.kind, action.label, "skipped", reason=f"no {action.target} records match")
+            return
+        run.step(action.path, action.kind, action.label, object=action.target, updated=len(ids),
+                 record_ids=[str(i) for i in ids[:20]], values=_shown(fields))
+
     def _assign(self, ctx, wf, run, action: Action, actor, values) -> None:
         if action.user is not None:
             owner, how = self._evaluate(ctx, wf, action, action.user, values, None), "user"
@@ -251,11 +267,12 @@ class WorkflowEngine:
                 run.step(action.path, action.kind, action.label, "skipped", reason="the user expression is blank")
                 return
         else:
-            members, why_not = assignment.queue_members(self.records, action.queue)
+            kind, name = ("queue", action.queue) if action.queue else ("group", action.group)
+            members, why_not = assignment.pool_members(self.records, kind, name)
             if not members:
                 run.step(action.path, action.kind, action.label, "skipped", reason=why_not)
                 return
-            how = f"{action.method} over queue '{action.queue}'"
+            how = f"{action.method} over {kind} '{name}'"
             owner = (assignment.round_robin(ctx.conn, f"{wf.name}:{action.path}", members)
                      if action.method == "round_robin"
                      else assignment.least_busy(self.records, ctx.object_name, members, action.busy_filter))
@@ -273,7 +290,10 @@ class WorkflowEngine:
     def _notify(self, ctx, wf, run, action: Action, values, prior) -> None:
         recipients = [self._evaluate(ctx, wf, action, compiled, values, prior) for compiled in action.to]
         if action.queue:
-            members, _why_not = assignment.queue_members(self.records, action.queue)
+            members, _why_not = assignment.pool_members(self.records, "queue", action.queue)
+            recipients += members
+        if action.group:
+            members, _why_not = assignment.pool_members(self.records, "group", action.group)
             recipients += members
         recipients = [uuid.UUID(str(r)) for r in recipients if r is not None]
         title = self._evaluate(ctx, wf, action, action.title, values, prior) or ""

@@ -16,9 +16,10 @@ from .model import Metadata, ObjectDef
 BEFORE_SAVE_ACTIONS = frozenset({"update_record", "if"})
 # the properties each action type takes (the schema lists them all, for one clear unknown-property error)
 ACTION_PROPERTIES = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
+                     "update_related": {"object", "lookup", "filter", "values"},
                      "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
-                     "assign_owner": {"user", "queue", "method", "busy_filter"},
-                     "notify": {"to", "queue", "title", "message"}, "send_email": {"template", "to", "cc"},
+                     "assign_owner": {"user", "queue", "group", "method", "busy_filter"},
+                     "notify": {"to", "queue", "group", "title", "message"}, "send_email": {"template", "to", "cc"},
                      "webhook": {"url", "credential", "event", "payload"}, "submit_for_approval": {"process"}}
 SETTABLE_SYSTEM_FIELDS = frozenset({"owner"})
 
@@ -76,7 +77,7 @@ def _check_trigger(md, obj, trigger, src, errors) -> None:
     if event == "time_relative":
         for key in ("field", "offset"):
             if key not in trigger:
-                errors.append(MetaError(src, f"trigger.{key}", f"required for time_relative triggers"))
+                errors.append(MetaError(src, f"trigger.{key}", "required for time_relative triggers"))
         name = trigger.get("field")
         if name is not None and name not in ("created_at", "updated_at"):
             f = obj.fields.get(name)
@@ -166,6 +167,17 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
             parent = md.objects.get(link.target)
             if parent is not None:
                 _check_values(md, obj, parent, action["values"], f"{at}.values", src, False, errors)
+        elif kind == "update_related":
+            if deleted:
+                errors.append(MetaError(src, f"{at}.type", "the record is deleted: its related records are being "
+                                                           "deleted or detached with it"))
+                continue
+            errors.extend(_related_problems(md, obj, action, at, src))
+            related = md.objects.get(action["object"])
+            if related is not None:
+                _check_values(md, obj, related, action["values"], f"{at}.values", src, False, errors)
+                if action.get("filter"):
+                    _compile(md, related, action["filter"], "boolean", src, f"{at}.filter", errors, context="read")
         elif kind == "create_record":
             target = md.objects.get(action["object"])
             if target is None:
@@ -181,12 +193,12 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
         elif kind == "assign_owner":
             if deleted:
                 errors.append(MetaError(src, f"{at}.type", "the record is deleted: it has no owner to assign"))
-            elif ("user" in action) == ("queue" in action):
-                errors.append(MetaError(src, at, "assign_owner takes a user or a queue (exactly one)"))
+            elif sum(key in action for key in ("user", "queue", "group")) != 1:
+                errors.append(MetaError(src, at, "assign_owner takes a user, a queue or a group (exactly one)"))
             elif "user" in action:
                 for key in ("method", "busy_filter"):
                     if key in action:
-                        errors.append(MetaError(src, f"{at}.{key}", f"'{key}' applies to assignment over a queue"))
+                        errors.append(MetaError(src, f"{at}.{key}", f"'{key}' applies to assignment over a queue or a group"))
                 compiled = _compile(md, obj, action["user"], "id", src, f"{at}.user", errors)
                 if compiled is not None and compiled.type != "id":   # `fits` lets text stand for an id
                     errors.append(MetaError(src, f"{at}.user", f"the expression must give an id (a user "
@@ -198,8 +210,9 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
                     _compile(md, obj, action["busy_filter"], "boolean", src, f"{at}.busy_filter", errors,
                              context="read")
         elif kind == "notify":
-            if not action.get("to") and not action.get("queue"):
-                errors.append(MetaError(src, at, "notify needs recipients: `to` (user id expressions) and/or a `queue`"))
+            if not action.get("to") and not action.get("queue") and not action.get("group"):
+                errors.append(MetaError(src, at, "notify needs recipients: `to` (user id expressions), a `queue` "
+                                                 "and/or a `group`"))
             for i, text in enumerate(action.get("to") or ()):
                 compiled = _compile(md, obj, text, "id", src, f"{at}.to.{i}", errors)
                 if compiled is not None and compiled.type != "id":
@@ -218,6 +231,19 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors):
             _compile(md, obj, action["condition"], "boolean", src, f"{at}.condition", errors)
             _check_actions(md, obj, action["then"], f"{at}.then", src, before_save, deleted, errors)
             _check_actions(md, obj, action.get("else") or (), f"{at}.else", src, before_save, deleted, errors)
+
+
+def _related_problems(md: Metadata, obj: ObjectDef, action, at, src) -> list[MetaError]:
+    related = md.objects.get(action["object"])
+    if related is None:
+        return [MetaError(src, f"{at}.object", f"there is no object '{action['object']}'")]
+    link = related.fields.get(action["lookup"])
+    if link is None or not link.is_relation:
+        return [MetaError(src, f"{at}.lookup", f"'{related.name}.{action['lookup']}' is not a lookup field")]
+    if link.target != obj.name:
+        return [MetaError(src, f"{at}.lookup", f"'{related.name}.{action['lookup']}' points at '{link.target}', "
+                                               f"not at '{obj.name}' (the triggering object)")]
+    return []
 
 
 def _submit_problems(md, obj, action, at, src, deleted) -> list[MetaError]:

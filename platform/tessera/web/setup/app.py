@@ -51,6 +51,7 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     compiled templates stay warm."""
     from .views.approvals import ApprovalProcessesView
     from .views.automation import RunLogView, WorkflowsView
+    from .views.email_templates import EmailTemplatesView
     from .views.objects import ObjectManagerView
     from .views.packages import PackagesView
     from .views.permission_groups import PermissionSetGroupsView
@@ -83,6 +84,8 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     admin.add_view(WorkflowsView(name="Workflows", endpoint="workflows", url="workflows", category="Automation"))
     admin.add_view(ApprovalProcessesView(name="Approval Processes", endpoint="approval_processes",
                                          url="approval-processes", category="Automation"))
+    admin.add_view(EmailTemplatesView(name="Email Templates", endpoint="email_templates", url="email-templates",
+                                      category="Automation"))
     admin.add_view(RunLogView(name="Run Log", endpoint="workflow_runs", url="workflow-runs", category="Automation"))
     admin.add_view(VersionsView(name="Versions", endpoint="versions", url="versions", category="Changes"))
     admin.add_view(PackagesView(name="Installed Packages", endpoint="packages", url="packages", category="Changes"))

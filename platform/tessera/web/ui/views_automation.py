@@ -1,5 +1,5 @@
-"""Automation on the record page: the runs that touched the record, and the manual workflows a
-person may run on it (its "Run" menu); running one posts here and comes back with the outcome."""
+"""Automation on the record page: the runs that touched the record, the time-relative runs planned
+for it, and the manual workflows a person may run on it (its "Run" menu); running one posts here and comes back with the outcome."""
 from __future__ import annotations
 
 import uuid
@@ -8,7 +8,7 @@ from flask import flash, redirect, url_for
 
 from ...automation import runlog
 from ...automation.compiler import workflows_of
-from ...automation.deferred import run_manual
+from ...automation.deferred import planned_for_record, run_manual
 from ...records.errors import RecordError
 from .context import actor, rt, services, ui
 from .meta import require_app, require_object
@@ -24,9 +24,10 @@ def record_automation(obj, record_id, can_edit: bool) -> dict | None:
     for run in runs:
         run["label"] = labels.get(run["workflow"], run["workflow"])
     manual = [wf for wf in compiled.by_name.values() if wf.trigger == "manual" and wf.object == obj.name] if can_edit else []
-    if not runs and not manual:
+    scheduled = planned_for_record(services().engine, rt(), obj.name, record_id)
+    if not runs and not manual and not scheduled:
         return None
-    return {"runs": runs, "manual": manual}
+    return {"runs": runs, "manual": manual, "scheduled": scheduled}
 
 
 @ui.post("/<app_name>/<object_name>/<record_id>/run/<workflow>")

@@ -1,7 +1,9 @@
 """Page layouts (drag and drop), list views and app navigation.
 
-A package's layout, list view or app is overridden WHOLE by the org's copy of the same name
-(metadata/README.md); "Revert" deletes that copy, and the package's version shows again.
+A package's list view or app is overridden WHOLE by the org's copy of the same name
+(metadata/README.md); "Revert" deletes that copy, and the package's version shows again. A
+package's layout is saved as a patch when the edit can be said as one (layout_patches.py), so the
+package's later changes to it still arrive; otherwise as a whole copy.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from flask_admin import expose
 
 from ....meta.model import default_label
 from ..base import FormErrors, SetupView, error_map
+from ..layout_patches import as_patch, patch_summary
 from ..orgedit import api_name, name_problem
 from .objects import SYSTEM_FIELD_LABELS
 
@@ -19,9 +22,11 @@ MAX_SECTIONS = 50
 
 
 def _state(md_component, ed, dirname) -> str:
-    """"package" (as the package ships it), "override" (the org's copy replaces it), "custom"."""
+    """"package" (as the package ships it), "patched" (a package layout with the org's patch),
+    "override" (the org's copy replaces it), "custom"."""
     if md_component.package is not None:
-        return "package"
+        org = ed.org_doc(dirname, md_component.name) if dirname == "layouts" else None
+        return "patched" if org is not None and "patches" in org else "package"
     return "override" if ed.package_doc(dirname, md_component.name) else "custom"
 
 
@@ -140,8 +145,18 @@ class LayoutsView(_ComponentView):
             return on_invalid(exc.errors)
 
         def build(ed):
-            ed.put("layouts", name, posted)
-            return f"{'Create' if new else 'Edit'} page layout {name} ({obj.name})"
+            shipped = ed.package_doc("layouts", name)
+            patch = as_patch(shipped[1], posted) if shipped else None
+            if patch is None:
+                ed.put("layouts", name, posted)
+                return f"{'Create' if new else 'Edit'} page layout {name} ({obj.name})" + \
+                    (": the org's copy replaces the package's" if shipped else "")
+            if len(patch) == 1:     # no operation left: the package's layout as shipped
+                if ed.org_doc("layouts", name) is not None:
+                    ed.delete("layouts", name)
+                return f"Revert page layout {name} ({obj.name}) to the package's"
+            ed.put("layouts", name, patch)
+            return f"Patch page layout {name} ({obj.name}): {patch_summary(patch)}"
 
         return self.org_change(build, on_invalid=on_invalid, title=f"Save the page layout {posted.get('label') or name}",
                                done_url=url_for(".edit", cname=name),
