@@ -141,7 +141,7 @@ def test_admin_builds_a_time_relative_workflow_with_a_notify_step(page, browser,
     assert "id" in checked(page, "[name='actions.0.to.0']", "bad")
     step.locator("[name='actions.0.to.0']").fill("owner")
     checked(page, "[name='actions.0.to.0']", "ok")
-    step.locator("[data-wf-add-to]").click()
+    step.locator("[data-wf-add-to=to]").click()
     page.fill("[name='actions.0.to.1']", "account.owner")
     checked(page, "[name='actions.0.to.1']", "ok")
     page.fill("[name='actions.0.title']", "'Closes in 3 days: ' + name")

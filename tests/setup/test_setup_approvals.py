@@ -130,14 +130,17 @@ def test_the_stock_process_round_trips_and_is_overridden_whole(admin, sales):
 
 
 def test_what_the_form_cannot_carry_is_read_only(admin, services):
+    deep = [{"type": "update_record", "values": {"probability": "50"}}]
+    for _ in range(9):   # deeper than the builder shows
+        deep = [{"type": "if", "condition": "amount > 1", "then": deep}]
     org = {"manifest": None, "components": {"approval_processes": {"odd": {
         "source": "approval_processes/odd.yaml", "doc": {
             "name": "odd", "object": "deal", "steps": [{"approvers": [{"type": "manager"}]}],
-            "on_approve": [{"type": "webhook", "url": "https://example.com/hook", "credential": "erp"}]}}}}}
+            "on_approve": deep}}}}}
     services.changes.apply_org(org, author="test")
     page = admin.get("/setup/approval-processes/odd/")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and 'id="approval-read-only"' in html and "webhook" in html
+    assert page.status_code == 200 and 'id="approval-read-only"' in html and "nested deeper" in html
     assert admin.post("/setup/approval-processes/odd/", process_form(name="odd")).status_code == 409
 
 

@@ -262,7 +262,7 @@ def test_a_workflow_the_form_cannot_carry_is_read_only(admin, services, name):
 
 
 def test_an_action_type_the_builder_does_not_know_is_never_dropped(admin, services, monkeypatch):
-    """send_email / webhook land later from other branches: a builder that does not know a stored
+    """A step type the schema gains before the builder does: a builder that does not know a stored
     step's type shows the workflow read-only. Simulated by a builder that does not know notify."""
     monkeypatch.setattr(workflowforms, "ACTION_KEYS",
                         {k: v for k, v in workflowforms.ACTION_KEYS.items() if k != "notify"})

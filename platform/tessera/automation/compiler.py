@@ -171,6 +171,11 @@ def compile_actions(md: Metadata, obj, items, where: str, resolve=None) -> tuple
     return actions(items, where)
 
 
+def compile_workflow(md: Metadata, comp) -> Workflow:
+    """One validated workflow document, compiled (active or not: a dry run tries drafts too)."""
+    return _compile_workflow(md, comp)
+
+
 def _compile_workflow(md: Metadata, comp) -> Workflow:
     obj = md.objects[comp["object"]]
     trigger = comp["trigger"]

@@ -21,8 +21,10 @@ resume job queued in the same transaction; the job continues the run after the w
 """
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
 
@@ -39,6 +41,21 @@ log = logging.getLogger(__name__)
 MAX_DEPTH = 8
 # the after-save workflows running in this thread, outermost first (a loop shows as a repeat)
 _chain: ContextVar[tuple[str, ...]] = ContextVar("tessera_workflow_chain", default=())
+# set by a dry run (dry_run.py): the messages (email, webhook) runs would send are collected here
+# instead of being written to the outbox / delivery log and queued
+_collected: ContextVar[list | None] = ContextVar("tessera_workflow_collected", default=None)
+
+
+@contextmanager
+def collecting_messages():
+    """Within this block, send_email and webhook steps collect what they would send (yielded list)
+    and queue nothing; every other step acts as usual (the caller rolls the transaction back)."""
+    collected: list[dict] = []
+    token = _collected.set(collected)
+    try:
+        yield collected
+    finally:
+        _collected.reset(token)
 
 
 class WorkflowEngine:
@@ -246,6 +263,8 @@ class WorkflowEngine:
                     self._notify(ctx, wf, run, action, values, prior)
                 elif action.kind == "send_email":
                     self._send_email(ctx, wf, run, action, values, prior)
+                elif action.kind == "webhook" and _collected.get() is not None:
+                    self._collect_webhook(ctx, wf, run, action, values)
                 elif action.kind == "webhook":   # a delivery and its job, in this transaction
                     delivery = webhooks.enqueue_for_record(self.records, ctx, wf.name, action.webhook, run.event, values)
                     run.step(action.path, action.kind, action.label, delivery=delivery, url=action.webhook.url)
@@ -346,11 +365,27 @@ class WorkflowEngine:
             raise WorkflowFailed(f"workflow '{wf.name}' failed at {action.path}: email template '{action.template}' "
                                  f"cannot be rendered ({type(exc).__name__}: {exc})",
                                  details={"workflow": wf.name, "step": action.path}) from None
+        collected = _collected.get()
+        if collected is not None:   # a dry run: what would be sent, nothing queued
+            collected.append({"type": "email", "workflow": wf.name, "step": action.path, "template": action.template,
+                              "to": to, "cc": cc, "subject": message.subject, "text": message.text,
+                              "html": message.html})
+            run.step(action.path, action.kind, action.label, to=to, cc=cc, subject=message.subject, **ignored)
+            return
         outbox_id, job_id = email_outbox.queue_email(
             ctx.conn, to=to, cc=cc, message=message, template=action.template, workflow=wf.name,
             object_name=ctx.object_name, record_id=values["id"], version=ctx.runtime.version)
         run.step(action.path, action.kind, action.label, outbox_id=str(outbox_id), job_id=job_id, to=to, cc=cc,
                  subject=message.subject, **ignored)
+
+    def _collect_webhook(self, ctx, wf, run, action: Action, values) -> None:
+        """A dry run's webhook step: the request that would be sent (unsigned: no secret is read)."""
+        spec = action.webhook
+        event, data = webhooks.message_for_record(self.records, ctx, wf.name, spec, run.event, values)
+        _collected.get().append({"type": "webhook", "workflow": wf.name, "step": action.path, "method": "POST",
+                                 "url": spec.url, "credential": spec.credential, "event": event,
+                                 "body": json.loads(webhooks.message_body(event, data, ctx.now))})
+        run.step(action.path, action.kind, action.label, url=spec.url, event=event)
 
     def _submit_for_approval(self, ctx, wf, run, action: Action, values) -> None:
         """In the write's transaction; already pending or no process applying: skipped (noted);

@@ -78,6 +78,15 @@ def url_hash(url: str) -> str:
 # -- the workflow action: in the record write's transaction -------------------------------------
 def enqueue_for_record(records, ctx, workflow: str, spec: WebhookSpec, event: str, values: dict) -> str:
     """Write the delivery and its job on the write's connection; returns the delivery (message) id."""
+    event_type, data = message_for_record(records, ctx, workflow, spec, event, values)
+    return enqueue_delivery(ctx.conn, workflow=workflow, object_name=ctx.object_name, record_id=values.get("id"),
+                            url=spec.url, credential=spec.credential, event=event_type, data=data,
+                            version=ctx.runtime.version, now=ctx.now)
+
+
+def message_for_record(records, ctx, workflow: str, spec: WebhookSpec, event: str, values: dict) -> tuple[str, dict]:
+    """(the message's type, its `data`): what a webhook action sends about the record (a dry run
+    shows it without enqueueing). Fails the run when the signing credential does not exist."""
     if not credentials.exists(ctx.conn, spec.credential, "webhook_signing"):
         raise WorkflowFailed(f"workflow '{workflow}': there is no webhook_signing credential '{spec.credential}' "
                              f"(create it: tessera credential set {spec.credential} --kind webhook_signing)",
@@ -90,18 +99,19 @@ def enqueue_for_record(records, ctx, workflow: str, spec: WebhookSpec, event: st
         data = records.get(SYSTEM, ctx.object_name, values["id"], fields=["id", *spec.fields] if spec.fields else None)
         if spec.fields:          # exactly what was asked for (not the service's _row_version)
             data = {name: data.get(name) for name in ("id", *spec.fields)}
-    return enqueue_delivery(ctx.conn, workflow=workflow, object_name=ctx.object_name, record_id=values.get("id"),
-                            url=spec.url, credential=spec.credential,
-                            event=spec.event or f"{ctx.object_name}.{event}", data=data,
-                            version=ctx.runtime.version, now=ctx.now)
+    return spec.event or f"{ctx.object_name}.{event}", data
+
+
+def message_body(event: str, data, now: datetime) -> str:
+    """The Standard Webhooks payload: type, timestamp, data."""
+    return json.dumps({"type": event, "timestamp": to_api(now), "data": data}, separators=(",", ":"), default=str)
 
 
 def enqueue_delivery(conn, *, workflow: str, url: str, credential: str, event: str, data, object_name=None,
                      record_id=None, version: int | None = None, now: datetime | None = None) -> str:
     now = now or _now()
     delivery_id = f"msg_{new_id().hex}"
-    # the Standard Webhooks payload shape: type, timestamp, data
-    body = json.dumps({"type": event, "timestamp": to_api(now), "data": data}, separators=(",", ":"), default=str)
+    body = message_body(event, data, now)
     conn.execute(insert(deliveries).values(
         id=delivery_id, workflow=workflow, object=object_name, record_id=record_id, url=url, credential=credential,
         event=event, body=body, status="pending", attempts=0, created_at=now))

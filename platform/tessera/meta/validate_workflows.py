@@ -108,6 +108,11 @@ def _check_trigger(md, obj, trigger, src, errors) -> None:
                 errors.append(MetaError(src, "trigger.cron", f"not a cron expression (minute hour day month weekday): {exc}"))
 
 
+def check_workflow(md: Metadata, comp) -> list[MetaError]:
+    """The semantic checks of one workflow (a draft the change pipeline has not seen yet)."""
+    return _check_workflow(md, comp)
+
+
 def _check_workflow(md: Metadata, comp) -> list[MetaError]:
     src = comp.source
     obj = md.objects.get(comp["object"])

@@ -8,6 +8,8 @@ delivery log.
     GET /api/v1/webhook-deliveries[?status=&limit=]    admins: the webhook delivery log (and disabled endpoints)
     GET /api/v1/webhook-deliveries/{id}                admins: one delivery, its request and every attempt
     POST /api/v1/webhook-deliveries/{id}/replay        admins: send it again (the same webhook-id)
+    POST /api/v1/workflows/{name}/dry-run              admins: what the workflow (or a draft) would do
+                                                       to a record, rolled back (automation/dry_run.py)
 """
 from __future__ import annotations
 
@@ -126,6 +128,25 @@ def run_workflow(name: str):
     if set(body) != {"records"}:
         raise ValidationFailed('the body must be {"records": [record ids]}')
     return jsonify(results=run_manual(services(), g.actor, name, body["records"]))
+
+
+@api.post("/workflows/<name>/dry-run")
+def dry_run_workflow(name: str):
+    """Body {"record_id": id, "definition": optional draft document}: 200 with what would happen
+    (condition, steps with before → after, created records, emails, webhook requests); nothing is
+    saved or sent. 403 without customize_metadata, 404 unknown workflow or record, 422 a bad draft
+    (each problem with its path)."""
+    from ..automation.dry_run import dry_run
+    from .api import _json_body
+    _require_setup_rights("testing a workflow")
+    body = _json_body(dict)
+    unknown = set(body) - {"record_id", "definition"}
+    if unknown or "record_id" not in body:
+        raise ValidationFailed('the body must be {"record_id": a record id, "definition": an optional workflow draft}'
+                               + (f" (unknown: {', '.join(sorted(unknown))})" if unknown else ""))
+    if not isinstance(body["record_id"], str) or not body["record_id"].strip():
+        raise ValidationFailed('"record_id" must be a record id (text)')
+    return jsonify(dry_run(services(), g.actor, name, body["record_id"].strip(), body.get("definition")))
 
 
 # -- the email outbox: admins ---------------------------------------------------------------------

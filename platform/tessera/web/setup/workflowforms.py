@@ -13,6 +13,8 @@ pipeline reports at a metadata path lands on the input of that path:
     actions.<i>.assign / .user / .queue / .method / .busy_filter          (assign_owner)
     actions.<i>.to.<k> / .notify_queue / .title / .message                (notify)
     actions.<i>.process                                                   (submit_for_approval)
+    actions.<i>.template / .email_to.<k> / .cc.<k>                        (send_email)
+    actions.<i>.url / .credential / .event / .payload (field names, comma-separated)   (webhook)
 
 A *draft* is the document with each action's `values` kept as the posted list of [field, expr]
 rows (their order and row numbers are what the form shows); `doc_from_draft` turns it into the
@@ -42,7 +44,8 @@ WHENS = [("always", "Every time the condition holds"), ("becomes_true", "Only wh
 RUN_AS = [("system", "System (every record)"), ("triggering_user", "The user whose change triggered it")]
 ACTION_TYPES = [("update_record", "Update the record"), ("update_parent", "Update a related (parent) record"),
                 ("create_record", "Create a record"), ("assign_owner", "Assign the owner"),
-                ("notify", "Notify users"), ("submit_for_approval", "Submit for approval"), ("if", "If / else")]
+                ("notify", "Notify users"), ("send_email", "Send an email"), ("webhook", "Call a webhook"),
+                ("submit_for_approval", "Submit for approval"), ("if", "If / else")]
 VALUE_ACTIONS = ("update_record", "update_parent", "create_record")
 MAX_ACTIONS, MAX_VALUES, MAX_DEPTH, MAX_RECIPIENTS = 50, 100, 8, 20
 # what the form carries, per part of the document (anything else makes the workflow read-only here)
@@ -51,7 +54,8 @@ TRIGGER_KEYS = {"event", "timing", "condition", "when", "field", "offset", "cron
 ACTION_KEYS = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
                "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
                "assign_owner": {"user", "queue", "method", "busy_filter"},
-               "notify": {"to", "queue", "title", "message"}, "submit_for_approval": {"process"}}
+               "notify": {"to", "queue", "title", "message"}, "submit_for_approval": {"process"},
+               "send_email": {"template", "to", "cc"}, "webhook": {"url", "credential", "event", "payload"}}
 _INDEX = re.compile(r"^\d{1,3}$")
 
 
@@ -94,11 +98,18 @@ def _draft_action(action: dict) -> dict:
             "queue": _text(action.get("queue")) if kind != "notify" else "",
             "method": _text(action.get("method")) or "round_robin", "busy_filter": _text(action.get("busy_filter")),
             # notify
-            "to": [_text(t) for t in to] if isinstance(to, list) else [],
+            "to": [_text(t) for t in to] if isinstance(to, list) and kind == "notify" else [],
             "notify_queue": _text(action.get("queue")) if kind == "notify" else "",
             "title": _text(action.get("title")), "message": _text(action.get("message")),
             # submit_for_approval
-            "process": _text(action.get("process"))}
+            "process": _text(action.get("process")),
+            # send_email: `to` is its own list of rows (address expressions, not user ids)
+            "template": _text(action.get("template")),
+            "email_to": [_text(t) for t in to] if isinstance(to, list) and kind == "send_email" else [],
+            "cc": [_text(t) for t in action["cc"]] if isinstance(action.get("cc"), list) else [],
+            # webhook
+            "url": _text(action.get("url")), "credential": _text(action.get("credential")),
+            "event": _text(action.get("event")), "payload": ", ".join(map(_text, action.get("payload") or ()))}
 
 
 def blank_action(kind: str = "update_record") -> dict:
@@ -171,7 +182,10 @@ def _draft_from_node(node: dict, depth: int) -> dict:
             "method": text("method") or "round_robin", "busy_filter": text("busy_filter"),
             "to": [_clean(t) for t in _ordered(node.get("to"))[:MAX_RECIPIENTS]],
             "notify_queue": text("notify_queue"), "title": text("title"), "message": text("message"),
-            "process": text("process")}
+            "process": text("process"), "template": text("template"),
+            "email_to": [_clean(t) for t in _ordered(node.get("email_to"))[:MAX_RECIPIENTS]],
+            "cc": [_clean(t) for t in _ordered(node.get("cc"))[:MAX_RECIPIENTS]],
+            "url": text("url"), "credential": text("credential"), "event": text("event"), "payload": text("payload")}
 
 
 # --------------------------------------------------------------------------- draft → document
@@ -285,6 +299,10 @@ def _actions_doc(actions, path, md, object_name, before_save, add) -> list:
         elif kind == "submit_for_approval":
             if action["process"]:
                 doc["process"] = action["process"]
+        elif kind == "send_email":
+            _email_doc(action, doc, p, add)
+        elif kind == "webhook":
+            _webhook_doc(action, doc, p, add)
         else:
             if kind == "update_parent":
                 if not action["lookup"]:
@@ -328,6 +346,33 @@ def _notify_doc(action, doc, p, add) -> None:
     doc["title"] = action["title"]
     if action["message"]:
         doc["message"] = action["message"]
+
+
+def _email_doc(action, doc, p, add) -> None:
+    if not action["template"]:
+        add(f"{p}.template", "choose the email template to send")
+    doc["template"] = action["template"]
+    to = [t for t in action["email_to"] if t]
+    if not to:
+        add(f"{p}.email_to", "add a recipient (an expression giving an email address, e.g. contact.email)")
+    doc["to"] = to
+    cc = [t for t in action["cc"] if t]
+    if cc:
+        doc["cc"] = cc
+
+
+def _webhook_doc(action, doc, p, add) -> None:
+    if not action["url"]:
+        add(f"{p}.url", "enter the http(s) URL the message is posted to")
+    doc["url"] = action["url"]
+    if not action["credential"]:
+        add(f"{p}.credential", "choose the webhook_signing credential that signs the message")
+    doc["credential"] = action["credential"]
+    if action["event"]:
+        doc["event"] = action["event"]
+    payload = [name for name in re.split(r"[\s,]+", action["payload"]) if name]
+    if payload:
+        doc["payload"] = payload
 
 
 def _values_doc(action, p, md, object_name, before_save, add) -> dict:
@@ -395,15 +440,17 @@ def input_for(path: str, draft: dict) -> str | None:
         return f"{key}.{action['assign']}"
     if not rest and action["type"] == "notify":         # "needs recipients"
         return f"{key}.to"
-    if rest and rest[0] == "to":   # the document's list leaves out blank rows: find the k-th filled one
-        filled = [k for k, t in enumerate(action["to"]) if t]
+    if rest and rest[0] in ("to", "cc"):   # the document's list leaves out blank rows: find the k-th filled one
+        rows = "email_to" if rest[0] == "to" and action["type"] == "send_email" else rest[0]
+        filled = [k for k, t in enumerate(action[rows]) if t]
         if len(rest) > 1 and _INDEX.match(rest[1]) and int(rest[1]) < len(filled):
-            return f"{key}.to.{filled[int(rest[1])]}"
-        return f"{key}.to"
+            return f"{key}.{rows}.{filled[int(rest[1])]}"
+        return f"{key}.{rows}"
     if rest and rest[0] == "queue" and action["type"] == "notify":
         return f"{key}.notify_queue"
     if rest and rest[0] in ("type", "label", "condition", "lookup", "object", "values", "then", "else", "user",
-                            "queue", "method", "busy_filter", "title", "message", "process"):
+                            "queue", "method", "busy_filter", "title", "message", "process", "template", "url",
+                            "credential", "event", "payload"):
         return f"{key}.{rest[0]}"
     return f"{key}.type"
 
@@ -523,9 +570,12 @@ def field_choices(md) -> dict:
         lookups = sorted(((f.name, f.label, f.target) for f in obj.fields.values() if f.is_relation),
                          key=lambda x: x[1].lower())
         processes = sorted(((c.name, c.get("label") or c.name) for c in md.approval_processes.values()
+                            if c["object"] == obj.name and c.get("active", True) is not False),
+                           key=lambda x: x[1].lower())
+        templates = sorted(((c.name, c.get("label") or c.name) for c in md.email_templates.values()
                             if c["object"] == obj.name), key=lambda x: x[1].lower())
         out[obj.name] = {"label": obj.label, "fields": fields, "lookups": lookups, "dates": time_fields(obj),
-                         "processes": processes}
+                         "processes": processes, "templates": templates}
     return out
 
 

@@ -14,9 +14,11 @@ from urllib.parse import urlencode
 
 from flask import flash, redirect, render_template, request, url_for
 
+from ...automation.compiler import workflows_of
+from ...automation.deferred import run_manual
 from ...records.errors import BadQuery, RecordError
 from . import prefs
-from .context import access, actor, not_found, records, rt, safe_return, ui
+from .context import access, actor, not_found, records, rt, safe_return, services, ui
 from .display import plain_text, render_value
 from .expr import all_of, clean_search, contains_all, value_in
 from .forms import editable_fields, is_editable, parse_value, widget
@@ -228,12 +230,17 @@ def list_view(app_name, object_name):
     sort_links = {c.path: state.url(app_name, obj.name, sort="-" + c.path if current_sort == c.path else c.path)
                   for c in data["columns"] if c.sortable}
     bulk_fields = _bulk_widgets(obj, app_name) if access().can(obj.name, "edit") else []
+    # the active manual workflows of this object: running one needs the right to edit its records
+    manual_workflows = sorted((wf for wf in workflows_of(rt()).by_name.values()
+                               if wf.trigger == "manual" and wf.object == obj.name),
+                              key=lambda wf: wf.label.lower()) if access().can(obj.name, "edit") else []
     kanban_fields = [f for f in picklist_fields(obj)]
     return render_template(
         "app/list.html", app=app, obj=obj, state=state, rows=rows, total=total,
         page_start=page_start, next_url=next_url, prev_url=prev_url, quick=quick, chips=chips,
         sort_links=sort_links, current_sort=current_sort, saved=saved, saved_views=prefs.list_for(obj.name),
         can_save_views=prefs.available(), column_choices=_column_choices(obj, data["columns"]), bulk_fields=bulk_fields,
+        manual_workflows=manual_workflows,
         can_create=access().can(obj.name, "create"), can_delete=access().can(obj.name, "delete"),
         can_edit=access().can(obj.name, "edit"), kanban_fields=kanban_fields, page_sizes=PAGE_SIZES,
         render_value=render_value, record_title=record_title, icon=object_icon(obj.name),
@@ -307,9 +314,32 @@ def bulk(app_name, object_name):
                     msg = "; ".join(m for ms in exc.fields.values() for m in ms) if not (exc.details or {}).get("rules") else msg
                 failures.append((rid, msg))
         _report(obj, done, failures, "Updated")
+    elif action == "run":
+        _run_automation(obj, request.form.get("_workflow", ""), ids)
     else:
         flash("Unknown action.", "danger")
     return redirect(back)
+
+
+def _run_automation(obj, workflow: str, ids: list[str]) -> None:
+    """The "Run automation" bulk action: the manual-run service (as POST /api/v1/workflows/{name}/run),
+    one transaction per record; the message counts what ran and names why the others did not."""
+    try:
+        results = run_manual(services(), actor(), workflow, ids)
+    except RecordError as exc:
+        flash(f"Not run: {exc.message}", "danger")
+        return
+    label = workflows_of(rt()).by_name[workflow].label
+    done = sum(1 for r in results if r["status"] == "succeeded")
+    if done:
+        flash(f"“{label}” ran on {done} {obj.label.lower() if done == 1 else obj.plural_label.lower()}.", "success")
+    others = [r for r in results if r["status"] != "succeeded"]
+    if others:
+        names = _names(obj, [r["record_id"] for r in others])
+        flash(f"{len(others)} did not run:", "danger" if any(r["status"] != "skipped" for r in others) else "warning")
+        for r in others[:20]:
+            why = r.get("reason") or (r.get("error") or {}).get("message") or r["status"]
+            flash(f"{names.get(r['record_id']) or r['record_id']}: {why}", "danger-item")
 
 
 def _report(obj, done, failures, verb):

@@ -15,6 +15,7 @@ from ..approvalforms import (ACTION_LISTS, APPROVER_TYPES, DECISIONS, NO_APPROVE
 from ..base import FormErrors, SetupView, flash_errors_to
 from ..orgedit import api_name
 from ..workflowforms import ACTION_TYPES, ASSIGN_MODES, METHODS, annotate_targets, blank_action, field_choices
+from .automation import signing_credentials
 from .security import _plain, _state
 
 # final actions: every after-save workflow step but submitting for approval again
@@ -56,7 +57,7 @@ class ApprovalProcessesView(SetupView):
                                assign_modes=ASSIGN_MODES, methods=METHODS, decisions=DECISIONS,
                                no_approver=NO_APPROVER, approver_types=APPROVER_TYPES, value_hints=VALUE_HINTS,
                                action_lists=ACTION_LISTS, roles=sorted(md.roles), blank=blank_action(),
-                               blank_step=blank_step()), status
+                               blank_step=blank_step(), credential_names=signing_credentials(self.services.engine)), status
 
         problems = unsupported(_plain(existing.doc), md) if existing is not None else []
         if problems:

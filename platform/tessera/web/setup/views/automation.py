@@ -13,7 +13,7 @@ import yaml
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 
-from ....automation import runlog
+from ....automation import credentials, runlog
 from ....automation.retry import RETRYABLE_EVENTS, retry_run
 from ....records.errors import NotFound, RecordError
 from ....meta.model import default_label
@@ -23,11 +23,17 @@ from ..workflowforms import (ACTION_TYPES, ASSIGN_MODES, DIRECTIONS, EVENTS, MET
                              WHENS, annotate_targets, blank_action, doc_from_draft, draft_from_doc, draft_from_form,
                              field_choices, map_pipeline_errors, trigger_summary, unsupported)
 from .security import _plain, _state
+from .workflow_dry_run import WorkflowDryRunRoutes
 
 EVENT_LABELS = dict(EVENTS)
 
 
-class WorkflowsView(SetupView):
+def signing_credentials(engine) -> list[str]:
+    """The names of the stored webhook_signing credentials (a webhook step's choices; never secrets)."""
+    return [c.name for c in credentials.list_credentials(engine) if c.kind == "webhook_signing"]
+
+
+class WorkflowsView(WorkflowDryRunRoutes, SetupView):
     icon = "fa-bolt"
 
     def _workflow(self, name):
@@ -64,7 +70,7 @@ class WorkflowsView(SetupView):
                                objects=objects, choices=field_choices(md), events=EVENTS, timings=TIMINGS,
                                whens=WHENS, run_as=RUN_AS, action_types=ACTION_TYPES, directions=DIRECTIONS,
                                assign_modes=ASSIGN_MODES, methods=METHODS, record_events=RECORD_EVENTS,
-                               blank=blank_action()), status
+                               blank=blank_action(), credential_names=signing_credentials(self.services.engine)), status
 
         # never a lossy save: what the form cannot carry is shown read-only and edited as YAML
         problems = unsupported(_plain(existing.doc), md) if existing is not None else []

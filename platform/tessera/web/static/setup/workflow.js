@@ -39,8 +39,11 @@
       own(card, ".wf-value").forEach(function (row, j) {
         $$("[data-key]", row).forEach(function (input) { input.name = p + ".values." + j + "." + input.getAttribute("data-key"); });
       });
-      own(card, ".wf-to-row").forEach(function (row, k) {
-        $$("[data-key]", row).forEach(function (input) { input.name = p + ".to." + k; });
+      own(card, ".wf-to").forEach(function (list) {   // notify's to, send_email's email_to and cc
+        var key = list.getAttribute("data-list");
+        $$(".wf-to-row", list).forEach(function (row, k) {
+          $$("[data-key]", row).forEach(function (input) { input.name = p + "." + key + "." + k; });
+        });
       });
       own(card, ".wf-actions").forEach(function (sub) { renumber(sub, p + "." + sub.getAttribute("data-branch")); });
     });
@@ -136,6 +139,13 @@
       if (processes.some(function (p) { return p[0] === current; })) sel.value = current;
     });
   }
+  function refreshTemplates() {   // send_email: the object's email templates
+    var templates = (choices[objectSelect.value] || {}).templates || [];
+    $$(".wf-template", form).forEach(function (sel) {
+      fillSelect(sel, templates.map(function (t) { return {value: t[0], text: t[1] + " (" + t[0] + ")"}; }),
+                 "Choose a template\u2026", true);
+    });
+  }
   function refreshChecks() {
     var url = objectSelect.value ? checkBase.replace("__OBJ__", encodeURIComponent(objectSelect.value)) : "";
     $$("[data-expression]", form).forEach(function (area) {
@@ -162,6 +172,7 @@
       renumberAll();
       refreshLookups();
       refreshProcesses();
+      refreshTemplates();
       refreshChecks();
       $$(".wf-action", fresh).concat([fresh]).forEach(refreshCard);
       own(fresh, ".wf-type")[0].focus();
@@ -185,8 +196,9 @@
         objectSelect.value ? checkBase.replace("__OBJ__", encodeURIComponent(objectSelect.value)) : "");
       row.querySelector(".wf-field").focus();
     } else if (b.hasAttribute("data-wf-add-to")) {
-      var to = toTemplate.content.firstElementChild.cloneNode(true);
-      own(card, ".wf-to")[0].appendChild(to);
+      var key = b.getAttribute("data-wf-add-to") || "to";
+      var to = (document.getElementById("wf-" + key + "-template") || toTemplate).content.firstElementChild.cloneNode(true);
+      own(card, ".wf-to[data-list=" + key + "]")[0].appendChild(to);
       renumberAll();
       to.querySelector("[data-expression]").setAttribute("data-check-url",
         objectSelect.value ? checkBase.replace("__OBJ__", encodeURIComponent(objectSelect.value)) : "");
@@ -211,6 +223,7 @@
       refreshDates();
       refreshLookups();
       refreshProcesses();
+      refreshTemplates();
       $$(".wf-action", form).forEach(refreshCard);
       refreshChecks();
     } else if (card && (el.classList.contains("wf-assign") || el.classList.contains("wf-method"))) {
