@@ -95,8 +95,7 @@ class RecordReads:
         return list(paths)
 
     def _filter_resolver(self, rt, access, cobj):
-        base = resolver(rt.metadata, cobj.obj)
-        return lambda path: base(path) if access.readable_path(cobj.name, tuple(path)) else None
+        return _ReadableResolver(resolver(rt.metadata, cobj.obj), lambda path: access.readable_path(cobj.name, path))
 
     def _columns(self, b: SelectBuilder, paths, what):
         return [b.column(tuple(p.split("."))) for p in paths]
@@ -328,3 +327,16 @@ class RecordReads:
         if with_access:
             record["_access"] = self._access_level(access, cobj.name, row[n + 1] if has_editable_column else True)
         return record
+
+
+class _ReadableResolver:
+    """A resolver that knows only the fields the actor may read (hierarchies included: UNDER)."""
+
+    def __init__(self, base, readable):
+        self.base, self.readable = base, readable
+
+    def __call__(self, path):
+        return self.base(path) if self.readable(tuple(path)) else None
+
+    def hierarchy(self, path):
+        return self.base.hierarchy(path) if self.readable(tuple(path)) else None
