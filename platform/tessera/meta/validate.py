@@ -308,4 +308,7 @@ def _check_list_view(md: Metadata, comp) -> list[MetaError]:
             compile_expression(comp["filter"], resolver(md, obj), expected="boolean")
         except ExprError as exc:
             errors.append(MetaError(comp.source, "filter", str(exc)))
+    if comp.get("tree") and obj.hierarchy_field is None:
+        errors.append(MetaError(comp.source, "tree", f"'{obj.name}' has no hierarchy to show as a tree (declare "
+                                "hierarchy: true on a lookup to its own object)"))
     return errors

@@ -8,9 +8,11 @@ Checking after the write covers every path alike — create, update, bulk create
 cycles made inside one batch (rows pointing at each other).
 
 Concurrency: two writes that together close a cycle (A→B and B→A at once) each see only their own
-change. On PostgreSQL the check runs under a transaction-level advisory lock per object's hierarchy,
-so the second waits for the first to commit and then (READ COMMITTED: a new snapshot per
-statement) sees its change. SQLite has one writer at a time: writes are serialised already.
+change. On PostgreSQL a write that sets the field takes a transaction-level advisory lock per
+object's hierarchy, so the second waits for the first to commit and then (READ COMMITTED: a new
+snapshot per statement) sees its change. The service takes it before any row lock of the write:
+otherwise each UPDATE's row lock and the foreign key's KEY SHARE lock on the other row deadlock
+(A's update waits for B's row, B's for A's). SQLite has one writer at a time: writes are serialised.
 """
 from __future__ import annotations
 

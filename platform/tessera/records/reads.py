@@ -101,6 +101,30 @@ class RecordReads:
         return [b.column(tuple(p.split("."))) for p in paths]
 
     # -- reads --------------------------------------------------------------------------------
+    def with_children(self, actor: Actor, object_name: str, record_ids) -> set[str]:
+        """Which of `record_ids` have children the actor may see, through the object's hierarchy
+        (a tree display's expand buttons). Unknown or malformed ids are no one's parent."""
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "read")
+        field = cobj.obj.hierarchy_field
+        if field is None or not access.can_read_field(object_name, field.name):
+            return set()
+        ids = []
+        for rid in list(record_ids)[:MAX_LIMIT]:
+            try:
+                ids.append(parse_id(rid))
+            except (ValueError, TypeError):
+                continue
+        if not ids:
+            return set()
+        with self._read() as conn:
+            t = cobj.table.alias()
+            parent = t.c[field.name]
+            visible = access.visible(object_name, t, conn.dialect.name)
+            stmt = select(parent).where(parent.in_(ids), *([visible] if visible is not None else [])).distinct()
+            return {to_api(rid, "id") for rid in conn.execute(stmt).scalars()}
+
     @retry_on_stale_statements
     def query(self, actor: Actor, object_name: str, *, filter: str | None = None, sort=None, fields=None,
               limit: int = 50, cursor: str | None = None, count: bool = False,

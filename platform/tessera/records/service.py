@@ -170,8 +170,11 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
                         values[name] = numbers[0]
                     if rules_after_numbering:
                         self._check_rules_or_raise(conn, rt, cobj, values, None, now)
+                    tree = cobj.obj.hierarchy_field
+                    if tree is not None and values.get(tree.name) is not None:
+                        hierarchy.lock(conn, object_name)   # before the row locks the INSERT takes
                     self._insert(conn, cobj, [values])
-                    if cobj.obj.hierarchy_field is not None and values.get(cobj.obj.hierarchy_field.name) is not None:
+                    if tree is not None and values.get(tree.name) is not None:
                         hierarchy.check_written(conn, cobj, [values["id"]])
                     if object_name in permission_audit.AUDITED:
                         permission_audit.created(conn, rt, actor, object_name, [values])
@@ -217,11 +220,13 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
                 raise BulkFailed(batch.failures())
             for name, numbers in self._take_autonumbers(conn, cobj, batch.n).items():
                 batch.columns[name] = numbers
+            tree = cobj.obj.hierarchy_field
+            if tree is not None and tree.name in batch.columns:
+                hierarchy.lock(conn, object_name)   # before the row locks the INSERT takes
             try:
                 cobj.writer(conn.dialect).execute_columns(conn, batch.columns, batch.n, batch.constants)
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
-            tree = cobj.obj.hierarchy_field
             if tree is not None and tree.name in batch.columns:
                 hierarchy.check_batch(conn, cobj, batch.ids, batch.columns[tree.name])
             if cobj.rules:
@@ -328,6 +333,8 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
             raise ValidationFailed("expected a JSON object of field values")
         now = _now()
         with self._write() as conn:
+            if cobj.obj.hierarchy_field is not None and cobj.obj.hierarchy_field.name in data:
+                hierarchy.lock(conn, object_name)   # before any row lock: see records/hierarchy.py
             current = self._current_for_write(conn, access, cobj, rid, record_id)
             if self.locks is not None:
                 self.locks.check(conn, rt, object_name, rid, actor, "update")
