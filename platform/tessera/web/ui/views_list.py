@@ -168,8 +168,8 @@ def load_list(app_name: str, obj, state: ListState, *, for_kanban: bool = False)
     sort = _sort_keys(obj, state, view, cols)
     tree = tree_field(obj, state, view) if not for_kanban else None
     expr = _filter_expr(obj, state, view)
-    if tree is not None:   # the tree's first level: the records with no parent
-        expr = all_of(expr, f"{tree.name} == None")
+    if tree is not None:   # the first level: records with no parent the actor can see (joins hide the rest)
+        expr = all_of(expr, f"{tree.name}.id == None")
     error = None
     result = None
     nf = readable_name_field(obj)

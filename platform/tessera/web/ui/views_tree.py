@@ -3,7 +3,8 @@ lists its top records with their children indented beneath, expanded on demand.
 
 On when the list is in its default order with no search or quick filter, and either the list view
 says `tree: true` or the person turned it on (`tree=1`; `tree=0` turns a view's tree off). The page
-shows the first level (records with no parent) paged as usual; a row with children has a toggle
+shows the first level paged as usual — the records with no parent the person can see (a rep whose
+accounts sit below a region she cannot see gets her accounts as the top level); a row with children has a toggle
 (aria-expanded) whose first click fetches its children — the record service's query with
 `filter=<field> == '<id>'` (and the view's own filter) — rendered here by the same row macros as
 the page, CHILD_PAGE at a time with a "show more" row for the rest.
