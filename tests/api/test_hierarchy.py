@@ -109,6 +109,8 @@ def test_under_in_the_api_filter_by_name_and_by_id(api, tree):
     assert _names(api.get(base + "not UNDER(parent, 'EMEA')")) == ["US"]
     assert _names(api.get(base + "UNDER(parent, 'Nowhere')")) == []
     assert _names(api.get(base + "UNDER(parent, 'France') and name != 'France'")) == ["Paris"]
+    # two subtrees in one query (two recursive CTEs)
+    assert _names(api.get(base + "UNDER(parent, 'EMEA') and not UNDER(parent, 'France')")) == ["EMEA", "Germany"]
     # through a lookup: contacts of accounts under EMEA
     paris_contact = api.post("/api/v1/records/contact", json={"last_name": "Dupont", "account": tree["Paris"]})
     assert paris_contact.status_code == 201, paris_contact.json
@@ -206,3 +208,16 @@ def test_concurrent_moves_cannot_close_a_cycle(sales, db_url):
         assert sorted(outcomes) == ["ok", "refused"], outcomes
         parents = {r["id"]: r["parent"] for r in sales.records.query(SYSTEM, "account", fields=["parent"]).records}
         assert not (parents[a] == b and parents[b] == a)
+
+
+def test_under_in_sharing_rule_criteria(sales, tree, client_for):
+    """A sharing rule whose criteria use UNDER shares a whole region with a role."""
+    rule = {"name": "emea_to_reps", "object": "account", "label": "EMEA accounts to sales reps", "access": "read",
+            "criteria": "UNDER(parent, 'France')", "share_with": {"role": "sales_rep"}}
+    sales.changes.apply_org({"manifest": None, "components": {"sharing_rules": {"emea_to_reps": {
+        "source": "sharing_rules/emea_to_reps.yaml", "doc": rule}}}}, author="test", message="share France")
+    rep, _ = sales.identity.create_user("rita", password=REP_PASSWORD, profile="sales_rep", role="sales_rep",
+                                        last_name="Rep")
+    client = client_for(rep)
+    assert _names(client.get("/api/v1/records/account")) == ["France", "Paris"]
+    assert _names(client.get("/api/v1/records/account?filter=UNDER(parent, 'EMEA')")) == ["France", "Paris"]

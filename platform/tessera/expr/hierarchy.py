@@ -94,7 +94,7 @@ def subtree_ids(table, parent: str, root_condition) -> "select":
     """SELECT of the ids of the nodes matching `root_condition(alias)` and everything below them."""
     start = table.alias()
     tree = (select(start.c.id.label("node"), literal(0, Integer()).label("depth"))
-            .where(root_condition(start)).cte("subtree", recursive=True))
+            .where(root_condition(start)).cte(recursive=True))
     child = table.alias()
     tree = tree.union_all(select(child.c.id, tree.c.depth + 1)
                           .where(child.c[parent] == tree.c.node, tree.c.depth < MAX_DEPTH))
@@ -107,7 +107,7 @@ def ancestor_chains(table, parent: str, starts):
     first = table.alias()
     chain = (select(first.c.id.label("start"), first.c.id.label("node"), first.c[parent].label("up"),
                     literal(0, Integer()).label("depth"))
-             .where(first.c.id.in_(starts)).cte("ancestors", recursive=True))
+             .where(first.c.id.in_(starts)).cte(recursive=True))
     above = table.alias()
     return chain.union_all(
         select(chain.c.start, above.c.id, above.c[parent], chain.c.depth + 1)
