@@ -12,9 +12,8 @@ import pytest
 from tessera.meta.source import load_package
 from tessera.security.actor import SYSTEM
 
-from conftest import USER_PASSWORD
-
 ROOT = Path(__file__).resolve().parents[2]
+USER_PASSWORD = "harbor-violet-ledger-5"
 
 
 def names_in(html: str) -> list[str]:
