@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dc_field, replace
 
 from ..meta.model import FieldDef, Metadata, ObjectDef
+from .hierarchy_check import MakeHierarchy
 from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, AlterField, ChangeField, ChangeObject,
                          ComponentChange, CreateObject, DropField, DropObject, Operation, PackageChange, RenameField)
 
@@ -95,6 +96,8 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
                     storage.append("values")
             if storage:
                 alters.append(AlterField(name, renamed, f, column=of.name))
+            if f.is_hierarchy and not of.is_hierarchy and f.target == name and of.is_relation:
+                alters.append(MakeHierarchy(name, fname, of.name, nobj.name_field))
             rest = [k for k in keys if k not in storage]
             if rest:
                 meta.append(ChangeField(name, fname, rest))

@@ -51,6 +51,9 @@ MIN/MAX take two or more values of one type; any blank argument gives blank.
 ISCHANGED(field) / PRIORVALUE(field) need context="write". With no prior values (a record being
   created) ISCHANGED is false and PRIORVALUE blank. A blank and '' are not a change.
 Ids compare with ids and with text literals (canonical UUID form, case-insensitive).
+UNDER(field, node): the record is the node or below it in the hierarchy `field` names (a
+  self-lookup declared hierarchy: true); the node is an id, or text naming the object's name field
+  (a UUID literal is an id). SQL: a recursive CTE; Python: needs `under` (expr/hierarchy.py).
 
 Storage assumptions (SQL target): columns use SQLAlchemy's generic types (String/Text, BigInteger,
 Numeric, Boolean, Date, DateTime(timezone=True), Time, Uuid); on SQLite, dates, datetimes and times

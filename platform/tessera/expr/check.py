@@ -12,6 +12,7 @@ from typing import Callable
 from . import types as t
 from .errors import ExprError
 from .functions import SIGNATURES, ArgumentError
+from .hierarchy import check_under
 from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, IsBlank, Literal, Logic, Negate,
                     Node, Not, Prior, SBinary, SBool, SCall, SCompare, SIn, SLiteral, SName, SUnary, Syntax)
 
@@ -26,6 +27,7 @@ class Checker:
         self.context = context
         self.paths: set[tuple[str, ...]] = set()
         self.uses_prior = False
+        self.uses_under = False   # UNDER needs the database in Python (expr/hierarchy.py)
 
     def check(self, node: Syntax) -> Node:
         typed = getattr(self, "_" + type(node).__name__)(node)
@@ -55,7 +57,7 @@ class Checker:
         found = self.resolve_type(tuple(node.path))
         if found is None:
             hint = ""
-            if len(node.path) == 1 and node.path[0].upper() in SIGNATURES:
+            if len(node.path) == 1 and (node.path[0].upper() in SIGNATURES or node.path[0].upper() == "UNDER"):
                 hint = f" ({node.path[0].upper()} is a function: write {node.path[0].upper()}(...))"
             raise ExprError(f"unknown field '{dotted}'{hint}", node.column)
         try:
@@ -173,6 +175,8 @@ class Checker:
     def _SCall(self, node: SCall) -> Node:
         if node.name == "CASE":
             return self._case(node)
+        if node.name == "UNDER":
+            return check_under(self, node)
         signature = SIGNATURES.get(node.name)
         if signature is None:
             raise ExprError(f"unknown function '{node.name}'", node.column)

@@ -44,7 +44,7 @@ def compile_expression(text: str, resolve_type: Callable[[tuple], str | None], *
         raise ExprError("the expression is too complex") from None
     if expected_type is not None and not t.fits(tree.type, expected_type):
         raise ExprError(f"the expression must give {_a(expected_type)}, but gives {_a(tree.type)}")
-    return Compiled(text, tree, frozenset(checker.paths), checker.uses_prior)
+    return Compiled(text, tree, frozenset(checker.paths), checker.uses_prior, checker.uses_under)
 
 
 def _a(kind: str) -> str:
@@ -56,23 +56,25 @@ def _a(kind: str) -> str:
 class Compiled:
     """A checked expression, ready to evaluate in Python or to compile into a SQL expression."""
 
-    __slots__ = ("text", "tree", "type", "paths", "uses_prior", "_evaluate")
+    __slots__ = ("text", "tree", "type", "paths", "uses_prior", "uses_under", "_evaluate")
 
-    def __init__(self, text: str, tree: Node, paths: frozenset, uses_prior: bool):
+    def __init__(self, text: str, tree: Node, paths: frozenset, uses_prior: bool, uses_under: bool = False):
         self.text = text
         self.tree = tree
         self.type = tree.type
         self.paths = paths
         self.uses_prior = uses_prior
+        self.uses_under = uses_under   # UNDER: evaluate() needs `under` (expr/hierarchy.py)
         self._evaluate = compile_python(tree)
 
     def evaluate(self, values: Mapping[tuple, Any], *, prior: Mapping[tuple, Any] | None = None,
-                 now: datetime | None = None) -> Any:
+                 now: datetime | None = None, under: Callable | None = None) -> Any:
         """The value for one record. `values` maps field paths to Python values; `prior` holds the
-        values before a write (None when creating). A blank result is None: as a condition, it is false."""
+        values before a write (None when creating). `under` answers UNDER from the database
+        (expr/hierarchy.py). A blank result is None: as a condition, it is false."""
         now = _utc(now)
         with decimal.localcontext(_DECIMAL_CONTEXT):
-            result = self._evaluate(Env(values, prior, now, now.date()))
+            result = self._evaluate(Env(values, prior, now, now.date(), under))
         return _result(result, self.type)
 
     def to_sql(self, column_for: Callable[[tuple], ColumnElement], *, dialect_name: str,

@@ -161,6 +161,17 @@ class Changed(Node):
     path: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Under(Node):
+    """UNDER(field, node): the record owning `path`'s hierarchy field is the node or below it (see
+    expr/hierarchy.py). `object` is that record's object; the node is matched by id or by `name_field`."""
+    path: tuple[str, ...]
+    object: str
+    name_field: str | None
+    node: Node
+    by: str  # "id" | "name"
+
+
 def walk(node: Node):
     """Every node of a typed tree, parents first."""
     yield node
@@ -179,4 +190,6 @@ def children(node: Node) -> tuple[Node, ...]:
         return node.operands
     if isinstance(node, Call):
         return node.args
+    if isinstance(node, Under):
+        return (node.node,)
     return ()

@@ -14,7 +14,8 @@ from typing import Any, Callable, Mapping
 
 from . import types as t
 from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, IsBlank, Literal, Logic, Negate, Node,
-                    Not, Prior)
+                    Not, Prior, Under)
+from .hierarchy import under_python
 from .python_functions import FUNCTIONS, TEXT_FORMATS
 from .python_values import comparable_value, divide, id_key, is_blank, normalizer
 from .semantics import NUMBER_TOLERANCE_ABSOLUTE, NUMBER_TOLERANCE_RELATIVE
@@ -28,6 +29,9 @@ class Env:
     prior: Mapping | None
     now: datetime  # aware, UTC
     today: date    # now's UTC date
+    # under(object, field, parent_id, node, by) -> whether parent_id is the node or below it
+    # (expr/hierarchy.py); None where no database is at hand
+    under: Callable | None = None
 
 
 def compile_python(node: Node) -> Evaluator:
@@ -243,5 +247,5 @@ _LAZY = {"IF": _if, "ISBLANK": _isblank, "BLANKVALUE": _blankvalue, "TODAY": _to
 _COMPILERS: dict[type, Callable[[Any], Evaluator]] = {
     Literal: _literal, Field: _field, Prior: _prior, Changed: _changed, Arith: _arith, Negate: _negate,
     Concat: _concat, Compare: _compare, IsBlank: _is_blank, InList: _in_list, Not: _not, Logic: _logic,
-    Call: _call,
+    Call: _call, Under: lambda node: under_python(node, compile_python),
 }

@@ -20,7 +20,8 @@ from sqlalchemy.types import NullType, Uuid
 from . import types as t
 from .errors import ExprError
 from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, IsBlank, Literal, Logic, Negate, Node,
-                    Not, Prior, walk)
+                    Not, Prior, Under, walk)
+from .hierarchy import under_sql
 from .sql_dialects import Dialect
 from .sql_types import sql_type
 
@@ -78,6 +79,9 @@ class _SqlCompiler:
 
     def _Field(self, node: Field) -> ColumnElement:
         return self.column_for(node.path)
+
+    def _Under(self, node: Under) -> ColumnElement:
+        return under_sql(self, node)
 
     def _Prior(self, node: Prior) -> ColumnElement:
         raise ExprError("PRIORVALUE cannot be used in a query (only when a record is written)")

@@ -67,6 +67,11 @@ class FieldDef:
         return self.options.get("to") if self.is_relation else None
 
     @property
+    def is_hierarchy(self) -> bool:
+        """A self-lookup declared `hierarchy: true`: the record's parent in a tree (see records.hierarchy)."""
+        return self.type == "lookup" and bool(self.options.get("hierarchy"))
+
+    @property
     def picklist_values(self) -> list[str]:
         return [v["value"] if isinstance(v, dict) else v for v in self.options.get("values", ())]
 
@@ -115,6 +120,11 @@ class ObjectDef:
     @property
     def stored_fields(self) -> list[FieldDef]:
         return [f for f in self.fields.values() if f.stored]
+
+    @property
+    def hierarchy_field(self) -> FieldDef | None:
+        """The object's hierarchy (at most one: see meta.validate)."""
+        return next((f for f in self.fields.values() if f.is_hierarchy), None)
 
     @property
     def history_fields(self) -> tuple[str, ...]:

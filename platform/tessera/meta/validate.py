@@ -8,6 +8,7 @@ from __future__ import annotations
 import keyword
 
 from ..expr import ExprError, compile_expression
+from ..expr.hierarchy import Hierarchy
 from .durations import parse_duration
 from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS, USER_LINKS
@@ -25,8 +26,27 @@ _NOT_UNIQUE = {"textarea", "rich_text", "json", "multi_picklist", "formula", "ro
 _ROLLUP_FIELD_TYPES = {"integer", "duration", "date", "datetime", *NUMERIC_TYPES}
 
 
-def resolver(md: Metadata, obj: ObjectDef):
-    return lambda path: md.path_expr_type(obj, tuple(path))
+class resolver:
+    """The expression type of a field path of `obj` (None: no such field) — and, for UNDER, which
+    paths end in a hierarchy field (expr/hierarchy.py)."""
+
+    __slots__ = ("md", "obj")
+
+    def __init__(self, md: Metadata, obj: ObjectDef):
+        self.md, self.obj = md, obj
+
+    def __call__(self, path):
+        return self.md.path_expr_type(self.obj, tuple(path))
+
+    def hierarchy(self, path) -> Hierarchy | None:
+        steps = self.md.resolve_path(self.obj, tuple(path))
+        if not steps:
+            return None
+        owner, name = steps[-1]
+        f = owner.fields.get(name)
+        if f is None or not f.is_hierarchy or f.target != owner.name:
+            return None
+        return Hierarchy(owner.name, owner.name_field)
 
 
 def expected_type(field) -> str | None:
@@ -63,6 +83,13 @@ def _compile(md, obj, text, where, errors, *, context="read", expected=None):
         return None
 
 
+def _no_under(compiled, obj, where, what, errors) -> None:
+    # a formula or default is also computed in Python, away from the database UNDER walks
+    if compiled is not None and compiled.uses_under:
+        errors.append(MetaError(obj.source, where, f"UNDER cannot be used in {what} ('{compiled.text}'): it is "
+                                "available in filters, sharing criteria, validation rules and workflow conditions"))
+
+
 def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
     errors: list[MetaError] = []
     src = obj.source
@@ -82,6 +109,9 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
             errors.append(MetaError(src, at, _reserved(f.name, "a field")))
         if f.is_relation and f.target not in md.objects:
             errors.append(MetaError(src, f"{at}.to", f"there is no object '{f.target}'"))
+        if f.options.get("hierarchy") and f.target != obj.name:
+            errors.append(MetaError(src, f"{at}.hierarchy", f"only a lookup to its own object ('{obj.name}') can be a "
+                                    f"hierarchy; '{f.name}' points to '{f.target}'"))
         if f.unique and f.type in _NOT_UNIQUE:
             errors.append(MetaError(src, f"{at}.unique", f"{f.type} fields cannot be unique"))
         if f.renamed_from and f.renamed_from in obj.fields:
@@ -100,7 +130,9 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
             if f.options["returns"] not in FORMULA_RETURN_TYPES:
                 errors.append(MetaError(src, f"{at}.returns", f"'{f.options['returns']}' is not a formula return type"))
             else:
-                _compile(md, obj, f.options["expression"], f"{at}.expression", errors, expected=expected_type(f))
+                compiled = _compile(md, obj, f.options["expression"], f"{at}.expression", errors,
+                                    expected=expected_type(f))
+                _no_under(compiled, obj, f"{at}.expression", "a formula", errors)
         if f.type == "rollup":
             errors += _check_rollup(md, obj, f, at)
         if f.type == "duration":
@@ -111,9 +143,17 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
                 except ValueError as exc:
                     errors.append(MetaError(src, f"{at}.{key}", str(exc)))
         if f.default_expression:
-            _compile(md, obj, f.default_expression, f"{at}.default_expression", errors, expected=expected_type(f))
+            compiled = _compile(md, obj, f.default_expression, f"{at}.default_expression", errors,
+                                expected=expected_type(f))
+            _no_under(compiled, obj, f"{at}.default_expression", "a default value", errors)
         if f.options.get("copy_from") or f.options.get("keep_in_sync"):
             errors += _check_copy(md, obj, f, at)
+    hierarchies = [f.name for f in obj.fields.values() if f.is_hierarchy]
+    for extra in hierarchies[1:]:
+        # One tree per object: a record has one place in it, lists show one tree, and the write
+        # lock that keeps concurrent moves from closing a cycle is per object.
+        errors.append(MetaError(src, f"fields.{extra}.hierarchy", f"an object has at most one hierarchy, and "
+                                f"'{hierarchies[0]}' already is one"))
     for i, rule in enumerate(obj.validation_rules):
         at = f"validation_rules.{i}"
         _compile(md, obj, rule.condition, f"{at}.condition", errors, context="write", expected="boolean")
@@ -268,4 +308,7 @@ def _check_list_view(md: Metadata, comp) -> list[MetaError]:
             compile_expression(comp["filter"], resolver(md, obj), expected="boolean")
         except ExprError as exc:
             errors.append(MetaError(comp.source, "filter", str(exc)))
+    if comp.get("tree") and obj.hierarchy_field is None:
+        errors.append(MetaError(comp.source, "tree", f"'{obj.name}' has no hierarchy to show as a tree (declare "
+                                "hierarchy: true on a lookup to its own object)"))
     return errors

@@ -95,13 +95,36 @@ class RecordReads:
         return list(paths)
 
     def _filter_resolver(self, rt, access, cobj):
-        base = resolver(rt.metadata, cobj.obj)
-        return lambda path: base(path) if access.readable_path(cobj.name, tuple(path)) else None
+        return _ReadableResolver(resolver(rt.metadata, cobj.obj), lambda path: access.readable_path(cobj.name, path))
 
     def _columns(self, b: SelectBuilder, paths, what):
         return [b.column(tuple(p.split("."))) for p in paths]
 
     # -- reads --------------------------------------------------------------------------------
+    def with_children(self, actor: Actor, object_name: str, record_ids) -> set[str]:
+        """Which of `record_ids` have children the actor may see, through the object's hierarchy
+        (a tree display's expand buttons). Unknown or malformed ids are no one's parent."""
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "read")
+        field = cobj.obj.hierarchy_field
+        if field is None or not access.can_read_field(object_name, field.name):
+            return set()
+        ids = []
+        for rid in list(record_ids)[:MAX_LIMIT]:
+            try:
+                ids.append(parse_id(rid))
+            except (ValueError, TypeError):
+                continue
+        if not ids:
+            return set()
+        with self._read() as conn:
+            t = cobj.table.alias()
+            parent = t.c[field.name]
+            visible = access.visible(object_name, t, conn.dialect.name)
+            stmt = select(parent).where(parent.in_(ids), *([visible] if visible is not None else [])).distinct()
+            return {to_api(rid, "id") for rid in conn.execute(stmt).scalars()}
+
     @retry_on_stale_statements
     def query(self, actor: Actor, object_name: str, *, filter: str | None = None, sort=None, fields=None,
               limit: int = 50, cursor: str | None = None, count: bool = False,
@@ -328,3 +351,16 @@ class RecordReads:
         if with_access:
             record["_access"] = self._access_level(access, cobj.name, row[n + 1] if has_editable_column else True)
         return record
+
+
+class _ReadableResolver:
+    """A resolver that knows only the fields the actor may read (hierarchies included: UNDER)."""
+
+    def __init__(self, base, readable):
+        self.base, self.readable = base, readable
+
+    def __call__(self, path):
+        return self.base(path) if self.readable(tuple(path)) else None
+
+    def hierarchy(self, path):
+        return self.base.hierarchy(path) if self.readable(tuple(path)) else None

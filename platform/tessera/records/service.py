@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..security.actor import Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
-from . import bulk, copies, history, permission_audit, user_rights
+from . import bulk, copies, hierarchy, history, permission_audit, user_rights
 from .hooks import WriteContext
 from .coerce import coercer_for, parse_id
 from .ids import new_id, new_ids
@@ -170,7 +170,12 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
                         values[name] = numbers[0]
                     if rules_after_numbering:
                         self._check_rules_or_raise(conn, rt, cobj, values, None, now)
+                    tree = cobj.obj.hierarchy_field
+                    if tree is not None and values.get(tree.name) is not None:
+                        hierarchy.lock(conn, object_name)   # before the row locks the INSERT takes
                     self._insert(conn, cobj, [values])
+                    if tree is not None and values.get(tree.name) is not None:
+                        hierarchy.check_written(conn, cobj, [values["id"]])
                     if object_name in permission_audit.AUDITED:
                         permission_audit.created(conn, rt, actor, object_name, [values])
                     acted = self._after_save(conn, rt, cobj, actor, now, "create", values, None)
@@ -215,10 +220,15 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
                 raise BulkFailed(batch.failures())
             for name, numbers in self._take_autonumbers(conn, cobj, batch.n).items():
                 batch.columns[name] = numbers
+            tree = cobj.obj.hierarchy_field
+            if tree is not None and tree.name in batch.columns:
+                hierarchy.lock(conn, object_name)   # before the row locks the INSERT takes
             try:
                 cobj.writer(conn.dialect).execute_columns(conn, batch.columns, batch.n, batch.constants)
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
+            if tree is not None and tree.name in batch.columns:
+                hierarchy.check_batch(conn, cobj, batch.ids, batch.columns[tree.name])
             if cobj.rules:
                 failures = self._rule_failures_bulk(conn, rt, cobj, batch, now)
                 if failures:
@@ -323,6 +333,8 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
             raise ValidationFailed("expected a JSON object of field values")
         now = _now()
         with self._write() as conn:
+            if cobj.obj.hierarchy_field is not None and cobj.obj.hierarchy_field.name in data:
+                hierarchy.lock(conn, object_name)   # before any row lock: see records/hierarchy.py
             current = self._current_for_write(conn, access, cobj, rid, record_id)
             if self.locks is not None:
                 self.locks.check(conn, rt, object_name, rid, actor, "update")
@@ -364,6 +376,9 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
                 raise _integrity_error(exc, cobj) from None
             if result.rowcount != 1:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else")
+            tree = cobj.obj.hierarchy_field
+            if tree is not None and changes.get(tree.name) is not None and changes[tree.name] != current[tree.name]:
+                hierarchy.check_written(conn, cobj, [rid])
             history.record_changes(conn, cobj, current, changes, actor, now)
             if object_name in permission_audit.AUDITED:
                 permission_audit.updated(conn, rt, actor, object_name, current, changes)

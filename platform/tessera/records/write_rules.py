@@ -10,6 +10,7 @@ from operator import attrgetter
 from sqlalchemy import case, literal, or_, select
 
 from ..meta.fieldtypes import USER_LINKS
+from . import hierarchy
 from .errors import ValidationFailed
 from .select import SelectBuilder
 from .serialize import to_python
@@ -65,7 +66,8 @@ class WriteRules:
     def _evaluate(self, conn, rt, cobj, compiled, values, prior, now):
         env = self._path_values(conn, rt, cobj, compiled.paths, values, now)
         prior_env = self._path_values(conn, rt, cobj, compiled.paths, prior, now) if prior is not None else None
-        return compiled.evaluate(env, prior=prior_env, now=now)
+        under = hierarchy.under_resolver(conn, rt) if compiled.uses_under else None
+        return compiled.evaluate(env, prior=prior_env, now=now, under=under)
 
     def _path_values(self, conn, rt, cobj, paths, record, now) -> dict:
         out = {}

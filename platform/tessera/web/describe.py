@@ -16,7 +16,7 @@ _SYSTEM = [
     {"name": "updated_by", "type": "lookup", "label": "Updated By", "to": "user"},
 ]
 _OPTION_KEYS = ("max_length", "precision", "scale", "min", "max", "restricted", "to", "on_delete", "returns",
-                "expression", "object", "relationship", "function", "field", "filter", "format")
+                "expression", "object", "relationship", "function", "field", "filter", "format", "hierarchy")
 _EXPRESSION_KEYS = {"expression", "filter", "default_expression"}   # metadata logic: for customizers only
 
 
@@ -56,6 +56,7 @@ def describe_object(runtime, name: str, access) -> dict:
     return {
         "name": obj.name, "label": obj.label, "plural_label": obj.plural_label, "description": obj.description,
         "package": obj.package, "name_field": obj.name_field,
+        "hierarchy_field": obj.hierarchy_field.name if obj.hierarchy_field and readable(obj.hierarchy_field.name) else None,
         "track_history": obj.track_history, "history_fields": list(obj.history_fields),
         "fields": system + [describe_field(f, show_expressions=customizer) for f in obj.fields.values()
                             if readable(f.name)],

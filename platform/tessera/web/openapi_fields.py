@@ -108,6 +108,15 @@ def _base(f, md, *, for_input: bool) -> dict:
     return schema
 
 
+def _hierarchy(f, schema: dict) -> None:
+    """A hierarchy field says so (x-tessera-hierarchy) and what the server refuses."""
+    if f.is_hierarchy:
+        note = (f"The parent in the {f.target} hierarchy: a record cannot be below itself (cycles are "
+                f"refused with 422), and UNDER({f.name}, 'id or name') in a filter selects a subtree.")
+        schema["description"] = f"{schema['description']} {note}" if schema.get("description") else note
+        schema["x-tessera-hierarchy"] = True
+
+
 def output_schema(f, md) -> dict:
     """A field's value in a record the API returns."""
     schema = _base(f, md, for_input=False)
@@ -115,6 +124,7 @@ def output_schema(f, md) -> dict:
         schema["title"] = f.label
     if f.help:
         schema["description"] = f.help
+    _hierarchy(f, schema)
     if f.read_only or f.type in ("formula", "rollup", "autonumber"):
         schema["readOnly"] = True
     never_null = f.type == "rollup" and f.options["function"] in ("count", "sum")   # coalesced to 0
@@ -136,6 +146,7 @@ def input_schema(f, md, *, required: bool) -> dict:
         schema["title"] = f.label
     if f.help:
         schema["description"] = f.help
+    _hierarchy(f, schema)
     if not required:
         return optional(_type(schema, True) if schema.get("type") else schema)
     if schema.get("type") == "string" and "enum" not in schema:

@@ -212,6 +212,8 @@ def field_doc_from_form(form, field_type: str, *, history_default: bool = False)
                 doc["on_delete"] = on_delete
         if _text(form, "relationship_label"):
             doc["relationship_label"] = _text(form, "relationship_label")
+        if "hierarchy" in allowed and form.get("hierarchy"):
+            doc["hierarchy"] = True   # validation refuses it unless the lookup points to its own object
     if field_type == "formula":
         returns = _text(form, "returns")
         if returns not in FORMULA_RETURN_TYPES:

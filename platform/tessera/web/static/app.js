@@ -266,4 +266,51 @@
       if (lane) { move($(this).closest('.kanban-card')[0], lane); }
     });
   }
+
+  // -- tree display of a list (views_tree.py): children are fetched on the first expand --------
+  function hasAncestor(el, id) {
+    return (' ' + ($(el).attr('data-ancestors') || '') + ' ').indexOf(' ' + id + ' ') >= 0;
+  }
+  function isChildOf(el, id) {
+    var a = ($(el).attr('data-ancestors') || '').split(' ');
+    return a[a.length - 1] === id;
+  }
+  function treeLoad(url, ancestors, $row, $after) {
+    var mobile = $row.closest('.mobile-list').length > 0;
+    var query = '&ancestors=' + encodeURIComponent(ancestors) + '&back=' +
+      encodeURIComponent(window.location.pathname + window.location.search) +
+      ($('#check-all').length ? '&selectable=1' : '');
+    return $.ajax({ url: url + query, dataType: 'json' }).then(function (data) {
+      var $new = $($.parseHTML($.trim(mobile ? data.items : data.rows)));
+      $after.after($new);
+      return $new;
+    });
+  }
+  $(document).on('click', '.tree-toggle', function () {
+    var $b = $(this), $row = $b.closest('[data-id]'), id = $row.attr('data-id');
+    var $siblings = $row.parent().children();
+    if ($b.attr('aria-expanded') === 'true') {
+      $b.attr('aria-expanded', 'false');
+      $siblings.filter(function () { return hasAncestor(this, id); }).prop('hidden', true)
+        .find('.tree-toggle').attr('aria-expanded', 'false');
+      return;
+    }
+    if ($b.attr('data-loaded')) {
+      $b.attr('aria-expanded', 'true');
+      $siblings.filter(function () { return isChildOf(this, id); }).prop('hidden', false);
+      return;
+    }
+    $b.prop('disabled', true);
+    treeLoad($b.attr('data-url'), $row.attr('data-ancestors') || '', $row, $row).then(function () {
+      $b.attr('data-loaded', '1').attr('aria-expanded', 'true');
+    }, function (xhr) { toast(errorText(xhr), 'danger'); }).always(function () { $b.prop('disabled', false); });
+  });
+  $(document).on('click', '.tree-more', function () {
+    var $b = $(this), $row = $b.closest('.tree-more-row');
+    var ancestors = ($row.attr('data-ancestors') || '').split(' ');
+    ancestors.pop();   // the server adds the parent itself
+    $b.prop('disabled', true);
+    treeLoad($b.attr('data-url'), ancestors.join(' '), $row, $row).then(function () { $row.remove(); },
+      function (xhr) { $b.prop('disabled', false); toast(errorText(xhr), 'danger'); });
+  });
 }(window.jQuery));

@@ -307,7 +307,8 @@ def list_views_for(obj: ObjectDef) -> list[dict]:
     """The object's list views as dicts; the first is the default (an unfiltered "All ..." view,
     generated when metadata has none)."""
     views = [{"name": v.name, "label": v.get("label") or v.name.replace("_", " ").title(),
-              "columns": list(v.get("columns") or []), "filter": v.get("filter"), "sort": list(v.get("sort") or [])}
+              "columns": list(v.get("columns") or []), "filter": v.get("filter"), "sort": list(v.get("sort") or []),
+              "tree": bool(v.get("tree"))}
              for v in rt().metadata.list_views_for(obj.name)]
     views.sort(key=lambda v: v["label"].lower())
     unfiltered = [v for v in views if not v["filter"]]

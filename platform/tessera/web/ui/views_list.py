@@ -26,6 +26,7 @@ from .meta import (Column, color_for, column, column_choices, columns, field_def
                    object_icon, picklist_fields, picklist_options, query_fields, readable_name_field,
                    record_title, require_app, require_object)
 from .views_nav import nav_context
+from .views_tree import NUMERIC_TYPES, mark_children, tree_context, tree_field, tree_offered
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_LIMIT = 25
@@ -46,11 +47,13 @@ class ListState:
     limit: int = DEFAULT_LIMIT
     cursor: str = ""
     back: list = dc_field(default_factory=list)
+    tree: str = ""      # "1" / "0": the tree display on / off (default: the list view's `tree`)
 
     @classmethod
     def from_args(cls, args, obj) -> "ListState":
         s = cls(view=args.get("view", "")[:80], saved=args.get("saved", "")[:64], q=clean_search(args.get("q")),
-                sort=args.get("sort", "")[:200], cursor=args.get("cursor", "")[:2000])
+                sort=args.get("sort", "")[:200], cursor=args.get("cursor", "")[:2000],
+                tree=args.get("tree", "") if args.get("tree", "") in ("0", "1") else "")
         for key in args:
             if key.startswith("f.") and field_def(obj, key[2:]) is not None:
                 values = [v[:255] for v in args.getlist(key)][:50]
@@ -69,9 +72,9 @@ class ListState:
         cursor/back are given explicitly."""
         d = {"view": self.view, "saved": self.saved, "q": self.q, "sort": self.sort,
              "cols": ",".join(self.cols), "limit": str(self.limit) if self.limit != DEFAULT_LIMIT else "",
-             "filters": self.filters, "cursor": "", "back": ""}
+             "filters": self.filters, "cursor": "", "back": "", "tree": self.tree}
         d.update(changes)
-        out = [(k, d[k]) for k in ("view", "saved", "q", "sort", "cols", "limit") if d[k]]
+        out = [(k, d[k]) for k in ("view", "saved", "q", "sort", "cols", "limit", "tree") if d[k]]
         for fname, values in (d["filters"] or {}).items():
             out += [(f"f.{fname}", v) for v in values]
         if d["cursor"]:
@@ -165,7 +168,10 @@ def load_list(app_name: str, obj, state: ListState, *, for_kanban: bool = False)
     if not cols:
         cols = columns(obj, [name_field(obj) or "id"]) or columns(obj, ["id"])
     sort = _sort_keys(obj, state, view, cols)
+    tree = tree_field(obj, state, view) if not for_kanban else None
     expr = _filter_expr(obj, state, view)
+    if tree is not None:   # the first level: records with no parent the actor can see (joins hide the rest)
+        expr = all_of(expr, f"{tree.name}.id == None")
     error = None
     result = None
     nf = readable_name_field(obj)
@@ -186,8 +192,10 @@ def load_list(app_name: str, obj, state: ListState, *, for_kanban: bool = False)
                     error = None
                 except BadQuery as exc2:
                     error = exc2.message
+    if tree is not None and result is not None:
+        mark_children(obj, result.records)
     return {"views": views, "view": view, "columns": cols, "sort": sort, "filter": expr, "result": result,
-            "error": error, "fields": fields, "name_field": nf}
+            "error": error, "fields": fields, "name_field": nf, "tree_field": tree}
 
 
 @ui.get("/<app_name>/<object_name>")
@@ -243,6 +251,10 @@ def list_view(app_name, object_name):
         manual_workflows=manual_workflows,
         can_create=access().can(obj.name, "create"), can_delete=access().can(obj.name, "delete"),
         can_edit=access().can(obj.name, "edit"), kanban_fields=kanban_fields, page_sizes=PAGE_SIZES,
+        numeric=NUMERIC_TYPES, selectable=bool(access().can(obj.name, "delete") or bulk_fields or manual_workflows),
+        return_path=request.full_path.rstrip("?"), tree=tree_context(obj, state, data),
+        tree_available=tree_offered(obj, state), tree_available_label=(obj.hierarchy_field.label
+                                                                         if obj.hierarchy_field else ""),
         render_value=render_value, record_title=record_title, icon=object_icon(obj.name),
         color=color_for(obj.name), state_args=state.args(), list_url=state.url(app_name, obj.name),
         **data, **nav_context(app, obj.name))
