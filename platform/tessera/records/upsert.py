@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ..security.actor import Actor
 from ..storage.engine import retry_on_stale_statements
 from .coerce import coercer_for
-from .errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from .errors import BulkFailed, Conflict, NotFound, RecordError, StaleVersion, ValidationFailed
 
 
 class RecordUpserts:
@@ -25,12 +25,7 @@ class RecordUpserts:
         `must_exist`: a conditional request (If-Match) that may only update."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
-        field = cobj.obj.fields.get(key_field) if isinstance(key_field, str) else None
-        if field is None or not field.external_id:
-            keys = [f.name for f in cobj.obj.fields.values() if f.external_id]
-            raise NotFound(f"'{key_field}' is not an external id field of {object_name} "
-                           f"({'external ids: ' + ', '.join(keys) if keys else 'it has none'})",
-                           details={"field": key_field, "external_ids": keys})
+        field = self._external_id(cobj, key_field)
         if not isinstance(data, dict):
             raise ValidationFailed("expected a JSON object of field values")
         key = self._upsert_key(cobj, field, key_value)
@@ -81,3 +76,83 @@ class RecordUpserts:
         scope = access.visible(cobj.name, t, conn.dialect.name)
         stmt = select(t.c.id).where(t.c[key_field] == key)
         return conn.execute(stmt.where(scope) if scope is not None else stmt).scalar()
+
+    @retry_on_stale_statements
+    def bulk_upsert(self, actor: Actor, object_name: str, rows: list, key_field: str, *, from_text: bool = False,
+                    progress=None) -> tuple[list[str], list[str]]:
+        """All or nothing, like bulk_create: rows whose key exists (among the records the actor may
+        see) update that record, the others are created in one bulk create. Any failing row saves
+        nothing and every failure is reported by row index. From text (CSV import), a blank cell of
+        an updated row leaves the field as it is. Returns (created ids, updated ids)."""
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        field = self._external_id(cobj, key_field)
+        if not isinstance(rows, list):
+            raise ValidationFailed("expected a JSON array of records")
+        failures: dict[int, dict] = {}
+        keyed, seen = [], {}
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict):
+                failures[index] = {"fields": {"_record": ["expected a JSON object of field values"]}}
+                continue
+            try:
+                key = self._upsert_key(cobj, field, row.get(key_field), from_text=from_text)
+            except ValidationFailed as exc:
+                failures[index] = {"fields": exc.fields}
+                continue
+            if key in seen:
+                failures[index] = {"fields": {key_field: [f"duplicates row {seen[key] + 1} (the same key)"]}}
+                continue
+            seen[key] = index
+            keyed.append((index, key, row))
+        access = rt.security.access_for(actor)
+        created, updated = [], []
+        with self._write() as conn, self.on_connection(conn):
+            existing = self._ids_by_key(conn, access, cobj, key_field, [key for _, key, _ in keyed])
+            creates = [(index, row) for index, key, row in keyed if key not in existing]
+            for index, key, row in keyed:
+                if key not in existing:
+                    continue
+                changes = {name: value for name, value in row.items() if name != key_field
+                           and not (from_text and value == "")}
+                try:
+                    with conn.begin_nested():
+                        self.update(actor, object_name, existing[key], changes, from_text=from_text)
+                    updated.append(str(existing[key]))
+                except RecordError as exc:
+                    failures[index] = {"fields": exc.fields or {"_record": [exc.message]}}
+            if progress:
+                progress(len(rows) - len(creates))
+            if creates:
+                try:
+                    with conn.begin_nested():
+                        created = self.bulk_create(
+                            actor, object_name, [row for _, row in creates], from_text=from_text,
+                            progress=(lambda n: progress(len(rows) - len(creates) + n)) if progress else None)
+                except BulkFailed as exc:
+                    for failure in exc.details["rows"]:
+                        failures[creates[failure["index"]][0]] = {k: v for k, v in failure.items() if k != "index"}
+            if failures:
+                raise BulkFailed([{"index": index, **failures[index]} for index in sorted(failures)])
+        return created, updated
+
+    def _external_id(self, cobj, key_field):
+        field = cobj.obj.fields.get(key_field) if isinstance(key_field, str) else None
+        if field is None or not field.external_id:
+            keys = [f.name for f in cobj.obj.fields.values() if f.external_id]
+            raise NotFound(f"'{key_field}' is not an external id field of {cobj.name} "
+                           f"({'external ids: ' + ', '.join(keys) if keys else 'it has none'})",
+                           details={"field": key_field, "external_ids": keys})
+        return field
+
+    @staticmethod
+    def _ids_by_key(conn, access, cobj, key_field, keys) -> dict:
+        t = cobj.table
+        if not keys or not access.can(cobj.name, "read"):
+            return {}
+        scope = access.visible(cobj.name, t, conn.dialect.name)
+        out = {}
+        for start in range(0, len(keys), 500):
+            stmt = select(t.c[key_field], t.c.id).where(t.c[key_field].in_(keys[start:start + 500]))
+            out.update((key, rid) for key, rid in conn.execute(stmt.where(scope) if scope is not None else stmt))
+        return out
