@@ -220,3 +220,18 @@ def test_autonumber_date_tokens(services, api):
     numbers = [one["number"]] + [api.get(f"/api/v1/records/ticket/{i}").get_json()["number"] for i in ids]
     assert numbers in ([f"T-{p}-{n:04d}" for n in (1, 2, 3)] for p in {before, after})
     assert one["number"][2:8] == one["created_at"][:7].replace("-", "")
+
+
+def test_openapi_documents_upsert_and_natural_key_lookups(api):
+    from jsonschema import Draft202012Validator
+    doc = api.get("/api/v1/openapi.json").get_json()
+    put = doc["paths"]["/records/company/by/{field}/{value}"]["put"]
+    assert put["operationId"] == "upsert_company"
+    assert {"200", "201", "404", "412", "422"} <= set(put["responses"])
+    field = next(p for p in put["parameters"] if p["name"] == "field")
+    assert field["schema"]["enum"] == ["code"]
+    assert "/records/deal/by/{field}/{value}" not in doc["paths"]   # deal has no external id
+    company = doc["components"]["schemas"]["DealInput"]["properties"]["company"]
+    validator = Draft202012Validator(company)
+    assert validator.is_valid({"code": "C-1"}) and validator.is_valid("5c7d1c9e-2b8a-4d53-a9a4-9b8c0c6f1a11")
+    assert not validator.is_valid({"code": "C-1", "name": "x"}) and not validator.is_valid({"industry": "x"})
