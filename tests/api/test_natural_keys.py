@@ -235,3 +235,16 @@ def test_openapi_documents_upsert_and_natural_key_lookups(api):
     validator = Draft202012Validator(company)
     assert validator.is_valid({"code": "C-1"}) and validator.is_valid("5c7d1c9e-2b8a-4d53-a9a4-9b8c0c6f1a11")
     assert not validator.is_valid({"code": "C-1", "name": "x"}) and not validator.is_valid({"industry": "x"})
+
+
+def test_a_key_field_the_caller_cannot_read_matches_nothing(api, services, client_for, companies):
+    user, _ = services.identity.create_user("hidden", password="Tq7-violet-harbor-92", profile="tp_rep",
+                                            last_name="Hidden")
+    rep = client_for(user)   # tp_rep may not read company.code
+    r = rep.post("/api/v1/records/deal", json={"name": "X", "company": {"code": "C-1"}})
+    assert r.status_code == 422
+    assert r.get_json()["error"]["fields"]["company"] == ["you cannot look up company records by code"]
+    r = _put(rep, "/api/v1/records/company/by/code/C-50", {"name": "Probe"})
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden"
+    assert "/records/company/by/{field}/{value}" not in rep.get("/api/v1/openapi.json").get_json()["paths"]
+    assert len(api.get("/api/v1/records/company").get_json()["records"]) == 2

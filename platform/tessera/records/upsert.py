@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ..security.actor import Actor
 from ..storage.engine import retry_on_stale_statements
 from .coerce import coercer_for
-from .errors import BulkFailed, Conflict, NotFound, RecordError, StaleVersion, ValidationFailed
+from .errors import BulkFailed, Conflict, Forbidden, NotFound, RecordError, StaleVersion, ValidationFailed
 
 
 class RecordUpserts:
@@ -40,6 +40,7 @@ class RecordUpserts:
                 message = f"the record's {key_field} is '{key}' (the URL's key): an upsert cannot change it"
                 raise ValidationFailed(f"{key_field}: {message}", fields={key_field: [message]})
         access = rt.security.access_for(actor)
+        self._check_key_readable(access, object_name, key_field)
         with self._write() as conn, self.on_connection(conn):
             record_id = self._find_by_key(conn, access, cobj, key_field, key)
             if record_id is None and must_exist:
@@ -106,6 +107,7 @@ class RecordUpserts:
             seen[key] = index
             keyed.append((index, key, row))
         access = rt.security.access_for(actor)
+        self._check_key_readable(access, object_name, key_field)
         created, updated = [], []
         with self._write() as conn, self.on_connection(conn):
             existing = self._ids_by_key(conn, access, cobj, key_field, [key for _, key, _ in keyed])
@@ -144,6 +146,13 @@ class RecordUpserts:
                            f"({'external ids: ' + ', '.join(keys) if keys else 'it has none'})",
                            details={"field": key_field, "external_ids": keys})
         return field
+
+    @staticmethod
+    def _check_key_readable(access, object_name, key_field):
+        """Matching by a key is reading it: a caller who may not read the field may not upsert by it."""
+        if not access.can_read_field(object_name, key_field):
+            raise Forbidden(f"you cannot read {object_name}.{key_field}, so you cannot upsert by it",
+                            fields={key_field: ["you do not have permission to read this field"]})
 
     @staticmethod
     def _ids_by_key(conn, access, cobj, key_field, keys) -> dict:
