@@ -200,8 +200,7 @@ def test_concurrent_upserts_of_one_key_make_one_record(services):
     assert failures == []
     assert len({rid for rid, _ in outcomes}) == 1
     assert sorted(created for _, created in outcomes) == [False] * (threads - 1) + [True]
-    rows = records.query(SYSTEM, "company", filter="code == 'RACE-1'", fields="name,_row_version"
-                         if False else "name", limit=10).records
+    rows = records.query(SYSTEM, "company", filter="code == 'RACE-1'", fields="name", limit=10).records
     assert len(rows) == 1
     again = records.get(SYSTEM, "company", rows[0]["id"], fields="name")
     assert again["_row_version"] == threads   # every writer's change applied, none lost
