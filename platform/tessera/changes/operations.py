@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field as dc_field, replace
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
@@ -30,6 +29,7 @@ from sqlalchemy import (Column, ForeignKey, Index, MetaData, Table, Uuid, and_, 
                         or_, select, update)
 
 from ..expr import compile_expression
+from ..meta.autonumbers import format_autonumber
 from ..meta.fieldtypes import SYSTEM_FIELDS, USER_LINKS
 from ..meta.model import FieldDef, ObjectDef
 from ..meta.validate import expected_type, resolver
@@ -229,29 +229,22 @@ def _set_counter(conn, obj: str, fname: str, next_value: int) -> None:
     conn.execute(insert(autonumbers).values(object=obj, field=fname, next_value=next_value))
 
 
-_NUMBER_GROUP = re.compile(r"\{(0+)\}")
-
-
-def format_autonumber(fmt: str, n: int) -> str:
-    """Same rule as the record service: the first `{000…}` group is the zero-padded number."""
-    return _NUMBER_GROUP.sub(lambda m: str(n).zfill(len(m.group(1))), fmt, count=1)
-
-
 def _fill_autonumbers(conn, table: Table, obj: str, f: FieldDef) -> int:
     """Number the rows that have no value (oldest first) and move the counter past them, so
     numbers never repeat. Returns how many rows were numbered."""
     col = table.c[f.name]
-    ids = [r[0] for r in conn.execute(_ordered_ids(table).where(_blank(col, f)))]
+    rows = conn.execute(_ordered_ids(table).add_columns(table.c.created_at).where(_blank(col, f))).all()
     start = int(f.options.get("start", 1))
     current = conn.execute(select(autonumbers.c.next_value).where(
         and_(autonumbers.c.object == obj, autonumbers.c.field == f.name))).scalar()
     first = max(start, current or start)
-    if ids:
+    if rows:
         stmt = update(table).where(table.c.id == bindparam("b_id")).values({f.name: bindparam("b_value")})
-        conn.execute(stmt, [{"b_id": i, "b_value": format_autonumber(f.options.get("format", "{0}"), first + n)}
-                            for n, i in enumerate(ids)])
-    _set_counter(conn, obj, f.name, first + len(ids))
-    return len(ids)
+        fmt = f.options.get("format", "{0}")
+        conn.execute(stmt, [{"b_id": i, "b_value": format_autonumber(fmt, first + n, created)}
+                            for n, (i, created) in enumerate(rows)])
+    _set_counter(conn, obj, f.name, first + len(rows))
+    return len(rows)
 
 
 # --------------------------------------------------------------------------- base class

@@ -57,6 +57,7 @@ _OBJECT_KEYS = ("label", "plural_label", "description", "name_field", "track_his
 
 def _field_props(f: FieldDef) -> dict:
     return {"type": f.type, "label": f.label, "help": f.help, "required": f.required, "unique": f.unique,
+            "external_id": f.external_id,
             "indexed": f.indexed, "default": f.default, "default_expression": f.default_expression,
             "read_only": f.read_only, "track_history": f.track_history, **dict(f.options)}
 

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from .fieldtypes import (COMPUTED_TYPES, RELATION_TYPES, SYSTEM_FIELD_EXPR_TYPES, TYPE_DEFAULTS, USER_LINKS,
                          expr_type_of)
 
-_COMMON = ("type", "label", "help", "required", "unique", "indexed", "default",
+_COMMON = ("type", "label", "help", "required", "unique", "external_id", "indexed", "default",
            "default_expression", "read_only", "renamed_from", "track_history")
 
 
@@ -28,6 +28,7 @@ class FieldDef:
     help: str | None = None
     required: bool = False
     unique: bool = False
+    external_id: bool = False   # a natural key: unique (blanks allowed), looked up and upserted by
     indexed: bool = False
     default: Any = None
     default_expression: str | None = None
@@ -46,7 +47,8 @@ class FieldDef:
             name=name, type=doc["type"], label=doc.get("label") or default_label(name),
             help=doc.get("help"),
             required=bool(doc.get("required", doc["type"] == "master_detail")),
-            unique=bool(doc.get("unique", doc["type"] == "autonumber")),
+            unique=bool(doc.get("unique", doc["type"] == "autonumber")) or bool(doc.get("external_id")),
+            external_id=bool(doc.get("external_id")),
             indexed=bool(doc.get("indexed", doc["type"] in RELATION_TYPES)),
             default=default, default_expression=doc.get("default_expression"),
             read_only=bool(doc.get("read_only", doc["type"] in COMPUTED_TYPES or doc["type"] == "autonumber")),
@@ -125,6 +127,16 @@ class ObjectDef:
     def hierarchy_field(self) -> FieldDef | None:
         """The object's hierarchy (at most one: see meta.validate)."""
         return next((f for f in self.fields.values() if f.is_hierarchy), None)
+
+    @property
+    def natural_keys(self) -> tuple[str, ...]:
+        """The fields a lookup may name a record by: external ids, and the name field when unique
+        (an autonumber name field is)."""
+        keys = [f.name for f in self.fields.values() if f.external_id]
+        named = self.fields.get(self.name_field) if self.name_field else None
+        if named is not None and named.unique and named.stored and named.name not in keys:
+            keys.append(named.name)
+        return tuple(keys)
 
     @property
     def history_fields(self) -> tuple[str, ...]:

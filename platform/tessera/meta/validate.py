@@ -9,6 +9,7 @@ import keyword
 
 from ..expr import ExprError, compile_expression
 from ..expr.hierarchy import Hierarchy
+from .autonumbers import format_problem
 from .durations import parse_duration
 from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS, USER_LINKS
@@ -135,6 +136,10 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
                 _no_under(compiled, obj, f"{at}.expression", "a formula", errors)
         if f.type == "rollup":
             errors += _check_rollup(md, obj, f, at)
+        if f.type == "autonumber":
+            problem = format_problem(f.options.get("format", ""))
+            if problem:
+                errors.append(MetaError(src, f"{at}.format", problem))
         if f.type == "duration":
             for key, value in (("default", f.default), ("min", f.options.get("min")), ("max", f.options.get("max"))):
                 try:

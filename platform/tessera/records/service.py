@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..security.actor import Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
-from . import bulk, copies, hierarchy, history, permission_audit, user_rights
+from . import bulk, copies, hierarchy, history, natural_keys, permission_audit, user_rights
 from .hooks import WriteContext
 from .coerce import coercer_for, parse_id
 from .ids import new_id, new_ids
@@ -53,6 +53,7 @@ from .errors import BulkFailed, Conflict, Forbidden, NotFound, StaleVersion, Val
 from .reads import RecordReads, _now
 from .select import SelectBuilder
 from .serialize import to_api
+from .upsert import RecordUpserts
 from .write_checks import WriteChecks, _integrity_error
 from .write_rules import WriteRules
 
@@ -79,9 +80,11 @@ def _reports_workflow_failures(method):
     return run
 
 
-class RecordService(RecordReads, WriteChecks, WriteRules):
+class RecordService(RecordReads, WriteChecks, WriteRules, RecordUpserts):
     """Writes and the order of execution live here; reads (records/reads.py), checks against other
-    rows (records/write_checks.py) and expressions on write (records/write_rules.py) are its parts."""
+    rows (records/write_checks.py), expressions on write (records/write_rules.py) and upserts by
+    external id (records/upsert.py) are its parts; natural-key lookups are resolved before step 2
+    (records/natural_keys.py)."""
 
     def __init__(self, engine, runtime_source, *, secret: bytes):
         self.engine = engine
@@ -166,7 +169,7 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
                     if not rules_after_numbering:
                         self._check_rules_or_raise(conn, rt, cobj, values, None, now)
                 with nullcontext() if joined is not None else mark_write(conn).begin():
-                    for name, numbers in self._take_autonumbers(conn, cobj, 1).items():
+                    for name, numbers in self._take_autonumbers(conn, cobj, 1, now).items():
                         values[name] = numbers[0]
                     if rules_after_numbering:
                         self._check_rules_or_raise(conn, rt, cobj, values, None, now)
@@ -213,12 +216,12 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
             self._check_field_rights_bulk(access, cobj, rows, actor)
         now = _now()
         with self._write() as conn:
-            batch = self._prepare_bulk(conn, rt, cobj, rows, actor, now, from_text, progress)
+            batch = self._prepare_bulk(conn, rt, cobj, rows, actor, now, from_text, progress, access)
             self._check_lookups_bulk(conn, rt, cobj, batch, access)
             self._check_unique_bulk(conn, cobj, batch)
             if batch.errors:
                 raise BulkFailed(batch.failures())
-            for name, numbers in self._take_autonumbers(conn, cobj, batch.n).items():
+            for name, numbers in self._take_autonumbers(conn, cobj, batch.n, now).items():
                 batch.columns[name] = numbers
             tree = cobj.obj.hierarchy_field
             if tree is not None and tree.name in batch.columns:
@@ -258,9 +261,10 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
 
     _BULK_CHUNK = 10_000   # rows coerced per step of a bulk create's progress
 
-    def _prepare_bulk(self, conn, rt, cobj, rows, actor, now, from_text, progress) -> bulk.Batch:
+    def _prepare_bulk(self, conn, rt, cobj, rows, actor, now, from_text, progress, access=None) -> bulk.Batch:
         """Steps 2–4 for every row, column by column (records/bulk.py), with the outcome of
         _prepare_create per row; lookups and uniqueness are checked over the batch afterwards."""
+        rows, key_failures = natural_keys.resolve_rows(conn, rt, cobj, rows, access, from_text)
         parts = []
         for start in range(0, len(rows), self._BULK_CHUNK):
             chunk = rows[start:start + self._BULK_CHUNK]
@@ -268,6 +272,9 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
             if progress:
                 progress(start + len(chunk))
         batch = bulk.Batch.joined(parts)
+        for index, fields in key_failures.items():
+            for name, messages in fields.items():
+                batch.fail(index, name, messages[0])
 
         def literal_default(field, default):
             try:
@@ -342,7 +349,9 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
             if expected_version is not None and current["row_version"] != expected_version:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
                                    f"(version {current['row_version']}, you had {expected_version})")
+            data, key_errors = natural_keys.resolve(conn, rt, cobj, data, access, from_text)
             changes, errors = self._coerce_input(cobj, data, from_text)
+            errors.update(key_errors)
             if cobj.copies:   # step 3: a changed lookup re-copies its copy-on-select fields
                 copies.on_update(conn, rt, cobj, data, changes, current, now, _as_input, errors)
             merged = {**current, **changes}
@@ -351,7 +360,7 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
                 changes.update(automated)
                 merged.update(automated)
             for name in cobj.required:
-                if name in changes and merged.get(name) is None:
+                if name in changes and merged.get(name) is None and name not in errors:
                     errors.setdefault(name, []).append("is required")
             self._check_lookups(conn, rt, cobj, changes, errors, access)
             if cobj.state_machines:
@@ -512,7 +521,9 @@ class RecordService(RecordReads, WriteChecks, WriteRules):
                         trust_foreign_keys=False):
         if not isinstance(data, dict):
             return {}, {"_record": ["expected a JSON object of field values"]}
+        data, key_errors = natural_keys.resolve(conn, rt, cobj, data, access, from_text)
         values, errors = self._coerce_input(cobj, data, from_text)
+        errors.update(key_errors)
         if cobj.name in _RIGHTS_OBJECTS:
             user_rights.check_values(rt.metadata, cobj.name, values, errors)
         copied = copies.on_create(conn, rt, cobj, data, values, now, _as_input, errors) if cobj.copies else ()

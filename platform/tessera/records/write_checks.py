@@ -4,23 +4,15 @@ batch, autonumbers, picklist state machines, and constraint violations turned in
 A part of RecordService (records/service.py), split out by concept."""
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..meta.autonumbers import format_autonumber
 from ..security.actor import Actor
 from ..storage.platform_tables import autonumbers
 from . import transitions
 from .errors import Conflict, ForeignKeyConflict, NotFound, RecordError
 from .reads import _now
-
-_NUMBER_GROUP = re.compile(r"\{(0+)\}")
-
-
-def format_autonumber(fmt: str, n: int) -> str:
-    return _NUMBER_GROUP.sub(lambda m: str(n).zfill(len(m.group(1))), fmt, count=1)
-
 
 class WriteChecks:
     def _lookup_scope(self, conn, rt, cobj, name, target, access):
@@ -112,8 +104,9 @@ class WriteChecks:
                 if i is not None:
                     batch.fail(i, f.name, "must be unique: another record has this value")
 
-    def _take_autonumbers(self, conn, cobj, n: int) -> dict[str, list[str]]:
-        """The next `n` numbers of each autonumber field, formatted (a counter row per field)."""
+    def _take_autonumbers(self, conn, cobj, n: int, now=None) -> dict[str, list[str]]:
+        """The next `n` numbers of each autonumber field, formatted (a counter row per field; date
+        tokens from `now`, the records' creation time)."""
         out = {}
         for f in cobj.autonumbers:
             t = autonumbers
@@ -129,7 +122,7 @@ class WriteChecks:
                 except IntegrityError:
                     after = conn.execute(take).scalar_one()
             first = after - n
-            out[f.name] = [format_autonumber(f.options["format"], first + offset) for offset in range(n)]
+            out[f.name] = [format_autonumber(f.options["format"], first + offset, now) for offset in range(n)]
         return out
 
     def _insert(self, conn, cobj, rows):

@@ -195,6 +195,19 @@ def patch(object_name, record_id):
     return _record_response(record)
 
 
+@api.put("/records/<object_name>/by/<field>/<path:value>")
+def upsert(object_name, field, value):
+    """Create or update the record whose external id `field` is `value` (records/upsert.py)."""
+    data = _json_body(dict)
+    conditional = request.headers.get("If-Match") is not None
+    record, created = services().records.upsert(g.actor, object_name, field, value, data,
+                                                 expected_version=_if_match(), must_exist=conditional)
+    response = _record_response(record, 201 if created else 200)
+    if created:
+        response.headers["Location"] = f"/api/v1/records/{object_name}/{record['id']}"
+    return response
+
+
 @api.delete("/records/<object_name>/<record_id:record_id>")
 def delete(object_name, record_id):
     services().records.delete(g.actor, object_name, record_id, expected_version=_if_match())

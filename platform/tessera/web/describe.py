@@ -27,7 +27,7 @@ def list_objects(runtime, access) -> list[dict]:
 
 def describe_field(f, *, show_expressions: bool = True) -> dict:
     out = {"name": f.name, "type": f.type, "label": f.label, "help": f.help, "required": f.required,
-           "unique": f.unique, "read_only": f.read_only, "system": False}
+           "unique": f.unique, "external_id": f.external_id, "read_only": f.read_only, "system": False}
     for key in _OPTION_KEYS:
         if key in f.options and (show_expressions or key not in _EXPRESSION_KEYS):
             out[key] = f.options[key]
@@ -51,7 +51,7 @@ def describe_object(runtime, name: str, access) -> dict:
         raise NotFound(f"there is no object '{name}'")
     customizer = access.system("customize_metadata")
     readable = lambda field: access.can_read_field(name, field)  # noqa: E731
-    system = [{**s, "required": False, "unique": s["name"] == "id", "read_only": s["name"] != "owner", "system": True}
+    system = [{**s, "required": False, "unique": s["name"] == "id", "external_id": False, "read_only": s["name"] != "owner", "system": True}
               for s in _SYSTEM]
     return {
         "name": obj.name, "label": obj.label, "plural_label": obj.plural_label, "description": obj.description,

@@ -10,7 +10,7 @@ from ..records.reads import MAX_PATHS
 from .api import IF_MATCH_PATTERN, MAX_BULK_ROWS
 from .openapi_approvals import approval_paths, approval_schemas
 from .openapi_automation import automation_paths, automation_schemas
-from .openapi_fields import input_schema, output_schema
+from .openapi_fields import NO_NUL, input_schema, natural_key_input, output_schema
 
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # Runtime -> {rights: document}
 _lock = threading.Lock()
@@ -86,7 +86,8 @@ def _build(runtime, access) -> dict:
         schemas[title] = {"type": "object", "title": obj.label, "properties": props}
         editable = [f for f in obj.stored_fields if not f.read_only and f.type != "autonumber"
                     and access.can_edit_field(name, f.name)]
-        writable = {f.name: input_schema(f, md, required=f.required) for f in editable}
+        writable = {f.name: natural_key_input(f, md, input_schema(f, md, required=f.required), access.can_read_field)
+                    for f in editable}
         if access.can_edit_field(name, "owner"):
             writable["owner"] = {"type": "string", "format": "uuid",   # never blank: every record has an owner
                                  "description": "The owning user (default: the creator); null or \"\" is refused."}
@@ -149,6 +150,22 @@ def _build(runtime, access) -> dict:
                        "parameters": [id_param, if_match],
                        "responses": {"204": {"description": "deleted"}, **errors, "409": _error_ref(), "412": _error_ref()}},
         }
+        external_ids = [f.name for f in obj.fields.values() if f.external_id and access.can_read_field(name, f.name)]
+        if external_ids and (access.can(name, "create") or access.can(name, "edit")):
+            paths[f"/records/{name}/by/{{field}}/{{value}}"] = {"put": {
+                "operationId": f"upsert_{name}", "summary": f"Create or update a {obj.label} by an external id",
+                "description": "Updates the record whose external id `field` is `value` (200), or creates one "
+                               "with it (201), in one transaction; concurrent upserts of one key make one record. "
+                               "The body may not give the key another value (422). With If-Match, only an "
+                               "update (412 when there is no such record or it changed).",
+                "tags": tags, "parameters": [
+                    {"name": "field", "in": "path", "required": True, "schema": {"type": "string", "enum": external_ids}},
+                    {"name": "value", "in": "path", "required": True,
+                     "schema": {"type": "string", "minLength": 1, "pattern": NO_NUL}}, if_match],
+                "requestBody": body(f"{title}Patch"),
+                "responses": {"200": {**_json(ref), "headers": {"ETag": {"schema": {"type": "string"}}}},
+                              "201": {**_json(ref, "created"), "headers": {"ETag": {"schema": {"type": "string"}}}},
+                              **errors, "409": _error_ref(), "412": _error_ref(), "422": _error_ref()}}}
         if obj.history_fields:
             paths[f"/records/{name}/{{id}}/history"] = {"get": {
                 "operationId": f"history_{name}", "summary": f"Field history of a {obj.label} (newest first)",

@@ -156,3 +156,21 @@ def input_schema(f, md, *, required: bool) -> dict:
     elif not schema.get("type"):   # json: any value but null and ""
         schema["not"] = {"enum": [None, ""]}
     return schema
+
+
+def natural_key_input(f, md, schema: dict, readable) -> dict:
+    """A lookup's input also takes {"key field": value}: the target's record named by a natural key
+    (an external id, or its unique name field: records/natural_keys.py). `readable(object, field)`:
+    keys the caller cannot read are not offered (the server refuses them)."""
+    target = md.objects.get(f.target) if f.is_relation else None
+    keys = [k for k in target.natural_keys if readable(target.name, k)] if target is not None else []
+    if not keys:
+        return schema
+    by_key = {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+              "properties": {k: optional(_type(_base(target.fields[k], md, for_input=True), True)) for k in keys},
+              "description": f"the {target.name} whose {' or '.join(keys)} is this value (a natural key; "
+                             "blank means no value)"}
+    out = {"anyOf": [schema, by_key]}
+    if schema.get("title"):
+        out["title"] = schema["title"]
+    return out

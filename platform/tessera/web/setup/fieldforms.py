@@ -42,7 +42,7 @@ TYPE_GROUPS = [
 TYPE_LABELS = {t: label for _g, items in TYPE_GROUPS for t, label, _d in items}
 TEXT_LENGTH_TYPES = ("text", "textarea", "rich_text", "email", "phone", "url")
 DECIMAL_TYPES = ("number", "currency", "percent")
-BOOL_PROPS = ("required", "unique", "indexed", "read_only")
+BOOL_PROPS = ("required", "unique", "external_id", "indexed", "read_only")
 
 
 def prop_types() -> dict[str, str]:
@@ -314,7 +314,7 @@ def form_values(fdoc: dict | None, *, history_default: bool = False) -> dict:
     fdoc = dict(fdoc or {})
     ftype = fdoc.get("type", "text")
     out = {k: v for k, v in fdoc.items() if not isinstance(v, (list, dict))}
-    for key in ("required", "unique", "indexed", "read_only"):
+    for key in ("required", "unique", "external_id", "indexed", "read_only"):
         out[key] = bool(fdoc.get(key, prop_default(ftype, key)))
     out["track_history"] = bool(fdoc.get("track_history", history_default))
     out["restricted"] = fdoc.get("restricted", True)
@@ -335,7 +335,8 @@ def form_values(fdoc: dict | None, *, history_default: bool = False) -> dict:
 def form_values_from_post(form) -> dict:
     """What the admin typed, to show again after an error (nothing typed is lost)."""
     out = {k: form.get(k) for k in form.keys() if k not in ("pv_value", "pv_label", "csrf_token")}
-    for key in ("required", "unique", "indexed", "read_only", "track_history", "restricted", "default_checked"):
+    for key in ("required", "unique", "external_id", "indexed", "read_only", "track_history", "restricted",
+                "default_checked"):
         out[key] = bool(form.get(key))
     out["values"] = list(zip(form.getlist("pv_value"), form.getlist("pv_label")))
     return out
@@ -352,7 +353,7 @@ def patch_from_form(form, field_type: str, keys) -> dict:
             continue
         if key in ("label", "help", "relationship_label", "default_expression"):
             out[key] = _text(form, key)
-        elif key in ("required", "unique", "indexed", "read_only", "restricted", "track_history"):
+        elif key in ("required", "unique", "external_id", "indexed", "read_only", "restricted", "track_history"):
             out[key] = bool(form.get(key))
         elif key == "values":
             out[key] = picklist_values(form)

@@ -60,7 +60,7 @@ def name_problem(name: str, *, taken=(), what: str = "name", reserved=()) -> str
 OVERRIDABLE = ("layouts", "list_views", "apps", "profiles", "permission_sets", "permission_set_groups", "roles",
                "sharing_rules", "workflows", "approval_processes")
 OBJECT_DEFAULTS = {"sharing_model": "private", "hierarchy_access": True, "track_history": False}
-_BOOL_DEFAULTS = {"required": False, "unique": False, "indexed": False, "read_only": False, "restricted": True}
+_BOOL_DEFAULTS = {"required": False, "unique": False, "external_id": False, "indexed": False, "read_only": False, "restricted": True}
 
 
 def allowed_field_props(field_type: str) -> list[str]:
