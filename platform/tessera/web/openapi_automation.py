@@ -12,7 +12,7 @@ from .openapi_fields import NO_NUL
 MAX_LIMIT = 500               # api_automation._limit
 MAX_READ_IDS = 500            # POST /notifications/read
 DELIVERY_ID_PATTERN = webhooks.DELIVERY_ID_PATTERN
-RUN_RESULTS = ("succeeded", "skipped", "failed", "refused")
+RUN_RESULTS = ("succeeded", "skipped", "failed", "refused", "waiting")
 
 _UUID = {"type": "string", "format": "uuid"}
 _UUID_OR_NULL = {"type": ["string", "null"], "format": "uuid"}
@@ -60,6 +60,7 @@ def automation_schemas() -> dict:
         "actor": _UUID_OR_NULL, "depth": {"type": "integer"}, "started_at": _TIME, "finished_at": _TIME_OR_NULL,
         "steps": {"type": "array", "items": _ref("WorkflowRunStep")}, "error": _TEXT_OR_NULL,
         "failed_step": {**_TEXT_OR_NULL, "description": "the step that failed (a failed run)"},
+        "resume_at": {**_TIME_OR_NULL, "description": "a waiting run: when its wait step ends and it continues"},
         "retry_of": {**_UUID_OR_NULL, "description": "the failed run this one retried"},
         "retried_by": {**_UUID_OR_NULL, "description": "the run that retried this one"}})
     notification = _object({
