@@ -110,6 +110,21 @@ def test_a_failing_resumed_step_fails_the_run_and_leaves_the_first_write(service
     assert (after["name"], after["probability"], after["amount"]) == ("Kept", 40, None)   # resumed part rolled back
     assert all(j.status == "done" for j in _resume_jobs(services))            # failed, not retried forever
 
+    # the admin fixes the step; the retry runs every step after the wait again (they were rolled
+    # back together), not only the failed one, and never the steps before it
+    apply(services, {"breaks": {"object": "deal", "trigger": {"event": "create"},
+                                "actions": [{"type": "update_record", "values": {"probability": "40"}},
+                                            {"type": "wait", "until": "TODAY()"},
+                                            {"type": "update_record", "values": {"name": "'Renamed'"}},
+                                            {"type": "update_record", "values": {"amount": "5"}}]}})
+    api.patch(f"/api/v1/records/deal/{deal['id']}", json={"probability": 41})
+    retried = api.post(f"/api/v1/workflow-runs/{run['id']}/retry")
+    assert retried.status_code == 200, retried.json
+    assert retried.json["run"]["status"] == "succeeded" and retried.json["run"]["retry_of"] == run["id"]
+    assert [s["step"] for s in retried.json["run"]["steps"]] == ["actions.2", "actions.3"]
+    after = api.get(f"/api/v1/records/deal/{deal['id']}").json
+    assert (after["name"], after["probability"], after["amount"]) == ("Renamed", 41, 5)
+
 
 def test_a_manual_run_that_waits_says_so(services, api):
     apply(services, {"poke": {"object": "company", "trigger": {"event": "manual"},

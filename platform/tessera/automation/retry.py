@@ -5,7 +5,9 @@ What can be retried: a failed run outside a write — time-relative, scheduled a
 (engine.run_saved). Their steps are savepoints: the steps before the failure stayed done, so the
 retry runs only the failed step and those after it. A record-triggered run (before or after save)
 cannot be: its failure rolled the whole write back, and running part of it now would apply half a
-write — the user saves the record again instead.
+write — the user saves the record again instead. Unless it failed after a `wait`: the steps before
+the wait were committed with the write, and the part resumed after it (waits.py) was rolled back
+whole, so such a run — whatever started it — is retried from the first step after its last wait.
 
 The retry is a NEW run (`retry_of` names the failed one; unique, so a run is retried at most once)
 under the metadata version active NOW (each run records its own version): the admin fixes the cause
@@ -24,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from ..records.errors import BadQuery, Conflict, Forbidden, NotFound
 from ..records.ids import id_from_text
 from ..security.actor import Actor
-from . import runlog
+from . import runlog, waits
 from .compiler import Action, workflows_of
 
 # the triggers whose runs happen outside a write (engine.run_saved)
@@ -68,6 +70,12 @@ def _from(actions, parts, path):
     return _from(branch, parts[2:], path) + tuple(actions[index + 1:])
 
 
+def last_wait(run: dict) -> str | None:
+    """The path of the last wait the run got past (its failure was in the part resumed after it)."""
+    done = [s["step"] for s in run.get("steps") or () if s.get("action") == "wait" and s.get("status") == "done"]
+    return done[-1] if done else None
+
+
 def failed_step(run: dict) -> str | None:
     """Where the run failed: recorded by the engine; for runs logged before it was, the failed step."""
     if run.get("failed_step"):
@@ -93,22 +101,31 @@ def retry_run(services, actor: Actor, run_id) -> dict:
     if old["retried_by"]:
         raise RetryRefused("run_already_retried", f"the run {run_id} was retried already, by {old['retried_by']}",
                            run=str(run_id), retried_by=old["retried_by"])
-    if old["event"] not in RETRYABLE_EVENTS:
+    resumed_after = last_wait(old)
+    outside_a_write = old["event"] in RETRYABLE_EVENTS or resumed_after is not None or old.get("retry_of")
+    if not outside_a_write:
         raise RetryRefused("write_rolled_back",
                            f"the run {run_id} was part of a write ({old['event']}, {old['timing'].replace('_', ' ')}): "
                            "the write was rolled back; save the record again (retrying the run alone would apply "
                            "half a write)",
                            run=str(run_id), event=old["event"], timing=old["timing"])
     wf = workflows_of(rt).by_name.get(old["workflow"])
-    if wf is None or wf.trigger != old["event"]:
+    same_trigger = wf is not None and (wf.trigger == old["event"] if old["event"] in RETRYABLE_EVENTS
+                                       else wf.trigger == "record" and old["event"] in wf.events)
+    if not same_trigger:
         raise RetryRefused("workflow_unavailable",
                            f"the workflow '{old['workflow']}' no longer exists, is inactive or has another trigger "
                            "in the active metadata", run=str(run_id), workflow=old["workflow"])
-    step = failed_step(old)
-    try:
-        actions = remaining_actions(wf.actions, step) if step else None
-    except LookupError:
-        actions = None
+    if resumed_after is not None:
+        step = resumed_after
+        after = waits.steps_after(wf.actions, resumed_after)
+        actions = tuple(a for steps in after for a in steps) if after is not None else None
+    else:
+        step = failed_step(old)
+        try:
+            actions = remaining_actions(wf.actions, step) if step else None
+        except LookupError:
+            actions = None
     if not actions:
         raise RetryRefused("step_unavailable",
                            f"the failed step {step or '(unknown)'} is not in the workflow '{wf.name}' of the active "
