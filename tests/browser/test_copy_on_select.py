@@ -4,6 +4,7 @@ fields) before saving, leaves a value the user typed alone, and the save keeps w
 from __future__ import annotations
 
 from browser_helpers import screenshot, sign_in
+from playwright.sync_api import expect
 from tessera.security.actor import SYSTEM
 
 
@@ -15,7 +16,9 @@ def pick_lookup(page, input_id: str, text: str, choice: str):
         page.fill(".select2-drop-active .select2-input", text)
     page.wait_for_selector(".select2-drop-active .select2-searching", state="detached")
     page.click(f".select2-drop-active .select2-result-selectable:has-text('{choice}')")
-    page.wait_for_function(f"document.querySelector('#{input_id}').value !== ''")
+    # expect() polls from Playwright's own script: a string predicate would need eval, which the
+    # page's CSP (script-src 'self') refuses once the first check is false
+    expect(page.locator(f"#{input_id}")).not_to_have_value("")
 
 
 def test_picking_an_account_fills_the_mailing_address(page, live_server, live_services):
@@ -28,7 +31,7 @@ def test_picking_an_account_fills_the_mailing_address(page, live_server, live_se
     page.fill("#f-last_name", "Byrne")
     page.fill("#f-mailing_country", "Éire")                   # typed by the user: kept
     pick_lookup(page, "f-account", "copper", "Copper Kettle Ltd")
-    page.wait_for_function("document.querySelector('#f-mailing_city').value === 'Galway'")
+    expect(page.locator("#f-mailing_city")).to_have_value("Galway")
     assert page.input_value("#f-mailing_street") == "1 Quay St"
     assert page.input_value("#f-mailing_postal_code") == "H91"
     assert page.input_value("#f-mailing_country") == "Éire"
