@@ -178,21 +178,3 @@ def test_the_builder_dry_runs_its_unsaved_form_on_a_record(admin, with_template,
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
     assert admin.post("/setup/workflows/nope/dry-run", {"_record": deal["id"]}).status_code == 404
     assert counts() == before
-
-
-# what the builder does not show yet stays read-only (edited as YAML), never saved lossily
-NOT_YET = {
-    "related_items": {"object": "deal", "trigger": {"event": "update"},
-                      "actions": [{"type": "update_related", "object": "deal_item", "lookup": "deal",
-                                   "values": {"quantity": "2"}}]},
-    "group_turns": {"object": "deal", "trigger": {"event": "create"},
-                    "actions": [{"type": "assign_owner", "group": "Closers"}]},
-}
-
-
-@pytest.mark.parametrize("name", sorted(NOT_YET))
-def test_steps_the_builder_does_not_show_yet_stay_read_only(admin, services, name):
-    from test_setup_workflow_kinds import _refused_read_only
-    _apply(services, name, NOT_YET[name])
-    expect = "update_related" if name == "related_items" else "group"
-    _refused_read_only(admin, services, name, NOT_YET[name], expect)

@@ -7,18 +7,22 @@ pipeline reports at a metadata path lands on the input of that path:
     trigger.event, trigger.timing, trigger.condition, trigger.when           (record events)
     trigger.field, trigger.direction, trigger.offset.days/.hours/.minutes    (time_relative)
     trigger.cron                                                             (scheduled)
+    trigger.secret, trigger.user, trigger.payload.<row>.key / .type          (inbound_webhook)
     actions.<i>.type / .label / .condition / .lookup / .object
     actions.<i>.values.<row>.field / .expr          (a value is a row: field select + expression)
     actions.<i>.then.<j>.type ...                    (an `if` action's branches, nested the same way)
-    actions.<i>.assign / .user / .queue / .method / .busy_filter          (assign_owner)
-    actions.<i>.to.<k> / .notify_queue / .title / .message                (notify)
+    actions.<i>.related / .filter                                         (update_related)
+    actions.<i>.assign / .user / .queue / .group / .method / .busy_filter (assign_owner)
+    actions.<i>.to.<k> / .notify_queue / .notify_group / .title / .message   (notify)
+    actions.<i>.wait_mode / .duration / .until / .recheck                 (wait)
     actions.<i>.process                                                   (submit_for_approval)
     actions.<i>.template / .email_to.<k> / .cc.<k>                        (send_email)
     actions.<i>.url / .credential / .event / .payload (field names, comma-separated)   (webhook)
 
 A *draft* is the document with each action's `values` kept as the posted list of [field, expr]
 rows (their order and row numbers are what the form shows); `doc_from_draft` turns it into the
-document, reporting what is missing or unusable per input before the pipeline runs.
+document, reporting what is missing or unusable per input before the pipeline runs. The steps'
+own document ↔ draft code is workflowforms_actions.py.
 
 The builder never saves less than it was shown: `unsupported` names what a stored document holds
 that the form cannot carry (an action type or property it does not know, deeper nesting, an
@@ -30,42 +34,30 @@ import re
 
 from ...meta.validate_workflows import settable_problem
 from .orgedit import name_problem
+# the steps' code (approvalforms.py reaches these through this module too)
+from .workflowforms_actions import (ACTION_KEYS, MAX_DEPTH, VALUE_ACTIONS, _INDEX, _actions_doc, _clean,
+                                    _draft_action, _draft_list, _ordered, _text, action_input, value_target)
 
 EVENTS = [("create", "Created"), ("update", "Updated"), ("create_or_update", "Created or updated"),
           ("delete", "Deleted"), ("time_relative", "At a time relative to a date field"),
-          ("scheduled", "On a schedule (cron)"), ("manual", "Run by hand (manual)")]
+          ("scheduled", "On a schedule (cron)"), ("manual", "Run by hand (manual)"),
+          ("inbound_webhook", "Another system posts to its URL (inbound webhook)")]
 RECORD_EVENTS = ("create", "update", "create_or_update", "delete")
 OFFSET_UNITS = (("days", 3650), ("hours", 87600), ("minutes", 5256000))   # the schema's bounds
 DIRECTIONS = [("before", "before"), ("after", "after")]
-ASSIGN_MODES = [("queue", "The next member of a queue"), ("user", "A user (an expression)")]
-METHODS = [("round_robin", "Round robin (in turn)"), ("least_busy", "Least busy")]
 TIMINGS = [("after_save", "After save"), ("before_save", "Before save (same record)")]
 WHENS = [("always", "Every time the condition holds"), ("becomes_true", "Only when the condition becomes true")]
 RUN_AS = [("system", "System (every record)"), ("triggering_user", "The user whose change triggered it")]
-ACTION_TYPES = [("update_record", "Update the record"), ("update_parent", "Update a related (parent) record"),
-                ("create_record", "Create a record"), ("assign_owner", "Assign the owner"),
-                ("notify", "Notify users"), ("send_email", "Send an email"), ("webhook", "Call a webhook"),
-                ("submit_for_approval", "Submit for approval"), ("if", "If / else")]
-VALUE_ACTIONS = ("update_record", "update_parent", "create_record")
-MAX_ACTIONS, MAX_VALUES, MAX_DEPTH, MAX_RECIPIENTS = 50, 100, 8, 20
+PAYLOAD_TYPES = [("text", "Text"), ("integer", "Integer"), ("number", "Number"), ("boolean", "True / false"),
+                 ("date", "Date"), ("datetime", "Date and time")]
+MAX_PAYLOAD_KEYS = 100
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # what the form carries, per part of the document (anything else makes the workflow read-only here)
 DOC_KEYS = {"name", "label", "description", "object", "active", "trigger", "run_as", "actions"}
-TRIGGER_KEYS = {"event", "timing", "condition", "when", "field", "offset", "cron"}
-ACTION_KEYS = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
-               "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
-               "assign_owner": {"user", "queue", "method", "busy_filter"},
-               "notify": {"to", "queue", "title", "message"}, "submit_for_approval": {"process"},
-               "send_email": {"template", "to", "cc"}, "webhook": {"url", "credential", "event", "payload"}}
-_INDEX = re.compile(r"^\d{1,3}$")
+TRIGGER_KEYS = {"event", "timing", "condition", "when", "field", "offset", "cron", "secret", "user", "payload"}
 
 
 # --------------------------------------------------------------------------- document → draft
-
-def _text(value) -> str:
-    """A document value as the form shows it (a non-text value would come back as text: the
-    round trip in `unsupported` then tells)."""
-    return "" if value is None else value if isinstance(value, str) else str(value)
-
 
 def draft_from_doc(doc: dict) -> dict:
     trigger = doc.get("trigger") or {}
@@ -80,48 +72,13 @@ def draft_from_doc(doc: dict) -> dict:
                         "field": _text(trigger.get("field")), "direction": "before" if before else "after",
                         "offset": {unit: _text(abs(offset[unit]) if isinstance(offset.get(unit), int) else offset.get(unit))
                                    for unit, _ in OFFSET_UNITS},
-                        "cron": _text(trigger.get("cron"))},
+                        "cron": _text(trigger.get("cron")), "secret": _text(trigger.get("secret")),
+                        "user": _text(trigger.get("user")),
+                        "payload": [[_text(k), _text(t)] for k, t in (trigger.get("payload") or {}).items()]},
             "actions": [_draft_action(a) for a in doc.get("actions") or ()]}
 
 
-def _draft_action(action: dict) -> dict:
-    kind = action.get("type", "update_record")
-    to = action.get("to")
-    return {"type": kind, "label": _text(action.get("label")),
-            "condition": _text(action.get("condition")), "lookup": _text(action.get("lookup")),
-            "object": _text(action.get("object")),
-            "values": [[k, _text(v)] for k, v in (action.get("values") or {}).items()],
-            "then": [_draft_action(a) for a in action.get("then") or ()],
-            "else": [_draft_action(a) for a in action.get("else") or ()],
-            # assign_owner
-            "assign": "user" if "user" in action else "queue", "user": _text(action.get("user")),
-            "queue": _text(action.get("queue")) if kind != "notify" else "",
-            "method": _text(action.get("method")) or "round_robin", "busy_filter": _text(action.get("busy_filter")),
-            # notify
-            "to": [_text(t) for t in to] if isinstance(to, list) and kind == "notify" else [],
-            "notify_queue": _text(action.get("queue")) if kind == "notify" else "",
-            "title": _text(action.get("title")), "message": _text(action.get("message")),
-            # submit_for_approval
-            "process": _text(action.get("process")),
-            # send_email: `to` is its own list of rows (address expressions, not user ids)
-            "template": _text(action.get("template")),
-            "email_to": [_text(t) for t in to] if isinstance(to, list) and kind == "send_email" else [],
-            "cc": [_text(t) for t in action["cc"]] if isinstance(action.get("cc"), list) else [],
-            # webhook
-            "url": _text(action.get("url")), "credential": _text(action.get("credential")),
-            "event": _text(action.get("event")), "payload": ", ".join(map(_text, action.get("payload") or ()))}
-
-
-def blank_action(kind: str = "update_record") -> dict:
-    return _draft_action({"type": kind})
-
-
 # --------------------------------------------------------------------------- posted form → draft
-
-def _clean(value) -> str:
-    # browsers post a textarea's line breaks as CRLF: keep the document's LF
-    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else ""
-
 
 def form_tree(form, prefixes) -> dict:
     """The posted inputs named `<prefix>.<i>.…` as nested dicts ({"actions": {"0": {"type": …}}});
@@ -145,7 +102,9 @@ def form_tree(form, prefixes) -> dict:
 
 def draft_from_form(form) -> dict:
     """The posted builder (a MultiDict) → a draft. Unknown or malformed input names are ignored."""
-    tree = form_tree(form, ("actions",))
+    tree = form_tree(form, ("actions", "trigger.payload"))
+    payload = [[_clean(row.get("key")), _clean(row.get("type"))]
+               for row in _ordered(tree.get("trigger", {}).get("payload"))[:MAX_PAYLOAD_KEYS] if isinstance(row, dict)]
     get = lambda k, d="": _clean(form.get(k)) or d   # noqa: E731
     return {"name": get("name"), "label": get("label"), "description": get("description"),
             "object": get("object"), "active": form.get("active") == "1", "run_as": get("run_as", "system"),
@@ -153,55 +112,12 @@ def draft_from_form(form) -> dict:
                         "condition": get("trigger.condition"), "when": get("trigger.when", "always"),
                         "field": get("trigger.field"), "direction": get("trigger.direction", "after"),
                         "offset": {unit: get(f"trigger.offset.{unit}") for unit, _ in OFFSET_UNITS},
-                        "cron": get("trigger.cron")},
+                        "cron": get("trigger.cron"), "secret": get("trigger.secret"), "user": get("trigger.user"),
+                        "payload": payload},
             "actions": _draft_list(tree.get("actions"), 1)}
 
 
-def _ordered(node) -> list:
-    if not isinstance(node, dict):
-        return []
-    return [node[k] for k in sorted((k for k in node if _INDEX.match(k)), key=int)]
-
-
-def _draft_list(node, depth: int) -> list:
-    if depth > MAX_DEPTH:
-        return []
-    return [_draft_from_node(n, depth) for n in _ordered(node)[:MAX_ACTIONS] if isinstance(n, dict)]
-
-
-def _draft_from_node(node: dict, depth: int) -> dict:
-    text = lambda k: _clean(node.get(k))   # noqa: E731
-    rows = []
-    for row in _ordered(node.get("values"))[:MAX_VALUES]:
-        if isinstance(row, dict):
-            rows.append([_clean(row.get("field")), _clean(row.get("expr"))])
-    return {"type": text("type"), "label": text("label"), "condition": text("condition"),
-            "lookup": text("lookup"), "object": text("object"), "values": rows,
-            "then": _draft_list(node.get("then"), depth + 1), "else": _draft_list(node.get("else"), depth + 1),
-            "assign": text("assign") or "queue", "user": text("user"), "queue": text("queue"),
-            "method": text("method") or "round_robin", "busy_filter": text("busy_filter"),
-            "to": [_clean(t) for t in _ordered(node.get("to"))[:MAX_RECIPIENTS]],
-            "notify_queue": text("notify_queue"), "title": text("title"), "message": text("message"),
-            "process": text("process"), "template": text("template"),
-            "email_to": [_clean(t) for t in _ordered(node.get("email_to"))[:MAX_RECIPIENTS]],
-            "cc": [_clean(t) for t in _ordered(node.get("cc"))[:MAX_RECIPIENTS]],
-            "url": text("url"), "credential": text("credential"), "event": text("event"), "payload": text("payload")}
-
-
 # --------------------------------------------------------------------------- draft → document
-
-def value_target(md, object_name: str, action: dict) -> str | None:
-    """The object whose fields an action's values set (None: not known yet)."""
-    obj = md.objects.get(object_name)
-    if action["type"] == "update_record":
-        return object_name if obj else None
-    if action["type"] == "update_parent":
-        f = obj.fields.get(action["lookup"]) if obj else None
-        return f.target if f is not None and f.is_relation else None
-    if action["type"] == "create_record":
-        return action["object"] if action["object"] in md.objects else None
-    return None
-
 
 def doc_from_draft(draft: dict, md, *, new: bool) -> tuple[dict, dict[str, list[str]]]:
     """(the workflow document, {input name: [problems]}). Defaults are left out of the document,
@@ -241,7 +157,7 @@ def _trigger_doc(trig: dict, obj, add) -> dict:
     if event in RECORD_EVENTS:   # timing and `when` belong to record events only
         if trig["timing"] != "after_save":
             trigger["timing"] = trig["timing"]
-    if trig["condition"]:
+    if trig["condition"] and event != "inbound_webhook":   # a payload has no record to check (the input is hidden)
         trigger["condition"] = trig["condition"]
     if event in RECORD_EVENTS and trig["when"] != "always":
         trigger["when"] = trig["when"]
@@ -270,134 +186,34 @@ def _trigger_doc(trig: dict, obj, add) -> dict:
         if not trig["cron"]:
             add("trigger.cron", "enter a cron schedule (minute hour day month weekday, UTC), e.g. 0 6 * * 1")
         trigger["cron"] = trig["cron"]
+    elif event == "inbound_webhook":
+        _inbound_doc(trig, trigger, add)
     return trigger
 
 
-def _actions_doc(actions, path, md, object_name, before_save, add) -> list:
-    out = []
-    for i, action in enumerate(actions):
-        p = f"{path}.{i}"
-        kind = action["type"]
-        doc: dict = {"type": kind}
-        if action["label"]:
-            doc["label"] = action["label"]
-        if kind not in dict(ACTION_TYPES):
-            add(f"{p}.type", "choose what the step does")
-        elif kind == "if":
-            if not action["condition"]:
-                add(f"{p}.condition", "enter a condition, e.g. amount > 10000")
-            doc["condition"] = action["condition"]
-            if not action["then"]:
-                add(f"{p}.then", "add at least one action to run when the condition is true")
-            doc["then"] = _actions_doc(action["then"], f"{p}.then", md, object_name, before_save, add)
-            if action["else"]:
-                doc["else"] = _actions_doc(action["else"], f"{p}.else", md, object_name, before_save, add)
-        elif kind == "assign_owner":
-            _assign_doc(action, doc, p, add)
-        elif kind == "notify":
-            _notify_doc(action, doc, p, add)
-        elif kind == "submit_for_approval":
-            if action["process"]:
-                doc["process"] = action["process"]
-        elif kind == "send_email":
-            _email_doc(action, doc, p, add)
-        elif kind == "webhook":
-            _webhook_doc(action, doc, p, add)
-        else:
-            if kind == "update_parent":
-                if not action["lookup"]:
-                    add(f"{p}.lookup", "choose the lookup field that points at the record to update")
-                doc["lookup"] = action["lookup"]
-            elif kind == "create_record":
-                if action["object"] not in md.objects:
-                    add(f"{p}.object", "choose the object of the new record")
-                doc["object"] = action["object"]
-            doc["values"] = _values_doc(action, p, md, object_name, before_save and kind == "update_record", add)
-        out.append(doc)
-    return out
-
-
-def _assign_doc(action, doc, p, add) -> None:
-    if action["assign"] == "user":
-        if not action["user"]:
-            add(f"{p}.user", "enter an expression giving the user, e.g. account.owner")
-        doc["user"] = action["user"]
-        return
-    if not action["queue"]:
-        add(f"{p}.queue", "enter the name of a queue (a record of the Queue object)")
-    doc["queue"] = action["queue"]
-    if action["method"] not in dict(METHODS):
-        add(f"{p}.method", "choose how the queue's members take turns")
-    doc["method"] = action["method"]
-    if action["method"] == "least_busy" and action["busy_filter"]:
-        doc["busy_filter"] = action["busy_filter"]
-
-
-def _notify_doc(action, doc, p, add) -> None:
-    to = [t for t in action["to"] if t]
-    if to:
-        doc["to"] = to
-    if action["notify_queue"]:
-        doc["queue"] = action["notify_queue"]
-    if not to and not action["notify_queue"]:
-        add(f"{p}.to", "add a recipient (an expression giving a user id, e.g. owner) or a queue")
-    if not action["title"]:
-        add(f"{p}.title", "enter the title, a text expression ('Deal won: ' + name)")
-    doc["title"] = action["title"]
-    if action["message"]:
-        doc["message"] = action["message"]
-
-
-def _email_doc(action, doc, p, add) -> None:
-    if not action["template"]:
-        add(f"{p}.template", "choose the email template to send")
-    doc["template"] = action["template"]
-    to = [t for t in action["email_to"] if t]
-    if not to:
-        add(f"{p}.email_to", "add a recipient (an expression giving an email address, e.g. contact.email)")
-    doc["to"] = to
-    cc = [t for t in action["cc"] if t]
-    if cc:
-        doc["cc"] = cc
-
-
-def _webhook_doc(action, doc, p, add) -> None:
-    if not action["url"]:
-        add(f"{p}.url", "enter the http(s) URL the message is posted to")
-    doc["url"] = action["url"]
-    if not action["credential"]:
-        add(f"{p}.credential", "choose the webhook_signing credential that signs the message")
-    doc["credential"] = action["credential"]
-    if action["event"]:
-        doc["event"] = action["event"]
-    payload = [name for name in re.split(r"[\s,]+", action["payload"]) if name]
-    if payload:
-        doc["payload"] = payload
-
-
-def _values_doc(action, p, md, object_name, before_save, add) -> dict:
-    target_name = value_target(md, object_name, action)
-    target = md.objects.get(target_name) if target_name else None
-    values: dict = {}
-    for j, (field, expr) in enumerate(action["values"]):
-        if not field and not expr:
+def _inbound_doc(trig: dict, trigger: dict, add) -> None:
+    """The signing credential, the user the hook acts for and the typed payload keys."""
+    if not trig["secret"]:
+        add("trigger.secret", "choose the webhook_signing credential whose secret signs the requests")
+    trigger["secret"] = trig["secret"]
+    if not trig["user"]:
+        add("trigger.user", "enter the username the hook acts for (records it creates are theirs)")
+    trigger["user"] = trig["user"]
+    payload: dict = {}
+    for j, (key, kind) in enumerate(trig["payload"]):
+        if not key:   # a blank row (its type select always has a value)
             continue
-        at = f"{p}.values.{j}"
-        if not field:
-            add(f"{at}.field", "choose a field")
-            continue
-        if field in values:
-            add(f"{at}.field", f"'{field}' is set twice in this step")
-            continue
-        problem = settable_problem(target, field, before_save=before_save) if target else None
-        if problem:
-            add(f"{at}.field", problem)
-        if not expr:
-            add(f"{at}.expr", "enter an expression (text in quotes: 'Follow up')")
-        values[field] = expr
-    if not values:
-        add(f"{p}.values", "set at least one field")
-    return values
+        at = f"trigger.payload.{j}"
+        if not NAME.match(key):
+            add(f"{at}.key", "a key is a name: lower-case letters, digits and _, starting with a letter")
+        if key in payload:
+            add(f"{at}.key", f"'{key}' is declared twice")
+        if kind not in dict(PAYLOAD_TYPES):
+            add(f"{at}.type", "choose the key's type")
+        payload[key] = kind
+    if not payload:
+        add("trigger.payload", "declare at least one key of the JSON body (the actions read it as payload.<key>)")
+    trigger["payload"] = payload
 
 
 # --------------------------------------------------------------------------- pipeline errors → inputs
@@ -411,6 +227,9 @@ def input_for(path: str, draft: dict) -> str | None:
         parts = path.split(".")
         if len(parts) > 1 and parts[1] == "offset":
             return f"trigger.offset.{parts[2]}" if len(parts) > 2 and parts[2] in dict(OFFSET_UNITS) else "trigger.offset.days"
+        if len(parts) > 2 and parts[1] == "payload":
+            rows = [j for j, (key, _t) in enumerate(draft["trigger"]["payload"]) if key == parts[2]]
+            return f"trigger.payload.{rows[0]}.type" if rows else "trigger.payload"
         return ".".join(parts[:2]) if len(parts) > 1 else "trigger.event"
     if path == "actions":
         return "actions"
@@ -430,29 +249,7 @@ def input_for(path: str, draft: dict) -> str | None:
         break
     if action is None:
         return "actions"
-    rest = parts[i:]
-    if rest and rest[0] == "values" and len(rest) > 1:
-        for j, (field, _expr) in enumerate(action["values"]):
-            if field == rest[1]:
-                return f"{key}.values.{j}.expr"
-        return f"{key}.values"
-    if not rest and action["type"] == "assign_owner":   # "a user or a queue (exactly one)"
-        return f"{key}.{action['assign']}"
-    if not rest and action["type"] == "notify":         # "needs recipients"
-        return f"{key}.to"
-    if rest and rest[0] in ("to", "cc"):   # the document's list leaves out blank rows: find the k-th filled one
-        rows = "email_to" if rest[0] == "to" and action["type"] == "send_email" else rest[0]
-        filled = [k for k, t in enumerate(action[rows]) if t]
-        if len(rest) > 1 and _INDEX.match(rest[1]) and int(rest[1]) < len(filled):
-            return f"{key}.{rows}.{filled[int(rest[1])]}"
-        return f"{key}.{rows}"
-    if rest and rest[0] == "queue" and action["type"] == "notify":
-        return f"{key}.notify_queue"
-    if rest and rest[0] in ("type", "label", "condition", "lookup", "object", "values", "then", "else", "user",
-                            "queue", "method", "busy_filter", "title", "message", "process", "template", "url",
-                            "credential", "event", "payload"):
-        return f"{key}.{rest[0]}"
-    return f"{key}.type"
+    return action_input(key, action, parts[i:])
 
 
 def map_pipeline_errors(meta_errors, source: str, draft: dict) -> dict[str, list[str]]:
@@ -509,8 +306,13 @@ def _comparable(value):
     """A document with its defaults spelled out and text trimmed (what the form changes harmlessly)."""
     if isinstance(value, dict):
         out = {k: _comparable(v) for k, v in value.items()}
-        if out.get("type") == "assign_owner" and "queue" in out:
+        if out.get("type") == "assign_owner" and ("queue" in out or "group" in out):
             out.setdefault("method", "round_robin")
+        if out.get("type") == "wait":
+            if out.get("recheck_condition") is True:
+                out.pop("recheck_condition")
+            if isinstance(out.get("duration"), str) and out["duration"].strip().isdigit():   # seconds either way
+                out["duration"] = int(out["duration"])
         if isinstance(out.get("trigger"), dict):
             trig = out["trigger"]
             if trig.get("timing") == "after_save":
@@ -560,7 +362,14 @@ def time_fields(obj) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- choices for the page
 
 def field_choices(md) -> dict:
-    """Per object: the fields a workflow may set and the lookups it may follow (for the selects)."""
+    """Per object: the fields a workflow may set, the lookups it may follow and the related records
+    (other objects' lookups pointing at it, as update_related's "<object>.<lookup>") for the selects."""
+    related: dict[str, list] = {}
+    for other in sorted(md.objects.values(), key=lambda o: o.label.lower()):
+        for f in sorted(other.fields.values(), key=lambda f: f.label.lower()):
+            if f.is_relation and f.target in md.objects:
+                related.setdefault(f.target, []).append((f"{other.name}.{f.name}", f"{other.label} · {f.label}",
+                                                         other.name))
     out = {}
     for obj in md.objects.values():
         fields = [("owner", "Owner")] + sorted(
@@ -575,7 +384,7 @@ def field_choices(md) -> dict:
         templates = sorted(((c.name, c.get("label") or c.name) for c in md.email_templates.values()
                             if c["object"] == obj.name), key=lambda x: x[1].lower())
         out[obj.name] = {"label": obj.label, "fields": fields, "lookups": lookups, "dates": time_fields(obj),
-                         "processes": processes, "templates": templates}
+                         "processes": processes, "templates": templates, "related": related.get(obj.name, [])}
     return out
 
 

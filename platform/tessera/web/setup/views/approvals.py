@@ -14,12 +14,14 @@ from ..approvalforms import (ACTION_LISTS, APPROVER_TYPES, DECISIONS, NO_APPROVE
                              unsupported)
 from ..base import FormErrors, SetupView, flash_errors_to
 from ..orgedit import api_name
-from ..workflowforms import ACTION_TYPES, ASSIGN_MODES, METHODS, annotate_targets, blank_action, field_choices
-from .automation import signing_credentials
+from ..workflowforms import annotate_targets, field_choices
+from ..workflowforms_actions import ACTION_TYPES, ASSIGN_MODES, METHODS, RECHECKS, WAIT_MODES, blank_action
+from .automation import builder_pickers
 from .security import _plain, _state
 
-# final actions: every after-save workflow step but submitting for approval again
-FINAL_ACTION_TYPES = [(v, label) for v, label in ACTION_TYPES if v != "submit_for_approval"]
+# final actions: every after-save workflow step but submitting for approval again, and waiting (a
+# decision is not a run that could come back to its record)
+FINAL_ACTION_TYPES = [(v, label) for v, label in ACTION_TYPES if v not in ("submit_for_approval", "wait")]
 
 
 class ApprovalProcessesView(SetupView):
@@ -57,7 +59,8 @@ class ApprovalProcessesView(SetupView):
                                assign_modes=ASSIGN_MODES, methods=METHODS, decisions=DECISIONS,
                                no_approver=NO_APPROVER, approver_types=APPROVER_TYPES, value_hints=VALUE_HINTS,
                                action_lists=ACTION_LISTS, roles=sorted(md.roles), blank=blank_action(),
-                               blank_step=blank_step(), credential_names=signing_credentials(self.services.engine)), status
+                               blank_step=blank_step(), wait_modes=WAIT_MODES, rechecks=RECHECKS,
+                               **builder_pickers(self.services)), status
 
         problems = unsupported(_plain(existing.doc), md) if existing is not None else []
         if problems:

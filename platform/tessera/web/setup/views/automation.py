@@ -16,21 +16,39 @@ from flask_admin import expose
 from ....automation import credentials, runlog
 from ....automation.retry import RETRYABLE_EVENTS, retry_run
 from ....records.errors import NotFound, RecordError
+from ....security.actor import SYSTEM
 from ....meta.model import default_label
 from ..base import FormErrors, SetupView, flash_errors_to
 from ..orgedit import api_name
-from ..workflowforms import (ACTION_TYPES, ASSIGN_MODES, DIRECTIONS, EVENTS, METHODS, RECORD_EVENTS, RUN_AS, TIMINGS,
-                             WHENS, annotate_targets, blank_action, doc_from_draft, draft_from_doc, draft_from_form,
-                             field_choices, map_pipeline_errors, trigger_summary, unsupported)
+from ..workflowforms import (DIRECTIONS, EVENTS, PAYLOAD_TYPES, RECORD_EVENTS, RUN_AS, TIMINGS, WHENS, annotate_targets,
+                             doc_from_draft, draft_from_doc, draft_from_form, field_choices, map_pipeline_errors,
+                             trigger_summary, unsupported)
+from ..workflowforms_actions import ACTION_TYPES, ASSIGN_MODES, METHODS, RECHECKS, WAIT_MODES, blank_action
 from .security import _plain, _state
 from .workflow_dry_run import WorkflowDryRunRoutes
 
 EVENT_LABELS = dict(EVENTS)
 
 
+PICK_LIMIT = 1000   # names offered in a picker; a stored one beyond it is still shown, as stored
+
+
 def signing_credentials(engine) -> list[str]:
     """The names of the stored webhook_signing credentials (a webhook step's choices; never secrets)."""
     return [c.name for c in credentials.list_credentials(engine) if c.kind == "webhook_signing"]
+
+
+def builder_pickers(services) -> dict:
+    """What the builder's pickers offer besides metadata: signing credentials, the queues and groups
+    (records of the core objects) whose members take turns or are told, and the active usernames
+    an inbound webhook may act for. Read as the system: the admin picks names, not records."""
+    def names(object_name, field, condition=None):
+        page = services.records.query(SYSTEM, object_name, filter=condition, fields=field, sort=field,
+                                      limit=PICK_LIMIT)
+        return [r[field] for r in page.records]
+    return {"credential_names": signing_credentials(services.engine),
+            "pools": {"queue": names("queue", "name"), "group": names("group", "name")},
+            "usernames": names("user", "username", "active == True")}
 
 
 class WorkflowsView(WorkflowDryRunRoutes, SetupView):
@@ -70,7 +88,8 @@ class WorkflowsView(WorkflowDryRunRoutes, SetupView):
                                objects=objects, choices=field_choices(md), events=EVENTS, timings=TIMINGS,
                                whens=WHENS, run_as=RUN_AS, action_types=ACTION_TYPES, directions=DIRECTIONS,
                                assign_modes=ASSIGN_MODES, methods=METHODS, record_events=RECORD_EVENTS,
-                               blank=blank_action(), credential_names=signing_credentials(self.services.engine)), status
+                               wait_modes=WAIT_MODES, rechecks=RECHECKS, payload_types=PAYLOAD_TYPES,
+                               blank=blank_action(), **builder_pickers(self.services)), status
 
         # never a lossy save: what the form cannot carry is shown read-only and edited as YAML
         problems = unsupported(_plain(existing.doc), md) if existing is not None else []

@@ -21,7 +21,7 @@ SHARING_MODELS = [("private", "Private", "Only the owner, people above them in t
 SYSTEM_FIELD_LABELS = {"owner": "Owner", "created_at": "Created Date", "created_by": "Created By",
                        "updated_at": "Last Modified Date", "updated_by": "Last Modified By"}
 # expressions evaluated while a record is written: PRIORVALUE and ISCHANGED are allowed
-WRITE_KINDS = ("rule", "condition", "value", "id", "text")
+WRITE_KINDS = ("rule", "condition", "value", "id", "text", "when")
 ROLLUP_TYPES = {"integer", "number", "currency", "percent", "date", "datetime"}
 
 
@@ -421,7 +421,8 @@ class ObjectManagerView(SetupView):
         "error": ...}. The save goes through the pipeline anyway; this is the early warning. Kinds:
         formula (with `returns`), rule, filter, and the workflow builder's condition, value
         (with `target` object and `field`: the type that field takes), id (a user id: assign_owner's
-        user, notify's recipients) and text (notify's title and message) — as save-time validation
+        user, notify's recipients), text (notify's title and message) and when (a wait's until: a date
+        or a datetime) — as save-time validation
         (meta/validate_workflows.py) compiles them."""
         o = self._object(obj)
         data = request.get_json(silent=True)
@@ -447,6 +448,8 @@ class ObjectManagerView(SetupView):
                                           context="write" if kind in WRITE_KINDS else "read", expected=expected)
         except ExprError as exc:
             return jsonify(ok=False, error=str(exc))
+        if kind == "when" and compiled.type not in ("date", "datetime", "null"):
+            return jsonify(ok=False, error=f"the expression must give a date or a datetime, but gives {compiled.type}")
         if kind == "id" and compiled.type != "id":   # `fits` lets text stand for an id; save-time checks refuse it
             return jsonify(ok=False, error=f"the expression must give a user id (e.g. owner), but gives {compiled.type}")
         return jsonify(ok=True, type=compiled.type)

@@ -48,7 +48,13 @@
       own(card, ".wf-actions").forEach(function (sub) { renumber(sub, p + "." + sub.getAttribute("data-branch")); });
     });
   }
+  function renumberPayload() {
+    $$(".wf-payload-row", form).forEach(function (row, j) {
+      $$("[data-pkey]", row).forEach(function (input) { input.name = "trigger.payload." + j + "." + input.getAttribute("data-pkey"); });
+    });
+  }
   function renumberAll() {
+    renumberPayload();
     $$(".wf-root", form).forEach(function (root) {
       var list = Array.prototype.filter.call(root.children, function (el) { return el.classList.contains("wf-actions"); })[0];
       if (list) renumber(list, root.getAttribute("data-root") || "actions");
@@ -62,6 +68,10 @@
     if (type === "update_parent") {
       var lookup = own(card, ".wf-lookup")[0], opt = lookup.options[lookup.selectedIndex];
       return opt && opt.value ? opt.getAttribute("data-target") : "";
+    }
+    if (type === "update_related") {   // "<object>.<lookup>": the object of the records whose lookup points here
+      var rel = own(card, ".wf-related")[0], chosen = rel.options[rel.selectedIndex];
+      return chosen && chosen.value ? chosen.getAttribute("data-target") : "";
     }
     if (type === "create_record") return own(card, ".wf-object")[0].value;
     return "";
@@ -89,11 +99,15 @@
     own(card, ".wf-part").forEach(function (part) {
       part.classList.toggle("d-none", part.getAttribute("data-for").split(" ").indexOf(type) < 0);
     });
-    var assign = own(card, ".wf-assign")[0], method = own(card, ".wf-method")[0];   // assign_owner: user or queue
+    var assign = own(card, ".wf-assign")[0], method = own(card, ".wf-method")[0];   // assign_owner: user, queue or group
     own(card, ".wf-sub").forEach(function (sub) {
-      var hide = sub.getAttribute("data-assign") !== assign.value;
+      var hide = sub.getAttribute("data-assign").split(" ").indexOf(assign.value) < 0;
       if (sub.classList.contains("wf-busy")) hide = hide || method.value !== "least_busy";
       sub.classList.toggle("d-none", hide);
+    });
+    var waitMode = own(card, ".wf-wait-mode")[0];   // wait: a duration or until a date
+    own(card, ".wf-wsub").forEach(function (sub) {
+      sub.classList.toggle("d-none", !waitMode || sub.getAttribute("data-wait") !== waitMode.value);
     });
   }
 
@@ -117,12 +131,24 @@
     fillSelect(dateSelect, dates.map(function (d) { return {value: d[0], text: d[1] + " (" + d[0] + ")"}; }),
                "Choose a date field\u2026", true);
   }
+  function checkUrlOf(obj) { return obj ? checkBase.replace("__OBJ__", encodeURIComponent(obj)) : ""; }
   function refreshCard(card) {
     refreshParts(card);
     var target = targetOf(card);
     own(card, ".wf-value").forEach(function (row) { refreshValueRow(row, target); });
+    own(card, ".wf-related-filter").forEach(function (filter) {   // checked on the related object, not this one
+      var url = own(card, ".wf-type")[0].value === "update_related" ? checkUrlOf(target) : "";
+      if (filter.getAttribute("data-check-url") === url) return;
+      filter.setAttribute("data-check-url", url);
+      if (url && filter.value.trim() && window.TesseraSetup) window.TesseraSetup.checkExpression(filter);
+    });
   }
   function refreshLookups() {
+    var related = (choices[objectSelect.value] || {}).related || [];
+    $$(".wf-related", form).forEach(function (sel) {
+      fillSelect(sel, related.map(function (r) { return {value: r[0], text: r[1], target: r[2]}; }),
+                 "Choose the related records\u2026", true);
+    });
     var lookups = (choices[objectSelect.value] || {}).lookups || [];
     $$(".wf-lookup", form).forEach(function (sel) {
       fillSelect(sel, lookups.map(function (l) {
@@ -149,6 +175,7 @@
   function refreshChecks() {
     var url = objectSelect.value ? checkBase.replace("__OBJ__", encodeURIComponent(objectSelect.value)) : "";
     $$("[data-expression]", form).forEach(function (area) {
+      if (area.hasAttribute("data-own-object")) return;   // refreshCard points it at its own object
       area.setAttribute("data-check-url", url);
       if (window.TesseraSetup && area.value.trim()) window.TesseraSetup.checkExpression(area);
     });
@@ -208,6 +235,16 @@
       if (list.querySelectorAll(".wf-to-row").length > 1) b.closest(".wf-to-row").remove();
       else b.closest(".wf-to-row").querySelector("input").value = "";   // keep one row to fill in
       renumberAll();
+    } else if (b.hasAttribute("data-wf-add-payload")) {   // an inbound webhook's keys
+      var prow = document.getElementById("wf-payload-template").content.firstElementChild.cloneNode(true);
+      document.getElementById("wf-payload").appendChild(prow);
+      renumberPayload();
+      prow.querySelector("input").focus();
+    } else if (b.hasAttribute("data-wf-remove-payload")) {
+      var rows = $$(".wf-payload-row", form), mine = b.closest(".wf-payload-row");
+      if (rows.length > 1) mine.remove();
+      else mine.querySelector("input").value = "";   // keep one row to fill in
+      renumberPayload();
     } else if (b.hasAttribute("data-wf-remove-value")) {
       var values = b.closest(".wf-values");
       b.closest(".wf-value").remove();
@@ -226,9 +263,11 @@
       refreshTemplates();
       $$(".wf-action", form).forEach(refreshCard);
       refreshChecks();
-    } else if (card && (el.classList.contains("wf-assign") || el.classList.contains("wf-method"))) {
+    } else if (card && (el.classList.contains("wf-assign") || el.classList.contains("wf-method") ||
+                        el.classList.contains("wf-wait-mode"))) {
       refreshParts(card);
-    } else if (card && (el.classList.contains("wf-type") || el.classList.contains("wf-lookup") || el.classList.contains("wf-object"))) {
+    } else if (card && (el.classList.contains("wf-type") || el.classList.contains("wf-lookup") || el.classList.contains("wf-object") ||
+                        el.classList.contains("wf-related"))) {
       refreshCard(card);
       $$(".wf-action", card).forEach(refreshCard);
       own(card, ".wf-value [data-expression]").forEach(function (a) { if (a.value.trim()) window.TesseraSetup.checkExpression(a); });
@@ -243,4 +282,7 @@
   renumberAll();
   refreshTrigger();
   $$(".wf-action", form).forEach(refreshParts);   // the server rendered the options already
+  $$(".wf-action", form).forEach(function (card) {   // but a related filter is checked on its own object
+    own(card, ".wf-related-filter").forEach(function (f) { f.setAttribute("data-check-url", checkUrlOf(targetOf(card))); });
+  });
 })();
