@@ -117,6 +117,8 @@ def test_admin_builds_a_workflow_point_and_click(page, browser, live_server, liv
 
 def test_admin_builds_a_time_relative_workflow_with_a_notify_step(page, browser, live_server, live_services):
     base = live_server
+    if live_services.records.find_by(SYSTEM, "queue", "name", "Sales Reps") is None:
+        live_services.records.create(SYSTEM, "queue", {"name": "Sales Reps"})
     sign_in(page, base)
     page.goto(f"{base}/setup/workflows/new")
     page.fill("#label", "Closing soon")
@@ -153,7 +155,7 @@ def test_admin_builds_a_time_relative_workflow_with_a_notify_step(page, browser,
     second.locator(".wf-type").first.select_option("assign_owner")
     assert second.locator("[data-key=queue]").is_visible() and not second.locator("[data-key=user]").is_visible()
     assert not second.locator("[data-key=busy_filter]").is_visible()
-    second.locator("[data-key=queue]").fill("Sales Reps")
+    second.locator("[data-key=queue]").select_option("Sales Reps")   # the queues stored in the org
     second.locator(".wf-method").select_option("least_busy")
     second.locator("[data-key=busy_filter]").fill("not is_closed")
     checked(page, "[name='actions.1.busy_filter']", "ok")

@@ -41,7 +41,7 @@ from .workflowforms_actions import (ACTION_KEYS, MAX_DEPTH, VALUE_ACTIONS, _INDE
 EVENTS = [("create", "Created"), ("update", "Updated"), ("create_or_update", "Created or updated"),
           ("delete", "Deleted"), ("time_relative", "At a time relative to a date field"),
           ("scheduled", "On a schedule (cron)"), ("manual", "Run by hand (manual)"),
-          ("inbound_webhook", "Another system posts to its URL (inbound webhook)")]
+          ("inbound_webhook", "Inbound webhook (a signed POST)")]
 RECORD_EVENTS = ("create", "update", "create_or_update", "delete")
 OFFSET_UNITS = (("days", 3650), ("hours", 87600), ("minutes", 5256000))   # the schema's bounds
 DIRECTIONS = [("before", "before"), ("after", "after")]

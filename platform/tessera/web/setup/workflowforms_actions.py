@@ -28,8 +28,7 @@ ASSIGN_MODES = [("queue", "The next member of a queue"), ("group", "The next mem
 POOLS = ("queue", "group")
 METHODS = [("round_robin", "Round robin (in turn)"), ("least_busy", "Least busy")]
 WAIT_MODES = [("duration", "For a time"), ("until", "Until a date or time")]
-RECHECKS = [("1", "Check the entry condition again: stop if it no longer holds"),
-            ("0", "Continue whatever the record looks like then")]
+RECHECKS = [("1", "Re-check the condition (stop if false)"), ("0", "Continue regardless")]
 MAX_ACTIONS, MAX_VALUES, MAX_DEPTH, MAX_RECIPIENTS = 50, 100, 8, 20
 # what the form carries per kind of step (anything else makes the workflow read-only in the builder)
 ACTION_KEYS = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
