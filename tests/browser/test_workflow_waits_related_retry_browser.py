@@ -169,6 +169,15 @@ def test_admin_builds_an_update_related_workflow(page, browser, live_server, liv
     page.select_option("#trigger-event", "inbound_webhook")
     page.select_option("#trigger-secret", "crm_inbound")
     page.fill("#trigger-user", "admin")
+    # its steps' expressions are checked against the declared keys of the body, not a record
+    card.locator(".wf-type").first.select_option("create_record")
+    card.locator(".wf-object").select_option("account")
+    card.locator(".wf-field").first.select_option("name")
+    card.locator(".wf-value input[data-expression]").first.fill("payload.company")
+    assert "payload" in checked(page, "[name='actions.0.values.0.expr']", "bad")
+    page.fill("[name='trigger.payload.0.key']", "company")
+    page.locator("[name='trigger.payload.0.key']").dispatch_event("change")
+    checked(page, "[name='actions.0.values.0.expr']", "ok")
     screenshot(page, "admin_workflow_builder_inbound")
 
 

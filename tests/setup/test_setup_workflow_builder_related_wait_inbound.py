@@ -205,3 +205,22 @@ def test_bad_inbound_trigger_input_is_shown_at_its_input(admin, org):
         "update_record", "name", "'x'"
     assert "inbound webhook has no record" in _refused(admin, org, form)["actions.1.type"]
     assert org_doc(org, "bad_hook") is None
+
+
+def test_the_live_check_knows_a_waits_until_and_an_inbound_webhooks_payload_keys(admin):
+    from setup_helpers import BASE
+
+    def check(body):
+        r = admin.client.post("/setup/objects/deal/check-expression", base_url=BASE,
+                              headers={"Referer": f"{BASE}/setup/", "X-CSRFToken": admin.token}, json=body)
+        assert r.status_code == 200
+        return r.get_json()
+    assert check({"expression": "ADD_DAYS(close_date, -1)", "kind": "when"}) == {"ok": True, "type": "date"}
+    assert "date or a datetime" in check({"expression": "name", "kind": "when"})["error"]
+    payload = {"deal_name": "text", "amount": "number"}
+    assert check({"expression": "payload.deal_name", "kind": "value", "target": "deal", "field": "name",
+                  "payload": payload}) == {"ok": True, "type": "text"}
+    assert check({"expression": "payload.amount > 3", "kind": "condition", "payload": payload})["ok"]
+    assert check({"expression": "payload.nope", "kind": "text", "payload": payload})["ok"] is False
+    assert check({"expression": "name", "kind": "text", "payload": payload})["ok"] is False   # no record there
+    assert check({"expression": "payload.amount", "kind": "text", "payload": {"amount": 3}})["ok"] is False   # ignored

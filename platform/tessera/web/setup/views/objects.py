@@ -8,7 +8,7 @@ from ....expr import ExprError, compile_expression
 from ....meta.fieldtypes import _EXPR_TYPE, COMPUTED_TYPES, FORMULA_RETURN_TYPES, SYSTEM_FIELDS
 from ....meta.model import default_label
 from ....meta.validate import resolver
-from ....meta.validate_workflows import settable_problem, value_type
+from ....meta.validate_workflows import PayloadScope, settable_problem, value_type
 from ..base import FormErrors, SetupView, error_map
 from ..fieldforms import (TYPE_GROUPS, prop_types, TYPE_LABELS, FieldFormError, describe_type, field_doc_from_form, form_values,
                           form_values_from_post, patch_from_form)
@@ -422,7 +422,8 @@ class ObjectManagerView(SetupView):
         formula (with `returns`), rule, filter, and the workflow builder's condition, value
         (with `target` object and `field`: the type that field takes), id (a user id: assign_owner's
         user, notify's recipients), text (notify's title and message) and when (a wait's until: a date
-        or a datetime) — as save-time validation
+        or a datetime) — as save-time validation. With `payload` ({key: type}: an inbound webhook's
+        declared keys) the expression sees payload.<key> instead of a record, as validation does
         (meta/validate_workflows.py) compiles them."""
         o = self._object(obj)
         data = request.get_json(silent=True)
@@ -443,8 +444,12 @@ class ObjectManagerView(SetupView):
             if problem:
                 return jsonify(ok=False, error=problem)
             expected = value_type(target, field)
+        payload = data.get("payload")
+        resolve = resolver(self.md, o)
+        if isinstance(payload, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in payload.items()):
+            resolve = PayloadScope(o.name, payload).resolve
         try:
-            compiled = compile_expression(text, resolver(self.md, o),
+            compiled = compile_expression(text, resolve,
                                           context="write" if kind in WRITE_KINDS else "read", expected=expected)
         except ExprError as exc:
             return jsonify(ok=False, error=str(exc))

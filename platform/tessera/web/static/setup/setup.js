@@ -194,7 +194,9 @@
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
       body: JSON.stringify({expression: area.value, kind: area.getAttribute("data-expression"),
                             returns: returns ? returns.value : null,
-                            target: area.getAttribute("data-target"), field: area.getAttribute("data-field")})
+                            target: area.getAttribute("data-target"), field: area.getAttribute("data-field"),
+                            // an inbound webhook's expressions see its declared payload keys (workflow.js sets it)
+                            payload: area.form && area.form.getAttribute("data-payload") ? JSON.parse(area.form.getAttribute("data-payload")) : null})
     }).then(function (r) { return r.json(); }).then(function (res) {
       status.className = "ts-expr-status " + (res.ok ? "ok" : "bad");
       status.textContent = res.ok ? "\u2714 Valid (" + res.type + ")" : "\u2716 " + res.error;

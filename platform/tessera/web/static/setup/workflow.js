@@ -112,8 +112,22 @@
   }
 
   /* -- the trigger: record events, a time relative to a date field, a schedule, by hand ------- */
+  function refreshPayload() {   // an inbound webhook: expressions are checked against its declared keys
+    var inbound = eventSelect && eventSelect.value === "inbound_webhook", keys = {};
+    $$(".wf-payload-row", form).forEach(function (row) {
+      var key = row.querySelector("[data-pkey=key]").value.trim();
+      if (key) keys[key] = row.querySelector("[data-pkey=type]").value;
+    });
+    var next = inbound ? JSON.stringify(keys) : null;
+    if (next === form.getAttribute("data-payload")) return;
+    if (next === null) form.removeAttribute("data-payload"); else form.setAttribute("data-payload", next);
+    $$("[data-expression]", form).forEach(function (area) {
+      if (area.value.trim() && area.getAttribute("data-check-url") && window.TesseraSetup) window.TesseraSetup.checkExpression(area);
+    });
+  }
   function refreshTrigger() {
     if (!eventSelect) return;   // the approval editor has no trigger
+    refreshPayload();
     var event = eventSelect.value;
     $$(".wf-trig", form).forEach(function (el) {
       el.classList.toggle("d-none", el.getAttribute("data-events").split(" ").indexOf(event) < 0);
@@ -245,6 +259,7 @@
       if (rows.length > 1) mine.remove();
       else mine.querySelector("input").value = "";   // keep one row to fill in
       renumberPayload();
+      refreshPayload();
     } else if (b.hasAttribute("data-wf-remove-value")) {
       var values = b.closest(".wf-values");
       b.closest(".wf-value").remove();
@@ -271,6 +286,8 @@
       refreshCard(card);
       $$(".wf-action", card).forEach(refreshCard);
       own(card, ".wf-value [data-expression]").forEach(function (a) { if (a.value.trim()) window.TesseraSetup.checkExpression(a); });
+    } else if (el.hasAttribute("data-pkey")) {
+      refreshPayload();
     } else if (el.classList.contains("wf-field")) {
       var expr = el.closest(".wf-value").querySelector("[data-expression]");
       expr.setAttribute("data-field", el.value);
