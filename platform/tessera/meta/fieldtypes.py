@@ -34,6 +34,7 @@ TYPE_DEFAULTS: dict[str, dict] = {
     "rollup": {},
     "autonumber": {"start": 1},
     "json": {},
+    "geolocation": {"scale": 6},
 }
 
 FIELD_TYPES = tuple(TYPE_DEFAULTS)
@@ -53,6 +54,7 @@ _EXPR_TYPE = {
     "time": "time",
     "lookup": "id",
     "master_detail": "id",
+    "geolocation": "geolocation",   # a point: DISTANCE, LATITUDE, LONGITUDE, ISBLANK take it
 }
 
 SYSTEM_FIELDS = ("id", "owner", "created_at", "created_by", "updated_at", "updated_by", "row_version")
