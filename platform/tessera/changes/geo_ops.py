@@ -88,9 +88,11 @@ def is_geo_retype(old: FieldDef, new: FieldDef) -> bool:
 
 
 def to_point(value, new: FieldDef) -> GeoPoint:
-    """A text value as a point of `new` (ConversionError phrased for "N rows …")."""
+    """A text value (or a point of another scale) as a point of `new` (ConversionError phrased for
+    "N rows …")."""
     try:
-        return parse_geolocation(value if isinstance(value, str) else str(value), new.options.get("scale", 6))
+        return parse_geolocation(value if isinstance(value, (str, GeoPoint)) else str(value),
+                                 new.options.get("scale", 6))
     except GeoError:
         raise ConversionError('not a geolocation ("latitude, longitude", e.g. "48.8566, 2.3522")') from None
 

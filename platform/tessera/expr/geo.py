@@ -14,7 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import Float, and_, case, cast, func, literal, null, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..meta.geolocations import (EARTH_RADIUS, LIMITS, MAX_SCALE, GeoError, GeoPoint, column_names, distance,
+from ..meta.geolocations import (EARTH_RADIUS, LIMITS, MAX_SCALE, GeoError, column_names, distance,
                                  parse_geolocation)
 
 GEO_FUNCTIONS = frozenset({"GEOLOCATION", "DISTANCE", "LATITUDE", "LONGITUDE"})

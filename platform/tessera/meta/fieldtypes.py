@@ -19,6 +19,7 @@ TYPE_DEFAULTS: dict[str, dict] = {
     "url": {"max_length": 2048},
     "integer": {},
     "duration": {},
+    "geolocation": {"scale": 6},
     "number": {"precision": 18, "scale": 2},
     "currency": {"precision": 18, "scale": 2},
     "percent": {"precision": 5, "scale": 2},
@@ -34,7 +35,6 @@ TYPE_DEFAULTS: dict[str, dict] = {
     "rollup": {},
     "autonumber": {"start": 1},
     "json": {},
-    "geolocation": {"scale": 6},
 }
 
 FIELD_TYPES = tuple(TYPE_DEFAULTS)

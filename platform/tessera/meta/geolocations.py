@@ -21,7 +21,9 @@ UNITS = tuple(EARTH_RADIUS)
 PARTS = ("latitude", "longitude")
 LIMITS = {"latitude": 90, "longitude": 180}
 HINT = 'an object {"latitude": 48.8566, "longitude": 2.3522} or the text "48.8566, 2.3522"'
-_TEXT = re.compile(r"\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*[,;]\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*")
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+TEXT_PATTERN = rf"^\s*{_NUMBER}\s*[,;]\s*{_NUMBER}\s*$"   # "48.8566, 2.3522" (also in OpenAPI)
+_TEXT = re.compile(rf"\s*({_NUMBER})\s*[,;]\s*({_NUMBER})\s*")
 
 
 class GeoPoint(NamedTuple):
