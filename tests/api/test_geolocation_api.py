@@ -8,18 +8,11 @@ import pytest
 from jsonschema import Draft202012Validator
 
 
-def extend(services, obj, fields, extra=None):
-    components = {"objects": {obj: {"source": f"objects/{obj}.yaml", "doc": {"extends": obj, "fields": fields}}}}
-    components.update(extra or {})
-    org = {"manifest": None, "components": components}
-    return services.changes.apply_org(org, author="test", message="geolocations")
-
-
 @pytest.fixture
 def located(services):
-    extend(services, "deal", {"site": {"type": "geolocation", "scale": 4}}, {
-        "layouts": {"deal": {"source": "layouts/deal.yaml", "doc": {
-            "name": "deal", "object": "deal", "sections": [{"label": "Main", "fields": ["name", "site"]}]}}}})
+    services.changes.apply_org({"manifest": None, "components": {"objects": {"deal": {
+        "source": "objects/deal.yaml", "doc": {"extends": "deal", "fields": {"site": {"type": "geolocation"}}}}}}},
+        author="test", message="a geolocation")
     return services
 
 

@@ -3,29 +3,15 @@ longitude" (quoted, as CSV quotes any value with a comma); a bad value fails the
 naming the line, the field and the part. Both databases."""
 from __future__ import annotations
 
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from tessera.cli import _register, cli
-from tessera.meta.source import load_package
 from tessera.security.actor import SYSTEM
 from tessera.services import Services
 
-ROOT = Path(__file__).resolve().parents[2]
 _register() if not cli.commands else None
 
-
-@pytest.fixture
-def testdb(db_url):
-    svc = Services.open(db_url, poll_seconds=0)
-    svc.changes.install_packages([load_package(ROOT / "metadata" / "core"),
-                                  load_package(ROOT / "tests" / "fixtures" / "testpkg")], author="test")
-    svc.identity.create_user("admin", password="orchid-lantern-42", email="admin@example.com", last_name="Admin",
-                             profile="system_administrator")
-    svc.engine.dispose()
-    return db_url
 
 
 def locations(db_url):

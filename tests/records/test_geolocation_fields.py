@@ -138,3 +138,14 @@ def test_the_database_refuses_half_a_point_and_out_of_range_parts(located, servi
         with pytest.raises(IntegrityError):
             with services.engine.begin() as conn:
                 conn.execute(insert(table).values(id=uuid.uuid4(), **base, **bad))
+
+
+def test_history_keeps_points_as_the_api_shows_them(services, api):
+    made = api.post("/api/v1/records/company", json={"name": "Acme", "location": PARIS})
+    assert made.status_code == 201, made.json
+    rid = made.json["id"]
+    assert api.patch(f"/api/v1/records/company/{rid}", json={"location": LONDON}).status_code == 200
+    assert api.patch(f"/api/v1/records/company/{rid}", json={"location": "51.5074, -0.1278"}).status_code == 200
+    entries = [e for e in api.get(f"/api/v1/records/company/{rid}/history").json["entries"]
+               if e["field"] == "location"]
+    assert [(e["old_value"], e["new_value"]) for e in entries] == [(PARIS, LONDON)]   # the same point again: no entry
