@@ -112,3 +112,20 @@ def test_making_it_required_checks_for_blanks(services, api):
     extend(services, {"site": {"type": "geolocation", "required": True}})
     refused = api.post("/api/v1/records/deal", json={"name": "x"})
     assert refused.status_code == 422 and refused.json["error"]["fields"]["site"] == ["is required"]
+
+
+def test_long_names_fit_the_identifier_limit(services, api):
+    """ck_obj_<object>_<field>_geo can pass PostgreSQL's 63 characters: the constraint is still made,
+    renamed and dropped."""
+    obj, field = "o" * 30 + "_object", "f" * 30 + "_location"
+    org = {"manifest": None, "components": {"objects": {obj: {"source": f"objects/{obj}.yaml", "doc": {
+        "name": obj, "fields": {"name": {"type": "text"}, field: {"type": "geolocation"}}}}}}}
+    services.changes.apply_org(org, author="test", message="long names")
+    made = api.post(f"/api/v1/records/{obj}", json={"name": "x", field: "1, 2"})
+    assert made.status_code == 201, made.json
+    doc = org["components"]["objects"][obj]["doc"]
+    doc["fields"] = {"name": {"type": "text"}, "spot": {"type": "geolocation", "renamed_from": field}}
+    services.changes.apply_org(org, author="test", message="renamed")
+    assert api.get(f"/api/v1/records/{obj}/{made.json['id']}").json["spot"] == {"latitude": 1, "longitude": 2}
+    doc["fields"] = {"name": {"type": "text"}}
+    services.changes.apply_org(org, author="test", message="dropped", allow_destructive=True)
