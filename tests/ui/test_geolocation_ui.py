@@ -45,3 +45,14 @@ def test_a_list_view_filters_by_distance(services, admin, api):
     page = admin.html("/app/testapp/deal?view=deals_near_paris")
     assert "Versailles" in page and "Lyon" not in page
     assert "48.804900, 2.120400" in page
+
+
+def test_bulk_edit_sets_a_point_on_every_chosen_record(located, admin, api):
+    ids = [api.post("/api/v1/records/deal", json={"name": n, "site": "1, 2"}).json["id"] for n in ("A", "B")]
+    admin.post("/app/testapp/deal/bulk", [("_action", "update"), ("_field", "site"), ("_v.site.latitude", "48.8566"),
+                                          ("_v.site.longitude", "2.3522"), *[("_ids", i) for i in ids]])
+    assert [api.get(f"/api/v1/records/deal/{i}").json["site"] for i in ids] == [
+        {"latitude": 48.8566, "longitude": 2.3522}] * 2
+    admin.post("/app/testapp/deal/bulk", [("_action", "update"), ("_field", "site"), ("_v.site.latitude", "48.8566"),
+                                          ("_v.site.longitude", ""), ("_ids", ids[0])])
+    assert api.get(f"/api/v1/records/deal/{ids[0]}").json["site"] == {"latitude": 48.8566, "longitude": 2.3522}

@@ -1,5 +1,6 @@
 """Geolocations in the expression language: GEOLOCATION(lat, lng), DISTANCE(a, b, 'km'|'mi'),
-LATITUDE(x), LONGITUDE(x) — their signatures, Python implementations and SQL.
+LATITUDE(x), LONGITUDE(x) — their Python implementations and SQL (the signatures, which the type
+checker reads, are with the others in functions.py).
 
 A geolocation value is a point, not a scalar: in Python a GeoPoint, in SQL a GeoSql pair of
 (latitude, longitude) expressions, since it is stored in two columns (meta/geolocations.py). No

@@ -420,16 +420,18 @@ def _is_multi(obj, name) -> bool:
     return f is not None and f.type == "multi_picklist"
 
 
-def read_form(obj: ObjectDef, names, form) -> dict:
-    """The submitted form values (strings; lists for multi-picklists) of the given fields."""
+def read_form(obj: ObjectDef, names, form, prefix: str = "") -> dict:
+    """The submitted form values (strings; lists for multi-picklists; a geolocation's two parts)
+    of the given fields, from inputs named `prefix + field name`."""
     out = {}
     for n in names:
+        key = prefix + n
         if _is_multi(obj, n):
-            out[n] = [v for v in form.getlist(n) if v != ""]
+            out[n] = [v for v in form.getlist(key) if v != ""]
         elif _is_geolocation(obj, n):
-            out[n] = {p: form.get(f"{n}.{p}", "") for p in GEO_PARTS}
+            out[n] = {p: form.get(f"{key}.{p}", "") for p in GEO_PARTS}
         else:
-            out[n] = form.get(n, "")
+            out[n] = form.get(key, "")
     return out
 
 
