@@ -59,8 +59,13 @@ class CompiledObject:
         writer = self.writers.get(dialect.name)
         if writer is None:
             from .records.writer import InsertWriter
-            writer = self.writers.setdefault(dialect.name, InsertWriter(self.table, dialect))
+            writer = self.writers.setdefault(dialect.name, InsertWriter(self.table, dialect, self.geo_fields))
         return writer
+
+    @cached_property
+    def geo_fields(self) -> tuple[str, ...]:
+        """Geolocation fields: each stored in two columns (records/geo_rows.py)."""
+        return tuple(f.name for f in self.obj.stored_fields if f.type == "geolocation")
 
     @cached_property
     def lookups_read_on_write(self) -> frozenset:
@@ -136,7 +141,7 @@ class Runtime:
             relations={f.name: f.target for f in obj.stored_fields if f.is_relation},
             output_fields=[*SYSTEM_FIELDS[:-1], *obj.fields],
             plain_types={**{n: "system" for n in SYSTEM_FIELDS},
-                         **{f.name: f.type for f in obj.stored_fields if f.type != "json"}},
+                         **{f.name: f.type for f in obj.stored_fields if f.type not in ("json", "geolocation")}},
             history_types={n: obj.fields[n].type if n in obj.fields else "system" for n in obj.history_fields},
             state_machines=machines, copies=compile_copies(md, obj, resolve),
         )

@@ -6,11 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from tessera.cli import _register, cli
-from tessera.meta.source import load_package
 from tessera.services import Services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,16 +18,6 @@ _register() if not cli.commands else None
 def run(*args, env=None):
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
-
-@pytest.fixture
-def testdb(db_url):
-    svc = Services.open(db_url, poll_seconds=0)
-    svc.changes.install_packages([load_package(ROOT / "metadata" / "core"),
-                                  load_package(ROOT / "tests" / "fixtures" / "testpkg")], author="test")
-    svc.identity.create_user("admin", password="orchid-lantern-42", email="admin@example.com", last_name="Admin",
-                            profile="system_administrator")
-    svc.engine.dispose()
-    return db_url
 
 
 def test_init_installs_stock_apps_and_admin_once(db_url):

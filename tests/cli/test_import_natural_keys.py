@@ -3,33 +3,19 @@ external id; `--upsert-by FIELD` updates the records whose key exists and create
 or nothing, with per-row errors. Both databases."""
 from __future__ import annotations
 
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from tessera.cli import _register, cli
-from tessera.meta.source import load_package
 from tessera.security.actor import SYSTEM
 from tessera.services import Services
 
-ROOT = Path(__file__).resolve().parents[2]
 _register() if not cli.commands else None
 
 
 def run(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
-
-@pytest.fixture
-def testdb(db_url):
-    svc = Services.open(db_url, poll_seconds=0)
-    svc.changes.install_packages([load_package(ROOT / "metadata" / "core"),
-                                  load_package(ROOT / "tests" / "fixtures" / "testpkg")], author="test")
-    svc.identity.create_user("admin", password="orchid-lantern-42", email="admin@example.com", last_name="Admin",
-                             profile="system_administrator")
-    svc.engine.dispose()
-    return db_url
 
 
 def records(db_url, object_name, fields):

@@ -21,8 +21,8 @@ KIND_OF_DIR = {"objects": "object", "layouts": "layout", "list_views": "list_vie
                "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule",
                "workflows": "workflow", "email_templates": "email_template",
                "approval_processes": "approval_process"}
-FIELD_TYPES = ("text, textarea, rich_text, email, phone, url, integer, duration, number, currency, percent, boolean, "
-               "date, datetime, time, picklist, multi_picklist, lookup, master_detail, formula, rollup, "
+FIELD_TYPES = ("text, textarea, rich_text, email, phone, url, integer, duration, geolocation, number, currency, "
+               "percent, boolean, date, datetime, time, picklist, multi_picklist, lookup, master_detail, formula, rollup, "
                "autonumber, json")
 SYSTEM = "id, owner, created_at, created_by, updated_at, updated_by, row_version"
 NAME_RULE = "is not a valid name (lower-case letters, digits and _, starting with a letter)"

@@ -25,17 +25,20 @@ from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import (Column, ForeignKey, Index, MetaData, Table, Uuid, and_, bindparam, delete, func, insert,
+from sqlalchemy import (CheckConstraint, Column, ForeignKey, Index, MetaData, Table, Uuid, and_, bindparam, delete, func, insert,
                         or_, select, update)
+from sqlalchemy.sql.elements import conv
 
 from ..expr import compile_expression
 from ..meta.autonumbers import format_autonumber
 from ..meta.fieldtypes import SYSTEM_FIELDS, USER_LINKS
+from ..meta.geolocations import column_names
 from ..meta.model import FieldDef, ObjectDef
 from ..meta.validate import expected_type, resolver
 from ..storage.naming import NAMING_CONVENTION
 from ..storage.platform_tables import autonumbers, field_history
 from ..storage.tables import ON_DELETE, build_table, column_type, field_indexes
+from . import geo_ops
 from .convert import ConversionError, convert, kind, literal
 
 SAFE, DATA_CHECKED, DESTRUCTIVE = "safe", "data-checked", "destructive"
@@ -191,6 +194,8 @@ def _copy_table_items(table: Table, keep_fk) -> list:
         items.append(Column(c.name, c.type, *fks, primary_key=c.primary_key, nullable=c.nullable))
     for ix in sorted(table.indexes, key=lambda i: i.name):
         items.append(Index(ix.name, *[c.name for c in ix.columns], unique=ix.unique))
+    for ck in sorted((c for c in table.constraints if isinstance(c, CheckConstraint)), key=lambda c: c.name):
+        items.append(CheckConstraint(ck.sqltext, name=conv(ck.name)))   # a geolocation's (storage/tables.py)
     return items
 
 
@@ -446,6 +451,9 @@ class AddField(Operation):
             return
         obj = ctx.state[self.obj_name]
         after = ctx.build_table(_replace_fields(obj, {**obj.fields, f.name: f}))
+        if f.type == "geolocation":   # two columns and a CHECK constraint, left empty (no default)
+            geo_ops.add_columns(ops, ctx, ctx.table(self.obj_name), after, f)
+            return
         col = after.c[f.name]
         target = f.target if f.is_relation and ctx.target_known(f.target) else None
         ondelete = ON_DELETE[f.options["on_delete"]] if f.is_relation else None
@@ -497,7 +505,7 @@ class DropField(Operation):
         if not self.field.stored:
             return Impact()
         table = ctx.old_table(self.obj_name)
-        col = table.c[self.field.name]
+        col = table.c[column_names(self.field.name)[0] if self.field.type == "geolocation" else self.field.name]
         rows = _count(conn, table)
         lost = _count(conn, table, col.isnot(None))
         notes = [f"would delete {lost} value{'s' if lost != 1 else ''} in {rows} row{'s' if rows != 1 else ''}"] if lost else []
@@ -512,7 +520,9 @@ class DropField(Operation):
         if not f.stored:
             return
         before = ctx.table(self.obj_name)
-        if ctx.sqlite and f.is_relation:
+        if f.type == "geolocation":
+            geo_ops.drop_columns(ops, ctx, before, f)
+        elif ctx.sqlite and f.is_relation:
             # SQLite cannot DROP COLUMN a foreign key column: rebuild the table (batch mode).
             ctx.check_foreign_keys_of(before.name)
             with ops.batch_alter_table(before.name, copy_from=before, recreate="always") as batch:
@@ -552,11 +562,14 @@ class RenameField(Operation):
             return
         table = ctx.table(self.obj_name).name
         renamed = replace(self.old, name=self.new_name)
+        if self.old.type == "geolocation":
+            geo_ops.rename_columns(ops, ctx, table, self.old, self.new_name)
         for name in _index_specs(table, self.old):
             ops.drop_index(name, table_name=table)
         if not ctx.sqlite and self.old.is_relation:
             ops.drop_constraint(_fk_name(table, self.old.name), table, type_="foreignkey")
-        ops.alter_column(table, self.old.name, new_column_name=self.new_name)
+        if self.old.type != "geolocation":
+            ops.alter_column(table, self.old.name, new_column_name=self.new_name)
         if not ctx.sqlite and self.old.is_relation and ctx.exists(self.old.target):
             ops.create_foreign_key(_fk_name(table, self.new_name), table, f"obj_{self.old.target}", [self.new_name], ["id"],
                                    ondelete=ON_DELETE[self.old.options["on_delete"]])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field as dc_field, replace
 
 from ..meta.model import FieldDef, Metadata, ObjectDef
 from .hierarchy_check import MakeHierarchy
+from .geo_retype import AlterGeolocation, is_geolocation_change
 from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, AlterField, ChangeField, ChangeObject,
                          ComponentChange, CreateObject, DropField, DropObject, Operation, PackageChange, RenameField)
 
@@ -95,7 +96,9 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
             if f.stored and "values" in keys and f.type == of.type and f.options.get("restricted", True):
                 if set(of.picklist_values) - set(f.picklist_values):
                     storage.append("values")
-            if storage:
+            if storage and is_geolocation_change(renamed, f):   # two columns (changes/geo_retype.py)
+                alters.append(AlterGeolocation(name, renamed, f, column=of.name))
+            elif storage:
                 alters.append(AlterField(name, renamed, f, column=of.name))
             if f.is_hierarchy and not of.is_hierarchy and f.target == name and of.is_relation:
                 alters.append(MakeHierarchy(name, fname, of.name, nobj.name_field))

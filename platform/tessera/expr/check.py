@@ -11,6 +11,7 @@ from typing import Callable
 
 from . import types as t
 from .errors import ExprError
+from .geo import TAKES_GEOLOCATION
 from .functions import SIGNATURES, ArgumentError
 from .hierarchy import check_under
 from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, IsBlank, Literal, Logic, Negate,
@@ -135,6 +136,9 @@ class Checker:
                                 f"match{hint}", column)
             id_literal = Literal(t.ID, _canonical_id(text_side.value))
             return t.ID, (left if a == t.ID else id_literal), (right if b == t.ID else id_literal)
+        if t.GEOLOCATION in (a, b):
+            raise ExprError(f"'{op}' cannot compare geolocations: compare DISTANCE(a, b, 'km'), LATITUDE(x) or "
+                            f"LONGITUDE(x)", column)
         if kind is None or (op in _ORDERING and kind not in t.ORDERED):
             raise ExprError(f"'{op}' cannot compare {t.describe_operand(a)} with {t.describe_operand(b)}", column)
         return kind, _typed(left, kind), _typed(right, kind)
@@ -193,6 +197,7 @@ class Checker:
             result, arg_types = signature.infer(args)
         except ArgumentError as exc:
             raise ExprError(f"function {node.name}: {exc.message}", node.args[exc.index].column) from None
+        _check_geolocation_use(node, args, result)
         args = [_typed(arg, kind) for arg, kind in zip(args, arg_types)]
         return Call(result, node.name, tuple(args))
 
@@ -216,6 +221,8 @@ class Checker:
                 raise ExprError(f"function CASE: every result must be {t.describe(kind)} like the one before, "
                                 f"got {t.describe(result.type)}", syntax.column)
             kind = unified
+        if kind == t.GEOLOCATION:
+            raise ExprError("function CASE cannot give a geolocation (only GEOLOCATION() makes one)", node.column)
         out = _typed(results[-1], kind)
         for (match_syntax, _r), result in reversed(list(zip(pairs, results))):
             match = self.check(match_syntax)
@@ -267,3 +274,14 @@ def _canonical_id(text: str) -> str:
         return str(uuid.UUID(text))
     except ValueError:
         return text  # never equal to a real id; kept so the expression reads back as written
+
+
+def _check_geolocation_use(node: SCall, args, result: str) -> None:
+    """A geolocation is a point stored in two columns: only the geo functions and ISBLANK take one
+    (expr/geo.py), and only GEOLOCATION() makes one — IF(c, a, b) over points has no single SQL value."""
+    for syntax, arg in zip(node.args, args):
+        if arg.type == t.GEOLOCATION and node.name not in TAKES_GEOLOCATION:
+            raise ExprError(f"function {node.name} cannot take a geolocation (use DISTANCE, LATITUDE or LONGITUDE)",
+                            syntax.column)
+    if result == t.GEOLOCATION and node.name != "GEOLOCATION":
+        raise ExprError(f"function {node.name} cannot give a geolocation (only GEOLOCATION() makes one)", node.column)

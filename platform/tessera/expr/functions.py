@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from ..meta.geolocations import UNITS as GEO_UNITS
 from . import types as t
 from .nodes import Literal, Node
 
@@ -167,6 +168,41 @@ def _priorvalue(args):
     return args[0].type, (args[0].type,)
 
 
+# -- geolocations (geo.py runs them) ---------------------------------------------------------
+
+def _geolocation(args):
+    for i in range(2):
+        _need(args, i, t.NUMERIC, "a number")
+    return t.GEOLOCATION, (t.NUMBER, t.NUMBER)
+
+
+def _distance(args):
+    for i in range(2):
+        _need(args, i, {t.GEOLOCATION}, "a geolocation (a field or GEOLOCATION(latitude, longitude))")
+    if len(args) == 3:
+        unit = args[2]
+        if not (isinstance(unit, Literal) and unit.type == t.TEXT and unit.value in GEO_UNITS):
+            raise ArgumentError(2, "argument 3 (the unit) must be 'km' or 'mi'")
+    return t.NUMBER, (t.GEOLOCATION, t.GEOLOCATION, t.TEXT)[:len(args)]
+
+
+def _coordinate(args):
+    _need(args, 0, {t.GEOLOCATION}, "a geolocation")
+    return t.NUMBER, (t.GEOLOCATION,)
+
+
+_GEO_SIGNATURES = [
+    Signature("GEOLOCATION", 2, 2, _geolocation),
+    Signature("DISTANCE", 2, 3, _distance),
+    Signature("LATITUDE", 1, 1, _coordinate),
+    Signature("LONGITUDE", 1, 1, _coordinate),
+]
+
+
+def unit_of(node) -> str:
+    return node.args[2].value if len(node.args) == 3 else "km"
+
+
 SIGNATURES: dict[str, Signature] = {s.name: s for s in [
     Signature("IF", 3, 3, _if),
     Signature("ISBLANK", 1, 1, _isblank),
@@ -193,4 +229,5 @@ SIGNATURES: dict[str, Signature] = {s.name: s for s in [
     Signature("VALUE", 1, 1, _value),
     Signature("ISCHANGED", 1, 1, _ischanged, write_only=True, takes_field=True),
     Signature("PRIORVALUE", 1, 1, _priorvalue, write_only=True, takes_field=True),
+    *_GEO_SIGNATURES,
 ]}

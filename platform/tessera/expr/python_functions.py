@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from . import types as t
+from .geo import PYTHON_FUNCTIONS as GEO_PYTHON_FUNCTIONS
 from .nodes import Call
 from .python_values import id_key, round_half_up, to_date, to_datetime
 from .semantics import TEXT_MAX_PLACES, TEXT_SIGNIFICANT_DIGITS, VALUE_PATTERN
@@ -67,6 +68,7 @@ FUNCTIONS: dict[str, Callable[[Call], Callable]] = {
     "MIN": lambda node: lambda *values: min(values),
     "MAX": lambda node: lambda *values: max(values),
     "VALUE": lambda node: _value,
+    **GEO_PYTHON_FUNCTIONS,
 }
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 from typing import Any, Callable
 
+from ..meta.geolocations import MAX_SCALE, GeoPoint, parse_geolocation
 from . import types as t
 from .semantics import DIVISION_SCALE
 
@@ -23,6 +24,11 @@ def to_integer(value):
     return value
 
 
+def _as_point(value):
+    """A geolocation as Python evaluation takes it: a GeoPoint (a query reads "lat,lng" text)."""
+    return value if isinstance(value, GeoPoint) else parse_geolocation(value, MAX_SCALE)
+
+
 def to_datetime(value):
     if isinstance(value, datetime):
         # Naive datetimes are UTC (SQLite hands them back naive); aware ones are moved to UTC.
@@ -36,7 +42,8 @@ def to_date(value):
     return value
 
 
-_NORMALIZE = {t.NUMBER: to_number, t.INTEGER: to_integer, t.DATETIME: to_datetime, t.DATE: to_date}
+_NORMALIZE = {t.NUMBER: to_number, t.INTEGER: to_integer, t.DATETIME: to_datetime, t.DATE: to_date,
+              t.GEOLOCATION: _as_point}
 
 
 def normalizer(kind: str) -> Callable[[Any], Any]:

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnClause, ColumnElement, 
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType, Uuid
 
-from . import types as t
+from . import geo, types as t
 from .errors import ExprError
 from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, IsBlank, Literal, Logic, Negate, Node,
                     Not, Prior, Under, walk)
@@ -62,6 +62,8 @@ class _SqlCompiler:
 
     def compile(self, node: Node) -> ColumnElement:
         expression = getattr(self, "_" + type(node).__name__)(node)
+        if node.type == t.GEOLOCATION:   # a GeoSql pair (geo.py): only geo functions and ISBLANK take it
+            return expression
         if isinstance(expression.type, NullType) and node.type != t.NULL:
             expression = type_coerce(expression, sql_type(node.type))
         return expression
@@ -78,6 +80,8 @@ class _SqlCompiler:
         return literal(value, sql_type(node.type))
 
     def _Field(self, node: Field) -> ColumnElement:
+        if node.type == t.GEOLOCATION:
+            return geo.field_sql(self.column_for, node.path)
         return self.column_for(node.path)
 
     def _Under(self, node: Under) -> ColumnElement:
@@ -123,6 +127,8 @@ class _SqlCompiler:
         return self._is_blank(self.compile(node.operand), node.operand.type)
 
     def _is_blank(self, expression, kind: str) -> ColumnElement:
+        if kind == t.GEOLOCATION:
+            return geo.blank_sql(expression)
         expression = operand(expression)
         if kind == t.TEXT:
             return or_(expression.is_(None), expression == literal("", Text()))
@@ -235,6 +241,20 @@ class _SqlCompiler:
         if kind == t.BOOLEAN:
             return case((compiled, literal("true", Text())), (not_(compiled), literal("false", Text())))
         return self.dialect.text(compiled, kind)
+
+    def _call_GEOLOCATION(self, node, lat, lng):
+        if isinstance(lat, Literal) and isinstance(lng, Literal):   # the usual case: checked here, not in SQL
+            return geo.literal_point_sql(lat.value, lng.value)
+        return geo.point_sql(self.compile(lat), self.compile(lng))
+
+    def _call_DISTANCE(self, node, a, b, unit=None):
+        return geo.distance_sql(self.compile(a), self.compile(b), geo.unit_of(node))
+
+    def _call_LATITUDE(self, node, point):
+        return self.compile(point).latitude
+
+    def _call_LONGITUDE(self, node, point):
+        return self.compile(point).longitude
 
     def _call_VALUE(self, node, text):
         return type_coerce(self.dialect.value(self.compile(text)), Numeric(asdecimal=True))

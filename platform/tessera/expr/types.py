@@ -14,8 +14,9 @@ DATETIME = "datetime"
 TIME = "time"
 ID = "id"
 NULL = "null"
+GEOLOCATION = "geolocation"   # a point (meta/geolocations.py): no operators, only the geo functions
 
-EXPRESSION_TYPES = frozenset({TEXT, INTEGER, NUMBER, BOOLEAN, DATE, DATETIME, TIME, ID, NULL})
+EXPRESSION_TYPES = frozenset({TEXT, INTEGER, NUMBER, BOOLEAN, DATE, DATETIME, TIME, ID, NULL, GEOLOCATION})
 NUMERIC = frozenset({INTEGER, NUMBER})
 DATE_LIKE = frozenset({DATE, DATETIME})
 # Types with an order: usable with < <= > >= and in MIN / MAX.

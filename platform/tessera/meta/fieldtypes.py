@@ -19,6 +19,7 @@ TYPE_DEFAULTS: dict[str, dict] = {
     "url": {"max_length": 2048},
     "integer": {},
     "duration": {},
+    "geolocation": {"scale": 6},
     "number": {"precision": 18, "scale": 2},
     "currency": {"precision": 18, "scale": 2},
     "percent": {"precision": 5, "scale": 2},
@@ -53,6 +54,7 @@ _EXPR_TYPE = {
     "time": "time",
     "lookup": "id",
     "master_detail": "id",
+    "geolocation": "geolocation",   # a point: DISTANCE, LATITUDE, LONGITUDE, ISBLANK take it
 }
 
 SYSTEM_FIELDS = ("id", "owner", "created_at", "created_by", "updated_at", "updated_by", "row_version")

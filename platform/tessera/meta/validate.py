@@ -11,6 +11,7 @@ from ..expr import ExprError, compile_expression
 from ..expr.hierarchy import Hierarchy
 from .autonumbers import format_problem
 from .durations import parse_duration
+from .geolocations import column_names
 from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS, USER_LINKS
 from .model import Metadata, ObjectDef
@@ -23,7 +24,7 @@ from .validate_workflows import check_workflows
 # Expressions are parsed as Python (tessera.expr), where these words are not names: a field or
 # object called `from` could never be named in a formula, rule, filter or condition.
 RESERVED_WORDS = frozenset(w for w in keyword.kwlist if w.islower())
-_NOT_UNIQUE = {"textarea", "rich_text", "json", "multi_picklist", "formula", "rollup", "boolean"}
+_NOT_UNIQUE = {"textarea", "rich_text", "json", "multi_picklist", "formula", "rollup", "boolean", "geolocation"}
 _ROLLUP_FIELD_TYPES = {"integer", "duration", "date", "datetime", *NUMERIC_TYPES}
 
 
@@ -113,6 +114,15 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
         if f.options.get("hierarchy") and f.target != obj.name:
             errors.append(MetaError(src, f"{at}.hierarchy", f"only a lookup to its own object ('{obj.name}') can be a "
                                     f"hierarchy; '{f.name}' points to '{f.target}'"))
+        if f.type == "geolocation":
+            for column in column_names(f.name):
+                if column in obj.fields:
+                    errors.append(MetaError(src, f"fields.{column}", f"'{column}' is a column of the geolocation "
+                                            f"field '{f.name}' (stored as {f.name}__lat and {f.name}__lng): "
+                                            "choose another name"))
+        if obj.name_field == f.name and f.type == "geolocation":
+            errors.append(MetaError(src, "name_field", f"'{f.name}' is a geolocation: choose a text, number, date "
+                                    "or autonumber field as the record's title"))
         if f.unique and f.type in _NOT_UNIQUE:
             errors.append(MetaError(src, f"{at}.unique", f"{f.type} fields cannot be unique"))
         if f.renamed_from and f.renamed_from in obj.fields:

@@ -19,6 +19,7 @@ from marshmallow import ValidationError as _MmError
 from marshmallow.validate import URL, Email
 
 from ..meta.durations import format_duration, parse_duration
+from ..meta.geolocations import DEFAULT_SCALE as DEFAULT_GEO_SCALE, parse_geolocation
 from ..meta.model import FieldDef
 
 _email = Email()
@@ -164,6 +165,16 @@ def _duration(field: FieldDef):
     return coerce
 
 
+def _geolocation(field: FieldDef):
+    """A GeoPoint from {"latitude": …, "longitude": …} or "lat, lng" text (CSV, forms), rounded
+    to the field's scale; errors name the part (latitude, longitude) at fault."""
+    scale = field.options.get("scale", DEFAULT_GEO_SCALE)
+
+    def coerce(value, from_text=False):
+        return parse_geolocation(value, scale)
+    return coerce
+
+
 def _decimal(field: FieldDef):
     precision, scale = field.options["precision"], field.options["scale"]
     quantum = Decimal(1).scaleb(-scale)
@@ -297,6 +308,7 @@ _FACTORIES = {
     "url": lambda f: _checked(_text(f), _url),
     "rich_text": _rich_text, "picklist": _picklist, "multi_picklist": _multi_picklist,
     "integer": _integer, "number": _decimal, "currency": _decimal, "percent": _decimal, "duration": _duration,
+    "geolocation": _geolocation,
     "boolean": _boolean, "date": _date, "datetime": _datetime, "time": _time,
     "lookup": _lookup, "master_detail": _lookup, "json": _json,
 }

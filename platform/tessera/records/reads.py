@@ -148,6 +148,9 @@ class RecordReads:
             last = steps[-1][0].fields.get(steps[-1][1]) if steps else None
             if last is not None and last.type == "json":
                 raise BadQuery(f"sort: cannot sort by '{key.lstrip('-')}' (a json field has no order)")
+            if last is not None and last.type == "geolocation":
+                raise BadQuery(f"sort: cannot sort by '{key.lstrip('-')}' (a geolocation has no order: sort by a "
+                               f"formula field such as DISTANCE({key.lstrip('-')}, GEOLOCATION(48.85, 2.35), 'km'))")
         now = _now()
         with self._read() as conn:
             b = self._builder(rt, object_name, conn, now, access)

@@ -4,11 +4,26 @@ they are always current, filterable and sortable.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import Text, and_, case, cast, func, literal, null, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from ..meta.fieldtypes import SYSTEM_FIELDS, USER_LINKS, value_type
+from ..meta.geolocations import column_names
 from .errors import BadQuery
+
+
+def geo_column_of(obj, column: str):
+    """The geolocation field whose column `column` is (`location__lat`), else None."""
+    base, sep, part = column.rpartition("__")
+    f = obj.fields.get(base) if sep and part in ("lat", "lng") else None
+    return f if f is not None and f.type == "geolocation" else None
+
+
+def geo_text(lat, lng) -> ColumnElement:
+    """A geolocation read as one value, "lat,lng" text (serialize.to_api makes it an object): a
+    SELECT list holds scalars, and both databases print their numerics exactly."""
+    return case((or_(lat.is_(None), lng.is_(None)), null()),
+                else_=cast(lat, Text()).concat(literal(",", Text())).concat(cast(lng, Text())))
 
 
 class SelectBuilder:
@@ -63,7 +78,11 @@ class SelectBuilder:
             return alias.c[name]
         f = cobj.obj.fields.get(name)
         if f is None:
+            if geo_column_of(cobj.obj, name) is not None:   # one of a geolocation's two columns (expr/geo.py)
+                return alias.c[name]
             raise BadQuery(f"'{'.'.join(path)}' is not a field of {cobj.name}")
+        if f.type == "geolocation":
+            return geo_text(*(alias.c[n] for n in column_names(name)))
         if f.stored:
             return alias.c[name]
         if f.type == "formula":

@@ -5,12 +5,16 @@ import uuid
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
+from ..meta.geolocations import GeoPoint, to_api as geo_to_api
+
 
 def to_api(value, field_type: str | None = None):
     if value is None:
         return None
     if isinstance(value, uuid.UUID):
         return str(value)
+    if field_type == "geolocation" or isinstance(value, GeoPoint):   # a query reads "lat,lng" text
+        return geo_to_api(value)
     if isinstance(value, Decimal):
         return int(value) if field_type in ("integer", "duration") else float(value)
     if isinstance(value, datetime):

@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..security.actor import Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
-from . import bulk, copies, hierarchy, history, natural_keys, permission_audit, user_rights
+from . import bulk, copies, geo_rows, hierarchy, history, natural_keys, permission_audit, user_rights
 from .hooks import WriteContext
 from .coerce import coercer_for, parse_id
 from .ids import new_id, new_ids
@@ -380,7 +380,8 @@ class RecordService(RecordReads, WriteChecks, WriteRules, RecordUpserts):
             self._check_rules_or_raise(conn, rt, cobj, merged, prior, now)
             changes.update(updated_at=now, updated_by=actor.user_id, row_version=current["row_version"] + 1)
             try:
-                result = conn.execute(cobj.row_update, {**changes, "_rid": rid, "_rv": current["row_version"]})
+                result = conn.execute(cobj.row_update, {**geo_rows.split(cobj.geo_fields, changes), "_rid": rid,
+                                                        "_rv": current["row_version"]})
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
             if result.rowcount != 1:
@@ -456,6 +457,8 @@ class RecordService(RecordReads, WriteChecks, WriteRules, RecordUpserts):
         current = conn.execute(stmt, {"_rid": rid}).mappings().first()
         if current is None:
             raise NotFound(f"{cobj.name} '{record_id}' was not found")
+        if cobj.geo_fields:
+            current = geo_rows.fold(cobj.geo_fields, current)
         editable = access.editable(cobj.name, table, conn.dialect.name)
         if editable is not None and conn.execute(select(table.c.id).where(table.c.id == rid, editable)).first() is None:
             raise Forbidden(f"you have read-only access to {cobj.name} '{record_id}'")
@@ -597,9 +600,9 @@ class RecordService(RecordReads, WriteChecks, WriteRules, RecordUpserts):
         """The saved row as the write path holds it (system columns and stored fields), locked
         for the rest of `conn`'s transaction; None when there is no such record."""
         rt = self.runtime()
-        row = conn.execute(self._object(rt, object_name).current_select,
-                           {"_rid": self._parse_record_id(record_id)}).mappings().first()
-        return dict(row) if row is not None else None
+        cobj = self._object(rt, object_name)
+        row = conn.execute(cobj.current_select, {"_rid": self._parse_record_id(record_id)}).mappings().first()
+        return geo_rows.fold(cobj.geo_fields, row) if row is not None else None
 
     def _automated(self, rt, cobj, event, timing) -> bool:
         return self.hooks is not None and self.hooks.wants(rt, cobj.name, event, timing)

@@ -15,6 +15,8 @@ from operator import attrgetter
 
 from sqlalchemy import insert
 
+from ..meta.geolocations import column_names
+
 _UNSET = object()
 
 
@@ -60,8 +62,13 @@ def _converted_column(values: list, process, constant) -> list:
     return [None if value is None else process(value) for value in values]
 
 
+def _part(index: int):
+    """A geolocation column's values from the field's points (records/geo_rows.py)."""
+    return lambda points: [point[index] if isinstance(point, tuple) else None for point in points]
+
+
 class InsertWriter:
-    def __init__(self, table, dialect):
+    def __init__(self, table, dialect, geo_fields=()):
         columns = list(table.c)
         names = [c.name for c in columns]
         compiled = insert(table).compile(dialect=dialect, column_keys=names)
@@ -76,11 +83,23 @@ class InsertWriter:
             raise ValueError(f"unexpected bind names for {table.name}: {order}")
         self.names = order
         self.processors = [by_name[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order]
+        # a geolocation column -> (its field, a function taking the field's points to the column's values)
+        self.geo = {column: (field, _part(i)) for field in geo_fields for i, column in enumerate(column_names(field))}
+
+    def _values(self, name, get):
+        """A column's values; `get(key)` gives the list for a column or field name (or None)."""
+        if name in self.geo:
+            field, part = self.geo[name]
+            points = get(field)
+            return None if points is None else part(points)
+        return get(name)
 
     def parameters(self, rows: list[dict]) -> list:
         columns = []
         for name, process in zip(self.names, self.processors):
-            values = [row.get(name) for row in rows]       # column by column: tight comprehensions
+            values = self._values(name, lambda key: [row.get(key) for row in rows])  # column by column
+            if values is None:
+                values = [None] * len(rows)
             columns.append(values if process is None else _converted(values, process))
         if self.positional:
             return list(zip(*columns))
@@ -90,11 +109,11 @@ class InsertWriter:
         """Parameters from a bulk create's columns (records/bulk.py): no dict per row at all."""
         converted = []
         for name, process in zip(self.names, self.processors):
-            values = columns.get(name)
+            values = self._values(name, columns.get)
             if values is None:
                 values = [None] * n
             elif process is not None:
-                values = _converted_column(values, process, constants.get(name, _UNSET))
+                values = _converted_column(values, process, _UNSET if name in self.geo else constants.get(name, _UNSET))
             converted.append(values)
         if self.positional:
             return list(zip(*converted))

@@ -15,7 +15,9 @@ they never wait for a writer).
 from __future__ import annotations
 
 import functools
+import math
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -51,6 +53,32 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+# DISTANCE (expr/geo.py) compiles to radians/sin/cos/asin/sqrt. SQLite has them only when built
+# with SQLITE_ENABLE_MATH_FUNCTIONS (3.35+; Debian's and python.org's builds are, some distributions'
+# are not): where they are missing, each connection gets Python's, deterministic so SQLite may use
+# them in indexes and CHECKs. NULL in gives NULL out, as SQL's own functions do.
+_MATH_FUNCTIONS = {"radians": math.radians, "sin": math.sin, "cos": math.cos, "asin": math.asin, "sqrt": math.sqrt}
+
+
+def _null_safe(function):
+    def run(x):
+        try:
+            return None if x is None else function(float(x))
+        except (ValueError, TypeError):   # asin(2), sqrt(-1): NULL, as SQLite's own math functions give
+            return None
+    return run
+
+
+def _ensure_math_functions(dbapi_conn, cur, force: bool = False) -> None:
+    try:
+        if force:
+            raise sqlite3.OperationalError("registering Python's math functions")
+        cur.execute("SELECT sin(1), radians(1), asin(0), sqrt(1), cos(1)")
+    except sqlite3.OperationalError:
+        for name, function in _MATH_FUNCTIONS.items():
+            dbapi_conn.create_function(name, 1, _null_safe(function), deterministic=True)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn, _record):
@@ -65,6 +93,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # indexes past that, and every insert or lookup on them then reads pages back from the
         # OS (bulk inserts ran ~1.3× faster with 64 MB). Pages are allocated as used, up to this.
         cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        _ensure_math_functions(dbapi_conn, cur)
         cur.close()
 
     @event.listens_for(engine, "begin")

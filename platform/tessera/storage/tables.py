@@ -4,10 +4,11 @@ Tables are always built from metadata, never reflected (reflection loses `Uuid`,
 """
 from __future__ import annotations
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
-                        Numeric, String, Table, Text, Time, Uuid)
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
+                        MetaData, Numeric, String, Table, Text, Time, Uuid, and_, column, or_)
 from sqlalchemy.types import TypeEngine
 
+from ..meta.geolocations import DEFAULT_SCALE, LIMITS, column_names
 from ..meta.model import FieldDef, Metadata, ObjectDef
 from .naming import NAMING_CONVENTION
 
@@ -38,6 +39,26 @@ def column_type(field: FieldDef) -> TypeEngine:
     if t == "json":
         return JSON()
     raise ValueError(f"field type {t!r} is not stored")
+
+
+def geo_columns(field: FieldDef) -> list[Column]:
+    """A geolocation's two columns: NUMERIC(scale + 3, scale) latitude and longitude."""
+    scale = field.options.get("scale", DEFAULT_SCALE)
+    return [Column(name, Numeric(scale + 3, scale, asdecimal=True), nullable=True) for name in column_names(field.name)]
+
+
+def geo_check(table_name: str, field: FieldDef, columns=None) -> CheckConstraint:
+    """Both parts or neither, each within its range: the database's own guard beside the record
+    service's check (named ck_<table>_<field>_geo by the naming convention)."""
+    lat, lng = columns if columns is not None else (column(n) for n in column_names(field.name))
+    both = and_(lat.isnot(None), lng.isnot(None), lat.between(-LIMITS["latitude"], LIMITS["latitude"]),
+                lng.between(-LIMITS["longitude"], LIMITS["longitude"]))
+    return CheckConstraint(or_(and_(lat.is_(None), lng.is_(None)), both), name=f"{field.name}_geo")
+
+
+def field_columns(obj: ObjectDef, field: FieldDef) -> list[Column]:
+    """The columns of a stored field: one, or a geolocation's two."""
+    return geo_columns(field) if field.type == "geolocation" else [field_column(obj, field)]
 
 
 def field_column(obj: ObjectDef, field: FieldDef) -> Column:
@@ -75,8 +96,11 @@ def field_indexes(table_name: str, field: FieldDef) -> list:
 
 
 def build_table(obj: ObjectDef, metadata: MetaData) -> Table:
-    cols = system_columns() + [field_column(obj, f) for f in obj.stored_fields]
+    cols = system_columns() + [c for f in obj.stored_fields for c in field_columns(obj, f)]
     extras = [ix for f in obj.stored_fields for ix in field_indexes(obj.table_name, f)]
+    by_name = {c.name: c for c in cols}
+    extras += [geo_check(obj.table_name, f, [by_name[n] for n in column_names(f.name)])
+               for f in obj.stored_fields if f.type == "geolocation"]
     # created_at + id: the default sort and the keyset pagination key
     extras.append(Index(f"ix_{obj.table_name}_created_at_id", "created_at", "id"))
     return Table(obj.table_name, metadata, *cols, *extras)

@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from ..meta.durations import MAX_SECONDS
 from ..meta.fieldtypes import value_type
+from ..meta.geolocations import LIMITS as GEO_LIMITS, TEXT_PATTERN as GEO_TEXT_PATTERN
 from ..records.coerce import BIGINT_MAX, JSON_MAX_DEPTH
 
 _STRING_FORMATS = {"email": "email", "url": "uri", "date": "date", "datetime": "date-time",
@@ -64,6 +65,17 @@ def _integer_bounds(f) -> dict:
             "maximum": min(BIGINT_MAX, hi) if hi is not None else BIGINT_MAX}
 
 
+def _geolocation_schema(for_input: bool) -> dict:
+    point = {"type": "object", "description": "a point: latitude and longitude in decimal degrees",
+             "properties": {part: {"type": "number", "minimum": -limit, "maximum": limit}
+                            for part, limit in GEO_LIMITS.items()},
+             "required": list(GEO_LIMITS), "additionalProperties": False}
+    if not for_input:
+        return point
+    return {"oneOf": [point, {"type": "string", "pattern": GEO_TEXT_PATTERN,
+                              "description": 'the text "latitude, longitude", e.g. "48.8566, 2.3522"'}]}
+
+
 def _base(f, md, *, for_input: bool) -> dict:
     t = value_type(md, f) if md is not None else f.type
     if t in ("integer",):
@@ -73,6 +85,8 @@ def _base(f, md, *, for_input: bool) -> dict:
         schema = ({"oneOf": [seconds, {"type": "string", "minLength": 1, "maxLength": 100,
                                        "description": "a duration such as 1h 30m, 45m or 2d 4h"}]}
                   if for_input else seconds)
+    elif t == "geolocation":   # two columns; input also takes "lat, lng" text (meta/geolocations.py)
+        schema = _geolocation_schema(for_input)
     elif t in _NUMERIC:
         schema = {"type": "number", **(_decimal_bounds(f) if for_input else {})}
     elif t == "boolean":

@@ -37,7 +37,8 @@ TYPE_GROUPS = [
     ("Computed", [("formula", "Formula", "Calculated from other fields"),
                   ("rollup", "Roll-Up Summary", "Count, sum, min or max of child records"),
                   ("autonumber", "Auto Number", "A unique, generated number like CASE-00001")]),
-    ("Other", [("json", "JSON", "Any JSON value (for integrations)")]),
+    ("Other", [("geolocation", "Geolocation", "A latitude and longitude (filter by DISTANCE from a point)"),
+               ("json", "JSON", "Any JSON value (for integrations)")]),
 ]
 TYPE_LABELS = {t: label for _g, items in TYPE_GROUPS for t, label, _d in items}
 TEXT_LENGTH_TYPES = ("text", "textarea", "rich_text", "email", "phone", "url")
@@ -179,6 +180,10 @@ def field_doc_from_form(form, field_type: str, *, history_default: bool = False)
             v = _int(form, key, errors, lo=0, hi=38)
             if v is not None:
                 doc[key] = v
+    if field_type == "geolocation":   # decimals of each part (default 6)
+        v = _int(form, "scale", errors, lo=0, hi=10)
+        if v is not None:
+            doc["scale"] = v
     if field_type in ("integer", "duration", *DECIMAL_TYPES):
         for key in ("min", "max"):
             v = (_duration(form, key, errors) if field_type == "duration"

@@ -16,6 +16,7 @@ from flask import current_app, url_for
 from markupsafe import Markup, escape
 
 from ...meta.durations import format_duration
+from ...meta.geolocations import format_geolocation
 from ...records.coerce import parse_datetime
 from .context import user_tz
 from .meta import picklist_options
@@ -143,6 +144,8 @@ def _format(field, t, value, compact) -> Markup:
         return Markup('<span class="num">{}</span>').format(format_number(value, 0))
     if t == "duration":
         return Markup('<span class="num">{}</span>').format(format_duration(value))
+    if t == "geolocation":
+        return Markup('<span class="num geo">{}</span>').format(_geo_text(field, value))
     if t == "percent":
         return Markup('<span class="num">{}%</span>').format(format_number(value, opts.get("scale", 2), trim=True))
     if t == "boolean":
@@ -204,6 +207,14 @@ def _strip_tags(html: str) -> str:
     return unescape(nh3.clean(html, tags=set()))
 
 
+def _geo_text(field, value) -> str:
+    """`48.856600, 2.352200`: the field's scale of decimals (no map: no tiles without internet)."""
+    try:
+        return format_geolocation(value, (field.options if field is not None else {}).get("scale", 6))
+    except ValueError:
+        return str(value)
+
+
 def plain_text(field, value) -> str:
     """A value as plain text (titles, card subtitles, the JSON endpoints' labels)."""
     if value is None or value == "":
@@ -219,6 +230,8 @@ def plain_text(field, value) -> str:
         return format_number(value, 0)
     if t == "duration":
         return format_duration(value)
+    if t == "geolocation":
+        return _geo_text(field, value)
     if t == "percent":
         return format_number(value, field.options.get("scale", 2), trim=True) + "%"
     if t == "date":

@@ -18,6 +18,7 @@ from flask import url_for
 from markupsafe import Markup
 
 from ...meta.durations import format_duration, parse_duration
+from ...meta.geolocations import PARTS as GEO_PARTS, format_geolocation, parse_geolocation
 from ...meta.fieldtypes import RELATION_TYPES
 from ...meta.model import FieldDef, ObjectDef
 from ...records.errors import RecordError
@@ -87,7 +88,32 @@ def to_form_value(f: FieldDef, value):
         return str(value)[:8]
     if t == "duration":
         return format_duration(value)
+    if t == "geolocation":   # two inputs (templates/app/_form.html)
+        try:
+            text = format_geolocation(value, int(f.options.get("scale", 6)), sep=",")
+        except ValueError:
+            return ""
+        return dict(zip(GEO_PARTS, text.split(",")))
     return str(value)
+
+
+def _parse_geolocation(f: FieldDef, raw):
+    """The two inputs ({"latitude": "48.8566", "longitude": "2.3522"}) or "lat, lng" text → the
+    API's object; both blank: no value; one blank: an error naming it."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, dict):
+        parts = {p: str(raw.get(p) or "").strip() for p in GEO_PARTS}
+        if not any(parts.values()):
+            return None
+        missing = [p for p in GEO_PARTS if not parts[p]]
+        if missing:
+            raise ValueError(f"{missing[0]} is required (or leave both blank)")
+        raw = parts
+    elif isinstance(raw, str) and not raw.strip():
+        return None
+    point = parse_geolocation(raw, int(f.options.get("scale", 6)))
+    return {"latitude": float(point.latitude), "longitude": float(point.longitude)}
 
 
 def parse_value(f: FieldDef, raw):
@@ -97,6 +123,8 @@ def parse_value(f: FieldDef, raw):
         items = raw if isinstance(raw, list) else ([raw] if raw not in (None, "") else [])
         items = [str(v) for v in items if str(v).strip()]
         return items or None
+    if t == "geolocation":
+        return _parse_geolocation(f, raw)
     if isinstance(raw, list):
         raw = raw[-1] if raw else ""
     if t == "boolean":
@@ -292,6 +320,11 @@ def widget(obj: ObjectDef, name: str, *, mode: str, value, errors=None, record=N
         w.wide = True
         if t == "rich_text" and not w.help:
             w.help = "Basic HTML formatting is kept (bold, lists, links); anything unsafe is removed."
+    elif t == "geolocation":
+        w.kind = "geolocation"
+        w.attrs["step"] = format(Decimal(1).scaleb(-int(opts.get("scale", 6))), "f")
+        if not w.help:
+            w.help = "Latitude (-90 to 90) and longitude (-180 to 180) in decimal degrees."
     elif t == "duration":
         w.kind = "text"
         w.attrs["placeholder"] = "1h 30m"
@@ -377,19 +410,28 @@ def build_sections(obj: ObjectDef, *, mode: str, values: dict, errors: dict, rec
     return out
 
 
+def _is_geolocation(obj, name) -> bool:
+    f = field_def(obj, name)
+    return f is not None and f.type == "geolocation"
+
+
 def _is_multi(obj, name) -> bool:
     f = field_def(obj, name)
     return f is not None and f.type == "multi_picklist"
 
 
-def read_form(obj: ObjectDef, names, form) -> dict:
-    """The submitted form values (strings; lists for multi-picklists) of the given fields."""
+def read_form(obj: ObjectDef, names, form, prefix: str = "") -> dict:
+    """The submitted form values (strings; lists for multi-picklists; a geolocation's two parts)
+    of the given fields, from inputs named `prefix + field name`."""
     out = {}
     for n in names:
+        key = prefix + n
         if _is_multi(obj, n):
-            out[n] = [v for v in form.getlist(n) if v != ""]
+            out[n] = [v for v in form.getlist(key) if v != ""]
+        elif _is_geolocation(obj, n):
+            out[n] = {p: form.get(f"{key}.{p}", "") for p in GEO_PARTS}
         else:
-            out[n] = form.get(n, "")
+            out[n] = form.get(key, "")
     return out
 
 
@@ -417,6 +459,11 @@ def to_api_values(obj: ObjectDef, raw: dict, *, mode: str, current: dict | None 
 
 def _same(f: FieldDef, current, submitted) -> bool:
     before = to_form_value(f, current)
+    if f.type == "geolocation":
+        try:
+            return _parse_geolocation(f, before) == _parse_geolocation(f, submitted)
+        except ValueError:
+            return False
     if f.type == "boolean":
         return bool(before) == (str(submitted or "").lower() in _TRUE)
     if f.type == "multi_picklist":

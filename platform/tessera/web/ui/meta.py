@@ -25,7 +25,7 @@ SYSTEM_DEFS = {
                            options=MappingProxyType({"to": "user"})),
 }
 READ_ONLY_TYPES = {"formula", "rollup", "autonumber"}
-UNSORTABLE = {"json", "multi_picklist", "rich_text", "textarea"}
+UNSORTABLE = {"json", "multi_picklist", "rich_text", "textarea", "geolocation"}
 LIST_HIDDEN = {"json", "rich_text", "textarea"}   # too long for a list column by default
 
 # Object icons (Font Awesome 5 solid) and colours: a stable look per object, like a product's.

@@ -21,7 +21,7 @@ from . import prefs
 from .context import access, actor, not_found, records, rt, safe_return, services, ui
 from .display import plain_text, render_value
 from .expr import all_of, clean_search, contains_all, value_in
-from .forms import editable_fields, is_editable, parse_value, widget
+from .forms import editable_fields, is_editable, parse_value, read_form, widget
 from .meta import (Column, color_for, column, column_choices, columns, field_def, list_views_for, name_field,
                    object_icon, picklist_fields, picklist_options, query_fields, readable_name_field,
                    record_title, require_app, require_object)
@@ -309,7 +309,7 @@ def bulk(app_name, object_name):
                 or not is_editable(obj, fname, "edit"):
             flash("Choose a field you can edit.", "danger")
             return redirect(back)
-        raw = request.form.getlist(f"_v.{fname}") if f.type == "multi_picklist" else request.form.get(f"_v.{fname}", "")
+        raw = read_form(obj, [fname], request.form, prefix="_v.")[fname]
         try:
             value = parse_value(f, raw)
         except ValueError as exc:
