@@ -188,3 +188,19 @@ def test_setup_shows_an_upserting_workflow_read_only(services, app):
     page = signed_in(app).get("/setup/workflows/deal_sync/")
     text = html.unescape(page.get_data(as_text=True))
     assert page.status_code == 200 and "'upsert_record' step, which this builder does not know yet" in text
+
+
+def test_a_manual_workflow_updates_by_match_and_a_miss_fails_only_that_record(services, api):
+    apply(services, {"stamp_hq": {"object": "deal", "trigger": {"event": "manual"}, "actions": [
+        {"type": "update_record", "object": "company", "match": {"field": "code", "value": "'HQ-' + name"},
+         "values": {"industry": "'Energy'"}}]}})
+    hq = api.post("/api/v1/records/company", json={"name": "Head office", "code": "HQ-north"}).json
+    north = api.post("/api/v1/records/deal", json={"name": "north"}).json
+    south = api.post("/api/v1/records/deal", json={"name": "south"}).json
+    ran = api.post("/api/v1/workflows/stamp_hq/run", json={"records": [north["id"], south["id"]]})
+    assert ran.status_code == 200, ran.json
+    results = {r["record_id"]: r for r in ran.json["results"]}
+    assert results[north["id"]]["status"] == "succeeded"
+    assert results[south["id"]]["status"] == "failed"
+    assert "there is no company with code 'HQ-south' to update" in results[south["id"]]["error"]["message"]
+    assert companies(api, "HQ-north")[0]["industry"] == "Energy" and companies(api, "HQ-north")[0]["id"] == hq["id"]
