@@ -140,7 +140,9 @@ def test_a_failing_run_is_logged_failed_and_creates_nothing(services, app, api, 
 
 
 @pytest.mark.parametrize("change, where, words", [
-    ({"actions": [{"type": "update_record", "values": {"name": "payload.company"}}]}, "actions.0.type",
+    ({"actions": [{"type": "update_record", "values": {"name": "payload.company"}}]}, "actions.0.match",
+     "needs a match"),
+    ({"actions": [{"type": "assign_owner", "user": "payload.company"}]}, "actions.0.type",
      "inbound webhook has no record"),
     ({"actions": [{"type": "if", "condition": "true", "then": [{"type": "wait", "duration": "1h"}]}]},
      "actions.0.then.0.type", "inbound webhook has no record"),

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from ..expr import Compiled, compile_expression
 from ..meta.model import Metadata
-from ..meta.validate import resolver
+from ..meta.validate import expected_type, resolver
 from ..meta.durations import parse_duration
 from ..meta.validate_workflows import PayloadScope, value_type
 from .webhooks import WebhookSpec
@@ -23,12 +23,16 @@ EVENTS = {"create": ("create",), "update": ("update",), "create_or_update": ("cr
 
 @dataclass(frozen=True)
 class Action:
-    kind: str                                   # update_record, update_parent, create_record, if
+    kind: str                                   # update_record, update_parent, create_record, upsert_record, if …
     path: str                                   # where it is in the workflow (actions.1.then.0)
     label: str
     values: tuple[tuple[str, Compiled], ...] = ()
     lookup: str | None = None                   # update_parent: the lookup field; update_related: the related one's
-    target: str | None = None                   # create_record: the object; update_parent/related: the other object
+    target: str | None = None                   # create/upsert_record, update_record by match: the object;
+                                                # update_parent/related: the other object
+    match_field: str | None = None              # upsert_record, update_record by match: the key field
+    match_value: Compiled | None = None         # the key, an expression
+    on_create: tuple[tuple[str, Compiled], ...] = ()   # upsert_record: values only a new record gets
     condition: Compiled | None = None           # if
     user: Compiled | None = None                # assign_owner to a user
     queue: str | None = None                    # assign_owner over a queue's members; notify them
@@ -121,14 +125,27 @@ def compile_actions(md: Metadata, obj, items, where: str, resolve=None) -> tuple
         target = md.objects[target_name]
         return tuple((field, expr(text, value_type(target, field))) for field, text in values.items())
 
+    def match_of(target_name, match):
+        f = md.objects[target_name].fields[match["field"]]
+        return {"match_field": f.name,
+                "match_value": expr(match["value"], "text" if f.type == "autonumber" else expected_type(f))}
+
     def actions(items, where):
         out = []
         for i, a in enumerate(items):
             path = f"{where}.{i}"
             kind = a["type"]
             label = a.get("label") or kind.replace("_", " ")
-            if kind == "update_record":
+            if kind == "update_record" and "match" in a:
+                target = a.get("object") or obj.name
+                out.append(Action(kind, path, label, values_for(target, a["values"]), target=target,
+                                  **match_of(target, a["match"])))
+            elif kind == "update_record":
                 out.append(Action(kind, path, label, values_for(obj.name, a["values"])))
+            elif kind == "upsert_record":
+                out.append(Action(kind, path, label, values_for(a["object"], a["values"]), target=a["object"],
+                                  on_create=values_for(a["object"], a.get("on_create") or {}),
+                                  **match_of(a["object"], a["match"])))
             elif kind == "update_parent":
                 parent = obj.fields[a["lookup"]].target
                 out.append(Action(kind, path, label, values_for(parent, a["values"]), lookup=a["lookup"], target=parent))

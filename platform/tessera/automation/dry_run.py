@@ -8,7 +8,8 @@ in a transaction that is always rolled back:
   * the entry condition is evaluated on the record and shown; when it does not hold, nothing runs;
   * before-save workflows: the field values the save would get (before → after);
   * after-save and other workflows: every step through the record service as usual — updates
-    (before → after), created records (read back before the rollback), owners, notifications,
+    (before → after), created records (read back before the rollback), upserts and updates by a
+    match key (created or updated, the key, the record read back), owners, notifications,
     `if` branches taken — including the workflows those writes trigger in turn;
   * send_email and webhook steps (of this run and of those it triggers) queue nothing: the engine
     collects the rendered email (subject, recipients, bodies) and the request that would be sent
@@ -31,6 +32,7 @@ from .compiler import compile_workflow
 from .engine import collecting_messages
 
 UPDATES = ("update_record", "update_parent")
+KEYED = ("upsert_record", "update_record")     # with a match: their steps say created / updated
 
 
 class _RollBack(Exception):
@@ -143,7 +145,9 @@ def _shown_steps(records, steps, before, own_key) -> list[dict]:
     for step in steps:
         step = copy.deepcopy(step)
         detail = step.get("detail") or {}
-        if step["action"] in UPDATES and step["status"] == "done" and "values" in detail:
+        if step["action"] in KEYED and step["status"] == "done" and "outcome" in detail:
+            step["record"] = records.get(SYSTEM, detail["object"], detail["record_id"])   # as it would be
+        elif step["action"] in UPDATES and step["status"] == "done" and "values" in detail:
             target = own_key if step["action"] == "update_record" else next(
                 (k for k in before if k[1] == str(detail.get("record_id"))), None)
             current = before.get(target, {})

@@ -32,8 +32,8 @@ from ..records.errors import RecordError, WorkflowFailed
 from ..records.serialize import to_api
 from ..security.actor import Actor
 from ..storage.engine import begin_write
-from . import (assignment, copy_sync, deferred, email_outbox, notifications, related_updates, runlog, waits,
-               webhooks)
+from . import (assignment, copy_sync, deferred, email_outbox, keyed_writes, notifications, related_updates, runlog,
+               waits, webhooks)
 from .compiler import Action, Workflow, workflows_of
 
 log = logging.getLogger(__name__)
@@ -242,7 +242,9 @@ class WorkflowEngine:
             actor = self._actor(ctx, wf)
             step = ctx.conn.begin_nested() if stepwise else None
             try:
-                if action.kind == "update_record":
+                if action.match_field is not None:    # upsert_record, update_record by match
+                    self._keyed_write(ctx, wf, run, action, actor, values, prior, fields)
+                elif action.kind == "update_record":
                     self.records.update(actor, ctx.object_name, values["id"], self._input(ctx, ctx.object_name, fields))
                     run.step(action.path, action.kind, action.label, values=_shown(fields))
                 elif action.kind == "update_parent":
@@ -285,6 +287,32 @@ class WorkflowEngine:
                 if step is not None and step.is_active:
                     step.commit()
         return False
+
+    def _keyed_write(self, ctx, wf, run, action: Action, actor, values, prior, fields) -> None:
+        """upsert_record, or update_record of the record `match` finds (keyed_writes.py)."""
+        key = self._evaluate(ctx, wf, action, action.match_value, values, prior)
+        if key is None or key == "":
+            exc = keyed_writes.blank_key(wf, action)
+            run.step(action.path, action.kind, action.label, "failed", error=exc.message)
+            raise exc
+        key = self._input(ctx, action.target, {action.match_field: key})[action.match_field]
+        data = self._input(ctx, action.target, fields)
+        if action.kind == "upsert_record":
+            extra = {name: self._evaluate(ctx, wf, action, compiled, values, prior) for name, compiled in action.on_create}
+            record, outcome = keyed_writes.upsert(self.records, actor, action, key, data,
+                                                  self._input(ctx, action.target, extra))
+            shown = {**_shown(extra), **_shown(fields)} if outcome == "created" else _shown(fields)
+        else:
+            try:
+                record = keyed_writes.update_matched(self.records, actor, action, key, data)
+            except keyed_writes.NoMatch as exc:
+                run.step(action.path, action.kind, action.label, "failed", error=str(exc), key=keyed_writes.key_text(key))
+                raise WorkflowFailed(f"workflow '{wf.name}' failed at {action.path} ({action.label}): {exc}",
+                                     details={"workflow": wf.name, "step": action.path, "code": "no_match",
+                                              "object": action.target, "field": action.match_field}) from None
+            outcome, shown = "updated", _shown(fields)
+        run.step(action.path, action.kind, action.label, object=action.target, record_id=record["id"],
+                 outcome=outcome, key=keyed_writes.key_text(key), values=shown)
 
     def _update_related(self, ctx, wf, run, action: Action, actor, values, fields) -> None:
         try:

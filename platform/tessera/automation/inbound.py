@@ -1,6 +1,6 @@
 """Inbound webhooks: another system POSTs JSON to `/api/v1/hooks/<workflow>` and a workflow with
 `trigger: {event: inbound_webhook, secret: <credential>, user: <username>, payload: {key: type}}`
-creates records from it.
+creates records from it, or finds them by a key and updates them (keyed_writes.py).
 
     POST ─▶ accept(): the workflow is active and inbound (else 404) · the body is at most 1 MiB (413)
             · signed per the Standard Webhooks spec with the named credential's secret, its
@@ -17,8 +17,11 @@ before the commit may be sent again with the same id).
 
 Typed payload: only the declared keys reach expressions, as text, integer, number (exact
 decimal), boolean, date (YYYY-MM-DD) or datetime (ISO 8601; no offset: UTC); a missing key or
-null is blank; other keys are ignored. The actions are create_record and if (validation): the
-values still go through the record service, which checks them like any input.
+null is blank; other keys are ignored. The actions are create_record, upsert_record (create or
+update by an external id or unique field), update_record with a match (update only: a key that
+matches nothing fails the run, logged with the key it looked for) and if (validation): the values
+still go through the record service, which checks them like any input. The run's record is the
+first one a step created or matched on the workflow's object.
 
 Replays: ids are kept REPLAY_WINDOW (longer than the 5 minutes either way a timestamp may be off,
 so a message whose id was forgotten has a timestamp too old to verify).
@@ -53,6 +56,7 @@ MAX_BODY = 1024 * 1024
 MAX_MESSAGE_ID = 200
 REPLAY_WINDOW = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
+RECORD_STEPS = ("create_record", "upsert_record", "update_record")   # steps whose output names a record
 
 
 class Refused(Exception):
@@ -208,9 +212,9 @@ def run_inbound(job, context) -> None:
             ctx = WriteContext(conn, rt, wf.object, actor, now,
                                lambda compiled, _values, _prior: compiled.evaluate(env, now=now))
             hooks.run_steps(ctx, wf, run, wf.actions, {})
-            run.record_id = next((uuid.UUID(s["detail"]["record_id"]) for s in run.steps
-                                  if s["action"] == "create_record" and s.get("detail", {}).get("object") == wf.object),
-                                 None)
+            run.record_id = next((uuid.UUID(str(s["detail"]["record_id"])) for s in run.steps
+                                  if s["action"] in RECORD_STEPS and s["status"] == "done"
+                                  and s.get("detail", {}).get("object") == wf.object), None)
             runlog.record(conn, run)
     except WorkflowFailed as exc:   # nothing was created; the run says why
         hooks.record_failures(exc)

@@ -6,6 +6,10 @@ of the type its target field takes; target fields exist and can be set; before-s
 change the record being saved; a created record gets every required field it has no default for;
 a wait has exactly one of duration and until (a date or datetime) and only where a run can come
 back to its record; an inbound-webhook workflow's expressions name only its declared payload keys.
+A `match` (upsert_record; update_record of a record other than the triggering one) keys on an
+external id or unique field — a key that could name two records is refused — with a value of that
+field's type; upsert_record cannot key on an autonumber (a new record cannot be given its number),
+and what it creates gets every required field from match, values or on_create.
 Every error names the workflow's file and the path inside it.
 """
 from __future__ import annotations
@@ -17,15 +21,17 @@ from .model import Metadata, ObjectDef
 
 BEFORE_SAVE_ACTIONS = frozenset({"update_record", "if"})
 # the properties each action type takes (the schema lists them all, for one clear unknown-property error)
-ACTION_PROPERTIES = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
+ACTION_PROPERTIES = {"update_record": {"values", "match", "object"}, "update_parent": {"lookup", "values"},
                      "update_related": {"object", "lookup", "filter", "values"},
                      "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
+                     "upsert_record": {"object", "match", "values", "on_create"},
                      "assign_owner": {"user", "queue", "group", "method", "busy_filter"},
                      "notify": {"to", "queue", "group", "title", "message"}, "send_email": {"template", "to", "cc"},
                      "webhook": {"url", "credential", "event", "payload"}, "submit_for_approval": {"process"},
                      "wait": {"duration", "until", "recheck_condition"}}
-# an inbound webhook has no record: its actions create records from the payload
-INBOUND_ACTIONS = frozenset({"create_record", "if"})
+# an inbound webhook has no record: its actions create records from the payload, or find them by
+# a key (upsert_record; update_record with match)
+INBOUND_ACTIONS = frozenset({"create_record", "upsert_record", "update_record", "if"})
 SETTABLE_SYSTEM_FIELDS = frozenset({"owner"})
 
 
@@ -164,6 +170,9 @@ def _check_inbound_kinds(action, at, src, errors) -> None:
         errors.append(MetaError(src, f"{at}.type", f"an inbound webhook has no record: its actions are "
                                                    f"{', '.join(sorted(INBOUND_ACTIONS))}, not '{action['type']}'"))
         return
+    if action["type"] == "update_record" and "match" not in action:
+        errors.append(MetaError(src, f"{at}.match", "an inbound webhook has no record of its own: update_record "
+                                                    "needs a match (field and value) naming the record to update"))
     for branch in ("then", "else"):
         for i, inner in enumerate(action.get(branch) or ()):
             _check_inbound_kinds(inner, f"{at}.{branch}.{i}", src, errors)
@@ -210,11 +219,15 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors, *
             errors.append(MetaError(src, f"{at}.type", f"a before-save workflow only changes the record being saved "
                                                        f"(update_record, if); '{kind}' needs timing: after_save"))
             continue
-        if kind == "update_record":
+        if kind == "update_record" and ("match" in action or "object" in action):
+            errors += _matched_update_problems(md, obj, action, at, src, before_save, errors)
+        elif kind == "update_record":
             if deleted:
                 errors.append(MetaError(src, f"{at}.type", "the record is deleted: there is nothing to update"))
                 continue
             _check_values(md, obj, obj, action["values"], f"{at}.values", src, before_save, errors)
+        elif kind == "upsert_record":
+            _check_upsert(md, obj, action, at, src, errors)
         elif kind == "update_parent":
             link = obj.fields.get(action["lookup"])
             if link is None or not link.is_relation:
@@ -290,6 +303,70 @@ def _check_actions(md, obj, actions, where, src, before_save, deleted, errors, *
             _check_actions(md, obj, action["then"], f"{at}.then", src, before_save, deleted, errors, no_wait=no_wait)
             _check_actions(md, obj, action.get("else") or (), f"{at}.else", src, before_save, deleted, errors,
                            no_wait=no_wait)
+
+
+def _matched_update_problems(md, obj, action, at, src, before_save, errors) -> list[MetaError]:
+    """update_record with match: another record (of `object`, default the workflow's), found by key.
+    Appends value and match errors to `errors`; returns the problems that stop the check."""
+    if "match" not in action:
+        return [MetaError(src, f"{at}.object", "'object' applies to update_record with a match (without one it "
+                                               "updates the triggering record)")]
+    if before_save:
+        return [MetaError(src, f"{at}.match", "a before-save workflow only changes the record being saved: an "
+                                              "update by match needs timing: after_save")]
+    target = md.objects.get(action.get("object") or obj.name)
+    if target is None:
+        return [MetaError(src, f"{at}.object", f"there is no object '{action['object']}'")]
+    _check_match(md, obj, target, action["match"], f"{at}.match", src, errors, upsert=False)
+    _check_values(md, obj, target, action["values"], f"{at}.values", src, False, errors)
+    return []
+
+
+def _check_upsert(md, obj, action, at, src, errors) -> None:
+    target = md.objects.get(action["object"])
+    if target is None:
+        errors.append(MetaError(src, f"{at}.object", f"there is no object '{action['object']}'"))
+        return
+    key = action["match"]["field"]
+    _check_match(md, obj, target, action["match"], f"{at}.match", src, errors, upsert=True)
+    on_create = action.get("on_create") or {}
+    for part, values in (("values", action["values"]), ("on_create", on_create)):
+        if key in values:
+            errors.append(MetaError(src, f"{at}.{part}.{key}", f"'{key}' is the match key: match.value sets it"))
+        _check_values(md, obj, target, {k: v for k, v in values.items() if k != key}, f"{at}.{part}", src, False,
+                      errors)
+    for name in sorted(set(on_create) & set(action["values"]) - {key}):
+        errors.append(MetaError(src, f"{at}.on_create.{name}", f"'{name}' is in values already (values are set on "
+                                                               "create too): give it in one place"))
+    given = {key, *action["values"], *on_create}
+    missing = [f.name for f in target.stored_fields
+               if f.required and f.type != "autonumber" and f.default is None and not f.default_expression
+               and f.name not in given]
+    if missing:
+        errors.append(MetaError(src, f"{at}.on_create", f"'{target.name}' requires {', '.join(missing)}: give a "
+                                                        "value for each in values or on_create (a new record "
+                                                        "needs it)"))
+
+
+def _check_match(md, obj, target, match, where, src, errors, *, upsert: bool) -> None:
+    """The key field is unique (an external id, or unique: true) and the value an expression of its type."""
+    from .validate import expected_type
+    name = match["field"]
+    f = target.fields.get(name)
+    if f is None:
+        errors.append(MetaError(src, f"{where}.field", f"'{target.name}' has no field '{name}'"))
+        return
+    if not (f.unique and f.stored):
+        errors.append(MetaError(src, f"{where}.field", f"'{target.name}.{name}' is neither an external id nor "
+                                                       "unique, so it may name several records: match on a field "
+                                                       "with external_id: true (or unique: true)"))
+        return
+    if upsert and f.type == "autonumber":
+        errors.append(MetaError(src, f"{where}.field", f"'{target.name}.{name}' is an autonumber: a record cannot be "
+                                                       "created with a given number (use update_record with match)"))
+        return
+    _compile(md, obj, match["value"], "text" if f.type == "autonumber" else expected_type(f), src, f"{where}.value",
+             errors)
 
 
 def _wait_problems(md, obj, action, at, src, no_wait) -> list[MetaError]:

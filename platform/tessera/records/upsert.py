@@ -5,6 +5,10 @@ sharing), then update that record or create one with the key. Two upserts of the
 once cannot both create it: the field's unique index refuses the second INSERT (on PostgreSQL it
 waits for the first to commit), whose savepoint is rolled back, and it updates the record the first
 one created instead — on SQLite the write lock makes the second simply find it.
+
+The REST API upserts by external ids only (`PUT /records/{object}/by/{field}/{value}`); workflow
+actions (automation: upsert_record, update_record with match) may also key on any other unique
+field (`by_unique=True`): the unique index is what makes "the record with this key" one record.
 """
 from __future__ import annotations
 
@@ -19,16 +23,19 @@ from .errors import BulkFailed, Conflict, Forbidden, NotFound, RecordError, Stal
 class RecordUpserts:
     @retry_on_stale_statements
     def upsert(self, actor: Actor, object_name: str, key_field: str, key_value, data: dict, *,
-               expected_version: int | None = None, must_exist: bool = False) -> tuple[dict, bool]:
+               expected_version: int | None = None, must_exist: bool = False, on_create: dict | None = None,
+               by_unique: bool = False, key_from_text: bool = True) -> tuple[dict, bool]:
         """(the record as the API shows it, True when it was created). `key_value` is text (a URL
-        segment); `data` must not give the key another value. `expected_version` guards an update;
-        `must_exist`: a conditional request (If-Match) that may only update."""
+        segment) unless `key_from_text` is False (JSON-like input); `data` must not give the key
+        another value. `expected_version` guards an update; `must_exist`: a conditional request
+        (If-Match) that may only update. `on_create`: values given only when it is created.
+        `by_unique`: any unique field may be the key, not only external ids."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
-        field = self._external_id(cobj, key_field)
+        field = self._external_id(cobj, key_field, by_unique=by_unique)
         if not isinstance(data, dict):
             raise ValidationFailed("expected a JSON object of field values")
-        key = self._upsert_key(cobj, field, key_value)
+        key = self._upsert_key(cobj, field, key_value, from_text=key_from_text)
         data = dict(data)
         if key_field in data:
             given = data.pop(key_field)
@@ -48,7 +55,7 @@ class RecordUpserts:
             if record_id is None:
                 try:
                     with conn.begin_nested():
-                        return self.create(actor, object_name, {**data, key_field: key}), True
+                        return self.create(actor, object_name, {**(on_create or {}), **data, key_field: key}), True
                 except Conflict as exc:
                     if key_field not in exc.fields:
                         raise
@@ -58,9 +65,22 @@ class RecordUpserts:
                         raise
             return self.update(actor, object_name, record_id, data, expected_version=expected_version), False
 
+    def id_by_key(self, actor: Actor, object_name: str, key_field: str, key_value, *, from_text: bool = True):
+        """The id of the record whose unique field `key_field` is `key_value` among those `actor`
+        may see (None: there is none); NotFound when the field is not unique, ValidationFailed
+        when the key is blank or not of the field's type."""
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        field = self._external_id(cobj, key_field, by_unique=True)
+        key = self._upsert_key(cobj, field, key_value, from_text=from_text)
+        access = rt.security.access_for(actor)
+        self._check_key_readable(access, object_name, key_field)
+        with self._read() as conn:
+            return self._find_by_key(conn, access, cobj, key_field, key)
+
     @staticmethod
     def _upsert_key(cobj, field, value, from_text=True):
-        coerce = cobj.coercers.get(field.name) or coercer_for(field)
+        coerce = cobj.coercers.get(field.name) or coercer_for(field) or _as_text   # an autonumber: its text
         try:
             key = coerce(value, from_text) if value not in (None, "") else None
         except ValueError as exc:
@@ -138,8 +158,10 @@ class RecordUpserts:
                 raise BulkFailed([{"index": index, **failures[index]} for index in sorted(failures)])
         return created, updated
 
-    def _external_id(self, cobj, key_field):
+    def _external_id(self, cobj, key_field, by_unique: bool = False):
         field = cobj.obj.fields.get(key_field) if isinstance(key_field, str) else None
+        if by_unique and field is not None and field.unique and field.stored:
+            return field
         if field is None or not field.external_id:
             keys = [f.name for f in cobj.obj.fields.values() if f.external_id]
             raise NotFound(f"'{key_field}' is not an external id field of {cobj.name} "
@@ -165,3 +187,9 @@ class RecordUpserts:
             stmt = select(t.c[key_field], t.c.id).where(t.c[key_field].in_(keys[start:start + 500]))
             out.update((key, rid) for key, rid in conn.execute(stmt.where(scope) if scope is not None else stmt))
         return out
+
+
+def _as_text(value, _from_text):
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return value

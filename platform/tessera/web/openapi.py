@@ -11,6 +11,7 @@ from .api import IF_MATCH_PATTERN, MAX_BULK_ROWS
 from .openapi_approvals import approval_paths, approval_schemas
 from .openapi_automation import automation_paths, automation_schemas
 from .openapi_fields import NO_NUL, input_schema, natural_key_input, output_schema
+from .openapi_hooks import hook_paths
 
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # Runtime -> {rights: document}
 _lock = threading.Lock()
@@ -179,6 +180,7 @@ def _build(runtime, access) -> dict:
     schemas.update(approval_schemas())
     paths.update(automation_paths(runtime, access))   # admin-only routes for admins only
     schemas.update(automation_schemas())
+    paths.update(hook_paths(runtime, access))         # the inbound webhooks, for admins
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tessera REST API", "version": str(runtime.version or 0),
