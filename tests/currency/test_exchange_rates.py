@@ -65,3 +65,24 @@ def test_only_admins_set_rates_but_everyone_reads_them(org, api, services, clien
     assert refused.status_code == 403, refused.json
     assert rep.get("/api/v1/currency-rates").status_code == 200
     assert rep.get("/api/v1/currencies").json["corporate_currency"] == "EUR"
+
+
+def test_the_openapi_document_describes_currencies_and_rates_and_answers_match_it(org, api, services, client_for):
+    from jsonschema import Draft202012Validator
+    from openapi_spec_validator import validate
+    doc = api.get("/api/v1/openapi.json").json
+    validate(doc)
+    assert {"get"} == set(doc["paths"]["/currencies"]) and "put" in doc["paths"]["/currency-rates/{code}/{effective_from}"]
+    assert "JPY" in str(doc["components"]["schemas"]["Deal"]["properties"]["currency_code"])
+
+    def check(name, body):
+        schema = {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
+        errors = [e.message for e in Draft202012Validator(schema).iter_errors(body)]
+        assert not errors, errors[:5]
+    api.put("/api/v1/currency-rates/USD/2026-01-01", json={"rate": "1.1"})
+    check("CurrencyList", api.get("/api/v1/currencies").json)
+    check("ExchangeRateList", api.get("/api/v1/currency-rates").json)
+    services.identity.create_user("rep", password="orchid-lantern-42", first_name="Rep", last_name="One",
+                                  email="rep@example.com", profile="standard_user")
+    rep_doc = client_for(services.identity.find_user("rep")).get("/api/v1/openapi.json").json
+    assert "/currencies" in rep_doc["paths"] and "/currency-rates/{code}/{effective_from}" not in rep_doc["paths"]
