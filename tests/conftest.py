@@ -76,6 +76,9 @@ class ApiClient:
     def patch(self, url, json=None, headers=None, **kw):
         return self.raw.patch(url, json=json, headers=self._headers(headers), **kw)
 
+    def put(self, url, json=None, headers=None, **kw):
+        return self.raw.put(url, json=json, headers=self._headers(headers), **kw)
+
     def delete(self, url, headers=None, **kw):
         return self.raw.delete(url, headers=self._headers(headers), **kw)
 

@@ -49,7 +49,7 @@ SECURITY_KINDS = {"profiles": "profile", "permission_sets": "permission_set",
                   "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule"}
 COMPONENT_KINDS = {"layouts": "layout", "list_views": "list_view", "apps": "app", **SECURITY_KINDS,
                    "workflows": "workflow", "email_templates": "email_template",
-                   "approval_processes": "approval_process"}
+                   "approval_processes": "approval_process", "settings": "org_settings"}
 
 _STORAGE_KEYS = {"type", "max_length", "precision", "scale", "required", "unique", "indexed", "to", "on_delete",
                  "restricted"}

@@ -14,17 +14,19 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from .errors import MetaError, MetadataInvalid
+from .currencies import CURRENCY_FIELD, OrgSettings
 from .model import Component, Metadata, ObjectDef
 from .schema import validate_document
 
 # Which fields keep a history is the org admin's choice (as in Salesforce), not part of a package's contract.
 DEFAULT_CUSTOMIZABLE = {"object": ["label", "plural_label", "description", "track_history", "sharing_model",
-                                   "hierarchy_access"],
+                                   "hierarchy_access", "multi_currency"],
                         "field": ["label", "help", "track_history"]}
 _KIND_OF_DIR = {"layouts": "layout", "list_views": "list_view", "apps": "app", "profiles": "profile",
                "permission_sets": "permission_set", "permission_set_groups": "permission_set_group",
                "roles": "role", "sharing_rules": "sharing_rule", "workflows": "workflow",
-               "email_templates": "email_template", "approval_processes": "approval_process"}
+               "email_templates": "email_template", "approval_processes": "approval_process",
+               "settings": "org_settings"}
 
 
 def dependency_order(packages: list[dict]) -> list[dict]:
@@ -280,7 +282,15 @@ def build_metadata(snapshot: dict) -> Metadata:
     from .validate import check_semantics  # after merge: validation needs the whole picture
 
     docs, owners = merge_docs(snapshot)
-    objects = {name: ObjectDef.from_doc(doc, package=owners["objects"][name], source=src)
+    settings = docs.get("settings", {}).get("org")
+    org_settings = OrgSettings.from_doc(settings[0] if settings else {})
+    clashes = [MetaError(src, f"fields.{CURRENCY_FIELD}", f"'{CURRENCY_FIELD}' is the currency a multi-currency object "
+                                                          f"gets from the platform: rename this field")
+               for doc, src in docs["objects"].values()
+               if doc.get("multi_currency") and CURRENCY_FIELD in (doc.get("fields") or {})]
+    if clashes:
+        raise MetadataInvalid(clashes)
+    objects = {name: ObjectDef.from_doc(_with_currency(doc, org_settings), package=owners["objects"][name], source=src)
                for name, (doc, src) in docs["objects"].items()}
 
     def components(dirname):
@@ -293,8 +303,16 @@ def build_metadata(snapshot: dict) -> Metadata:
                   permission_set_groups=components("permission_set_groups"), roles=components("roles"),
                   sharing_rules=components("sharing_rules"), workflows=components("workflows"),
                   email_templates=components("email_templates"),
-                  approval_processes=components("approval_processes"))
+                  approval_processes=components("approval_processes"), settings=components("settings"))
     errors = check_semantics(md)
     if errors:
         raise MetadataInvalid(errors)
     return md
+
+
+def _with_currency(doc: dict, settings: OrgSettings) -> dict:
+    """A multi-currency object's document with its `currency_code` field (meta/currencies.py)."""
+    fields = doc.get("fields") or {}
+    if not doc.get("multi_currency"):
+        return doc
+    return {**doc, "fields": {**fields, CURRENCY_FIELD: settings.currency_field_doc()}}

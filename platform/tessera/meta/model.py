@@ -6,9 +6,11 @@ Runtime compiles it once per version.
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dc_field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from .currencies import OrgSettings
 from .fieldtypes import (COMPUTED_TYPES, RELATION_TYPES, SYSTEM_FIELD_EXPR_TYPES, TYPE_DEFAULTS, USER_LINKS,
                          expr_type_of)
 
@@ -100,6 +102,7 @@ class ObjectDef:
     source: str = ""                  # the file it came from, for error messages
     sharing_model: str = "private"    # private | read | read_write | controlled_by_parent
     hierarchy_access: bool = True     # managers reach what their subordinates own
+    multi_currency: bool = False      # records carry a currency_code (meta/currencies.py)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any], *, package: str | None, source: str) -> "ObjectDef":
@@ -113,7 +116,8 @@ class ObjectDef:
                    description=doc.get("description"), name_field=name_field,
                    track_history=bool(doc.get("track_history", False)), package=package, source=source,
                    sharing_model=doc.get("sharing_model", "private"),
-                   hierarchy_access=bool(doc.get("hierarchy_access", True)))
+                   hierarchy_access=bool(doc.get("hierarchy_access", True)),
+                   multi_currency=bool(doc.get("multi_currency", False)))
 
     @property
     def table_name(self) -> str:
@@ -179,6 +183,12 @@ class Metadata:
     workflows: Mapping[str, Component] = dc_field(default_factory=dict)
     email_templates: Mapping[str, Component] = dc_field(default_factory=dict)
     approval_processes: Mapping[str, Component] = dc_field(default_factory=dict)
+    settings: Mapping[str, Component] = dc_field(default_factory=dict)   # at most "org" (settings/org.yaml)
+
+    @cached_property
+    def org_settings(self) -> OrgSettings:
+        comp = self.settings.get("org")
+        return OrgSettings.from_doc(comp.doc if comp is not None else {})
 
     def field_expr_type(self, obj: ObjectDef, name: str) -> str | None:
         if name in SYSTEM_FIELD_EXPR_TYPES:

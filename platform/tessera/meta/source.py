@@ -21,7 +21,7 @@ COMPONENT_DIRS = {"objects": "object", "layouts": "layout", "list_views": "list_
                   "profiles": "profile", "permission_sets": "permission_set",
                   "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule",
                   "workflows": "workflow", "email_templates": "email_template",
-                  "approval_processes": "approval_process"}
+                  "approval_processes": "approval_process", "settings": "org_settings"}
 LOCK_FILE = "packages.lock.yaml"
 MAX_DIRECTORY_FILES = 5000                 # entries of the component folders, read or not
 MAX_DIRECTORY_BYTES = 32 * 1024 * 1024     # YAML read from one package or org directory
@@ -118,6 +118,10 @@ def _load_components(root: Path, errors: list[MetaError], *, org: bool, budget: 
             if doc is None:
                 continue
             doc_kind = document_kind(kind, doc)
+            if doc_kind == "org_settings" and not org:
+                errors.append(MetaError(source, "name", "only the org layer has settings: a package cannot set the "
+                                        "org's currencies"))
+                continue
             if doc_kind == "layout_patch" and not org:
                 errors.append(MetaError(source, "patches", "only the org layer patches layouts: a package ships its "
                                         "own layouts (or replaces one of a package it depends on whole)"))

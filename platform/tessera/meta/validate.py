@@ -17,6 +17,7 @@ from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_
 from .model import Metadata, ObjectDef
 from .validate_approvals import check_approval_processes
 from .validate_email_templates import check_email_templates
+from .validate_settings import check_settings
 from .validate_security import check_security
 from .validate_transitions import check_transitions
 from .validate_workflows import check_workflows
@@ -74,6 +75,7 @@ def check_semantics(md: Metadata) -> list[MetaError]:
     errors += check_email_templates(md)
     errors += check_workflows(md)
     errors += check_approval_processes(md)
+    errors += check_settings(md)
     return errors
 
 

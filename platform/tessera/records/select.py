@@ -4,9 +4,13 @@ they are always current, filterable and sortable.
 """
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import Text, and_, case, cast, func, literal, null, or_, select
 from sqlalchemy.sql import ColumnElement
 
+from ..currency import conversion
+from ..meta.currencies import CURRENCY_FIELD
 from ..meta.fieldtypes import SYSTEM_FIELDS, USER_LINKS, value_type
 from ..meta.geolocations import column_names
 from .errors import BadQuery
@@ -94,11 +98,17 @@ class SelectBuilder:
     def _rollup(self, parent_alias, f) -> ColumnElement:
         child = SelectBuilder(self.runtime, f.options["object"], dialect_name=self.dialect_name, now=self.now)
         fn = f.options["function"]
+        converted = fn != "count" and self._in_currencies(f, child)
         if fn == "count":
             agg = func.count()
         else:
             value = child.column((f.options["field"],))
-            agg = {"sum": func.sum, "min": func.min, "max": func.max}[fn](value)
+            aggregate = {"sum": func.sum, "min": func.min, "max": func.max}[fn]
+            if converted:   # no children: a sum of 0; a child without a rate: NULL (not 0)
+                summed = (lambda v: func.coalesce(func.sum(v), literal(0))) if fn == "sum" else aggregate
+                agg = self._converted(parent_alias, child, value, summed)
+            else:
+                agg = aggregate(value)
         condition = child.base.c[f.options["relationship"]] == parent_alias.c.id
         if f.options.get("filter"):
             from ..expr import compile_expression
@@ -107,9 +117,24 @@ class SelectBuilder:
                                           expected="boolean")
             condition = and_(condition, compiled.to_sql(child.column, dialect_name=self.dialect_name, now=self.now))
         subquery = select(agg).select_from(child.from_clause).where(condition).scalar_subquery()
-        if fn in ("count", "sum"):
+        if fn in ("count", "sum") and not converted:   # a converted sum is NULL only for a missing rate
             return func.coalesce(subquery, literal(0))
         return subquery
+
+    def _in_currencies(self, f, child) -> bool:
+        """A roll-up of amounts in several currencies: a currency field of a multi-currency child."""
+        if not child.cobj.obj.multi_currency:
+            return False
+        return child.field_type((f.options["field"],)) == "currency"
+
+    def _converted(self, parent_alias, child, value, aggregate) -> ColumnElement:
+        """Each child's amount converted to the parent's currency (the corporate currency when the
+        parent has none) at today's rates; NULL when a rate is missing (currency/conversion.py)."""
+        settings = self.runtime.metadata.org_settings
+        day = (self.now.date() if self.now is not None else date.today())
+        to_code = parent_alias.c[CURRENCY_FIELD] if self.cobj.obj.multi_currency else None
+        amount = conversion.convert(value, child.base.c[CURRENCY_FIELD], to_code, day, settings.corporate_currency)
+        return conversion.complete_or_null(value, amount, aggregate)
 
     def field_type(self, path) -> str | None:
         """The declared field type at the end of a path (for serialization)."""

@@ -42,6 +42,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..meta.currencies import CURRENCY_FIELD
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..security.actor import Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
@@ -314,6 +315,10 @@ class RecordService(RecordReads, WriteChecks, WriteRules, RecordUpserts):
                 refusal = machine.start_refusal(value) if value is not bulk.MISSING else None
                 if refusal and name not in batch.errors.get(index, ()):
                     batch.fail(index, name, refusal)
+        for index, code in enumerate(batch.columns.get(CURRENCY_FIELD) or () if cobj.obj.multi_currency else ()):
+            refusal = rt.metadata.org_settings.choice_refusal(code if code is not bulk.MISSING else None, None)
+            if refusal and CURRENCY_FIELD not in batch.errors.get(index, ()):
+                batch.fail(index, CURRENCY_FIELD, refusal)
         for index, owner in enumerate(batch.columns.get("owner") or ()):
             if owner is None and "owner" not in batch.errors.get(index, ()):
                 batch.fail(index, "owner", _NO_OWNER)
@@ -365,6 +370,8 @@ class RecordService(RecordReads, WriteChecks, WriteRules, RecordUpserts):
             self._check_lookups(conn, rt, cobj, changes, errors, access)
             if cobj.state_machines:
                 self._check_transitions(conn, rt, cobj, actor, dict(current), merged, now, errors)
+            if cobj.obj.multi_currency:
+                self._check_currency(rt, merged, current, errors)
             guarded = object_name in _RIGHTS_OBJECTS
             if guarded:
                 user_rights.check_values(rt.metadata, object_name, merged, errors, changed=changes)
@@ -555,6 +562,8 @@ class RecordService(RecordReads, WriteChecks, WriteRules, RecordUpserts):
             refusal = machine.start_refusal(values.get(name))
             if refusal and name not in errors:
                 errors[name] = [refusal]
+        if cobj.obj.multi_currency:
+            self._check_currency(rt, values, None, errors)
         if check_lookups:
             self._check_lookups(conn, rt, cobj, values, errors, access, trust_foreign_keys=trust_foreign_keys)
         values.update(created_at=now, updated_at=now, created_by=actor.user_id,

@@ -8,6 +8,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..meta.autonumbers import format_autonumber
+from ..meta.currencies import CURRENCY_FIELD
 from ..security.actor import Actor
 from ..storage.platform_tables import autonumbers
 from . import transitions
@@ -146,6 +147,14 @@ class WriteChecks:
             refusal = machine.refusal(actor, held, old, new, holds)
             if refusal:
                 errors[name] = [refusal]
+
+    @staticmethod
+    def _check_currency(rt, values, prior, errors) -> None:
+        """A multi-currency record may keep a deactivated currency but not move to one."""
+        refusal = rt.metadata.org_settings.choice_refusal(values.get(CURRENCY_FIELD),
+                                                          prior.get(CURRENCY_FIELD) if prior else None)
+        if refusal and CURRENCY_FIELD not in errors:
+            errors[CURRENCY_FIELD] = [refusal]
 
     def allowed_values(self, actor: Actor, object_name: str, field: str, current, record_id=None) -> list[str] | None:
         """The values `actor` may change `field` to from `current` (in display order, `current` left

@@ -1,6 +1,6 @@
 """Tessera's own tables (prefix `tessera_`; object tables use `obj_`, so they never collide)."""
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, Computed, DateTime, Index, Integer, MetaData, String, Table,
-                        Text, Uuid, text)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Computed, Date, DateTime, Index, Integer, MetaData, Numeric,
+                        String, Table, Text, Uuid, text)
 
 from .naming import NAMING_CONVENTION
 
@@ -358,4 +358,15 @@ approval_items = Table(
     Index("ix_tessera_approval_item_request", "request_id", "id"),
     Index("ix_tessera_approval_item_pending", "user_id", "request_id",
           postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+)
+
+# Exchange rates (currency/rates.py): how many units of `code` one unit of the corporate currency buys,
+# from `effective_from` until the next rate of that code. Data, not metadata: rates change daily.
+currency_rates = Table(
+    "tessera_currency_rate", platform_metadata,
+    Column("code", String(3), primary_key=True),
+    Column("effective_from", Date, primary_key=True),
+    Column("rate", Numeric(24, 12), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", Uuid),
 )

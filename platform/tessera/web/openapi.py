@@ -10,6 +10,7 @@ from ..records.reads import MAX_PATHS
 from .api import IF_MATCH_PATTERN, MAX_BULK_ROWS
 from .openapi_approvals import approval_paths, approval_schemas
 from .openapi_automation import automation_paths, automation_schemas
+from .openapi_currency import currency_paths, currency_schemas
 from .openapi_fields import NO_NUL, input_schema, natural_key_input, output_schema
 from .openapi_hooks import hook_paths
 
@@ -181,6 +182,8 @@ def _build(runtime, access) -> dict:
     paths.update(automation_paths(runtime, access))   # admin-only routes for admins only
     schemas.update(automation_schemas())
     paths.update(hook_paths(runtime, access))         # the inbound webhooks, for admins
+    paths.update(currency_paths(access))
+    schemas.update(currency_schemas())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tessera REST API", "version": str(runtime.version or 0),

@@ -12,9 +12,10 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 import nh3
-from flask import current_app, url_for
+from flask import current_app, g, url_for
 from markupsafe import Markup, escape
 
+from ...meta.currencies import currency_symbol as iso_symbol
 from ...meta.durations import format_duration
 from ...meta.geolocations import format_geolocation
 from ...records.coerce import parse_datetime
@@ -27,8 +28,45 @@ _WON = {"closed won", "won", "completed", "closed", "resolved", "published", "ac
 _LOST = {"closed lost", "lost", "rejected", "cancelled", "canceled", "escalated", "critical", "expired"}
 
 
-def currency_symbol() -> str:
-    return current_app.config.get("TESSERA_CURRENCY_SYMBOL", "$")
+def currency_symbol(code: str | None = None) -> str:
+    """The symbol amounts are shown with: the given currency's (a multi-currency record's), else the
+    org's corporate currency's when it declares one (settings/org.yaml), else the configured one."""
+    settings = _org_settings()
+    if code is None and settings is not None:
+        code = settings.corporate_currency
+    if code is None:
+        return current_app.config.get("TESSERA_CURRENCY_SYMBOL", "$")
+    symbol = iso_symbol(code)
+    return symbol + "\u00a0" if symbol[-1:].isalpha() else symbol    # "CHF 12.00", "€12.00"
+
+
+def strip_currency(text: str) -> str:
+    """An amount as typed with a symbol or code of one of the org's currencies ("€1200", "CHF 12",
+    "$5"), without it."""
+    settings = _org_settings()
+    marks = {current_app.config.get("TESSERA_CURRENCY_SYMBOL", "$")}
+    for code in (settings.codes if settings is not None else ()):
+        marks.update((code, iso_symbol(code)))
+    for mark in sorted(marks, key=len, reverse=True):   # "US$" before "$"
+        text = text.replace(mark, "")
+    return text
+
+
+def _org_settings():
+    """The org's settings when it has any (None: no settings/org.yaml, the single-currency default)."""
+    runtime = getattr(g, "ui_rt", None)
+    md = runtime.metadata if runtime is not None else None
+    return md.org_settings if md is not None and "org" in md.settings else None
+
+
+def _money(value, scale: int, code: str | None) -> tuple[str, str, str]:
+    """(sign, symbol, digits) of an amount; a known currency's own decimal places win (JPY: 0)."""
+    number = _decimal(value)
+    settings = _org_settings()
+    if code is not None and settings is not None and settings.currency(code) is not None:
+        scale = settings.decimal_places(code)
+    sign = "-" if number is not None and number < 0 else ""
+    return sign, currency_symbol(code), format_number(abs(number) if number is not None else value, scale)
 
 
 def _decimal(value) -> Decimal | None:
@@ -104,9 +142,10 @@ def record_url(app_name: str, object_name: str, record_id) -> str:
 
 
 def render_value(field, value, *, app_name: str, link_object: str | None = None, link_id=None,
-                 lookup_text=None, compact: bool = False) -> Markup:
+                 lookup_text=None, compact: bool = False, currency: str | None = None) -> Markup:
     """One value as HTML. `field` is the *display* field (meta.display_def). For lookups pass the
-    target's name as `lookup_text`; `link_*` makes the value a link to that record."""
+    target's name as `lookup_text`; `link_*` makes the value a link to that record; `currency` is the
+    record's currency code for an amount of a multi-currency object."""
     t = field.type if field is not None else "text"
     if t in ("lookup", "master_detail"):
         if value in (None, ""):
@@ -124,20 +163,17 @@ def render_value(field, value, *, app_name: str, link_object: str | None = None,
             value = False
         else:
             return EMPTY
-    html = _format(field, t, value, compact)
+    html = _format(field, t, value, compact, currency)
     if link_object and link_id:
         return Markup('<a href="{}" class="record-link">{}</a>').format(record_url(app_name, link_object, link_id),
                                                                         html)
     return html
 
 
-def _format(field, t, value, compact) -> Markup:
+def _format(field, t, value, compact, currency=None) -> Markup:
     opts = field.options if field is not None else {}
     if t == "currency":
-        number = _decimal(value)
-        sign = "-" if number is not None and number < 0 else ""
-        return Markup('<span class="num">{}{}{}</span>').format(
-            sign, currency_symbol(), format_number(abs(number) if number is not None else value, opts.get("scale", 2)))
+        return Markup('<span class="num">{}{}{}</span>').format(*_money(value, opts.get("scale", 2), currency))
     if t in ("number",):
         return Markup('<span class="num">{}</span>').format(format_number(value, opts.get("scale", 2)))
     if t == "integer":
@@ -215,15 +251,13 @@ def _geo_text(field, value) -> str:
         return str(value)
 
 
-def plain_text(field, value) -> str:
+def plain_text(field, value, currency: str | None = None) -> str:
     """A value as plain text (titles, card subtitles, the JSON endpoints' labels)."""
     if value is None or value == "":
         return ""
     t = field.type if field is not None else "text"
     if t == "currency":
-        number = _decimal(value)
-        sign = "-" if number is not None and number < 0 else ""
-        return f"{sign}{currency_symbol()}{format_number(abs(number) if number is not None else value, field.options.get('scale', 2))}"
+        return "".join(_money(value, field.options.get("scale", 2), currency))
     if t == "number":
         return format_number(value, field.options.get("scale", 2))
     if t == "integer":

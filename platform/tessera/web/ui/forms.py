@@ -17,13 +17,14 @@ from decimal import Decimal, InvalidOperation
 from flask import url_for
 from markupsafe import Markup
 
+from ...meta.currencies import CURRENCY_FIELD
 from ...meta.durations import format_duration, parse_duration
 from ...meta.geolocations import PARTS as GEO_PARTS, format_geolocation, parse_geolocation
 from ...meta.fieldtypes import RELATION_TYPES
 from ...meta.model import FieldDef, ObjectDef
 from ...records.errors import RecordError
 from .context import access, actor, records, rt, user_tz
-from .display import EMPTY, currency_symbol, render_value
+from .display import EMPTY, currency_symbol, render_value, strip_currency
 from .meta import READ_ONLY_TYPES, display_def, field_def, layout_for, name_field, picklist_options
 
 _TRUE = {"true", "on", "1", "yes"}
@@ -158,7 +159,7 @@ def parse_value(f: FieldDef, raw):
     if t in ("number", "currency", "percent"):
         cleaned = _NUMBER_JUNK.sub("", text)
         if t == "currency":
-            cleaned = cleaned.replace(currency_symbol(), "")
+            cleaned = strip_currency(cleaned)
         if t == "percent":
             cleaned = cleaned.rstrip("%")
         try:
@@ -301,7 +302,8 @@ def widget(obj: ObjectDef, name: str, *, mode: str, value, errors=None, record=N
         text = None
         if f.type in RELATION_TYPES:
             text = lookup_text or next((rec[k] for k in rec if k.startswith(name + ".")), None)
-        w.display = render_value(shown, rec.get(name), app_name=app_name, lookup_text=text)
+        w.display = render_value(shown, rec.get(name), app_name=app_name, lookup_text=text,
+                                 currency=rec.get(CURRENCY_FIELD))
         if mode == "create" and rec.get(name) is None:
             w.display = Markup('<span class="text-muted">{}</span>').format(
                 "Set automatically" if f.type in READ_ONLY_TYPES or f.read_only else "You can't set this field")
@@ -339,7 +341,7 @@ def widget(obj: ObjectDef, name: str, *, mode: str, value, errors=None, record=N
         w.attrs["step"] = format(Decimal(1).scaleb(-scale), "f") if scale else 1
         w.attrs.update({k: opts[k] for k in ("min", "max") if opts.get(k) is not None})
         if t == "currency":
-            w.prefix = currency_symbol()
+            w.prefix = currency_symbol((record or {}).get(CURRENCY_FIELD))
         if t == "percent":
             w.suffix = "%"
     elif t == "boolean":
@@ -358,6 +360,9 @@ def widget(obj: ObjectDef, name: str, *, mode: str, value, errors=None, record=N
         w.options = picklist_options(f)
         w.kind = "select" if opts.get("restricted", True) else "datalist"
         _follow_transitions(w, obj, f, mode, record)
+        if name == CURRENCY_FIELD and obj.multi_currency:   # deactivated: kept where set, never offered
+            active = set(rt().metadata.org_settings.active_codes) | {(record or {}).get(name)}
+            w.options = [(v, label) for v, label in w.options if v in active]
     elif t == "multi_picklist":
         w.kind = "multi"
         w.options = picklist_options(f)

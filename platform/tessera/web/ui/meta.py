@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ...meta.currencies import CURRENCY_FIELD
 from ...meta.fieldtypes import RELATION_TYPES
 from ...meta.model import FieldDef, ObjectDef
 from .context import access, forbidden, not_found, rt
@@ -171,6 +172,7 @@ class Column:
     sortable: bool
     lookup_text: str | None = None   # for a plain lookup column: the path of the target's name
     nowrap: bool = False
+    currency_path: str | None = None  # an amount of a multi-currency object: the path of its currency
 
     @property
     def query_paths(self) -> list[str]:
@@ -179,6 +181,8 @@ class Column:
             paths.append(self.lookup_text)
         if self.link_id and self.link_id != "id":
             paths.append(self.link_id)
+        if self.currency_path:
+            paths.append(self.currency_path)
         return paths
 
 
@@ -209,9 +213,13 @@ def column(obj: ObjectDef, path: str) -> Column | None:
                 link_id = link_object = None
         else:
             label = f"{prev_label} {f.label}"
+    currency_path = None
+    if shown.type == "currency" and owner_obj.multi_currency:
+        currency_path = ".".join([*parts[:-1], CURRENCY_FIELD])
+        currency_path = currency_path if can_read_path(obj, currency_path) else None
     return Column(path=path, label=label, field=shown, link_id=link_id, link_object=link_object,
                   sortable=shown.type not in UNSORTABLE and f.type not in RELATION_TYPES | {"id"},
-                  lookup_text=lookup_text,
+                  lookup_text=lookup_text, currency_path=currency_path,
                   nowrap=shown.type in {"date", "datetime", "currency", "number", "percent", "integer"})
 
 
@@ -300,6 +308,11 @@ def layout_for(obj: ObjectDef) -> dict:
         related = [{"object": child.name, "field": f.name, "label": f.options.get("relationship_label") or child.plural_label}
                    for child in md.objects.values() for f in child.fields.values()
                    if f.is_relation and f.target == obj.name]
+    if obj.multi_currency and sections and not any(CURRENCY_FIELD in s["fields"] for s in sections):
+        # a layout written before the object became multi-currency: its amounts need their currency
+        first = sections[0]["fields"]
+        at = first.index(obj.name_field) + 1 if obj.name_field in first else len(first)
+        sections[0] = {**sections[0], "fields": [*first[:at], CURRENCY_FIELD, *first[at:]]}
     return {"sections": sections, "related_lists": related}
 
 

@@ -125,7 +125,8 @@ def cell(c, row: dict, app_name: str, compact: bool = True):
     """One list/related-list cell (a meta.Column of a query row) as HTML."""
     return render_value(c.field, row.get(c.path), app_name=app_name, link_object=c.link_object,
                         link_id=row.get(c.link_id) if c.link_id else None,
-                        lookup_text=row.get(c.lookup_text) if c.lookup_text else None, compact=compact)
+                        lookup_text=row.get(c.lookup_text) if c.lookup_text else None, compact=compact,
+                        currency=row.get(c.currency_path) if c.currency_path else None)
 
 
 @ui.context_processor

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from flask import flash, redirect, render_template, request, url_for
 
+from ...meta.currencies import CURRENCY_FIELD
 from ...meta.fieldtypes import RELATION_TYPES
 from ...records.errors import RecordError, StaleVersion
 from .context import access, actor, forbidden, records, rt, safe_return, services, ui, user_info
@@ -51,7 +52,8 @@ def _item(obj, name, record, app_name, *, can_edit_record: bool) -> dict:
     if f.type in RELATION_TYPES:
         text = next((record[k] for k in record if k.startswith(name + ".")), None)
     return {"name": name, "label": f.label, "help": f.help, "type": f.type,
-            "html": render_value(shown, record.get(name), app_name=app_name, lookup_text=text),
+            "html": render_value(shown, record.get(name), app_name=app_name, lookup_text=text,
+                                 currency=record.get(CURRENCY_FIELD)),
             "editable": can_edit_record and is_editable(obj, name, "edit"),
             "wide": f.type in ("textarea", "rich_text", "json")}
 
