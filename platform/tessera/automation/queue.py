@@ -70,6 +70,7 @@ from typing import Any, Iterable
 from sqlalchemy import String, case, cast, delete, func, literal, select, update
 from sqlalchemy.engine import Connection
 
+from ..records.writer import InsertWriter
 from ..storage.platform_tables import jobs
 
 READY, RUNNING, DONE, RETRY, DEAD, CANCELLED = "ready", "running", "done", "retry", "dead", "cancelled"
@@ -200,7 +201,7 @@ def enqueue_job(conn: Connection, kind: str, payload: Any = None, *, run_at: dat
                   run_at=_utc(run_at) if run_at else now, attempts=0, max_attempts=max_attempts,
                   unique_key=unique_key, created_at=now, version=version)
     if unique_key is None:
-        return conn.execute(_PLAIN_INSERT, values).inserted_primary_key[0], True
+        return _plain_insert(conn.dialect).insert_one(conn, values), True
     job_id = conn.execute(_insert_unless_key_exists(conn.dialect.name), values).scalar()
     if job_id is not None:
         return job_id, True
@@ -208,10 +209,34 @@ def enqueue_job(conn: Connection, kind: str, payload: Any = None, *, run_at: dat
 
 
 _KIND_LENGTH, _QUEUE_LENGTH, _KEY_LENGTH = (jobs.c[name].type.length for name in ("kind", "queue", "unique_key"))
-# Built once and executed with parameters: constructing `.values(...)` per call cost more than the
-# INSERT itself (SQLAlchemy coerces every value into the statement and keys its cache afresh).
-_PLAIN_INSERT = jobs.insert()      # the new id: SQLite's lastrowid, PostgreSQL's implicit RETURNING
+_ENQUEUED_COLUMNS = ["queue", "kind", "payload", "status", "priority", "run_at", "attempts", "max_attempts",
+                     "unique_key", "created_at", "version"]
+
+
+class _JobInsert(InsertWriter):
+    """The INSERT of an enqueue, compiled once per dialect and run through the driver with the
+    columns' own bind processors (records/writer.py). An enqueue runs inside the caller's record
+    write, and SQLAlchemy's per-execution work (parameter processing, the compiled-cache lookup,
+    the result's metadata) cost more than the INSERT itself: ~100 µs of Python per enqueue on
+    SQLite against ~35 µs this way. The new id: SQLite's lastrowid, PostgreSQL's RETURNING."""
+    def __init__(self, dialect):
+        self.returns = dialect.name != "sqlite"
+        super().__init__(jobs, dialect, columns=_ENQUEUED_COLUMNS, returning=jobs.c.id if self.returns else None)
+
+    def insert_one(self, conn: Connection, values: dict) -> int:
+        result = self.execute_row(conn, values)
+        return result.scalar() if self.returns else result.lastrowid
+
+
+_PLAIN_INSERTS: dict[str, _JobInsert] = {}
 _UNIQUE_INSERTS: dict[str, object] = {}
+
+
+def _plain_insert(dialect) -> _JobInsert:
+    stmt = _PLAIN_INSERTS.get(dialect.name)
+    if stmt is None:
+        stmt = _PLAIN_INSERTS[dialect.name] = _JobInsert(dialect)
+    return stmt
 
 
 def _insert_unless_key_exists(dialect_name: str):
