@@ -6,9 +6,11 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import insert, select
 
 from tessera.automation import Backoff, Worker, enqueue, get_job, list_jobs, requeue
 from tessera.storage.engine import begin_read, begin_write
+from tessera.storage.platform_tables import settings
 
 
 def put(engine, kind, payload=None, **kw):
@@ -127,3 +129,45 @@ def test_stopping_lets_running_jobs_finish_and_releases_those_past_the_grace_per
 def test_worker_options_are_checked(queue_services):
     with pytest.raises(ValueError, match="concurrency must be at least 1"):
         Worker(queue_services, concurrency=0)
+
+
+def _save_settings(conn, items):
+    """An outcome writer: each item (key, value) becomes a tessera_setting row."""
+    if any(key.startswith("bad") for key, _ in items):
+        raise ValueError("a bookkeeping write that fails")
+    conn.execute(insert(settings), [{"key": key, "value": value} for key, value in items])
+
+
+def test_outcome_writes_commit_with_the_jobs_outcomes_batched_and_a_failing_one_blocks_nothing(
+        queue_services, handlers, start_worker):
+    engine = queue_services.engine
+    handlers.register("note", lambda payload, ctx: ctx.write_with_outcome(_save_settings, (payload["key"], "done")))
+
+    def note_then_fail(payload, ctx):
+        ctx.write_with_outcome(_save_settings, (payload["key"], "attempted"))
+        raise RuntimeError("the side effect failed after its attempt was noted")
+
+    handlers.register("note_then_fail", note_then_fail)
+    keys = [f"note_{i}" for i in range(12)]
+    for key in keys:
+        put(engine, "note", {"key": key})
+    put(engine, "note", {"key": "bad_one"})
+    put(engine, "note_then_fail", {"key": "failed_attempt"}, max_attempts=1)
+    worker = start_worker(concurrency=4)
+    jobs = wait_for(engine, lambda js: len(js) == 14 and all(j.status in ("done", "dead") for j in js))
+    with begin_read(engine) as conn:
+        saved = {key: value for key, value in conn.execute(select(settings.c.key, settings.c.value))
+                 if key.startswith(("note_", "bad_", "failed_"))}     # not the org's own settings
+    # every job's outcome was recorded, the one whose bookkeeping failed too (its write is dropped)
+    assert sorted(j.status for j in jobs) == ["dead"] + ["done"] * 13
+    assert saved == {**{key: "done" for key in keys}, "failed_attempt": "attempted"}
+    assert worker.stats.completed == 13 and worker.stats.failed == 1 and not worker.stats.errors
+
+
+def test_outcome_writes_outside_a_worker_are_written_at_once(queue_services):
+    from tessera.automation import JobContext
+    context = JobContext(job_id=1, kind="note", queue="default", attempt=1, max_attempts=1, idempotency_key="k",
+                         version=None, services=queue_services)
+    context.write_with_outcome(_save_settings, ("direct", "yes"))
+    with begin_read(queue_services.engine) as conn:
+        assert conn.execute(select(settings.c.value).where(settings.c.key == "direct")).scalar() == "yes"

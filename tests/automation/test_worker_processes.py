@@ -43,7 +43,8 @@ def workers(db_url, queue_engine, tmp_path):
         proc.wait(10)
 
 
-def wait_until_started(*procs, timeout=15.0):
+def wait_until_started(*procs, timeout=60.0):
+    # a liveness deadline, not a timing: importing the app takes a worker 9-12 s at a load average of 16
     deadline = time.monotonic() + timeout
     for proc in procs:
         while "worker started" not in proc.log.read_text():

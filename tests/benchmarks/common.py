@@ -78,8 +78,11 @@ def timed(fn, *args, **kwargs) -> tuple[float, object]:
 
 
 def print_table(results: list[Result]) -> None:
-    headers = ("benchmark", "db", "figure", "target", "result")
-    rows = [(r.benchmark, r.database, r.figure, r.target,
+    """One line per result: the new figure next to the last recorded one (baselines.py) and the target."""
+    from baselines import baseline_for
+
+    headers = ("benchmark", "db", "figure", "baseline (last recorded)", "target", "result")
+    rows = [(r.benchmark, r.database, r.figure, baseline_for(r.benchmark, r.database), r.target,
              "-" if r.passed is None else ("PASS" if r.passed else "MISS")) for r in results]
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))

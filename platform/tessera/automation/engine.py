@@ -86,8 +86,14 @@ class WorkflowEngine:
             except WorkflowFailed as exc:
                 self._failed(run, exc)
                 raise
-            runlog.record(ctx.conn, run)
+            if ctx.log is None:
+                runlog.record(ctx.conn, run)
+            else:                # a bulk create: written with the batch's (flush_logged)
+                ctx.log.append(run)
         return changes
+
+    def flush_logged(self, ctx, logged) -> None:
+        runlog.record_all(ctx.conn, logged)
 
     def after_save(self, ctx, event, values, prior) -> None:
         for wf in workflows_of(ctx.runtime).for_event(ctx.object_name, event, "after_save"):

@@ -15,6 +15,12 @@ retries for a day, a quick internal job within minutes) instead of the worker's.
 - every module of the `tessera.jobs` entry point group — how an installed Python package adds its
   handlers: `[project.entry-points."tessera.jobs"] acme = "acme_jobs.handlers"`.
 A module may also register recurring jobs with `add_schedule(Schedule(...))` (schedule.py).
+
+Bookkeeping with the outcome. A handler that logs what it did (a webhook's attempt and the
+delivery's new status) hands the write to `context.write_with_outcome(writer, item)` instead of
+opening a transaction of its own: the worker calls `writer(conn, [items…])` once per batch, in the
+transaction that records the jobs' outcomes — one write transaction per batch of jobs instead of
+one more per job (on SQLite every write transaction queues for the single write lock).
 Tessera's own handlers (`email.send`, email_outbox.py) are registered when `tessera.automation` is
 imported, so every worker has them without configuration.
 """
@@ -22,10 +28,11 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
+from ..storage.engine import begin_write
 from .queue import Backoff, Job
 from .schedule import Schedule
 
@@ -43,8 +50,21 @@ class JobContext:
     idempotency_key: str      # the same on every attempt of this job, different for every other job
     version: int | None       # the metadata version the job was enqueued under
     services: Any             # tessera.services.Services (records, identity, changes …)
+    # (writer, item) pairs the worker writes with this job's outcome; None: write at once
+    outcome_writes: list | None = field(default=None, repr=False, compare=False)
+
+    def write_with_outcome(self, writer: "OutcomeWriter", item: Any) -> None:
+        """Have `writer(conn, [item, …])` run in the transaction that records this job's outcome
+        (done or failed), batched with the same writer's items of other jobs. Without a worker
+        collecting them (a handler called directly), it runs now in its own write transaction."""
+        if self.outcome_writes is None:
+            with begin_write(self.services.engine) as conn:
+                writer(conn, [item])
+        else:
+            self.outcome_writes.append((writer, item))
 
 
+OutcomeWriter = Callable[[Any, list], None]
 Handler = Callable[[Any, JobContext], Any]
 
 

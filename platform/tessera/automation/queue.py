@@ -67,9 +67,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import String, case, cast, delete, func, literal, select, update
+from sqlalchemy import String, bindparam, case, cast, delete, func, literal, select, update
 from sqlalchemy.engine import Connection
 
+from ..records.writer import InsertWriter
 from ..storage.platform_tables import jobs
 
 READY, RUNNING, DONE, RETRY, DEAD, CANCELLED = "ready", "running", "done", "retry", "dead", "cancelled"
@@ -200,7 +201,7 @@ def enqueue_job(conn: Connection, kind: str, payload: Any = None, *, run_at: dat
                   run_at=_utc(run_at) if run_at else now, attempts=0, max_attempts=max_attempts,
                   unique_key=unique_key, created_at=now, version=version)
     if unique_key is None:
-        return conn.execute(_PLAIN_INSERT, values).inserted_primary_key[0], True
+        return _plain_insert(conn.dialect).insert_one(conn, values), True
     job_id = conn.execute(_insert_unless_key_exists(conn.dialect.name), values).scalar()
     if job_id is not None:
         return job_id, True
@@ -208,10 +209,34 @@ def enqueue_job(conn: Connection, kind: str, payload: Any = None, *, run_at: dat
 
 
 _KIND_LENGTH, _QUEUE_LENGTH, _KEY_LENGTH = (jobs.c[name].type.length for name in ("kind", "queue", "unique_key"))
-# Built once and executed with parameters: constructing `.values(...)` per call cost more than the
-# INSERT itself (SQLAlchemy coerces every value into the statement and keys its cache afresh).
-_PLAIN_INSERT = jobs.insert()      # the new id: SQLite's lastrowid, PostgreSQL's implicit RETURNING
+_ENQUEUED_COLUMNS = ["queue", "kind", "payload", "status", "priority", "run_at", "attempts", "max_attempts",
+                     "unique_key", "created_at", "version"]
+
+
+class _JobInsert(InsertWriter):
+    """The INSERT of an enqueue, compiled once per dialect and run through the driver with the
+    columns' own bind processors (records/writer.py). An enqueue runs inside the caller's record
+    write, and SQLAlchemy's per-execution work (parameter processing, the compiled-cache lookup,
+    the result's metadata) cost more than the INSERT itself: ~100 µs of Python per enqueue on
+    SQLite against ~35 µs this way. The new id: SQLite's lastrowid, PostgreSQL's RETURNING."""
+    def __init__(self, dialect):
+        self.returns = dialect.name != "sqlite"
+        super().__init__(jobs, dialect, columns=_ENQUEUED_COLUMNS, returning=jobs.c.id if self.returns else None)
+
+    def insert_one(self, conn: Connection, values: dict) -> int:
+        result = self.execute_row(conn, values)
+        return result.scalar() if self.returns else result.lastrowid
+
+
+_PLAIN_INSERTS: dict[str, _JobInsert] = {}
 _UNIQUE_INSERTS: dict[str, object] = {}
+
+
+def _plain_insert(dialect) -> _JobInsert:
+    stmt = _PLAIN_INSERTS.get(dialect.name)
+    if stmt is None:
+        stmt = _PLAIN_INSERTS[dialect.name] = _JobInsert(dialect)
+    return stmt
 
 
 def _insert_unless_key_exists(dialect_name: str):
@@ -235,18 +260,37 @@ def claim(conn: Connection, owner: str, *, queues: Iterable[str] = (DEFAULT_QUEU
     """Lease up to `limit` claimable jobs of `queues` to `owner` (see the module docstring);
     returns them in claim order, each with its attempt counted. Needs a write transaction."""
     now = _utc(now or utcnow())
-    picked = (select(jobs.c.id)
-              .where(_status_in(WAITING), jobs.c.queue.in_(list(queues)), jobs.c.run_at <= now)
-              .order_by(jobs.c.priority, jobs.c.run_at, jobs.c.id)
-              .limit(limit)
-              .with_for_update(skip_locked=True)      # PostgreSQL; SQLite renders no FOR UPDATE
-              .cte("picked"))
-    stmt = (update(jobs).where(jobs.c.id.in_(select(picked.c.id)))
-            .values(status=RUNNING, attempts=jobs.c.attempts + 1, lease_owner=owner, lease_until=now + lease)
-            .returning(*jobs.c))
-    claimed = [_job(row) for row in conn.execute(stmt)]
+    claimed = [_job(row) for row in conn.execute(_claim_statement(tuple(queues)),
+                                                 {"c_now": now, "c_limit": limit, "c_owner": owner,
+                                                  "c_lease_until": now + lease})]
     claimed.sort(key=lambda j: (j.priority, j.run_at, j.id))   # RETURNING order is unspecified
     return claimed
+
+
+_CLAIMS: dict[tuple[str, ...], object] = {}
+
+
+def _claim_statement(queues: tuple[str, ...]):
+    """The claim, built once per set of queues with bind parameters: a worker claims after every
+    finished batch, and building and cache-keying the statement each time was a tenth of its
+    dispatcher's time."""
+    stmt = _CLAIMS.get(queues)
+    if stmt is None:
+        picked = (select(jobs.c.id)
+                  .where(_status_in(WAITING), jobs.c.queue.in_(list(queues)), jobs.c.run_at <= bindparam("c_now", type_=jobs.c.run_at.type))
+                  .order_by(jobs.c.priority, jobs.c.run_at, jobs.c.id)
+                  .limit(bindparam("c_limit"))
+                  .with_for_update(skip_locked=True)      # PostgreSQL; SQLite renders no FOR UPDATE
+                  .cte("picked"))
+        if len(_CLAIMS) >= 64:     # queue sets come from configuration: a few per process
+            _CLAIMS.clear()
+        stmt = _CLAIMS[queues] = (
+            update(jobs).where(jobs.c.id.in_(select(picked.c.id)))
+            .values(status=RUNNING, attempts=jobs.c.attempts + 1,
+                    lease_owner=bindparam("c_owner", type_=jobs.c.lease_owner.type),
+                    lease_until=bindparam("c_lease_until", type_=jobs.c.lease_until.type))
+            .returning(*jobs.c))
+    return stmt
 
 
 def heartbeat(conn: Connection, owner: str, ids: Iterable[int], *, lease: timedelta = DEFAULT_LEASE,

@@ -24,8 +24,9 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from standardwebhooks import Webhook
 
 from ..records.errors import WorkflowFailed
@@ -33,7 +34,8 @@ from ..records.ids import new_id
 from ..records.serialize import to_api
 from ..security.actor import SYSTEM
 from ..storage.engine import begin_read, begin_write
-from ..storage.platform_tables import (webhook_attempts as attempts_table, webhook_deliveries as deliveries,
+from ..storage.platform_tables import (named_credentials, webhook_attempts as attempts_table,
+                                       webhook_deliveries as deliveries,
                                        webhook_disabled_endpoints as disabled_table)
 from . import credentials, outbound
 from .handlers import register
@@ -120,54 +122,93 @@ def enqueue_delivery(conn, *, workflow: str, url: str, credential: str, event: s
 
 
 # -- the job handler -----------------------------------------------------------------------------
+# Built once (constructing statements per delivery cost as much as running them). One read gives
+# the delivery, whether its endpoint is disabled and its credential: a correlated lookup of the
+# disabled endpoints by URL (a short list: endpoints that answered 410) and of the credential by name.
+_credential = named_credentials.alias("credential")
+_READ_DELIVERY = (
+    select(deliveries,
+           select(disabled_table.c.reason).where(disabled_table.c.url == deliveries.c.url)
+           .limit(1).scalar_subquery().label("disabled_reason"),
+           select(_credential.c.kind).where(_credential.c.name == deliveries.c.credential)
+           .scalar_subquery().label("credential_kind"),
+           select(_credential.c.secret).where(_credential.c.name == deliveries.c.credential)
+           .scalar_subquery().label("credential_secret"))
+    .where(deliveries.c.id == bindparam("delivery_id")))
+_RECORD_ATTEMPT = (update(deliveries).where(deliveries.c.id == bindparam("b_id")).values(
+    status=bindparam("b_status"), attempts=deliveries.c.attempts + 1, last_attempt_at=bindparam("b_at"),
+    last_error=bindparam("b_error"), last_status_code=bindparam("b_code"), last_response=bindparam("b_text"),
+    delivered_at=func.coalesce(bindparam("b_delivered_at", type_=deliveries.c.delivered_at.type),
+                               deliveries.c.delivered_at)))
+# the attempt's number is the delivery's count just incremented (run after _RECORD_ATTEMPT)
+_LOG_ATTEMPT = insert(attempts_table).values(
+    delivery_id=bindparam("b_id"), attempt=func.coalesce(
+        select(deliveries.c.attempts).where(deliveries.c.id == bindparam("b_id")).scalar_subquery(), 0),
+    at=bindparam("b_at"), status_code=bindparam("b_code"), response=bindparam("b_text"),
+    error=bindparam("b_error"), duration_ms=bindparam("b_duration"))
+
+
 @register(KIND, backoff=BACKOFF)
 def deliver(payload, context) -> None:
-    """Send one delivery (see the module docstring). Raises to have the queue retry it."""
+    """Send one delivery (see the module docstring). Raises to have the queue retry it. The
+    attempt is logged with the job's outcome (JobContext.write_with_outcome): in the worker's
+    transaction that records it, batched with the other jobs finished meanwhile."""
     engine = context.services.engine
     delivery_id = payload["delivery"]
     with begin_read(engine) as conn:
-        row = conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
-        if row is None:
-            log.warning("webhook delivery %s no longer exists", delivery_id)
-            return
-        if row.status in ("delivered", "disabled"):   # a re-run after its outcome was recorded
-            return
-        gone = conn.execute(select(disabled_table.c.reason)
-                            .where(disabled_table.c.url_hash == url_hash(row.url))).scalar()
-        try:
-            secret = credentials.secret_of(conn, row.credential, "webhook_signing")
-        except credentials.CredentialError as exc:
-            secret, credential_error = None, str(exc)
-    if gone is not None:
-        _finish(engine, row, "disabled", error=f"the endpoint is disabled: {gone}")
+        row = conn.execute(_READ_DELIVERY, {"delivery_id": delivery_id}).first()
+    if row is None:
+        log.warning("webhook delivery %s no longer exists", delivery_id)
+        return
+    if row.status in ("delivered", "disabled"):   # a re-run after its outcome was recorded
+        return
+    if row.disabled_reason is not None:
+        _finish(engine, row, "disabled", error=f"the endpoint is disabled: {row.disabled_reason}")
         return
     last = context.attempt >= context.max_attempts
+    secret, credential_error = _secret(row)
     if secret is None:           # retried: an admin may (re)create the credential
-        _record(engine, row, "failed" if last else "pending", error=credential_error)
+        _record(context, row, "failed" if last else "pending", error=credential_error)
         raise WebhookError(credential_error)
     sent_at = _now()
     headers = {"content-type": "application/json", "user-agent": USER_AGENT, "webhook-id": row.id,
                "webhook-timestamp": str(int(sent_at.timestamp())),
-               "webhook-signature": Webhook(secret).sign(row.id, sent_at, row.body)}
+               "webhook-signature": _signer(secret).sign(row.id, sent_at, row.body)}
     try:
         answer = outbound.post(row.url, row.body.encode(), headers, timeout=_timeout())
     except outbound.Refused as exc:      # retrying cannot help: the log says why, nothing was sent
-        _record(engine, row, "failed", error=str(exc))
+        _record(context, row, "failed", error=str(exc))
         return
     except outbound.OutboundError as exc:
-        _record(engine, row, "failed" if last else "pending", error=str(exc))
+        _record(context, row, "failed" if last else "pending", error=str(exc))
         raise WebhookError(str(exc)) from None
     if 200 <= answer.status < 300:
-        _record(engine, row, "delivered", answer=answer)
+        _record(context, row, "delivered", answer=answer)
         return
-    if answer.status == 410:
+    if answer.status == 410:     # at once, not with the outcome: the next deliveries must see it
         with begin_write(engine) as conn:
             _disable(conn, row.url, f"answered 410 Gone to {row.id} at {to_api(sent_at)}")
-        _record(engine, row, "disabled", answer=answer, error="410 Gone: the endpoint is disabled")
+        _record(context, row, "disabled", answer=answer, error="410 Gone: the endpoint is disabled")
         return
     error = f"HTTP {answer.status}" + (" (redirects are not followed)" if 300 <= answer.status < 400 else "")
-    _record(engine, row, "failed" if last else "pending", answer=answer, error=error)
+    _record(context, row, "failed" if last else "pending", answer=answer, error=error)
     raise WebhookError(f"{row.url} answered {error}")
+
+
+def _secret(row) -> tuple[str | None, str | None]:
+    """(the signing secret, None) or (None, why there is none), from the delivery's read."""
+    name, kind = row.credential, "webhook_signing"
+    if row.credential_kind is None:
+        return None, f"there is no credential '{name}' (create it: tessera credential set {name} --kind {kind})"
+    if row.credential_kind != kind:
+        return None, f"credential '{name}' is a {row.credential_kind} credential; a {kind} credential is needed"
+    return row.credential_secret, None
+
+
+@lru_cache(maxsize=64)
+def _signer(secret: str) -> Webhook:
+    """A signer per secret (decoding the key each time is wasted work; a rotated secret is a new key)."""
+    return Webhook(secret)
 
 
 def _timeout() -> float:
@@ -177,20 +218,21 @@ def _timeout() -> float:
         return DEFAULT_TIMEOUT
 
 
-def _record(engine, row, status: str, *, answer: outbound.Response | None = None, error: str | None = None) -> None:
-    """Log one attempt and move the delivery to `status`."""
+def _record(context, row, status: str, *, answer: outbound.Response | None = None, error: str | None = None) -> None:
+    """Log one attempt and move the delivery to `status`, with the job's outcome."""
     now = _now()
     code, text = (answer.status, answer.text) if answer else (None, None)
-    values = dict(status=status, attempts=deliveries.c.attempts + 1, last_attempt_at=now, last_error=error,
-                  last_status_code=code, last_response=text)
-    if status == "delivered":
-        values["delivered_at"] = now
-    with begin_write(engine) as conn:
-        attempt = conn.execute(update(deliveries).where(deliveries.c.id == row.id).values(values)
-                               .returning(deliveries.c.attempts)).scalar()
-        conn.execute(insert(attempts_table).values(
-            delivery_id=row.id, attempt=attempt, at=now, status_code=code, response=text, error=error,
-            duration_ms=answer.duration_ms if answer else None))
+    context.write_with_outcome(_write_attempts, {
+        "b_id": row.id, "b_status": status, "b_at": now, "b_error": error, "b_code": code, "b_text": text,
+        "b_delivered_at": now if status == "delivered" else None,
+        "b_duration": answer.duration_ms if answer else None})
+
+
+def _write_attempts(conn, attempts: list[dict]) -> None:
+    """The outcome writer of `deliver`: update the deliveries, then log their attempts (two
+    statements for the whole batch)."""
+    conn.execute(_RECORD_ATTEMPT, attempts)
+    conn.execute(_LOG_ATTEMPT, attempts)
 
 
 def _finish(engine, row, status: str, *, error: str) -> None:

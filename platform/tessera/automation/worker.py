@@ -82,7 +82,7 @@ class Worker:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._running: dict[int, q.Job] = {}           # claimed, outcome not yet recorded
-        self._outcomes: deque[tuple[q.Job, str | None]] = deque()
+        self._outcomes: deque[tuple[q.Job, str | None, list]] = deque()   # (job, error, outcome writes)
         self._schedule_since = None
         self._next = {"reap": 0.0, "prune": 0.0, "schedule": 0.0}
 
@@ -155,7 +155,7 @@ class Worker:
             yield conn
 
     def _execute(self, job: q.Job) -> None:
-        error = None
+        error, writes = None, []
         try:
             handler = self.registry.get(job.kind)
             if handler is None:
@@ -164,24 +164,27 @@ class Worker:
             else:
                 handler(job.payload, JobContext(job_id=job.id, kind=job.kind, queue=job.queue, attempt=job.attempts,
                                                 max_attempts=job.max_attempts, idempotency_key=idempotency_key(job),
-                                                version=job.version, services=self.services))
+                                                version=job.version, services=self.services, outcome_writes=writes))
         except BaseException as exc:   # noqa: BLE001 — a handler's failure (even SystemExit) is the job's, not the worker's
             error = "".join(traceback.format_exception(exc)).rstrip() or repr(exc)
         finally:
-            self._outcomes.append((job, error))
+            self._outcomes.append((job, error, writes))
             self._wake.set()
 
-    def _take_outcomes(self) -> list[tuple[q.Job, str | None]]:
+    def _take_outcomes(self) -> list[tuple[q.Job, str | None, list]]:
         batch = []
         while self._outcomes:
             batch.append(self._outcomes.popleft())
         return batch
 
     def _write_outcomes(self, conn, batch) -> dict[int, str | None]:
-        """job id -> the status recorded (done, retry, dead), None when the lease was lost."""
-        done = q.complete(conn, self.owner, [job.id for job, error in batch if error is None])
+        """job id -> the status recorded (done, retry, dead), None when the lease was lost. The
+        handlers' outcome writes (JobContext.write_with_outcome) go first, one call per writer —
+        also for a job whose lease was lost: what its handler did (an attempt sent) happened."""
+        _write_handler_outcomes(conn, [w for _job, _error, writes in batch for w in writes])
+        done = q.complete(conn, self.owner, [job.id for job, error, _w in batch if error is None])
         recorded: dict[int, str | None] = {}
-        for job, error in batch:
+        for job, error, _writes in batch:
             if error is None:
                 recorded[job.id] = q.DONE if job.id in done else None
             else:
@@ -191,9 +194,9 @@ class Worker:
 
     def _count_outcomes(self, batch, recorded) -> None:
         with self._lock:
-            for job, _error in batch:
+            for job, _error, _writes in batch:
                 self._running.pop(job.id, None)
-        for job, error in batch:
+        for job, error, _writes in batch:
             status = recorded[job.id]
             if status is None:
                 self.stats.lost += 1
@@ -293,6 +296,30 @@ class Worker:
             log.error("worker %s: %s (retrying)", self.owner, message, exc_info=log.isEnabledFor(logging.DEBUG))
             self.stop_event.wait(self.poll_interval)
             return 0
+
+
+def _write_handler_outcomes(conn, writes) -> None:
+    """Run the handlers' outcome writes grouped by writer, each group in a savepoint: a group
+    that fails (a row deleted meanwhile, say) is retried item by item, and an item that still
+    fails is logged and dropped — it must not keep the jobs' outcomes from being recorded."""
+    groups: dict = {}
+    for writer, item in writes:
+        groups.setdefault(writer, []).append(item)
+    for writer, items in groups.items():
+        try:
+            with conn.begin_nested():
+                writer(conn, items)
+            continue
+        except Exception as exc:  # noqa: BLE001
+            if len(items) == 1:
+                log.error("outcome write %s failed, dropped: %s", getattr(writer, "__qualname__", writer), exc)
+                continue
+        for item in items:
+            try:
+                with conn.begin_nested():
+                    writer(conn, [item])
+            except Exception as exc:  # noqa: BLE001
+                log.error("outcome write %s failed, dropped: %s", getattr(writer, "__qualname__", writer), exc)
 
 
 def run_worker(services, *, concurrency: int = 4, queues: Iterable[str] = (q.DEFAULT_QUEUE,),

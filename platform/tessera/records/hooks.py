@@ -8,6 +8,9 @@ calls it at two points of its order of execution (records/service.py):
       after coercion and defaults, before the required/lookup checks and validation rules: the
       changes to make to the record being saved (same write, same transaction). `values` is the
       record as it will be saved (stored fields), `prior` the saved row on update (None on create).
+  flush_logged(ctx, logged)
+      a bulk create hands before_save a `ctx.log` list for its run log and writes it afterwards in
+      one call (one statement for the batch instead of one per row).
   after_save(ctx, event, values, prior)
       after the row is written (and its history and audit), in the same transaction: actions on
       other records go through the record service again, on the same connection (see
@@ -41,6 +44,9 @@ class WriteContext:
     # evaluate(compiled, values, prior) -> the expression's value on a record being written (paths
     # through lookups are read on `conn`, formulas and roll-ups computed as the service does)
     evaluate: Callable[[Any, dict, dict | None], Any]
+    # a bulk write: where before_save leaves what it logs (its runs) for one `flush_logged` call
+    # after the batch, instead of one INSERT per row (None: log at once)
+    log: list | None = None
 
 
 class WriteHooks(Protocol):
@@ -50,6 +56,9 @@ class WriteHooks(Protocol):
     def before_save(self, ctx: WriteContext, event: str, values: dict, prior: dict | None) -> dict: ...
 
     def after_save(self, ctx: WriteContext, event: str, values: dict, prior: dict | None) -> None: ...
+
+    def flush_logged(self, ctx: WriteContext, logged: list) -> None:
+        """Write what before_save left in `ctx.log` during a bulk write (same transaction)."""
 
 
 class RecordLocks(Protocol):

@@ -298,16 +298,20 @@ class RecordService(RecordReads, WriteChecks, WriteRules, RecordUpserts):
         if self._automated(rt, cobj, "create", "before_save"):
             batch.columns["id"] = new_ids(batch.n)   # the runs name their records
             batch.full.add("id")
+            logged = []                              # the runs, written in one statement below
             for index in range(batch.n):
                 if index not in batch.errors:
                     row = {"owner": actor.user_id, **batch.row(index)}
                     try:
-                        for name, value in self._before_save(conn, rt, cobj, actor, now, "create", row, None).items():
+                        for name, value in self._before_save(conn, rt, cobj, actor, now, "create", row, None,
+                                                             log=logged).items():
                             batch.set_value(index, name, value)
                     except WorkflowFailed as exc:
                         for name, messages in (exc.fields or {"_record": [exc.message]}).items():
                             for message in messages:
                                 batch.fail(index, name, message)
+            if logged:
+                self.hooks.flush_logged(self._write_context(conn, rt, cobj, actor, now), logged)
         bulk.check_required(cobj, batch)
         for name, machine in cobj.state_machines.items():
             column = batch.columns.get(name) if machine.initial is not None else None
@@ -616,17 +620,18 @@ class RecordService(RecordReads, WriteChecks, WriteRules, RecordUpserts):
     def _automated(self, rt, cobj, event, timing) -> bool:
         return self.hooks is not None and self.hooks.wants(rt, cobj.name, event, timing)
 
-    def _write_context(self, conn, rt, cobj, actor, now) -> WriteContext:
+    def _write_context(self, conn, rt, cobj, actor, now, log=None) -> WriteContext:
         return WriteContext(conn, rt, cobj.name, actor, now,
-                            lambda compiled, values, prior: self._evaluate(conn, rt, cobj, compiled, values, prior, now))
+                            lambda compiled, values, prior: self._evaluate(conn, rt, cobj, compiled, values, prior, now),
+                            log)
 
-    def _before_save(self, conn, rt, cobj, actor, now, event, values, prior) -> dict:
+    def _before_save(self, conn, rt, cobj, actor, now, event, values, prior, log=None) -> dict:
         """Before-save workflow updates of the record being saved, as stored values (checked like
         input: a value the field does not take fails the write naming the workflow)."""
         if not self._automated(rt, cobj, event, "before_save"):
             return {}
         changes = {}
-        proposed = self.hooks.before_save(self._write_context(conn, rt, cobj, actor, now), event, values, prior)
+        proposed = self.hooks.before_save(self._write_context(conn, rt, cobj, actor, now, log), event, values, prior)
         for name, (value, workflow) in proposed.items():
             field = cobj.obj.fields.get(name)
             try:

@@ -68,10 +68,14 @@ def _part(index: int):
 
 
 class InsertWriter:
-    def __init__(self, table, dialect, geo_fields=()):
-        columns = list(table.c)
+    """`columns`: the names written (default: every column; one left out gets its server-side
+    default, e.g. an identity id); `returning`: a column the INSERT returns (PostgreSQL's new id);
+    `geo_fields`: geolocation fields, whose two columns are filled from each field's points."""
+    def __init__(self, table, dialect, geo_fields=(), *, columns: list[str] | None = None, returning=None):
+        columns = list(table.c) if columns is None else [table.c[name] for name in columns]
         names = [c.name for c in columns]
-        compiled = insert(table).compile(dialect=dialect, column_keys=names)
+        stmt = insert(table) if returning is None else insert(table).returning(returning)
+        compiled = stmt.compile(dialect=dialect, column_keys=names)
         self.sql = compiled.string
         self.positional = compiled.positional
         by_name = {c.name: c for c in columns}
@@ -124,6 +128,13 @@ class InsertWriter:
 
     def execute(self, conn, rows: list[dict]) -> None:
         self._run(conn, self.parameters(rows))
+
+    def execute_row(self, conn, row: dict):
+        """One row, the least Python per call (an enqueue inside a record write); returns the
+        driver's result (lastrowid, or the RETURNING row)."""
+        values = [row.get(name) for name in self.names]
+        values = [v if process is None or v is None else process(v) for v, process in zip(values, self.processors)]
+        return conn.exec_driver_sql(self.sql, tuple(values) if self.positional else dict(zip(self.names, values)))
 
     def _run(self, conn, params: list) -> None:
         if not params:

@@ -52,6 +52,7 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     from .views.approvals import ApprovalProcessesView
     from .views.automation import RunLogView, WorkflowsView
     from .views.credentials import NamedCredentialsView
+    from .views.currencies import CurrenciesView
     from .views.email_templates import EmailTemplatesView
     from .views.objects import ObjectManagerView
     from .views.operations import EmailOutboxView, JobsView, WebhookDeliveriesView
@@ -96,6 +97,7 @@ def build_admin_app(services, main_app: Flask) -> Flask:
                                          url="webhook-deliveries", category="Automation"))
     admin.add_view(NamedCredentialsView(name="Named Credentials", endpoint="credentials", url="credentials",
                                         category="Automation"))
+    admin.add_view(CurrenciesView(name="Currencies", endpoint="currencies", url="currencies", category="Company"))
     admin.add_view(VersionsView(name="Versions", endpoint="versions", url="versions", category="Changes"))
     admin.add_view(PackagesView(name="Installed Packages", endpoint="packages", url="packages", category="Changes"))
 
