@@ -97,6 +97,18 @@ class RecordReads:
     def _filter_resolver(self, rt, access, cobj):
         return _ReadableResolver(resolver(rt.metadata, cobj.obj), lambda path: access.readable_path(cobj.name, path))
 
+    def _filter_condition(self, rt, access, cobj, b: SelectBuilder, filter):
+        """The API `filter` parameter as a WHERE clause; only fields the actor may read resolve."""
+        if not isinstance(filter, str) or not filter.strip():
+            raise BadQuery("filter: must be a non-empty expression")
+        if NUL in filter:   # PostgreSQL refuses NUL in text: refused alike on every database
+            raise BadQuery("filter: must not contain the NUL character (\\u0000)")
+        try:
+            compiled = compile_expression(filter, self._filter_resolver(rt, access, cobj), expected="boolean")
+        except ExprError as exc:
+            raise BadQuery(f"filter: {exc}") from None
+        return b.condition(compiled)
+
     def _columns(self, b: SelectBuilder, paths, what):
         return [b.column(tuple(p.split("."))) for p in paths]
 
@@ -160,15 +172,7 @@ class RecordReads:
             if visible is not None:
                 where.append(visible)
             if filter is not None:
-                if not isinstance(filter, str) or not filter.strip():
-                    raise BadQuery("filter: must be a non-empty expression")
-                if NUL in filter:   # PostgreSQL refuses NUL in text: refused alike on every database
-                    raise BadQuery("filter: must not contain the NUL character (\\u0000)")
-                try:
-                    compiled = compile_expression(filter, self._filter_resolver(rt, access, cobj), expected="boolean")
-                except ExprError as exc:
-                    raise BadQuery(f"filter: {exc}") from None
-                where.append(b.condition(compiled))
+                where.append(self._filter_condition(rt, access, cobj, b, filter))
             sort_cols = self._columns(b, [k.lstrip("-") for k in sort_keys], "sort")
             directions = [k.startswith("-") for k in sort_keys]
             nullable = [k.lstrip("-") not in keyset.NOT_NULL for k in sort_keys]

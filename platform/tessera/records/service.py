@@ -51,6 +51,7 @@ from .hooks import WriteContext
 from .coerce import coercer_for, parse_id
 from .ids import new_id, new_ids
 from .errors import BulkFailed, Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed, WorkflowFailed
+from .aggregate import RecordAggregates
 from .reads import RecordReads, _now
 from .select import SelectBuilder
 from .serialize import to_api
@@ -81,11 +82,11 @@ def _reports_workflow_failures(method):
     return run
 
 
-class RecordService(RecordReads, WriteChecks, WriteRules, RecordUpserts):
+class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, RecordUpserts):
     """Writes and the order of execution live here; reads (records/reads.py), checks against other
-    rows (records/write_checks.py), expressions on write (records/write_rules.py) and upserts by
-    external id (records/upsert.py) are its parts; natural-key lookups are resolved before step 2
-    (records/natural_keys.py)."""
+    rows (records/write_checks.py), expressions on write (records/write_rules.py), upserts by
+    external id (records/upsert.py) and grouped figures (records/aggregate.py) are its parts;
+    natural-key lookups are resolved before step 2 (records/natural_keys.py)."""
 
     def __init__(self, engine, runtime_source, *, secret: bytes):
         self.engine = engine

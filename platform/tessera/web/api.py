@@ -23,9 +23,9 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class RecordIdConverter(BaseConverter):
-    """A record id segment: anything but `bulk`, so `/records/x/bulk` is only the bulk route (OPTIONS
-    and 405 answers list its methods, not the record routes')."""
-    regex = r"(?!bulk(?:/|$))[^/]+"
+    """A record id segment: anything but `bulk` and `aggregate`, so `/records/x/bulk` is only the bulk
+    route (OPTIONS and 405 answers list its methods, not the record routes'), and likewise aggregate."""
+    regex = r"(?!(?:bulk|aggregate)(?:/|$))[^/]+"
 
 
 

@@ -49,7 +49,7 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     app.json.sort_keys = False
 
     from .api import RecordIdConverter, api
-    from . import api_automation  # noqa: F401  (registers the automation routes on `api`)
+    from . import api_aggregate, api_automation  # noqa: F401  (register their routes on `api`)
     from . import api_approvals  # noqa: F401  (and the approval routes)
     from . import api_currency  # noqa: F401  (and the currencies and exchange rates)
     from .api_hooks import hooks

@@ -8,6 +8,7 @@ import weakref
 
 from ..records.reads import MAX_PATHS
 from .api import IF_MATCH_PATTERN, MAX_BULK_ROWS
+from .openapi_aggregate import aggregate_path, aggregate_schemas
 from .openapi_approvals import approval_paths, approval_schemas
 from .openapi_automation import automation_paths, automation_schemas
 from .openapi_currency import currency_paths, currency_schemas
@@ -138,6 +139,7 @@ def _build(runtime, access) -> dict:
                                                           "count": {"type": "integer"}}}}}},
                                    **errors, "409": _error_ref(), "413": _error_ref(), "422": _error_ref()}},
         }
+        paths[f"/records/{name}/aggregate"] = aggregate_path(name, obj.plural_label, errors)
         paths[f"/records/{name}/{{id}}"] = {
             "get": {"operationId": f"get_{name}", "summary": f"Get a {obj.label}", "tags": tags, "parameters": [id_param],
                     "responses": {"200": {**_json(ref), "headers": {
@@ -184,6 +186,7 @@ def _build(runtime, access) -> dict:
     paths.update(hook_paths(runtime, access))         # the inbound webhooks, for admins
     paths.update(currency_paths(access))
     schemas.update(currency_schemas())
+    schemas.update(aggregate_schemas())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tessera REST API", "version": str(runtime.version or 0),
