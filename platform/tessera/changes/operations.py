@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import (Column, ForeignKey, Index, MetaData, Table, Uuid, and_, bindparam, delete, func, insert,
+from sqlalchemy import (CheckConstraint, Column, ForeignKey, Index, MetaData, Table, Uuid, and_, bindparam, delete, func, insert,
                         or_, select, update)
 
 from ..expr import compile_expression
@@ -191,6 +191,7 @@ def _copy_table_items(table: Table, keep_fk) -> list:
         items.append(Column(c.name, c.type, *fks, primary_key=c.primary_key, nullable=c.nullable))
     for ix in sorted(table.indexes, key=lambda i: i.name):
         items.append(Index(ix.name, *[c.name for c in ix.columns], unique=ix.unique))
+    items += [CheckConstraint(ck.sqltext, name=ck.name) for ck in table.constraints if isinstance(ck, CheckConstraint)]
     return items
 
 

@@ -14,7 +14,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from .errors import MetaError, MetadataInvalid
-from .model import Component, Metadata, ObjectDef
+from .model import Component, Metadata, ObjectDef, link_rows
 from .schema import validate_document
 
 # Which fields keep a history is the org admin's choice (as in Salesforce), not part of a package's contract.
@@ -280,8 +280,8 @@ def build_metadata(snapshot: dict) -> Metadata:
     from .validate import check_semantics  # after merge: validation needs the whole picture
 
     docs, owners = merge_docs(snapshot)
-    objects = {name: ObjectDef.from_doc(doc, package=owners["objects"][name], source=src)
-               for name, (doc, src) in docs["objects"].items()}
+    objects = link_rows({name: ObjectDef.from_doc(doc, package=owners["objects"][name], source=src)
+                         for name, (doc, src) in docs["objects"].items()})
 
     def components(dirname):
         return MappingProxyType({name: Component(_KIND_OF_DIR[dirname], name, doc, owners[dirname][name], src)

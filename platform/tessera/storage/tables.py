@@ -4,8 +4,9 @@ Tables are always built from metadata, never reflected (reflection loses `Uuid`,
 """
 from __future__ import annotations
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
-                        Numeric, String, Table, Text, Time, Uuid)
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
+                        MetaData, Numeric, String, Table, Text, Time, Uuid, case, column)
+from sqlalchemy.sql.elements import conv
 from sqlalchemy.types import TypeEngine
 
 from ..meta.model import FieldDef, Metadata, ObjectDef
@@ -74,9 +75,42 @@ def field_indexes(table_name: str, field: FieldDef) -> list:
     return []
 
 
+POSITION = "position"
+
+
+def row_items(obj: ObjectDef) -> list:
+    """A rows child object (records/rows.py): its `position` column (1..n per parent; nullable, so
+    the change pipeline adds it without a table rewrite and numbers existing rows itself) and an
+    index on each parent key with the position (a parent's rows, in order)."""
+    if not obj.row_links:
+        return []
+    return [Column(POSITION, Integer, nullable=True)] + [
+        Index(f"ix_{obj.table_name}_{link}_{POSITION}", link, POSITION) for link in obj.row_links]
+
+
+def one_parent_check(obj: ObjectDef) -> CheckConstraint | None:
+    """With several master_detail fields, exactly one is set per row (a child of one of several
+    parents) — the record service says so first, naming the fields; this keeps storage honest.
+    Named ck_<table>_one_parent by the naming convention."""
+    parents = obj.one_parent
+    if not parents:
+        return None
+    count = sum((case((column(p).isnot(None), 1), else_=0) for p in parents[1:]),
+                case((column(parents[0]).isnot(None), 1), else_=0))
+    return CheckConstraint(count == 1, name=conv(one_parent_name(obj.table_name)))
+
+
+def one_parent_name(table_name: str) -> str:
+    return f"ck_{table_name}_one_parent"
+
+
 def build_table(obj: ObjectDef, metadata: MetaData) -> Table:
     cols = system_columns() + [field_column(obj, f) for f in obj.stored_fields]
     extras = [ix for f in obj.stored_fields for ix in field_indexes(obj.table_name, f)]
+    extras += row_items(obj)
+    check = one_parent_check(obj)
+    if check is not None:
+        extras.append(check)
     # created_at + id: the default sort and the keyset pagination key
     extras.append(Index(f"ix_{obj.table_name}_created_at_id", "created_at", "id"))
     return Table(obj.table_name, metadata, *cols, *extras)
