@@ -145,3 +145,27 @@ def test_rows_follow_the_parents_sharing_and_field_rights(api, catalog, sales, c
     assert r.status_code == 403 and r.json["error"]["fields"] == {
         "line_items[0].discount": ["you do not have permission to edit this field"]}
     assert api.get(f"/api/v1/records/quote/{hidden['id']}").json["line_items"] == hidden["line_items"]
+
+
+def test_openapi_describes_the_rows_read_and_write(api, catalog):
+    from jsonschema import Draft202012Validator
+    from openapi_spec_validator import validate
+    doc = api.get("/api/v1/openapi.json").json
+    validate(doc)
+    schemas = doc["components"]["schemas"]
+    rows = schemas["Quote"]["properties"]["line_items"]
+    assert rows["type"] == "array" and rows["readOnly"] is True
+    assert {"id", "position", "product", "quantity", "line_total"} <= set(rows["items"]["properties"])
+    assert "quote" not in rows["items"]["properties"]
+    patch = schemas["QuotePatch"]["properties"]["line_items"]
+    assert patch["maxItems"] == 1000 and patch["items"]["additionalProperties"] is False
+    assert {"id", "product", "quantity"} <= set(patch["items"]["properties"])
+    assert "line_total" not in patch["items"]["properties"] and "quote" not in patch["items"]["properties"]
+    # what a real PATCH sends validates against the document
+    quote = _quote(api, catalog, ("Widget", 1, 10))
+    body = {"line_items": [{"id": quote["line_items"][0]["id"], "quantity": 2},
+                           {"product": catalog["Gadget"], "unit_price": 3}]}
+    schema = schemas["QuotePatch"]
+    assert not list(Draft202012Validator(schema).iter_errors(body))
+    assert list(Draft202012Validator(schema).iter_errors({"line_items": [{"line_total": 1}]}))
+    assert api.patch(f"/api/v1/records/quote/{quote['id']}", json=body).status_code == 200
