@@ -143,21 +143,28 @@ def split_errors(fields: dict, obj: ObjectDef) -> tuple[dict, dict]:
 
 
 def add_grids(sections: list[dict], obj: ObjectDef, *, rows: dict, errors: dict, app_name: str) -> None:
-    """Put each editable rows field's grid in the form section its layout places it in (a section
-    of its own, after the others, when the layout does not place it)."""
+    """Put each editable rows field's grid in the form section its layout places it in, in layout
+    order (a section of its own at the end when the layout does not place it)."""
     by_label, unplaced = rows_by_section(obj)
-    for s in sections:
-        s["grids"] = []
+
+    def grids(rds):
+        return [build_grid(rd, rows=rows.get(rd.name, []), errors=errors.get(rd.name, {}), app_name=app_name)
+                for rd in rds]
+
     known = {s["label"]: s for s in sections}
-    for label, rds in by_label.items():
-        if label not in known:
-            known[label] = {"label": label, "columns": 1, "widgets": [], "grids": []}
-            sections.append(known[label])
-        known[label]["grids"] += [build_grid(rd, rows=rows.get(rd.name, []), errors=errors.get(rd.name, {}),
-                                             app_name=app_name) for rd in rds]
-    for rd in unplaced:
-        sections.append({"label": rd.label, "columns": 1, "widgets": [], "grids": [
-            build_grid(rd, rows=rows.get(rd.name, []), errors=errors.get(rd.name, {}), app_name=app_name)]})
+    ordered = []
+    for label in [s["label"] for s in layout_for(obj)["sections"]]:
+        section = known.pop(label, None)
+        if section is None and label in by_label:
+            section = {"label": label, "columns": 1, "widgets": []}
+        if section is not None and section not in ordered:
+            section["grids"] = grids(by_label.get(label, ()))
+            ordered.append(section)
+    for section in known.values():   # sections the form adds itself (required fields the layout forgot)
+        section.setdefault("grids", [])
+        ordered.append(section)
+    ordered += [{"label": rd.label, "columns": 1, "widgets": [], "grids": grids([rd])} for rd in unplaced]
+    sections[:] = ordered
 
 
 def saved_rows(obj: ObjectDef, record_id) -> dict:
