@@ -169,3 +169,10 @@ def test_openapi_describes_the_rows_read_and_write(api, catalog):
     assert not list(Draft202012Validator(schema).iter_errors(body))
     assert list(Draft202012Validator(schema).iter_errors({"line_items": [{"line_total": 1}]}))
     assert api.patch(f"/api/v1/records/quote/{quote['id']}", json=body).status_code == 200
+
+
+def test_describe_names_the_rows(api, sales):
+    quote = api.get("/api/v1/objects/quote").json
+    assert quote["rows"] == [{"name": "line_items", "label": "Line Items", "object": "quote_line_item",
+                              "relationship": "quote", "max_rows": 1000}]
+    assert api.get("/api/v1/objects/quote_line_item").json["row_of"] == ["quote"]
