@@ -176,3 +176,19 @@ def test_describe_names_the_rows(api, sales):
     assert quote["rows"] == [{"name": "line_items", "label": "Line Items", "object": "quote_line_item",
                               "relationship": "quote", "max_rows": 1000}]
     assert api.get("/api/v1/objects/quote_line_item").json["row_of"] == ["quote"]
+
+
+def test_csv_import_of_line_items_appends_positions(api, catalog, sales, tmp_path, db_url):
+    from click.testing import CliRunner
+    from tessera.cli import _register, cli
+    if not cli.commands:
+        _register()
+    quote = _quote(api, catalog, ("Widget", 1, 10))
+    csv_file = tmp_path / "lines.csv"
+    csv_file.write_text(f"quote,product,quantity,unit_price\n{quote['id']},{catalog['Gadget']},2,5\n"
+                        f"{quote['id']},{catalog['Gizmo']},3,1\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import", "quote_line_item", str(csv_file), "--database", db_url],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    got = api.get(f"/api/v1/records/quote/{quote['id']}").json
+    assert _lines(got) == [(1, "Widget", 1.0), (2, "Gadget", 2.0), (3, "Gizmo", 3.0)]
