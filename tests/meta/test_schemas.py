@@ -23,7 +23,7 @@ KIND_OF_DIR = {"objects": "object", "layouts": "layout", "list_views": "list_vie
                "approval_processes": "approval_process"}
 FIELD_TYPES = ("text, textarea, rich_text, email, phone, url, integer, duration, geolocation, number, currency, "
                "percent, boolean, date, datetime, time, picklist, multi_picklist, lookup, master_detail, formula, rollup, "
-               "autonumber, json")
+               "autonumber, json, rows")
 SYSTEM = "id, owner, created_at, created_by, updated_at, updated_by, row_version"
 NAME_RULE = "is not a valid name (lower-case letters, digits and _, starting with a letter)"
 

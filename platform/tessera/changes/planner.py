@@ -13,6 +13,7 @@ from dataclasses import dataclass, field as dc_field, replace
 from ..meta.model import FieldDef, Metadata, ObjectDef
 from .hierarchy_check import MakeHierarchy
 from .geo_retype import AlterGeolocation, is_geolocation_change
+from .rows_steps import OneParentCheck, RowPositions
 from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, AlterField, ChangeField, ChangeObject,
                          ComponentChange, CreateObject, DropField, DropObject, Operation, PackageChange, RenameField)
 
@@ -53,7 +54,8 @@ COMPONENT_KINDS = {"layouts": "layout", "list_views": "list_view", "apps": "app"
 
 _STORAGE_KEYS = {"type", "max_length", "precision", "scale", "required", "unique", "indexed", "to", "on_delete",
                  "restricted"}
-_OBJECT_KEYS = ("label", "plural_label", "description", "name_field", "track_history", "validation_rules", "package")
+_OBJECT_KEYS = ("label", "plural_label", "description", "name_field", "track_history", "validation_rules", "package",
+                "rows")
 
 
 def _field_props(f: FieldDef) -> dict:
@@ -109,6 +111,10 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
         for oname, of in oobj.fields.items():
             if oname not in used:
                 drops.append(DropField(oobj, of))
+        if oobj.row_links != nobj.row_links:
+            alters.append(RowPositions(name, oobj.row_links, nobj.row_links))
+        if oobj.one_parent != nobj.one_parent:
+            alters.append(OneParentCheck(name, oobj.one_parent, nobj.one_parent))
         keys = [k for k in _OBJECT_KEYS if getattr(oobj, k) != getattr(nobj, k)]
         if [mapping.get(n, n) for n in nobj.fields if n in mapping] != [n for n in oobj.fields if n in used]:
             keys.append("field order")

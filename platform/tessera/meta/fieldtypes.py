@@ -35,6 +35,7 @@ TYPE_DEFAULTS: dict[str, dict] = {
     "rollup": {},
     "autonumber": {"start": 1},
     "json": {},
+    "rows": {"max_rows": 1000},   # child records edited as rows: meta.model.RowsDef, not a FieldDef
 }
 
 FIELD_TYPES = tuple(TYPE_DEFAULTS)

@@ -15,7 +15,7 @@ from packaging.version import Version
 
 from .errors import MetaError, MetadataInvalid
 from .currencies import CURRENCY_FIELD, OrgSettings
-from .model import Component, Metadata, ObjectDef
+from .model import Component, Metadata, ObjectDef, link_rows
 from .schema import validate_document
 
 # Which fields keep a history is the org admin's choice (as in Salesforce), not part of a package's contract.
@@ -290,8 +290,9 @@ def build_metadata(snapshot: dict) -> Metadata:
                if doc.get("multi_currency") and CURRENCY_FIELD in (doc.get("fields") or {})]
     if clashes:
         raise MetadataInvalid(clashes)
-    objects = {name: ObjectDef.from_doc(_with_currency(doc, org_settings), package=owners["objects"][name], source=src)
-               for name, (doc, src) in docs["objects"].items()}
+    objects = link_rows({name: ObjectDef.from_doc(_with_currency(doc, org_settings), package=owners["objects"][name],
+                                               source=src)
+                         for name, (doc, src) in docs["objects"].items()})
 
     def components(dirname):
         return MappingProxyType({name: Component(_KIND_OF_DIR[dirname], name, doc, owners[dirname][name], src)

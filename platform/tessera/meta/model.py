@@ -5,7 +5,7 @@ Runtime compiles it once per version.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass, field as dc_field, replace
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -81,6 +81,19 @@ class FieldDef:
 
 
 @dataclass(frozen=True)
+class RowsDef:
+    """A `rows` field: child records edited as rows of this record (records/rows.py). Kept apart
+    from the stored and computed fields (`ObjectDef.rows`): it has no column and no expression type,
+    so everything that walks an object's fields is unaffected by it."""
+    name: str
+    label: str
+    object: str                        # the child object
+    relationship: str | None = None    # the child's master_detail field to this object (see link_rows)
+    help: str | None = None
+    max_rows: int = 1000
+
+
+@dataclass(frozen=True)
 class ValidationRule:
     name: str
     condition: str
@@ -103,10 +116,25 @@ class ObjectDef:
     sharing_model: str = "private"    # private | read | read_write | controlled_by_parent
     hierarchy_access: bool = True     # managers reach what their subordinates own
     multi_currency: bool = False      # records carry a currency_code (meta/currencies.py)
+    rows: Mapping[str, RowsDef] = dc_field(default_factory=dict)   # rows fields (not in `fields`)
+    # on a child object: its master_detail fields through which a parent edits it as rows; the
+    # object then has a `position` column (storage/tables.py). Set by link_rows.
+    row_links: tuple[str, ...] = ()
+    # the master_detail fields of which exactly one is set per record (when there are several):
+    # the storage CHECK constraint's columns, kept as state so the change pipeline can move the
+    # constraint on its own step (changes/rows_steps.py)
+    one_parent: tuple[str, ...] = ()
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any], *, package: str | None, source: str) -> "ObjectDef":
-        fields = {n: FieldDef.from_doc(n, f) for n, f in (doc.get("fields") or {}).items()}
+        docs = doc.get("fields") or {}
+        fields = {n: FieldDef.from_doc(n, f) for n, f in docs.items() if f.get("type") != "rows"}
+        rows = {n: RowsDef(n, f.get("label") or default_label(n), f["object"], f.get("relationship"),
+                           f.get("help"), int(f.get("max_rows", 1000)))
+                for n, f in docs.items() if f.get("type") == "rows"}
+        parents = [n for n, f in fields.items() if f.type == "master_detail"]
+        if len(parents) > 1:   # a child of one of several parents: exactly one is set (records/rows.py)
+            fields.update({n: replace(fields[n], required=False) for n in parents})
         rules = tuple(ValidationRule(r["name"], r["condition"], r["message"], r.get("field"))
                       for r in doc.get("validation_rules") or ())
         name_field = doc.get("name_field") or ("name" if "name" in fields else None)
@@ -117,7 +145,8 @@ class ObjectDef:
                    track_history=bool(doc.get("track_history", False)), package=package, source=source,
                    sharing_model=doc.get("sharing_model", "private"),
                    hierarchy_access=bool(doc.get("hierarchy_access", True)),
-                   multi_currency=bool(doc.get("multi_currency", False)))
+                   multi_currency=bool(doc.get("multi_currency", False)), rows=MappingProxyType(rows),
+                   one_parent=tuple(parents) if len(parents) > 1 else ())
 
     @property
     def table_name(self) -> str:
@@ -126,6 +155,11 @@ class ObjectDef:
     @property
     def stored_fields(self) -> list[FieldDef]:
         return [f for f in self.fields.values() if f.stored]
+
+    @property
+    def parent_fields(self) -> tuple[str, ...]:
+        """The master_detail fields: with several, exactly one is set per record."""
+        return tuple(n for n, f in self.fields.items() if f.type == "master_detail")
 
     @property
     def hierarchy_field(self) -> FieldDef | None:
@@ -223,11 +257,44 @@ class Metadata:
         return self.field_expr_type(last_obj, last_field)
 
     def master_of(self, obj: ObjectDef) -> FieldDef | None:
-        """The master-detail field a controlled_by_parent object inherits access through."""
+        """The master-detail field a controlled_by_parent object inherits access through (the
+        first; with several, see masters_of)."""
         return next((f for f in obj.fields.values() if f.type == "master_detail"), None)
+
+    def masters_of(self, obj: ObjectDef) -> list[FieldDef]:
+        """Every master-detail field: a record belongs to the parent its set one points to."""
+        return [f for f in obj.fields.values() if f.type == "master_detail"]
 
     def layouts_for(self, object_name: str) -> list[Component]:
         return [c for c in self.layouts.values() if c["object"] == object_name]
 
     def list_views_for(self, object_name: str) -> list[Component]:
         return [c for c in self.list_views.values() if c["object"] == object_name]
+
+
+def link_rows(objects: dict[str, ObjectDef]) -> dict[str, ObjectDef]:
+    """Resolve each rows field's relationship (the child's only master_detail field to the parent,
+    unless it names one) and tell each child object which of its master_detail fields carry rows.
+    What cannot be resolved is left for the semantic check (meta/validate_rows.py) to report."""
+    out = dict(objects)
+    links: dict[str, list[str]] = {}
+    for parent in objects.values():
+        resolved = {}
+        for rd in parent.rows.values():
+            child = objects.get(rd.object)
+            rel = rd.relationship
+            if child is not None and rel is None:
+                candidates = [f.name for f in child.fields.values()
+                              if f.type == "master_detail" and f.target == parent.name]
+                rel = candidates[0] if len(candidates) == 1 else None
+            field = child.fields.get(rel) if child is not None and rel else None
+            ok = field is not None and field.type == "master_detail" and field.target == parent.name
+            resolved[rd.name] = replace(rd, relationship=rel if ok else rd.relationship)
+            if ok and rel not in links.setdefault(child.name, []):
+                links[child.name].append(rel)
+        if resolved:
+            out[parent.name] = replace(out[parent.name], rows=MappingProxyType(resolved))
+    for name, fields in links.items():
+        ordered = tuple(n for n in out[name].fields if n in fields)
+        out[name] = replace(out[name], row_links=ordered)
+    return out

@@ -17,6 +17,7 @@ from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_
 from .model import Metadata, ObjectDef
 from .validate_approvals import check_approval_processes
 from .validate_email_templates import check_email_templates
+from .validate_rows import check_rows
 from .validate_settings import check_settings
 from .validate_security import check_security
 from .validate_transitions import check_transitions
@@ -166,6 +167,7 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
         if f.options.get("copy_from") or f.options.get("keep_in_sync"):
             errors += _check_copy(md, obj, f, at)
     hierarchies = [f.name for f in obj.fields.values() if f.is_hierarchy]
+    errors += check_rows(md, obj)
     for extra in hierarchies[1:]:
         # One tree per object: a record has one place in it, lists show one tree, and the write
         # lock that keeps concurrent moves from closing a cycle is per object.
@@ -293,7 +295,7 @@ def _check_layout(md: Metadata, comp) -> list[MetaError]:
     errors = []
     for s, section in enumerate(comp.get("sections") or ()):
         for i, name in enumerate(section.get("fields") or ()):
-            if name not in obj.fields and name not in SYSTEM_FIELDS:
+            if name not in obj.fields and name not in SYSTEM_FIELDS and name not in obj.rows:
                 errors.append(MetaError(comp.source, f"sections.{s}.fields.{i}", f"'{obj.name}' has no field '{name}'"))
     for r, rel in enumerate(comp.get("related_lists") or ()):
         child = md.objects.get(rel["object"])

@@ -225,6 +225,8 @@ class RecordReads:
         with self._read() as conn:
             record = self._load_full(conn, rt, cobj, rid, fields=fields, access=access, check_visible=True,
                                      with_access=with_access)
+            if record is not None and fields is None and cobj.obj.rows:   # child rows (records/rows.py)
+                record.update(self._read_rows(conn, rt, actor, cobj, rid))
         if record is None:
             raise NotFound(f"{object_name} '{record_id}' was not found")
         return record

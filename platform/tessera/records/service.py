@@ -47,12 +47,14 @@ from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..security.actor import Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
 from . import bulk, copies, geo_rows, hierarchy, history, natural_keys, permission_audit, user_rights
+from . import rows as child_rows
 from .hooks import WriteContext
 from .coerce import coercer_for, parse_id
 from .ids import new_id, new_ids
 from .errors import BulkFailed, Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed, WorkflowFailed
 from .aggregate import RecordAggregates
 from .reads import RecordReads, _now
+from .rows import RecordRows
 from .select import SelectBuilder
 from .serialize import to_api
 from .upsert import RecordUpserts
@@ -82,11 +84,12 @@ def _reports_workflow_failures(method):
     return run
 
 
-class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, RecordUpserts):
+class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, RecordUpserts, RecordRows):
     """Writes and the order of execution live here; reads (records/reads.py), checks against other
     rows (records/write_checks.py), expressions on write (records/write_rules.py), upserts by
     external id (records/upsert.py) and grouped figures (records/aggregate.py) are its parts;
-    natural-key lookups are resolved before step 2 (records/natural_keys.py)."""
+    natural-key lookups are resolved before step 2 (records/natural_keys.py); child rows written
+    with their parent are records/rows.py."""
 
     def __init__(self, engine, runtime_source, *, secret: bytes):
         self.engine = engine
@@ -149,6 +152,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "create")
+        if child_rows.named_in(cobj.obj, data):
+            return self._create_with_rows(actor, object_name, data, from_text)
         if isinstance(data, dict):
             self._check_field_rights(access, cobj, data, actor, owner=None)
         now = _now()
@@ -178,6 +183,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     tree = cobj.obj.hierarchy_field
                     if tree is not None and values.get(tree.name) is not None:
                         hierarchy.lock(conn, object_name)   # before the row locks the INSERT takes
+                    if cobj.obj.row_links:
+                        child_rows.append_positions(conn, cobj, [values])
                     self._insert(conn, cobj, [values])
                     if tree is not None and values.get(tree.name) is not None:
                         hierarchy.check_written(conn, cobj, [values["id"]])
@@ -228,6 +235,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             tree = cobj.obj.hierarchy_field
             if tree is not None and tree.name in batch.columns:
                 hierarchy.lock(conn, object_name)   # before the row locks the INSERT takes
+            if cobj.obj.row_links:
+                child_rows.append_positions_bulk(conn, cobj, batch, bulk.MISSING)
             try:
                 cobj.writer(conn.dialect).execute_columns(conn, batch.columns, batch.n, batch.constants)
             except IntegrityError as exc:
@@ -314,6 +323,15 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             if logged:
                 self.hooks.flush_logged(self._write_context(conn, rt, cobj, actor, now), logged)
         bulk.check_required(cobj, batch)
+        if cobj.obj.one_parent:
+            for index in range(batch.n):
+                errors = {}
+                child_rows.one_parent_errors(cobj.obj, {k: (None if v[index] is bulk.MISSING else v[index])
+                                                  for k, v in batch.columns.items() if k in cobj.obj.one_parent},
+                                       errors)
+                for name, messages in errors.items():
+                    if name not in batch.errors.get(index, ()):
+                        batch.fail(index, name, messages[0])
         for name, machine in cobj.state_machines.items():
             column = batch.columns.get(name) if machine.initial is not None else None
             for index, value in enumerate(column or ()):
@@ -348,6 +366,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         rid = self._parse_record_id(record_id)
         if not isinstance(data, dict):
             raise ValidationFailed("expected a JSON object of field values")
+        if child_rows.named_in(cobj.obj, data):
+            return self._update_with_rows(actor, object_name, record_id, data, expected_version, from_text)
         now = _now()
         with self._write() as conn:
             if cobj.obj.hierarchy_field is not None and cobj.obj.hierarchy_field.name in data:
@@ -372,6 +392,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             for name in cobj.required:
                 if name in changes and merged.get(name) is None and name not in errors:
                     errors.setdefault(name, []).append("is required")
+            if cobj.obj.one_parent and not set(cobj.obj.one_parent).isdisjoint(changes):
+                child_rows.one_parent_errors(cobj.obj, merged, errors)
             self._check_lookups(conn, rt, cobj, changes, errors, access)
             if cobj.state_machines:
                 self._check_transitions(conn, rt, cobj, actor, dict(current), merged, now, errors)
@@ -390,6 +412,9 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     was_admin = user_rights.is_admin(conn, rt, user_rights.user_of(object_name, current))
             prior = dict(current)
             self._check_rules_or_raise(conn, rt, cobj, merged, prior, now)
+            moved = child_rows.link_of(cobj.obj, merged) if cobj.obj.row_links else None
+            if moved is not None and moved != child_rows.link_of(cobj.obj, current):   # appended to its new parent
+                changes[child_rows.POSITION] = child_rows.next_position(conn, cobj.table, *moved)
             changes.update(updated_at=now, updated_by=actor.user_id, row_version=current["row_version"] + 1)
             try:
                 result = conn.execute(cobj.row_update, {**geo_rows.split(cobj.geo_fields, changes), "_rid": rid,
@@ -401,6 +426,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             tree = cobj.obj.hierarchy_field
             if tree is not None and changes.get(tree.name) is not None and changes[tree.name] != current[tree.name]:
                 hierarchy.check_written(conn, cobj, [rid])
+            if child_rows.POSITION in changes:
+                child_rows.close_gap(conn, cobj, current)
             history.record_changes(conn, cobj, current, changes, actor, now)
             if object_name in permission_audit.AUDITED:
                 permission_audit.updated(conn, rt, actor, object_name, current, changes)
@@ -444,6 +471,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 conn.execute(table.delete().where(table.c.id == rid))
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
+            if cobj.obj.row_links:
+                child_rows.close_gap(conn, cobj, current)
             if object_name in permission_audit.AUDITED:
                 permission_audit.deleted(conn, rt, actor, object_name, current)
             if guarded:
@@ -563,6 +592,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         for name in cobj.required:
             if values.get(name) is None and name not in errors:
                 errors[name] = ["is required"]
+        child_rows.one_parent_errors(cobj.obj, values, errors)
         for name, machine in cobj.state_machines.items():
             refusal = machine.start_refusal(values.get(name))
             if refusal and name not in errors:

@@ -8,7 +8,8 @@ A record is visible to a user when any of these holds (org-wide default `private
     criteria-based rules by an expression of the one expression language;
   - a manual share grants it to the user, the user's role or one of the user's groups.
 `read` / `read_write` defaults open reading (and editing) to everyone with object rights;
-`controlled_by_parent` objects inherit from their master record. view_all / modify_all object
+`controlled_by_parent` objects inherit from their master record (with several master_detail
+fields, from the one that is set: records/rows.py). view_all / modify_all object
 rights (or view_all_data / modify_all_data) bypass sharing for reading / editing.
 
 Everything is SQLAlchemy Core: role names and ids are bound parameters, expressions compile through
@@ -151,17 +152,24 @@ class SharingCompiler:
             return None
         model = obj.sharing_model
         if model == "controlled_by_parent":
-            master = self.md.master_of(obj)
-            if master is None:
+            masters = self.md.masters_of(obj)
+            if not masters:
                 model = "private"
             else:
-                parent = self.runtime.tables[master.target].alias()
-                parent_pred = self.predicate(actor, rights, master.target, parent, access=access,
-                                             dialect_name=dialect_name)
-                if parent_pred is None:
-                    return None
-                return [(f"access to the parent {master.target} record",
-                         alias.c[master.name].in_(select(parent.c.id).where(parent_pred)))]
+                # a child of one of several parents (exactly one master_detail set) is reached
+                # through the parent it belongs to: one clause per master_detail field
+                reasons = []
+                for master in masters:
+                    parent = self.runtime.tables[master.target].alias()
+                    parent_pred = self.predicate(actor, rights, master.target, parent, access=access,
+                                                 dialect_name=dialect_name)
+                    column = alias.c[master.name]
+                    if parent_pred is None and len(masters) == 1:
+                        return None
+                    clause = column.isnot(None) if parent_pred is None else \
+                        column.in_(select(parent.c.id).where(parent_pred))
+                    reasons.append((f"access to the parent {master.target} record", clause))
+                return reasons
         if model == "read_write" or (model == "read" and access == "read"):
             return None
         reasons = []

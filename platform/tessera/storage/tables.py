@@ -5,7 +5,8 @@ Tables are always built from metadata, never reflected (reflection loses `Uuid`,
 from __future__ import annotations
 
 from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
-                        MetaData, Numeric, String, Table, Text, Time, Uuid, and_, column, or_)
+                        MetaData, Numeric, String, Table, Text, Time, Uuid, and_, case, column, or_)
+from sqlalchemy.sql.elements import conv
 from sqlalchemy.types import TypeEngine
 
 from ..meta.geolocations import DEFAULT_SCALE, LIMITS, column_names
@@ -95,12 +96,45 @@ def field_indexes(table_name: str, field: FieldDef) -> list:
     return []
 
 
+POSITION = "position"
+
+
+def row_items(obj: ObjectDef) -> list:
+    """A rows child object (records/rows.py): its `position` column (1..n per parent; nullable, so
+    the change pipeline adds it without a table rewrite and numbers existing rows itself) and an
+    index on each parent key with the position (a parent's rows, in order)."""
+    if not obj.row_links:
+        return []
+    return [Column(POSITION, Integer, nullable=True)] + [
+        Index(f"ix_{obj.table_name}_{link}_{POSITION}", link, POSITION) for link in obj.row_links]
+
+
+def one_parent_check(obj: ObjectDef) -> CheckConstraint | None:
+    """With several master_detail fields, exactly one is set per row (a child of one of several
+    parents) — the record service says so first, naming the fields; this keeps storage honest.
+    Named ck_<table>_one_parent by the naming convention."""
+    parents = obj.one_parent
+    if not parents:
+        return None
+    count = sum((case((column(p).isnot(None), 1), else_=0) for p in parents[1:]),
+                case((column(parents[0]).isnot(None), 1), else_=0))
+    return CheckConstraint(count == 1, name=conv(one_parent_name(obj.table_name)))
+
+
+def one_parent_name(table_name: str) -> str:
+    return f"ck_{table_name}_one_parent"
+
+
 def build_table(obj: ObjectDef, metadata: MetaData) -> Table:
     cols = system_columns() + [c for f in obj.stored_fields for c in field_columns(obj, f)]
     extras = [ix for f in obj.stored_fields for ix in field_indexes(obj.table_name, f)]
     by_name = {c.name: c for c in cols}
     extras += [geo_check(obj.table_name, f, [by_name[n] for n in column_names(f.name)])
                for f in obj.stored_fields if f.type == "geolocation"]
+    extras += row_items(obj)
+    check = one_parent_check(obj)
+    if check is not None:
+        extras.append(check)
     # created_at + id: the default sort and the keyset pagination key
     extras.append(Index(f"ix_{obj.table_name}_created_at_id", "created_at", "id"))
     return Table(obj.table_name, metadata, *cols, *extras)

@@ -63,6 +63,11 @@ def describe_object(runtime, name: str, access) -> dict:
         "validation_rules": [{"name": r.name, **({"condition": r.condition} if customizer else {}),
                               "message": r.message, "field": r.field if r.field and readable(r.field) else None}
                              for r in obj.validation_rules],
+        # child records edited as rows of this one (records/rows.py), and whether this object is such a child
+        "rows": [{"name": rd.name, "label": rd.label, "object": rd.object, "relationship": rd.relationship,
+                  "max_rows": rd.max_rows} for rd in obj.rows.values() if access.can(rd.object, "read")],
+        "row_of": list(obj.row_links),
+        "one_parent_of": list(obj.one_parent),
         "layouts": [c.name for c in runtime.metadata.layouts_for(obj.name)],
         "list_views": [{"name": c.name, "label": c.get("label")} for c in runtime.metadata.list_views_for(obj.name)],
     }

@@ -14,6 +14,7 @@ from .openapi_automation import automation_paths, automation_schemas
 from .openapi_currency import currency_paths, currency_schemas
 from .openapi_fields import NO_NUL, input_schema, natural_key_input, output_schema
 from .openapi_hooks import hook_paths
+from .openapi_rows import rows_input, rows_output
 
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # Runtime -> {rights: document}
 _lock = threading.Lock()
@@ -86,6 +87,7 @@ def _build(runtime, access) -> dict:
         title = "".join(part.capitalize() for part in name.split("_"))
         props = _system_properties()
         props.update({f.name: output_schema(f, md) for f in obj.fields.values() if access.can_read_field(name, f.name)})
+        props.update(rows_output(obj, md, access))
         schemas[title] = {"type": "object", "title": obj.label, "properties": props}
         editable = [f for f in obj.stored_fields if not f.read_only and f.type != "autonumber"
                     and access.can_edit_field(name, f.name)]
@@ -94,6 +96,7 @@ def _build(runtime, access) -> dict:
         if access.can_edit_field(name, "owner"):
             writable["owner"] = {"type": "string", "format": "uuid",   # never blank: every record has an owner
                                  "description": "The owning user (default: the creator); null or \"\" is refused."}
+        writable.update(rows_input(obj, md, access))
         required = [f.name for f in editable if f.required and f.default is None and not f.default_expression]
         schemas[f"{title}Input"] = {"type": "object", "properties": writable, "additionalProperties": False,
                                     **({"required": required} if required else {})}

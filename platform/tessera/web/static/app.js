@@ -313,4 +313,67 @@
     treeLoad($b.attr('data-url'), ancestors.join(' '), $row, $row).then(function () { $row.remove(); },
       function (xhr) { $b.prop('disabled', false); toast(errorText(xhr), 'danger'); });
   });
+
+  // -- rows grids (ui/forms_rows.py): add, delete and reorder child rows — by drag, or by the
+  //    up/down buttons for keyboards — and keep input names `<rows>.<n>.<field>` in row order,
+  //    so the submitted order is the new order.
+  function rowsRenumber($grid) {
+    var name = $grid.attr('data-rows'), $rows = $grid.find('tbody > tr.rows-row');
+    var pattern = new RegExp('^' + name + '\\.(\\d+|__i__)\\.');
+    $rows.each(function (i) {
+      $(this).find('[name]').each(function () {
+        this.name = this.name.replace(pattern, name + '.' + i + '.');
+        if (this.id) { this.id = 'f-' + this.name.replace(/\./g, '-'); }
+      });
+      $(this).find('.rows-pos').text(i + 1);
+      $(this).find('.js-rows-up').prop('disabled', i === 0);
+      $(this).find('.js-rows-down').prop('disabled', i === $rows.length - 1);
+    });
+    $grid.find('.rows-count').text($rows.length);
+    $grid.find('.js-rows-add').prop('disabled', $rows.length >= parseInt($grid.attr('data-max-rows') || '1000', 10));
+  }
+  $(function () { $('.rows-grid').each(function () { rowsRenumber($(this)); }); });
+  $(document).on('click', '.js-rows-add', function () {
+    var $grid = $(this).closest('.rows-grid');
+    var $row = $($grid.find('template.rows-template').prop('content')).children('tr').first().clone();
+    $grid.find('tbody').append($row);
+    rowsRenumber($grid);
+    initWidgets($row);
+    $row.find(':input:visible').first().trigger('focus');
+  });
+  $(document).on('click', '.js-rows-delete', function () {
+    var $grid = $(this).closest('.rows-grid'), $row = $(this).closest('tr'), $next = $row.next('tr').length ? $row.next('tr') : $row.prev('tr');
+    $row.remove();
+    rowsRenumber($grid);
+    ($next.length ? $next.find('.js-rows-delete') : $grid.find('.js-rows-add')).trigger('focus');
+  });
+  $(document).on('click', '.js-rows-up, .js-rows-down', function () {
+    var $b = $(this), $grid = $b.closest('.rows-grid'), $row = $b.closest('tr');
+    if ($b.hasClass('js-rows-up')) { $row.insertBefore($row.prev('tr')); } else { $row.insertAfter($row.next('tr')); }
+    rowsRenumber($grid);
+    if (!$b.prop('disabled')) { $b.trigger('focus'); } else { $row.find('.js-rows-up, .js-rows-down').not(':disabled').first().trigger('focus'); }
+  });
+  var $dragged = null;
+  $(document).on('dragstart', '.rows-grid tr.rows-row', function (e) {
+    if ($(e.target).is(':input')) { return; }
+    $dragged = $(this).addClass('rows-dragging');
+    e.originalEvent.dataTransfer.effectAllowed = 'move';
+    e.originalEvent.dataTransfer.setData('text/plain', '');
+  });
+  $(document).on('dragover', '.rows-grid tr.rows-row', function (e) {
+    if (!$dragged || $(this).closest('tbody')[0] !== $dragged.closest('tbody')[0]) { return; }
+    e.preventDefault();
+    var rect = this.getBoundingClientRect();
+    if (this !== $dragged[0]) {
+      if (e.originalEvent.clientY < rect.top + rect.height / 2) { $dragged.insertBefore(this); } else { $dragged.insertAfter(this); }
+    }
+  });
+  $(document).on('drop dragend', '.rows-grid tr.rows-row', function (e) {
+    if (!$dragged) { return; }
+    e.preventDefault();
+    var $grid = $dragged.closest('.rows-grid');
+    $dragged.removeClass('rows-dragging');
+    $dragged = null;
+    rowsRenumber($grid);
+  });
 }(window.jQuery));

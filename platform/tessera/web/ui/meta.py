@@ -294,7 +294,8 @@ def layout_for(obj: ObjectDef) -> dict:
     chosen = next((l for l in layouts if l.name == obj.name), layouts[0] if layouts else None)
     if chosen is not None:
         sections = [{"label": s.get("label") or "", "columns": int(s.get("columns", 2)),
-                     "fields": [f for f in s.get("fields") or () if field_def(obj, f) is not None]}
+                     "fields": [f for f in s.get("fields") or () if field_def(obj, f) is not None],
+                     "rows": [f for f in s.get("fields") or () if f in obj.rows]}   # grids: ui/forms_rows.py
                     for s in chosen.get("sections") or ()]
         related = [dict(r) for r in chosen.get("related_lists") or ()]
     else:

@@ -12,8 +12,9 @@ from ...records.errors import RecordError, StaleVersion
 from .context import access, actor, forbidden, records, rt, safe_return, services, ui, user_info
 from .display import plain_text, render_value
 from .expr import expr_literal
-from .forms import (build_sections, default_values, editable_fields, error_messages, form_layout, is_editable,
+from .forms import (build_sections, default_values, editable_fields, form_layout, is_editable,
                     lookup_name, lookup_paths, read_form, to_api_values, to_form_value)
+from .forms_rows import add_grids, form_errors, read_rows, saved_rows, split_errors
 from .history import history_list
 from .meta import (color_for, column, columns, display_def, field_def, layout_for, list_views_for, name_field,
                    object_icon, query_fields, readable_name_field, record_title, require_app, require_object)
@@ -167,9 +168,11 @@ def _clone_values(obj, record_id, names) -> dict:
     return out
 
 
-def _render_form(app, obj, *, mode, values, errors=None, top=None, record=None, status=200, lookup_texts=None):
+def _render_form(app, obj, *, mode, values, errors=None, top=None, record=None, status=200, lookup_texts=None,
+                 rows=None, row_errors=None):
     sections = build_sections(obj, mode=mode, values=values, errors=errors or {}, record=record,
                               app_name=app.name, lookup_texts=lookup_texts)
+    add_grids(sections, obj, rows=rows or {}, errors=row_errors or {}, app_name=app.name)
     ret = safe_return(request.values.get("_return"), "")
     cancel = ret or (url_for("ui.record_page", app_name=app.name, object_name=obj.name, record_id=record["id"])
                      if record else url_for("ui.list_view", app_name=app.name, object_name=obj.name))
@@ -197,14 +200,18 @@ def new_record(app_name, object_name):
         return _render_form(app, obj, mode="create", values=values, lookup_texts=texts)
     raw = read_form(obj, names, request.form)
     data, conv_errors = to_api_values(obj, raw, mode="create")
-    if conv_errors:
-        return _render_form(app, obj, mode="create", values=raw, errors=conv_errors,
-                            top=["Please fix the highlighted fields."], status=422)
+    rows_data, rows_raw, rows_conv = read_rows(obj, request.form)
+    data.update(rows_data)
+    if conv_errors or rows_conv:
+        _own, grid_errors = split_errors(rows_conv, obj)
+        return _render_form(app, obj, mode="create", values=raw, errors=conv_errors, rows=rows_raw,
+                            row_errors=grid_errors, top=["Please fix the highlighted fields."], status=422)
     try:
         rec = records().create(actor(), obj.name, data)
     except RecordError as exc:
-        top, by_field = error_messages(exc, obj, set(names))
-        return _render_form(app, obj, mode="create", values=raw, errors=by_field, top=top, status=exc.status)
+        top, by_field, grid_errors = form_errors(exc, obj, set(names))
+        return _render_form(app, obj, mode="create", values=raw, errors=by_field, top=top, status=exc.status,
+                            rows=rows_raw, row_errors=grid_errors)
     flash(f"{obj.label} “{record_title(obj, rec)}” was created.", "success")
     dest = safe_return(request.form.get("_return"), "") or url_for(
         "ui.record_page", app_name=app.name, object_name=obj.name, record_id=rec["id"])
@@ -241,13 +248,17 @@ def edit_record(app_name, object_name, record_id):
             forbidden(f"This {obj.label.lower()} is locked while it awaits approval.")
         values = {n: to_form_value(field_def(obj, n), record.get(n)) for n in names}
         return _render_form(app, obj, mode="edit", values=values, record=record,
-                            lookup_texts=_lookup_texts(obj, record, values))
+                            lookup_texts=_lookup_texts(obj, record, values), rows=saved_rows(obj, record["id"]))
     raw = read_form(obj, names, request.form)
     texts = _lookup_texts(obj, record, raw)
     data, conv_errors = to_api_values(obj, raw, mode="edit", current=record)
-    if conv_errors:
+    rows_data, rows_raw, rows_conv = read_rows(obj, request.form)
+    data.update(rows_data)
+    if conv_errors or rows_conv:
+        _own, grid_errors = split_errors(rows_conv, obj)
         return _render_form(app, obj, mode="edit", values=raw, errors=conv_errors, record=record,
-                            top=["Please fix the highlighted fields."], status=422, lookup_texts=texts)
+                            top=["Please fix the highlighted fields."], status=422, lookup_texts=texts,
+                            rows=rows_raw, row_errors=grid_errors)
     version = request.form.get("_row_version", "")
     try:
         if data:
@@ -255,12 +266,12 @@ def edit_record(app_name, object_name, record_id):
                              expected_version=int(version) if version.isdigit() else None)
     except StaleVersion:
         return _render_form(app, obj, mode="edit", values=raw, record=record, status=412, lookup_texts=texts,
-                            top=["Someone else changed this record while you were editing it. Your changes are "
+                            rows=rows_raw, top=["Someone else changed this record while you were editing it. Your changes are "
                                  "still in the form: open the record in another tab to compare, then save again."])
     except RecordError as exc:
-        top, by_field = error_messages(exc, obj, set(names))
+        top, by_field, grid_errors = form_errors(exc, obj, set(names))
         return _render_form(app, obj, mode="edit", values=raw, errors=by_field, top=top, record=record,
-                            status=exc.status, lookup_texts=texts)
+                            status=exc.status, lookup_texts=texts, rows=rows_raw, row_errors=grid_errors)
     flash(f"{obj.label} “{record_title(obj, record)}” was saved." if data else "Nothing changed.", "success")
     dest = safe_return(request.form.get("_return"), "") or url_for(
         "ui.record_page", app_name=app.name, object_name=obj.name, record_id=record["id"])
