@@ -80,3 +80,19 @@ def test_a_parent_without_currency_totals_in_the_corporate_currency(services, ap
         api.post("/api/v1/records/deal_item", json={"name": "x", "deal": deal["id"], "price": price,
                                                     "currency_code": code})
     assert amount(api.get(f"/api/v1/records/deal/{deal['id']}").json["items_total"]) == Decimal("20.00")
+
+
+def test_aggregates_sum_amounts_of_several_currencies_in_the_corporate_currency(fx, api):
+    deal_with_items(api, "EUR", (100, "EUR"), (125, "USD"), (16000, "JPY"))
+    by_currency = api.get("/api/v1/records/deal_item/aggregate",
+                          query_string={"group_by": "currency_code", "metrics": "count,sum:price,max:price",
+                                        "sort": "currency_code"}).json["groups"]
+    assert [(g["key"]["currency_code"], amount(g["values"]["sum:price"])) for g in by_currency] == [
+        ("EUR", Decimal("100.00")), ("JPY", Decimal("100.00")), ("USD", Decimal("100.00"))]
+    total = api.get("/api/v1/records/deal_item/aggregate", query_string={"metrics": "sum:price,avg:price"}).json
+    [group] = total["groups"]
+    assert amount(group["values"]["sum:price"]) == Decimal("300.00")
+    assert amount(group["values"]["avg:price"]) == Decimal("100.00")
+    deal_with_items(api, "EUR", (50, "GBP"))                          # no GBP rate: the total is blank
+    [group] = api.get("/api/v1/records/deal_item/aggregate", query_string={"metrics": "sum:price"}).json["groups"]
+    assert group["values"]["sum:price"] is None

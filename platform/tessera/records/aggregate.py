@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Date, DateTime, Float, Integer, case, cast, distinct, func, literal, null, select
 
+from ..currency import conversion
+from ..meta.currencies import CURRENCY_FIELD
 from ..security.actor import Actor
 from ..storage.engine import retry_on_stale_statements
 from .errors import BadQuery
@@ -133,10 +136,20 @@ def date_bucket(column, unit: str, field_type: str, dialect_name: str):
 
 
 def metric_input(b: SelectBuilder, metric: Metric):
-    """The per-row value a metric aggregates — the single place to change what is summed.
-    Multi-currency (h-currency) plugs in here: a currency field of a multi_currency object is to be
-    converted to the corporate currency (currency/conversion.convert) before sum and avg."""
-    return b.column(metric.path)
+    """(the per-row value a metric aggregates, the raw amount when that value is a conversion or
+    None) — the single place that decides what is summed. An amount of a multi-currency object is
+    summed, averaged and compared in the corporate currency, at today's rates (currency/conversion.py);
+    the raw amount lets the aggregate tell a missing rate (blank) from no rows."""
+    column = b.column(metric.path)
+    if metric.function not in ("sum", "avg", "min", "max") or b.field_type(metric.path) != "currency":
+        return column, None
+    _alias, owner = b._join(metric.path[:-1])
+    if not owner.obj.multi_currency:
+        return column, None
+    settings = b.runtime.metadata.org_settings
+    day = b.now.date() if b.now is not None else date.today()
+    code = b.column((*metric.path[:-1], CURRENCY_FIELD))
+    return conversion.convert(column, code, None, day, settings.corporate_currency), column
 
 
 def metric_aggregate(metric: Metric, column):
@@ -147,6 +160,16 @@ def metric_aggregate(metric: Metric, column):
     if metric.function == "avg":
         return func.avg(column, type_=Float())   # floats, as the record API shows numbers
     return getattr(func, metric.function)(column)
+
+
+def _aggregated(metric: Metric, rows_q, i: int):
+    """Metric i over the inner rows; a converted amount is blank when any row lacked a rate."""
+    if not metric.path:
+        return metric_aggregate(metric, None)
+    if f"r{i}" in rows_q.c:
+        return conversion.complete_or_null(rows_q.c[f"r{i}"], rows_q.c[f"m{i}"],
+                                           lambda column: metric_aggregate(metric, column))
+    return metric_aggregate(metric, rows_q.c[f"m{i}"])
 
 
 def _result_type(metric: Metric, field_type: str | None) -> str | None:
@@ -189,7 +212,10 @@ class RecordAggregates:
                 ftype = self._metric_type(b, metric)
                 metric_types.append(_result_type(metric, ftype))
                 if metric.path is not None:
-                    inner.append(metric_input(b, metric).label(f"m{i}"))
+                    value, raw = metric_input(b, metric)
+                    inner.append(value.label(f"m{i}"))
+                    if raw is not None:
+                        inner.append(raw.label(f"r{i}"))
             where = []
             visible = access.visible(object_name, b.base, dialect)
             if visible is not None:
@@ -198,8 +224,7 @@ class RecordAggregates:
                 where.append(self._filter_condition(rt, access, cobj, b, filter))
             rows_q = select(*inner or [literal(1).label("one")]).select_from(b.from_clause).where(*where).subquery()
             key_cols = [rows_q.c[f"k{i}"] for i in range(len(keys))]
-            metric_cols = [metric_aggregate(m, rows_q.c[f"m{i}"] if m.path else None).label(f"v{i}")
-                           for i, m in enumerate(measures)]
+            metric_cols = [_aggregated(m, rows_q, i).label(f"v{i}") for i, m in enumerate(measures)]
             stmt = select(*[c.label(f"g{i}") for i, c in enumerate(key_cols)], *metric_cols).select_from(rows_q)
             if key_cols:
                 stmt = stmt.group_by(*key_cols)
