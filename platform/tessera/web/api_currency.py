@@ -17,8 +17,9 @@ from datetime import date
 from flask import g, jsonify, request
 
 from ..currency import rates
-from ..records.errors import BadQuery, Forbidden, NotFound, ValidationFailed
+from ..records.errors import BadQuery, NotFound, ValidationFailed
 from .api import api, services
+from .api_automation import _require_setup_rights
 
 
 def _settings():
@@ -32,12 +33,6 @@ def _day(text: str | None, name: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise BadQuery(f"{name}: '{text[:40]}' is not a date (YYYY-MM-DD)") from None
-
-
-def _require_admin(what: str) -> None:
-    access = services().runtimes.current().security.access_for(g.actor)
-    if not access.system("customize_metadata"):
-        raise Forbidden(f"{what} is for admins (customize_metadata)")
 
 
 @api.get("/currencies")
@@ -65,7 +60,7 @@ def _parsed(code: str, effective_from: str, rate) -> rates.Rate:
 
 @api.put("/currency-rates/<code>/<effective_from>")
 def put_currency_rate(code: str, effective_from: str):
-    _require_admin("setting exchange rates")
+    _require_setup_rights("setting exchange rates")
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "rate" not in body:
         raise BadQuery('the body must be a JSON object with a "rate" (e.g. {"rate": "1.08"})')
@@ -79,7 +74,7 @@ def put_currency_rate(code: str, effective_from: str):
 
 @api.delete("/currency-rates/<code>/<effective_from>")
 def delete_currency_rate(code: str, effective_from: str):
-    _require_admin("deleting exchange rates")
+    _require_setup_rights("deleting exchange rates")
     rate = _parsed(code, effective_from, 1)
     if not rates.delete_rate(services().engine, rate.code, rate.effective_from):
         raise NotFound(f"there is no {code} rate from {effective_from}")

@@ -3,22 +3,13 @@ their dated exchange rates. Setting and deleting rates is described only to admi
 the document shows only what the caller may call (web/openapi.py)."""
 from __future__ import annotations
 
+from .openapi_automation import _error, _json, _ref
+
 _CODE = {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code"}
 _DAY = {"type": "string", "format": "date"}
 _RATE = {"type": "string", "pattern": r"^\d+(\.\d{1,12})?$",
          "description": "units of the currency one unit of the corporate currency buys (a decimal string)"}
 
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(name: str, description: str = "OK") -> dict:
-    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
-
-
-def _error() -> dict:
-    return {"description": "error", "content": {"application/json": {"schema": _ref("Error")}}}
 
 
 def currency_schemas() -> dict:
