@@ -185,6 +185,10 @@ def value_for(w: World, owner_id: str, f: dict):
         return [f["values"][0]["value"]]
     if t == "json":
         return {"n": n}
+    if t == "geolocation":
+        return {"latitude": 48.8566, "longitude": 2.3522}
+    if t == "duration":
+        return 3600
     raise AssertionError(f"no test value for field type {t}")
 
 

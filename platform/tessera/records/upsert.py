@@ -51,6 +51,12 @@ class RecordUpserts:
         with self._write() as conn, self.on_connection(conn):
             record_id = self._find_by_key(conn, access, cobj, key_field, key)
             if record_id is None and must_exist:
+                # bad input is a 422 whatever the precondition: the body is checked before it is refused
+                _values, errors = self._coerce_input(cobj, data, False)
+                if errors:
+                    raise ValidationFailed("invalid input: " + ", ".join(f"{name}: {'; '.join(messages)}"
+                                                                         for name, messages in errors.items()),
+                                           fields=errors)
                 raise StaleVersion(f"there is no {object_name} with {key_field} '{key}' to update (If-Match was sent)")
             if record_id is None:
                 try:
