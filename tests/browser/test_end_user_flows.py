@@ -177,6 +177,7 @@ def test_list_views_search_and_phone(page, live_server, live_services, rep, rep_
     # sort by a column header, then a quick filter chip, then the search box
     # each step reloads the page: auto-waiting assertions, not snapshots taken mid-navigation
     page.click("th >> text=Amount")
+    expect(page).to_have_url(re.compile(r"sort=amount"))   # the sorted page, not the one it replaces
     expect(page.locator("tbody tr").first).to_contain_text(re.compile(r"4,000\.00|9,000\.00"))
     page.click(".quick-filter button:has-text('Stage')")
     page.click(".filter-menu >> text=Proposal")
