@@ -5,24 +5,15 @@ two concurrent moves cannot close a cycle together (PostgreSQL)."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from tessera.expr.hierarchy import MAX_DEPTH
-from tessera.meta.source import load_package
 from tessera.records.errors import ValidationFailed
 from tessera.security.actor import SYSTEM
 
-ROOT = Path(__file__).resolve().parents[2]
 REP_PASSWORD = "harbor-violet-ledger-5"
-
-
-@pytest.fixture
-def sales(services):
-    services.changes.install_packages([load_package(ROOT / "apps" / "sales")], author="test", message="sales")
-    return services
 
 
 @pytest.fixture

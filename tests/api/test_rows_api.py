@@ -6,21 +6,12 @@ rows the viewer may see appear, and rows of a quote the viewer cannot see cannot
 another one."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from tessera.meta.source import load_package
 from tessera.security.actor import SYSTEM
 
-ROOT = Path(__file__).resolve().parents[2]
 REP_PASSWORD = "harbor-violet-ledger-5"
-
-
-@pytest.fixture
-def sales(services):
-    services.changes.install_packages([load_package(ROOT / "apps" / "sales")], author="test", message="sales")
-    return services
 
 
 @pytest.fixture
