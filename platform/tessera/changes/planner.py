@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dc_field, replace
 
 from ..meta.model import FieldDef, Metadata, ObjectDef
+from ..meta.source import COMPONENT_KINDS
 from .hierarchy_check import MakeHierarchy
 from .geo_retype import AlterGeolocation, is_geolocation_change
 from .rows_steps import OneParentCheck, RowPositions
@@ -48,9 +49,6 @@ class Plan:
 
 SECURITY_KINDS = {"profiles": "profile", "permission_sets": "permission_set",
                   "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule"}
-COMPONENT_KINDS = {"layouts": "layout", "list_views": "list_view", "apps": "app", **SECURITY_KINDS,
-                   "workflows": "workflow", "email_templates": "email_template",
-                   "approval_processes": "approval_process", "settings": "org_settings"}
 
 _STORAGE_KEYS = {"type", "max_length", "precision", "scale", "required", "unique", "indexed", "to", "on_delete",
                  "restricted"}

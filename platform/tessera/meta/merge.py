@@ -17,16 +17,12 @@ from .errors import MetaError, MetadataInvalid
 from .currencies import CURRENCY_FIELD, OrgSettings
 from .model import Component, Metadata, ObjectDef, link_rows
 from .schema import validate_document
+from .source import COMPONENT_KINDS as _KIND_OF_DIR
 
 # Which fields keep a history is the org admin's choice (as in Salesforce), not part of a package's contract.
 DEFAULT_CUSTOMIZABLE = {"object": ["label", "plural_label", "description", "track_history", "sharing_model",
                                    "hierarchy_access", "multi_currency"],
                         "field": ["label", "help", "track_history"]}
-_KIND_OF_DIR = {"layouts": "layout", "list_views": "list_view", "apps": "app", "profiles": "profile",
-               "permission_sets": "permission_set", "permission_set_groups": "permission_set_group",
-               "roles": "role", "sharing_rules": "sharing_rule", "workflows": "workflow",
-               "email_templates": "email_template", "approval_processes": "approval_process",
-               "settings": "org_settings"}
 
 
 def dependency_order(packages: list[dict]) -> list[dict]:
@@ -304,7 +300,8 @@ def build_metadata(snapshot: dict) -> Metadata:
                   permission_set_groups=components("permission_set_groups"), roles=components("roles"),
                   sharing_rules=components("sharing_rules"), workflows=components("workflows"),
                   email_templates=components("email_templates"),
-                  approval_processes=components("approval_processes"), settings=components("settings"))
+                  approval_processes=components("approval_processes"), settings=components("settings"),
+                  reports=components("reports"), dashboards=components("dashboards"))
     errors = check_semantics(md)
     if errors:
         raise MetadataInvalid(errors)

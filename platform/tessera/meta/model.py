@@ -218,6 +218,8 @@ class Metadata:
     email_templates: Mapping[str, Component] = dc_field(default_factory=dict)
     approval_processes: Mapping[str, Component] = dc_field(default_factory=dict)
     settings: Mapping[str, Component] = dc_field(default_factory=dict)   # at most "org" (settings/org.yaml)
+    reports: Mapping[str, Component] = dc_field(default_factory=dict)
+    dashboards: Mapping[str, Component] = dc_field(default_factory=dict)
 
     @cached_property
     def org_settings(self) -> OrgSettings:

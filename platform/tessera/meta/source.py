@@ -21,7 +21,10 @@ COMPONENT_DIRS = {"objects": "object", "layouts": "layout", "list_views": "list_
                   "profiles": "profile", "permission_sets": "permission_set",
                   "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule",
                   "workflows": "workflow", "email_templates": "email_template",
-                  "approval_processes": "approval_process", "settings": "org_settings"}
+                  "approval_processes": "approval_process", "settings": "org_settings",
+                  "reports": "report", "dashboards": "dashboard"}
+# every component folder but objects/: kept as documents (meta/model.py Component)
+COMPONENT_KINDS = {dirname: kind for dirname, kind in COMPONENT_DIRS.items() if dirname != "objects"}
 LOCK_FILE = "packages.lock.yaml"
 MAX_DIRECTORY_FILES = 5000                 # entries of the component folders, read or not
 MAX_DIRECTORY_BYTES = 32 * 1024 * 1024     # YAML read from one package or org directory

@@ -17,6 +17,7 @@ from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_
 from .model import Metadata, ObjectDef
 from .validate_approvals import check_approval_processes
 from .validate_email_templates import check_email_templates
+from .reports import check_dashboards, check_reports
 from .validate_rows import check_rows
 from .validate_settings import check_settings
 from .validate_security import check_security
@@ -77,6 +78,8 @@ def check_semantics(md: Metadata) -> list[MetaError]:
     errors += check_workflows(md)
     errors += check_approval_processes(md)
     errors += check_settings(md)
+    errors += check_reports(md)
+    errors += check_dashboards(md)
     return errors
 
 

@@ -20,14 +20,16 @@ A part of RecordService (records/service.py), like records/reads.py.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Date, DateTime, Float, Integer, case, cast, distinct, func, literal, null, select
 
 from ..currency import conversion
+from ..meta.aggregates import (DEFAULT_LIMIT, MAX_GROUPS, MAX_KEYS, MAX_METRICS, AggregateSpecError, GroupKey,
+                               Metric, KEY_PATTERN, split_items, grouping_problem, metric_problem, parse_group_by, parse_metrics)
 from ..meta.currencies import CURRENCY_FIELD
+from ..meta.fieldtypes import USER_LINKS
 from ..security.actor import Actor
 from ..storage.engine import retry_on_stale_statements
 from .errors import BadQuery
@@ -35,33 +37,7 @@ from .reads import _now
 from .select import SelectBuilder
 from .serialize import to_api
 
-MAX_GROUPS = 2000          # rows an aggregate may return; a bigger limit is refused, not truncated
-DEFAULT_LIMIT = 1000
-MAX_KEYS, MAX_METRICS = 8, 32
-DATE_UNITS = ("day", "week", "month", "quarter", "year")
-FUNCTIONS = ("count", "sum", "avg", "min", "max", "count_distinct")
-SUMMABLE = frozenset(("number", "currency", "percent", "integer", "duration"))
-ORDERED = SUMMABLE | {"date", "datetime", "time"}
-UNGROUPABLE = frozenset(("json", "geolocation", "rich_text", "textarea"))   # no equality worth grouping on
-
-_PATH = r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,4}"
-_KEY = re.compile(rf"(?P<path>{_PATH})(:(?P<unit>[a-z]+))?")
-_METRIC = re.compile(rf"(?P<fn>[a-z_]+)(:(?P<path>{_PATH}))?")
-
-
-@dataclass(frozen=True)
-class GroupKey:
-    name: str                   # as the caller wrote it: "close_date:month"
-    path: tuple[str, ...]
-    unit: str | None
-
-
-@dataclass(frozen=True)
-class Metric:
-    name: str                   # "sum:amount", "count"
-    function: str
-    path: tuple[str, ...] | None
-
+__all__ = ["AggregateResult", "RecordAggregates", "DEFAULT_LIMIT", "MAX_GROUPS", "GroupKey", "Metric"]
 
 @dataclass
 class AggregateResult:
@@ -69,46 +45,6 @@ class AggregateResult:
     metrics: list[str]
     groups: list[dict]          # [{"key": {name: value}, "values": {name: value}}]
     truncated: bool             # more groups exist than `limit`
-
-
-def _items(value, what: str, most: int) -> list[str]:
-    """Entries of a comma-separated string or a list; a blank string is no entry, a blank entry an error."""
-    if isinstance(value, str):
-        value = value.split(",") if value.strip() else []
-    if value is None:
-        value = []
-    if not isinstance(value, (list, tuple)) or not all(isinstance(i, str) for i in value):
-        raise BadQuery(f"{what}: a comma-separated list of names")
-    items = [i.strip() for i in value]
-    if len(items) > most:
-        raise BadQuery(f"{what}: at most {most} entries ({len(items)} given)")
-    if len(set(items)) != len(items):
-        raise BadQuery(f"{what}: an entry is repeated")
-    return items
-
-
-def parse_group_by(value) -> list[GroupKey]:
-    keys = []
-    for item in _items(value, "group_by", MAX_KEYS):
-        m = _KEY.fullmatch(item)
-        if m is None:
-            raise BadQuery(f"group_by: {item[:80]!r} is not a field path or FIELD:{'|'.join(DATE_UNITS)}")
-        if m["unit"] is not None and m["unit"] not in DATE_UNITS:
-            raise BadQuery(f"group_by: '{item}': the date grouping must be one of {', '.join(DATE_UNITS)}")
-        keys.append(GroupKey(item, tuple(m["path"].split(".")), m["unit"]))
-    return keys
-
-
-def parse_metrics(value) -> list[Metric]:
-    metrics = []
-    for item in _items(value, "metrics", MAX_METRICS) or ["count"]:
-        m = _METRIC.fullmatch(item)
-        if m is None or m["fn"] not in FUNCTIONS:
-            raise BadQuery(f"metrics: {item[:80]!r} is not count or FUNCTION:FIELD ({', '.join(FUNCTIONS[1:])})")
-        if (m["fn"] == "count") != (m["path"] is None):
-            raise BadQuery(f"metrics: '{item}': count takes no field; {m['fn']} needs one ({m['fn']}:FIELD)")
-        metrics.append(Metric(item, m["fn"], tuple(m["path"].split(".")) if m["path"] else None))
-    return metrics
 
 
 def date_bucket(column, unit: str, field_type: str, dialect_name: str):
@@ -135,12 +71,15 @@ def date_bucket(column, unit: str, field_type: str, dialect_name: str):
     return case((column.is_(None), null()), else_=func.printf("%s-%02d-01", func.strftime("%Y", column), first))
 
 
-def metric_input(b: SelectBuilder, metric: Metric):
+def metric_input(b: SelectBuilder, metric: Metric, field_type: str | None):
     """(the per-row value a metric aggregates, the raw amount when that value is a conversion or
-    None) — the single place that decides what is summed. An amount of a multi-currency object is
-    summed, averaged and compared in the corporate currency, at today's rates (currency/conversion.py);
-    the raw amount lets the aggregate tell a missing rate (blank) from no rows."""
+    None) — the single place that decides what is summed. A checkbox sums as 1 when ticked (win
+    rate = sum:is_won / count). An amount of a multi-currency object is summed, averaged and
+    compared in the corporate currency, at today's rates (currency/conversion.py); the raw amount
+    lets the aggregate tell a missing rate (blank) from no rows."""
     column = b.column(metric.path)
+    if field_type == "boolean" and metric.function in ("sum", "avg"):
+        return case((column.is_(True), literal(1)), (column.is_(False), literal(0)), else_=null()), None
     if metric.function not in ("sum", "avg", "min", "max") or b.field_type(metric.path) != "currency":
         return column, None
     _alias, owner = b._join(metric.path[:-1])
@@ -173,7 +112,7 @@ def _aggregated(metric: Metric, rows_q, i: int):
 
 
 def _result_type(metric: Metric, field_type: str | None) -> str | None:
-    if metric.function in ("count", "count_distinct"):
+    if metric.function in ("count", "count_distinct") or (metric.function == "sum" and field_type == "boolean"):
         return "integer"
     if metric.function == "avg":
         return "number"
@@ -184,35 +123,56 @@ class RecordAggregates:
     """aggregate(): uses self.runtime, _object, _access, _read, _builder, _readable_paths and
     _filter_condition of RecordService / RecordReads."""
 
-    @retry_on_stale_statements
     def aggregate(self, actor: Actor, object_name: str, *, group_by=None, metrics=None, filter: str | None = None,
                   sort=None, limit: int = DEFAULT_LIMIT) -> AggregateResult:
+        return self.aggregate_sets(actor, object_name, grouping_sets=[group_by], metrics=metrics, filter=filter,
+                                   sort=sort, limit=limit)[0]
+
+    @retry_on_stale_statements
+    def aggregate_sets(self, actor: Actor, object_name: str, *, grouping_sets, metrics=None,
+                       filter: str | None = None, sort=None, limit: int = DEFAULT_LIMIT,
+                       labels: bool = False) -> list[AggregateResult]:
+        """The same metrics over the same rows grouped several ways (a report's groups, its subtotals
+        and its grand total: [[stage, close_date:month], [stage], []]), in one read. Each set is
+        sorted by the `sort` entries it holds and limited to `limit` groups. With `labels`, a group
+        keyed by a lookup also carries the linked record's name (`labels`: {key: name}) when the
+        viewer may read it — grouped along with the id, so two records of one name stay apart."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "read")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_GROUPS:
             raise BadQuery(f"limit must be an integer from 1 to {MAX_GROUPS}")
-        keys, measures = parse_group_by(group_by), parse_metrics(metrics)
+        try:
+            sets = [parse_group_by(group_by) for group_by in grouping_sets]
+            measures = parse_metrics(metrics)
+            self._aggregate_order([k for keys in sets for k in keys], measures, sort)   # every entry is known
+        except AggregateSpecError as exc:
+            raise BadQuery(str(exc)) from None
+        keys = list({k.name: k for keys in sets for k in keys}.values())   # every key once, first seen first
         self._readable_paths(rt, access, cobj, [".".join(k.path) for k in keys], "group_by")
         self._readable_paths(rt, access, cobj, [".".join(m.path) for m in measures if m.path], "metrics")
-        order = self._aggregate_order(keys, measures, sort)
+        orders = [self._aggregate_order(set_keys, measures, sort, skip_missing=len(sets) > 1) for set_keys in sets]
+        results = []
         with self._read() as conn:
             dialect = conn.dialect.name
             b = self._builder(rt, object_name, conn, _now(), access)
-            key_types, inner = [], []
+            key_types, inner = {}, []
             for i, key in enumerate(keys):
                 ftype = self._group_type(rt, cobj, b, key)
                 column = b.column(key.path)
                 if key.unit is not None:
                     column, ftype = date_bucket(column, key.unit, ftype, dialect), "date"
-                key_types.append(ftype)
+                key_types[key.name] = ftype
                 inner.append(column.label(f"k{i}"))
+                label_path = self._label_path(rt, access, cobj, key) if labels else None
+                if label_path is not None:
+                    inner.append(b.column(label_path).label(f"l{i}"))
             metric_types = []
             for i, metric in enumerate(measures):
                 ftype = self._metric_type(b, metric)
                 metric_types.append(_result_type(metric, ftype))
                 if metric.path is not None:
-                    value, raw = metric_input(b, metric)
+                    value, raw = metric_input(b, metric, ftype)
                     inner.append(value.label(f"m{i}"))
                     if raw is not None:
                         inner.append(raw.label(f"r{i}"))
@@ -223,52 +183,76 @@ class RecordAggregates:
             if filter is not None:
                 where.append(self._filter_condition(rt, access, cobj, b, filter))
             rows_q = select(*inner or [literal(1).label("one")]).select_from(b.from_clause).where(*where).subquery()
-            key_cols = [rows_q.c[f"k{i}"] for i in range(len(keys))]
-            metric_cols = [_aggregated(m, rows_q, i).label(f"v{i}") for i, m in enumerate(measures)]
-            stmt = select(*[c.label(f"g{i}") for i, c in enumerate(key_cols)], *metric_cols).select_from(rows_q)
-            if key_cols:
-                stmt = stmt.group_by(*key_cols)
-            for kind, index, descending in order:
-                column = key_cols[index] if kind == "key" else metric_cols[index]
-                expr = column if kind == "key" else column.element
-                # blanks last in both directions, on both databases (their defaults differ)
-                stmt = stmt.order_by(case((expr.is_(None), literal(1)), else_=literal(0)),
-                                     expr.desc() if descending else expr.asc())
-            rows = conn.execute(stmt.limit(limit + 1)).all()
-        truncated = len(rows) > limit
-        n = len(keys)
-        groups = [{"key": {k.name: to_api(row[i], key_types[i]) for i, k in enumerate(keys)},
-                   "values": {m.name: to_api(row[n + i], metric_types[i])
-                              for i, m in enumerate(measures)}}
-                  for row in rows[:limit]]
-        return AggregateResult([k.name for k in keys], [m.name for m in measures], groups, truncated)
+            index = {k.name: i for i, k in enumerate(keys)}
+            for set_keys, order in zip(sets, orders):
+                key_cols = [rows_q.c[f"k{index[k.name]}"] for k in set_keys]
+                label_cols = [(k.name, rows_q.c[f"l{index[k.name]}"]) for k in set_keys
+                              if f"l{index[k.name]}" in rows_q.c]
+                metric_cols = [_aggregated(m, rows_q, i).label(f"v{i}") for i, m in enumerate(measures)]
+                stmt = select(*[c.label(f"g{i}") for i, c in enumerate(key_cols)], *metric_cols,
+                              *[c.label(f"n{i}") for i, (_name, c) in enumerate(label_cols)]).select_from(rows_q)
+                if key_cols:
+                    stmt = stmt.group_by(*key_cols, *[c for _name, c in label_cols])
+                for kind, position, descending in order:
+                    column = key_cols[position] if kind == "key" else metric_cols[position]
+                    expr = column if kind == "key" else column.element
+                    # blanks last in both directions, on both databases (their defaults differ)
+                    stmt = stmt.order_by(case((expr.is_(None), literal(1)), else_=literal(0)),
+                                         expr.desc() if descending else expr.asc())
+                rows = conn.execute(stmt.limit(limit + 1)).all()
+                n = len(set_keys)
+                groups = [{"key": {k.name: to_api(row[i], key_types[k.name]) for i, k in enumerate(set_keys)},
+                           "values": {m.name: to_api(row[n + i], metric_types[i]) for i, m in enumerate(measures)}}
+                          for row in rows[:limit]]
+                if labels:
+                    at = n + len(measures)
+                    for group, row in zip(groups, rows):
+                        group["labels"] = {name: row[at + i] for i, (name, _c) in enumerate(label_cols)}
+                results.append(AggregateResult([k.name for k in set_keys], [m.name for m in measures], groups,
+                                               len(rows) > limit))
+        return results
 
     @staticmethod
-    def _aggregate_order(keys, measures, sort) -> list[tuple[str, int, bool]]:
-        """ORDER BY as (kind, index, descending); by default the group keys, ascending."""
+    def _label_path(rt, access, cobj, key: GroupKey) -> tuple[str, ...] | None:
+        """The path of the name of the record a lookup key links to, when the viewer may read it."""
+        if key.unit is not None:
+            return None
+        steps = rt.metadata.resolve_path(cobj.obj, key.path)
+        owner, name = steps[-1]
+        f = owner.fields.get(name)
+        target = f.target if f is not None else ("user" if name in USER_LINKS else None)
+        target_obj = rt.metadata.objects.get(target) if target else None
+        if target_obj is None or not target_obj.name_field:
+            return None
+        path = (*key.path, target_obj.name_field)
+        return path if access.readable_path(cobj.name, path) else None
+
+    @staticmethod
+    def _aggregate_order(keys, measures, sort, *, skip_missing=False) -> list[tuple[str, int, bool]]:
+        """ORDER BY as (kind, index, descending); by default the group keys, ascending. With
+        skip_missing (one set of several), a key the set does not group by is passed over."""
         names = {k.name: ("key", i) for i, k in enumerate(keys)}
         names.update({m.name: ("metric", i) for i, m in enumerate(measures)})
         if sort is None or sort == "" or sort == []:
             return [("key", i, False) for i in range(len(keys))]
         order = []
-        for item in _items(sort, "sort", MAX_KEYS + MAX_METRICS):
+        for item in split_items(sort, "sort", 2 * MAX_KEYS + MAX_METRICS):
             found = names.get(item.removeprefix("-"))
+            if found is None and skip_missing and KEY_PATTERN.fullmatch(item.removeprefix("-")):
+                continue
             if found is None:
-                raise BadQuery(f"sort: '{item[:80]}' is neither a group_by entry nor a metric of this aggregate")
+                raise AggregateSpecError(f"sort: '{item[:80]}' is neither a group_by entry nor a metric of this aggregate")
             order.append((found[0], found[1], item.startswith("-")))
         return order
 
     @staticmethod
     def _group_type(rt, cobj, b: SelectBuilder, key: GroupKey) -> str:
         ftype = b.field_type(key.path)
-        if ftype in UNGROUPABLE:
-            raise BadQuery(f"group_by: cannot group by '{key.name}' (a {ftype} field)")
-        if key.unit is not None:
-            if key.path[-1] in ("created_at", "updated_at"):
-                return "datetime"
-            if ftype not in ("date", "datetime"):
-                raise BadQuery(f"group_by: '{key.name}': a date grouping needs a date or datetime field, "
-                               f"'{'.'.join(key.path)}' is {ftype}")
+        if key.path[-1] in ("created_at", "updated_at"):
+            ftype = "datetime"
+        problem = grouping_problem(key, ftype)
+        if problem:
+            raise BadQuery(f"group_by: {problem}")
         return ftype
 
     @staticmethod
@@ -278,12 +262,7 @@ class RecordAggregates:
         ftype = b.field_type(metric.path)
         if metric.path[-1] in ("created_at", "updated_at"):
             ftype = "datetime"
-        allowed = {"sum": SUMMABLE, "avg": SUMMABLE, "min": ORDERED, "max": ORDERED}.get(metric.function)
-        if allowed is not None and ftype not in allowed:
-            kinds = "number, currency, percent, integer or duration" if allowed is SUMMABLE else \
-                "number, currency, percent, integer, duration, date, datetime or time"
-            raise BadQuery(f"metrics: '{metric.name}': {metric.function} needs a {kinds} field, "
-                           f"'{'.'.join(metric.path)}' is {ftype}")
-        if metric.function == "count_distinct" and ftype in ("json", "geolocation"):
-            raise BadQuery(f"metrics: '{metric.name}': cannot count distinct values of a {ftype} field")
+        problem = metric_problem(metric, ftype)
+        if problem:
+            raise BadQuery(f"metrics: {problem}")
         return ftype

@@ -2,7 +2,7 @@
 parameters records/aggregate.py accepts, per object the caller may read (web/openapi.py)."""
 from __future__ import annotations
 
-from ..records.aggregate import DATE_UNITS, DEFAULT_LIMIT, FUNCTIONS, MAX_GROUPS, MAX_KEYS, MAX_METRICS
+from ..meta.aggregates import DATE_UNITS, DEFAULT_LIMIT, FUNCTIONS, MAX_GROUPS, MAX_KEYS, MAX_METRICS
 
 _PATH = "[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*){0,4}"
 GROUP_ITEM = f"{_PATH}(:({'|'.join(DATE_UNITS)}))?"
