@@ -35,8 +35,9 @@ class Summary:
 class Grouping:
     key: str                        # as written: "close_date:month"
     label: str
-    field_type: str                 # of the field grouped by (date for a bucket)
+    field_type: str                 # of the group's values (date for a bucket)
     unit: str | None
+    source_type: str                # of the field grouped by (a bucket's date or datetime)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class ReportDefinition:
     object: str
     format: str                     # tabular, summary, matrix
     columns: tuple[str, ...]
+    column_labels: tuple[str, ...]
     filter: str | None
     groupings: tuple[Grouping, ...]
     column_groupings: tuple[Grouping, ...]
@@ -165,7 +167,8 @@ def compile_report(md: Metadata, doc: dict) -> tuple[ReportDefinition | None, li
         return None, problems.items
     return ReportDefinition(
         name=doc["name"], label=doc.get("label") or title(doc["name"]), object=obj.name, format=fmt,
-        columns=columns, filter=filter_text or None, groupings=tuple(rows), column_groupings=tuple(cols),
+        columns=columns, column_labels=tuple(path_label(md, obj, tuple(c.split("."))) for c in columns),
+        filter=filter_text or None, groupings=tuple(rows), column_groupings=tuple(cols),
         summaries=tuple(summaries), sort=sort, limit=doc.get("limit", DEFAULT_LIMIT), chart=chart or None,
         folder=doc.get("folder"), description=doc.get("description"), doc=doc), []
 
@@ -187,7 +190,7 @@ def _groupings(md, obj, items, where, problems) -> list[Grouping]:
             problems.add(f"{where}.{i}", problem)
             continue
         label = path_label(md, obj, key.path) + (f" ({key.unit.replace('_', ' ')})" if key.unit else "")
-        out.append(Grouping(key.name, label, "date" if key.unit else ftype, key.unit))
+        out.append(Grouping(key.name, label, "date" if key.unit else ftype, key.unit, ftype))
     return out
 
 
