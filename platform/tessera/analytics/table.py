@@ -1,0 +1,61 @@
+"""A report result as one flat table (headers, rows) for CSV and XLSX export: a tabular report's
+records; a summary report's groups at every level, each subtotal after its groups and the grand
+total last; a matrix report's cells with their row and column keys, then the totals."""
+from __future__ import annotations
+
+from .charts import group_name
+
+TOTAL = "Grand total"
+
+
+def report_table(result: dict) -> tuple[list[str], int, list[list]]:
+    """(headers, how many of the last columns are figures, rows)."""
+    headers, rows = _table(result)
+    return headers, len(result["summaries"]), rows
+
+
+def _table(result: dict) -> tuple[list[str], list[list]]:
+    summaries = result["summaries"]
+    figures = [s["label"] for s in summaries]
+    if result["format"] == "tabular":
+        headers = [c["label"] for c in result["columns"]]
+        rows = [[record.get(c["name"]) for c in result["columns"]] for record in result["rows"]]
+        if result.get("total"):
+            rows.append([TOTAL] + [None] * (len(headers) - 1))
+            headers += figures
+            rows = [r + [None] * len(figures) for r in rows[:-1]] + \
+                [rows[-1] + [result["total"].get(s["name"]) for s in summaries]]
+        return headers, rows
+    groupings = result["groupings"] + result["column_groupings"]
+    headers = [g["label"] for g in groupings] + figures
+
+    def line(group: dict | None, values: dict) -> list:
+        keys = []
+        for g in groupings:
+            if group is None or g["key"] not in group["key"]:
+                keys.append(None)
+            else:
+                keys.append(group_name({"key": {g["key"]: group["key"][g["key"]]}, "labels": group.get("labels")}))
+        return keys + [values.get(s["name"]) for s in summaries]
+
+    rows = []
+    if result["format"] == "summary":
+        def walk(groups):
+            for g in groups:
+                if g.get("groups"):
+                    walk(g["groups"])
+                rows.append(line(g, g["values"]))
+        walk(result["groups"])
+    else:
+        for cell in result["cells"]:
+            row = result["rows"][cell["row"]] if cell["row"] is not None else {"key": {}}
+            col = result["columns"][cell["column"]] if cell["column"] is not None else {"key": {}}
+            merged = {"key": {**row["key"], **col["key"]},
+                      "labels": {**row.get("labels", {}), **col.get("labels", {})}}
+            rows.append(line(merged, cell["values"]))
+        rows += [line(r, r["values"]) for r in result["rows"]]
+        rows += [line(c, c["values"]) for c in result["columns"]]
+    total = line(None, result["total"])
+    total[0] = TOTAL
+    rows.append(total)
+    return headers, rows
