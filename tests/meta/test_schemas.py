@@ -9,6 +9,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from tessera.meta.source import COMPONENT_DIRS
 from tessera.meta.errors import MetaError
 from tessera.meta.schema import KINDS, schema_dir, schema_for, validate_document
 
@@ -16,11 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "metadata" / "schemas"
 STOCK_PACKAGES = [ROOT / "metadata" / "core", ROOT / "apps" / "sales", ROOT / "apps" / "marketing",
                   ROOT / "apps" / "service"]
-KIND_OF_DIR = {"objects": "object", "layouts": "layout", "list_views": "list_view", "apps": "app",
-               "profiles": "profile", "permission_sets": "permission_set",
-               "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule",
-               "workflows": "workflow", "email_templates": "email_template",
-               "approval_processes": "approval_process"}
+KIND_OF_DIR = COMPONENT_DIRS
 FIELD_TYPES = ("text, textarea, rich_text, email, phone, url, integer, duration, geolocation, number, currency, "
                "percent, boolean, date, datetime, time, picklist, multi_picklist, lookup, master_detail, formula, rollup, "
                "autonumber, json, rows")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dc_field
 
 from ..expr import ExprError, compile_expression
+from ..expr.periods import previous_period
 from ..expr.summary import SummaryFormula, compile_summary
 from .aggregates import AggregateSpecError, Metric, grouping_problem, metric_problem, parse_group_by, parse_metrics
 from .errors import MetaError
@@ -28,7 +29,7 @@ class Summary:
     label: str
     metric: str | None = None
     formula: SummaryFormula | None = None
-    format: str | None = None       # formulas: number, percent, currency, integer
+    format: str | None = None       # how figures show: integer, number, currency, percent, date…
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,17 @@ def _metric_type(md, obj, metric: Metric) -> str | None:
     return ftype
 
 
+def _metric_format(metric: Metric, ftype: str | None) -> str:
+    """How a metric's figures are shown: integer, number, currency, percent, duration, date…"""
+    if metric.function in ("count", "count_distinct") or ftype == "boolean":
+        return "integer"
+    if ftype == "percent":
+        return "percent_value"      # a percent field holds 25 for 25%
+    if metric.function == "avg" and ftype not in ("currency", "duration"):
+        return "number"
+    return ftype or "number"
+
+
 def _summaries(md, obj, items, problems) -> list[Summary]:
     out, seen = [], set()
     for i, item in enumerate(items):
@@ -231,7 +243,7 @@ def _summaries(md, obj, items, problems) -> list[Summary]:
             name = item["metric"] if isinstance(item, dict) else item
             metric = parse_metrics([name])[0]
             try:
-                _metric_type(md, obj, metric)
+                ftype = _metric_type(md, obj, metric)
             except ExprError as exc:
                 problems.add(where, str(exc))
                 continue
@@ -239,7 +251,7 @@ def _summaries(md, obj, items, problems) -> list[Summary]:
             if not label:
                 label = METRIC_LABELS["count"] if metric.path is None else \
                     f"{METRIC_LABELS[metric.function]} {path_label(md, obj, metric.path).lower()}"
-            summary = Summary(name, label, metric=name)
+            summary = Summary(name, label, metric=name, format=_metric_format(metric, ftype))
         if summary.name in seen:
             problems.add(where, f"'{summary.name}' is summarised twice")
             continue
@@ -279,6 +291,10 @@ def check_dashboards(md: Metadata) -> list[MetaError]:
                 if obj is not None and path_type(md, obj, tuple(path.split("."))) is None:
                     errors.append(MetaError(comp.source, f"components.{i}", f"filter '{name}': the report's object "
                                             f"'{obj.name}' has no field '{path}' (map it with filter_fields)"))
+            if component.get("compare") == "previous_period" and previous_period(report.get("filter")) is None:
+                errors.append(MetaError(comp.source, f"components.{i}.compare", f"report '{report.name}' has no "
+                                        "THIS_… relative date in its filter (THIS_MONTH(close_date), …): there is "
+                                        "no previous period to compare with"))
             if component.get("display") == "gauge" and component.get("target") is None \
                     and (report.get("chart") or {}).get("target") is None:
                 errors.append(MetaError(comp.source, f"components.{i}.target", "a gauge needs a target"))

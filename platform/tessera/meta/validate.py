@@ -73,6 +73,8 @@ def check_semantics(md: Metadata) -> list[MetaError]:
         for i, tab in enumerate(comp.get("tabs") or ()):
             if tab not in md.objects:
                 errors.append(MetaError(comp.source, f"tabs.{i}", f"there is no object '{tab}'"))
+        if comp.get("dashboard") and comp["dashboard"] not in md.dashboards:
+            errors.append(MetaError(comp.source, "dashboard", f"there is no dashboard '{comp['dashboard']}'"))
     errors += check_security(md)   # profiles, permission sets, roles, sharing rules
     errors += check_email_templates(md)
     errors += check_workflows(md)

@@ -184,6 +184,7 @@ class RecordAggregates:
                 where.append(self._filter_condition(rt, access, cobj, b, filter))
             rows_q = select(*inner or [literal(1).label("one")]).select_from(b.from_clause).where(*where).subquery()
             index = {k.name: i for i, k in enumerate(keys)}
+            picklists = {k.name: self._picklist_values(rt, cobj, k) for k in keys}
             for set_keys, order in zip(sets, orders):
                 key_cols = [rows_q.c[f"k{index[k.name]}"] for k in set_keys]
                 label_cols = [(k.name, rows_q.c[f"l{index[k.name]}"]) for k in set_keys
@@ -196,6 +197,9 @@ class RecordAggregates:
                 for kind, position, descending in order:
                     column = key_cols[position] if kind == "key" else metric_cols[position]
                     expr = column if kind == "key" else column.element
+                    values = picklists[set_keys[position].name] if kind == "key" else None
+                    if values:       # a picklist sorts in its values' order (a funnel's stages), not A–Z
+                        expr = case({v: i for i, v in enumerate(values)}, value=column, else_=len(values))
                     # blanks last in both directions, on both databases (their defaults differ)
                     stmt = stmt.order_by(case((expr.is_(None), literal(1)), else_=literal(0)),
                                          expr.desc() if descending else expr.asc())
@@ -211,6 +215,13 @@ class RecordAggregates:
                 results.append(AggregateResult([k.name for k in set_keys], [m.name for m in measures], groups,
                                                len(rows) > limit))
         return results
+
+    @staticmethod
+    def _picklist_values(rt, cobj, key: GroupKey) -> list[str] | None:
+        steps = rt.metadata.resolve_path(cobj.obj, key.path)
+        owner, name = steps[-1]
+        f = owner.fields.get(name)
+        return f.picklist_values if f is not None and f.type == "picklist" and key.unit is None else None
 
     @staticmethod
     def _label_path(rt, access, cobj, key: GroupKey) -> tuple[str, ...] | None:

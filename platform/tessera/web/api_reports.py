@@ -1,6 +1,9 @@
 """Reports (issue 15): figures computed in SQL by the record service as the caller.
 
     GET  /api/v1/reports                       the org's reports the caller may run (their object is readable)
+    GET  /api/v1/dashboards                    the org's dashboards
+    GET  /api/v1/dashboards/{name}[?FILTER=value…]  every component's figures, as the viewer or the
+                                               dashboard's run-as user; FILTER: the dashboard's filters
     GET  /api/v1/reports/{name}[?filter=&limit=]  run a report; `filter` narrows it further (ANDed)
     POST /api/v1/reports/run                   run an ad-hoc definition (the report schema, without name)
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
+from ..analytics.dashboards import run_dashboard
 from ..analytics.definitions import adhoc_definition, stored_definition
 from ..analytics.run import MAX_TABULAR_ROWS, run_report
 from ..records.errors import BadQuery, NotFound
@@ -65,3 +69,22 @@ def run_adhoc_report():
     md = _metadata()
     definition = adhoc_definition(md, _json_body(dict))
     return jsonify(run_report(services().records, g.actor, definition, fiscal_start_month=fiscal_start_month(md)))
+
+
+@api.get("/dashboards")
+def list_dashboards():
+    md = _metadata()
+    return jsonify(dashboards=[{"name": c.name, "label": c.get("label") or c.name.replace("_", " ").capitalize(),
+                                "description": c.get("description"), "package": c.package,
+                                "filters": [f["name"] for f in c.get("filters") or ()]}
+                               for c in sorted(md.dashboards.values(), key=lambda c: c.name)])
+
+
+@api.get("/dashboards/<name>")
+def get_dashboard(name):
+    md = _metadata()
+    repeated = sorted(k for k in request.args if len(request.args.getlist(k)) > 1)
+    if repeated:
+        raise BadQuery(f"query parameter(s) given more than once: {', '.join(repeated)}")
+    return jsonify(run_dashboard(services().records, services().identity, md, g.actor, name, dict(request.args),
+                                 fiscal_start_month=fiscal_start_month(md)))

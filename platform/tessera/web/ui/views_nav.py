@@ -43,7 +43,9 @@ def app_home(app_name):
         tiles.append({"object": obj, "total": total, "icon": object_icon(obj.name), "color": color_for(obj.name),
                       "can_create": access().can(obj.name, "create")})
     recent = _recent(app)
-    return render_template("app/app_home.html", app=app, tiles=tiles, recent=recent, **nav_context(app))
+    from .views_reports import dashboard_for, drill_url, figure
+    return render_template("app/app_home.html", app=app, tiles=tiles, recent=recent, dashboard=dashboard_for(app),
+                           figure=figure, drill_url=drill_url, **nav_context(app))
 
 
 def _recent(app, limit: int = 8) -> list[dict]:

@@ -1,0 +1,83 @@
+"""Running a dashboard (dashboards/<name>.yaml): each component's report, as the viewer or as the
+dashboard's named user, with the dashboard filters' values mapped onto each report's object.
+
+A metric with `compare: previous_period` runs its report a second time with each THIS_… relative
+date function of the report's filter moved one period back (THIS_MONTH → LAST_MONTH), so
+"closed won this quarter" shows its change against last quarter.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from ..expr.literals import expr_literal
+from ..expr.periods import previous_period
+from ..meta.model import Metadata
+from ..meta.reports import path_type
+from ..records.errors import BadQuery, NotFound
+from ..security.actor import Actor
+from .definitions import stored_definition
+from .run import run_report
+
+_NUMERIC = {"number", "currency", "percent", "integer", "duration"}
+def filter_condition(md: Metadata, object_name: str, path: str, raw: str) -> str:
+    """`path == value`, the value typed as the field is (a dashboard filter's query parameter)."""
+    ftype = path_type(md, md.objects[object_name], tuple(path.split(".")))
+    value: object = raw
+    try:
+        if ftype in _NUMERIC:
+            value = Decimal(raw)
+        elif ftype == "boolean":
+            if raw.lower() not in ("true", "false"):
+                raise ValueError
+            value = raw.lower() == "true"
+        elif ftype == "date":
+            value = date.fromisoformat(raw)
+        return f"{path} == {expr_literal(value)}"
+    except (ValueError, TypeError, InvalidOperation):
+        raise BadQuery(f"filter '{path}': {raw[:60]!r} is not a {ftype} value") from None
+
+
+def run_dashboard(records, identity, md: Metadata, viewer: Actor, name: str, filters: dict[str, str],
+                  fiscal_start_month: int = 1) -> dict:
+    comp = md.dashboards.get(name)
+    if comp is None:
+        raise NotFound(f"there is no dashboard '{name}'")
+    declared = {f["name"]: f for f in comp.get("filters") or ()}
+    unknown = sorted(set(filters) - set(declared))
+    if unknown:
+        raise BadQuery(f"unknown dashboard filter(s): {', '.join(unknown)} (known: {', '.join(declared) or 'none'})")
+    actor = viewer
+    run_as = comp.get("run_as") or "viewer"
+    if run_as != "viewer":
+        user = identity.find_user(run_as)
+        if user is None:
+            raise BadQuery(f"dashboard '{name}' runs as '{run_as}', who is not an active user")
+        actor = identity.actor_for_user(user)
+    components = []
+    for component in comp["components"]:
+        definition = stored_definition(md, component["report"])
+        conditions = [filter_condition(md, definition.object,
+                                       (component.get("filter_fields") or {}).get(f, declared[f]["field"]), value)
+                      for f, value in filters.items() if value != ""]
+        extra = " and ".join(conditions) or None
+        result = run_report(records, actor, definition, extra_filter=extra, fiscal_start_month=fiscal_start_month)
+        display = component.get("display") or ("chart" if definition.chart else "table")
+        summary = component.get("summary") or definition.summaries[0].name
+        out = {"report": definition.name, "title": component.get("title") or definition.label,
+               "display": display, "width": component.get("width", 4), "summary": summary,
+               "value": (result.get("total") or {}).get(summary), "target": component.get("target")
+               or (definition.chart or {}).get("target"), "result": result}
+        if component.get("compare") == "previous_period":
+            earlier = previous_period(definition.filter)
+            if earlier is not None:
+                before = run_report(records, actor, replace(definition, filter=earlier), extra_filter=extra,
+                                    fiscal_start_month=fiscal_start_month)
+                out["previous_value"] = (before.get("total") or {}).get(summary)
+        components.append(out)
+    return {"dashboard": comp.name, "label": comp.get("label") or comp.name.replace("_", " ").capitalize(),
+            "run_as": run_as, "filters": [{"name": f["name"], "label": f.get("label") or f["name"].capitalize(),
+                                           "field": f["field"], "value": filters.get(f["name"])}
+                                          for f in declared.values()],
+            "components": components}
