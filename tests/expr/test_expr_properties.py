@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tessera.expr import compile_expression
+from tessera.expr.relative_dates import PERIODS
 
 from expr_db import resolve_type
 
@@ -179,6 +180,8 @@ def expressions(kind: str, depth: int):
                                  sub(k), st.sampled_from(["", ", None"]))),
             _call("CONTAINS", sub("text"), sub("text")),
             _call("BEGINS", sub("text"), sub("text")),
+            st.sampled_from(sorted(PERIODS)).flatmap(lambda name: _call(
+                name, date_like, *([st.sampled_from(["0", "1", "30", "400"])] if PERIODS[name].count else []))),
         ],
         "date": [
             _call("ADD_DAYS", sub("date"), sub("integer")),

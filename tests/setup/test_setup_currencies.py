@@ -65,3 +65,13 @@ def test_rates_are_set_replaced_refused_and_deleted(admin, services):
 def test_only_admins_reach_the_page(make_browser):
     rep = make_browser("rep")
     assert rep.get("/setup/currencies/").status_code in (302, 403)
+
+
+def test_saving_currencies_keeps_the_fiscal_year_start(admin, services):
+    doc = {"name": "org", "fiscal_year_start_month": 4}
+    services.changes.apply_org({"manifest": None, "components": {
+        "objects": {}, "settings": {"org": {"source": "settings/org.yaml", "doc": doc}}}}, author="test", message="fy")
+    _review, done = admin.change("/setup/currencies/settings", settings_form("EUR", ("EUR", "", "", True)))
+    assert done.status_code == 302
+    settings = services.runtimes.current().metadata.org_settings
+    assert settings.corporate_currency == "EUR" and settings.fiscal_year_start_month == 4

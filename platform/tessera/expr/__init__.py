@@ -19,7 +19,8 @@ Types: text, integer, number, boolean, date, datetime, time, id, and null (the l
   integer and number mix; integer op integer stays integer, except `/`.
 Blank values behave like SQL NULL: arithmetic, comparisons and functions with a blank operand give
   blank; `and`/`or`/`not` use three-valued logic; IF with a blank condition takes the else branch;
-  a blank condition (filter, rule) counts as false. The exceptions: ISBLANK, BLANKVALUE, IF,
+  a blank condition (filter, rule) counts as false. The exceptions: ISBLANK, BLANKVALUE, IF, the
+  relative date functions (THIS_MONTH(d) of a blank d is false),
   `x == None` / `x != None` (IS NULL / IS NOT NULL, never blank), `x in [..., None]` (also matches
   blank), and text `+` (a blank text counts as ''). ISBLANK and BLANKVALUE treat '' as blank.
 Numbers are exact decimals (Python Decimal, PostgreSQL numeric; float inputs are read as the
@@ -42,6 +43,30 @@ Dates: date ± integer → date; date - date → integer days; DAYS_BETWEEN(a, b
   Datetimes are UTC; YEAR/MONTH/DAY/DATEVALUE/DAYS_BETWEEN take their UTC date. ADD_DAYS keeps a
   datetime's time of day. DATE(y, m, d) with an impossible date, and any date outside years
   1–9999, is blank. TODAY() is `now`'s UTC date; NOW() is `now` (both bound parameters in SQL).
+Relative dates (relative_dates.py; Salesforce's date literals as functions): each is true when its
+  date or datetime argument falls in a period around today, a half-open range of days
+  start <= d < end whose bounds are computed in Python from `now` and bound as parameters (a stored
+  field keeps its index; both targets use the same bounds). A datetime counts by its UTC date. A
+  blank argument gives false, never blank. Weeks start on Monday.
+    IS_TODAY(d), YESTERDAY(d), TOMORROW(d)                 that day
+    THIS_WEEK / LAST_WEEK / NEXT_WEEK(d)                   Monday to Sunday
+    THIS_MONTH / LAST_MONTH / NEXT_MONTH(d)                first to last day of the calendar month
+    THIS_QUARTER / LAST_QUARTER / NEXT_QUARTER(d)          calendar quarters (from Jan, Apr, Jul, Oct)
+    THIS_YEAR / LAST_YEAR / NEXT_YEAR(d)                   1 January to 31 December
+    THIS_FISCAL_QUARTER / LAST_… / NEXT_…(d)               three months from the fiscal year's first
+                                                           month (and from every third month after)
+    THIS_FISCAL_YEAR / LAST_… / NEXT_…(d)                  twelve months from the first day of the
+                                                           org's fiscal_year_start_month (settings,
+                                                           default 1: calendar years); a fiscal year
+                                                           is named by the calendar year it ends in
+    LAST_N_DAYS(d, n)                                      today and the n days before (n + 1 days)
+    NEXT_N_DAYS(d, n)                                      the n days after today, not today
+    N_DAYS_AGO(d, n)                                       the one day n days before today
+    LAST_N_MONTHS(d, n) / NEXT_N_MONTHS(d, n)              the n whole months before / after the
+                                                           current month, not the current month
+  n is a whole-number literal, 0 or more (the bounds are known before the query runs, so it cannot
+  be a field). The fiscal year start comes from the resolver (`resolve_type.fiscal_year_start_month`,
+  which meta.validate.resolver reads from the org settings), fixed when the expression is compiled.
 TEXT(x): numbers in plain notation with at most 15 significant digits and at most 10 decimals,
   trailing zeros removed (TEXT(1.50) = '1.5'); integers as digits; booleans 'true'/'false';
   dates 'YYYY-MM-DD'; datetimes 'YYYY-MM-DDTHH:MM:SSZ' (UTC); times 'HH:MM:SS'; ids as canonical

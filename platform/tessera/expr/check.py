@@ -14,6 +14,7 @@ from .errors import ExprError
 from .geo import TAKES_GEOLOCATION
 from .functions import SIGNATURES, ArgumentError
 from .hierarchy import check_under
+from .relative_dates import PERIODS, check_period
 from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, IsBlank, Literal, Logic, Negate,
                     Node, Not, Prior, SBinary, SBool, SCall, SCompare, SIn, SLiteral, SName, SUnary, Syntax)
 
@@ -58,7 +59,8 @@ class Checker:
         found = self.resolve_type(tuple(node.path))
         if found is None:
             hint = ""
-            if len(node.path) == 1 and (node.path[0].upper() in SIGNATURES or node.path[0].upper() == "UNDER"):
+            if len(node.path) == 1 and (node.path[0].upper() in SIGNATURES or node.path[0].upper() in PERIODS
+                                        or node.path[0].upper() == "UNDER"):
                 hint = f" ({node.path[0].upper()} is a function: write {node.path[0].upper()}(...))"
             raise ExprError(f"unknown field '{dotted}'{hint}", node.column)
         try:
@@ -181,6 +183,8 @@ class Checker:
             return self._case(node)
         if node.name == "UNDER":
             return check_under(self, node)
+        if node.name in PERIODS:
+            return check_period(self, node)
         signature = SIGNATURES.get(node.name)
         if signature is None:
             raise ExprError(f"unknown function '{node.name}'", node.column)

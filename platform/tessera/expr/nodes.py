@@ -172,6 +172,17 @@ class Under(Node):
     by: str  # "id" | "name"
 
 
+@dataclass(frozen=True, slots=True)
+class InPeriod(Node):
+    """A relative date function (THIS_QUARTER(d), LAST_N_DAYS(d, 30), ...; see expr/relative_dates.py):
+    whether `operand` falls in the named period around today. `count` is the n of the _N_ functions;
+    `fiscal_start_month` the first month of the org's fiscal year (the fiscal functions use it)."""
+    name: str
+    operand: Node
+    count: int | None
+    fiscal_start_month: int = 1
+
+
 def walk(node: Node):
     """Every node of a typed tree, parents first."""
     yield node
@@ -180,7 +191,7 @@ def walk(node: Node):
 
 
 def children(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, (Negate, Not, IsBlank)):
+    if isinstance(node, (Negate, Not, IsBlank, InPeriod)):
         return (node.operand,)
     if isinstance(node, (Arith, Concat, Compare)):
         return (node.left, node.right)

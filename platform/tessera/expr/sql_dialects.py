@@ -7,10 +7,10 @@ semantics (see the package docstring), which the property-based tests check agai
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
-from sqlalchemy import (BigInteger, Date, Float, Integer, Numeric, Text, and_, case, cast, extract, func, literal,
+from sqlalchemy import (BigInteger, Date, DateTime, Float, Integer, Numeric, Text, and_, case, cast, extract, func, literal,
                         not_, null, or_, type_coerce)
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -139,6 +139,12 @@ class Postgres(Dialect):
     def _utc(self, x):
         return func.timezone(_text("UTC"), x)
 
+    def day_start(self, day: date, kind: str) -> ColumnElement:
+        """A bound for comparing a date or datetime of `kind` with the start of `day` (UTC midnight)."""
+        if kind == t.DATE:
+            return literal(day, Date())
+        return literal(datetime.combine(day, time(0), timezone.utc), DateTime(timezone=True))
+
     def datevalue(self, x, kind: str) -> ColumnElement:
         return x if kind == t.DATE else cast(self._utc(x), Date())
 
@@ -252,6 +258,11 @@ class Sqlite(Dialect):
     # -- dates: stored as ISO text ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS.ffffff', UTC) ---------------
     def datevalue(self, x, kind: str) -> ColumnElement:
         return x if kind == t.DATE else _substr(x, 1, 10)
+
+    def day_start(self, day: date, kind: str) -> ColumnElement:
+        # 'YYYY-MM-DD' sorts before the text of every date and datetime of that day and after every
+        # earlier one, whatever the time's format ('...00:00:00' or '...00:00:00.000000')
+        return literal(day.isoformat(), Text())
 
     _PARTS = {"year": (1, 4), "month": (6, 2), "day": (9, 2)}
 

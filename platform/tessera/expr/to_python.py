@@ -13,10 +13,11 @@ from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 from . import types as t
-from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, IsBlank, Literal, Logic, Negate, Node,
-                    Not, Prior, Under)
+from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, InPeriod, IsBlank, Literal, Logic, Negate,
+                    Node, Not, Prior, Under)
 from .hierarchy import under_python
 from .python_functions import FUNCTIONS, TEXT_FORMATS
+from .relative_dates import period_python
 from .python_values import comparable_value, divide, id_key, is_blank, normalizer
 from .semantics import NUMBER_TOLERANCE_ABSOLUTE, NUMBER_TOLERANCE_RELATIVE
 
@@ -248,4 +249,5 @@ _COMPILERS: dict[type, Callable[[Any], Evaluator]] = {
     Literal: _literal, Field: _field, Prior: _prior, Changed: _changed, Arith: _arith, Negate: _negate,
     Concat: _concat, Compare: _compare, IsBlank: _is_blank, InList: _in_list, Not: _not, Logic: _logic,
     Call: _call, Under: lambda node: under_python(node, compile_python),
+    InPeriod: lambda node: period_python(node, compile_python),
 }

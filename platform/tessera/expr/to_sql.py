@@ -19,9 +19,10 @@ from sqlalchemy.types import NullType, Uuid
 
 from . import geo, types as t
 from .errors import ExprError
-from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, IsBlank, Literal, Logic, Negate, Node,
-                    Not, Prior, Under, walk)
+from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, InPeriod, IsBlank, Literal, Logic, Negate,
+                    Node, Not, Prior, Under, walk)
 from .hierarchy import under_sql
+from .relative_dates import period_sql
 from .sql_dialects import Dialect
 from .sql_types import sql_type
 
@@ -86,6 +87,9 @@ class _SqlCompiler:
 
     def _Under(self, node: Under) -> ColumnElement:
         return under_sql(self, node)
+
+    def _InPeriod(self, node: InPeriod) -> ColumnElement:
+        return period_sql(node, operand(self.compile(node.operand)), self.dialect, self.now)
 
     def _Prior(self, node: Prior) -> ColumnElement:
         raise ExprError("PRIORVALUE cannot be used in a query (only when a record is written)")

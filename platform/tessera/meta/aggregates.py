@@ -14,7 +14,7 @@ class AggregateSpecError(ValueError):
 MAX_GROUPS = 2000          # rows an aggregate may return; a bigger limit is refused, not truncated
 DEFAULT_LIMIT = 1000
 MAX_KEYS, MAX_METRICS = 8, 32
-DATE_UNITS = ("day", "week", "month", "quarter", "year")
+DATE_UNITS = ("day", "week", "month", "quarter", "year", "fiscal_quarter", "fiscal_year")
 FUNCTIONS = ("count", "sum", "avg", "min", "max", "count_distinct")
 NUMERIC = frozenset(("number", "currency", "percent", "integer", "duration"))
 SUMMABLE = NUMERIC | {"boolean"}
@@ -22,7 +22,7 @@ ORDERED = NUMERIC | {"date", "datetime", "time"}
 UNGROUPABLE = frozenset(("json", "geolocation", "rich_text", "textarea"))   # no equality worth grouping on
 
 _PATH = r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,4}"
-KEY_PATTERN = re.compile(rf"(?P<path>{_PATH})(:(?P<unit>[a-z]+))?")
+KEY_PATTERN = re.compile(rf"(?P<path>{_PATH})(:(?P<unit>[a-z_]+))?")
 _METRIC = re.compile(rf"(?P<fn>[a-z_]+)(:(?P<path>{_PATH}))?")
 
 

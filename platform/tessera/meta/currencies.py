@@ -40,8 +40,11 @@ class CurrencyDef:
 
 @dataclass(frozen=True)
 class OrgSettings:
+    """settings/org.yaml as the platform reads it: the currencies, and the fiscal year's first month
+    (1-12; the expression language's fiscal periods and the aggregate's fiscal buckets use it)."""
     corporate_currency: str = DEFAULT_CORPORATE
     currencies: tuple[CurrencyDef, ...] = ()
+    fiscal_year_start_month: int = 1
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> "OrgSettings":
@@ -49,7 +52,8 @@ class OrgSettings:
         declared = [_currency(c) for c in doc.get("currencies") or ()]
         if corporate not in {c.code for c in declared}:
             declared.insert(0, _currency({"code": corporate}))
-        return cls(corporate_currency=corporate, currencies=tuple(declared))
+        return cls(corporate_currency=corporate, currencies=tuple(declared),
+                   fiscal_year_start_month=doc.get("fiscal_year_start_month", 1))
 
     @property
     def codes(self) -> tuple[str, ...]:

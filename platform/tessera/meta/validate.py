@@ -33,7 +33,8 @@ _ROLLUP_FIELD_TYPES = {"integer", "duration", "date", "datetime", *NUMERIC_TYPES
 
 class resolver:
     """The expression type of a field path of `obj` (None: no such field) — and, for UNDER, which
-    paths end in a hierarchy field (expr/hierarchy.py)."""
+    paths end in a hierarchy field (expr/hierarchy.py); for the fiscal periods, the org's fiscal
+    year start (expr/relative_dates.py)."""
 
     __slots__ = ("md", "obj")
 
@@ -42,6 +43,10 @@ class resolver:
 
     def __call__(self, path):
         return self.md.path_expr_type(self.obj, tuple(path))
+
+    @property
+    def fiscal_year_start_month(self) -> int:
+        return self.md.org_settings.fiscal_year_start_month
 
     def hierarchy(self, path) -> Hierarchy | None:
         steps = self.md.resolve_path(self.obj, tuple(path))

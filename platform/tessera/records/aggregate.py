@@ -5,9 +5,11 @@ integrations (issue 15).
     aggregate(actor, "deal", group_by=["stage", "close_date:month"], metrics=["count", "sum:amount"],
               filter="amount > 0", sort=["-sum:amount"], limit=100)
 
-group_by  field paths (`company.industry`) and date buckets `FIELD:day|week|month|quarter|year`
-          (weeks start on Monday; a datetime is bucketed by its UTC date). A bucket is the ISO date
-          of its first day. Records whose key is blank form their own group (key null).
+group_by  field paths (`company.industry`) and date buckets
+          `FIELD:day|week|month|quarter|year|fiscal_quarter|fiscal_year` (weeks start on Monday;
+          fiscal years on the first day of the org's fiscal_year_start_month; a datetime is bucketed
+          by its UTC date). A bucket is the ISO date of its first day. Records whose key is blank
+          form their own group (key null).
 metrics   `count`, `sum:F`, `avg:F`, `min:F`, `max:F`, `count_distinct:F`.
 sort      group keys and metrics as written above, `-` for descending; blanks sort last.
 
@@ -34,6 +36,7 @@ from ..security.actor import Actor
 from ..storage.engine import retry_on_stale_statements
 from .errors import BadQuery
 from .reads import _now
+from .fiscal import fiscal_bucket
 from .select import SelectBuilder
 from .serialize import to_api
 
@@ -47,10 +50,13 @@ class AggregateResult:
     truncated: bool             # more groups exist than `limit`
 
 
-def date_bucket(column, unit: str, field_type: str, dialect_name: str):
-    """The first day of the day/week/month/quarter/year holding `column`, computed in SQL. A
-    datetime is bucketed by its UTC date (the stored value is UTC on both databases). Weeks start on
-    Monday (ISO 8601)."""
+def date_bucket(column, unit: str, field_type: str, dialect_name: str, fiscal_start_month: int = 1):
+    """The first day of the day/week/month/quarter/year (or fiscal quarter/year, starting in
+    `fiscal_start_month`) holding `column`, computed in SQL. A datetime is bucketed by its UTC date
+    (the stored value is UTC on both databases). Weeks start on Monday (ISO 8601)."""
+    if unit.startswith("fiscal_"):
+        return fiscal_bucket(column, 3 if unit == "fiscal_quarter" else 12, fiscal_start_month, field_type,
+                             dialect_name)
     if dialect_name == "postgresql":
         if field_type == "datetime":
             column = func.timezone("UTC", column)    # timestamptz → the UTC wall clock
@@ -161,7 +167,8 @@ class RecordAggregates:
                 ftype = self._group_type(rt, cobj, b, key)
                 column = b.column(key.path)
                 if key.unit is not None:
-                    column, ftype = date_bucket(column, key.unit, ftype, dialect), "date"
+                    column, ftype = date_bucket(column, key.unit, ftype, dialect,
+                                                rt.metadata.org_settings.fiscal_year_start_month), "date"
                 key_types[key.name] = ftype
                 inner.append(column.label(f"k{i}"))
                 label_path = self._label_path(rt, access, cobj, key) if labels else None

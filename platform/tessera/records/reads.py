@@ -373,3 +373,7 @@ class _ReadableResolver:
 
     def hierarchy(self, path):
         return self.base.hierarchy(path) if self.readable(tuple(path)) else None
+
+    @property
+    def fiscal_year_start_month(self) -> int:
+        return self.base.fiscal_year_start_month

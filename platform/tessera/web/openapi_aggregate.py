@@ -35,7 +35,7 @@ def aggregate_path(name: str, label: str, errors: dict) -> dict:
         "operationId": f"aggregate_{name}", "summary": f"Grouped figures over {label}", "tags": [name],
         "description": "One GROUP BY over the records you may see, on fields you may read (a hidden or "
                        "unknown field: 400 naming it). Datetimes are bucketed by their UTC date; weeks start "
-                       "on Monday.",
+                       "on Monday; fiscal quarters and years on the org's fiscal_year_start_month.",
         "parameters": [
             {"name": "group_by", "in": "query", "schema": {"type": "string", "pattern": _list(GROUP_ITEM, MAX_KEYS)},
              "description": f"fields or lookup paths, or FIELD:{'|'.join(DATE_UNITS)} for a date field "

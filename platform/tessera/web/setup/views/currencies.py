@@ -51,6 +51,10 @@ class CurrenciesView(SetupView):
         if problems:
             return self._page(form, problems, 422)
 
+        kept = self.md.settings.get("org")
+        # the page edits the currencies only: other settings (fiscal_year_start_month) stay as they are
+        doc = {**(kept.doc if kept is not None else {}), **doc}
+
         def build(ed):
             ed.put("settings", "org", doc)
             return f"Currencies: {', '.join(r['code'] for r in doc['currencies'])} (corporate {doc['corporate_currency']})"
