@@ -8,7 +8,8 @@ integrations (issue 15).
 group_by  field paths (`company.industry`) and date buckets `FIELD:day|week|month|quarter|year`
           (weeks start on Monday; a datetime is bucketed by its UTC date). A bucket is the ISO date
           of its first day. Records whose key is blank form their own group (key null).
-metrics   `count`, `sum:F`, `avg:F`, `min:F`, `max:F`, `count_distinct:F`.
+metrics   `count`, `sum:F`, `avg:F`, `min:F`, `max:F`, `count_distinct:F`, `count_not_blank:F` (records
+          whose F is not blank: '' counts as blank for text, as ISBLANK says).
 sort      group keys and metrics as written above, `-` for descending; blanks sort last.
 
 The statement: an inner SELECT computes each key and each metric's input per row (lookups joined,
@@ -28,6 +29,7 @@ from sqlalchemy import Date, DateTime, Float, Integer, case, cast, distinct, fun
 
 from ..currency import conversion
 from ..meta.currencies import CURRENCY_FIELD
+from ..meta.fieldtypes import TEXT_TYPES
 from ..security.actor import Actor
 from ..storage.engine import retry_on_stale_statements
 from .errors import BadQuery
@@ -39,7 +41,7 @@ MAX_GROUPS = 2000          # rows an aggregate may return; a bigger limit is ref
 DEFAULT_LIMIT = 1000
 MAX_KEYS, MAX_METRICS = 8, 32
 DATE_UNITS = ("day", "week", "month", "quarter", "year")
-FUNCTIONS = ("count", "sum", "avg", "min", "max", "count_distinct")
+FUNCTIONS = ("count", "sum", "avg", "min", "max", "count_distinct", "count_not_blank")
 SUMMABLE = frozenset(("number", "currency", "percent", "integer", "duration"))
 ORDERED = SUMMABLE | {"date", "datetime", "time"}
 UNGROUPABLE = frozenset(("json", "geolocation", "rich_text", "textarea"))   # no equality worth grouping on
@@ -141,6 +143,8 @@ def metric_input(b: SelectBuilder, metric: Metric):
     summed, averaged and compared in the corporate currency, at today's rates (currency/conversion.py);
     the raw amount lets the aggregate tell a missing rate (blank) from no rows."""
     column = b.column(metric.path)
+    if metric.function == "count_not_blank":
+        return _blank_as_null(column, b.field_type(metric.path)), None
     if metric.function not in ("sum", "avg", "min", "max") or b.field_type(metric.path) != "currency":
         return column, None
     _alias, owner = b._join(metric.path[:-1])
@@ -152,11 +156,19 @@ def metric_input(b: SelectBuilder, metric: Metric):
     return conversion.convert(column, code, None, day, settings.corporate_currency), column
 
 
+def _blank_as_null(column, field_type: str):
+    """NULL for a blank value, so COUNT(value) counts what ISBLANK calls not blank."""
+    # a multi-picklist is stored as "a;b" text, '' when none is chosen
+    return func.nullif(column, "") if field_type in TEXT_TYPES or field_type == "multi_picklist" else column
+
+
 def metric_aggregate(metric: Metric, column):
     if metric.function == "count":
         return func.count()
     if metric.function == "count_distinct":
         return func.count(distinct(column))
+    if metric.function == "count_not_blank":
+        return func.count(column)
     if metric.function == "avg":
         return func.avg(column, type_=Float())   # floats, as the record API shows numbers
     return getattr(func, metric.function)(column)
@@ -173,7 +185,7 @@ def _aggregated(metric: Metric, rows_q, i: int):
 
 
 def _result_type(metric: Metric, field_type: str | None) -> str | None:
-    if metric.function in ("count", "count_distinct"):
+    if metric.function in ("count", "count_distinct", "count_not_blank"):
         return "integer"
     if metric.function == "avg":
         return "number"
