@@ -4,6 +4,7 @@ records the test created, for an admin and for a restricted rep (own records onl
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from decimal import Decimal
 from html import unescape
 
@@ -158,3 +159,22 @@ def test_kanban_lane_totals(admin, login, deals):
     # the rep sees only their own deals' amounts
     rep_sums = lane_sums(login("rep").html("/app/testapp/deal/kanban"))
     assert rep_sums == {stage: money(total) for stage, total in expected_lanes(deals, only_rep=True).items()}
+
+
+def test_amounts_of_several_currencies_total_in_the_corporate_currency(services, admin, api):
+    """A multi-currency object: the aggregate converts each amount at today's rate, so the footer and
+    the lanes show corporate-currency (EUR) figures, formatted like any EUR amount."""
+    components = {"settings": {"org": {"source": "settings/org.yaml", "doc": {
+        "name": "org", "corporate_currency": "EUR", "currencies": [{"code": "USD"}, {"code": "JPY"}]}}},
+        "objects": {"deal": {"source": "objects/deal.yaml", "doc": {"extends": "deal", "multi_currency": True}}}}
+    services.changes.apply_org({"manifest": None, "components": components}, author="test", message="fx")
+    since = (date.today() - timedelta(days=3)).isoformat()
+    for code, rate in (("USD", "1.25"), ("JPY", "160")):
+        assert api.put(f"/api/v1/currency-rates/{code}/{since}", json={"rate": rate}).status_code == 201
+    for name, amount, code, stage in (("E", 100, "EUR", "New"), ("U", 125, "USD", "New"),
+                                      ("Y", 16000, "JPY", "Working")):
+        assert api.post("/api/v1/records/deal", json={"name": name, "amount": amount, "currency_code": code,
+                                                      "stage": stage}).status_code == 201
+    html = admin.html("/app/testapp/deal?cols=name,amount&agg=sum:amount")
+    assert figure(html, "amount") == "€300.00"            # 100 + 125/1.25 + 16000/160
+    assert lane_sums(admin.html("/app/testapp/deal/kanban")) == {"New": "€200.00", "Working": "€100.00", "Closed": ""}
