@@ -60,11 +60,15 @@ def test_column_figures_cover_the_whole_filter_not_the_page(admin, companies):
     assert figure(html, "name") == str(len(COMPANIES))
 
 
-def test_figures_over_more_rows_than_one_page(admin, make_record):
+def test_figures_over_more_rows_than_one_page_in_one_aggregate_call(admin, make_record, services, monkeypatch):
     amounts = [Decimal(i) + Decimal("0.25") for i in range(30)]
     for i, a in enumerate(amounts):
         make_record("company", {"name": f"Co {i:02d}", "revenue": a})
+    calls = []
+    aggregate = services.records.aggregate
+    monkeypatch.setattr(services.records, "aggregate", lambda *a, **kw: calls.append(kw) or aggregate(*a, **kw))
     html = admin.html("/app/testapp/company?cols=name,revenue&limit=10&agg=sum:revenue,min:revenue,count_not_blank:name")
+    assert len(calls) == 1 and calls[0]["metrics"] == ["sum:revenue", "count_not_blank:name"]   # one per column
     assert "1–10 of 30" in html
     assert figure(html, "revenue") == money(sum(amounts)) and figure(html, "name") == "30"
     nxt = unescape(re.search(r'href="([^"]+)" id="next-page"', html).group(1))

@@ -22,7 +22,7 @@ from ...records.errors import BadQuery
 from .context import access, actor, forbidden, not_found, records, ui
 from .display import currency_symbol, local_datetime, plain_text
 from .meta import Column, require_app, require_object
-from .views_list import ListState, _apply_saved, load_list
+from .views_list import ListState, apply_saved, load_list
 
 MAX_EXPORT_ROWS = 50_000
 EXPORT_PAGE = 1000                 # the record service's largest page
@@ -44,7 +44,7 @@ def export_list(app_name, object_name, fmt):
     if not access().system("export_data"):
         forbidden("You don't have permission to export data (it needs the Export Data permission).")
     state = ListState.from_args(request.args, obj)
-    _apply_saved(state, obj, request.args)
+    apply_saved(state, obj, request.args)
     data = load_list(app_name, obj, state, flat=True)     # flat: every record of the filter, never a tree
     cols, back = data["columns"], state.url(app_name, obj.name)
 

@@ -105,7 +105,7 @@ class ListState:
         return current
 
 
-def _apply_saved(state: ListState, obj, args) -> dict | None:
+def apply_saved(state: ListState, obj, args) -> dict | None:
     """A saved view's settings, for whatever the URL does not set itself."""
     if not state.saved:
         return None
@@ -210,7 +210,7 @@ def list_view(app_name, object_name):
     app = require_app(app_name)
     obj = require_object(object_name)
     state = ListState.from_args(request.args, obj)
-    saved = _apply_saved(state, obj, request.args)
+    saved = apply_saved(state, obj, request.args)
     data = load_list(app_name, obj, state)
     result = data["result"]
     rows = result.records if result else []
@@ -250,8 +250,9 @@ def list_view(app_name, object_name):
                                if wf.trigger == "manual" and wf.object == obj.name),
                               key=lambda wf: wf.label.lower()) if access().can(obj.name, "edit") else []
     kanban_fields = [f for f in picklist_fields(obj)]
+    # the footer's figures: over the same filter string as the page's query, so over the same rows
     figures, figures_error = list_figures.column_figures(obj.name, data["columns"], state.agg, data["filter"], app_name) \
-        if data["error"] is None else ({}, None)
+        if rows else ({}, None)
     return render_template(
         "app/list.html", app=app, obj=obj, state=state, rows=rows, total=total,
         page_start=page_start, next_url=next_url, prev_url=prev_url, quick=quick, chips=chips,
