@@ -182,3 +182,19 @@ def test_amounts_of_several_currencies_total_in_the_corporate_currency(services,
     html = admin.html("/app/testapp/deal?cols=name,amount&agg=sum:amount")
     assert figure(html, "amount") == "€300.00"            # 100 + 125/1.25 + 16000/160
     assert lane_sums(admin.html("/app/testapp/deal/kanban")) == {"New": "€200.00", "Working": "€100.00", "Closed": ""}
+
+
+@pytest.mark.parametrize("agg", ["sum:", ":revenue", "sum:revenue.nope", "avg:name", "count_not_blank:code.x",
+                                 "sum:revenue," * 200, "x" * 5000, "sum:revenue;drop", "%00", "sum:-revenue"])
+def test_bad_figure_choices_are_ignored_not_errors(admin, companies, agg):
+    from urllib.parse import quote
+    html = admin.html(f"/app/testapp/company?cols=name,revenue&agg={quote(agg)}")
+    assert "Figures could not be computed" not in html
+    assert figure(html, "name") is None
+
+
+@pytest.mark.parametrize("total", ["bogus", "name", "stage", "probability", "", "none"])
+def test_lane_total_falls_back_to_a_summable_field(admin, deals, total):
+    html = admin.html(f"/app/testapp/deal/kanban?total={total}")
+    sums = lane_sums(html)
+    assert set(sums.values()) == {None} if total == "none" else sums["Working"] == money(1000)
