@@ -492,5 +492,5 @@ def kanban(app_name, object_name):
         record_title=record_title, icon=object_icon(obj.name), color=color_for(obj.name),
         can_create=access().can(obj.name, "create"), list_url=state.url(app_name, obj.name),
         sum_field=sum_field, sums=sums, sums_error=sums_error, total_options=total_options,
-        total_arg=request.args.get("total") if sum_field is not None or request.args.get("total") == "none" else None,
+        total_arg=request.args.get("total") or None,     # the group-by links keep the chosen total
         **{k: data[k] for k in ("views", "view")}, **nav_context(app, obj.name))
