@@ -10,7 +10,8 @@ group_by  field paths (`company.industry`) and date buckets
           fiscal years on the first day of the org's fiscal_year_start_month; a datetime is bucketed
           by its UTC date). A bucket is the ISO date of its first day. Records whose key is blank
           form their own group (key null).
-metrics   `count`, `sum:F`, `avg:F`, `min:F`, `max:F`, `count_distinct:F`.
+metrics   `count`, `sum:F`, `avg:F`, `min:F`, `max:F`, `count_distinct:F`, `count_not_blank:F` (records
+          whose F is not blank: '' counts as blank for text, as ISBLANK says).
 sort      group keys and metrics as written above, `-` for descending; blanks sort last.
 
 The statement: an inner SELECT computes each key and each metric's input per row (lookups joined,
@@ -31,7 +32,7 @@ from ..currency import conversion
 from ..meta.aggregates import (DEFAULT_LIMIT, MAX_GROUPS, MAX_KEYS, MAX_METRICS, AggregateSpecError, GroupKey,
                                Metric, KEY_PATTERN, split_items, grouping_problem, metric_problem, parse_group_by, parse_metrics)
 from ..meta.currencies import CURRENCY_FIELD
-from ..meta.fieldtypes import USER_LINKS
+from ..meta.fieldtypes import TEXT_TYPES, USER_LINKS
 from ..security.actor import Actor
 from ..storage.engine import retry_on_stale_statements
 from .errors import BadQuery
@@ -86,6 +87,8 @@ def metric_input(b: SelectBuilder, metric: Metric, field_type: str | None):
     column = b.column(metric.path)
     if field_type == "boolean" and metric.function in ("sum", "avg"):
         return case((column.is_(True), literal(1)), (column.is_(False), literal(0)), else_=null()), None
+    if metric.function == "count_not_blank":
+        return _blank_as_null(column, b.field_type(metric.path)), None
     if metric.function not in ("sum", "avg", "min", "max") or b.field_type(metric.path) != "currency":
         return column, None
     _alias, owner = b._join(metric.path[:-1])
@@ -97,11 +100,19 @@ def metric_input(b: SelectBuilder, metric: Metric, field_type: str | None):
     return conversion.convert(column, code, None, day, settings.corporate_currency), column
 
 
+def _blank_as_null(column, field_type: str):
+    """NULL for a blank value, so COUNT(value) counts what ISBLANK calls not blank."""
+    # a multi-picklist is stored as "a;b" text, '' when none is chosen
+    return func.nullif(column, "") if field_type in TEXT_TYPES or field_type == "multi_picklist" else column
+
+
 def metric_aggregate(metric: Metric, column):
     if metric.function == "count":
         return func.count()
     if metric.function == "count_distinct":
         return func.count(distinct(column))
+    if metric.function == "count_not_blank":
+        return func.count(column)
     if metric.function == "avg":
         return func.avg(column, type_=Float())   # floats, as the record API shows numbers
     return getattr(func, metric.function)(column)
@@ -118,7 +129,7 @@ def _aggregated(metric: Metric, rows_q, i: int):
 
 
 def _result_type(metric: Metric, field_type: str | None) -> str | None:
-    if metric.function in ("count", "count_distinct") or (metric.function == "sum" and field_type == "boolean"):
+    if metric.function in ("count", "count_distinct", "count_not_blank") or (metric.function == "sum" and field_type == "boolean"):
         return "integer"
     if metric.function == "avg":
         return "number"

@@ -43,7 +43,7 @@ def aggregate_path(name: str, label: str, errors: dict) -> dict:
             {"name": "metrics", "in": "query", "schema": {"type": "string",
                                                           "pattern": _list(METRIC_ITEM, MAX_METRICS)},
              "description": "count, sum:F, avg:F (number fields), min:F, max:F (numbers and dates), "
-                            f"count_distinct:F (at most {MAX_METRICS}); none: count"},
+                            f"count_distinct:F, count_not_blank:F (at most {MAX_METRICS}); none: count"},
             {"name": "filter", "in": "query", "schema": {"type": "string", "pattern": "\\S"},
              "description": "an expression, as the list API's filter"},
             {"name": "sort", "in": "query", "schema": {"type": "string", "pattern": _list(

@@ -120,6 +120,10 @@
     var cols = $(this).find('.js-col:checked').map(function () { return this.value; }).get();
     $(this).find('.js-cols-value').val(cols.join(','));
   });
+  // a column figure (the list's footer, the kanban's lane total): each option is the page's URL with that choice
+  $(document).on('change', '.js-figure-select', function () {
+    if (this.value) { window.location.assign(this.value); }
+  });
 
   // -- record page: inline edit of one field -----------------------------------------------------
   function closeEditor($wrap) {

@@ -15,7 +15,7 @@ Rules every view here follows:
 
 Modules: context (request state, errors), meta (metadata → what pages show), display (value
 formatting), expr (safe expressions), forms (form widgets and form → API values), views_* (routes),
-prefs (saved list views).
+prefs (saved list views), list_figures (column figures and kanban lane totals).
 """
 from .context import ui  # noqa: F401
-from . import views_nav, views_list, views_record, views_api, views_notifications, views_automation, views_approvals, views_reports  # noqa: F401,E402  (register routes)
+from . import views_nav, views_list, views_record, views_api, views_notifications, views_automation, views_approvals, views_export, views_reports  # noqa: F401,E402  (register routes)

@@ -4,6 +4,7 @@ actions) and the kanban board.
 The page's state lives in the query string (bookmarkable, back-button friendly):
   view=<list view>  saved=<saved view id>  q=<search>  f.<picklist>=<value> (repeatable)
   sort=<path>|-<path>  cols=<path,...>  limit=<n>  cursor=<next_cursor>  back=<cursor stack>
+  agg=<function:path,...> (the footer's column figures, list_figures.py)  total=<field>|none (kanban)
 Paging is keyset (the record service's next_cursor); "previous" pops a stack of the cursors of
 the pages before, carried in `back` ("~" stands for the first page).
 """
@@ -17,7 +18,7 @@ from flask import flash, redirect, render_template, request, url_for
 from ...automation.compiler import workflows_of
 from ...automation.deferred import run_manual
 from ...records.errors import BadQuery, RecordError
-from . import prefs
+from . import list_figures, prefs
 from .context import access, actor, not_found, records, rt, safe_return, services, ui
 from .display import plain_text, render_value
 from .expr import all_of, clean_search, contains_all, value_in
@@ -48,6 +49,7 @@ class ListState:
     cursor: str = ""
     back: list = dc_field(default_factory=list)
     tree: str = ""      # "1" / "0": the tree display on / off (default: the list view's `tree`)
+    agg: list = dc_field(default_factory=list)          # ["sum:amount", ...]: figures under columns
 
     @classmethod
     def from_args(cls, args, obj) -> "ListState":
@@ -65,6 +67,7 @@ class ListState:
         s.limit = int(limit) if limit.isdigit() and int(limit) in PAGE_SIZES else DEFAULT_LIMIT
         back = args.get("back", "")
         s.back = back.split(".")[-MAX_BACK:] if back else []
+        s.agg = list_figures.parse_choice(args.get("agg", "")[:2000])
         return s
 
     def args(self, **changes) -> list[tuple[str, str]]:
@@ -72,9 +75,9 @@ class ListState:
         cursor/back are given explicitly."""
         d = {"view": self.view, "saved": self.saved, "q": self.q, "sort": self.sort,
              "cols": ",".join(self.cols), "limit": str(self.limit) if self.limit != DEFAULT_LIMIT else "",
-             "filters": self.filters, "cursor": "", "back": "", "tree": self.tree}
+             "filters": self.filters, "cursor": "", "back": "", "tree": self.tree, "agg": ",".join(self.agg)}
         d.update(changes)
-        out = [(k, d[k]) for k in ("view", "saved", "q", "sort", "cols", "limit", "tree") if d[k]]
+        out = [(k, d[k]) for k in ("view", "saved", "q", "sort", "cols", "limit", "tree", "agg") if d[k]]
         for fname, values in (d["filters"] or {}).items():
             out += [(f"f.{fname}", v) for v in values]
         if d["cursor"]:
@@ -102,7 +105,7 @@ class ListState:
         return current
 
 
-def _apply_saved(state: ListState, obj, args) -> dict | None:
+def apply_saved(state: ListState, obj, args) -> dict | None:
     """A saved view's settings, for whatever the URL does not set itself."""
     if not state.saved:
         return None
@@ -121,6 +124,8 @@ def _apply_saved(state: ListState, obj, args) -> dict | None:
         state.sort = saved["sort"]
     if "cols" not in args and saved.get("columns"):
         state.cols = [c for c in saved["columns"].split(",") if c]
+    if "agg" not in args and saved.get("aggregates"):
+        state.agg = list_figures.parse_choice(saved["aggregates"])
     return saved
 
 
@@ -159,7 +164,9 @@ def _filter_expr(obj, state: ListState, view: dict | None) -> str | None:
     return all_of(*parts)
 
 
-def load_list(app_name: str, obj, state: ListState, *, for_kanban: bool = False) -> dict:
+def load_list(app_name: str, obj, state: ListState, *, flat: bool = False) -> dict:
+    """The view, columns, sort and filter of the list's state, and (unless `flat`: the kanban and
+    the export read their own rows, never as a tree) the current page."""
     views = list_views_for(obj)
     view = next((v for v in views if v["name"] == state.view), None)
     if view is None:
@@ -168,7 +175,7 @@ def load_list(app_name: str, obj, state: ListState, *, for_kanban: bool = False)
     if not cols:
         cols = columns(obj, [name_field(obj) or "id"]) or columns(obj, ["id"])
     sort = _sort_keys(obj, state, view, cols)
-    tree = tree_field(obj, state, view) if not for_kanban else None
+    tree = tree_field(obj, state, view) if not flat else None
     expr = _filter_expr(obj, state, view)
     if tree is not None:   # the first level: records with no parent the actor can see (joins hide the rest)
         expr = all_of(expr, f"{tree.name}.id == None")
@@ -178,7 +185,7 @@ def load_list(app_name: str, obj, state: ListState, *, for_kanban: bool = False)
     fields = query_fields(cols)
     if nf and nf not in fields:
         fields.append(nf)
-    if not for_kanban:
+    if not flat:
         try:
             result = records().query(actor(), obj.name, filter=expr, sort=sort or None, fields=fields,
                                      limit=state.limit, cursor=state.cursor or None, count=True, with_access=True)
@@ -203,7 +210,7 @@ def list_view(app_name, object_name):
     app = require_app(app_name)
     obj = require_object(object_name)
     state = ListState.from_args(request.args, obj)
-    saved = _apply_saved(state, obj, request.args)
+    saved = apply_saved(state, obj, request.args)
     data = load_list(app_name, obj, state)
     result = data["result"]
     rows = result.records if result else []
@@ -243,6 +250,9 @@ def list_view(app_name, object_name):
                                if wf.trigger == "manual" and wf.object == obj.name),
                               key=lambda wf: wf.label.lower()) if access().can(obj.name, "edit") else []
     kanban_fields = [f for f in picklist_fields(obj)]
+    # the footer's figures: over the same filter string as the page's query, so over the same rows
+    figures, figures_error = list_figures.column_figures(obj.name, data["columns"], state.agg, data["filter"], app_name) \
+        if rows else ({}, None)
     return render_template(
         "app/list.html", app=app, obj=obj, state=state, rows=rows, total=total,
         page_start=page_start, next_url=next_url, prev_url=prev_url, quick=quick, chips=chips,
@@ -257,7 +267,25 @@ def list_view(app_name, object_name):
                                                                          if obj.hierarchy_field else ""),
         render_value=render_value, record_title=record_title, icon=object_icon(obj.name),
         color=color_for(obj.name), state_args=state.args(), list_url=state.url(app_name, obj.name),
-        **data, **nav_context(app, obj.name))
+        figures=figures, figures_error=figures_error, figure_menus=_figure_menus(app_name, obj, state, data["columns"]),
+        can_export=access().system("export_data"), **data, **nav_context(app, obj.name))
+
+
+def _figure_menus(app_name, obj, state: ListState, cols) -> dict[str, list[dict]]:
+    """Per visible column, the footer menu's entries: each figure it offers, and "None"."""
+    current = list_figures.chosen(cols, state.agg)
+    menus = {}
+    for c in cols:
+        entries = []
+        for function in [*list_figures.functions_for(c), ""]:
+            picks = {p: f for p, f in current.items() if p != c.path}
+            if function:
+                picks[c.path] = function
+            entries.append({"function": function, "on": current.get(c.path, "") == function,
+                            "label": list_figures.function_label(c, function) if function else "None",
+                            "url": state.url(app_name, obj.name, agg=list_figures.choice_text(picks))})
+        menus[c.path] = entries
+    return menus
 
 
 def _column_choices(obj, cols) -> list[tuple[str, str]]:
@@ -391,7 +419,7 @@ def save_view(app_name, object_name):
         return redirect(state.url(app_name, obj.name))
     try:
         rec = prefs.save(obj.name, name, {"view": state.view, "q": state.q, "filters": state.filters,
-                                          "sort": state.sort, "cols": state.cols})
+                                          "sort": state.sort, "cols": state.cols, "agg": state.agg})
     except RecordError as exc:
         flash(f"The view was not saved: {exc.message}", "danger")
         return redirect(state.url(app_name, obj.name))
@@ -425,7 +453,7 @@ def kanban(app_name, object_name):
         next((f for f in picks if f.name in ("stage", "status")), picks[0])
     state = ListState.from_args(request.args, obj)
     state.filters.pop(group.name, None)
-    data = load_list(app_name, obj, state, for_kanban=True)
+    data = load_list(app_name, obj, state, flat=True)
     nf = data["name_field"]
     card_cols = [c for c in data["columns"] if c.path not in (group.name, nf)][:3]
     fields = list(dict.fromkeys([p for p in [nf] if p] + query_fields(card_cols) + [group.name]))
@@ -449,9 +477,20 @@ def kanban(app_name, object_name):
                 if r.get("_access") != "read":
                     r["_moves"] = records().allowed_values(actor(), obj.name, group.name, r.get(group.name), r["id"])
         lanes.append({"value": value, "label": label, "cards": res.records, "total": res.total or 0})
+    readable = access().can_read_field
+    sum_field = list_figures.lane_sum_field(obj, readable, request.args.get("total"))
+    sums, sums_error = list_figures.lane_sums(obj.name, group.name, sum_field, data["filter"], app_name) \
+        if error is None else ({}, None)
+    board_url = url_for("ui.kanban", app_name=app_name, object_name=obj.name)
+    total_options = [{"name": name, "label": label, "on": name == (sum_field.name if sum_field else "none"),
+                      "url": f"{board_url}?{urlencode([*state.args(), ('field', group.name), ('total', name)])}"}
+                     for name, label in [*((f.name, f.label) for f in list_figures.lane_sum_fields(obj, readable)),
+                                         ("none", "No total")]]
     return render_template(
         "app/kanban.html", app=app, obj=obj, group=group, picks=picks, lanes=lanes, error=error, state=state,
         card_cols=card_cols, name_field=nf, can_move=can_move, render_value=render_value,
         record_title=record_title, icon=object_icon(obj.name), color=color_for(obj.name),
         can_create=access().can(obj.name, "create"), list_url=state.url(app_name, obj.name),
+        sum_field=sum_field, sums=sums, sums_error=sums_error, total_options=total_options,
+        total_arg=request.args.get("total") or None,     # the group-by links keep the chosen total
         **{k: data[k] for k in ("views", "view")}, **nav_context(app, obj.name))
