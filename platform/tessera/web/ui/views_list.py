@@ -17,6 +17,8 @@ from flask import flash, redirect, render_template, request, url_for
 
 from ...automation.compiler import workflows_of
 from ...automation.deferred import run_manual
+from ...expr import ExprError
+from ...expr.parse import parse as parse_expression
 from ...records.errors import BadQuery, RecordError
 from . import list_figures, prefs
 from .context import access, actor, not_found, records, rt, safe_return, services, ui
@@ -34,6 +36,7 @@ DEFAULT_LIMIT = 25
 MAX_BACK = 50
 QUICK_FILTERS = 4
 BULK_MAX = 200
+MAX_WHERE = 4000
 BULK_TYPES_EXCLUDED = {"json", "rich_text", "textarea"}
 
 
@@ -50,6 +53,7 @@ class ListState:
     back: list = dc_field(default_factory=list)
     tree: str = ""      # "1" / "0": the tree display on / off (default: the list view's `tree`)
     agg: list = dc_field(default_factory=list)          # ["sum:amount", ...]: figures under columns
+    where: str = ""     # an expression (a report's drill-down, a typed condition); the record service checks it
 
     @classmethod
     def from_args(cls, args, obj) -> "ListState":
@@ -68,6 +72,7 @@ class ListState:
         back = args.get("back", "")
         s.back = back.split(".")[-MAX_BACK:] if back else []
         s.agg = list_figures.parse_choice(args.get("agg", "")[:2000])
+        s.where = args.get("where", "")[:MAX_WHERE].strip()
         return s
 
     def args(self, **changes) -> list[tuple[str, str]]:
@@ -75,9 +80,9 @@ class ListState:
         cursor/back are given explicitly."""
         d = {"view": self.view, "saved": self.saved, "q": self.q, "sort": self.sort,
              "cols": ",".join(self.cols), "limit": str(self.limit) if self.limit != DEFAULT_LIMIT else "",
-             "filters": self.filters, "cursor": "", "back": "", "tree": self.tree, "agg": ",".join(self.agg)}
+             "filters": self.filters, "cursor": "", "back": "", "tree": self.tree, "agg": ",".join(self.agg), "where": self.where}
         d.update(changes)
-        out = [(k, d[k]) for k in ("view", "saved", "q", "sort", "cols", "limit", "tree", "agg") if d[k]]
+        out = [(k, d[k]) for k in ("view", "saved", "q", "sort", "cols", "limit", "tree", "agg", "where") if d[k]]
         for fname, values in (d["filters"] or {}).items():
             out += [(f"f.{fname}", v) for v in values]
         if d["cursor"]:
@@ -161,7 +166,20 @@ def _filter_expr(obj, state: ListState, view: dict | None) -> str | None:
         f = field_def(obj, fname)
         if f is not None and f.type == "picklist" and access().can_read_field(obj.name, fname):
             parts.append(value_in(fname, values))
+    if state.where:
+        # one whole expression (the parser refuses text closing a parenthesis it did not open),
+        # typed and checked against the user's readable fields by the record service; one that does
+        # not parse matches nothing (the list says why), so no page, board or export widens silently
+        parts.append(f"({state.where})" if where_problem(state.where) is None else "False")
     return all_of(*parts)
+
+
+def where_problem(text: str) -> str | None:
+    try:
+        parse_expression(text)
+    except ExprError as exc:
+        return f"filter: {exc}"
+    return None
 
 
 def load_list(app_name: str, obj, state: ListState, *, flat: bool = False) -> dict:
@@ -179,13 +197,13 @@ def load_list(app_name: str, obj, state: ListState, *, flat: bool = False) -> di
     expr = _filter_expr(obj, state, view)
     if tree is not None:   # the first level: records with no parent the actor can see (joins hide the rest)
         expr = all_of(expr, f"{tree.name}.id == None")
-    error = None
+    error = where_problem(state.where) if state.where else None
     result = None
     nf = readable_name_field(obj)
     fields = query_fields(cols)
     if nf and nf not in fields:
         fields.append(nf)
-    if not flat:
+    if not flat and error is None:
         try:
             result = records().query(actor(), obj.name, filter=expr, sort=sort or None, fields=fields,
                                      limit=state.limit, cursor=state.cursor or None, count=True, with_access=True)

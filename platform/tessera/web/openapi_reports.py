@@ -1,0 +1,92 @@
+"""The OpenAPI description of the report and dashboard routes (web/api_reports.py). A report's
+definition is the report metadata format (metadata/schemas/report.schema.json), described here by
+reference rather than inlined: the server checks it and answers 400 naming each problem."""
+from __future__ import annotations
+
+from .openapi_automation import _error, _json, _ref
+
+_ANY = {"type": ["number", "string", "boolean", "array", "object", "null"]}
+_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_]*(__[a-z][a-z0-9_]*)?$"}
+
+
+def report_schemas() -> dict:
+    figures = {"type": "object", "additionalProperties": {"type": ["number", "string", "null"]},
+               "description": "each summary's figure, by its name (sum:amount, count, a formula's name)"}
+    group = {"type": "object", "required": ["key", "values", "filter"], "properties": {
+        "key": {"type": "object", "additionalProperties": _ANY},
+        "labels": {"type": "object", "additionalProperties": {"type": ["string", "null"]},
+                   "description": "the linked record's name, for a grouping by a lookup"},
+        "values": figures,
+        "filter": {"type": ["string", "null"], "description": "the expression selecting this group's records "
+                                                              "(drill-down: the list API's filter)"},
+        "groups": {"type": "array", "items": {"type": "object"}, "description": "the next grouping's groups"}}}
+    return {
+        "ReportSummary": {"type": "object", "required": ["name", "label", "object", "format"], "properties": {
+            "name": {"type": "string"}, "label": {"type": "string"}, "object": {"type": "string"},
+            "format": {"enum": ["tabular", "summary", "matrix"]}, "folder": {"type": ["string", "null"]},
+            "description": {"type": ["string", "null"]}, "package": {"type": ["string", "null"]}}},
+        "ReportList": {"type": "object", "required": ["reports"],
+                       "properties": {"reports": {"type": "array", "items": _ref("ReportSummary")}}},
+        "ReportGroup": group,
+        "ReportResult": {"type": "object", "required": ["report", "label", "object", "format", "summaries", "total"],
+                         "properties": {
+            "report": {"type": "string"}, "label": {"type": "string"}, "object": {"type": "string"},
+            "format": {"enum": ["tabular", "summary", "matrix"]}, "filter": {"type": ["string", "null"]},
+            "groupings": {"type": "array", "items": {"type": "object"}},
+            "column_groupings": {"type": "array", "items": {"type": "object"}},
+            "summaries": {"type": "array", "items": {"type": "object"}},
+            "total": figures,
+            "groups": {"type": "array", "items": _ref("ReportGroup"), "description": "summary reports"},
+            "rows": {"type": "array", "items": {"type": "object"},
+                     "description": "tabular: the records; matrix: the row groups"},
+            "columns": {"type": "array", "items": {"type": "object"},
+                        "description": "tabular: the columns; matrix: the column groups"},
+            "cells": {"type": "array", "items": {"type": "object"}, "description": "matrix reports"},
+            "chart": {"type": ["object", "null"], "description": "categories and series of the report's chart"},
+            "truncated": {"type": "boolean"}}},
+        "ReportDefinition": {"type": "object", "required": ["object"], "description":
+                             "A report definition in the report metadata format (without its name): object, "
+                             "format, columns, filter, groupings, column_groupings, summaries, sort, limit, chart.",
+                             "properties": {"object": {"type": "string"}}},
+        "DashboardList": {"type": "object", "required": ["dashboards"], "properties": {
+            "dashboards": {"type": "array", "items": {"type": "object"}}}},
+        "DashboardResult": {"type": "object", "required": ["dashboard", "label", "run_as", "filters", "components"],
+                            "properties": {
+            "dashboard": {"type": "string"}, "label": {"type": "string"}, "run_as": {"type": "string"},
+            "filters": {"type": "array", "items": {"type": "object"}},
+            "components": {"type": "array", "items": {"type": "object", "properties": {
+                "report": {"type": "string"}, "title": {"type": "string"}, "display": {"type": "string"},
+                "value": {"type": ["number", "string", "null"]}, "previous_value": {"type": ["number", "string", "null"]},
+                "result": _ref("ReportResult")}}}}},
+    }
+
+
+def report_paths() -> dict:
+    errors = {"400": _error(), "401": _error(), "403": _error()}
+    return {
+        "/reports": {"get": {"operationId": "list_reports", "summary": "The org's reports you may run",
+                             "tags": ["reports"], "responses": {"200": _json("ReportList"), "401": _error()}}},
+        "/reports/{name}": {"get": {
+            "operationId": "run_report", "summary": "Run a report as yourself", "tags": ["reports"],
+            "description": "Figures built only from the records and fields you may read.",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": _NAME},
+                           {"name": "filter", "in": "query", "schema": {"type": "string"},
+                            "description": "an expression narrowing the report further (ANDed)"},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1},
+                            "description": "the most rows or groups (capped at 2000)"}],
+            "responses": {"200": _json("ReportResult"), "404": _error(), **errors}}},
+        "/reports/run": {"post": {
+            "operationId": "run_adhoc_report", "summary": "Run an ad-hoc report definition as yourself",
+            "tags": ["reports"],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ReportDefinition")}}},
+            "responses": {"200": _json("ReportResult"), "422": _error(), **errors}}},
+        "/dashboards": {"get": {"operationId": "list_dashboards", "summary": "The org's dashboards",
+                                "tags": ["dashboards"], "responses": {"200": _json("DashboardList"), "401": _error()}}},
+        "/dashboards/{name}": {"get": {
+            "operationId": "get_dashboard", "summary": "Every component's figures",
+            "tags": ["dashboards"],
+            "description": "As you, or as the dashboard's run-as user. Each dashboard filter is a query "
+                           "parameter of its name (owner=<user id>).",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": _NAME}],
+            "responses": {"200": _json("DashboardResult"), "404": _error(), **errors}}},
+    }
