@@ -26,6 +26,28 @@ def bucket_end(start: date, unit: str) -> date:
     return add_months(start, _MONTHS[unit])
 
 
+def bucket_label(value: str | None, unit: str, fiscal_start_month: int = 1) -> str | None:
+    """How a date bucket is named: Dec 7, 2026 · Week of Dec 7, 2026 · Dec 2026 · Q4 2026 · 2026 ·
+    FY2027 Q1 · FY2027 (a fiscal year is named by the calendar year it ends in)."""
+    if value is None:
+        return None
+    start = date.fromisoformat(value)
+    if unit == "day":
+        return f"{start:%b} {start.day}, {start.year}"
+    if unit == "week":
+        return f"Week of {start:%b} {start.day}, {start.year}"
+    if unit == "month":
+        return f"{start:%b %Y}"
+    if unit == "quarter":
+        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    if unit == "year":
+        return str(start.year)
+    fiscal_year = start.year + (1 if fiscal_start_month > 1 and start.month >= fiscal_start_month else 0)
+    if unit == "fiscal_year":
+        return f"FY{fiscal_year}"
+    return f"FY{fiscal_year} Q{(start.month - fiscal_start_month) % 12 // 3 + 1}"
+
+
 def group_filter(key: dict, groupings: dict, fiscal_start_month: int = 1) -> str | None:
     """`stage == 'Won' and close_date >= DATE(2026, 4, 1) and close_date < DATE(2026, 7, 1)`;
     None when a key cannot be written as a condition (a time of day)."""

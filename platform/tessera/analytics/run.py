@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..meta.reports import ReportDefinition
 from ..security.actor import Actor
 from .charts import chart_data
-from .drill import group_filter
+from .drill import bucket_label, group_filter
 
 MAX_TABULAR_ROWS = 2000
 
@@ -51,6 +51,10 @@ def run_report(records, actor: Actor, definition: ReportDefinition, *, extra_fil
     groupings = {g.key: g for g in (*definition.groupings, *definition.column_groupings)}
     for result in results:
         for group in result.groups:
+            for name, value in group["key"].items():
+                if groupings[name].unit is not None:      # a date bucket reads "Q4 2026", not its first day
+                    group.setdefault("labels", {})[name] = bucket_label(value, groupings[name].unit,
+                                                                        fiscal_start_month)
             group["values"] = _summary_values(definition, group["values"])
             group["filter"] = combined_filter(where, group_filter(group["key"], groupings, fiscal_start_month))
     out["truncated"] = results[0].truncated

@@ -60,9 +60,11 @@
              paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", font: {family: "inherit", size: 12},
              height: el.clientHeight || 320};
     var axis = {tickformat: tickFormat(c.format), tickprefix: money(c.format) ? (document.body.dataset.currencySymbol || "") : ""};
-    if (c.type === "bar") { l.xaxis = axis; l.yaxis = {automargin: true}; }
-    else if (["column", "line", "area", "scatter"].indexOf(c.type) >= 0) { l.yaxis = axis; l.xaxis = {automargin: true}; }
-    if (c.type === "funnel") l.yaxis = {automargin: true};
+    // categories are names ("Q4 2026", "Prospecting"): never let plotly read them as dates or numbers
+    if (c.type === "bar") { l.xaxis = axis; l.yaxis = {automargin: true, type: "category"}; }
+    else if (["column", "line", "area"].indexOf(c.type) >= 0) { l.yaxis = axis; l.xaxis = {automargin: true, type: "category"}; }
+    else if (c.type === "scatter") { l.yaxis = axis; l.xaxis = {automargin: true}; }
+    if (c.type === "funnel") l.yaxis = {automargin: true, type: "category"};
     return l;
   }
 
@@ -76,6 +78,12 @@
     var c;
     try { c = JSON.parse(el.getAttribute("data-chart")); } catch (e) { return; }
     if (!window.Plotly) { el.textContent = "Charts could not load."; return; }
+    if (c.categories && !c.categories.length) {
+      el.classList.add("report-chart-empty");
+      el.textContent = "No records to chart.";
+      el.setAttribute("data-drawn", "1");
+      return;
+    }
     window.Plotly.newPlot(el, traces(c), layout(c, el), {displayModeBar: false, responsive: true});
     el.on("plotly_click", function (ev) {
       var url = ev && ev.points && ev.points.length ? linkFor(c, ev.points[0]) : null;
