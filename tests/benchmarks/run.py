@@ -10,7 +10,9 @@ Benchmarks (--only NAME[,NAME]): runtime, http (in-process), server (gunicorn + 
 add_field, decisions (warm permission decisions against pycasbin; on SQLite, once), sharing (a list
 query under record-level sharing against the admin's), queue (job throughput of two worker
 processes; what an enqueue adds to a record write), workflows (creates with a before-save workflow
-against the same object without one). Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
+against the same object without one), reports (a summary report and a 6-component dashboard on the
+big object against hand-written GROUP BYs), reports_sharing (that report as a rep and a manager
+against the admin). Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
 of its own, created in the URL's database — created when missing — and dropped afterwards).
 Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was missed.
 """
@@ -27,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (sets up the import path for `tessera`)
 from common import Result, isolated_database, open_org, print_table  # noqa: E402
 
-ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "decisions", "sharing", "queue", "workflows", "webhooks")
+ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "reports", "decisions", "sharing", "reports_sharing",
+       "queue", "workflows", "webhooks")
 
 
 def log(message: str) -> None:
@@ -93,7 +96,7 @@ def run_database(url, args) -> list[Result]:
                     results += bench_bulk.run(org, accounts, args)
             finally:
                 org.services.engine.dispose()
-    big = [b for b in ("query", "add_field") if b in args.only]
+    big = [b for b in ("query", "add_field", "reports") if b in args.only]
     if big:
         import bench_big
 
@@ -105,6 +108,10 @@ def run_database(url, args) -> list[Result]:
                 if "query" in args.only:
                     log(f"[{name}] 3: list query")
                     results += bench_big.run_query(org, args)
+                if "reports" in args.only:   # before add_field changes the object
+                    import bench_reports
+                    log(f"[{name}] 10: reports and a dashboard")
+                    results += bench_reports.run(org, args)
                 if "add_field" in args.only:
                     log(f"[{name}] 4: add a nullable field")
                     results += bench_big.run_add_field(org, args)
@@ -120,7 +127,7 @@ def run_database(url, args) -> list[Result]:
                 results += bench_workflows.run(org, args)
             finally:
                 org.services.engine.dispose()
-    if "sharing" in args.only:
+    if "sharing" in args.only or "reports_sharing" in args.only:
         import bench_security
 
         with isolated_database(url, "sharing") as db_url:
@@ -128,8 +135,13 @@ def run_database(url, args) -> list[Result]:
             org = bench_security.open_sharing_org(db_url)
             try:
                 people = bench_security.prepare_sharing(org, args, log)
-                log(f"[{name}] 7: list query under sharing")
-                results += bench_security.run_sharing(org, people, args)
+                if "sharing" in args.only:
+                    log(f"[{name}] 7: list query under sharing")
+                    results += bench_security.run_sharing(org, people, args)
+                if "reports_sharing" in args.only:
+                    import bench_reports
+                    log(f"[{name}] 11: a report under sharing")
+                    results += bench_reports.run_sharing(org, args)
             finally:
                 org.services.engine.dispose()
     if "queue" in args.only:
