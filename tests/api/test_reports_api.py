@@ -135,5 +135,26 @@ def test_unknown_report_and_unreadable_object(api, deals, client_for, sales):
     assert api.get("/api/v1/reports/pipeline_by_stage?nosuch=1").status_code == 400
     assert api.get("/api/v1/reports/pipeline_by_stage?limit=999999").status_code == 200   # capped
     rep = client_for(deals)
-    r = rep.post("/api/v1/reports/run", json={"object": "permission_set", "columns": ["name"]})
-    assert r.status_code in (400, 403) and r.status_code != 500
+    r = rep.post("/api/v1/reports/run", json={"object": "permission_set_assignment", "columns": ["id"]})
+    assert r.status_code == 403
+
+
+def test_hidden_fields_and_unreadable_objects_in_ad_hoc_reports(api, services, client_for):
+    """On the test package: tp_rep cannot read company.code; tp_viewer cannot read memos."""
+    made = {}
+    for name, profile in (("rep", "tp_rep"), ("viewer", "tp_viewer")):
+        user, _ = services.identity.create_user(name, password="velvet-orbit-quarry-3", last_name=name.title(),
+                                                profile=profile, role="tp_worker")
+        made[name] = client_for(user)
+    assert api.post("/api/v1/records/company", json={"name": "Acme", "code": "AC-1"}).status_code == 201
+    for body in ({"object": "company", "format": "summary", "groupings": ["code"]},
+                 {"object": "company", "format": "summary", "groupings": ["name"], "filter": "code == 'AC-1'"},
+                 {"object": "company", "format": "summary", "groupings": ["name"], "summaries": ["count_distinct:code"]},
+                 {"object": "company", "columns": ["name", "code"]}):
+        r = made["rep"].post("/api/v1/reports/run", json=body)
+        assert r.status_code == 400 and "code" in r.get_json()["error"]["message"], (body, r.get_json())
+        assert api.post("/api/v1/reports/run", json=body).status_code == 200      # the admin may read it
+    r = made["viewer"].post("/api/v1/reports/run", json={"object": "memo", "format": "summary", "groupings": ["owner"]})
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden"
+    r = made["viewer"].post("/api/v1/reports/run", json={"object": "memo", "columns": ["id"]})
+    assert r.status_code == 403
