@@ -158,3 +158,30 @@ def test_hidden_fields_and_unreadable_objects_in_ad_hoc_reports(api, services, c
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden"
     r = made["viewer"].post("/api/v1/reports/run", json={"object": "memo", "columns": ["id"]})
     assert r.status_code == 403
+
+
+def test_the_sales_dashboard_with_an_owner_filter(api, deals):
+    whole = api.get("/api/v1/dashboards/sales_home")
+    assert whole.status_code == 200, whole.get_json()
+    body = whole.get_json()
+    pipeline = next(c for c in body["components"] if c["title"] == "Open Pipeline")
+    assert pipeline["value"] == _sum([d[1] for d in DEALS if d[2] not in ("Closed Won", "Closed Lost")])
+    mine = api.get("/api/v1/dashboards/sales_home", query_string={"owner": deals["id"]}).get_json()
+    pipeline = next(c for c in mine["components"] if c["title"] == "Open Pipeline")
+    assert pipeline["value"] == _sum([d[1] for d in DEALS if d[4] and d[2] not in ("Closed Won", "Closed Lost")])
+    assert mine["filters"] == [{"name": "owner", "label": "Owner", "field": "owner", "value": deals["id"]}]
+    assert api.get("/api/v1/dashboards/sales_home", query_string={"stage": "x"}).status_code == 400
+    assert api.get("/api/v1/dashboards/nosuch").status_code == 404
+    assert [d["name"] for d in api.get("/api/v1/dashboards").get_json()["dashboards"]] == ["sales_home"]
+
+
+def test_the_sales_home_page_shows_the_dashboard(deals, sales, app):
+    client, base = app.test_client(), "https://localhost"
+    login = client.get("/login", base_url=base).get_data(as_text=True)
+    token = login.split('name="csrf_token" value="')[1].split('"')[0]
+    r = client.post("/login", base_url=base, headers={"Referer": f"{base}/login"},
+                    data={"username": "admin", "password": "orchid-lantern-42", "csrf_token": token, "next": ""})
+    assert r.status_code == 302
+    page = client.get("/app/sales", base_url=base).get_data(as_text=True)
+    assert 'id="dashboard"' in page and "Open Pipeline" in page and 'id="d-owner"' in page
+    assert f'<option value="{deals["id"]}"' in page       # the owner filter offers the rep

@@ -115,5 +115,8 @@
     var button = ev.target.closest ? ev.target.closest(".group-toggle") : null;
     if (button) { ev.preventDefault(); toggleGroups(button); }
   });
+  document.addEventListener("change", function (ev) {
+    if (ev.target.matches && ev.target.matches("select[data-autosubmit]")) ev.target.form.submit();
+  });
   document.querySelectorAll(".report-chart[data-chart]").forEach(draw);
 })();

@@ -128,6 +128,9 @@ def dashboard_for(app) -> dict | None:
                              fiscal_start_month=_fiscal_start())
     except RecordError as exc:
         return {"error": str(exc)}
+    app_obj_names = {o.name for o in readable_tabs(app)}
+    for f in data["filters"]:
+        f["options"] = _filter_options(f["field"], app_obj_names)
     for component in data["components"]:
         definition = stored_definition(rt().metadata, component["report"])
         summary = definition.summary(component["summary"])
@@ -136,6 +139,29 @@ def dashboard_for(app) -> dict | None:
                                                     component["format"])
         component["object"] = definition.object
     return data
+
+
+def _filter_options(path: str, objects: set[str]) -> list[tuple[str, str]] | None:
+    """A dashboard filter on a lookup (owner, account) offers the records the user may see by name
+    (the first 200); other filters are typed. The field is looked up on the app's first object
+    that has it."""
+    md = rt().metadata
+    for name in sorted(objects):
+        steps = md.resolve_path(md.objects[name], tuple(path.split(".")))
+        if not steps:
+            continue
+        owner, fname = steps[-1]
+        f = owner.fields.get(fname)
+        target = f.target if f is not None else ("user" if fname in ("owner", "created_by", "updated_by") else None)
+        tobj = md.objects.get(target) if target else None
+        if tobj is None or not tobj.name_field or not access().can(tobj.name, "read"):
+            return None
+        try:
+            found = records().query(actor(), tobj.name, fields=[tobj.name_field], sort=[tobj.name_field], limit=200)
+        except RecordError:
+            return None
+        return [(r["id"], str(r.get(tobj.name_field) or r["id"])) for r in found.records]
+    return None
 
 
 @ui.get("/_vendor/plotly.min.js")
