@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from tessera.changes import ChangeFailed, ChangeRefused, plan
-from tessera.changes.operations import AddField, AlterField
+from tessera.changes.alter_field import AlterField
+from tessera.changes.operations import AddField
 from tessera.meta.errors import MetadataInvalid
 
 from changes_helpers import ACCOUNT, CONTACT, USER, objects

@@ -15,7 +15,8 @@ from ..meta.source import COMPONENT_KINDS
 from .hierarchy_check import MakeHierarchy
 from .geo_retype import AlterGeolocation, is_geolocation_change
 from .rows_steps import OneParentCheck, RowPositions
-from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, AlterField, ChangeField, ChangeObject,
+from .alter_field import AlterField
+from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, ChangeField, ChangeObject,
                          ComponentChange, CreateObject, DropField, DropObject, Operation, PackageChange, RenameField)
 
 
