@@ -108,4 +108,6 @@
     if (button) { ev.preventDefault(); toggleGroups(button); }
   });
   document.querySelectorAll(".report-chart[data-chart]").forEach(draw);
+  // for pages that insert charts later (the report builder's preview)
+  window.TesseraCharts = {draw: draw};
 })();
