@@ -1,6 +1,6 @@
 """A sales rep builds a report in Chromium — desktop and a phone-sized viewport: a summary report
 on opportunities grouped by stage, a filter written by the condition builder, a sum and a column
-chart, previewed live, saved, reopened from the reports list and edited again. The figures are the
+chart, previewed live, saved, reopened from the reports list, cloned (save as) and the clone deleted. The figures are the
 rep's own opportunities only (opportunity is private), compared with sums computed here.
 Screenshots: tests/artifacts/screenshots/report_builder*."""
 from __future__ import annotations
@@ -98,11 +98,16 @@ def test_a_rep_builds_previews_saves_and_reopens_a_report(browser, live_server, 
     expect(page.locator("#rb-groupings")).to_contain_text("Stage")
     expect(page.locator("#rb-chart")).to_have_value("column")
     expect(preview.locator("tr.report-group", has_text="Negotiation")).to_contain_text(money(negotiation))
-    # delete it (own only): gone from the list
+    # save as: a clone of it, which is then deleted (own only); the original stays
+    page.click("#rb-save-as")
+    expect(page.locator("h1.page-title")).to_have_text(f"Copy of {label}")
+    page.click("#edit-report")
+    expect(page.locator("#report-builder")).to_have_attribute("data-preview-state", "ok")
     page.once("dialog", lambda d: d.accept())
     page.click("#rb-delete")
     expect(page).to_have_url(re.compile(r"/app/sales/reports$"))
-    expect(page.get_by_role("link", name=label)).to_have_count(0)
+    expect(page.get_by_role("link", name=f"Copy of {label}")).to_have_count(0)
+    expect(page.get_by_role("link", name=label)).to_have_count(1)
     context.close()
 
 

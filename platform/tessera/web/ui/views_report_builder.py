@@ -19,6 +19,8 @@ definition's schema and semantics, then a run as the user), so a hand-made reque
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import abort, get_template_attribute, jsonify, render_template, request, url_for
 
 from ...analytics import user_reports
@@ -150,7 +152,6 @@ def user_report_page(app_name, report_id):
 
 def _stub(rec: dict):
     """Enough of a definition for the page's header when the saved one no longer compiles."""
-    from types import SimpleNamespace
     return SimpleNamespace(name=rec["name"], label=rec["label"], folder=rec.get("folder"), description=None)
 
 
