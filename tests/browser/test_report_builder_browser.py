@@ -120,3 +120,9 @@ def test_an_org_report_opens_in_the_builder_as_a_copy(page, live_server, rep):
     expect(page.locator("#rb-format")).to_have_value("summary")
     expect(page.locator("#rb-delete")).to_have_count(0)          # nothing of the rep's to delete yet
     expect(page.locator("#rb-preview-table tr.report-group", has_text="Negotiation")).to_be_visible()
+    # a date grouping with its bucket: a second level of groups, by close month
+    page.select_option("#rb-group-field", "close_date")
+    page.select_option("#rb-group-unit", "month")
+    page.click("#rb-group-add")
+    expect(page.locator("#rb-groupings")).to_contain_text("(month)")
+    expect(page.locator("#rb-preview-table tr.report-group.depth-1").first).to_be_visible()
