@@ -68,8 +68,8 @@ def test_system_administrator_has_every_system_permission():
 def test_read_only_reads_every_business_object_and_changes_nothing():
     md = stock()
     rights = md.profiles["read_only"]["objects"]
-    # not business objects: permission assignments (admins) and saved list views (the UI's own, per user)
-    assert set(rights) == set(md.objects) - {"permission_set_assignment", "list_view_preference"}
+    # not business objects: permission assignments (admins), saved list views and saved reports (the UI's own, per user)
+    assert set(rights) == set(md.objects) - {"permission_set_assignment", "list_view_preference", "user_report"}
     assert all(actions == ["read"] for actions in rights.values())
     assert md.profiles["read_only"]["system_permissions"] == ["api_access"]   # sharing still applies
 
@@ -111,7 +111,7 @@ OWD = {
     "price_book_entry": "controlled_by_parent", "campaign_member": "controlled_by_parent",
     "case_comment": "controlled_by_parent", "group_member": "controlled_by_parent",
     "queue_member": "controlled_by_parent", "permission_set_assignment": "controlled_by_parent",
-    "list_view_preference": "private",
+    "list_view_preference": "private", "user_report": "private",
 }
 
 

@@ -48,10 +48,13 @@ class UiClient:
         return self.c.post(url, base_url=BASE, headers=REFERER, data=MultiDict(data), **kw)
 
     def patch_json(self, url, body, csrf=True):
+        return self.send_json("PATCH", url, body, csrf=csrf)
+
+    def send_json(self, method, url, body=None, csrf=True):
         headers = dict(REFERER)
         if csrf:
             headers["X-CSRFToken"] = self.token
-        return self.c.patch(url, base_url=BASE, headers=headers, json=body)
+        return self.c.open(url, method=method, base_url=BASE, headers=headers, json=body)
 
 
 def actor_of(services, user: dict):

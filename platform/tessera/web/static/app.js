@@ -381,3 +381,20 @@
     rowsRenumber($grid);
   });
 }(window.jQuery));
+
+/* A saved report's "Promote to org" (admins): the report becomes org metadata through the change
+   pipeline; the answer names the new report or the problem. */
+(function ($) {
+  'use strict';
+  $(document).on('click', '#promote-report', function () {
+    var $b = $(this);
+    $b.prop('disabled', true);
+    $.ajax({ url: $b.data('url'), method: 'POST', contentType: 'application/json', data: '{}' })
+      .done(function () { window.location.href = $b.data('done'); })
+      .fail(function (xhr) {
+        var body = xhr.responseJSON || {};
+        window.alert((body.error && body.error.message) || 'The report could not be promoted.');
+        $b.prop('disabled', false);
+      });
+  });
+}(window.jQuery));

@@ -119,4 +119,6 @@
     if (ev.target.matches && ev.target.matches("select[data-autosubmit]")) ev.target.form.submit();
   });
   document.querySelectorAll(".report-chart[data-chart]").forEach(draw);
+  // for pages that insert charts later (the report builder's preview)
+  window.TesseraCharts = {draw: draw};
 })();

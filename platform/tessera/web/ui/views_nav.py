@@ -67,13 +67,16 @@ def _recent(app, limit: int = 8) -> list[dict]:
     return out[:limit]
 
 
+UI_STATE_OBJECTS = ("list_view_preference", "user_report")   # users' own UI work, not business records
+
+
 def searchable_objects(app=None) -> list:
     """Objects the actor may read whose name field they may read; the current app's tabs first."""
     md = rt().metadata
     first = [o.name for o in readable_tabs(app)] if app is not None else []
     order = {n: i for i, n in enumerate(first)}
     objs = [o for o in md.objects.values()
-            if o.name != "list_view_preference" and readable_name_field(o) is not None]
+            if o.name not in UI_STATE_OBJECTS and readable_name_field(o) is not None]
     objs.sort(key=lambda o: (order.get(o.name, len(order)), o.plural_label.lower()))
     return objs
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Response, abort, render_template, request, send_file, url_for
 from markupsafe import Markup
 
+from ...analytics import user_reports
 from ...analytics.dashboards import run_dashboard
 from ...analytics.definitions import stored_definition
 from ...analytics.run import run_report
@@ -61,10 +62,21 @@ def _reports_for(app) -> list:
 
 @ui.get("/<app_name>/reports")
 def reports_list(app_name):
+    """Org reports, then the user's own and those shared with them (analytics/user_reports.py),
+    each filed in its folder."""
     app = require_app(app_name)
     folders: dict[str, list] = {}
     for comp in _reports_for(app):
-        folders.setdefault(comp.get("folder") or "Unfiled", []).append(comp)
+        folders.setdefault(comp.get("folder") or "Unfiled", []).append(
+            {"label": comp.get("label") or comp.name, "description": comp.get("description"),
+             "format": comp.get("format", "tabular"), "kind": "org",
+             "url": url_for("ui.report_page", app_name=app.name, name=comp.name)})
+    readable = [o.name for o in readable_tabs(app)]
+    for rec in user_reports.list_visible(records(), rt().metadata, actor(), readable):
+        folders.setdefault(rec.get("folder") or ("My reports" if rec["mine"] else "Shared with me"), []).append(
+            {"label": rec["label"], "description": None, "format": (rec.get("definition") or {}).get("format", "tabular"),
+             "kind": "mine" if rec["mine"] else "shared", "id": rec["id"],
+             "url": url_for("ui.user_report_page", app_name=app.name, report_id=rec["id"])})
     return render_template("app/reports.html", app=app, folders=folders, **nav_context(app, "_reports"))
 
 
