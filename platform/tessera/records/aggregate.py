@@ -275,22 +275,23 @@ class RecordAggregates:
         return order
 
     @staticmethod
-    def _group_type(rt, cobj, b: SelectBuilder, key: GroupKey) -> str:
-        ftype = b.field_type(key.path)
-        if key.path[-1] in ("created_at", "updated_at"):
-            ftype = "datetime"
+    def _value_type(b: SelectBuilder, path) -> str | None:
+        """The field type at the end of a path; the timestamps are datetimes (not "system")."""
+        return "datetime" if path[-1] in ("created_at", "updated_at") else b.field_type(path)
+
+    @classmethod
+    def _group_type(cls, rt, cobj, b: SelectBuilder, key: GroupKey) -> str:
+        ftype = cls._value_type(b, key.path)
         problem = grouping_problem(key, ftype)
         if problem:
             raise BadQuery(f"group_by: {problem}")
         return ftype
 
-    @staticmethod
-    def _metric_type(b: SelectBuilder, metric: Metric) -> str | None:
+    @classmethod
+    def _metric_type(cls, b: SelectBuilder, metric: Metric) -> str | None:
         if metric.path is None:
             return None
-        ftype = b.field_type(metric.path)
-        if metric.path[-1] in ("created_at", "updated_at"):
-            ftype = "datetime"
+        ftype = cls._value_type(b, metric.path)
         problem = metric_problem(metric, ftype)
         if problem:
             raise BadQuery(f"metrics: {problem}")

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 from flask import abort, get_template_attribute, jsonify, render_template, request, url_for
 
 from ...analytics import user_reports
-from ...analytics.definitions import adhoc_definition, stored_definition
+from ...analytics.definitions import adhoc_definition
 from ...analytics.run import run_report
 from ...meta.aggregates import DATE_UNITS, ORDERED, SUMMABLE, UNGROUPABLE
 from ...meta.fieldtypes import value_type
@@ -38,7 +38,7 @@ from ..setup.orgedit import OrgEditor, api_name, name_problem
 from .context import access, actor, records, rt, services, ui
 from .meta import field_def, picklist_options, readable_tabs, require_app
 from .views_nav import nav_context
-from .views_reports import _chart_payload, _fiscal_start, drill_url, figure
+from .views_reports import _chart_payload, _fiscal_start, drill_url, figure, readable_report
 
 UNFILTERABLE = {"json", "rich_text", "geolocation"}
 
@@ -105,9 +105,7 @@ def report_new(app_name):
 @ui.get("/<app_name>/reports/<name>/edit")
 def report_copy(app_name, name):
     app = require_app(app_name)
-    definition = stored_definition(rt().metadata, name)
-    if definition is None or not access().can(definition.object, "read"):
-        abort(404)
+    definition = readable_report(name)
     doc = {k: v for k, v in definition.doc.items() if k not in ("name", "folder")}
     doc["label"] = f"Copy of {definition.label}"
     return _builder(app, doc)

@@ -80,12 +80,18 @@ def reports_list(app_name):
     return render_template("app/reports.html", app=app, folders=folders, **nav_context(app, "_reports"))
 
 
-@ui.get("/<app_name>/reports/<name>")
-def report_page(app_name, name):
-    app = require_app(app_name)
+def readable_report(name: str):
+    """The org's report `name` when the user may read its object; else 404 (as if it did not exist)."""
     definition = stored_definition(rt().metadata, name)
     if definition is None or not access().can(definition.object, "read"):
         abort(404)
+    return definition
+
+
+@ui.get("/<app_name>/reports/<name>")
+def report_page(app_name, name):
+    app = require_app(app_name)
+    definition = readable_report(name)
     error, result = None, None
     try:
         result = run_report(records(), actor(), definition, fiscal_start_month=_fiscal_start())
@@ -104,9 +110,7 @@ def report_export(app_name, name, fmt):
         abort(404)
     if not access().system("export_data"):
         abort(403)
-    definition = stored_definition(rt().metadata, name)
-    if definition is None or not access().can(definition.object, "read"):
-        abort(404)
+    definition = readable_report(name)
     from ...analytics.tabular_export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, TabularColumn, csv_chunks, xlsx_bytes
     result = run_report(records(), actor(), definition, fiscal_start_month=_fiscal_start())
     headers, figures, rows = report_table(result)
