@@ -4,14 +4,18 @@ total last; a matrix report's cells with their row and column keys, then the tot
 from __future__ import annotations
 
 from .charts import group_name
+from .tabular_export import TabularColumn
 
 TOTAL = "Grand total"
 
 
-def report_table(result: dict) -> tuple[list[str], int, list[list]]:
-    """(headers, how many of the last columns are figures, rows)."""
+def report_table(result: dict) -> tuple[list[TabularColumn], list[list]]:
+    """(columns, rows). A column holding any text is user text (neutralised in CSV, see
+    tabular_export.py); one of numbers only is left alone, so -5 stays a number."""
     headers, rows = _table(result)
-    return headers, len(result["summaries"]), rows
+    columns = [TabularColumn(h, user_text=any(isinstance(r[i], str) for r in rows) or not rows)
+               for i, h in enumerate(headers)]
+    return columns, rows
 
 
 def _table(result: dict) -> tuple[list[str], list[list]]:
@@ -20,11 +24,11 @@ def _table(result: dict) -> tuple[list[str], list[list]]:
     if result["format"] == "tabular":
         headers = [c["label"] for c in result["columns"]]
         rows = [[record.get(c["name"]) for c in result["columns"]] for record in result["rows"]]
-        if result.get("total"):
-            rows.append([TOTAL] + [None] * (len(headers) - 1))
-            headers += figures
-            rows = [r + [None] * len(figures) for r in rows[:-1]] + \
-                [rows[-1] + [result["total"].get(s["name"]) for s in summaries]]
+        if result.get("total"):          # the grand totals in figure columns of their own, last
+            width = len(headers)
+            rows = [r + [None] * len(figures) for r in rows]
+            rows.append([TOTAL] + [None] * (width - 1) + [result["total"].get(s["name"]) for s in summaries])
+            headers = headers + figures
         return headers, rows
     groupings = result["groupings"] + result["column_groupings"]
     headers = [g["label"] for g in groupings] + figures

@@ -65,9 +65,8 @@ def report_run(ctx, name, fmt, username, extra_filter, output):
         else:
             sys.stdout.write(text)
         return
-    from ..analytics.tabular_export import TabularColumn, csv_chunks, xlsx_bytes
-    headers, figures, rows = report_table(result)
-    columns = [TabularColumn(h, user_text=i < len(headers) - figures) for i, h in enumerate(headers)]
+    from ..analytics.tabular_export import csv_chunks, xlsx_bytes
+    columns, rows = report_table(result)
     if fmt == "csv":
         if output:
             with open(output, "w", encoding="utf-8", newline="") as fh:

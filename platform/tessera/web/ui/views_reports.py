@@ -111,10 +111,9 @@ def report_export(app_name, name, fmt):
     if not access().system("export_data"):
         abort(403)
     definition = readable_report(name)
-    from ...analytics.tabular_export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, TabularColumn, csv_chunks, xlsx_bytes
+    from ...analytics.tabular_export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_chunks, xlsx_bytes
     result = run_report(records(), actor(), definition, fiscal_start_month=_fiscal_start())
-    headers, figures, rows = report_table(result)
-    columns = [TabularColumn(h, user_text=i < len(headers) - figures) for i, h in enumerate(headers)]
+    columns, rows = report_table(result)
     filename = f"{definition.name}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "csv":
