@@ -95,3 +95,33 @@ def test_refused_where_no_one_user_is_meant(services, fields, where):
         extend(services, fields=fields)
     errors = [str(e) for e in info.value.errors]
     assert any(where in e and "CURRENT_USER() can only be used in filters" in e for e in errors), errors
+
+
+def test_a_workflow_condition_judges_the_writing_user(reps, services, api):
+    flagged = {"name": "closed_for_someone", "object": "deal",
+               "trigger": {"event": "create_or_update", "timing": "before_save",
+                           "condition": "ISCHANGED(stage) and stage == 'Closed' and owner != CURRENT_USER()"},
+               "actions": [{"type": "update_record", "values": {"probability": "1"}}]}
+    services.changes.apply_org({"manifest": None, "components": {"objects": {}, "workflows": {
+        "closed_for_someone": {"source": "workflows/closed_for_someone.yaml", "doc": flagged}}}},
+        author="test", message="workflow")
+    rita_api = reps["rita"][1]
+    deals = {d["name"]: d["id"] for d in rita_api.get(DEALS).get_json()["records"]}
+    by_admin = api.patch(f"{DEALS}/{deals['R1']}", json={"stage": "Closed"})
+    by_owner = rita_api.patch(f"{DEALS}/{deals['R2']}", json={"stage": "Closed"})
+    assert by_admin.status_code == by_owner.status_code == 200, (by_admin.get_json(), by_owner.get_json())
+    assert by_admin.get_json()["probability"] == 1 and by_owner.get_json()["probability"] == 10
+
+
+@pytest.mark.parametrize("trigger, probability, where", [
+    ({"event": "scheduled", "cron": "0 6 * * *", "condition": MINE}, "1", "trigger.condition"),
+    ({"event": "create_or_update", "condition": MINE}, "IF(owner == CURRENT_USER(), 1, 2)", "actions.0"),
+])
+def test_refused_in_scheduled_conditions_and_workflow_actions(services, trigger, probability, where):
+    doc = {"name": "wf_mine", "object": "deal", "trigger": trigger,
+           "actions": [{"type": "update_record", "values": {"probability": probability}}]}
+    with pytest.raises(MetadataInvalid) as info:
+        services.changes.apply_org({"manifest": None, "components": {"objects": {}, "workflows": {
+            "wf_mine": {"source": "workflows/wf_mine.yaml", "doc": doc}}}}, author="test", message="workflow")
+    errors = [str(e) for e in info.value.errors]
+    assert any(where in e and "CURRENT_USER() can only be used in filters" in e for e in errors), errors

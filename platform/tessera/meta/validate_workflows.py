@@ -137,7 +137,7 @@ def _check_workflow(md: Metadata, comp) -> list[MetaError]:
         # a scheduled trigger's condition selects records in SQL: no PRIORVALUE / ISCHANGED there
         _compile(md, obj, trigger["condition"], "boolean", src, "trigger.condition", errors,
                  context="read" if trigger["event"] == "scheduled" else "write",
-                 current_user=trigger["event"] != "scheduled")   # a schedule runs for no user
+                 current_user=trigger["event"] not in PLATFORM_RUN)
     if trigger["event"] == "inbound_webhook":
         kinds: list[MetaError] = []
         for i, action in enumerate(comp["actions"]):
@@ -177,6 +177,10 @@ def _check_inbound_kinds(action, at, src, errors) -> None:
     for branch in ("then", "else"):
         for i, inner in enumerate(action.get(branch) or ()):
             _check_inbound_kinds(inner, f"{at}.{branch}.{i}", src, errors)
+
+
+# triggers the platform runs on its own clock, for no user: CURRENT_USER() would always be blank
+PLATFORM_RUN = ("scheduled", "time_relative")
 
 
 def _compile(md, obj, text, expected, src, where, errors, *, context="write", current_user=False):
