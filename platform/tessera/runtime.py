@@ -127,7 +127,7 @@ class Runtime:
                 defaults.append((f, compile_expression(f.default_expression, resolve, expected=expected_type(f))))
             elif f.default is not None:
                 defaults.append((f, f.default))
-        rules = [(r, compile_expression(r.condition, resolve, context="write", expected="boolean"))
+        rules = [(r, compile_expression(r.condition, resolve, context="write", expected="boolean", current_user=True))
                  for r in obj.validation_rules]
         coercers = {f.name: coercer_for(f) for f in obj.stored_fields
                     if f.type != "autonumber" and not f.read_only}

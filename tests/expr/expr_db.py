@@ -73,13 +73,13 @@ class Database:
     def column_for(self, path):
         return self.table.c[FIELDS[tuple(path)][0]]
 
-    def run(self, compiled, rows: list[dict], *, now=None) -> list:
+    def run(self, compiled, rows: list[dict], *, now=None, user=None) -> list:
         """The compiled expression's SQL value for each row (rolled back afterwards)."""
-        return [values[0] for values in self.run_many([compiled], rows, now=now)]
+        return [values[0] for values in self.run_many([compiled], rows, now=now, user=user)]
 
-    def run_many(self, compiled: list, rows: list[dict], *, now=None) -> list[tuple]:
+    def run_many(self, compiled: list, rows: list[dict], *, now=None, user=None) -> list[tuple]:
         """The SQL values of several compiled expressions, one tuple per row, in one query."""
-        expressions = [c.to_sql(self.column_for, dialect_name=self.dialect_name, now=now).label(f"e{i}")
+        expressions = [c.to_sql(self.column_for, dialect_name=self.dialect_name, now=now, user=user).label(f"e{i}")
                        for i, c in enumerate(compiled)]
         with self.engine.connect() as conn:
             with conn.begin() as transaction:
@@ -90,9 +90,9 @@ class Database:
                 transaction.rollback()
         return values
 
-    def where(self, compiled, rows: list[dict], *, now=None) -> list[int]:
+    def where(self, compiled, rows: list[dict], *, now=None, user=None) -> list[int]:
         """Indexes of the rows a boolean expression selects as a WHERE clause."""
-        expression = compiled.to_sql(self.column_for, dialect_name=self.dialect_name, now=now)
+        expression = compiled.to_sql(self.column_for, dialect_name=self.dialect_name, now=now, user=user)
         with self.engine.connect() as conn:
             with conn.begin() as transaction:
                 conn.execute(insert(self.table), [{"pk": i, **_full(row)} for i, row in enumerate(rows)])

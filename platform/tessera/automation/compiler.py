@@ -14,7 +14,7 @@ from ..expr import Compiled, compile_expression
 from ..meta.model import Metadata
 from ..meta.validate import expected_type, resolver
 from ..meta.durations import parse_duration
-from ..meta.validate_workflows import PayloadScope, value_type
+from ..meta.validate_workflows import PLATFORM_RUN, PayloadScope, value_type
 from .webhooks import WebhookSpec
 
 EVENTS = {"create": ("create",), "update": ("update",), "create_or_update": ("create", "update"),
@@ -208,7 +208,7 @@ def _compile_workflow(md: Metadata, comp) -> Workflow:
         name=comp.name, label=comp.get("label") or comp.name.replace("_", " ").title(), object=obj.name,
         events=EVENTS.get(event, ()), timing=trigger.get("timing", "after_save"),
         condition=(compile_expression(trigger["condition"], resolve, context="read" if event == "scheduled" else "write",
-                                      expected="boolean") if trigger.get("condition") else None),
+                                      expected="boolean", current_user=event not in PLATFORM_RUN) if trigger.get("condition") else None),
         becomes_true=trigger.get("when") == "becomes_true", run_as=comp.get("run_as", "system"),
         actions=actions,
         trigger=event if event in ("time_relative", "scheduled", "manual", "inbound_webhook") else "record",

@@ -43,6 +43,12 @@ Dates: date ± integer → date; date - date → integer days; DAYS_BETWEEN(a, b
   Datetimes are UTC; YEAR/MONTH/DAY/DATEVALUE/DAYS_BETWEEN take their UTC date. ADD_DAYS keeps a
   datetime's time of day. DATE(y, m, d) with an impossible date, and any date outside years
   1–9999, is blank. TODAY() is `now`'s UTC date; NOW() is `now` (both bound parameters in SQL).
+CURRENT_USER() is the id of the user the expression is evaluated for: `user` of evaluate() and
+  to_sql() (a bound parameter typed as an id in SQL); blank when there is none (the platform itself).
+  It is refused unless compile_expression(current_user=True): callers allow it only where they
+  evaluate for one acting user (filters: the querying user; validation rules and record-triggered
+  workflow conditions: the writing user), never in what is computed for whoever reads a record
+  (formula fields, roll-ups, defaults, sharing rules). metadata/README.md has the table.
 Relative dates (relative_dates.py; Salesforce's date literals as functions): each is true when its
   date or datetime argument falls in a period around today, a half-open range of days
   start <= d < end whose bounds are computed in Python from `now` and bound as parameters (a stored

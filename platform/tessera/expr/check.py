@@ -22,11 +22,16 @@ ResolveType = Callable[[tuple], "str | None"]
 
 _ORDERING = {"<", "<=", ">", ">="}
 
+CURRENT_USER_REFUSED = ("CURRENT_USER() can only be used in filters (queries, list views, reports), validation "
+                        "rules and workflow trigger conditions: formula fields, roll-ups, defaults, sharing "
+                        "rules and workflow actions are not evaluated for one known user")
+
 
 class Checker:
-    def __init__(self, resolve_type: ResolveType, context: str):
+    def __init__(self, resolve_type: ResolveType, context: str, current_user: bool = False):
         self.resolve_type = resolve_type
         self.context = context
+        self.current_user = current_user   # whether CURRENT_USER() means someone here
         self.paths: set[tuple[str, ...]] = set()
         self.uses_prior = False
         self.uses_under = False   # UNDER needs the database in Python (expr/hierarchy.py)
@@ -191,6 +196,8 @@ class Checker:
         if signature.write_only and self.context != "write":
             raise ExprError(f"{node.name} can only be used in validation rules and workflow conditions",
                             node.column)
+        if node.name == "CURRENT_USER" and not self.current_user:
+            raise ExprError(CURRENT_USER_REFUSED, node.column)
         count = len(node.args)
         if count < signature.min_args or (signature.max_args is not None and count > signature.max_args):
             raise ExprError(signature.arity_message(count), node.column)

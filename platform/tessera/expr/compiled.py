@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import decimal
+import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Mapping
@@ -27,17 +28,20 @@ _DECIMAL_CONTEXT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN,
 
 
 def compile_expression(text: str, resolve_type: Callable[[tuple], str | None], *,
-                       context: str = "read", expected: str | None = None) -> "Compiled":
+                       context: str = "read", expected: str | None = None,
+                       current_user: bool = False) -> "Compiled":
     """Parse and type-check `text`; raise ExprError if it is not a valid expression.
 
     resolve_type(path) gives the expression type of a field path such as ("account", "industry"),
     or None when there is no such field. context "write" (validation rules, workflow conditions)
     also allows ISCHANGED and PRIORVALUE. expected, when given, is the type the result must fit.
+    current_user: whether CURRENT_USER() is allowed — only where the caller evaluates the expression
+    for one acting user and passes that user's id as `user` (refused elsewhere, see check.py).
     """
     if context not in CONTEXTS:
         raise ValueError(f"context must be one of {CONTEXTS}, not {context!r}")
     expected_type = t.normalize_type(expected) if expected is not None else None
-    checker = Checker(resolve_type, context)
+    checker = Checker(resolve_type, context, current_user)
     try:
         tree = checker.check(parse(text))
     except RecursionError:
@@ -68,22 +72,24 @@ class Compiled:
         self._evaluate = compile_python(tree)
 
     def evaluate(self, values: Mapping[tuple, Any], *, prior: Mapping[tuple, Any] | None = None,
-                 now: datetime | None = None, under: Callable | None = None) -> Any:
+                 now: datetime | None = None, under: Callable | None = None, user=None) -> Any:
         """The value for one record. `values` maps field paths to Python values; `prior` holds the
         values before a write (None when creating). `under` answers UNDER from the database
-        (expr/hierarchy.py). A blank result is None: as a condition, it is false."""
+        (expr/hierarchy.py). `user`: the acting user's id, CURRENT_USER() (None: blank, the platform
+        itself). A blank result is None: as a condition, it is false."""
         now = _utc(now)
         with decimal.localcontext(_DECIMAL_CONTEXT):
-            result = self._evaluate(Env(values, prior, now, now.date(), under))
+            result = self._evaluate(Env(values, prior, now, now.date(), under, _user_id(user)))
         return _result(result, self.type)
 
     def to_sql(self, column_for: Callable[[tuple], ColumnElement], *, dialect_name: str,
-               now: datetime | None = None) -> ColumnElement:
+               now: datetime | None = None, user=None) -> ColumnElement:
         """A SQLAlchemy expression computing the same value in a query. `column_for(path)` gives the
-        column (or expression) for a field path; the caller does the joins."""
+        column (or expression) for a field path; the caller does the joins. `user` is bound as
+        CURRENT_USER(), as in evaluate()."""
         if self.uses_prior:
             raise ExprError("ISCHANGED and PRIORVALUE cannot be used in a query (only when a record is written)")
-        return compile_sql(self.tree, column_for, dialect_for(dialect_name), _utc(now))
+        return compile_sql(self.tree, column_for, dialect_for(dialect_name), _utc(now), _user_id(user))
 
     def __repr__(self) -> str:
         return f"<Compiled {self.text!r}: {self.type}>"
@@ -95,6 +101,13 @@ def _utc(now: datetime | None) -> datetime:
     if now.tzinfo is None:
         return now.replace(tzinfo=timezone.utc)
     return now.astimezone(timezone.utc)
+
+
+def _user_id(user) -> uuid.UUID | None:
+    """The acting user's id as a UUID (given as a UUID or its text); None for no user."""
+    if user is None or isinstance(user, uuid.UUID):
+        return user
+    return uuid.UUID(str(user))
 
 
 def _result(value, kind: str):

@@ -88,6 +88,10 @@ def _now(args):
     return t.DATETIME, ()
 
 
+def _current_user(args):
+    return t.ID, ()
+
+
 def _date(args):
     for i in range(3):
         _need(args, i, {t.INTEGER}, "an integer")
@@ -209,6 +213,7 @@ SIGNATURES: dict[str, Signature] = {s.name: s for s in [
     Signature("BLANKVALUE", 2, 2, _blankvalue),
     Signature("TODAY", 0, 0, _today),
     Signature("NOW", 0, 0, _now),
+    Signature("CURRENT_USER", 0, 0, _current_user),
     Signature("DATE", 3, 3, _date),
     Signature("DATEVALUE", 1, 1, _datevalue),
     Signature("YEAR", 1, 1, _date_part),

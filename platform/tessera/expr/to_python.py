@@ -33,6 +33,7 @@ class Env:
     # under(object, field, parent_id, node, by) -> whether parent_id is the node or below it
     # (expr/hierarchy.py); None where no database is at hand
     under: Callable | None = None
+    user: Any = None   # CURRENT_USER(): the acting user's id (a UUID), None for the platform itself
 
 
 def compile_python(node: Node) -> Evaluator:
@@ -231,6 +232,10 @@ def _now(node, args):
     return lambda env: env.now
 
 
+def _current_user(node, args):
+    return lambda env: env.user
+
+
 def _text_of(node, args):
     operand, kind = args[0], node.args[0].type
     format_value = TEXT_FORMATS[kind]
@@ -242,7 +247,7 @@ def _text_of(node, args):
 
 
 _LAZY = {"IF": _if, "ISBLANK": _isblank, "BLANKVALUE": _blankvalue, "TODAY": _today, "NOW": _now,
-         "TEXT": _text_of}
+         "CURRENT_USER": _current_user, "TEXT": _text_of}
 
 
 _COMPILERS: dict[type, Callable[[Any], Evaluator]] = {

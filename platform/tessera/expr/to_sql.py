@@ -2,8 +2,8 @@
 
 Values enter SQL only as bound parameters (literal()) and field references only through the
 caller's `column_for`; the SQL text is made entirely of SQLAlchemy constructs chosen here and in
-sql_dialects.py. TODAY() and NOW() are parameters taken from `now`, so a query and a Python
-evaluation with the same `now` agree.
+sql_dialects.py. TODAY() and NOW() are parameters taken from `now`, and CURRENT_USER() from `user`,
+so a query and a Python evaluation with the same `now` and `user` agree.
 """
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ from .sql_types import sql_type
 ColumnFor = Callable[[tuple], ColumnElement]
 
 
-def compile_sql(node: Node, column_for: ColumnFor, dialect: Dialect, now: datetime) -> ColumnElement:
-    compiler = _SqlCompiler(column_for, dialect, now)
+def compile_sql(node: Node, column_for: ColumnFor, dialect: Dialect, now: datetime,
+                user: uuid.UUID | None = None) -> ColumnElement:
+    compiler = _SqlCompiler(column_for, dialect, now, user)
     expression = compiler.compile(node)
     if isinstance(node, (Field, Literal)):
         return expression
@@ -56,10 +57,11 @@ def _may_overflow(node: Node) -> bool:
 
 
 class _SqlCompiler:
-    def __init__(self, column_for: ColumnFor, dialect: Dialect, now: datetime):
+    def __init__(self, column_for: ColumnFor, dialect: Dialect, now: datetime, user: uuid.UUID | None):
         self.column_for = column_for
         self.dialect = dialect
         self.now = now
+        self.user = user
 
     def compile(self, node: Node) -> ColumnElement:
         expression = getattr(self, "_" + type(node).__name__)(node)
@@ -179,6 +181,11 @@ class _SqlCompiler:
 
     def _call_NOW(self, node):
         return literal(self.now, DateTime(timezone=True))
+
+    def _call_CURRENT_USER(self, node):
+        # typed as an id column is, so `owner == CURRENT_USER()` compares like with like (and can
+        # use the owner index); no user (the platform itself) is a typed NULL: blank
+        return literal(self.user, Uuid()) if self.user is not None else cast(null(), Uuid())
 
     def _call_DATE(self, node, year, month, day):
         return self.dialect.make_date(self.compile(year), self.compile(month), self.compile(day))

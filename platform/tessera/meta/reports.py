@@ -137,7 +137,8 @@ def compile_report(md: Metadata, doc: dict) -> tuple[ReportDefinition | None, li
     filter_text = doc.get("filter")
     if filter_text:
         try:
-            compile_expression(filter_text, lambda p: md.path_expr_type(obj, tuple(p)), expected="boolean")
+            compile_expression(filter_text, lambda p: md.path_expr_type(obj, tuple(p)), expected="boolean",
+                               current_user=True)
         except ExprError as exc:
             problems.add("filter", str(exc))
     summaries = _summaries(md, obj, doc.get("summaries") or ["count"], problems)

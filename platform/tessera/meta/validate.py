@@ -90,9 +90,10 @@ def check_semantics(md: Metadata) -> list[MetaError]:
     return errors
 
 
-def _compile(md, obj, text, where, errors, *, context="read", expected=None):
+def _compile(md, obj, text, where, errors, *, context="read", expected=None, current_user=False):
     try:
-        return compile_expression(text, resolver(md, obj), context=context, expected=expected)
+        return compile_expression(text, resolver(md, obj), context=context, expected=expected,
+                                  current_user=current_user)
     except ExprError as exc:
         errors.append(MetaError(obj.source, where, f"{exc}"))
         return None
@@ -185,7 +186,8 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
                                 f"'{hierarchies[0]}' already is one"))
     for i, rule in enumerate(obj.validation_rules):
         at = f"validation_rules.{i}"
-        _compile(md, obj, rule.condition, f"{at}.condition", errors, context="write", expected="boolean")
+        _compile(md, obj, rule.condition, f"{at}.condition", errors, context="write", expected="boolean",
+                 current_user=True)
         if rule.field and rule.field not in obj.fields:
             errors.append(MetaError(src, f"{at}.field", f"there is no field '{rule.field}'"))
     names = [r.name for r in obj.validation_rules]
@@ -334,7 +336,7 @@ def _check_list_view(md: Metadata, comp) -> list[MetaError]:
             errors.append(MetaError(comp.source, f"sort.{i}", f"'{obj.name}' has no field '{key.lstrip('-')}'"))
     if comp.get("filter"):
         try:
-            compile_expression(comp["filter"], resolver(md, obj), expected="boolean")
+            compile_expression(comp["filter"], resolver(md, obj), expected="boolean", current_user=True)
         except ExprError as exc:
             errors.append(MetaError(comp.source, "filter", str(exc)))
     if comp.get("tree") and obj.hierarchy_field is None:

@@ -136,7 +136,8 @@ def _check_workflow(md: Metadata, comp) -> list[MetaError]:
     if trigger.get("condition") and trigger["event"] != "inbound_webhook":
         # a scheduled trigger's condition selects records in SQL: no PRIORVALUE / ISCHANGED there
         _compile(md, obj, trigger["condition"], "boolean", src, "trigger.condition", errors,
-                 context="read" if trigger["event"] == "scheduled" else "write")
+                 context="read" if trigger["event"] == "scheduled" else "write",
+                 current_user=trigger["event"] not in PLATFORM_RUN)
     if trigger["event"] == "inbound_webhook":
         kinds: list[MetaError] = []
         for i, action in enumerate(comp["actions"]):
@@ -178,11 +179,15 @@ def _check_inbound_kinds(action, at, src, errors) -> None:
             _check_inbound_kinds(inner, f"{at}.{branch}.{i}", src, errors)
 
 
-def _compile(md, obj, text, expected, src, where, errors, *, context="write"):
+# triggers the platform runs on its own clock, for no user: CURRENT_USER() would always be blank
+PLATFORM_RUN = ("scheduled", "time_relative")
+
+
+def _compile(md, obj, text, expected, src, where, errors, *, context="write", current_user=False):
     from .validate import resolver
     resolve = obj.resolve if isinstance(obj, PayloadScope) else resolver(md, obj)
     try:
-        return compile_expression(text, resolve, context=context, expected=expected)
+        return compile_expression(text, resolve, context=context, expected=expected, current_user=current_user)
     except ExprError as exc:
         errors.append(MetaError(src, where, str(exc)))
         return None

@@ -104,7 +104,8 @@ class RecordReads:
         if NUL in filter:   # PostgreSQL refuses NUL in text: refused alike on every database
             raise BadQuery("filter: must not contain the NUL character (\\u0000)")
         try:
-            compiled = compile_expression(filter, self._filter_resolver(rt, access, cobj), expected="boolean")
+            compiled = compile_expression(filter, self._filter_resolver(rt, access, cobj), expected="boolean",
+                                          current_user=True)
         except ExprError as exc:
             raise BadQuery(f"filter: {exc}") from None
         return b.condition(compiled)

@@ -34,9 +34,11 @@ class SelectBuilder:
     """Resolves paths like ("account", "industry") against one object, adding LEFT JOINs lazily."""
 
     def __init__(self, runtime, object_name: str, *, dialect_name: str, now=None, alias=None, access=None,
-                 shared=False):
+                 shared=False, user=None):
         self.runtime = runtime
         self.access = access  # when set, joined lookups only reveal records the actor may read
+        # the acting user's id, CURRENT_USER() in conditions (expr/check.py allows it only there)
+        self.user = user if user is not None or access is None else access.actor.user_id
         self.cobj = runtime.objects[object_name]
         self.dialect_name = dialect_name
         self.now = now
@@ -149,4 +151,4 @@ class SelectBuilder:
 
     def condition(self, compiled) -> ColumnElement:
         """A compiled boolean expression as a WHERE clause (blank counts as false)."""
-        return compiled.to_sql(self.column, dialect_name=self.dialect_name, now=self.now)
+        return compiled.to_sql(self.column, dialect_name=self.dialect_name, now=self.now, user=self.user)

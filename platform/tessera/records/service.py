@@ -174,12 +174,12 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     if errors:
                         raise ValidationFailed(_summary(errors), fields=errors)
                     if not rules_after_numbering:
-                        self._check_rules_or_raise(conn, rt, cobj, values, None, now)
+                        self._check_rules_or_raise(conn, rt, cobj, values, None, now, actor.user_id)
                 with nullcontext() if joined is not None else mark_write(conn).begin():
                     for name, numbers in self._take_autonumbers(conn, cobj, 1, now).items():
                         values[name] = numbers[0]
                     if rules_after_numbering:
-                        self._check_rules_or_raise(conn, rt, cobj, values, None, now)
+                        self._check_rules_or_raise(conn, rt, cobj, values, None, now, actor.user_id)
                     tree = cobj.obj.hierarchy_field
                     if tree is not None and values.get(tree.name) is not None:
                         hierarchy.lock(conn, object_name)   # before the row locks the INSERT takes
@@ -244,7 +244,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             if tree is not None and tree.name in batch.columns:
                 hierarchy.check_batch(conn, cobj, batch.ids, batch.columns[tree.name])
             if cobj.rules:
-                failures = self._rule_failures_bulk(conn, rt, cobj, batch, now)
+                failures = self._rule_failures_bulk(conn, rt, cobj, batch, now, actor.user_id)
                 if failures:
                     raise BulkFailed(failures)      # inside the transaction: nothing is saved
             if object_name in permission_audit.AUDITED:
@@ -411,7 +411,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                         ("profile" in changes and changes["profile"] != current.get("profile")):
                     was_admin = user_rights.is_admin(conn, rt, user_rights.user_of(object_name, current))
             prior = dict(current)
-            self._check_rules_or_raise(conn, rt, cobj, merged, prior, now)
+            self._check_rules_or_raise(conn, rt, cobj, merged, prior, now, actor.user_id)
             moved = child_rows.link_of(cobj.obj, merged) if cobj.obj.row_links else None
             if moved is not None and moved != child_rows.link_of(cobj.obj, current):   # appended to its new parent
                 changes[child_rows.POSITION] = child_rows.next_position(conn, cobj.table, *moved)
@@ -653,7 +653,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
 
     def _write_context(self, conn, rt, cobj, actor, now, log=None) -> WriteContext:
         return WriteContext(conn, rt, cobj.name, actor, now,
-                            lambda compiled, values, prior: self._evaluate(conn, rt, cobj, compiled, values, prior, now),
+                            lambda compiled, values, prior: self._evaluate(conn, rt, cobj, compiled, values, prior, now,
+                                                                           actor.user_id),
                             log)
 
     def _before_save(self, conn, rt, cobj, actor, now, event, values, prior, log=None) -> dict:

@@ -17,17 +17,18 @@ from .serialize import to_python
 
 class WriteRules:
     # -- expressions on write ---------------------------------------------------------------
-    def _check_rules_or_raise(self, conn, rt, cobj, values, prior, now):
-        errors = self._rule_errors(conn, rt, cobj, values, prior, now)
+    # `user`: the writing user's id, CURRENT_USER() in validation rules and workflow conditions
+    def _check_rules_or_raise(self, conn, rt, cobj, values, prior, now, user=None):
+        errors = self._rule_errors(conn, rt, cobj, values, prior, now, user)
         if errors:
             raise ValidationFailed(errors["message"], fields=errors.get("fields"),
                                    details={"rules": errors["rules"]})
 
-    def _rule_errors(self, conn, rt, cobj, values, prior, now) -> dict | None:
+    def _rule_errors(self, conn, rt, cobj, values, prior, now, user=None) -> dict | None:
         return _rule_report([rule for rule, compiled in cobj.rules
-                             if self._evaluate(conn, rt, cobj, compiled, values, prior, now) is True])
+                             if self._evaluate(conn, rt, cobj, compiled, values, prior, now, user) is True])
 
-    def _rule_failures_bulk(self, conn, rt, cobj, batch, now) -> list[dict]:
+    def _rule_failures_bulk(self, conn, rt, cobj, batch, now, user=None) -> list[dict]:
         """Validation rules over rows just inserted by a bulk create (still uncommitted), in SQL:
         one SELECT returns the rows that break a rule, instead of a Python evaluation per row and
         rule — plus a query per row for every path through a lookup. tessera.expr
@@ -37,7 +38,7 @@ class WriteRules:
         in_python = [(rule, compiled) for rule, compiled in cobj.rules if compiled.uses_prior]
         broken: dict[int, list] = {}
         if in_sql:
-            b = SelectBuilder(rt, cobj.name, dialect_name=conn.dialect.name, now=now)
+            b = SelectBuilder(rt, cobj.name, dialect_name=conn.dialect.name, now=now, user=user)
             conditions = [b.condition(compiled) for _rule, compiled in in_sql]
             flags = [case((condition, literal(1)), else_=literal(0)) for condition in conditions]
             # the batch's ids are time-ordered and made together (records/ids.py): its rows are one
@@ -57,17 +58,17 @@ class WriteRules:
             for index in range(batch.n):
                 values = batch.row(index)
                 for rule, compiled in in_python:
-                    if self._evaluate(conn, rt, cobj, compiled, values, None, now) is True:
+                    if self._evaluate(conn, rt, cobj, compiled, values, None, now, user) is True:
                         broken.setdefault(index, []).append(rule)
         order = {rule.name: n for n, (rule, _c) in enumerate(cobj.rules)}   # report in declaration order
         return [{"index": index, **_rule_report(sorted(rules, key=lambda r: order[r.name]))}
                 for index, rules in sorted(broken.items())]
 
-    def _evaluate(self, conn, rt, cobj, compiled, values, prior, now):
+    def _evaluate(self, conn, rt, cobj, compiled, values, prior, now, user=None):
         env = self._path_values(conn, rt, cobj, compiled.paths, values, now)
         prior_env = self._path_values(conn, rt, cobj, compiled.paths, prior, now) if prior is not None else None
         under = hierarchy.under_resolver(conn, rt) if compiled.uses_under else None
-        return compiled.evaluate(env, prior=prior_env, now=now, under=under)
+        return compiled.evaluate(env, prior=prior_env, now=now, under=under, user=user)
 
     def _path_values(self, conn, rt, cobj, paths, record, now) -> dict:
         out = {}
