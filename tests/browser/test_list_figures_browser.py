@@ -42,6 +42,7 @@ def test_footer_figures_follow_the_whole_filter(page, live_server, deals):
     expect(page).to_have_url(re.compile(r"agg=sum%3Aamount"))
     cell = page.locator("#list-figures td[data-path='amount'] .figure-value")
     expect(cell).to_have_text(money(sum(a for _n, a, _s in DEALS)))
+    page.wait_for_load_state("load")       # the pickers submit from app.js: only once it has run
     page.select_option("#figure-name", label="Count")
     expect(page.locator("#list-figures td[data-path='name'] .figure-value")).to_have_text(str(len(DEALS)))
     expect(cell).to_have_text(money(sum(a for _n, a, _s in DEALS)))   # the first choice is kept
@@ -53,6 +54,7 @@ def test_footer_figures_follow_the_whole_filter(page, live_server, deals):
     expect(cell).to_have_text(money(sum(a for n, a, _s in DEALS if "contoso" in n.lower())))
     expect(page.locator("#list-figures td[data-path='name'] .figure-value")).to_have_text("2")
     # "None" takes the figure away again
+    page.wait_for_load_state("load")
     page.select_option("#figure-name", label="None")
     expect(page.locator("#list-figures td[data-path='name'] .figure-value")).to_have_count(0)
 
@@ -70,7 +72,11 @@ def test_kanban_lane_totals(page, live_server, deals):
     page.select_option("#lane-total", label="No total")
     expect(page).to_have_url(re.compile(r"total=none"))
     expect(page.locator(".lane-sum")).to_have_count(0)
+    # the picker submits from app.js: pick again only once the new page's scripts have run (under
+    # load the URL changes well before the board's script is attached)
+    page.wait_for_load_state("load")
     page.select_option("#lane-total", label="Sum of Amount")
+    expect(page).to_have_url(re.compile(r"total=amount"))
     expect(page.locator(".lane[data-value='Negotiation'] .lane-sum")).to_have_text(money(totals["Negotiation"]))
 
 
