@@ -51,17 +51,22 @@ def list_reports():
     return jsonify(reports=out)
 
 
-@api.get("/reports/<name>")
-def run_stored_report(name):
+def run_with_query(md, definition):
+    """The report run as the caller, narrowed by the request's `filter` and `limit`."""
     unknown = sorted(set(request.args) - set(RUN_PARAMETERS))
     if unknown:
         raise BadQuery(f"unknown query parameter(s): {', '.join(unknown)} (known: {', '.join(RUN_PARAMETERS)})")
+    return jsonify(run_report(services().records, g.actor, definition, extra_filter=request.args.get("filter"),
+                              limit=_limit(request.args.get("limit")), fiscal_start_month=fiscal_start_month(md)))
+
+
+@api.get("/reports/<name>")
+def run_stored_report(name):
     md = _metadata()
     definition = stored_definition(md, name)
     if definition is None:
         raise NotFound(f"there is no report '{name}'")
-    return jsonify(run_report(services().records, g.actor, definition, extra_filter=request.args.get("filter"),
-                              limit=_limit(request.args.get("limit")), fiscal_start_month=fiscal_start_month(md)))
+    return run_with_query(md, definition)
 
 
 @api.post("/reports/run")

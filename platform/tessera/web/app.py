@@ -52,7 +52,7 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     from . import api_aggregate, api_automation  # noqa: F401  (register their routes on `api`)
     from . import api_approvals  # noqa: F401  (and the approval routes)
     from . import api_currency  # noqa: F401  (and the currencies and exchange rates)
-    from . import api_reports  # noqa: F401  (and reports)
+    from . import api_reports, api_user_reports  # noqa: F401  (and reports, saved reports)
     from .api_hooks import hooks
     from .auth import auth
     app.url_map.converters["record_id"] = RecordIdConverter   # before the API's rules are added

@@ -233,7 +233,9 @@
   // -- saving --------------------------------------------------------------------------------------
   function saveBody() {
     return {label: $("rb-label").value, folder: $("rb-folder").value, definition: definition(),
-            shared_with_role: $("rb-share-role").value || null, shared_with_group: $("rb-share-group").value || null};
+            shared_with_role: $("rb-share-role").value || null,
+            shared_with_subordinates: !!$("rb-share-role").value && $("rb-share-subordinates").checked,
+            shared_with_group: $("rb-share-group").value || null};
   }
   function save(asNew) {
     var id = cfg.report_id, body = saveBody();
@@ -258,6 +260,7 @@
   cfg.roles.forEach(function (r) { option($("rb-share-role"), r, r); });
   cfg.groups.forEach(function (g) { option($("rb-share-group"), g, g); });
   $("rb-share-role").value = init.shared_with_role || "";
+  $("rb-share-subordinates").checked = !!init.shared_with_subordinates;
   $("rb-share-group").value = init.shared_with_group || "";
 
   $("rb-object").addEventListener("change", function () {

@@ -125,6 +125,7 @@ def user_report_edit(app_name, report_id):
     doc = dict(rec.get("definition") or {}, object=rec["object"], label=rec["label"])
     if rec["mine"]:
         doc.update(folder=rec.get("folder") or "", shared_with_role=rec.get("shared_with_role") or "",
+                   shared_with_subordinates=bool(rec.get("shared_with_subordinates")),
                    shared_with_group=rec.get("shared_with_group") or "")
     else:
         doc["label"] = f"Copy of {rec['label']}"
