@@ -77,6 +77,8 @@ def report_schemas() -> dict:
         "DashboardResult": {"type": "object", "required": ["dashboard", "label", "run_as", "filters", "components"],
                             "properties": {
             "dashboard": {"type": "string"}, "label": {"type": "string"}, "run_as": {"type": "string"},
+            "as_of": {"type": "string", "format": "date-time"}, "cached": {"type": "boolean"},
+            "cache_minutes": {"type": "integer"},
             "filters": {"type": "array", "items": {"type": "object"}},
             "components": {"type": "array", "items": {"type": "object", "properties": {
                 "report": {"type": "string"}, "title": {"type": "string"}, "display": {"type": "string"},
@@ -130,7 +132,11 @@ def report_paths() -> dict:
             "operationId": "get_dashboard", "summary": "Every component's figures",
             "tags": ["dashboards"],
             "description": "As you, or as the dashboard's run-as user. Each dashboard filter is a query "
-                           "parameter of its name (owner=<user id>).",
-            "parameters": [{"name": "name", "in": "path", "required": True, "schema": _NAME}],
+                           "parameter of its name (owner=<user id>). A dashboard with cache_minutes answers "
+                           "from its snapshot while it is fresh (cached: true; as_of: when it was computed).",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": _NAME},
+                           {"name": "refresh", "in": "query", "schema": {"type": "boolean"},
+                            "description": "recompute now rather than answer from a snapshot (at most once "
+                                           "a minute)"}],
             "responses": {"200": _json("DashboardResult"), "404": _error(), **errors}}},
     }
