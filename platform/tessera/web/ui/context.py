@@ -103,7 +103,7 @@ def safe_return(target: str | None, default: str) -> str:
 # -- errors -----------------------------------------------------------------------------------
 _TITLES = {400: "Something is wrong with the request", 403: "You don't have access",
            404: "Not found", 405: "Not allowed", 409: "Conflict", 412: "Changed by someone else",
-           422: "Not saved"}
+           413: "Too large", 422: "Not saved", 500: "Something went wrong"}
 
 
 def error_page(status: int, message: str):
