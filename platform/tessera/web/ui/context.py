@@ -68,7 +68,9 @@ def user_info() -> dict:
     (every stock profile may read users; without that right the user simply sees UTC)."""
     if "ui_user_info" in g:
         return g.ui_user_info
-    info = {"username": g.actor.username, "full_name": g.actor.username, "time_zone": "UTC"}
+    info = {"username": g.actor.username, "full_name": g.actor.username, "time_zone": "UTC",
+            # Setup opens for either right (web/setup/app.py): offer its link exactly then.
+            "can_setup": g.ui_access.system("customize_metadata") or g.ui_access.system("manage_users")}
     try:
         access_ = g.ui_access
         fields = [f for f in ("full_name", "time_zone", "email")
