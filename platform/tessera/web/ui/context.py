@@ -73,7 +73,7 @@ def user_info() -> dict:
             "can_setup": g.ui_access.system("customize_metadata") or g.ui_access.system("manage_users")}
     try:
         access_ = g.ui_access
-        fields = [f for f in ("full_name", "time_zone", "email")
+        fields = [f for f in ("full_name", "time_zone", "locale", "email")
                   if "user" in g.ui_rt.metadata.objects and f in g.ui_rt.metadata.objects["user"].fields
                   and access_.can_read_field("user", f)]
         if fields and g.actor.user_id and access_.can("user", "read"):
@@ -83,6 +83,19 @@ def user_info() -> dict:
         pass
     g.ui_user_info = info
     return info
+
+
+def user_locale() -> str:
+    """The signed-in user's locale (`en_US`, `fr_FR`…) for dates: their own, else en_US."""
+    if "ui_locale" not in g:
+        from babel import Locale, UnknownLocaleError
+        chosen = user_info().get("locale") or "en_US"
+        try:
+            Locale.parse(chosen)
+        except (UnknownLocaleError, ValueError, TypeError):
+            chosen = "en_US"
+        g.ui_locale = chosen
+    return g.ui_locale
 
 
 def user_tz() -> ZoneInfo:
