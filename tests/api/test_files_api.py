@@ -261,10 +261,10 @@ def test_a_rolled_back_delete_keeps_the_content(people, services):
     acme = company(rep)
     made = upload(rep, f"/api/v1/records/company/{acme['id']}/attachments", one("a.txt", b"a")).get_json()
     file_id = made["attachments"][0]["id"]
-    services.records.delete_hooks.append(_Boom())
+    services.records.cleanup_hooks.append(_Boom())
     with pytest.raises(RuntimeError):
         services.records.delete(SYSTEM, "company", acme["id"])
-    services.records.delete_hooks.pop()
+    services.records.cleanup_hooks.pop()
     assert rep.get(f"/api/v1/files/{file_id}/content").data == b"a"
     assert len(rep.get(f"/api/v1/records/company/{acme['id']}/attachments").get_json()["attachments"]) == 1
 
@@ -272,6 +272,9 @@ def test_a_rolled_back_delete_keeps_the_content(people, services):
 class _Boom:
     def before_delete(self, conn, rt, cobj, ids):
         return self.fail
+
+    def after_update(self, conn, rt, cobj, current, changes):
+        return None
 
     def fail(self, conn):
         raise RuntimeError("the transaction fails after the files were removed")
@@ -297,6 +300,18 @@ def test_file_fields_take_an_uploaded_file_of_an_accepted_type(api, people, serv
     assert r.status_code == 415 and "image/*" in r.get_json()["error"]["message"]
     assert upload(api, "/api/v1/files", one("x.png", PNG), field="agreement.photo").status_code == 201
     assert upload(api, "/api/v1/files", one("x.png", PNG), field="agreement.name").status_code == 400
+    # uploaded for the field by its editor (no rights on files needed), then replacing the old one
+    before = stored_blob_count(services)
+    r = upload(rep, "/api/v1/files", one("v2.pdf", PDF), field="agreement.signed_copy")
+    assert r.status_code == 201, r.get_json()
+    v2 = r.get_json()["id"]
+    assert upload(peer, "/api/v1/files", one("v2.pdf", PDF), field="company.name").status_code == 400
+    assert rep.patch(f"/api/v1/records/agreement/{agreement['id']}", json={"signed_copy": v2}).status_code == 200
+    # pdf_id is still attached to the company: it stays; v2 replaced by nothing is deleted
+    assert rep.get(f"/api/v1/files/{pdf_id}/content").status_code == 200
+    assert rep.patch(f"/api/v1/records/agreement/{agreement['id']}", json={"signed_copy": None}).status_code == 200
+    assert rep.get(f"/api/v1/files/{v2}/content").status_code == 404
+    assert stored_blob_count(services) == before
     r = rep.post("/api/v1/records/agreement", json={"name": "Bad", "signed_copy": "not-a-file"})
     assert r.status_code == 422 and "signed_copy" in r.get_json()["error"]["fields"]
 

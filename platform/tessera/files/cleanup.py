@@ -1,4 +1,4 @@
-"""Files go with what they belong to (registered on the record service's delete as a DeleteHook).
+"""Files go with what they belong to (a cleanup hook of the record service's delete and update).
 
 Before a record's DELETE: its attachment links (and those of the records an on_delete cascade
 deletes with it) are removed, and the files they linked, with the files its file fields hold,
@@ -31,7 +31,7 @@ class FileCleanup:
         self.store = store
         self.runtime = runtime_source   # callable -> the current Runtime
 
-    # the DeleteHook interface (records/service.py) -----------------------------------------
+    # the cleanup hook interface (records/service.py) ---------------------------------------
     def before_delete(self, conn, rt, cobj, ids):
         if "file" not in rt.objects:
             return None
@@ -43,6 +43,17 @@ class FileCleanup:
             keys = self._keys(conn, rt, ids)
             candidates.difference_update(ids)
         return lambda conn: self._after_delete(conn, rt, candidates, keys)
+
+    def after_update(self, conn, rt, cobj, current, changes):
+        """A file field cleared or given another file lets its former file go, if unused."""
+        released = [current[f.name] for f in cobj.obj.stored_fields
+                    if f.type == "file" and f.name in changes and current.get(f.name) is not None
+                    and changes[f.name] != current[f.name]]
+        if not released:
+            return None
+        orphans = self.orphans(conn, rt, released)
+        keys = self.delete_files(conn, rt, orphans) if orphans else []
+        return (lambda: self.collect(keys)) if keys else None
 
     def _unlink(self, conn, rt, cobj, ids, candidates, depth):
         links = file_links

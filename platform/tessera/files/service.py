@@ -47,7 +47,7 @@ class FileService:
         self.cleanup = FileCleanup(engine, store, records.runtime)
 
     def install(self) -> "FileService":
-        self.records.delete_hooks.append(self.cleanup)
+        self.records.cleanup_hooks.append(self.cleanup)
         return self
 
     # -- parents -------------------------------------------------------------------------------
@@ -91,16 +91,18 @@ class FileService:
                 data["description"] = description
             platform = {"content_type": content_type, "size": stored.size, "storage_key": stored.key,
                         "checksum": stored.sha256}
-            if attach_to is None:
+            if attach_to is None and for_field is None:
                 return self.records.create(actor, "file", data, platform_values=platform)
-            # attaching is the parent's business: no right on the file object is needed
-            data["owner"] = str(actor.user_id) if actor.user_id else None
+            # attaching, or filling a file field, is the parent's business: no right on the file
+            # object is needed (the file is the actor's own, which lets them set the field to it)
+            if actor.user_id is not None:
+                data["owner"] = str(actor.user_id)
             with begin_write(self.engine) as conn, self.records.on_connection(conn):
-                record = self.records.create(SYSTEM, "file", {k: v for k, v in data.items() if v is not None},
-                                             platform_values=platform)
-                conn.execute(insert(file_links).values(
-                    file_id=parse_id(record["id"]), object=attach_to[0], record_id=parse_id(str(attach_to[1])),
-                    created_at=datetime.now(timezone.utc), created_by=actor.user_id))
+                record = self.records.create(SYSTEM, "file", data, platform_values=platform)
+                if attach_to is not None:
+                    conn.execute(insert(file_links).values(
+                        file_id=parse_id(record["id"]), object=attach_to[0], record_id=parse_id(str(attach_to[1])),
+                        created_at=datetime.now(timezone.utc), created_by=actor.user_id))
             return record
         except BaseException:
             self.store.delete(stored.key)
@@ -113,6 +115,10 @@ class FileService:
         field = cobj.obj.fields.get(field_name) if cobj is not None else None
         if field is None or field.type != "file":
             raise BadQuery(f"'{object_name}.{field_name}' is not a file field")
+        access = rt.security.access_for(actor)
+        if not (access.can(object_name, "create") or access.can(object_name, "edit")) \
+                or not access.can_edit_field(object_name, field_name):
+            raise Forbidden(f"you may not set {object_name}.{field_name}")
         return field.options.get("accept")
 
     # -- attachments ---------------------------------------------------------------------------

@@ -100,10 +100,12 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         # told the user id after a committed write to a user's rights (user or assignment row), so
         # the identity service can drop what it cached about them at once in this process
         self.on_user_change: list = []
-        # DeleteHooks (e.g. files/cleanup.py): `before_delete(conn, rt, cobj, ids)` runs before a
-        # record's DELETE (ids: a list) and may return `finish(conn)`, run after the DELETE in the
-        # same transaction, which may return a callable to run once the transaction committed
-        self.delete_hooks: list = []
+        # Cleanup hooks (e.g. files/cleanup.py), for what a record holds outside its row:
+        # `before_delete(conn, rt, cobj, ids)` runs before a record's DELETE (ids: a list) and may
+        # return `finish(conn)`, run after the DELETE in the same transaction; `after_update(conn,
+        # rt, cobj, current, changes)` runs after an UPDATE. Both may return a callable to run once
+        # the transaction committed.
+        self.cleanup_hooks: list = []
 
     # -- transactions -------------------------------------------------------------------------
     @contextmanager
@@ -437,6 +439,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             if child_rows.POSITION in changes:
                 child_rows.close_gap(conn, cobj, current)
             history.record_changes(conn, cobj, current, changes, actor, now)
+            after_commit = [hook.after_update(conn, rt, cobj, current, changes) for hook in self.cleanup_hooks]
             if object_name in permission_audit.AUDITED:
                 permission_audit.updated(conn, rt, actor, object_name, current, changes)
             if guarded:
@@ -444,6 +447,9 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             saved = {**current, **changes}
             acted = self._after_save(conn, rt, cobj, actor, now, "update", saved, dict(current))
             record = self._load_full(conn, rt, cobj, rid, access=access, known=None if acted else saved)
+        for run in after_commit:
+            if run is not None:
+                run()
         if guarded:
             self._user_changed(user_rights.user_of(object_name, current), changes.get("user"))
         return record
@@ -475,7 +481,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     raise Conflict(f"{object_name} '{record_id}' cannot be deleted: {child_name} records refer to it "
                                    f"through '{field}'", details={"referenced_by": f"{child_name}.{field}"})
             history.delete_for_records(conn, rt, cobj, [rid])
-            finishing = [hook.before_delete(conn, rt, cobj, [rid]) for hook in self.delete_hooks]
+            finishing = [hook.before_delete(conn, rt, cobj, [rid]) for hook in self.cleanup_hooks]
             try:
                 conn.execute(table.delete().where(table.c.id == rid))
             except IntegrityError as exc:
