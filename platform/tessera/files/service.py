@@ -159,11 +159,18 @@ class FileService:
         self.records.delete(actor, "file", str(_file_id(file_id)))
 
     # -- download ------------------------------------------------------------------------------
+    def describe(self, actor, file_id) -> dict | None:
+        """The file record (name, type, size…) if `actor` may read it, else None."""
+        try:
+            fid = _file_id(file_id)
+        except NotFound:
+            return None
+        return self._readable_file(actor, fid)
+
     def open(self, actor, file_id) -> Download:
         """The file and its content, if `actor` may read it (else 404: a file the actor may not
         see does not exist for them)."""
-        fid = _file_id(file_id)
-        record = self._readable_file(actor, fid)
+        record = self._readable_file(actor, _file_id(file_id))
         if record is None:
             raise NotFound(f"file '{file_id}' was not found")
         key = record.get("storage_key")
