@@ -92,7 +92,7 @@ class FileService:
             platform = {"content_type": content_type, "size": stored.size, "storage_key": stored.key,
                         "checksum": stored.sha256}
             if attach_to is None and for_field is None:
-                return self.records.create(actor, "file", data, platform_values=platform)
+                return public(self.records.create(actor, "file", data, platform_values=platform))
             # attaching, or filling a file field, is the parent's business: no right on the file
             # object is needed (the file is the actor's own, which lets them set the field to it)
             if actor.user_id is not None:
@@ -103,7 +103,7 @@ class FileService:
                     conn.execute(insert(file_links).values(
                         file_id=parse_id(record["id"]), object=attach_to[0], record_id=parse_id(str(attach_to[1])),
                         created_at=datetime.now(timezone.utc), created_by=actor.user_id))
-            return record
+            return public(record)
         except BaseException:
             self.store.delete(stored.key)
             raise
@@ -219,6 +219,11 @@ class FileService:
         except RecordError:
             return False
         return bool(found.records)
+
+
+def public(record: dict) -> dict:
+    """A file record as the file routes show it: without where the content is kept."""
+    return {k: v for k, v in record.items() if k != "storage_key" and not k.startswith("_")}
 
 
 def _file_id(value):

@@ -6,6 +6,7 @@ from flask import g, jsonify, request
 
 from ..records.errors import BadQuery, RecordError
 from ..security.actor import SYSTEM
+from ..files.service import public
 from .api import api, services
 from .file_responses import file_response
 
@@ -71,9 +72,7 @@ def upload_file():
 def file_info(file_id):
     download = services().files.open(g.actor, file_id)
     download.stream.close()
-    record = dict(download.record)
-    record.pop("storage_key", None)
-    return jsonify(record)
+    return jsonify(public(download.record))
 
 
 @api.get("/files/<file_id>/content")
