@@ -296,6 +296,8 @@ def test_file_fields_take_an_uploaded_file_of_an_accepted_type(api, people, serv
     # a field takes only the content types it accepts: checked on save, and on upload when named
     r = rep.patch(f"/api/v1/records/agreement/{agreement['id']}", json={"photo": pdf_id})
     assert r.status_code == 422 and "image/*" in r.get_json()["error"]["fields"]["photo"][0]
+    r = rep.post("/api/v1/records/agreement/bulk", json=[{"name": "B1", "photo": pdf_id}])
+    assert r.status_code == 422 and "image/*" in str(r.get_json()), r.get_json()
     r = upload(api, "/api/v1/files", one("x.pdf", PDF), field="agreement.photo")
     assert r.status_code == 415 and "image/*" in r.get_json()["error"]["message"]
     assert upload(api, "/api/v1/files", one("x.png", PNG), field="agreement.photo").status_code == 201

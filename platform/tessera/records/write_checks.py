@@ -68,6 +68,16 @@ class WriteChecks:
         if content_type is not None and not accepts(field.options["accept"], content_type):
             errors[field.name] = [f"takes {', '.join(field.options['accept'])}; this file is {content_type}"]
 
+    @staticmethod
+    def _check_file_types_bulk(conn, t, field, values, failed, batch) -> None:
+        ids = list({v for i, v in enumerate(values) if v is not None and i not in failed})
+        types = {}
+        for start in range(0, len(ids), 500):
+            types.update(conn.execute(select(t.c.id, t.c.content_type).where(t.c.id.in_(ids[start:start + 500]))).all())
+        for i, value in enumerate(values):
+            if i not in failed and value in types and not accepts(field.options["accept"], types[value]):
+                batch.fail(i, field.name, f"takes {', '.join(field.options['accept'])}; this file is {types[value]}")
+
     def _check_lookups_bulk(self, conn, rt, cobj, batch, access=None) -> None:
         """Every lookup value of the rows that passed so far names a record that exists (and that
         the actor may see): one query per 500 distinct ids."""
@@ -88,6 +98,9 @@ class WriteChecks:
             for start in range(0, len(ids), 500):
                 stmt = select(t.c.id).where(t.c.id.in_(ids[start:start + 500]))
                 found.update(conn.execute(stmt.where(scope) if scope is not None else stmt).scalars())
+            field = cobj.obj.fields.get(name)
+            if field is not None and field.type == "file" and field.options.get("accept") and "content_type" in t.c:
+                self._check_file_types_bulk(conn, t, field, values, failed, batch)
             if found >= wanted:
                 continue
             for i, value in enumerate(values):
