@@ -135,3 +135,19 @@ def _files(services) -> int:
     from sqlalchemy import func, select
     with services.engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(services.runtimes.current().tables["file"])).scalar()
+
+
+def test_new_file_in_the_home_app_is_an_upload(admin, services):
+    form = admin.html("/app/home/file/new")
+    assert 'name="_content"' in form and 'enctype="multipart/form-data"' in form
+    before = _files(services)
+    r = multipart(admin, "/app/home/file/new", {"name": "", "description": ""}, [])
+    assert r.status_code == 422 and "Choose the file to upload." in r.get_data(as_text=True)
+    r = multipart(admin, "/app/home/file/new", {"name": "", "description": "d"}, [("_content", "x.png", HTML)])
+    assert r.status_code == 415 and _files(services) == before
+    r = multipart(admin, "/app/home/file/new", {"name": "", "description": "Our logo"}, [("_content", "logo.png", PNG)])
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    page = admin.html(r.headers["Location"])
+    assert "logo.png" in page and "image/png" in page and 'id="file-download"' in page
+    assert re.search(r'<img src="/app/_files/[0-9a-f-]+/content" alt="logo.png"', page)
+    assert _files(services) == before + 1

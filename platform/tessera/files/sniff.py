@@ -32,7 +32,7 @@ def sniff(head: bytes, name: str) -> str:
         return "application/x-empty"
     try:
         matches = puremagic.magic_string(head, name)
-    except (puremagic.PureError, ValueError):
+    except Exception:  # noqa: BLE001 - unknown or odd bytes: judged below as text or octets, never a 500
         matches = []
     extension = os.path.splitext(name)[1].lower()
     typed = [m for m in matches if m.mime_type]

@@ -48,7 +48,16 @@ def file_content(file_id):
 
 # -- the Attachments card ------------------------------------------------------------------------
 def attachment_card(app_name, obj, record, can_edit) -> dict | None:
-    """What the record page's Attachments card shows; None for objects that take no attachments."""
+    """What the record page's Attachments card shows; None for objects that take no attachments.
+    A file's own page gets its content instead: download and preview."""
+    if obj.name == "file":
+        info = files().describe(actor(), record["id"])
+        if not info or not info.get("storage_key"):
+            return None
+        content_type = info.get("content_type") or ""
+        return {"content": {"url": content_url(record["id"]), "name": info.get("name"),
+                            "preview": PREVIEW.get(content_type), "size_text": human_size(info.get("size"))},
+                "items": []}
     if not obj.attachments:
         return None
     try:
@@ -111,6 +120,25 @@ def detach_file(app_name, object_name, record_id, file_id):
         return redirect(page)
     flash("The attachment was removed.", "success")
     return redirect(page)
+
+
+# -- a new file: the core file object's "New" form uploads ------------------------------------
+def create_file_from_form(app, obj, render_form):
+    """POST of /app/<app>/file/new: the chosen content becomes the file (its name defaults to the
+    uploaded one); the form comes back with the problem otherwise."""
+    raw = {"name": request.form.get("name", ""), "description": request.form.get("description", "")}
+    part = request.files.get("_content")
+    if part is None or not part.filename:
+        return render_form(app, obj, mode="create", values=raw, errors={"_content": ["choose a file to upload"]},
+                           top=["Choose the file to upload."], status=422)
+    try:
+        made = files().upload(actor(), part.stream, raw["name"].strip() or part.filename,
+                              claimed_type=part.mimetype, description=raw["description"].strip() or None)
+    except RecordError as exc:
+        return render_form(app, obj, mode="create", values=raw, errors=exc.fields, top=[exc.message],
+                           status=exc.status)
+    flash(f"File “{made['name']}” was uploaded.", "success")
+    return redirect(url_for("ui.record_page", app_name=app.name, object_name=obj.name, record_id=made["id"]))
 
 
 # -- file fields in forms ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from .history import history_list
 from .meta import (color_for, column, columns, display_def, field_def, layout_for, list_views_for, name_field,
                    object_icon, query_fields, readable_name_field, record_title, require_app, require_object)
 from .views_approvals import record_approvals
-from .views_files import attachment_card, take_uploads
+from .views_files import attachment_card, create_file_from_form, take_uploads
 from .views_nav import nav_context
 
 RELATED_ROWS = 10
@@ -200,6 +200,8 @@ def new_record(app_name, object_name):
         values.update(_prefill(obj, request.args, names))
         texts = {"owner": user_info().get("full_name", "")} if values.get("owner") == str(actor().user_id) else {}
         return _render_form(app, obj, mode="create", values=values, lookup_texts=texts)
+    if obj.name == "file":   # a new file is an upload (ui/views_files.py)
+        return create_file_from_form(app, obj, _render_form)
     raw = read_form(obj, names, request.form)
     upload_errors = {}
     take_uploads(obj, names, raw, upload_errors)
