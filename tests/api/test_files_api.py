@@ -190,6 +190,8 @@ def test_attachments_follow_the_parent_records_access(people, services):
     assert r.status_code == 201, r.get_json()
     made = r.get_json()["attachments"]
     assert [a["content_type"] for a in made] == ["image/png", "application/pdf"]
+    rep_id = services.identity.find_user("rep")["id"]
+    assert all(a["owner"] == rep_id and a["created_by"] == rep_id for a in made)
     listed = rep.get(url).get_json()["attachments"]
     assert {a["name"] for a in listed} == {"a.png", "b.pdf"}
     assert rep.get(f"/api/v1/files/{made[0]['id']}/content").data == PNG
@@ -327,6 +329,20 @@ def test_the_openapi_describes_the_file_routes(api, files_org):
     assert "/records/user/{id}/attachments" not in doc["paths"]
     field = json.dumps(doc["components"]["schemas"]["AgreementInput"]["properties"]["photo"])
     assert '"format": "uuid"' in field and "uploaded file" in field and "image/*" in field
+
+
+def test_the_store_comes_from_the_environment(tmp_path, engine):
+    from tessera.files import store_for
+    assert isinstance(store_for(engine, {"TESSERA_FILE_STORE": "database"}), DatabaseStore)
+    custom = store_for(engine, {"TESSERA_FILES_DIR": str(tmp_path / "x")})
+    assert isinstance(custom, DirectoryStore) and custom.root == str(tmp_path / "x")
+    default = store_for(engine, {})
+    if engine.dialect.name == "sqlite":   # beside the database file
+        assert isinstance(default, DirectoryStore) and default.root == engine.url.database + ".files"
+    else:                                 # no shared directory configured: the database itself
+        assert isinstance(default, DatabaseStore)
+    with pytest.raises(ValueError):
+        store_for(engine, {"TESSERA_FILE_STORE": "s3"})
 
 
 @pytest.mark.parametrize("kind", ["directory", "database"])

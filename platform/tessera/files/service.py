@@ -97,6 +97,7 @@ class FileService:
             # object is needed (the file is the actor's own, which lets them set the field to it)
             if actor.user_id is not None:
                 data["owner"] = str(actor.user_id)
+                platform.update(created_by=actor.user_id, updated_by=actor.user_id)
             with begin_write(self.engine) as conn, self.records.on_connection(conn):
                 record = self.records.create(SYSTEM, "file", data, platform_values=platform)
                 if attach_to is not None:

@@ -623,6 +623,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             self._check_lookups(conn, rt, cobj, values, errors, access, trust_foreign_keys=trust_foreign_keys)
         values.update(created_at=now, updated_at=now, created_by=actor.user_id,
                       updated_by=actor.user_id, row_version=1)
+        if platform_values:   # the platform writing for a user (an attachment) names them
+            values.update({k: v for k, v in platform_values.items() if k in ("created_by", "updated_by")})
         return values, errors
 
     def copied_values(self, actor: Actor, object_name: str, lookup: str, target_id) -> dict:
