@@ -9,8 +9,19 @@ from browser_helpers import screenshot, sign_in
 from playwright.sync_api import expect
 from tessera.security.actor import SYSTEM
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
+def _png(width: int = 120, height: int = 80) -> bytes:
+    """A small teal PNG (big enough to see in the preview screenshots)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = b"".join(b"\x00" + bytes((14, 116, 144)) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+PNG = _png()
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 
@@ -37,7 +48,7 @@ def test_attach_preview_and_remove_files_on_desktop_and_phone(page, live_server,
     image = card.locator(".attachment-preview img")
     expect(image).to_have_attribute("alt", "logo.png")
     page.wait_for_function("() => { const i = document.querySelector('.attachment-preview img');"
-                           " return i && i.complete && i.naturalWidth === 1; }")
+                           " return i && i.complete && i.naturalWidth === 120; }")
     card.locator("details.attachment-preview summary").click()
     frame = card.locator("iframe.attachment-pdf")
     expect(frame).to_be_visible()
