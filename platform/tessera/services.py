@@ -16,6 +16,7 @@ class Services:
     identity: object
     shares: object
     approvals: object = None   # automation.approvals.ApprovalService
+    files: object = None       # files.FileService
 
     @classmethod
     def open(cls, url: str | None = None, *, engine=None, poll_seconds: float | None = None) -> "Services":
@@ -39,5 +40,7 @@ class Services:
         workflows = WorkflowEngine(records).install()   # workflows run inside the record service's writes
         approvals = ApprovalService(records, workflows).install()   # approvals lock records
         changes.guards.append(approval_guard)   # no pending request loses its process
+        from .files import FileService, max_upload_bytes, store_for
+        files = FileService(engine, records, store_for(engine), max_bytes=max_upload_bytes()).install()
         return cls(engine, changes, runtimes, records, IdentityService(engine, records), ShareService(records),
-                   approvals)
+                   approvals, files)

@@ -28,7 +28,7 @@ _FIELD_TYPE_ALIASES = {
     "textarea": TEXT, "rich_text": TEXT, "email": TEXT, "phone": TEXT, "url": TEXT,
     "picklist": TEXT, "multi_picklist": TEXT, "autonumber": TEXT,
     "currency": NUMBER, "percent": NUMBER,
-    "lookup": ID, "master_detail": ID,
+    "lookup": ID, "master_detail": ID, "file": ID,
     "duration": INTEGER,   # seconds
 }
 

@@ -6,7 +6,7 @@ own them; this table only says what the metadata means, so `meta` and `expr` sta
 
 TEXT_TYPES = {"text", "textarea", "rich_text", "email", "phone", "url", "picklist", "autonumber"}
 NUMERIC_TYPES = {"number", "currency", "percent"}
-RELATION_TYPES = {"lookup", "master_detail"}
+RELATION_TYPES = {"lookup", "master_detail", "file"}   # a file field references a core `file` record
 COMPUTED_TYPES = {"formula", "rollup"}
 
 # Per-type defaults for optional properties (see metadata/README.md).
@@ -31,6 +31,9 @@ TYPE_DEFAULTS: dict[str, dict] = {
     "multi_picklist": {"restricted": True},
     "lookup": {"on_delete": "set_null"},
     "master_detail": {"on_delete": "cascade"},
+    # one uploaded file (tessera/files): a reference to a `file` record, which the platform fills on
+    # upload; clearing or deleting the record deletes the file unless something else still uses it
+    "file": {"to": "file", "on_delete": "set_null"},
     "formula": {"scale": 2},
     "rollup": {},
     "autonumber": {"start": 1},
@@ -55,6 +58,7 @@ _EXPR_TYPE = {
     "time": "time",
     "lookup": "id",
     "master_detail": "id",
+    "file": "id",
     "geolocation": "geolocation",   # a point: DISTANCE, LATITUDE, LONGITUDE, ISBLANK take it
 }
 
@@ -64,6 +68,14 @@ SYSTEM_FIELD_EXPR_TYPES = {
     "id": "id", "owner": "id", "created_by": "id", "updated_by": "id",
     "created_at": "datetime", "updated_at": "datetime", "row_version": "integer",
 }
+
+
+def accepts(accept, content_type: str | None) -> bool:
+    """Does a file field's `accept` list (exact types, or families like image/*) take `content_type`?"""
+    if not accept:
+        return True
+    content_type = content_type or ""
+    return any(p == content_type or (p.endswith("/*") and content_type.startswith(p[:-1])) for p in accept)
 
 
 def expr_type_of(field) -> str | None:

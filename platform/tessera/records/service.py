@@ -100,6 +100,12 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         # told the user id after a committed write to a user's rights (user or assignment row), so
         # the identity service can drop what it cached about them at once in this process
         self.on_user_change: list = []
+        # Cleanup hooks (e.g. files/cleanup.py), for what a record holds outside its row:
+        # `before_delete(conn, rt, cobj, ids)` runs before a record's DELETE (ids: a list) and may
+        # return `finish(conn)`, run after the DELETE in the same transaction; `after_update(conn,
+        # rt, cobj, current, changes)` runs after an UPDATE. Both may return a callable to run once
+        # the transaction committed.
+        self.cleanup_hooks: list = []
 
     # -- transactions -------------------------------------------------------------------------
     @contextmanager
@@ -152,7 +158,10 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
     # -- writes -------------------------------------------------------------------------------
     @_reports_workflow_failures
     @retry_on_stale_statements
-    def create(self, actor: Actor, object_name: str, data: dict, *, from_text: bool = False) -> dict:
+    def create(self, actor: Actor, object_name: str, data: dict, *, from_text: bool = False,
+               platform_values: dict | None = None) -> dict:
+        """platform_values: values of read-only fields the platform sets itself (a file's size and
+        checksum on upload), trusted as stored values: never from a client's input."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "create")
@@ -174,7 +183,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             with nullcontext(joined) if joined is not None else self.engine.connect() as conn:
                 with nullcontext() if joined is not None else conn.begin():
                     values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text,
-                                                          access=access, trust_foreign_keys=True)
+                                                          access=access, trust_foreign_keys=True,
+                                                          platform_values=platform_values)
                     if errors:
                         raise ValidationFailed(_summary(errors), fields=errors)
                     if not rules_after_numbering:
@@ -433,6 +443,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             if child_rows.POSITION in changes:
                 child_rows.close_gap(conn, cobj, current)
             history.record_changes(conn, cobj, current, changes, actor, now)
+            after_commit = [hook.after_update(conn, rt, cobj, current, changes) for hook in self.cleanup_hooks]
             if object_name in permission_audit.AUDITED:
                 permission_audit.updated(conn, rt, actor, object_name, current, changes)
             if guarded:
@@ -440,6 +451,9 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             saved = {**current, **changes}
             acted = self._after_save(conn, rt, cobj, actor, now, "update", saved, dict(current))
             record = self._load_full(conn, rt, cobj, rid, access=access, known=None if acted else saved)
+        for run in after_commit:
+            if run is not None:
+                run()
         if guarded:
             self._user_changed(user_rights.user_of(object_name, current), changes.get("user"))
         return record
@@ -471,10 +485,12 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     raise Conflict(f"{object_name} '{record_id}' cannot be deleted: {child_name} records refer to it "
                                    f"through '{field}'", details={"referenced_by": f"{child_name}.{field}"})
             history.delete_for_records(conn, rt, cobj, [rid])
+            finishing = [hook.before_delete(conn, rt, cobj, [rid]) for hook in self.cleanup_hooks]
             try:
                 conn.execute(table.delete().where(table.c.id == rid))
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
+            after_commit = [finish(conn) for finish in finishing if finish is not None]
             if cobj.obj.row_links:
                 child_rows.close_gap(conn, cobj, current)
             if object_name in permission_audit.AUDITED:
@@ -482,6 +498,9 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             if guarded:
                 user_rights.after_write(conn, rt, actor, object_name, current, None, was_admin)
             self._after_save(conn, rt, cobj, actor, _now(), "delete", dict(current), dict(current))
+        for run in after_commit:   # joined to an outer write, it re-checks against committed data
+            if run is not None:
+                run()
         if guarded:
             self._user_changed(user_rights.user_of(object_name, current))
 
@@ -566,11 +585,12 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         return values, errors
 
     def _prepare_create(self, conn, rt, cobj, data, actor, now, from_text, *, check_lookups=True, access=None,
-                        trust_foreign_keys=False):
+                        trust_foreign_keys=False, platform_values=None):
         if not isinstance(data, dict):
             return {}, {"_record": ["expected a JSON object of field values"]}
         data, key_errors = natural_keys.resolve(conn, rt, cobj, data, access, from_text)
         values, errors = self._coerce_input(cobj, data, from_text)
+        values.update(platform_values or {})
         errors.update(key_errors)
         if cobj.name in _RIGHTS_OBJECTS:
             user_rights.check_values(rt.metadata, cobj.name, values, errors)
@@ -607,6 +627,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             self._check_lookups(conn, rt, cobj, values, errors, access, trust_foreign_keys=trust_foreign_keys)
         values.update(created_at=now, updated_at=now, created_by=actor.user_id,
                       updated_by=actor.user_id, row_version=1)
+        if platform_values:   # the platform writing for a user (an attachment) names them
+            values.update({k: v for k, v in platform_values.items() if k in ("created_by", "updated_by")})
         return values, errors
 
     def copied_values(self, actor: Actor, object_name: str, lookup: str, target_id) -> dict:

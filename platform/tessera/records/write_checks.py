@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..meta.autonumbers import format_autonumber
 from ..meta.currencies import CURRENCY_FIELD
+from ..meta.fieldtypes import accepts
 from ..security.actor import Actor
 from ..storage.platform_tables import autonumbers
 from . import transitions
@@ -38,6 +39,9 @@ class WriteChecks:
             target = cobj.relations.get(name) or ("user" if name == "owner" else None)
             if value is None or target is None or name in errors or target not in rt.objects:
                 continue
+            field = cobj.obj.fields.get(name)
+            if field is not None and field.type == "file" and field.options.get("accept"):
+                self._check_file_type(conn, rt, field, value, errors)
             scope, edit_message = self._lookup_scope(conn, rt, cobj, name, target, access)
             if scope is None and trust_foreign_keys and name not in cobj.lookups_read_on_write:
                 continue
@@ -53,6 +57,26 @@ class WriteChecks:
                     select(t.c.id).where(t.c.id == value, *([visible] if visible is not None else []))).first()
                 errors[name] = [edit_message.format(target=target) if seen
                                 else f"there is no {target} with id '{value}'"]
+
+    @staticmethod
+    def _check_file_type(conn, rt, field, value, errors) -> None:
+        """A file field takes files of the content types it accepts (sniffed on upload)."""
+        t = rt.objects[field.target].table
+        if "content_type" not in t.c:
+            return
+        content_type = conn.execute(select(t.c.content_type).where(t.c.id == value)).scalar()
+        if content_type is not None and not accepts(field.options["accept"], content_type):
+            errors[field.name] = [f"takes {', '.join(field.options['accept'])}; this file is {content_type}"]
+
+    @staticmethod
+    def _check_file_types_bulk(conn, t, field, values, failed, batch) -> None:
+        ids = list({v for i, v in enumerate(values) if v is not None and i not in failed})
+        types = {}
+        for start in range(0, len(ids), 500):
+            types.update(conn.execute(select(t.c.id, t.c.content_type).where(t.c.id.in_(ids[start:start + 500]))).all())
+        for i, value in enumerate(values):
+            if i not in failed and value in types and not accepts(field.options["accept"], types[value]):
+                batch.fail(i, field.name, f"takes {', '.join(field.options['accept'])}; this file is {types[value]}")
 
     def _check_lookups_bulk(self, conn, rt, cobj, batch, access=None) -> None:
         """Every lookup value of the rows that passed so far names a record that exists (and that
@@ -74,6 +98,9 @@ class WriteChecks:
             for start in range(0, len(ids), 500):
                 stmt = select(t.c.id).where(t.c.id.in_(ids[start:start + 500]))
                 found.update(conn.execute(stmt.where(scope) if scope is not None else stmt).scalars())
+            field = cobj.obj.fields.get(name)
+            if field is not None and field.type == "file" and field.options.get("accept") and "content_type" in t.c:
+                self._check_file_types_bulk(conn, t, field, values, failed, batch)
             if found >= wanted:
                 continue
             for i, value in enumerate(values):

@@ -1,6 +1,6 @@
 """Tessera's own tables (prefix `tessera_`; object tables use `obj_`, so they never collide)."""
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, Computed, Date, DateTime, Index, Integer, MetaData, Numeric,
-                        String, Table, Text, Uuid, text)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Computed, Date, DateTime, Index, Integer, LargeBinary, MetaData,
+                        Numeric, String, Table, Text, Uuid, text)
 
 from .naming import NAMING_CONVENTION
 
@@ -380,4 +380,27 @@ dashboard_snapshots = Table(
     Column("dashboard", String(80), nullable=False, index=True),
     Column("computed_at", DateTime(timezone=True), nullable=False),
     Column("result", JSON, nullable=False),            # tagged JSON (analytics/snapshots.py: dates, decimals…)
+)
+
+# Attachments (tessera/files): a file linked to any record, like Salesforce's ContentDocumentLink.
+# A platform table, not a core object: a link has no access of its own (who sees or adds one is
+# decided by its parent record alone), no fields to customize and no place in the UI of its own;
+# as an object it would carry owner, sharing and permissions that must never apply.
+file_links = Table(
+    "tessera_file_link", platform_metadata,
+    Column("file_id", Uuid, primary_key=True),
+    Column("object", String(80), primary_key=True),
+    Column("record_id", Uuid, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Uuid),
+    Index("ix_tessera_file_link_record", "object", "record_id"),
+)
+
+# File contents when the blob store is the database (TESSERA_FILE_STORE=database, files/blobs.py).
+blobs = Table(
+    "tessera_blob", platform_metadata,
+    Column("key", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

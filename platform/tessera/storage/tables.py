@@ -35,7 +35,7 @@ def column_type(field: FieldDef) -> TypeEngine:
         return DateTime(timezone=True)
     if t == "time":
         return Time()
-    if t in ("lookup", "master_detail"):
+    if t in ("lookup", "master_detail", "file"):
         return Uuid()
     if t == "json":
         return JSON()

@@ -45,6 +45,8 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
     )
     app.config.update(config or {})
+    if services.files is not None:   # a request may carry one file of the upload limit, and its form
+        app.config["MAX_CONTENT_LENGTH"] = max(app.config["MAX_CONTENT_LENGTH"] or 0, services.files.max_bytes + 2 ** 20)
     app.extensions["tessera"] = services
     app.json.sort_keys = False
 
@@ -53,6 +55,7 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     from . import api_approvals  # noqa: F401  (and the approval routes)
     from . import api_currency  # noqa: F401  (and the currencies and exchange rates)
     from . import api_reports, api_user_reports  # noqa: F401  (and reports, saved reports)
+    from . import api_files  # noqa: F401  (and file uploads, downloads and attachments)
     from .api_hooks import hooks
     from .auth import auth
     app.url_map.converters["record_id"] = RecordIdConverter   # before the API's rules are added

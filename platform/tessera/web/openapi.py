@@ -12,6 +12,7 @@ from .openapi_aggregate import aggregate_path, aggregate_schemas
 from .openapi_approvals import approval_paths, approval_schemas
 from .openapi_automation import automation_paths, automation_schemas
 from .openapi_currency import currency_paths, currency_schemas
+from .openapi_files import file_paths, file_schemas
 from .openapi_reports import report_paths, report_schemas
 from .openapi_fields import NO_NUL, input_schema, natural_key_input, output_schema
 from .openapi_hooks import hook_paths
@@ -192,6 +193,8 @@ def _build(runtime, access) -> dict:
     schemas.update(currency_schemas())
     schemas.update(aggregate_schemas())
     paths.update(report_paths())
+    paths.update(file_paths(runtime, access))
+    schemas.update(file_schemas())
     schemas.update(report_schemas())
     return {
         "openapi": "3.1.0",

@@ -18,7 +18,7 @@ from ..meta.geolocations import LIMITS as GEO_LIMITS, TEXT_PATTERN as GEO_TEXT_P
 from ..records.coerce import BIGINT_MAX, JSON_MAX_DEPTH
 
 _STRING_FORMATS = {"email": "email", "url": "uri", "date": "date", "datetime": "date-time",
-                   "lookup": "uuid", "master_detail": "uuid"}
+                   "lookup": "uuid", "master_detail": "uuid", "file": "uuid"}
 _NUMERIC = {"number", "currency", "percent"}
 NO_NUL = "^[^\\u0000]*$"   # ECMA-262 and Python regex alike
 _TEXT = {"text", "textarea", "rich_text", "email", "url", "phone", "picklist", "autonumber"}
@@ -115,10 +115,14 @@ def _base(f, md, *, for_input: bool) -> dict:
         schema = {"type": "string"}
         if t in _STRING_FORMATS:
             schema["format"] = _STRING_FORMATS[t]
-        if f.options.get("max_length") and t not in ("lookup", "master_detail") and f.type == t:
+        if f.options.get("max_length") and t not in ("lookup", "master_detail", "file") and f.type == t:
             schema["maxLength"] = f.options["max_length"]
         if for_input and t in _TEXT:
             schema["pattern"] = NO_NUL
+        if t == "file" and f.type == t:
+            accept = f.options.get("accept")
+            schema["description"] = ("the id of an uploaded file (POST /files, or one attached to a record); its "
+                                     "content at /files/{id}/content" + (f"; takes {', '.join(accept)}" if accept else ""))
     return schema
 
 

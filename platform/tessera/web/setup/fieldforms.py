@@ -38,6 +38,7 @@ TYPE_GROUPS = [
                   ("rollup", "Roll-Up Summary", "Count, sum, min or max of child records"),
                   ("autonumber", "Auto Number", "A unique, generated number like CASE-00001")]),
     ("Other", [("geolocation", "Geolocation", "A latitude and longitude (filter by DISTANCE from a point)"),
+               ("file", "File", "One uploaded file, e.g. a signed contract (type sniffed, download follows the record)"),
                ("json", "JSON", "Any JSON value (for integrations)")]),
 ]
 TYPE_LABELS = {t: label for _g, items in TYPE_GROUPS for t, label, _d in items}
@@ -277,7 +278,7 @@ def field_doc_from_form(form, field_type: str, *, history_default: bool = False)
 def _default_value(form, field_type, doc, errors):
     if field_type == "boolean":
         return True if form.get("default_checked") else None
-    if field_type in ("lookup", "master_detail", "json"):
+    if field_type in ("lookup", "master_detail", "json", "file"):
         return None
     raw = (form.get("default") or "").strip()
     if raw == "":

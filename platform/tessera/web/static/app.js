@@ -398,3 +398,41 @@
       });
   });
 }(window.jQuery));
+
+/* Attachments (record pages): the card is a plain multipart form; here, files dropped on the card
+   are put into its file input and the form is submitted, and choosing files submits at once.
+   Removing an attachment asks first. */
+(function ($) {
+  'use strict';
+  var $form = $('#attachment-form');
+  if (!$form.length) { return; }
+  var $card = $('#attachments'), input = document.getElementById('attachment-input');
+  function send(files) {
+    if (!files || !files.length) { return; }
+    if (files !== input.files) {
+      try { input.files = files; } catch (e) { return; }   // old browsers: the form still works
+    }
+    $card.addClass('uploading');
+    $('#attachment-submit').prop('disabled', true).text('Uploading ' + files.length + (files.length === 1 ? ' file…' : ' files…'));
+    $form.trigger('submit');
+  }
+  $card.on('dragenter dragover', function (e) {
+    var types = e.originalEvent.dataTransfer && e.originalEvent.dataTransfer.types;
+    if (!types || $.inArray('Files', types) < 0) { return; }
+    e.preventDefault();
+    $card.addClass('drag-over');
+  }).on('dragleave', function (e) {
+    if (!e.relatedTarget || !$.contains(this, e.relatedTarget)) { $card.removeClass('drag-over'); }
+  }).on('drop', function (e) {
+    var dt = e.originalEvent.dataTransfer;
+    $card.removeClass('drag-over');
+    if (!dt || !dt.files || !dt.files.length) { return; }
+    e.preventDefault();
+    send(dt.files);
+  });
+  $(input).on('change', function () { send(input.files); });
+  $card.on('submit', '.js-confirm-remove', function (e) {
+    var name = $(this).closest('.attachment').find('.attachment-name').text();
+    if (!window.confirm('Remove ' + name + '?')) { e.preventDefault(); }
+  });
+}(window.jQuery));

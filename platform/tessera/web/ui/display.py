@@ -160,6 +160,9 @@ def render_value(field, value, *, app_name: str, link_object: str | None = None,
     target's name as `lookup_text`; `link_*` makes the value a link to that record; `currency` is the
     record's currency code for an amount of a multi-currency object."""
     t = field.type if field is not None else "text"
+    if t == "file":   # its name, linked to the download (ui/views_files.py)
+        from .views_files import render_file
+        return render_file(value, lookup_text or None)
     if t in ("lookup", "master_detail"):
         if value in (None, ""):
             return EMPTY

@@ -51,6 +51,7 @@ class Widget:
     display: Markup = EMPTY         # read-only widgets
     wide: bool = False              # spans both columns
     blank: bool = True              # a select offers "no value"
+    file: dict | None = None        # a file field's current file: name, url, size_text
 
     @property
     def dom_id(self) -> str:
@@ -368,6 +369,15 @@ def widget(obj: ObjectDef, name: str, *, mode: str, value, errors=None, record=N
         w.options = picklist_options(f)
         if not isinstance(w.value, list):
             w.value = [w.value] if w.value else []
+    elif t == "file":   # the current file (a download link) and an upload control (ui/views_files.py)
+        from .views_files import file_widget_info, unsaved_upload
+        w.kind = "file"
+        if unsaved_upload(value):   # the form was not saved, so its upload is not kept: back to the saved file
+            w.value = value = to_form_value(f, (record or {}).get(name)) if mode == "edit" else ""
+            w.errors.append("Choose the file again: uploads are kept only when the form is saved.")
+        w.file = file_widget_info(value)
+        if opts.get("accept"):
+            w.attrs["accept"] = ",".join(opts["accept"])
     elif t in RELATION_TYPES or name == "owner":
         target = f.options.get("to")
         w.kind = "lookup"

@@ -19,6 +19,7 @@ from .history import history_list
 from .meta import (color_for, column, columns, display_def, field_def, layout_for, list_views_for, name_field,
                    object_icon, query_fields, readable_name_field, record_title, require_app, require_object)
 from .views_approvals import record_approvals
+from .views_files import attachment_card, create_file_from_form, take_uploads
 from .views_nav import nav_context
 
 RELATED_ROWS = 10
@@ -55,7 +56,7 @@ def _item(obj, name, record, app_name, *, can_edit_record: bool) -> dict:
     return {"name": name, "label": f.label, "help": f.help, "type": f.type,
             "html": render_value(shown, record.get(name), app_name=app_name, lookup_text=text,
                                  currency=record.get(CURRENCY_FIELD)),
-            "editable": can_edit_record and is_editable(obj, name, "edit"),
+            "editable": can_edit_record and is_editable(obj, name, "edit") and f.type != "file",
             "wide": f.type in ("textarea", "rich_text", "json")}
 
 
@@ -99,6 +100,7 @@ def record_page(app_name, object_name, record_id):
                           for i, (v, l) in enumerate(opts)]}
     related = _related(app_name, obj, record, layout["related_lists"])
     history = history_list(app_name, obj, record)
+    attachments = attachment_card(app_name, obj, record, can_edit)
     from .views_automation import record_automation
     automation = record_automation(obj, record["id"], can_edit)
     here = request.full_path.rstrip("?")
@@ -108,7 +110,7 @@ def record_page(app_name, object_name, record_id):
         can_edit=can_edit, can_create=access().can(obj.name, "create"),
         can_delete=can_delete_record(record) and not locked, locked=locked,
         read_only=not can_edit and not locked and access().can(obj.name, "edit"),
-        history=history, automation=automation, approval=approval, icon=object_icon(obj.name), color=color_for(obj.name),
+        history=history, automation=automation, approval=approval, attachments=attachments, icon=object_icon(obj.name), color=color_for(obj.name),
         list_url=url_for("ui.list_view", app_name=app_name, object_name=obj.name),
         **nav_context(app, obj.name))
 
@@ -198,8 +200,13 @@ def new_record(app_name, object_name):
         values.update(_prefill(obj, request.args, names))
         texts = {"owner": user_info().get("full_name", "")} if values.get("owner") == str(actor().user_id) else {}
         return _render_form(app, obj, mode="create", values=values, lookup_texts=texts)
+    if obj.name == "file":   # a new file is an upload (ui/views_files.py)
+        return create_file_from_form(app, obj, _render_form)
     raw = read_form(obj, names, request.form)
+    upload_errors = {}
+    take_uploads(obj, names, raw, upload_errors)
     data, conv_errors = to_api_values(obj, raw, mode="create")
+    conv_errors.update(upload_errors)
     rows_data, rows_raw, rows_conv = read_rows(obj, request.form)
     data.update(rows_data)
     if conv_errors or rows_conv:
@@ -250,8 +257,11 @@ def edit_record(app_name, object_name, record_id):
         return _render_form(app, obj, mode="edit", values=values, record=record,
                             lookup_texts=_lookup_texts(obj, record, values), rows=saved_rows(obj, record["id"]))
     raw = read_form(obj, names, request.form)
+    upload_errors = {}
+    take_uploads(obj, names, raw, upload_errors)
     texts = _lookup_texts(obj, record, raw)
     data, conv_errors = to_api_values(obj, raw, mode="edit", current=record)
+    conv_errors.update(upload_errors)
     rows_data, rows_raw, rows_conv = read_rows(obj, request.form)
     data.update(rows_data)
     if conv_errors or rows_conv:
