@@ -73,7 +73,7 @@ def run_import(services, run_id: int) -> None:
         with begin_write(db) as conn:
             runs.finish(conn, run_id, created=0, updated=0, errors_csv=engine.errors_csv(outcome.errors),
                         error_count=len(outcome.errors),
-                        message=f"{len({e.row for e in outcome.errors})} of {len(sheet)} rows failed: nothing was imported")
+                        message=f"{len({e.row for e in outcome.errors})} of {len(sheet)} rows failed.")
     except RecordError as exc:
         refuse(exc.message)
 

@@ -6,7 +6,8 @@ field, an external id, or another unique field: records/natural_keys.py). A look
 a key takes record ids.
 
 Automatic match: a header equal to a field's name or label, compared without case, spaces,
-underscores and hyphens ("Company Name", "company_name" and "COMPANY-NAME" are one); a header
+underscores and hyphens ("Company Name", "company_name" and "COMPANY-NAME" are one), or to the
+object's label followed by the field's ("Deal Name" for deal.name); a header
 `lookup.key` names a lookup and its key the same way. `lookup_key` says how a lookup matched by its
 plain name or label is filled: "name" (the target's name field, as a person types it: the wizard)
 or "" (ids: `tessera import`'s behaviour).
@@ -73,6 +74,9 @@ def auto_map(rt, access, object_name: str, headers: list[str], *, lookup_key: st
         by_norm.setdefault(_norm(f.name), f.name)
     for f in fields.values():
         by_norm.setdefault(_norm(f.label), f.name)
+    obj = rt.objects[object_name].obj
+    for f in fields.values():          # "Deal Name", "Company Code": the label prefixed by the object's
+        by_norm.setdefault(_norm(obj.label + f.label), f.name)
     out = {}
     for header in headers:
         name = by_norm.get(_norm(header))

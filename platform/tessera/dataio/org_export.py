@@ -148,3 +148,11 @@ def _number(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def recent(engine, user_id, limit: int = 20) -> list[dict]:
+    cols = [c for c in data_exports.c if c.name != "content"]
+    with begin_read(engine) as conn:
+        rows = conn.execute(select(*cols).where(data_exports.c.user_id == user_id)
+                            .order_by(data_exports.c.id.desc()).limit(limit)).mappings().all()
+    return [dict(r) for r in rows]
