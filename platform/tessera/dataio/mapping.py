@@ -59,7 +59,7 @@ def targets(rt, access, object_name: str) -> list[Target]:
             for key in match_keys(target.obj, wider=True):
                 if access.can(f.target, "read") and access.can_read_field(f.target, key):
                     key_label = target.obj.fields[key].label
-                    out.append(Target(f"{f.name}.{key}", f"{f.label} (by {target.obj.label} {key_label})"))
+                    out.append(Target(f"{f.name}.{key}", f"{f.label} (by {key_label})"))
             out.append(Target(f.name, f"{f.label} (by record id)"))
         else:
             out.append(Target(f.name, f.label))
