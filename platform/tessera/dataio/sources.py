@@ -81,14 +81,18 @@ def _read_csv(data: bytes, limits: Limits) -> Sheet:
     try:
         headers = [h.strip() for h in next(reader, [])]
         _check_columns(len(headers), limits)
-        rows, lines, line = [], [], reader.line_num + 1
+        rows, lines, line, width = [], [], reader.line_num + 1, len(headers)
+        max_rows = min(limits.max_rows, limits.max_cells // max(width, 1))
         for cells in reader:
-            if any(c.strip() for c in cells):
-                if len(cells) > len(headers):
-                    raise InputError(f"line {line} has more values than the header has columns")
-                rows.append(cells + [""] * (len(headers) - len(cells)))
+            if "".join(cells).strip():
+                if len(cells) != width:
+                    if len(cells) > width:
+                        raise InputError(f"line {line} has more values than the header has columns")
+                    cells += [""] * (width - len(cells))
+                rows.append(cells)
                 lines.append(line)
-                _check_size(len(rows), len(headers), limits)
+                if len(rows) > max_rows:
+                    _check_size(len(rows), width, limits)
             line = reader.line_num + 1
     except csv.Error as exc:
         raise InputError(f"line {reader.line_num}: {exc}") from None
