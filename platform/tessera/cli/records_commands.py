@@ -74,7 +74,8 @@ def import_csv(ctx, object_name, data_file, username, fmt, operation, match_fiel
         sheet = sources.read_table(Path(data_file).read_bytes(), sources.format_of(data_file, fmt))
     except sources.InputError as exc:
         fail(f"{data_file}: {exc}")
-    mapping = mappings.auto_map(rt, access, object_name, sheet.headers, lookup_key="")
+    # a column that matches no field is left out, so the check refuses it unless --mapping skips it
+    mapping = {h: t for h, t in mappings.auto_map(rt, access, object_name, sheet.headers, lookup_key="").items() if t}
     if mapping_file:
         mapping.update(_read_mapping(mapping_file))
     for header, target in mapping.items():
