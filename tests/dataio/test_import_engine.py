@@ -226,3 +226,18 @@ def test_org_export_is_for_admins_and_zips_every_object_with_the_metadata(servic
     assert sorted((r["name"], r["code"], r["tags"]) for r in rows) == [("'=cmd", "C-2", ""),
                                                                         ("Acme", "C-1", "partner;customer")]
     assert json.loads(archive.read("manifest.json"))["records"]["company"] == 2
+
+
+def test_a_dead_import_job_marks_the_import_failed(services, admin):
+    from tessera.automation.handlers import JobContext
+    text = b"name\nAcme\n"
+    run_id = runs.create(services.engine, admin.user_id, "company", "c.csv", "csv", text, ["name"], 1)
+    runs.save_choices(services.engine, run_id, {"name": "name"}, "insert", None)
+    broken = type("Broken", (), {"engine": services.engine, "identity": None})()   # identity missing: raises
+    last = JobContext(job_id=1, kind=runs.JOB_KIND, queue="default", attempt=3, max_attempts=3,
+                      idempotency_key="k", version=None, services=broken)
+    with pytest.raises(AttributeError):
+        jobs.import_job({"import": run_id}, last)
+    got = runs.get(services.engine, run_id, admin.user_id)
+    assert got["status"] == "failed" and "the import job failed (AttributeError)" in got["message"]
+    assert names(services, "company") == []

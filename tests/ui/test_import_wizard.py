@@ -117,6 +117,8 @@ def test_bad_uploads_and_mappings_are_refused_clearly(app, admin, login, service
 
 
 def test_org_export_for_admins_only(admin, login, services):
+    setup = admin.html("/setup/")
+    assert 'href="/app/data-import"' in setup and 'href="/app/data-export"' in setup   # linked from Setup
     rep = login("rep")
     assert rep.get("/app/data-export").status_code == 403
     assert rep.post("/app/data-export").status_code == 403

@@ -27,12 +27,30 @@ class _Failed(Exception):
 
 @register(runs.JOB_KIND)
 def import_job(payload, context):
-    run_import(context.services, int(payload["import"]))
+    try:
+        run_import(context.services, int(payload["import"]))
+    except Exception as exc:
+        if _last_attempt(context):    # the job is dead: say so on the import, not "running" for ever
+            with begin_write(context.services.engine) as conn:
+                runs.finish(conn, int(payload["import"]), created=0, updated=0, errors_csv=None, error_count=0,
+                            message=f"the import job failed ({type(exc).__name__}): nothing was imported")
+        raise
 
 
 @register(org_export.JOB_KIND)
 def export_job(payload, context):
-    org_export.run(context.services, int(payload["export"]))
+    try:
+        org_export.run(context.services, int(payload["export"]))
+    except Exception as exc:
+        if _last_attempt(context):
+            org_export.fail(context.services.engine, int(payload["export"]),
+                            f"the export job failed ({type(exc).__name__})")
+        raise
+
+
+def _last_attempt(context) -> bool:
+    attempt, most = getattr(context, "attempt", None), getattr(context, "max_attempts", None)
+    return attempt is not None and most is not None and attempt >= most
 
 
 def run_import(services, run_id: int) -> None:

@@ -86,6 +86,10 @@ def run(services, export_id: int) -> None:
     _finish(engine, export_id, build(services, actor), None)
 
 
+def fail(engine, export_id: int, message: str) -> None:
+    _finish(engine, export_id, None, message)
+
+
 def _finish(engine, export_id, content, message):
     with begin_write(engine) as conn:
         conn.execute(update(data_exports).where(data_exports.c.id == export_id).values(
