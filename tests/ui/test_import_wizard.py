@@ -37,6 +37,7 @@ def test_upload_map_preview_run_and_result(admin, services):
     run_id = run_id_of(upload(admin, "deal", body))
     page = admin.html(f"/app/data-imports/{run_id}")
     assert [selected(page, i) for i in range(4)] == ["name", "company.name", "amount", ""]   # auto-matched
+    assert "e.g. One, Two, Three" in page and "e.g. 10, oops" in page     # the first rows' values
     form = {"map-0": "name", "map-1": "company.name", "map-2": "amount", "map-3": "", "operation": "insert",
             "save_as": "deals from CRM"}
     preview = admin.post(f"/app/data-imports/{run_id}/preview", data=form)
@@ -97,6 +98,11 @@ def test_bad_uploads_and_mappings_are_refused_clearly(app, admin, login, service
     del app.config["TESSERA_IMPORT_MAX_BYTES"]
     r = upload(admin, "company", b"name\n")
     assert r.status_code == 400 and "no data rows" in r.get_data(as_text=True)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", b"<" * (60 * 1024 * 1024))
+    r = upload(admin, "company", bomb.getvalue(), filename="bomb.xlsx")
+    assert r.status_code == 400 and "refused as a zip bomb" in r.get_data(as_text=True)
 
     rep = login("rep")
     run_id = run_id_of(upload(rep, "company", b"name,code,revenue,display\nAcme,C-1,3,x\n"))

@@ -25,11 +25,11 @@ def _now():
 
 
 def create(engine, user_id, object_name: str, filename: str, fmt: str, content: bytes, headers: list,
-           total: int) -> int:
+           total: int, sample: list | None = None) -> int:
     with begin_write(engine) as conn:
         return conn.execute(insert(import_runs).values(
             user_id=user_id, object=object_name, filename=filename[:200], format=fmt, content=content,
-            headers=headers, status="uploaded", total=total, progress=0, created=0, updated=0, error_count=0,
+            headers=headers, sample=[[cell[:60] for cell in row] for row in (sample or [])[:3]], status="uploaded", total=total, progress=0, created=0, updated=0, error_count=0,
             created_at=_now())).inserted_primary_key[0]
 
 

@@ -384,6 +384,7 @@ import_runs = Table(
     Column("format", String(8), nullable=False),
     Column("content", LargeBinary, nullable=False),
     Column("headers", JSON, nullable=False),
+    Column("sample", JSON),                           # the first rows, shown next to the mapping
     Column("mapping", JSON),
     Column("operation", String(10)),
     Column("match_field", String(80)),

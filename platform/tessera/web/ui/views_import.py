@@ -68,7 +68,7 @@ def import_upload(object_name):
                     error = f"{upload.filename}: the file has a header row but no data rows."
                 else:
                     run_id = runs.create(services().engine, actor().user_id, obj.name, upload.filename, fmt, data,
-                                         sheet.headers, len(sheet))
+                                         sheet.headers, len(sheet), sample=sheet.rows[:3])
                     return redirect(url_for("ui.import_run", run_id=run_id), 303)
     return render_template("app/import_upload.html", obj=obj, run=None, error=error, max_bytes=_limits().max_bytes,
                            **nav_context(None, obj.name)), (400 if error else 200)
