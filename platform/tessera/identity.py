@@ -110,6 +110,28 @@ class IdentityService:
                 audit.record(conn, actor, "user.reset_password", username)
         self.forget(user_id)
 
+    def change_own_password(self, user_id: uuid.UUID, current: str, new: str, *, address: str = "local") -> int:
+        """A user changing their own password: the current one must be right (a wrong one counts
+        as a failed sign-in for throttling, and is refused while throttled), the new one must pass
+        the policy. Every other session of the user ends; returns the new session generation, for
+        the caller to keep its own session. Audited as `user.change_password`."""
+        username = self.records.get(SYSTEM, "user", user_id, fields=["username"])["username"]
+        if throttle.retry_after(self.engine, address, username):
+            raise ValidationFailed("current_password: too many wrong attempts: try again later",
+                                   fields={"current_password": ["too many wrong attempts: try again later"]})
+        with begin_read(self.engine) as conn:
+            row = conn.execute(select(credentials.c.password_hash).where(credentials.c.user_id == user_id)).first()
+        if row is None or not verify_password(row.password_hash, current if isinstance(current, str) else ""):
+            throttle.record_failure(self.engine, address, username)
+            raise ValidationFailed("current_password: is not your current password",
+                                   fields={"current_password": ["is not your current password"]})
+        if isinstance(new, str) and new == current:
+            raise ValidationFailed("password: must differ from the current password",
+                                   fields={"password": ["must differ from the current password"]})
+        self.set_password(user_id, new)
+        audit.record_now(self.engine, Actor(user_id, username), "user.change_password", username)
+        return self.sessions.current(user_id)
+
     def end_sessions(self, user_id: uuid.UUID) -> None:
         """Sign the user out everywhere (logout ends every session of theirs, copied cookies too)."""
         with begin_write(self.engine) as conn:

@@ -141,22 +141,40 @@ def test_campaign_members_by_status(api, campaigns):
     assert body["chart"]["type"] == "pie"
 
 
-def test_campaign_roi_against_actual_cost(api, campaigns):
+# opportunities and the campaign that brought each (Primary Campaign Source): (campaign, amount, stage)
+INFLUENCED = [("Webinar", 3000, "Closed Won"), ("Webinar", 2500.5, "Closed Won"), ("Webinar", 9000, "Closed Lost"),
+              ("Webinar", 400, "Prospecting"), ("Trade show", 1200, "Closed Won"), ("Mailing", 700, "Closed Won"),
+              (None, 99999, "Closed Won")]
+
+
+def test_campaign_roi_from_the_won_opportunities_it_brought(api, campaigns):
+    account = _made(api.post("/api/v1/records/account", json={"name": "Buyer"}))["id"]
+    for n, (campaign, amount, stage) in enumerate(INFLUENCED):
+        _made(api.post("/api/v1/records/opportunity", json={
+            "name": f"O{n}", "account": account, "amount": amount, "stage": stage, "close_date": "2026-11-30",
+            "campaign": campaigns[campaign] if campaign else None,
+            **({"loss_reason": "Price"} if stage == "Closed Lost" else {})}))
     body = _report(api, "campaign_roi")
-    rows = _all(api, "campaign", ["name", "actual_cost", "expected_revenue"])
-    expected = {}
-    for c in rows:
-        cost = Decimal(str(c["actual_cost"])) if c["actual_cost"] is not None else None
-        if cost is not None and cost > 0:
-            revenue = Decimal(str(c["expected_revenue"]))
-            expected[c["name"]] = (float(cost), float(revenue), float((revenue - cost) / cost))
-    got = {g["key"]["name"]: (g["values"]["sum:actual_cost"], g["values"]["sum:expected_revenue"], g["values"]["roi"])
-           for g in body["groups"]}
+    costs = {c["name"]: c["actual_cost"] for c in _all(api, "campaign", ["name", "actual_cost"])}
+    won = defaultdict(Decimal)
+    for o in _all(api, "opportunity", ["campaign", "amount", "is_won"]):
+        if o["campaign"] and o["is_won"]:
+            won[o["campaign"]] += Decimal(str(o["amount"]))
+    by_name = {name: won[campaigns[name]] for name in costs}
+    expected = {name: (float(cost), float(by_name[name]), float((by_name[name] - Decimal(str(cost))) / Decimal(str(cost))))
+                for name, cost in costs.items() if cost}
+    got = {g["key"]["name"]: (g["values"]["sum:actual_cost"], g["values"]["sum:amount_won_opportunities"],
+                              g["values"]["roi"]) for g in body["groups"]}
     assert set(got) == set(expected) == {"Webinar", "Trade show"}       # no cost, no return on it
     for name, figures in expected.items():
         assert got[name] == pytest.approx(figures)
+    assert got["Webinar"][1] == 5500.5 and got["Trade show"][2] == pytest.approx((1200 - 8000) / 8000)
     cost, revenue = sum(e[0] for e in expected.values()), sum(e[1] for e in expected.values())
     assert body["total"]["roi"] == pytest.approx((revenue - cost) / cost)
+    # the campaign shows what it brought
+    webinar = api.get(f"/api/v1/records/campaign/{campaigns['Webinar']}").get_json()
+    assert (webinar["num_opportunities"], webinar["num_won_opportunities"]) == (4, 2)
+    assert webinar["amount_won_opportunities"] == 5500.5 and webinar["amount_all_opportunities"] == 14900.5
 
 
 def test_leads_by_campaign(api, campaigns):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import cast, func, select
 
@@ -68,8 +69,10 @@ def _median_s(fn, rounds: int = ROUNDS) -> float:
 
 
 def run(org, args) -> list[Result]:
+    from tessera.analytics.dashboards import run_dashboard
     from tessera.analytics.definitions import adhoc_definition
     from tessera.analytics.run import run_report
+    from tessera.analytics.snapshots import DashboardSnapshots
 
     svc = org.services
     db = "sqlite" if org.url.startswith("sqlite") else "postgresql"
@@ -98,7 +101,29 @@ def run(org, args) -> list[Result]:
     service_s, hand_s = _median_s(service_groups), _median_s(hand_groups)
     report_s, hand_report_s = _median_s(lambda: run_report(svc.records, org.actor, definition)), _median_s(hand_report)
     dashboard = [adhoc_definition(md, d) for d in DASHBOARD]
-    dashboard_s = _median_s(lambda: [run_report(svc.records, org.actor, d) for d in dashboard], rounds=3)
+    one_by_one_s = _median_s(lambda: [run_report(svc.records, org.actor, d) for d in dashboard], rounds=3)
+    # the same six reports as a dashboard of the org (cache_minutes: 10): computed (its components
+    # side by side), then viewed again (from its snapshot)
+    svc.changes.apply_org({"manifest": None, "components": {
+        "reports": {f"bench_{i}": {"source": f"reports/bench_{i}.yaml", "doc": {"name": f"bench_{i}", **d}}
+                    for i, d in enumerate(DASHBOARD)},
+        "dashboards": {"bench_home": {"source": "dashboards/bench_home.yaml", "doc": {
+            "name": "bench_home", "cache_minutes": 10,
+            "components": [{"report": f"bench_{i}"} for i in range(len(DASHBOARD))]}}}}},
+        author="bench", message="benchmark dashboard")
+    md = svc.runtimes.current().metadata
+    snapshots = DashboardSnapshots(svc.engine)
+
+    later = iter(range(2, 10_000, 2))      # each refresh a couple of minutes after the last (not rate-limited)
+
+    def view(computed: bool):
+        now = datetime.now(timezone.utc) + timedelta(minutes=next(later) if computed else 0)
+        out = run_dashboard(svc.records, svc.identity, md, org.actor, "bench_home", {}, snapshots=snapshots,
+                            refresh=computed, now=now)
+        assert out["cached"] is not computed
+        return out
+    computed_s = _median_s(lambda: view(True), rounds=3)
+    cached_s = _median_s(lambda: view(False))
     return [
         Result(f"10a summary report status × due month, {rows}", db,
                f"{service_s * 1000:.0f} ms; {service_s / hand_s:.2f}× hand-written", f"<= {TARGET_REPORT_RATIO}×",
@@ -108,35 +133,12 @@ def run(org, args) -> list[Result]:
                f"{report_s * 1000:.0f} ms; {report_s / hand_report_s:.2f}× hand-written", f"<= {TARGET_REPORT_RATIO}×",
                report_s / hand_report_s <= TARGET_REPORT_RATIO,
                f"three hand-written GROUP BYs {hand_report_s * 1000:.0f} ms"),
-        Result(f"10c dashboard of 6 components, {rows}", db, f"{dashboard_s:.2f} s",
+        Result(f"10c dashboard of 6 components computed, {rows}", db, f"{computed_s:.2f} s",
                f"<= {TARGET_DASHBOARD_S} s" if db == "postgresql" else "(PostgreSQL target)",
-               dashboard_s <= TARGET_DASHBOARD_S if db == "postgresql" else None,
-               "six reports run one after another as the admin"),
+               computed_s <= TARGET_DASHBOARD_S if db == "postgresql" else None,
+               f"components side by side; the six reports one after another: {one_by_one_s:.2f} s"),
+        Result(f"10d the dashboard viewed again (cache_minutes), {rows}", db, f"{cached_s * 1000:.0f} ms",
+               f"<= {TARGET_DASHBOARD_S} s" if db == "postgresql" else "(PostgreSQL target)",
+               cached_s <= TARGET_DASHBOARD_S if db == "postgresql" else None,
+               f"from its snapshot, as of its computation; computed: {computed_s:.2f} s"),
     ]
-
-
-def run_sharing(org, args) -> list[Result]:
-    from tessera.analytics.definitions import adhoc_definition
-    from tessera.analytics.run import run_report
-
-    svc = org.services
-    db = "sqlite" if org.url.startswith("sqlite") else "postgresql"
-    definition = adhoc_definition(svc.runtimes.current().metadata, SUMMARY)
-    actors = {"admin": org.actor}
-    for label, username in (("rep", "u03"), ("manager", "u01")):
-        actors[label] = svc.identity.actor_for_user(svc.identity.find_user(username))
-    samples = {label: [] for label in actors}
-    for _ in range(ROUNDS):                  # interleaved: load hits every actor alike
-        for label, actor in actors.items():
-            t0 = time.perf_counter()
-            run_report(svc.records, actor, definition)
-            samples[label].append(time.perf_counter() - t0)
-    admin = statistics.median(samples["admin"])
-    out = []
-    for label in ("rep", "manager"):
-        median = statistics.median(samples[label])
-        out.append(Result(f"11 summary report as {label}, {args.sharing_rows:,} shared rows", db,
-                          f"{median * 1000:.0f} ms; {median / admin:.2f}× admin", f"<= {TARGET_SHARING_RATIO}× admin",
-                          median / admin <= TARGET_SHARING_RATIO, f"admin {admin * 1000:.0f} ms"))
-    return out
-

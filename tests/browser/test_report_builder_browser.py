@@ -79,6 +79,8 @@ def test_a_rep_builds_previews_saves_and_reopens_a_report(browser, live_server, 
     expect(page.locator("#rb-filter")).not_to_have_class(re.compile("is-invalid"))
     expect(preview.locator("tfoot")).to_contain_text(money(sum(a for _n, a, _s in big)))
     screenshot(page, f"report_builder_{viewport}")
+    page.select_option("#rb-share-role", "sales_manager")      # the rep's manager and everyone below
+    page.check("#rb-share-subordinates")
 
     page.click("#rb-save")
     expect(page).to_have_url(re.compile(r"/app/sales/reports/my/[0-9a-f-]+$"))
@@ -97,6 +99,8 @@ def test_a_rep_builds_previews_saves_and_reopens_a_report(browser, live_server, 
     expect(page.locator("#rb-filter")).to_have_value("amount >= 10000")
     expect(page.locator("#rb-groupings")).to_contain_text("Stage")
     expect(page.locator("#rb-chart")).to_have_value("column")
+    expect(page.locator("#rb-share-role")).to_have_value("sales_manager")
+    expect(page.locator("#rb-share-subordinates")).to_be_checked()
     expect(preview.locator("tr.report-group", has_text="Negotiation")).to_contain_text(money(negotiation))
     # save as: a clone of it, which is then deleted (own only); the original stays
     page.click("#rb-save-as")

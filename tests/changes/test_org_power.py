@@ -11,7 +11,7 @@ from tessera.changes import ChangeRefused
 from tessera.meta.errors import MetadataInvalid
 from tessera.meta.merge import build_metadata
 
-from changes_helpers import ACCOUNT, CONTACT, USER, objects, write_package
+from changes_helpers import ACCOUNT, CONTACT, USER, objects
 
 LAYOUT = {"name": "account", "object": "account", "label": "Account Layout", "sections": [
     {"label": "Main", "columns": 2, "fields": ["name", "code"]},
@@ -117,12 +117,28 @@ def test_a_patch_that_no_longer_fits_names_what_it_missed(env):
     assert any("patches: there is no layout 'nothing' to patch" in e for e in errors_of(info))
 
 
-def test_only_the_org_layer_patches_layouts(env, tmp_path):
-    from tessera.meta.source import load_package
-    root = write_package(tmp_path / "addon", objects(USER), name="addon", layouts={"account": PATCH})
+def test_a_package_patches_a_layout_of_a_package_it_depends_on(env):
+    crm(env)
+    extension = {"extends": "account", "fields": {"credit_limit": {"type": "currency"}}}
+    patch = {"patches": "account", "add_fields": [{"field": "credit_limit", "section": "Main", "after": "name"}]}
+    env.install({"account": extension}, name="addon", version="1.0.0", layouts={"account": patch},
+                manifest_extra={"dependencies": {"crm": ">=1.0"}})
+    layout = effective(env).layouts["account"]
+    assert layout["sections"][0]["fields"] == ["name", "credit_limit", "code"]
+    # the base package's later layout changes still arrive under the patch
+    grown = copy.deepcopy(LAYOUT)
+    grown["label"] = "Account Layout 2"
+    crm(env, version="1.1.0", layout=grown)
+    layout = effective(env).layouts["account"]
+    assert layout["label"] == "Account Layout 2" and layout["sections"][0]["fields"] == ["name", "credit_limit", "code"]
+
+
+def test_a_package_may_not_patch_a_layout_it_does_not_depend_on(env):
+    crm(env)
+    patch = {"patches": "account", "hide_fields": ["notes"]}
     with pytest.raises(MetadataInvalid) as info:
-        load_package(root)
-    assert any("layouts/account.yaml: patches: only the org layer patches layouts" in e for e in errors_of(info))
+        env.install({}, name="stranger", version="1.0.0", layouts={"account": patch})
+    assert any("a package may patch only layouts of the packages it depends on" in e for e in errors_of(info))
 
 
 # -- a package extending a package it depends on ----------------------------------------------------

@@ -105,7 +105,7 @@ def test_refuses(text, message):
 ])
 def test_syntax_errors_name_the_column(text, column):
     error = error_of(text)
-    assert str(error) == f"syntax error at column {column}"
+    assert str(error).startswith(f"syntax error at column {column} (operators: + - * / == != < <= > >= and (&&)")
     assert error.column == column
 
 
@@ -148,3 +148,46 @@ def test_empty_long_and_deep_expressions():
 def test_not_text():
     with pytest.raises(ExprError):
         compile_expression(None, resolve_type)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("alias, own", [
+    ("flag && qty > 1", "flag and qty > 1"),
+    ("flag||qty > 1", "flag or qty > 1"),
+    ("AND(flag, qty > 1, amount < 5)", "flag and qty > 1 and amount < 5"),
+    ("Or(flag, qty > 1)", "flag or qty > 1"),
+    ("NOT(flag)", "not flag"),
+    ("Not(AND(flag, OR(qty > 1, qty < 0)))", "not (flag and (qty > 1 or qty < 0))"),
+    ("name <> 'x'", "name != 'x'"),
+    ("flag && qty > 1 || amount == 2", "flag and qty > 1 or amount == 2"),
+])
+def test_salesforce_style_aliases_mean_the_same(alias, own):
+    assert compile_(alias).tree == compile_(own).tree
+
+
+def test_aliases_inside_string_literals_stay_text():
+    compiled = compile_("name == 'a && b || c <> d' && flag")
+    assert compiled.evaluate({("name",): "a && b || c <> d", ("flag",): True}) is True
+    assert compile_(r"name == 'it\'s && x'").evaluate({("name",): "it's && x"}) is True
+    assert compile_('name == """a || b"""').evaluate({("name",): "a || b"}) is True
+
+
+@pytest.mark.parametrize("text, message, column", [
+    ("NOT(flag, flag)", "NOT takes one argument", 1),
+    ("AND()", "AND needs at least one argument", 1),
+    ("flag && amount", "'and' needs boolean operands, got number", 9),
+    ("flag && (qty >", "syntax error at column 9", 9),
+    ("flag || qty >", "syntax error at column 14", 14),
+    ("qty & 1", "'&' is not allowed in expressions (write 'and' or '&&')", 1),
+    ("flag && amout > 1", "unknown field 'amout'", 9),
+    ("flag ||\n amout > 1", "unknown field 'amout'", 10),
+])
+def test_alias_errors_point_into_the_typed_text(text, message, column):
+    error = error_of(text)
+    assert message in str(error)
+    assert error.column == column
+
+
+def test_syntax_errors_list_the_operators():
+    message = str(error_of("amount >"))
+    for operator in ("==", "!=", "<=", "and (&&)", "or (||)", "not", "in [a, b]", "AND(a, b)", "OR(a, b)", "NOT(a)"):
+        assert operator in message

@@ -172,6 +172,12 @@ def expressions(kind: str, depth: int):
             _infix("{} and {}", sub("boolean"), sub("boolean")),
             _infix("{} or {}", sub("boolean"), sub("boolean")),
             sub("boolean").map(lambda e: f"(not {e})"),
+            # Salesforce-style aliases: the same tree, so the same SQL and Python.
+            _infix("{} && {}", sub("boolean"), sub("boolean")),
+            _infix("{}||{}", sub("boolean"), sub("boolean")),
+            _call("AND", sub("boolean"), sub("boolean"), sub("boolean")),
+            _call("Or", sub("boolean"), sub("boolean")),
+            _call("NOT", sub("boolean")),
             anything.map(lambda e: f"ISBLANK({e})"),
             anything.map(lambda e: f"({e} == None)"),
             anything.map(lambda e: f"({e} != None)"),

@@ -67,3 +67,16 @@ def test_setup_unlock_action_clears_throttling_with_csrf(admin, app, services):
     assert _sign_in(app, "locky", STRONG, "10.9.9.9") == 302
     entries = [e for e in audit.entries(services.engine) if e["action"] == "user.unlock"]
     assert entries and entries[0]["subject"] == "locky"
+
+
+def test_the_users_list_is_drawn_like_the_other_setup_lists(admin, services):
+    services.identity.create_user("listed", password=STRONG, last_name="Listed", profile="tp_rep")
+    html = admin.get("/setup/users/").get_data(as_text=True)
+    assert '<div class="card ts-card ts-users-card">' in html and 'class="table ts-table mb-0 model-list"' in html
+    row = re.search(r'<tr data-user="listed">(.*?)</tr>', html, re.S).group(1)
+    assert 'class="action-checkbox"' in row and "/setup/users/edit/" in row        # select, edit…
+    assert "table-bordered" not in html and "table-striped" not in html            # not Flask-Admin's grid
+    # the bulk actions still work on the restyled table
+    me = services.identity.find_user("listed")
+    admin.post("/setup/users/action/", {"action": "deactivate", "rowid": [me["id"]]})
+    assert services.identity.find_user("listed")["active"] is False

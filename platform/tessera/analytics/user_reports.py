@@ -4,8 +4,9 @@ Like saved list views (web/ui/prefs.py) they are the user's own work, not busine
 profile has to grant the object: this module reads and writes them through the record service as
 the platform (SYSTEM), always bound to the viewer —
 
-* a viewer SEES their own reports and those shared with their role or one of their public groups
-  (`visible_filter`); anything else is answered as if it did not exist;
+* a viewer SEES their own reports and those shared with their role, with a role above theirs
+  "and subordinates", or with one of their public groups (`visible_filter`); anything else is
+  answered as if it did not exist;
 * a viewer CHANGES or DELETES only their own (`own`); every write sets the owner to the viewer;
 * a saved report RUNS as the viewer (analytics/run.py with the viewer's actor): sharing a report
   shares its definition, never the sharer's data.
@@ -25,11 +26,13 @@ from ..meta.model import Metadata
 from ..meta.reports import ReportDefinition
 from ..records.errors import BadQuery, NotFound, ValidationFailed
 from ..security.actor import SYSTEM, Actor
+from ..security.sharing import ancestors
 from .definitions import adhoc_definition
 from .run import run_report
 
 OBJECT = "user_report"
-FIELDS = ["name", "label", "folder", "object", "definition", "shared_with_role", "shared_with_group", "owner"]
+SHARING = ("shared_with_role", "shared_with_subordinates", "shared_with_group")
+FIELDS = ["name", "label", "folder", "object", "definition", *SHARING, "owner"]
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 MAX_NAME, MAX_TEXT = 40, 80
 # The definition's own keys; name, label and folder are the record's fields.
@@ -45,11 +48,15 @@ def _owner_is(viewer: Actor) -> str:
     return f"owner == {expr_literal(str(viewer.user_id))}"
 
 
-def visible_filter(viewer: Actor) -> str:
-    """Mine, or shared with my role or one of my public groups."""
+def visible_filter(md: Metadata, viewer: Actor) -> str:
+    """Mine, or shared with my role, with a role above mine and its subordinates, or with one of my
+    public groups."""
     parts = [_owner_is(viewer)]
     if viewer.role:
         parts.append(f"shared_with_role == {expr_literal(viewer.role)}")
+        above = ancestors(md, viewer.role)
+        if above:
+            parts.append(f"(shared_with_role in {expr_literal(above)} and shared_with_subordinates)")
     if viewer.groups:
         parts.append(f"shared_with_group in {expr_literal(sorted(viewer.groups))}")
     return " or ".join(parts)
@@ -59,7 +66,7 @@ def list_visible(records, md: Metadata, viewer: Actor, object_names=None) -> lis
     """The viewer's reports and those shared with them (on `object_names` when given), by label."""
     if not available(md) or viewer.user_id is None:
         return []
-    where = f"({visible_filter(viewer)})"
+    where = f"({visible_filter(md, viewer)})"
     if object_names is not None:
         if not object_names:
             return []
@@ -72,7 +79,7 @@ def get_visible(records, md: Metadata, viewer: Actor, report_id: str) -> dict | 
     """One report the viewer may open (None: it does not exist for them)."""
     if not available(md) or viewer.user_id is None or not _is_uuid(report_id):
         return None
-    where = f"id == {expr_literal(report_id)} and ({visible_filter(viewer)})"
+    where = f"id == {expr_literal(report_id)} and ({visible_filter(md, viewer)})"
     found = records.query(SYSTEM, OBJECT, filter=where, limit=1, fields=FIELDS).records
     return dict(found[0], mine=found[0].get("owner") == str(viewer.user_id)) if found else None
 
@@ -97,8 +104,9 @@ def check(records, md: Metadata, viewer: Actor, body, *, fiscal_start_month: int
     """The record fields of a report the viewer sends (label, folder, definition, sharing), checked;
     BadQuery / ValidationFailed naming each problem, nothing saved."""
     if not isinstance(body, dict):
-        raise BadQuery("send a JSON object: {label, folder, definition, shared_with_role, shared_with_group}")
-    unknown = sorted(set(body) - {"label", "name", "folder", "definition", "shared_with_role", "shared_with_group"})
+        raise BadQuery("send a JSON object: {label, folder, definition, shared_with_role, shared_with_subordinates, "
+                       "shared_with_group}")
+    unknown = sorted(set(body) - {"label", "name", "folder", "definition", *SHARING})
     if unknown:
         raise BadQuery(f"unknown key(s): {', '.join(unknown)}")
     problems: dict[str, list[str]] = {}
@@ -116,6 +124,11 @@ def check(records, md: Metadata, viewer: Actor, body, *, fiscal_start_month: int
     role, group = _text(body.get("shared_with_role")) or None, _text(body.get("shared_with_group")) or None
     if role and role not in md.roles:
         problems["shared_with_role"] = [f"there is no role '{role}'"]
+    subordinates = body.get("shared_with_subordinates") or False
+    if not isinstance(subordinates, bool):
+        problems["shared_with_subordinates"] = ["true or false"]
+    elif subordinates and not role:
+        problems["shared_with_subordinates"] = ["choose the role whose subordinates see the report"]
     if group and not _group_exists(records, md, group):
         problems["shared_with_group"] = [f"there is no group '{group}'"]
     if problems:
@@ -128,7 +141,7 @@ def check(records, md: Metadata, viewer: Actor, body, *, fiscal_start_month: int
     run_report(records, viewer, definition, limit=1, fiscal_start_month=fiscal_start_month)  # the author's access
     return {"name": name, "label": label, "folder": folder, "object": definition.object,
             "definition": {k: doc[k] for k in DEFINITION_KEYS if k in doc and k != "object"},
-            "shared_with_role": role, "shared_with_group": group}
+            "shared_with_role": role, "shared_with_subordinates": subordinates, "shared_with_group": group}
 
 
 def save(records, md: Metadata, viewer: Actor, body, report_id: str | None = None, **kw) -> dict:

@@ -184,6 +184,22 @@ class ChangeService:
         result.operations[:0] = package_steps(va.snapshot, vb.snapshot)
         return result
 
+    def differences(self, a: int, b: int | None = None) -> list:
+        """What differs, component by component, from version `a` to `b` (default: the active one)
+        — fields, values, layout moves, permissions (changes/differences.py)."""
+        from .differences import differences
+        va = self.get(a)
+        vb = self.get(b) if b is not None else self.active()
+        if vb is None:
+            raise LookupError("there is no active metadata version")
+        return differences(build_metadata(va.snapshot), build_metadata(vb.snapshot))
+
+    def differences_from_active(self, snapshot: dict) -> list:
+        """What `snapshot` would change against the active version (for review pages)."""
+        from .differences import differences
+        current = self.active()
+        return differences(build_metadata(current.snapshot) if current else None, build_metadata(snapshot))
+
     # -- changing --------------------------------------------------------------------------
     def install_packages(self, sources: list[dict], *, author: str, message: str = "", check_only: bool = False,
                          allow_destructive: bool = False, actor=None) -> ChangeResult:

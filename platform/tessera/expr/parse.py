@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from decimal import Decimal, InvalidOperation
 
+from .aliases import OPERATORS_HELP, Rewritten
 from .errors import ExprError
 from .nodes import SBinary, SBool, SCall, SCompare, SIn, SLiteral, SName, SUnary, Syntax
 
@@ -23,6 +24,9 @@ _REFUSED_OPERATORS = {
     ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**", ast.LShift: "<<", ast.RShift: ">>",
     ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.MatMult: "@",
 }
+_REFUSED_HINTS = {"|": " (write 'or' or '||')", "&": " (write 'and' or '&&')"}
+# Salesforce-style logical functions: calls in the text, the language's own operators in the tree.
+_LOGICAL_FUNCTIONS = {"AND": "and", "OR": "or", "NOT": "not"}
 _COMPARISONS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _REFUSED_NODES = {
     ast.Lambda: "'lambda'",
@@ -45,33 +49,43 @@ def parse(text: str) -> Syntax:
         raise ExprError(f"the expression is longer than {MAX_LENGTH} characters")
     if "\x00" in text:
         raise ExprError("the expression contains a NUL character", text.index("\x00") + 1)
+    # Aliases (&&, ||, <>) become the language's own operators; columns map back to `text`.
+    rewritten = Rewritten(text)
     # Wrapped in parentheses so an expression may span lines and start with spaces (YAML block
     # scalars); _Positions maps positions back and _Converter refuses text that closes the wrapper.
-    source = f"({text}\n)"
-    positions = _Positions(text)
+    source = f"({rewritten.text}\n)"
+    positions = _Positions(rewritten)
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         column = positions.column(exc.lineno or 1, (exc.offset or 1) - 1, in_bytes=False)
         if "never closed" in (exc.msg or ""):
-            column = _last_unclosed_open(text) or column  # not our wrapper's "("
-        raise ExprError(f"syntax error at column {column}", column) from None
+            unclosed = _last_unclosed_open(rewritten.text)  # not our wrapper's "("
+            column = rewritten.column(unclosed) if unclosed else column
+        raise _syntax_error(column) from None
     except (ValueError, MemoryError, RecursionError):
         raise ExprError("the expression is too complex") from None
     root = tree.body
     if (root.lineno, root.col_offset) == (1, 0):
         # The wrapper's "(" belongs to a sub-expression: either the text closes a parenthesis it
         # never opened ("a) or (b"), or the whole text is a tuple ("a, b", refused below).
-        column = _first_unbalanced_close(text)
+        column = _first_unbalanced_close(rewritten.text)
         if column is not None:
-            raise ExprError(f"syntax error at column {column}", column)
+            raise _syntax_error(rewritten.column(column))
     return _Converter(source, positions).convert(root, 0)
 
 
-class _Positions:
-    """Maps (line, offset) in the wrapped source to a 1-based character column in the text."""
+def _syntax_error(column: int) -> ExprError:
+    return ExprError(f"syntax error at column {column} ({OPERATORS_HELP})", column)
 
-    def __init__(self, text: str):
+
+class _Positions:
+    """Maps (line, offset) in the wrapped source to a 1-based character column in the
+    original text (through the alias rewriting)."""
+
+    def __init__(self, rewritten: Rewritten):
+        self.rewritten = rewritten
+        text = rewritten.text
         self.lines = f"({text}\n)".split("\n")
         self.starts = []  # character offset in `text` of each source line
         offset = -1  # line 1 starts with the wrapper "("
@@ -85,7 +99,7 @@ class _Positions:
         line = self.lines[index]
         if in_bytes:  # ast positions are UTF-8 byte offsets
             offset = len(line.encode("utf-8")[:offset].decode("utf-8", errors="ignore"))
-        return min(max(self.starts[index] + offset + 1, 1), self.length + 1)
+        return self.rewritten.column(min(max(self.starts[index] + offset + 1, 1), self.length + 1))
 
 
 def _brackets(text: str):
@@ -222,7 +236,7 @@ class _Converter:
         op = _ARITHMETIC.get(type(node.op))
         if op is None:
             symbol = _REFUSED_OPERATORS.get(type(node.op), type(node.op).__name__)
-            self.fail(node, f"'{symbol}' is not allowed in expressions")
+            self.fail(node, f"'{symbol}' is not allowed in expressions{_REFUSED_HINTS.get(symbol, '')}")
         return SBinary(self.column(node), op, self.convert(node.left, depth), self.convert(node.right, depth))
 
     def _BoolOp(self, node: ast.BoolOp, depth: int) -> Syntax:
@@ -266,4 +280,17 @@ class _Converter:
             if isinstance(arg, ast.Starred):
                 self.fail(arg, "'*' arguments are not allowed in expressions")
         args = tuple(self.convert(arg, depth) for arg in node.args)
-        return SCall(self.column(node), node.func.id.upper(), args)
+        name = node.func.id.upper()
+        if name in _LOGICAL_FUNCTIONS:
+            return self._logical(node, name, args)
+        return SCall(self.column(node), name, args)
+
+    def _logical(self, node: ast.Call, name: str, args: tuple[Syntax, ...]) -> Syntax:
+        column = self.column(node)
+        if name == "NOT":
+            if len(args) != 1:
+                self.fail(node, f"NOT takes one argument, like NOT(flag); got {len(args)}")
+            return SUnary(column, "not", args[0])
+        if not args:
+            self.fail(node, f"{name} needs at least one argument, like {name}(a, b)")
+        return SBool(column, _LOGICAL_FUNCTIONS[name], args)

@@ -78,6 +78,7 @@ def merge_docs(snapshot: dict) -> tuple[dict, dict]:
     owners: dict[str, dict] = {d: {} for d in docs}
     customizable: dict[str, dict] = {}
     extensions: list[tuple[dict, dict, str]] = []
+    layout_patches: list[tuple[dict, dict, str]] = []
     for pkg in dependency_order(snapshot.get("packages") or []):
         m = pkg["manifest"]
         ns = m.get("namespace")
@@ -87,6 +88,9 @@ def merge_docs(snapshot: dict) -> tuple[dict, dict]:
             for name, item in items.items():
                 if dirname == "objects" and "extends" in item["doc"]:
                     extensions.append((m, item["doc"], item["source"]))   # once every package's objects are in
+                    continue
+                if dirname == "layouts" and "patches" in item["doc"]:
+                    layout_patches.append((m, item["doc"], item["source"]))   # once the fields they show are in
                     continue
                 if ns and not name.startswith(f"{ns}__"):
                     errors.append(MetaError(item["source"], "name", f"'{name}' must start with the package namespace '{ns}__'"))
@@ -100,6 +104,8 @@ def merge_docs(snapshot: dict) -> tuple[dict, dict]:
                     customizable[name] = {**DEFAULT_CUSTOMIZABLE, **(m.get("customizable") or {})}
     for manifest, ext, source in extensions:   # in dependency order, so an addon of an addon works too
         errors.extend(_extend_from_package(docs, owners, manifest, ext, source))
+    for manifest, patch, source in layout_patches:
+        errors.extend(_patch_from_package(docs, owners, manifest, patch, source))
     org = snapshot.get("org") or {"components": {}}
     for dirname, items in org["components"].items():
         docs.setdefault(dirname, {})
@@ -171,6 +177,18 @@ def _add_rules(base: dict, target: str, ext: dict, source: str) -> list[MetaErro
         existing.add(rule["name"])
         base.setdefault("validation_rules", []).append(copy.deepcopy(rule))
     return errors
+
+
+def _patch_from_package(docs, owners, manifest: dict, patch: dict, source: str) -> list[MetaError]:
+    """A package's `patches:` document: its fields and related lists on a layout of a package it
+    depends on (Marketing's campaign field on Sales' opportunity layout), by the same operations as
+    the org's patches, so the base package's later layout changes still arrive."""
+    owner = owners["layouts"].get(patch["patches"])
+    if owner is not None and owner not in (manifest.get("dependencies") or {}):
+        return [MetaError(source, "patches", f"layout '{patch['patches']}' belongs to package '{owner}': a package "
+                                             f"may patch only layouts of the packages it depends on (add '{owner}' "
+                                             "to its dependencies)")]
+    return patch_layout(docs, owners, patch, source)
 
 
 def patch_layout(docs, owners, patch: dict, source: str) -> list[MetaError]:

@@ -269,6 +269,9 @@ def check_reports(md: Metadata) -> list[MetaError]:
     return errors
 
 
+RESERVED_DASHBOARD_PARAMETER = "refresh"
+
+
 def check_dashboards(md: Metadata) -> list[MetaError]:
     """Each component shows a report of the org; dashboard filters map onto fields of each
     component's report object; a named run-as user is checked when the dashboard runs (users are data)."""
@@ -277,6 +280,9 @@ def check_dashboards(md: Metadata) -> list[MetaError]:
         filters = {f["name"]: f for f in comp.get("filters") or ()}
         if len(filters) != len(comp.get("filters") or ()):
             errors.append(MetaError(comp.source, "filters", "two filters have the same name"))
+        if RESERVED_DASHBOARD_PARAMETER in filters:
+            errors.append(MetaError(comp.source, "filters", f"'{RESERVED_DASHBOARD_PARAMETER}' is the dashboard's "
+                                    "own query parameter (recompute the figures now): name the filter otherwise"))
         for i, component in enumerate(comp["components"]):
             report = md.reports.get(component["report"])
             if report is None:

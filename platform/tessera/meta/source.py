@@ -125,10 +125,6 @@ def _load_components(root: Path, errors: list[MetaError], *, org: bool, budget: 
                 errors.append(MetaError(source, "name", "only the org layer has settings: a package cannot set the "
                                         "org's currencies"))
                 continue
-            if doc_kind == "layout_patch" and not org:
-                errors.append(MetaError(source, "patches", "only the org layer patches layouts: a package ships its "
-                                        "own layouts (or replaces one of a package it depends on whole)"))
-                continue
             problems = validate_document(doc_kind, doc, source)
             if problems:
                 errors.extend(problems)

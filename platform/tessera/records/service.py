@@ -117,6 +117,10 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         ambient = _AMBIENT.get()
         return ambient[1] if ambient is not None and ambient[0] is self.engine else None
 
+    def is_joined(self) -> bool:
+        """True inside `on_connection`: this thread's calls run on someone else's open transaction."""
+        return self._joined() is not None
+
     def _write(self):
         conn = self._joined()
         return nullcontext(conn) if conn is not None else begin_write(self.engine)

@@ -372,6 +372,17 @@ currency_rates = Table(
     Column("updated_by", Uuid),
 )
 
+# A dashboard's figures as of their computation (analytics/snapshots.py), for dashboards with
+# `cache_minutes`: keyed by the dashboard, the metadata version, whom it ran as (user, role,
+# profile, groups, permission sets: a change of access is a new key) and the filter values.
+dashboard_snapshots = Table(
+    "tessera_dashboard_snapshot", platform_metadata,
+    Column("key", String(64), primary_key=True),
+    Column("dashboard", String(80), nullable=False, index=True),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Column("result", JSON, nullable=False),            # tagged JSON (analytics/snapshots.py: dates, decimals…)
+)
+
 # Imports through the /app wizard (tessera/dataio): the uploaded file, its mapping, and the run's
 # progress and outcome, written by the job that runs it (`status`: uploaded, queued, running, done,
 # failed). The file and the error report are kept here so any worker process can read them.

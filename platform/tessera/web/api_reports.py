@@ -2,8 +2,10 @@
 
     GET  /api/v1/reports                       the org's reports the caller may run (their object is readable)
     GET  /api/v1/dashboards                    the org's dashboards
-    GET  /api/v1/dashboards/{name}[?FILTER=value…]  every component's figures, as the viewer or the
-                                               dashboard's run-as user; FILTER: the dashboard's filters
+    GET  /api/v1/dashboards/{name}[?FILTER=value…][&refresh=true]  every component's figures, as the
+                                               viewer or the dashboard's run-as user; FILTER: the dashboard's
+                                               filters; `as_of` says when they were computed (a dashboard
+                                               with cache_minutes keeps them that long; refresh recomputes)
     GET  /api/v1/reports/{name}[?filter=&limit=]  run a report; `filter` narrows it further (ANDed)
     POST /api/v1/reports/run                   run an ad-hoc definition (the report schema, without name)
 
@@ -17,6 +19,8 @@ from flask import g, jsonify, request
 from ..analytics.dashboards import run_dashboard
 from ..analytics.definitions import adhoc_definition, stored_definition
 from ..analytics.run import MAX_TABULAR_ROWS, run_report
+from ..analytics.snapshots import DashboardSnapshots
+from ..meta.reports import RESERVED_DASHBOARD_PARAMETER
 from ..records.errors import BadQuery, NotFound
 from .api import _DIGITS, _json_body, api, services
 
@@ -51,17 +55,22 @@ def list_reports():
     return jsonify(reports=out)
 
 
-@api.get("/reports/<name>")
-def run_stored_report(name):
+def run_with_query(md, definition):
+    """The report run as the caller, narrowed by the request's `filter` and `limit`."""
     unknown = sorted(set(request.args) - set(RUN_PARAMETERS))
     if unknown:
         raise BadQuery(f"unknown query parameter(s): {', '.join(unknown)} (known: {', '.join(RUN_PARAMETERS)})")
+    return jsonify(run_report(services().records, g.actor, definition, extra_filter=request.args.get("filter"),
+                              limit=_limit(request.args.get("limit")), fiscal_start_month=fiscal_start_month(md)))
+
+
+@api.get("/reports/<name>")
+def run_stored_report(name):
     md = _metadata()
     definition = stored_definition(md, name)
     if definition is None:
         raise NotFound(f"there is no report '{name}'")
-    return jsonify(run_report(services().records, g.actor, definition, extra_filter=request.args.get("filter"),
-                              limit=_limit(request.args.get("limit")), fiscal_start_month=fiscal_start_month(md)))
+    return run_with_query(md, definition)
 
 
 @api.post("/reports/run")
@@ -86,5 +95,10 @@ def get_dashboard(name):
     repeated = sorted(k for k in request.args if len(request.args.getlist(k)) > 1)
     if repeated:
         raise BadQuery(f"query parameter(s) given more than once: {', '.join(repeated)}")
-    return jsonify(run_dashboard(services().records, services().identity, md, g.actor, name, dict(request.args),
-                                 fiscal_start_month=fiscal_start_month(md)))
+    filters = dict(request.args)
+    refresh = filters.pop(RESERVED_DASHBOARD_PARAMETER, "false").lower()
+    if refresh not in ("true", "false"):
+        raise BadQuery(f"{RESERVED_DASHBOARD_PARAMETER}: true or false")
+    return jsonify(run_dashboard(services().records, services().identity, md, g.actor, name, filters,
+                                 fiscal_start_month=fiscal_start_month(md), refresh=refresh == "true",
+                                 snapshots=DashboardSnapshots(services().engine)))

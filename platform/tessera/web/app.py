@@ -1,7 +1,7 @@
 """Flask app factory: configuration from the environment, one Services per app, no globals."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
@@ -52,7 +52,7 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     from . import api_aggregate, api_automation  # noqa: F401  (register their routes on `api`)
     from . import api_approvals  # noqa: F401  (and the approval routes)
     from . import api_currency  # noqa: F401  (and the currencies and exchange rates)
-    from . import api_reports  # noqa: F401  (and reports)
+    from . import api_reports, api_user_reports  # noqa: F401  (and reports, saved reports)
     from .api_hooks import hooks
     from .auth import auth
     app.url_map.converters["record_id"] = RecordIdConverter   # before the API's rules are added
@@ -77,23 +77,28 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     from .headers import add_security_headers
     app.after_request(add_security_headers)   # every page and API answer (the setup app adds its own)
 
+    from .errors import error_response
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return jsonify(error={"code": "csrf_failed", "message": exc.description}), 400
+        return error_response(400, exc.description, code="csrf_failed")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}.get(exc.code, "http_error")
-        response = jsonify(error={"code": code, "message": exc.description})
-        response.status_code = exc.code
-        if exc.code == 405 and getattr(exc, "valid_methods", None):
+        status = exc.code or 500
+        response = app.make_response(error_response(
+            status, exc.description or "", generic=exc.description == type(exc).description))
+        if status == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)   # RFC 9110: a 405 names what is allowed
         return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # never leak a traceback to a client
         app.logger.exception("unhandled error")
-        return jsonify(error={"code": "internal_error", "message": "an internal error occurred"}), 500
+        return error_response(500, "an internal error occurred")
+
+    @app.get("/favicon.ico")
+    def favicon():   # browsers ask for it at the root, on every page (also JSON and setup ones)
+        return app.send_static_file("favicon.svg")
 
     return app

@@ -169,7 +169,8 @@ class SetupView(SetupGuard, BaseView):
             return redirect(done_url)
         steps = list(result.steps())
         return self.render("setup/review.html", plan=result.plan, steps=steps, can_confirm=True,
-                           summary=message or summary, **review)
+                           summary=message or summary, diffs=self.services.changes.differences_from_active(snapshot),
+                           **review)
 
 
 def flash_errors_to(url: str, heading: str | None = None):

@@ -341,7 +341,7 @@ def form_values_from_post(form) -> dict:
     """What the admin typed, to show again after an error (nothing typed is lost)."""
     out = {k: form.get(k) for k in form.keys() if k not in ("pv_value", "pv_label", "csrf_token")}
     for key in ("required", "unique", "external_id", "indexed", "read_only", "track_history", "restricted",
-                "default_checked"):
+                "default_checked", "add_related_list"):
         out[key] = bool(form.get(key))
     out["values"] = list(zip(form.getlist("pv_value"), form.getlist("pv_label")))
     return out

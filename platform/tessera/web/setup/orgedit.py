@@ -168,6 +168,27 @@ class OrgEditor:
             else:
                 sections.append({"label": "Information", "fields": [field]})
 
+    def add_related_list(self, layout: str, related: dict) -> bool:
+        """Show a related list (`{"object", "field", ...}`) at the end of a layout's related lists,
+        unless one for the same child field is there already; a package layout gets (or extends)
+        an org patch, as add_field_to_layout does. True when it was added."""
+        def same(r):
+            return r.get("object") == related["object"] and r.get("field") == related["field"]
+        org, shipped = self.org_doc("layouts", layout), self.package_doc("layouts", layout)
+        if shipped and (org is None or "patches" in org):
+            patch = org if org is not None else {"patches": layout}
+            if any(same(r) for r in [*(shipped[1].get("related_lists") or ()), *(patch.get("add_related_lists") or ())]):
+                return False
+            patch.setdefault("add_related_lists", []).append(dict(related))
+            if org is None:
+                self.put("layouts", layout, patch)
+            return True
+        doc = self.override("layouts", layout)
+        if any(same(r) for r in doc.get("related_lists") or ()):
+            return False
+        doc.setdefault("related_lists", []).append(dict(related))
+        return True
+
     def settle_overrides(self) -> None:
         """Drop org copies that say exactly what the package says: an unchanged copy would only
         freeze the package's version against upgrades."""

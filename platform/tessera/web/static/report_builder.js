@@ -1,7 +1,7 @@
 /* The report builder (/app/<app>/reports/new): a definition edited point-and-click, previewed live
    through POST /app/_api/reports/preview (run as the signed-in user), saved as the user's own report.
-   The condition builder writes expression text (values as escaped literals); the expression box
-   accepts typed expressions too, and the preview's answer validates them. The server checks
+   The condition builder (conditions.js) writes expression text; the expression box accepts typed
+   expressions too, and the preview's answer validates them. The server checks
    everything again: this script only offers what the page's configuration lists as readable. */
 (function () {
   "use strict";
@@ -84,62 +84,12 @@
     items.splice(to, 0, items.splice(from, 1)[0]);
   }
 
-  // -- the condition builder: field, operator, value -> expression text ---------------------------
-  var OPS = {
-    text: [["==", "equals"], ["!=", "not equal to"], ["contains", "contains"], ["blank", "is blank"], ["not_blank", "is not blank"]],
-    picklist: [["==", "equals"], ["!=", "not equal to"], ["blank", "is blank"], ["not_blank", "is not blank"]],
-    lookup: [["blank", "is blank"], ["not_blank", "is not blank"]],
-    number: [["==", "="], ["!=", "≠"], [">", ">"], [">=", "≥"], ["<", "<"], ["<=", "≤"], ["blank", "is blank"], ["not_blank", "is not blank"]],
-    date: [["THIS_MONTH", "this month"], ["THIS_QUARTER", "this quarter"], ["THIS_YEAR", "this year"],
-           ["THIS_FISCAL_YEAR", "this fiscal year"], ["LAST_N_DAYS", "in the last N days"], ["NEXT_N_DAYS", "in the next N days"],
-           [">=", "on or after"], ["<=", "on or before"], ["==", "on"], ["blank", "is blank"], ["not_blank", "is not blank"]],
-    boolean: [["true", "is ticked"], ["false", "is not ticked"]]
-  };
-  function literal(text) {   // an expression-language string literal: quotes, backslashes, controls escaped
-    return "'" + String(text).replace(/[\\'\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, function (ch) {
-      if (ch === "\\") return "\\\\";
-      if (ch === "'") return "\\'";
-      var h = ch.charCodeAt(0).toString(16);
-      return "\\u" + "0000".slice(h.length) + h;
-    }) + "'";
-  }
-  function dateLiteral(text) {
-    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-    return m ? "DATE(" + Number(m[1]) + ", " + Number(m[2]) + ", " + Number(m[3]) + ")" : null;
-  }
-  function condition() {
-    var f = field($("rb-cond-field").value), op = $("rb-cond-op").value;
-    if (!f) return null;
-    var raw = f.kind === "picklist" ? $("rb-cond-choice").value : $("rb-cond-value").value.trim();
-    if (op === "blank") return "ISBLANK(" + f.name + ")";
-    if (op === "not_blank") return "not ISBLANK(" + f.name + ")";
-    if (op === "true" || op === "false") return f.name + " == " + (op === "true" ? "True" : "False");
-    if (/^[A-Z_]+$/.test(op)) {
-      if (op.indexOf("_N_") > 0) return /^\d+$/.test(raw) ? op + "(" + f.name + ", " + raw + ")" : null;
-      return op + "(" + f.name + ")";
-    }
-    if (op === "contains") return raw ? "CONTAINS(LOWER(" + f.name + "), " + literal(raw.toLowerCase()) + ")" : null;
-    var value;
-    if (f.kind === "number") value = /^-?\d+(\.\d+)?$/.test(raw) ? raw : null;
-    else if (f.kind === "date") value = dateLiteral(raw);
-    else value = literal(raw);
-    return value === null ? null : f.name + " " + op + " " + value;
-  }
-  function conditionInputs() {
-    var f = field($("rb-cond-field").value), op = $("rb-cond-op").value;
-    var choice = f && f.kind === "picklist";
-    var needsValue = !(op === "blank" || op === "not_blank" || op === "true" || op === "false" ||
-                       (/^[A-Z_]+$/.test(op) && op.indexOf("_N_") < 0));
-    $("rb-cond-choice").classList.toggle("d-none", !choice || !needsValue);
-    $("rb-cond-value").classList.toggle("d-none", choice || !needsValue);
-    $("rb-cond-value").type = f && f.kind === "date" && !/_N_/.test(op) ? "date" : (f && f.kind === "number" || /_N_/.test(op) ? "number" : "text");
-    $("rb-cond-value").placeholder = /_N_/.test(op) ? "days" : "value";
-  }
-  function conditionField() {
-    var f = field($("rb-cond-field").value);
-    fill($("rb-cond-op"), f ? OPS[f.kind] : [], false);
-    fill($("rb-cond-choice"), f && f.kind === "picklist" ? f.values.map(function (v) { return [v, v]; }) : [], false);
-    conditionInputs();
+  // -- the condition builder (conditions.js): each condition is ANDed onto the expression box ------
+  var conditions;
+  function addCondition(text) {
+    var box = $("rb-filter"), now = box.value.trim();
+    box.value = now ? "(" + now + ") and " + text : text;
+    schedule();
   }
 
   // -- drawing the form from the state -----------------------------------------------------------
@@ -152,14 +102,13 @@
     var fs = fields();
     fill($("rb-column-add"), fs.filter(function (f) { return f.column && state.columns.indexOf(f.name) < 0; })
       .map(function (f) { return [f.name, f.label]; }), false);
-    fill($("rb-cond-field"), fs.filter(function (f) { return f.filter; }).map(function (f) { return [f.name, f.label]; }), true);
     var groupable = fs.filter(function (f) { return f.group; }).map(function (f) { return [f.name, f.label]; });
     fill($("rb-group-field"), groupable, true);
     fill($("rb-colgroup-field"), groupable, true);
     bucketUnits($("rb-group-unit"), $("rb-group-field").value);
     bucketUnits($("rb-colgroup-unit"), $("rb-colgroup-field").value);
     sumFields();
-    conditionField();
+    if (conditions) conditions.refresh();
   }
   function sumFields() {
     var fn = $("rb-sum-fn").value;
@@ -233,7 +182,9 @@
   // -- saving --------------------------------------------------------------------------------------
   function saveBody() {
     return {label: $("rb-label").value, folder: $("rb-folder").value, definition: definition(),
-            shared_with_role: $("rb-share-role").value || null, shared_with_group: $("rb-share-group").value || null};
+            shared_with_role: $("rb-share-role").value || null,
+            shared_with_subordinates: !!$("rb-share-role").value && $("rb-share-subordinates").checked,
+            shared_with_group: $("rb-share-group").value || null};
   }
   function save(asNew) {
     var id = cfg.report_id, body = saveBody();
@@ -258,6 +209,7 @@
   cfg.roles.forEach(function (r) { option($("rb-share-role"), r, r); });
   cfg.groups.forEach(function (g) { option($("rb-share-group"), g, g); });
   $("rb-share-role").value = init.shared_with_role || "";
+  $("rb-share-subordinates").checked = !!init.shared_with_subordinates;
   $("rb-share-group").value = init.shared_with_group || "";
 
   $("rb-object").addEventListener("change", function () {
@@ -271,17 +223,8 @@
     var v = $("rb-column-add").value;
     if (v && state.columns.indexOf(v) < 0) { state.columns.push(v); changed(); }
   });
-  $("rb-cond-field").addEventListener("change", conditionField);
-  $("rb-cond-op").addEventListener("change", conditionInputs);
-  $("rb-cond-add").addEventListener("click", function () {
-    var c = condition();
-    $("rb-cond-value").classList.toggle("is-invalid", !c);
-    if (!c) return;
-    var box = $("rb-filter"), now = box.value.trim();
-    box.value = now ? "(" + now + ") and " + c : c;
-    $("rb-cond-value").value = "";
-    schedule();
-  });
+  conditions = TesseraConditions.attach({field: $("rb-cond-field"), op: $("rb-cond-op"), value: $("rb-cond-value"),
+                                        choice: $("rb-cond-choice"), add: $("rb-cond-add")}, fields, addCondition);
   $("rb-filter").addEventListener("input", schedule);
   function grouping(list, fieldSel, unitSel) {
     return function () {

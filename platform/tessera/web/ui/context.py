@@ -68,10 +68,12 @@ def user_info() -> dict:
     (every stock profile may read users; without that right the user simply sees UTC)."""
     if "ui_user_info" in g:
         return g.ui_user_info
-    info = {"username": g.actor.username, "full_name": g.actor.username, "time_zone": "UTC"}
+    info = {"username": g.actor.username, "full_name": g.actor.username, "time_zone": "UTC",
+            # Setup opens for either right (web/setup/app.py): offer its link exactly then.
+            "can_setup": g.ui_access.system("customize_metadata") or g.ui_access.system("manage_users")}
     try:
         access_ = g.ui_access
-        fields = [f for f in ("full_name", "time_zone", "email")
+        fields = [f for f in ("full_name", "time_zone", "locale", "email")
                   if "user" in g.ui_rt.metadata.objects and f in g.ui_rt.metadata.objects["user"].fields
                   and access_.can_read_field("user", f)]
         if fields and g.actor.user_id and access_.can("user", "read"):
@@ -81,6 +83,19 @@ def user_info() -> dict:
         pass
     g.ui_user_info = info
     return info
+
+
+def user_locale() -> str:
+    """The signed-in user's locale (`en_US`, `fr_FR`…) for dates: their own, else en_US."""
+    if "ui_locale" not in g:
+        from babel import Locale, UnknownLocaleError
+        chosen = user_info().get("locale") or "en_US"
+        try:
+            Locale.parse(chosen)
+        except (UnknownLocaleError, ValueError, TypeError):
+            chosen = "en_US"
+        g.ui_locale = chosen
+    return g.ui_locale
 
 
 def user_tz() -> ZoneInfo:
@@ -103,7 +118,7 @@ def safe_return(target: str | None, default: str) -> str:
 # -- errors -----------------------------------------------------------------------------------
 _TITLES = {400: "Something is wrong with the request", 403: "You don't have access",
            404: "Not found", 405: "Not allowed", 409: "Conflict", 412: "Changed by someone else",
-           422: "Not saved"}
+           413: "Too large", 422: "Not saved", 500: "Something went wrong"}
 
 
 def error_page(status: int, message: str):

@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 import nh3
+from babel import dates as babel_dates
 from flask import current_app, g, url_for
 from markupsafe import Markup, escape
 
@@ -19,7 +20,7 @@ from ...meta.currencies import currency_symbol as iso_symbol
 from ...meta.durations import format_duration
 from ...meta.geolocations import format_geolocation
 from ...records.coerce import parse_datetime
-from .context import user_tz
+from .context import ui, user_locale, user_tz
 from .meta import picklist_options
 
 EMPTY = Markup('<span class="text-muted empty-value">—</span>')
@@ -86,12 +87,18 @@ def format_number(value, scale: int = 2, *, trim: bool = False) -> str:
     return text
 
 
+def _plain(text: str) -> str:
+    # CLDR puts a narrow no-break space before AM/PM; a plain space reads (and searches) the same.
+    return text.replace("\u202f", " ")
+
+
 def format_date(value) -> str:
+    """A date in the user's locale (personal settings): "Mar 5, 2024", "5 mars 2024"."""
     try:
         d = value if isinstance(value, date) else date.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return f"{d:%b} {d.day}, {d.year}"
+    return _plain(babel_dates.format_date(d, "medium", locale=user_locale()))
 
 
 def local_datetime(value) -> datetime | None:
@@ -103,11 +110,18 @@ def local_datetime(value) -> datetime | None:
 
 
 def format_datetime(value) -> str:
+    """A moment in the user's time zone and locale: "Mar 5, 2024, 3:04 PM", "5 mars 2024, 15:04"."""
     dt = local_datetime(value)
     if dt is None:
         return str(value)
-    hour = dt.hour % 12 or 12
-    return f"{dt:%b} {dt.day}, {dt.year}, {hour}:{dt:%M} {'AM' if dt.hour < 12 else 'PM'}"
+    locale = babel_dates.Locale.parse(user_locale())
+    # The locale's own way of joining a medium date and a short time ("{1}, {0}", "{1} 'à' {0}"…).
+    pattern = str(locale.datetime_formats["medium"]).replace("{1}", str(locale.date_formats["medium"])) \
+        .replace("{0}", str(locale.time_formats["short"]))
+    return _plain(babel_dates.format_datetime(dt, pattern, tzinfo=dt.tzinfo, locale=locale))
+
+
+ui.add_app_template_filter(format_datetime, "when")   # {{ moment | when }} in templates
 
 
 def format_time(value) -> str:
@@ -115,8 +129,7 @@ def format_time(value) -> str:
         t = value if isinstance(value, time) else time.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    hour = t.hour % 12 or 12
-    return f"{hour}:{t:%M} {'AM' if t.hour < 12 else 'PM'}"
+    return _plain(babel_dates.format_time(t, "short", locale=user_locale()))
 
 
 def badge_tone(field, value: str) -> str:

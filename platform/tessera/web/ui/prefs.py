@@ -56,8 +56,11 @@ def save(object_name: str, name: str, state: dict) -> dict:
             "list_view": state.get("view") or None, "search": state.get("q") or None,
             "filters": state.get("filters") or None, "sort": state.get("sort") or None,
             "columns": ",".join(state.get("cols") or []) or None}
-    if "aggregates" in rt().metadata.objects[OBJECT].fields:   # an org whose core package predates them
+    known = rt().metadata.objects[OBJECT].fields          # an org whose core package predates them lacks these
+    if "aggregates" in known:
         data["aggregates"] = ",".join(state.get("agg") or []) or None
+    if "condition" in known:
+        data["condition"] = state.get("where") or None
     return records().create(SYSTEM, OBJECT, data)
 
 

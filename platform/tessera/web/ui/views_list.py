@@ -24,6 +24,7 @@ from . import list_figures, prefs
 from .context import access, actor, not_found, records, rt, safe_return, services, ui
 from .display import plain_text, render_value
 from .expr import all_of, clean_search, contains_all, value_in
+from .field_catalogue import object_fields
 from .forms import editable_fields, is_editable, parse_value, read_form, widget
 from .meta import (Column, color_for, column, column_choices, columns, field_def, list_views_for, name_field,
                    object_icon, picklist_fields, picklist_options, query_fields, readable_name_field,
@@ -131,6 +132,8 @@ def apply_saved(state: ListState, obj, args) -> dict | None:
         state.cols = [c for c in saved["columns"].split(",") if c]
     if "agg" not in args and saved.get("aggregates"):
         state.agg = list_figures.parse_choice(saved["aggregates"])
+    if "where" not in args and saved.get("condition"):
+        state.where = saved["condition"][:MAX_WHERE].strip()
     return saved
 
 
@@ -276,7 +279,7 @@ def list_view(app_name, object_name):
         page_start=page_start, next_url=next_url, prev_url=prev_url, quick=quick, chips=chips,
         sort_links=sort_links, current_sort=current_sort, saved=saved, saved_views=prefs.list_for(obj.name),
         can_save_views=prefs.available(), column_choices=_column_choices(obj, data["columns"]), bulk_fields=bulk_fields,
-        manual_workflows=manual_workflows,
+        manual_workflows=manual_workflows, condition_fields=object_fields(obj),
         can_create=access().can(obj.name, "create"), can_delete=access().can(obj.name, "delete"),
         can_edit=access().can(obj.name, "edit"), kanban_fields=kanban_fields, page_sizes=PAGE_SIZES,
         numeric=NUMERIC_TYPES, selectable=bool(access().can(obj.name, "delete") or bulk_fields or manual_workflows),
@@ -437,7 +440,8 @@ def save_view(app_name, object_name):
         return redirect(state.url(app_name, obj.name))
     try:
         rec = prefs.save(obj.name, name, {"view": state.view, "q": state.q, "filters": state.filters,
-                                          "sort": state.sort, "cols": state.cols, "agg": state.agg})
+                                          "sort": state.sort, "cols": state.cols, "agg": state.agg,
+                                          "where": state.where})
     except RecordError as exc:
         flash(f"The view was not saved: {exc.message}", "danger")
         return redirect(state.url(app_name, obj.name))

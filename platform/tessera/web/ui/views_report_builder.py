@@ -26,8 +26,7 @@ from flask import abort, get_template_attribute, jsonify, render_template, reque
 from ...analytics import user_reports
 from ...analytics.definitions import adhoc_definition
 from ...analytics.run import run_report
-from ...meta.aggregates import DATE_UNITS, ORDERED, SUMMABLE, UNGROUPABLE
-from ...meta.fieldtypes import value_type
+from ...meta.aggregates import DATE_UNITS
 from ...meta.reports import CHART_TYPES
 from ...changes.pipeline import ChangeFailed
 from ...changes.service import ChangeRefused
@@ -36,43 +35,16 @@ from ...records.errors import BadQuery, Conflict, Forbidden, RecordError, Valida
 from ...security.actor import SYSTEM
 from ..setup.orgedit import OrgEditor, api_name, name_problem
 from .context import access, actor, records, rt, services, ui
-from .meta import field_def, picklist_options, readable_tabs, require_app
+from .meta import readable_tabs, require_app
+from .field_catalogue import object_fields
 from .views_nav import nav_context
 from .views_reports import _chart_payload, _fiscal_start, drill_url, figure, readable_report
 
-UNFILTERABLE = {"json", "rich_text", "geolocation"}
-
-
 # -- what the builder offers ------------------------------------------------------------------------
-def _kind(ftype: str) -> str:
-    if ftype in SUMMABLE - {"boolean"}:
-        return "number"
-    if ftype in ("date", "datetime"):
-        return "date"
-    if ftype in ("boolean", "picklist", "lookup", "master_detail"):
-        return ftype if ftype in ("boolean", "picklist") else "lookup"
-    return "text"
-
 
 def field_catalogue(app) -> dict:
     """Per readable object of the app: its readable fields with what each may be used for."""
-    md = rt().metadata
-    out = {}
-    for obj in readable_tabs(app):
-        fields = []
-        for name in (*obj.fields, "owner", "created_at", "updated_at"):
-            f = field_def(obj, name)
-            if f is None or not access().can_read_field(obj.name, name):
-                continue
-            ftype = value_type(md, f) if f.type in ("formula", "rollup") else f.type
-            fields.append({"name": name, "label": f.label, "type": ftype, "kind": _kind(ftype),
-                           "column": ftype not in ("json", "rich_text"),
-                           "group": ftype not in UNGROUPABLE and f.type != "multi_picklist",
-                           "filter": ftype not in UNFILTERABLE and f.type != "multi_picklist",
-                           "sum": ftype in SUMMABLE, "order": ftype in ORDERED,
-                           "values": [v for v, _l in picklist_options(f)] if f.type == "picklist" else []})
-        out[obj.name] = {"label": obj.plural_label, "fields": fields}
-    return out
+    return {obj.name: {"label": obj.plural_label, "fields": object_fields(obj)} for obj in readable_tabs(app)}
 
 
 def _groups() -> list[str]:
@@ -125,6 +97,7 @@ def user_report_edit(app_name, report_id):
     doc = dict(rec.get("definition") or {}, object=rec["object"], label=rec["label"])
     if rec["mine"]:
         doc.update(folder=rec.get("folder") or "", shared_with_role=rec.get("shared_with_role") or "",
+                   shared_with_subordinates=bool(rec.get("shared_with_subordinates")),
                    shared_with_group=rec.get("shared_with_group") or "")
     else:
         doc["label"] = f"Copy of {rec['label']}"

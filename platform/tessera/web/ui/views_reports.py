@@ -12,12 +12,13 @@ from markupsafe import Markup
 
 from ...analytics import user_reports
 from ...analytics.dashboards import run_dashboard
+from ...analytics.snapshots import DashboardSnapshots
 from ...analytics.definitions import stored_definition
 from ...analytics.run import run_report
 from ...analytics.table import report_table
 from ...records.errors import RecordError
 from .context import access, actor, records, rt, services, ui
-from .display import EMPTY, _money, format_date, format_number
+from .display import EMPTY, _money, format_date, format_datetime, format_number
 from .meta import readable_tabs, require_app
 from .views_nav import nav_context
 
@@ -140,9 +141,14 @@ def dashboard_for(app) -> dict | None:
     try:
         data = run_dashboard(records(), services().identity, rt().metadata, actor(), name,
                              {k[2:]: v for k, v in request.args.items() if k.startswith("d.")},
-                             fiscal_start_month=_fiscal_start())
+                             fiscal_start_month=_fiscal_start(), refresh=request.args.get("refresh") == "1",
+                             snapshots=DashboardSnapshots(services().engine))
     except RecordError as exc:
         return {"error": str(exc)}
+    if data["cache_minutes"]:       # figures kept as of a time: say when, and offer to recompute them
+        data["as_of_text"] = format_datetime(data["as_of"])
+        data["refresh_url"] = url_for(request.endpoint, **request.view_args,
+                                      **{k: v for k, v in request.args.items() if k != "refresh"}, refresh="1")
     app_obj_names = {o.name for o in readable_tabs(app)}
     for f in data["filters"]:
         f["options"] = _filter_options(f["field"], app_obj_names)

@@ -244,12 +244,29 @@ class ObjectManagerView(SetupView):
                 if layout not in self.md.layouts or self.md.layouts[layout]["object"] != o.name:
                     continue
                 ed.add_field_to_layout(layout, name)
-            return f"Add field {o.name}.{name} ({TYPE_LABELS[ftype]})"
+            summary = f"Add field {o.name}.{name} ({TYPE_LABELS[ftype]})"
+            if ftype in ("lookup", "master_detail") and form.get("add_related_list"):
+                added = self._add_related_lists(ed, o, name, doc)
+                if added:
+                    summary += f"; related list on {', '.join(added)}"
+            return summary
 
         return self.org_change(build, on_invalid=on_invalid, title=f"Add the field {label or name} to {o.label}",
                                done_url=url_for(".detail", obj=o.name),
                                cancel_url=url_for(".new_field", obj=o.name, type=ftype),
                                errors=error_map(f"objects/{o.name}.yaml", f"fields.{name}.", _field_error_keys(ftype)))
+
+    def _add_related_lists(self, ed, child, field: str, doc: dict) -> list[str]:
+        """Offered when a lookup is created: a related list of `child` records on each page layout
+        of the object the lookup points to. Returns the layouts it was added to."""
+        related = {"object": child.name, "field": field}
+        if doc.get("relationship_label"):
+            related["label"] = doc["relationship_label"]
+        added = []
+        for layout in sorted(self.md.layouts.values(), key=lambda comp: comp.name):
+            if layout.get("object") == doc.get("to") and ed.add_related_list(layout.name, related):
+                added.append(layout.name)
+        return added
 
     @expose("/<obj>/fields/<field>/", methods=("GET", "POST"))
     def edit_field(self, obj, field):

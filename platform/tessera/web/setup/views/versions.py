@@ -33,7 +33,8 @@ class VersionsView(SetupView):
         plan = changes.diff(a, b)
         steps = [(op.safety, op.describe()) for op in plan]
         return self.render("setup/versions/diff.html", versions=versions, a=a, b=b, steps=steps, plan=plan,
-                           va=changes.get(a), vb=changes.get(b), badges=SOURCE_BADGES)
+                           va=changes.get(a), vb=changes.get(b), badges=SOURCE_BADGES,
+                           diffs=changes.differences(a, b))
 
     @expose("/<int:number>/rollback", methods=("POST",))
     def rollback(self, number):

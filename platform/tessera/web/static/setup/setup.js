@@ -347,8 +347,8 @@
     var q = filter.value.trim().toLowerCase();
     $$(".ts-chip", palette).forEach(function (c) { c.style.display = !q || c.textContent.toLowerCase().indexOf(q) >= 0 ? "" : "none"; });
   });
-  document.getElementById("layout-form").addEventListener("submit", function () {
-    var data = {
+  function layoutData() {
+    return {
       label: document.getElementById("layout-label").value,
       sections: $$("[data-section]", sections).map(function (s) {
         return {label: s.querySelector(".ts-section-label").value, columns: parseInt(s.querySelector(".ts-section-columns").value, 10),
@@ -359,6 +359,11 @@
                 columns: r.querySelector(".ts-related-columns").value.split(",").map(function (c) { return c.trim(); }).filter(Boolean)};
       })
     };
-    document.getElementById("layout-json").value = JSON.stringify(data);
+  }
+  var layoutForm = document.getElementById("layout-form");
+  // The unsaved-changes guard (forms.js) compares this with what the page loaded with.
+  layoutForm.tsState = function () { return JSON.stringify(layoutData()); };
+  layoutForm.addEventListener("submit", function () {
+    document.getElementById("layout-json").value = JSON.stringify(layoutData());
   });
 })();
