@@ -31,6 +31,7 @@ def selected(html: str, index: int) -> str:
 
 def test_upload_map_preview_run_and_result(admin, services):
     services.records.create(SYSTEM, "company", {"name": "Acme", "code": "C-1"})
+    assert 'id="import-data-link"' in admin.html("/app/")          # in the app menu
     home = admin.html("/app/data-import")
     assert 'data-object="deal"' in home and "org-export-link" in home
     body = "Deal Name,Company,Amount,Notes\nOne,Acme,10,x\nTwo,Nobody,,y\nThree,,oops,z\n".encode()
