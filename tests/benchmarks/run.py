@@ -12,7 +12,7 @@ query under record-level sharing against the admin's), queue (job throughput of 
 processes; what an enqueue adds to a record write), workflows (creates with a before-save workflow
 against the same object without one), reports (a summary report and a 6-component dashboard on the
 big object against hand-written GROUP BYs), reports_sharing (that report as a rep and a manager
-against the admin). Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
+against the admin), import (the import wizard's job path against `tessera import`'s). Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
 of its own, created in the URL's database — created when missing — and dropped afterwards).
 Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was missed.
 """
@@ -30,7 +30,7 @@ import common  # noqa: E402  (sets up the import path for `tessera`)
 from common import Result, isolated_database, open_org, print_table  # noqa: E402
 
 ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "reports", "decisions", "sharing", "reports_sharing",
-       "queue", "workflows", "webhooks")
+       "queue", "workflows", "webhooks", "import")
 
 
 def log(message: str) -> None:
@@ -44,6 +44,8 @@ def parse_args(argv=None):
     p.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of: {', '.join(ALL)}")
     p.add_argument("--rows", type=int, default=1_000_000, help="rows of the big object (query, add_field)")
     p.add_argument("--bulk-rows", type=int, default=20_000, help="rows per bulk_create batch")
+    p.add_argument("--import-rows", type=int, default=20_000, help="rows per imported file (import)")
+    p.add_argument("--import-rounds", type=int, default=3, help="rounds per path (import)")
     p.add_argument("--requests", type=int, default=4_000, help="requests per operation and app (in-process)")
     p.add_argument("--rounds", type=int, default=10, help="interleaved chunks per operation and app (in-process)")
     p.add_argument("--bulk-rounds", type=int, default=3, help="alternating batches per path (bulk)")
@@ -75,7 +77,7 @@ def parse_args(argv=None):
 def run_database(url, args) -> list[Result]:
     results: list[Result] = []
     name = "sqlite" if url is None or url.startswith("sqlite") else "postgresql"
-    small = [b for b in ("http", "server", "bulk") if b in args.only]
+    small = [b for b in ("http", "server", "bulk", "import") if b in args.only]
     if small:
         import bench_bulk
         import bench_http
@@ -94,6 +96,10 @@ def run_database(url, args) -> list[Result]:
                 if "bulk" in args.only:
                     log(f"[{name}] 2: bulk create")
                     results += bench_bulk.run(org, accounts, args)
+                if "import" in args.only:
+                    import bench_import
+                    log(f"[{name}] 10: import, the wizard's path vs tessera import's")
+                    results += bench_import.run(org, accounts, args)
             finally:
                 org.services.engine.dispose()
     big = [b for b in ("query", "add_field", "reports") if b in args.only]

@@ -83,4 +83,4 @@ def test_upsert_by_reports_every_failing_row_and_saves_nothing(testdb, tmp_path)
     assert "row 2 (line 3)" not in r.output
     assert [(c["code"], c["name"]) for c in records(testdb, "company", "code,name")] == [("C-1", "Acme")]
     r = run("import", "company", csv(tmp_path, "n.csv", "name\nX\n"), "--upsert-by", "name", "--database", testdb)
-    assert r.exit_code == 1 and "'name' is not an external id field of company (external ids: code)" in r.output
+    assert r.exit_code == 1 and "'name' is not a unique or external id field of company (those are: code)" in r.output

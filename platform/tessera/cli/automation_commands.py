@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+from importlib import import_module
+
 import click
 
 from .context import database_option, fail, open_services
@@ -26,6 +28,7 @@ def worker(ctx, concurrency, queues, lease, poll_interval):
     Handlers come from the modules named in $TESSERA_JOB_MODULES (comma-separated) and from the
     `tessera.jobs` entry points of installed packages."""
     from ..automation import load_handler_modules, registry, run_worker
+    import_module("tessera.dataio.jobs")   # registers the import and export job handlers
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         modules = load_handler_modules()

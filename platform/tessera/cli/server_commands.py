@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from importlib import import_module
 
 import click
 
@@ -73,6 +74,7 @@ def _start_worker(services):
     import threading
 
     from ..automation import Worker, load_handler_modules
+    import_module("tessera.dataio.jobs")   # registers the import and export job handlers
     try:
         load_handler_modules()
     except ImportError as exc:

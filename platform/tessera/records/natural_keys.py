@@ -7,14 +7,33 @@ execution, so everything after sees an ordinary lookup. The record is looked up 
 caller's sharing: a record they cannot see resolves as not found, exactly like a missing one.
 A blank key value ("" or null) means no value, as an empty id does.
 
+An import (tessera.dataio) may also name records by any other unique field and by a name field
+that is not unique, within `wider_keys()`: a name that two visible records share is then refused
+as ambiguous (never the first one found). The API keeps to the natural keys.
+
 A bulk write resolves set-based: one query per lookup field and key field per 500 distinct values,
 never one per row.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from sqlalchemy import select
 
 _CHUNK = 500
+_WIDER: ContextVar[bool] = ContextVar("tessera_wider_natural_keys", default=False)
+
+
+@contextmanager
+def wider_keys():
+    """Within this block (this thread), lookups may also be named by any unique field and by a
+    name field that is not unique (see the module's docstring)."""
+    token = _WIDER.set(True)
+    try:
+        yield
+    finally:
+        _WIDER.reset(token)
 
 
 class KeyProblem(ValueError):
@@ -26,11 +45,24 @@ def links(cobj) -> dict[str, str]:
     return dict(cobj.relations, owner="user")
 
 
+def match_keys(obj, wider: bool | None = None) -> tuple[str, ...]:
+    """The fields a lookup to `obj` may name its record by: the natural keys; with wider keys (an
+    import) also every other unique stored field and the name field, unique or not."""
+    keys = list(obj.natural_keys)
+    if not (_WIDER.get() if wider is None else wider):
+        return tuple(keys)
+    keys += [f.name for f in obj.fields.values() if f.unique and f.stored and f.name not in keys]
+    named = obj.fields.get(obj.name_field) if obj.name_field else None
+    if named is not None and named.stored and named.name not in keys:
+        keys.append(named.name)
+    return tuple(keys)
+
+
 def parse(rt, target: str, value: dict, from_text: bool):
     """(key field, key value coerced like the target field's input) of a natural key; key value
     None when blank. Raises KeyProblem saying what is wrong."""
     tobj = rt.objects.get(target)
-    keys = tobj.obj.natural_keys if tobj is not None else ()
+    keys = match_keys(tobj.obj) if tobj is not None else ()
     offered = f"{', '.join(keys)}" if keys else f"{target} has none: mark a text field external_id"
     if len(value) != 1:
         raise KeyProblem(f"a natural key is an object with exactly one key, the name of a natural key field of "
@@ -52,14 +84,23 @@ def parse(rt, target: str, value: dict, from_text: bool):
 
 
 def _found(conn, rt, access, target: str, key: str, values: set) -> dict:
-    """key value -> id of the records the caller may see, among `values`."""
+    """key value -> id of the records the caller may see, among `values` (AMBIGUOUS where several
+    share it: only a name field may repeat)."""
     t = rt.objects[target].table
     scope = access.visible(target, t, conn.dialect.name) if access is not None else None
     out, wanted = {}, list(values)
     for start in range(0, len(wanted), _CHUNK):
         stmt = select(t.c[key], t.c.id).where(t.c[key].in_(wanted[start:start + _CHUNK]))
-        out.update((value, rid) for value, rid in conn.execute(stmt.where(scope) if scope is not None else stmt))
+        for value, rid in conn.execute(stmt.where(scope) if scope is not None else stmt):
+            out[value] = AMBIGUOUS if value in out else rid
     return out
+
+
+AMBIGUOUS = object()
+
+
+def _ambiguous(target: str, key: str, value) -> str:
+    return f"more than one {target} has {key} '{value}': name it by a unique key (an external id) instead"
 
 
 def _readable(access, target: str, key: str) -> bool:
@@ -92,7 +133,9 @@ def resolve(conn, rt, cobj, data: dict, access, from_text: bool = False) -> tupl
             errors[name] = [f"you cannot look up {target} records by {key}"]
             continue
         resolved[name] = _found(conn, rt, access, target, key, {value}).get(value)
-        if resolved[name] is None:
+        if resolved[name] is AMBIGUOUS:
+            resolved[name], errors[name] = None, [_ambiguous(target, key, value)]
+        elif resolved[name] is None:
             errors[name] = [_not_found(target, key, value)]
     return resolved, errors
 
@@ -126,7 +169,9 @@ def resolve_rows(conn, rt, cobj, rows: list, access, from_text: bool = False) ->
                 continue
             found = _found(conn, rt, access, target, key, set(values.values()))
             for i, value in values.items():
-                if value in found:
+                if found.get(value) is AMBIGUOUS:
+                    failures.setdefault(i, {})[name] = [_ambiguous(target, key, value)]
+                elif value in found:
                     out[i][name] = str(found[value])   # text: the bulk coercer's fast path
                 else:
                     failures.setdefault(i, {})[name] = [_not_found(target, key, value)]

@@ -106,14 +106,16 @@ class RecordUpserts:
 
     @retry_on_stale_statements
     def bulk_upsert(self, actor: Actor, object_name: str, rows: list, key_field: str, *, from_text: bool = False,
-                    progress=None) -> tuple[list[str], list[str]]:
+                    progress=None, by_unique: bool = False, must_exist: bool = False) -> tuple[list[str], list[str]]:
         """All or nothing, like bulk_create: rows whose key exists (among the records the actor may
         see) update that record, the others are created in one bulk create. Any failing row saves
         nothing and every failure is reported by row index. From text (CSV import), a blank cell of
-        an updated row leaves the field as it is. Returns (created ids, updated ids)."""
+        an updated row leaves the field as it is. Returns (created ids, updated ids).
+        `by_unique`: any unique field may be the key; `must_exist`: update only (a row whose key
+        names no record fails)."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
-        field = self._external_id(cobj, key_field)
+        field = self._external_id(cobj, key_field, by_unique=by_unique)
         if not isinstance(rows, list):
             raise ValidationFailed("expected a JSON array of records")
         failures: dict[int, dict] = {}
@@ -138,6 +140,11 @@ class RecordUpserts:
         with self._write() as conn, self.on_connection(conn):
             existing = self._ids_by_key(conn, access, cobj, key_field, [key for _, key, _ in keyed])
             creates = [(index, row) for index, key, row in keyed if key not in existing]
+            if must_exist:
+                for index, row in creates:
+                    failures[index] = {"fields": {key_field: [
+                        f"there is no {object_name} with {key_field} '{row.get(key_field)}' to update"]}}
+                creates = []
             for index, key, row in keyed:
                 if key not in existing:
                     continue

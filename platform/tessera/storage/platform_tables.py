@@ -404,3 +404,54 @@ blobs = Table(
     Column("data", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# Imports through the /app wizard (tessera/dataio): the uploaded file, its mapping, and the run's
+# progress and outcome, written by the job that runs it (`status`: uploaded, queued, running, done,
+# failed). The file and the error report are kept here so any worker process can read them.
+import_runs = Table(
+    "tessera_import", platform_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("user_id", Uuid, nullable=False, index=True),
+    Column("object", String(80), nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("sample", JSON),                           # the first rows, shown next to the mapping
+    Column("mapping", JSON),
+    Column("operation", String(10)),
+    Column("match_field", String(80)),
+    Column("status", String(12), nullable=False),
+    Column("total", Integer, nullable=False, default=0),
+    Column("progress", Integer, nullable=False, default=0),
+    Column("created", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("errors_csv", LargeBinary),
+    Column("message", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+# Saved column mappings of the import wizard, per user and object, reusable by name.
+import_mappings = Table(
+    "tessera_import_mapping", platform_metadata,
+    Column("user_id", Uuid, primary_key=True),
+    Column("object", String(80), primary_key=True),
+    Column("name", String(80), primary_key=True),
+    Column("mapping", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Full org data exports (tessera/dataio/org_export.py): a zip made by a job, downloadable by admins.
+data_exports = Table(
+    "tessera_data_export", platform_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("user_id", Uuid, nullable=False),
+    Column("status", String(12), nullable=False),     # queued, running, done, failed
+    Column("content", LargeBinary),
+    Column("size", BigInteger),
+    Column("message", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+)

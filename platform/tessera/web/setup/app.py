@@ -5,6 +5,7 @@ import os
 
 from flask import Flask, render_template, request
 from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -100,6 +101,9 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     admin.add_view(CurrenciesView(name="Currencies", endpoint="currencies", url="currencies", category="Company"))
     admin.add_view(VersionsView(name="Versions", endpoint="versions", url="versions", category="Changes"))
     admin.add_view(PackagesView(name="Installed Packages", endpoint="packages", url="packages", category="Changes"))
+    # the import wizard and the org data export live in /app (tessera.dataio): linked from here
+    admin.add_link(MenuLink(name="Import Data", url="/app/data-import", category="Data"))
+    admin.add_link(MenuLink(name="Export All Data", url="/app/data-export", category="Data"))
 
     @app.context_processor
     def setup_context():
