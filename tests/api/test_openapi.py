@@ -27,3 +27,12 @@ def test_unknown_routes_and_methods_are_json(api):
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
     r = api.raw.put("/api/v1/records/company", headers={"Authorization": f"Bearer {api.token}"})
     assert r.status_code == 405 and r.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_an_object_named_like_a_platform_schema_gets_its_own_schema_names(api):
+    """The core user_report object would be UserReport, the name of the saved-report routes' schema."""
+    doc = api.get("/api/v1/openapi.json").get_json()
+    listing = doc["paths"]["/records/user_report"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listing == {"$ref": "#/components/schemas/UserReportRecordList"}
+    assert "records" in doc["components"]["schemas"]["UserReportRecordList"]["properties"]
+    assert doc["components"]["schemas"]["UserReportList"]["required"] == ["user_reports"]

@@ -45,7 +45,8 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
     )
     app.config.update(config or {})
-    if services.files is not None:   # a request may carry one file of the upload limit, and its form
+    if services.files is not None and "MAX_CONTENT_LENGTH" not in (config or {}):
+        # a request may carry one file of the upload limit, and its form; an explicit limit wins
         app.config["MAX_CONTENT_LENGTH"] = max(app.config["MAX_CONTENT_LENGTH"] or 0, services.files.max_bytes + 2 ** 20)
     app.extensions["tessera"] = services
     app.json.sort_keys = False

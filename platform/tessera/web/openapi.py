@@ -55,6 +55,15 @@ def openapi_document(runtime, access) -> dict:
     return document
 
 
+def _object_title(name: str, platform_schemas: frozenset) -> str:
+    """An object's schema name (user_report → UserReport), with a "Record" suffix where that name,
+    or its Input/Patch/List companion, is taken by a schema of the platform's own routes."""
+    title = "".join(part.capitalize() for part in name.split("_"))
+    if any(title + suffix in platform_schemas for suffix in ("", "Input", "Patch", "List")):
+        title += "Record"
+    return title
+
+
 def _build(runtime, access) -> dict:
     schemas: dict = {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -73,6 +82,10 @@ def _build(runtime, access) -> dict:
                                "changed_at": {"type": "string", "format": "date-time"}}}},
             "next_cursor": {"type": ["string", "null"]}}},
     }
+    for platform_part in (approval_schemas(), automation_schemas(), currency_schemas(), aggregate_schemas(),
+                          file_schemas(), report_schemas()):
+        schemas.update(platform_part)
+    platform_schemas = frozenset(schemas)
     paths: dict = {
         "/objects": {"get": {"operationId": "listObjects", "summary": "List objects", "tags": ["metadata"],
                              "responses": {"200": {"description": "objects"}, "401": _error_ref()}}},
@@ -86,7 +99,7 @@ def _build(runtime, access) -> dict:
         name = obj.name
         if not access.can(name, "read"):
             continue
-        title = "".join(part.capitalize() for part in name.split("_"))
+        title = _object_title(name, platform_schemas)
         props = _system_properties()
         props.update({f.name: output_schema(f, md) for f in obj.fields.values() if access.can_read_field(name, f.name)})
         props.update(rows_output(obj, md, access))
@@ -185,17 +198,11 @@ def _build(runtime, access) -> dict:
                     {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
                 "responses": {"200": _json("#/components/schemas/FieldHistory"), **errors}}}
     paths.update(approval_paths())       # every API user may submit, answer and read their requests
-    schemas.update(approval_schemas())
     paths.update(automation_paths(runtime, access))   # admin-only routes for admins only
-    schemas.update(automation_schemas())
     paths.update(hook_paths(runtime, access))         # the inbound webhooks, for admins
     paths.update(currency_paths(access))
-    schemas.update(currency_schemas())
-    schemas.update(aggregate_schemas())
     paths.update(report_paths())
     paths.update(file_paths(runtime, access))
-    schemas.update(file_schemas())
-    schemas.update(report_schemas())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tessera REST API", "version": str(runtime.version or 0),
