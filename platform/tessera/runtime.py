@@ -161,6 +161,15 @@ class Runtime:
             alias = self._aliases.setdefault((object_name, key), alias)
         return alias
 
+    def statement(self, key: tuple):
+        """A statement (or what was kept with it) built once for this Runtime, else None."""
+        return self._statements.get(key)
+
+    def keep_statement(self, key: tuple, built) -> None:
+        if len(self._statements) > 1000:   # keys hold client-chosen `fields` lists: keep the cache bounded
+            self._statements.clear()
+        self._statements[key] = built
+
     def record_select(self, object_name: str, paths: tuple):
         """SELECT <paths>, row_version FROM <alias> WHERE id = :_rid, built once (like the
         statements of CompiledObject) — for paths that are all stored columns (formulas and

@@ -12,7 +12,8 @@ query under record-level sharing against the admin's), queue (job throughput of 
 processes; what an enqueue adds to a record write), workflows (creates with a before-save workflow
 against the same object without one), reports (a summary report and a 6-component dashboard on the
 big object against hand-written GROUP BYs), reports_sharing (that report as a rep and a manager
-against the admin), import (the import wizard's job path against `tessera import`'s). Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
+against the admin), import (the import wizard's job path against `tessera import`'s), stock (lists and GETs of
+the stock opportunity, formulas and roll-up included, against its stored fields alone). Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
 of its own, created in the URL's database — created when missing — and dropped afterwards).
 Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was missed.
 """
@@ -30,7 +31,7 @@ import common  # noqa: E402  (sets up the import path for `tessera`)
 from common import Result, isolated_database, open_org, print_table  # noqa: E402
 
 ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "reports", "decisions", "sharing", "reports_sharing",
-       "queue", "workflows", "webhooks", "import")
+       "queue", "workflows", "webhooks", "import", "stock")
 
 
 def log(message: str) -> None:
@@ -54,7 +55,8 @@ def parse_args(argv=None):
     p.add_argument("--connections", type=int, default=8, help="concurrent connections (server)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (server)")
     p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (server)")
-    p.add_argument("--iterations", type=int, default=200, help="timed queries (query)")
+    p.add_argument("--iterations", type=int, default=200, help="timed queries (query, stock)")
+    p.add_argument("--stock-rows", type=int, default=100_000, help="stock opportunities (stock)")
     p.add_argument("--repeat-runtime", type=int, default=10, help="Runtime compilations (runtime)")
     p.add_argument("--decisions", type=int, default=200_000, help="timed Tessera decisions per round (decisions)")
     p.add_argument("--sharing-rows", type=int, default=100_000, help="rows of the shared object (sharing)")
@@ -148,6 +150,18 @@ def run_database(url, args) -> list[Result]:
                     import bench_reports
                     log(f"[{name}] 11: a report under sharing")
                     results += bench_reports.run_sharing(org, args)
+            finally:
+                org.services.engine.dispose()
+    if "stock" in args.only:
+        import bench_stock
+
+        with isolated_database(url, "stock") as db_url:
+            log(f"[{name}] setting up {args.stock_rows:,} stock opportunities")
+            org = open_org(db_url, extra_packages=bench_stock.STOCK_SALES)
+            try:
+                ids = bench_stock.prepare(org, args, log)
+                log(f"[{name}] 13: stock opportunity list and GET")
+                results += bench_stock.run(org, ids, args)
             finally:
                 org.services.engine.dispose()
     if "queue" in args.only:

@@ -138,6 +138,15 @@ class SelectBuilder:
         amount = conversion.convert(value, child.base.c[CURRENCY_FIELD], to_code, day, settings.corporate_currency)
         return conversion.complete_or_null(value, amount, aggregate)
 
+    def computed(self, path) -> bool:
+        """True when the field at the end of a path is a formula or a roll-up (computed in the SELECT)."""
+        path = tuple(path)
+        if path[-1] in SYSTEM_FIELDS:
+            return False
+        steps = self.runtime.metadata.resolve_path(self.cobj.obj, path)   # no JOIN added: metadata only
+        f = steps[-1][0].fields.get(steps[-1][1]) if steps else None
+        return f is not None and not f.stored
+
     def field_type(self, path) -> str | None:
         """The declared field type at the end of a path (for serialization)."""
         path = tuple(path)
