@@ -15,7 +15,7 @@ from ..expr import ExprError, compile_expression
 from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
 from ..storage.engine import retry_on_stale_statements
-from . import cursor as cursors, history, keyset
+from . import cursor as cursors, history, keyset, related
 from .coerce import NUL, parse_id
 from .errors import BadQuery, NotFound
 from .select import SelectBuilder
@@ -111,7 +111,15 @@ class RecordReads:
         return b.condition(compiled)
 
     def _columns(self, b: SelectBuilder, paths, what):
-        return [b.column(tuple(p.split("."))) for p in paths]
+        return [related.output_column(b, path) if b.field_type(path) == "related_to" else b.column(path)
+                for path in (tuple(p.split(".")) for p in paths)]
+
+    @staticmethod
+    def _add_related_names(conn, rt, access, b, records, paths):
+        """related_to values get the name of the record they point to (records/related.py)."""
+        wanted = [p for p in paths if b.field_type(tuple(p.split("."))) == "related_to"]
+        if wanted:
+            related.add_names(conn, rt, access, records, wanted)
 
     # -- reads --------------------------------------------------------------------------------
     def with_children(self, actor: Actor, object_name: str, record_ids) -> set[str]:
@@ -200,9 +208,11 @@ class RecordReads:
                 if values:
                     where.append(keyset.after(sort_cols, directions, values[:-1], b.base.c.id, values[-1]))
                 total = conn.execute(select(func.count()).select_from(b.from_clause).where(*where)).scalar_one()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))} for row in rows]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))} for row in rows]
+            if "related_to" in types:
+                self._add_related_names(conn, rt, access, b, records, paths)
         if with_access:
             at = len(paths) + len(sort_cols)
             for record, row in zip(records, rows):
@@ -271,8 +281,11 @@ class RecordReads:
             if visible is not None:
                 stmt = stmt.where(visible)
             types = [b.field_type(tuple(p.split("."))) for p in paths]
-            return [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))}
-                    for row in conn.execute(stmt)]
+            records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))}
+                       for row in conn.execute(stmt)]
+            if "related_to" in types:
+                self._add_related_names(conn, rt, access, b, records, paths)
+            return records
 
     @retry_on_stale_statements
     def history(self, actor: Actor, object_name: str, record_id, *, limit: int = 50,
@@ -352,6 +365,7 @@ class RecordReads:
         if row is None:
             return None
         record = {p: to_api(row[i], b.field_type(tuple(p.split(".")))) for i, p in enumerate(paths)}
+        self._add_related_names(conn, rt, access, b, [record], paths)
         return self._with_extras(record, row, len(paths), access, cobj, with_access, editable is not None)
 
     def _with_extras(self, record, row, n, access, cobj, with_access, has_editable_column):
