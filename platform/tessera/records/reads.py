@@ -16,7 +16,7 @@ from ..expr.to_sql import NOW_PARAMETER
 from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
 from ..storage.engine import retry_on_stale_statements
-from . import cursor as cursors, history, keyset
+from . import cursor as cursors, history, keyset, related
 from .coerce import NUL, parse_id
 from .errors import BadQuery, NotFound
 from .select import SelectBuilder
@@ -128,7 +128,16 @@ class RecordReads:
         return b.condition(compiled)
 
     def _columns(self, b: SelectBuilder, paths, what):
-        return [b.column(tuple(p.split("."))) for p in paths]
+        return [related.output_column(b, path) if b.field_type(path) == "related_to" else b.column(path)
+                for path in (tuple(p.split(".")) for p in paths)]
+
+    @staticmethod
+    def _add_related_names(conn, rt, access, types, records, paths):
+        """related_to values get the name of the record they point to (records/related.py);
+        `types`: the paths' field types."""
+        wanted = [p for p, t in zip(paths, types) if t == "related_to"]
+        if wanted:
+            related.add_names(conn, rt, access, records, wanted)
 
     # -- reads --------------------------------------------------------------------------------
     def with_children(self, actor: Actor, object_name: str, record_ids) -> set[str]:
@@ -230,9 +239,11 @@ class RecordReads:
                 if values:
                     where.append(keyset.after(sort_cols, directions, values[:-1], b.base.c.id, values[-1]))
                 total = conn.execute(select(func.count()).select_from(b.from_clause).where(*where)).scalar_one()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))} for row in rows]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))} for row in rows]
+            if "related_to" in types:
+                self._add_related_names(conn, rt, access, types, records, paths)
         if with_access:
             at = len(paths) + len(sort_cols)
             for record, row in zip(records, rows):
@@ -301,8 +312,11 @@ class RecordReads:
             if visible is not None:
                 stmt = stmt.where(visible)
             types = [b.field_type(tuple(p.split("."))) for p in paths]
-            return [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))}
-                    for row in conn.execute(stmt)]
+            records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))}
+                       for row in conn.execute(stmt)]
+            if "related_to" in types:
+                self._add_related_names(conn, rt, access, types, records, paths)
+            return records
 
     @retry_on_stale_statements
     def history(self, actor: Actor, object_name: str, record_id, *, limit: int = 50,
@@ -381,6 +395,8 @@ class RecordReads:
         if row is None:
             return None
         record = {p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))}
+        if "related_to" in types:
+            self._add_related_names(conn, rt, access, types, [record], paths)
         return self._with_extras(record, row, len(paths), access, cobj, with_access, editable is not None)
 
     def _computed_select(self, rt, cobj, paths: tuple, conn, now, access):
