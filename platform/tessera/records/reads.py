@@ -120,11 +120,16 @@ class RecordReads:
             raise BadQuery("filter: must be a non-empty expression")
         if NUL in filter:   # PostgreSQL refuses NUL in text: refused alike on every database
             raise BadQuery("filter: must not contain the NUL character (\\u0000)")
-        try:
-            compiled = compile_expression(filter, self._filter_resolver(rt, access, cobj), expected="boolean",
-                                          current_user=True)
-        except ExprError as exc:
-            raise BadQuery(f"filter: {exc}") from None
+        # parsed and type-checked once per Runtime and permission combination (what may be read)
+        key = ("filter", cobj.name, filter, access.rights)
+        compiled = rt.statement(key)
+        if compiled is None:
+            try:
+                compiled = compile_expression(filter, self._filter_resolver(rt, access, cobj), expected="boolean",
+                                              current_user=True)
+            except ExprError as exc:
+                raise BadQuery(f"filter: {exc}") from None
+            rt.keep_statement(key, compiled)
         return b.condition(compiled)
 
     def _columns(self, b: SelectBuilder, paths, what):
