@@ -44,6 +44,7 @@ from click.testing import CliRunner
 from databases import fresh_database_url
 from tessera.cli import _register, cli
 from tessera.meta.source import load_package
+from tessera.meta.related import targets as related_targets
 from tessera.security.actor import SYSTEM
 from tessera.services import Services
 from tessera.web.app import create_app
@@ -135,7 +136,7 @@ def world(stock_url, tmp_path_factory):
     for name in sorted(md.objects):
         r = admin_client.get(f"/api/v1/objects/{name}")
         assert r.status_code == 200, r.get_json()
-        describe[name] = {f["name"]: f for f in r.get_json()["fields"] if not f["system"]}
+        describe[name] = {f["name"]: {**f, "object": name} for f in r.get_json()["fields"] if not f["system"]}
     w = World(svc, app, admin_client, enforcer, fast, policy_dir, describe, users, admin_id=admin["id"])
     yield w
     svc.engine.dispose()
@@ -159,6 +160,10 @@ def value_for(w: World, owner_id: str, f: dict):
         return known[f["name"]]
     if is_relation(f):
         return parent_of(w, owner_id, f["to"])
+    if t == "related_to":   # a record of the first object it may point to
+        md = w.services.runtimes.current().metadata
+        target = related_targets(md, md.objects[f["object"]].fields[f["name"]])[0]
+        return {"object": target, "id": parent_of(w, owner_id, target)}
     if t in ("text", "textarea", "phone"):
         return f"x{n}"[: f.get("max_length", 255)]
     if t == "rich_text":
