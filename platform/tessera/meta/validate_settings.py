@@ -6,6 +6,25 @@ from .errors import MetaError
 from .model import Metadata
 
 
+def check_conversion_dates(md: Metadata) -> list[MetaError]:
+    """`conversion_date` names a date field of a multi-currency object."""
+    errors = []
+    for obj in md.objects.values():
+        name = obj.conversion_date
+        if name is None:
+            continue
+        field = obj.fields.get(name)
+        if not obj.multi_currency:
+            errors.append(MetaError(obj.source, "conversion_date", "only a multi-currency object converts "
+                                                                   "at a record's date: set multi_currency: true"))
+        elif field is None or field.type != "date":
+            dates = sorted(n for n, f in obj.fields.items() if f.type == "date")
+            errors.append(MetaError(obj.source, "conversion_date",
+                                    f"'{name}' is not a date field of {obj.name} (its date fields: "
+                                    f"{', '.join(dates) or 'none'})"))
+    return errors
+
+
 def check_settings(md: Metadata) -> list[MetaError]:
     comp = md.settings.get("org")
     if comp is None:
