@@ -103,9 +103,30 @@ def test_a_report_and_its_export_use_the_dated_figures(rates, api, services):
 
 @pytest.mark.parametrize("deal, message", [
     ({"conversion_date": "name"}, "'name' is not a date field of deal (its date fields: close_date)"),
-    ({"conversion_date": "close_date", "multi_currency": False}, "only a multi-currency object"),
+    ({"conversion_date": "stage"}, "'stage' is not a date field of deal"),
 ])
-def test_a_conversion_date_must_be_a_date_field_of_a_multi_currency_object(services, deal, message):
+def test_a_conversion_date_must_be_a_date_field(services, deal, message):
     with pytest.raises(MetadataInvalid) as info:
         apply(services, deal=deal)
     assert message in str(info.value)
+
+
+def test_sales_opportunities_convert_at_close_date_once_multi_currency(services, api):
+    from pathlib import Path
+    from tessera.meta.source import load_package
+    root = Path(__file__).resolve().parents[2]
+    services.changes.install_packages([load_package(root / "apps" / "sales")], author="test", message="sales")
+    components = {
+        "settings": {"org": {"source": "settings/org.yaml", "doc": {
+            "name": "org", "corporate_currency": "EUR", "currencies": [{"code": "EUR"}, {"code": "USD"}]}}},
+        "objects": {"opportunity": {"source": "objects/opportunity.yaml",
+                                    "doc": {"extends": "opportunity", "multi_currency": True}}}}
+    services.changes.apply_org({"manifest": None, "components": components}, author="test", message="fx")
+    for since, rate in ((-500, "2"), (-100, "4")):
+        api.put(f"/api/v1/currency-rates/USD/{day(since)}", json={"rate": rate})
+    account = services.records.create(SYSTEM, "account", {"name": "Acme"})
+    made = api.post("/api/v1/records/opportunity", json={
+        "name": "Old", "account": account["id"], "amount": 100, "currency_code": "USD",
+        "close_date": day(-400), "stage": "Prospecting"})
+    assert made.status_code == 201, made.json
+    assert total(api, "opportunity") == Decimal("50.00")

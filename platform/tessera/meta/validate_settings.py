@@ -7,17 +7,14 @@ from .model import Metadata
 
 
 def check_conversion_dates(md: Metadata) -> list[MetaError]:
-    """`conversion_date` names a date field of a multi-currency object."""
+    """`conversion_date` names a date field of the object. It may be declared before the org makes
+    the object multi-currency (the Sales app's opportunities use their close date): it only counts
+    once the object is."""
     errors = []
     for obj in md.objects.values():
         name = obj.conversion_date
-        if name is None:
-            continue
-        field = obj.fields.get(name)
-        if not obj.multi_currency:
-            errors.append(MetaError(obj.source, "conversion_date", "only a multi-currency object converts "
-                                                                   "at a record's date: set multi_currency: true"))
-        elif field is None or field.type != "date":
+        field = obj.fields.get(name) if name is not None else None
+        if name is not None and (field is None or field.type != "date"):
             dates = sorted(n for n, f in obj.fields.items() if f.type == "date")
             errors.append(MetaError(obj.source, "conversion_date",
                                     f"'{name}' is not a date field of {obj.name} (its date fields: "
