@@ -38,6 +38,7 @@ def test_the_settings_page_sets_the_currency_new_records_start_in(services, logi
     assert bulk.status_code in (200, 201), bulk.json
     codes = {r["name"]: r["currency_code"] for r in api.get("/api/v1/records/deal", query_string={"fields": "name,currency_code"}).json["records"]}
     assert codes["B1"] == "JPY" and codes["B2"] == "CHF"
+    assert '<option value="JPY" selected' in rep.html("/app/testapp/deal/new")   # the form preselects it
     form = rep.post("/app/testapp/deal/new", {"name": "Form", "amount": "10"})
     assert form.status_code == 302, form.get_data(as_text=True)[:1000]
     # someone without a default gets the corporate currency

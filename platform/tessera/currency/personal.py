@@ -24,3 +24,13 @@ def refusal(settings, code) -> str | None:
     if code is None or code in settings.active_codes:
         return None
     return f"{code!r} is not an active currency of the org ({', '.join(settings.active_codes)})"
+
+
+def of_user(records, user_id, settings) -> str | None:
+    """The same as default_currency, read through the record service (for forms to preselect it)."""
+    from ..security.actor import SYSTEM
+    user = records.runtime().metadata.objects.get("user")
+    if user_id is None or user is None or USER_FIELD not in user.fields:
+        return None
+    code = records.get(SYSTEM, "user", user_id, fields=[USER_FIELD]).get(USER_FIELD)
+    return code if code in settings.active_codes else None
