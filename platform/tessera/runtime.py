@@ -59,13 +59,17 @@ class CompiledObject:
         writer = self.writers.get(dialect.name)
         if writer is None:
             from .records.writer import InsertWriter
-            writer = self.writers.setdefault(dialect.name, InsertWriter(self.table, dialect, self.geo_fields))
+            writer = self.writers.setdefault(dialect.name, InsertWriter(self.table, dialect, self.pair_fields))
         return writer
 
     @cached_property
-    def geo_fields(self) -> tuple[str, ...]:
-        """Geolocation fields: each stored in two columns (records/geo_rows.py)."""
-        return tuple(f.name for f in self.obj.stored_fields if f.type == "geolocation")
+    def pair_fields(self) -> tuple:
+        """Geolocation and related_to fields, each stored in two columns: (name, columns, the
+        value made from the two) — records/geo_rows.py."""
+        from .meta import geolocations, related
+        return tuple((f.name, geolocations.column_names(f.name), geolocations.GeoPoint) if f.type == "geolocation"
+                     else (f.name, related.column_names(f.name), related.RelatedRef)
+                     for f in self.obj.stored_fields if f.type in ("geolocation", "related_to"))
 
     @cached_property
     def lookups_read_on_write(self) -> frozenset:
@@ -109,6 +113,8 @@ class Runtime:
         self.copy_followers = followers_of(self.objects.values())
         from .security.access import SecurityModel
         self.security = SecurityModel(self)
+        from .records.related import referrers
+        self.related_referrers = referrers(md)   # target -> related_to fields that may point to it
         for cobj in self.objects.values():
             for fname, target in cobj.relations.items():
                 f = cobj.obj.fields[fname]
@@ -141,7 +147,7 @@ class Runtime:
             relations={f.name: f.target for f in obj.stored_fields if f.is_relation},
             output_fields=[*SYSTEM_FIELDS[:-1], *obj.fields],
             plain_types={**{n: "system" for n in SYSTEM_FIELDS},
-                         **{f.name: f.type for f in obj.stored_fields if f.type not in ("json", "geolocation")}},
+                         **{f.name: f.type for f in obj.stored_fields if f.type not in ("json", "geolocation", "related_to")}},
             history_types={n: obj.fields[n].type if n in obj.fields else "system" for n in obj.history_fields},
             state_machines=machines, copies=compile_copies(md, obj, resolve),
         )
@@ -160,6 +166,15 @@ class Runtime:
             alias.c  # noqa: B018 - build the column proxies now, not in two requests at once
             alias = self._aliases.setdefault((object_name, key), alias)
         return alias
+
+    def statement(self, key: tuple):
+        """A statement (or what was kept with it) built once for this Runtime, else None."""
+        return self._statements.get(key)
+
+    def keep_statement(self, key: tuple, built) -> None:
+        if len(self._statements) > 1000:   # keys hold client-chosen `fields` lists: keep the cache bounded
+            self._statements.clear()
+        self._statements[key] = built
 
     def record_select(self, object_name: str, paths: tuple):
         """SELECT <paths>, row_version FROM <alias> WHERE id = :_rid, built once (like the

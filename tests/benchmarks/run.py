@@ -12,7 +12,10 @@ query under record-level sharing against the admin's), queue (job throughput of 
 processes; what an enqueue adds to a record write), workflows (creates with a before-save workflow
 against the same object without one), reports (a summary report and a 6-component dashboard on the
 big object against hand-written GROUP BYs), reports_sharing (that report as a rep and a manager
-against the admin), import (the import wizard's job path against `tessera import`'s). Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
+against the admin), import (the import wizard's job path against `tessera import`'s), timeline (a
+record's timeline first page with 10,000 activities against a plain list query), stock (lists and
+GETs of the stock opportunity, formulas and roll-up included, against its stored fields alone).
+Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
 of its own, created in the URL's database — created when missing — and dropped afterwards).
 Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was missed.
 """
@@ -30,7 +33,7 @@ import common  # noqa: E402  (sets up the import path for `tessera`)
 from common import Result, isolated_database, open_org, print_table  # noqa: E402
 
 ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "reports", "decisions", "sharing", "reports_sharing",
-       "queue", "workflows", "webhooks", "import")
+       "queue", "workflows", "webhooks", "import", "timeline", "stock")
 
 
 def log(message: str) -> None:
@@ -54,7 +57,8 @@ def parse_args(argv=None):
     p.add_argument("--connections", type=int, default=8, help="concurrent connections (server)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (server)")
     p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (server)")
-    p.add_argument("--iterations", type=int, default=200, help="timed queries (query)")
+    p.add_argument("--iterations", type=int, default=200, help="timed queries (query, stock)")
+    p.add_argument("--stock-rows", type=int, default=100_000, help="stock opportunities (stock)")
     p.add_argument("--repeat-runtime", type=int, default=10, help="Runtime compilations (runtime)")
     p.add_argument("--decisions", type=int, default=200_000, help="timed Tessera decisions per round (decisions)")
     p.add_argument("--sharing-rows", type=int, default=100_000, help="rows of the shared object (sharing)")
@@ -64,6 +68,8 @@ def parse_args(argv=None):
     p.add_argument("--enqueue-ops", type=int, default=300, help="writes per path and round (queue: enqueue cost)")
     p.add_argument("--webhook-deliveries", type=int, default=1_000, help="deliveries per round (webhooks)")
     p.add_argument("--webhook-rounds", type=int, default=3, help="rounds (webhooks)")
+    p.add_argument("--timeline-activities", type=int, default=10_000, help="activities of the record (timeline)")
+    p.add_argument("--timeline-iterations", type=int, default=200, help="timed first pages (timeline)")
     p.add_argument("--enqueue-rounds", type=int, default=5, help="interleaved rounds (queue: enqueue cost)")
     args = p.parse_args(argv)
     args.only = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -150,6 +156,18 @@ def run_database(url, args) -> list[Result]:
                     results += bench_reports.run_sharing(org, args)
             finally:
                 org.services.engine.dispose()
+    if "stock" in args.only:
+        import bench_stock
+
+        with isolated_database(url, "stock") as db_url:
+            log(f"[{name}] setting up {args.stock_rows:,} stock opportunities")
+            org = open_org(db_url, extra_packages=bench_stock.STOCK_SALES)
+            try:
+                ids = bench_stock.prepare(org, args, log)
+                log(f"[{name}] 13: stock opportunity list and GET")
+                results += bench_stock.run(org, ids, args)
+            finally:
+                org.services.engine.dispose()
     if "queue" in args.only:
         import bench_queue
 
@@ -158,6 +176,16 @@ def run_database(url, args) -> list[Result]:
         import bench_webhooks
 
         results += bench_webhooks.run(url, args, log)
+    if "timeline" in args.only:
+        import bench_timeline
+
+        with isolated_database(url, "timeline") as db_url:
+            log(f"[{name}] 12: a record's timeline (core + sales, {args.timeline_activities:,} activities)")
+            org = open_org(db_url, extra_packages=common.STOCK[1:2])
+            try:
+                results += bench_timeline.run(org, args, log)
+            finally:
+                org.services.engine.dispose()
     return results
 
 

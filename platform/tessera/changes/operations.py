@@ -38,7 +38,7 @@ from ..meta.validate import expected_type, resolver
 from ..storage.naming import NAMING_CONVENTION
 from ..storage.platform_tables import autonumbers, field_history
 from ..storage.tables import ON_DELETE, build_table, column_type, field_indexes
-from . import geo_ops
+from . import related_ops, geo_ops
 from .convert import ConversionError, kind, literal
 
 SAFE, DATA_CHECKED, DESTRUCTIVE = "safe", "data-checked", "destructive"
@@ -454,6 +454,9 @@ class AddField(Operation):
         if f.type == "geolocation":   # two columns and a CHECK constraint, left empty (no default)
             geo_ops.add_columns(ops, ctx, ctx.table(self.obj_name), after, f)
             return
+        if f.type == "related_to":    # the object and id columns and their index, left empty
+            related_ops.add_columns(ops, after.name, f)
+            return
         col = after.c[f.name]
         target = f.target if f.is_relation and ctx.target_known(f.target) else None
         ondelete = ON_DELETE[f.options["on_delete"]] if f.is_relation else None
@@ -522,6 +525,8 @@ class DropField(Operation):
         before = ctx.table(self.obj_name)
         if f.type == "geolocation":
             geo_ops.drop_columns(ops, ctx, before, f)
+        elif f.type == "related_to":
+            related_ops.drop_columns(ops, ctx, before.name, f)
         elif ctx.sqlite and f.is_relation:
             # SQLite cannot DROP COLUMN a foreign key column: rebuild the table (batch mode).
             ctx.check_foreign_keys_of(before.name)
@@ -562,18 +567,20 @@ class RenameField(Operation):
             return
         table = ctx.table(self.obj_name).name
         renamed = replace(self.old, name=self.new_name)
-        if self.old.type == "geolocation":
+        if self.old.type == "related_to":
+            related_ops.rename_columns(ops, table, self.old, self.new_name)
+        elif self.old.type == "geolocation":
             geo_ops.rename_columns(ops, ctx, table, self.old, self.new_name)
-        for name in _index_specs(table, self.old):
+        for name in _index_specs(table, self.old) if self.old.type != "related_to" else ():
             ops.drop_index(name, table_name=table)
         if not ctx.sqlite and self.old.is_relation:
             ops.drop_constraint(_fk_name(table, self.old.name), table, type_="foreignkey")
-        if self.old.type != "geolocation":
+        if self.old.type not in ("geolocation", "related_to"):
             ops.alter_column(table, self.old.name, new_column_name=self.new_name)
         if not ctx.sqlite and self.old.is_relation and ctx.exists(self.old.target):
             ops.create_foreign_key(_fk_name(table, self.new_name), table, f"obj_{self.old.target}", [self.new_name], ["id"],
                                    ondelete=ON_DELETE[self.old.options["on_delete"]])
-        for name, unique in _index_specs(table, renamed).items():
+        for name, unique in _index_specs(table, renamed).items() if self.old.type != "related_to" else ():
             ops.create_index(name, table, [self.new_name], unique=unique)
         if self.old.type == "autonumber":
             ctx.conn.execute(update(autonumbers).where(

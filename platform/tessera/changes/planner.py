@@ -16,6 +16,7 @@ from .hierarchy_check import MakeHierarchy
 from .geo_retype import AlterGeolocation, is_geolocation_change
 from .rows_steps import OneParentCheck, RowPositions
 from .alter_field import AlterField
+from .related_ops import is_related_change
 from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, ChangeField, ChangeObject,
                          ComponentChange, CreateObject, DropField, DropObject, Operation, PackageChange, RenameField)
 
@@ -54,7 +55,7 @@ SECURITY_KINDS = {"profiles": "profile", "permission_sets": "permission_set",
 _STORAGE_KEYS = {"type", "max_length", "precision", "scale", "required", "unique", "indexed", "to", "on_delete",
                  "restricted"}
 _OBJECT_KEYS = ("label", "plural_label", "description", "name_field", "track_history", "validation_rules", "package",
-                "rows")
+                "rows", "activities")
 
 
 def _field_props(f: FieldDef) -> dict:
@@ -85,7 +86,9 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
                 adds.append(AddField(nobj, f))
                 continue
             of = oobj.fields[mapping[fname]]
-            if of.stored != f.stored:          # stored <-> formula/rollup: the column goes or comes
+            if of.stored != f.stored or is_related_change(of, f):
+                # stored <-> formula/rollup: the column goes or comes; into or out of related_to:
+                # nothing converts (changes/related_ops.py)
                 drops.append(DropField(oobj, of))
                 adds.append(AddField(nobj, f))
                 continue
@@ -94,6 +97,8 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
             renamed = replace(of, name=fname, renamed_from=f.renamed_from)
             keys = _changed_keys(_field_props(renamed), _field_props(f))
             storage = [k for k in keys if k in _STORAGE_KEYS] if f.stored else []
+            if f.type == "related_to":   # its targets and on_delete are the record service's: no DDL
+                storage = [k for k in storage if k not in ("to", "on_delete", "indexed")]
             if f.stored and "values" in keys and f.type == of.type and f.options.get("restricted", True):
                 if set(of.picklist_values) - set(f.picklist_values):
                     storage.append("values")

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import (Date, DateTime, Numeric, Text, and_, case, cast, false, func, literal,
+from sqlalchemy import (Date, DateTime, Numeric, Text, and_, bindparam, case, cast, false, func, literal,
                         not_, null, or_, true, type_coerce)
 from sqlalchemy.sql.elements import BindParameter, ColumnClause, ColumnElement, Grouping, Null
 from sqlalchemy.sql.functions import FunctionElement
@@ -27,6 +27,9 @@ from .sql_dialects import Dialect
 from .sql_types import sql_type
 
 ColumnFor = Callable[[tuple], ColumnElement]
+
+
+NOW_PARAMETER = "tessera_now"   # NOW()'s value when a cached statement runs again
 
 
 def compile_sql(node: Node, column_for: ColumnFor, dialect: Dialect, now: datetime,
@@ -180,7 +183,8 @@ class _SqlCompiler:
         return literal(self.now.date(), Date())
 
     def _call_NOW(self, node):
-        return literal(self.now, DateTime(timezone=True))
+        # a named parameter: a statement built once (records/reads.py) is run with the current time
+        return bindparam(NOW_PARAMETER, self.now, type_=DateTime(timezone=True))
 
     def _call_CURRENT_USER(self, node):
         # typed as an id column is, so `owner == CURRENT_USER()` compares like with like (and can

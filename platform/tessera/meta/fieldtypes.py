@@ -34,6 +34,8 @@ TYPE_DEFAULTS: dict[str, dict] = {
     # one uploaded file (tessera/files): a reference to a `file` record, which the platform fills on
     # upload; clearing or deleting the record deletes the file unless something else still uses it
     "file": {"to": "file", "on_delete": "set_null"},
+    # a reference to a record of one of several objects (meta/related.py): object + id columns
+    "related_to": {"on_delete": "set_null"},
     "formula": {"scale": 2},
     "rollup": {},
     "autonumber": {"start": 1},
@@ -59,6 +61,7 @@ _EXPR_TYPE = {
     "lookup": "id",
     "master_detail": "id",
     "file": "id",
+    "related_to": "id",             # the record's id; `related_to.object` is its object's name (text)
     "geolocation": "geolocation",   # a point: DISTANCE, LATITUDE, LONGITUDE, ISBLANK take it
 }
 

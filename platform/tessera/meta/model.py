@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .currencies import OrgSettings
+from .related import OBJECT_PART
 from .fieldtypes import (COMPUTED_TYPES, RELATION_TYPES, SYSTEM_FIELD_EXPR_TYPES, TYPE_DEFAULTS, USER_LINKS,
                          expr_type_of)
 
@@ -118,6 +119,7 @@ class ObjectDef:
     multi_currency: bool = False      # records carry a currency_code (meta/currencies.py)
     conversion_date: str | None = None   # the date field whose day's rates convert its amounts
     attachments: bool = True          # records take attached files (tessera/files): off for platform objects
+    activities: bool = False          # tasks, events, calls and notes may relate to its records (a timeline)
     rows: Mapping[str, RowsDef] = dc_field(default_factory=dict)   # rows fields (not in `fields`)
     # on a child object: its master_detail fields through which a parent edits it as rows; the
     # object then has a `position` column (storage/tables.py). Set by link_rows.
@@ -150,6 +152,7 @@ class ObjectDef:
                    multi_currency=bool(doc.get("multi_currency", False)), rows=MappingProxyType(rows),
                    conversion_date=doc.get("conversion_date"),
                    attachments=bool(doc.get("attachments", True)),
+                   activities=bool(doc.get("activities", False)),
                    one_parent=tuple(parents) if len(parents) > 1 else ())
 
     @property
@@ -251,6 +254,8 @@ class Metadata:
             steps.append((current, name))
             if i < len(path) - 1:
                 f = current.fields.get(name)
+                if f is not None and f.type == "related_to" and i == len(path) - 2 and path[-1] == OBJECT_PART:
+                    return steps   # `related_to.object`: a part of the field itself (see path_expr_type)
                 target = f.target if f else ("user" if name in USER_LINKS else None)
                 current = self.objects.get(target) if target else None
         return steps
@@ -260,6 +265,8 @@ class Metadata:
         if not steps:
             return None
         last_obj, last_field = steps[-1]
+        if len(steps) < len(path):   # `related_to.object`: the referenced record's object name
+            return "text"
         return self.field_expr_type(last_obj, last_field)
 
     def master_of(self, obj: ObjectDef) -> FieldDef | None:

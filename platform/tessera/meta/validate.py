@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import keyword
 
+from . import related
 from ..expr import ExprError, compile_expression
 from ..expr.hierarchy import Hierarchy
 from .autonumbers import format_problem
@@ -135,6 +136,8 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
                     errors.append(MetaError(src, f"fields.{column}", f"'{column}' is a column of the geolocation "
                                             f"field '{f.name}' (stored as {f.name}__lat and {f.name}__lng): "
                                             "choose another name"))
+        if f.type == "related_to":
+            errors += _check_related(md, obj, f, at)
         if obj.name_field == f.name and f.type == "geolocation":
             errors.append(MetaError(src, "name_field", f"'{f.name}' is a geolocation: choose a text, number, date "
                                     "or autonumber field as the record's title"))
@@ -194,6 +197,24 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
     names = [r.name for r in obj.validation_rules]
     if len(set(names)) != len(names):
         errors.append(MetaError(src, "validation_rules", "rule names must be unique"))
+    return errors
+
+
+def _check_related(md, obj, f, at) -> list[MetaError]:
+    """A related_to field names objects that exist, and its object column's name is free."""
+    errors = []
+    to = f.options.get("to")
+    if to != related.ACTIVITIES:
+        for i, name in enumerate(to or ()):
+            if name not in md.objects:
+                errors.append(MetaError(obj.source, f"{at}.to.{i}", f"there is no object '{name}'"))
+    column = related.column_names(f.name)[0]
+    if column in obj.fields:
+        errors.append(MetaError(obj.source, f"fields.{column}", f"'{column}' is a column of the related_to field "
+                                f"'{f.name}' (stored as {column} and {f.name}): choose another name"))
+    if obj.name_field == f.name:
+        errors.append(MetaError(obj.source, "name_field", f"'{f.name}' is a related_to field: choose a text, number, "
+                                "date or autonumber field as the record's title"))
     return errors
 
 

@@ -19,6 +19,7 @@ from marshmallow import ValidationError as _MmError
 from marshmallow.validate import URL, Email
 
 from ..meta.durations import format_duration, parse_duration
+from ..meta.related import parse_related
 from ..meta.geolocations import DEFAULT_SCALE as DEFAULT_GEO_SCALE, parse_geolocation
 from ..meta.model import FieldDef
 
@@ -286,6 +287,12 @@ def _lookup(field: FieldDef):
     return lambda value, from_text=False: parse_id(value)
 
 
+def _related(field: FieldDef):
+    """{"object": …, "id": …} or "object:id": a RelatedRef; whether the object is one the field
+    takes, and the record one the actor may see, is the write's check (records/related.py)."""
+    return lambda value, from_text=False: parse_related(value)
+
+
 def _json(field: FieldDef):
     import json
 
@@ -311,6 +318,7 @@ _FACTORIES = {
     "geolocation": _geolocation,
     "boolean": _boolean, "date": _date, "datetime": _datetime, "time": _time,
     "lookup": _lookup, "master_detail": _lookup, "file": _lookup, "json": _json,
+    "related_to": _related,
 }
 
 

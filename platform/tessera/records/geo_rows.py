@@ -5,28 +5,28 @@ The record service keeps a record's values by field name throughout (coercion, r
 history); only the statements that touch the table split a point into its columns (UPDATE) or
 fold the columns back into a point (the row a write starts from). The INSERT writer splits on its
 own (records/writer.py).
-"""
 from __future__ import annotations
 
-from ..meta.geolocations import GeoPoint, column_names
+The same goes for related_to fields (meta/related.py): a RelatedRef(object, id) in the service,
+the `<field>__object` and `<field>` columns in the table. `pair_fields` (CompiledObject.pair_fields)
+are (field name, its two columns, the value type made from them).
+"""
 
 
-def split(geo_fields, values) -> dict:
-    """`values` with each geolocation field replaced by its two columns (None: both NULL)."""
+def split(pair_fields, values) -> dict:
+    """`values` with each two-column field replaced by its two columns (None: both NULL)."""
     out = dict(values)
-    for name in geo_fields:
+    for name, columns, _make in pair_fields:
         if name in out:
-            point = out.pop(name)
-            lat, lng = column_names(name)
-            out[lat], out[lng] = (None, None) if point is None else point
+            value = out.pop(name)
+            out[columns[0]], out[columns[1]] = (None, None) if value is None else value
     return out
 
 
-def fold(geo_fields, row) -> dict:
-    """A table row (a mapping of columns) with each geolocation's columns folded into one GeoPoint."""
+def fold(pair_fields, row) -> dict:
+    """A table row (a mapping of columns) with each two-column field's columns folded into one value."""
     out = dict(row)
-    for name in geo_fields:
-        lat, lng = column_names(name)
-        a, b = out.pop(lat, None), out.pop(lng, None)
-        out[name] = None if a is None or b is None else GeoPoint(a, b)
+    for name, (first, second), make in pair_fields:
+        a, b = out.pop(first, None), out.pop(second, None)
+        out[name] = None if a is None or b is None else make(a, b)
     return out

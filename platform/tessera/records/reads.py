@@ -9,13 +9,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import bindparam, case, func, literal, select
 
 from ..expr import ExprError, compile_expression
+from ..expr.to_sql import NOW_PARAMETER
 from ..meta.validate import resolver
 from ..security.actor import SYSTEM, Actor
 from ..storage.engine import retry_on_stale_statements
-from . import cursor as cursors, history, keyset
+from . import cursor as cursors, history, keyset, related
 from .coerce import NUL, parse_id
 from .errors import BadQuery, NotFound
 from .select import SelectBuilder
@@ -54,6 +55,22 @@ def parse_paths(text_or_list, what: str) -> list[tuple[str, ...]]:
         paths.append(item)
     return paths
 
+
+
+def kept_statement(rt, key: tuple, access, build):
+    """What `build()` makes of a statement with formulas or roll-ups, kept per Runtime: building
+    one costs more than running it. `key` ends with the day: TODAY() and relative dates are that
+    day's values, NOW() is a parameter (expr/to_sql.py NOW_PARAMETER). `build()` returns (built,
+    joined); a statement that joins other tables carries their visibility for this actor, so it is
+    kept for the actor's principals only (whether it joins depends on the paths alone)."""
+    built = rt.statement(key)
+    if built is None:
+        principals = (access.actor.user_id, access.actor.role, access.actor.groups, access.rights)
+        built = rt.statement(key + (principals,))
+        if built is None:
+            built, joined = build()
+            rt.keep_statement(key + (principals,) if joined else key, built)
+    return built
 
 
 class RecordReads:
@@ -111,7 +128,16 @@ class RecordReads:
         return b.condition(compiled)
 
     def _columns(self, b: SelectBuilder, paths, what):
-        return [b.column(tuple(p.split("."))) for p in paths]
+        return [related.output_column(b, path) if b.field_type(path) == "related_to" else b.column(path)
+                for path in (tuple(p.split(".")) for p in paths)]
+
+    @staticmethod
+    def _add_related_names(conn, rt, access, types, records, paths):
+        """related_to values get the name of the record they point to (records/related.py);
+        `types`: the paths' field types."""
+        wanted = [p for p, t in zip(paths, types) if t == "related_to"]
+        if wanted:
+            related.add_names(conn, rt, access, records, wanted)
 
     # -- reads --------------------------------------------------------------------------------
     def with_children(self, actor: Actor, object_name: str, record_ids) -> set[str]:
@@ -167,7 +193,12 @@ class RecordReads:
         now = _now()
         with self._read() as conn:
             b = self._builder(rt, object_name, conn, now, access)
-            out_cols = self._columns(b, paths, "fields")
+            # formulas and roll-ups in the output are computed for the page's rows only (a page of
+            # ids first, then its fields): otherwise a sort without an index computes them for
+            # every matching row (a roll-up subquery per row) before the LIMIT
+            late = any(b.computed(tuple(p.split("."))) for p in paths)
+            out_b = self._builder(rt, object_name, conn, now, access) if late else b
+            out_cols = self._columns(out_b, paths, "fields")
             where = []
             visible = access.visible(object_name, b.base, conn.dialect.name)
             if visible is not None:
@@ -188,21 +219,31 @@ class RecordReads:
                     raise BadQuery("invalid cursor (it must come from next_cursor of the same query)")
             labeled = [c.label(f"c{i}") for i, c in enumerate(out_cols)]
             sort_labeled = [c.label(f"s{i}") for i, c in enumerate(sort_cols)]
-            editable = self._editable_column(access, object_name, b.base, conn.dialect.name) if with_access else None
+            editable = self._editable_column(access, object_name, out_b.base, conn.dialect.name) if with_access else None
             access_cols = [editable.label("k_edit")] if editable is not None else []
-            stmt = (select(*labeled, *sort_labeled, *access_cols, b.base.c.id.label("k_id")).select_from(b.from_clause)
-                    .where(*where))
+            page_cols = sort_labeled if late else [*labeled, *sort_labeled, *access_cols]
+            stmt = select(*page_cols, b.base.c.id.label("k_id")).select_from(b.from_clause).where(*where)
             # ORDER BY, LIMIT and the cursor, shaped so an index can serve them (records/keyset.py)
             rows = keyset.fetch(conn, stmt, where, sort_cols, directions, nullable, b.base.c.id, values, limit + 1)
-            types = [b.field_type(tuple(p.split("."))) for p in paths]
+            if late and rows:
+                fields_of = {row.k_id: row for row in conn.execute(
+                    select(*labeled, *access_cols, out_b.base.c.id.label("k_id")).select_from(out_b.from_clause)
+                    .where(out_b.base.c.id.in_([row.k_id for row in rows])))}
+                # the page in keyset order, shaped as one statement's rows: fields, sort keys, access, id
+                # (a row deleted since the page was read is left out)
+                rows = [(*fields_of[r.k_id][:len(labeled)], *r[:-1], *fields_of[r.k_id][len(labeled):-1], r.k_id)
+                        for r in rows if r.k_id in fields_of]
+            types = [out_b.field_type(tuple(p.split("."))) for p in paths]
             total = None
             if count:
                 if values:
                     where.append(keyset.after(sort_cols, directions, values[:-1], b.base.c.id, values[-1]))
                 total = conn.execute(select(func.count()).select_from(b.from_clause).where(*where)).scalar_one()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))} for row in rows]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))} for row in rows]
+            if "related_to" in types:
+                self._add_related_names(conn, rt, access, types, records, paths)
         if with_access:
             at = len(paths) + len(sort_cols)
             for record, row in zip(records, rows):
@@ -271,8 +312,11 @@ class RecordReads:
             if visible is not None:
                 stmt = stmt.where(visible)
             types = [b.field_type(tuple(p.split("."))) for p in paths]
-            return [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))}
-                    for row in conn.execute(stmt)]
+            records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))}
+                       for row in conn.execute(stmt)]
+            if "related_to" in types:
+                self._add_related_names(conn, rt, access, types, records, paths)
+            return records
 
     @retry_on_stale_statements
     def history(self, actor: Actor, object_name: str, record_id, *, limit: int = 50,
@@ -338,21 +382,33 @@ class RecordReads:
                 return None
             record = {p: to_api(row[i], cobj.plain_types[p]) for i, p in enumerate(paths)}
             return self._with_extras(record, row, len(paths), access, cobj, with_access, editable is not None)
-        b = self._builder(rt, cobj.name, conn, _now(), access)
-        cols = self._columns(b, paths, "fields")
-        editable = self._editable_column(access, cobj.name, b.base, conn.dialect.name) if with_access else None
-        stmt = select(*[c.label(f"c{i}") for i, c in enumerate(cols)], b.base.c.row_version,
-                      *([editable] if editable is not None else [])) \
-            .select_from(b.from_clause).where(b.base.c.id == rid)
+        now = _now()
+        stmt, types, base = self._computed_select(rt, cobj, tuple(paths), conn, now, access)
+        editable = self._editable_column(access, cobj.name, base, conn.dialect.name) if with_access else None
+        if editable is not None:
+            stmt = stmt.add_columns(editable)
         if check_visible:
-            visible = access.visible(cobj.name, b.base, conn.dialect.name)
+            visible = access.visible(cobj.name, base, conn.dialect.name)
             if visible is not None:
                 stmt = stmt.where(visible)
-        row = conn.execute(stmt).first()
+        row = conn.execute(stmt, {"_rid": rid, NOW_PARAMETER: now}).first()
         if row is None:
             return None
-        record = {p: to_api(row[i], b.field_type(tuple(p.split(".")))) for i, p in enumerate(paths)}
+        record = {p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))}
+        if "related_to" in types:
+            self._add_related_names(conn, rt, access, types, [record], paths)
         return self._with_extras(record, row, len(paths), access, cobj, with_access, editable is not None)
+
+    def _computed_select(self, rt, cobj, paths: tuple, conn, now, access):
+        """(SELECT <paths>, row_version ... WHERE id = :_rid, the paths' types, the base alias) for
+        paths with formulas or roll-ups, built once a day (see kept_statement)."""
+        def build():
+            b = self._builder(rt, cobj.name, conn, now, access)
+            cols = self._columns(b, paths, "fields")
+            stmt = select(*[c.label(f"c{i}") for i, c in enumerate(cols)], b.base.c.row_version) \
+                .select_from(b.from_clause).where(b.base.c.id == bindparam("_rid"))
+            return (stmt, [b.field_type(tuple(p.split("."))) for p in paths], b.base), b.from_clause is not b.base
+        return kept_statement(rt, ("computed", cobj.name, paths, now.date()), access, build)
 
     def _with_extras(self, record, row, n, access, cobj, with_access, has_editable_column):
         """Add `_row_version` (the column after the n field columns) and, when asked, `_access`

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, func, select, update
 
+from ..expr.to_sql import NOW_PARAMETER
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..meta.model import ObjectDef, RowsDef
 from ..storage.tables import POSITION
@@ -158,22 +159,32 @@ class RecordRows:
         for rd in cobj.obj.rows.values():
             if rd.relationship is None or not access.can(rd.object, "read"):
                 continue
-            paths = [p for p in self._default_paths(access, rt.objects[rd.object])   # the row's own fields
-                     if p not in SYSTEM_FIELDS and p != rd.relationship]
-            b = self._builder(rt, rd.object, conn, _now(), access)
-            cols = self._columns(b, paths, "fields")
-            base = b.base
-            stmt = (select(base.c.id, base.c[POSITION], *[c.label(f"c{i}") for i, c in enumerate(cols)])
-                    .select_from(b.from_clause).where(base.c[rd.relationship] == parent_id)
-                    .order_by(base.c[POSITION], base.c.created_at, base.c.id).limit(MAX_ROWS + 1))
+            paths = tuple(p for p in self._default_paths(access, rt.objects[rd.object])   # the row's own fields
+                          if p not in SYSTEM_FIELDS and p != rd.relationship)
+            now = _now()
+            stmt, types, base = self._rows_select(rt, rd, paths, conn, now, access)
             visible = access.visible(rd.object, base, conn.dialect.name)
             if visible is not None:
                 stmt = stmt.where(visible)
-            types = [b.field_type(tuple(p.split("."))) for p in paths]
             out[rd.name] = [{"id": to_api(row[0], "id"), POSITION: row[1],
                              **{p: to_api(row[2 + i], t) for i, (p, t) in enumerate(zip(paths, types))}}
-                            for row in conn.execute(stmt)]
+                            for row in conn.execute(stmt, {"_parent": parent_id, NOW_PARAMETER: now})]
         return out
+
+    def _rows_select(self, rt, rd, paths: tuple, conn, now, access):
+        """(SELECT a parent's rows ... WHERE <link> = :_parent, the paths' types, the base alias),
+        built once a day (see reads.kept_statement)."""
+        from .reads import kept_statement
+
+        def build():
+            b = self._builder(rt, rd.object, conn, now, access)
+            cols = self._columns(b, list(paths), "fields")
+            base = b.base
+            stmt = (select(base.c.id, base.c[POSITION], *[c.label(f"c{i}") for i, c in enumerate(cols)])
+                    .select_from(b.from_clause).where(base.c[rd.relationship] == bindparam("_parent"))
+                    .order_by(base.c[POSITION], base.c.created_at, base.c.id).limit(MAX_ROWS + 1))
+            return (stmt, [b.field_type(tuple(p.split("."))) for p in paths], base), b.from_clause is not base
+        return kept_statement(rt, ("rows", rd.object, rd.relationship, paths, now.date()), access, build)
 
     def _replace_rows(self, conn, rt, actor, cobj, parent_id, rows_in: dict, from_text: bool) -> dict:
         """Replace each rows field's set (see the module docstring); returns per-row errors by path.

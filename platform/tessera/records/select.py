@@ -12,6 +12,7 @@ from sqlalchemy.sql import ColumnElement
 from ..currency import conversion
 from ..meta.currencies import CURRENCY_FIELD
 from ..meta.fieldtypes import SYSTEM_FIELDS, USER_LINKS, value_type
+from ..meta import related
 from ..meta.geolocations import column_names
 from .errors import BadQuery
 
@@ -76,8 +77,19 @@ class SelectBuilder:
         self._joins[prefix] = (alias, target_cobj)
         return self._joins[prefix]
 
+    def _related_object(self, path):
+        """`related_to.object`: the object column of a related_to field (meta/related.py), else None."""
+        if len(path) < 2 or path[-1] != related.OBJECT_PART:
+            return None
+        alias, cobj = self._join(path[:-2])
+        f = cobj.obj.fields.get(path[-2])
+        return alias.c[related.column_names(f.name)[0]] if f is not None and f.type == "related_to" else None
+
     def column(self, path) -> ColumnElement:
         path = tuple(path)
+        part = self._related_object(path)
+        if part is not None:
+            return part
         alias, cobj = self._join(path[:-1])
         name = path[-1]
         if name in SYSTEM_FIELDS:
@@ -140,11 +152,22 @@ class SelectBuilder:
         amount = conversion.convert(value, child.base.c[CURRENCY_FIELD], to_code, day, settings.corporate_currency)
         return conversion.complete_or_null(value, amount, aggregate)
 
+    def computed(self, path) -> bool:
+        """True when the field at the end of a path is a formula or a roll-up (computed in the SELECT)."""
+        path = tuple(path)
+        if path[-1] in SYSTEM_FIELDS:
+            return False
+        steps = self.runtime.metadata.resolve_path(self.cobj.obj, path)   # no JOIN added: metadata only
+        f = steps[-1][0].fields.get(steps[-1][1]) if steps else None
+        return f is not None and not f.stored
+
     def field_type(self, path) -> str | None:
         """The declared field type at the end of a path (for serialization)."""
         path = tuple(path)
         if path[-1] in SYSTEM_FIELDS:
             return "system"
+        if self._related_object(path) is not None:
+            return "text"
         _alias, cobj = self._join(path[:-1])
         f = cobj.obj.fields.get(path[-1])
         if f is None:

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
 from ..meta.geolocations import GeoPoint, to_api as geo_to_api
+from ..meta.related import RelatedRef, to_api as related_to_api
 
 
 def to_api(value, field_type: str | None = None):
@@ -13,6 +14,8 @@ def to_api(value, field_type: str | None = None):
         return None
     if isinstance(value, uuid.UUID):
         return str(value)
+    if field_type == "related_to" or isinstance(value, RelatedRef):   # a query reads "object:id" text
+        return related_to_api(value)
     if field_type == "geolocation" or isinstance(value, GeoPoint):   # a query reads "lat,lng" text
         return geo_to_api(value)
     if isinstance(value, Decimal):

@@ -47,7 +47,7 @@ from ..meta.currencies import CURRENCY_FIELD
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..security.actor import Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
-from . import bulk, copies, geo_rows, hierarchy, history, natural_keys, permission_audit, user_rights
+from . import bulk, copies, geo_rows, related, hierarchy, history, natural_keys, permission_audit, user_rights
 from . import rows as child_rows
 from .hooks import WriteContext
 from .coerce import coercer_for, parse_id
@@ -436,7 +436,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 changes[child_rows.POSITION] = child_rows.next_position(conn, cobj.table, *moved)
             changes.update(updated_at=now, updated_by=actor.user_id, row_version=current["row_version"] + 1)
             try:
-                result = conn.execute(cobj.row_update, {**geo_rows.split(cobj.geo_fields, changes), "_rid": rid,
+                result = conn.execute(cobj.row_update, {**geo_rows.split(cobj.pair_fields, changes), "_rid": rid,
                                                         "_rv": current["row_version"]})
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
@@ -490,6 +490,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     raise Conflict(f"{object_name} '{record_id}' cannot be deleted: {child_name} records refer to it "
                                    f"through '{field}'", details={"referenced_by": f"{child_name}.{field}"})
             history.delete_for_records(conn, rt, cobj, [rid])
+            related.on_delete(conn, rt, cobj, [rid])   # no foreign key does it for a related_to
             finishing = [hook.before_delete(conn, rt, cobj, [rid]) for hook in self.cleanup_hooks]
             try:
                 conn.execute(table.delete().where(table.c.id == rid))
@@ -526,8 +527,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         current = conn.execute(stmt, {"_rid": rid}).mappings().first()
         if current is None:
             raise NotFound(f"{cobj.name} '{record_id}' was not found")
-        if cobj.geo_fields:
-            current = geo_rows.fold(cobj.geo_fields, current)
+        if cobj.pair_fields:
+            current = geo_rows.fold(cobj.pair_fields, current)
         editable = access.editable(cobj.name, table, conn.dialect.name)
         if editable is not None and conn.execute(select(table.c.id).where(table.c.id == rid, editable)).first() is None:
             raise Forbidden(f"you have read-only access to {cobj.name} '{record_id}'")
@@ -680,7 +681,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         row = conn.execute(cobj.current_select, {"_rid": self._parse_record_id(record_id)}).mappings().first()
-        return geo_rows.fold(cobj.geo_fields, row) if row is not None else None
+        return geo_rows.fold(cobj.pair_fields, row) if row is not None else None
 
     def _automated(self, rt, cobj, event, timing) -> bool:
         return self.hooks is not None and self.hooks.wants(rt, cobj.name, event, timing)

@@ -12,7 +12,7 @@ from ..meta.currencies import CURRENCY_FIELD
 from ..meta.fieldtypes import accepts
 from ..security.actor import Actor
 from ..storage.platform_tables import autonumbers
-from . import transitions
+from . import related, transitions
 from .errors import Conflict, ForeignKeyConflict, NotFound, RecordError
 from .reads import _now
 
@@ -35,6 +35,8 @@ class WriteChecks:
         is to check, leave it to the column's foreign key, which refuses a missing record at the
         INSERT (create() then names the field) — one query less per write; not for lookups the
         write reads through (lookups_read_on_write), whose targets must exist before."""
+        if cobj.pair_fields:
+            related.check(conn, rt, cobj, values, errors, access)
         for name, value in values.items():
             target = cobj.relations.get(name) or ("user" if name == "owner" else None)
             if value is None or target is None or name in errors or target not in rt.objects:
@@ -81,6 +83,8 @@ class WriteChecks:
     def _check_lookups_bulk(self, conn, rt, cobj, batch, access=None) -> None:
         """Every lookup value of the rows that passed so far names a record that exists (and that
         the actor may see): one query per 500 distinct ids."""
+        if cobj.pair_fields:
+            related.check_bulk(conn, rt, cobj, batch, access)
         links = dict(cobj.relations, owner="user")
         failed = set(batch.errors)   # as a single create: a row's every missing target is named
         for name, target in links.items():

@@ -15,8 +15,6 @@ from operator import attrgetter
 
 from sqlalchemy import insert
 
-from ..meta.geolocations import column_names
-
 _UNSET = object()
 
 
@@ -70,8 +68,9 @@ def _part(index: int):
 class InsertWriter:
     """`columns`: the names written (default: every column; one left out gets its server-side
     default, e.g. an identity id); `returning`: a column the INSERT returns (PostgreSQL's new id);
-    `geo_fields`: geolocation fields, whose two columns are filled from each field's points."""
-    def __init__(self, table, dialect, geo_fields=(), *, columns: list[str] | None = None, returning=None):
+    `pair_fields`: (field, its two columns, _) of geolocation and related_to fields, whose two
+    columns are filled from each field's values (records/geo_rows.py)."""
+    def __init__(self, table, dialect, pair_fields=(), *, columns: list[str] | None = None, returning=None):
         columns = list(table.c) if columns is None else [table.c[name] for name in columns]
         names = [c.name for c in columns]
         stmt = insert(table) if returning is None else insert(table).returning(returning)
@@ -88,7 +87,8 @@ class InsertWriter:
         self.names = order
         self.processors = [by_name[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order]
         # a geolocation column -> (its field, a function taking the field's points to the column's values)
-        self.geo = {column: (field, _part(i)) for field in geo_fields for i, column in enumerate(column_names(field))}
+        self.geo = {column: (field, _part(i)) for field, columns, _make in pair_fields
+                    for i, column in enumerate(columns)}
 
     def _values(self, name, get):
         """A column's values; `get(key)` gives the list for a column or field name (or None)."""

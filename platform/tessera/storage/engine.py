@@ -18,12 +18,13 @@ import functools
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 DEFAULT_URL = "sqlite:///tessera.db"
 _WRITE = "tessera_write"   # execution option: this connection's transaction will write
@@ -50,9 +51,35 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
     _configure_postgresql(engine)
+    _ping_idle_connections(engine)
     return engine
+
+
+IDLE_BEFORE_PING_S = 10.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """pool_pre_ping's liveness check, for connections that sat idle only. pool_pre_ping costs a
+    round trip on every checkout, i.e. every request; a connection used a moment ago is alive
+    (and one broken since fails its statement, as it would after a ping). One idle for a while may
+    have been cut by a server restart or a firewall: it is pinged, and when dead the pool replaces
+    it (a DisconnectionError from a checkout listener makes the pool retry with a new connection)."""
+    @event.listens_for(engine, "checkin")
+    def _note_checkin(_dbapi_connection, record):
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy):
+        if time.monotonic() - record.info.get("checked_in_at", 0.0) < IDLE_BEFORE_PING_S:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")   # the ping itself, as SQLAlchemy's do_ping sends it
+            dbapi_connection.rollback()      # psycopg opened a transaction for it: leave the connection idle
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"an idle connection failed its ping: {exc}") from exc
 
 
 def _configure_postgresql(engine: Engine) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.sql.elements import conv
 from sqlalchemy.types import TypeEngine
 
 from ..meta.geolocations import DEFAULT_SCALE, LIMITS, column_names
+from ..meta import related
 from ..meta.model import FieldDef, Metadata, ObjectDef
 from .naming import NAMING_CONVENTION
 
@@ -57,9 +58,21 @@ def geo_check(table_name: str, field: FieldDef, columns=None) -> CheckConstraint
     return CheckConstraint(or_(and_(lat.is_(None), lng.is_(None)), both), name=f"{field.name}_geo")
 
 
+def related_columns(field: FieldDef) -> list[Column]:
+    """A related_to field's two columns: the object's name and the record's id. No foreign key
+    (the id may be any of several tables'): the record service checks the reference and clears
+    or cascades on the parent's delete (records/related.py)."""
+    object_column, id_column = related.column_names(field.name)
+    return [Column(object_column, String(80), nullable=True), Column(id_column, Uuid(), nullable=True)]
+
+
 def field_columns(obj: ObjectDef, field: FieldDef) -> list[Column]:
-    """The columns of a stored field: one, or a geolocation's two."""
-    return geo_columns(field) if field.type == "geolocation" else [field_column(obj, field)]
+    """The columns of a stored field: one, or a geolocation's or a related_to's two."""
+    if field.type == "geolocation":
+        return geo_columns(field)
+    if field.type == "related_to":
+        return related_columns(field)
+    return [field_column(obj, field)]
 
 
 def field_column(obj: ObjectDef, field: FieldDef) -> Column:
@@ -89,6 +102,8 @@ def field_indexes(table_name: str, field: FieldDef) -> list:
     Uniqueness is a unique *index* named `uq_<table>_<field>`, not a table constraint: both
     databases enforce it the same way, and it can be added or dropped with CREATE/DROP INDEX —
     SQLite cannot ALTER constraints, so a constraint would force a table rewrite."""
+    if field.type == "related_to":   # id first: serves `related_to == id` alone and with the object
+        return [Index(f"ix_{table_name}_{field.name}", *reversed(related.column_names(field.name)))]
     if field.unique:
         return [Index(f"uq_{table_name}_{field.name}", field.name, unique=True)]
     if field.indexed:

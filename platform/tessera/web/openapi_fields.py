@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from ..meta.durations import MAX_SECONDS
 from ..meta.fieldtypes import value_type
+from ..meta import related
 from ..meta.geolocations import LIMITS as GEO_LIMITS, TEXT_PATTERN as GEO_TEXT_PATTERN
 from ..records.coerce import BIGINT_MAX, JSON_MAX_DEPTH
 
@@ -76,6 +77,25 @@ def _geolocation_schema(for_input: bool) -> dict:
                               "description": 'the text "latitude, longitude", e.g. "48.8566, 2.3522"'}]}
 
 
+def _related_schema(f, md, for_input: bool) -> dict:
+    """{"object", "id"} (and the record's name on output, when the reader may see it); input also
+    takes the text "object:id" (meta/related.py)."""
+    objects = list(related.targets(md, f)) if md is not None else []
+    ref = {"type": "object",
+           "description": "a record of one of the objects this field takes" + (f" ({', '.join(objects)})" if objects else ""),
+           "properties": {"object": {"type": "string", **({"enum": objects} if objects else {})},
+                          "id": {"type": "string", "format": "uuid"}},
+           "required": ["object", "id"]}
+    if not for_input:
+        ref["properties"]["name"] = {"type": ["string", "null"],
+                                     "description": "the record's name (left out when you may not see the record)"}
+        return ref
+    ref["additionalProperties"] = False
+    return {"oneOf": [ref, {"type": "string", "pattern": "^[a-z][a-z0-9_]*:[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?"
+                                                         "[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
+                            "description": 'the text "object:id", e.g. "account:0190…"'}]}
+
+
 def _base(f, md, *, for_input: bool) -> dict:
     t = value_type(md, f) if md is not None else f.type
     if t in ("integer",):
@@ -85,6 +105,8 @@ def _base(f, md, *, for_input: bool) -> dict:
         schema = ({"oneOf": [seconds, {"type": "string", "minLength": 1, "maxLength": 100,
                                        "description": "a duration such as 1h 30m, 45m or 2d 4h"}]}
                   if for_input else seconds)
+    elif t == "related_to":    # two columns: the object and the id (meta/related.py)
+        schema = _related_schema(f, md, for_input)
     elif t == "geolocation":   # two columns; input also takes "lat, lng" text (meta/geolocations.py)
         schema = _geolocation_schema(for_input)
     elif t in _NUMERIC:

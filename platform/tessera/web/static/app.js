@@ -67,6 +67,38 @@
         formatSearching: function () { return 'Searching…'; }
       });
     });
+    initRelated(root);
+  }
+
+  // -- related_to: an object picker beside a lookup of that object's records; the hidden input
+  //    sends "object:id" (meta/related.py)
+  function initRelated(root) {
+    if (!$.fn.select2) { return; }
+    $(root).find('.related-picker').each(function () {
+      var $p = $(this), $obj = $p.find('select.related-object'), $hidden = $p.find('input.related-value');
+      var $i = $p.find('input.js-related-lookup'), urls = $p.data('urls') || {};
+      if ($i.data('select2')) { return; }
+      $i.select2({
+        width: '100%', placeholder: $i.attr('data-placeholder') || 'Search…',
+        allowClear: $i.attr('data-allow-clear') === 'true', minimumInputLength: 0,
+        ajax: {
+          url: function () { return urls[$obj.val()]; }, dataType: 'json', quietMillis: 200,
+          data: function (term) { return { q: term }; },
+          results: function (data) { return { results: (data && data.results) || [], more: false }; }
+        },
+        initSelection: function (el, callback) {
+          var id = $(el).val();
+          if (id) { callback({ id: id, text: $(el).attr('data-text') || id }); }
+        },
+        formatNoMatches: function () { return 'No matches'; },
+        formatSearching: function () { return 'Searching…'; }
+      });
+      $i.on('change', function () {
+        var id = $i.val();
+        $hidden.val(id ? $obj.val() + ':' + id : '').trigger('change');
+      });
+      $obj.on('change', function () { $i.select2('val', ''); $hidden.val('').trigger('change'); });
+    });
   }
 
   $(function () { initWidgets(document); });

@@ -163,6 +163,16 @@ def render_value(field, value, *, app_name: str, link_object: str | None = None,
     if t == "file":   # its name, linked to the download (ui/views_files.py)
         from .views_files import render_file
         return render_file(value, lookup_text or None)
+    if t == "related_to":   # {"object", "id", "name"}: the name (when visible) linked to the record
+        if not isinstance(value, dict):
+            return EMPTY
+        from .meta import object_label
+        label = object_label(value.get("object"))
+        if not value.get("name"):
+            return Markup('<span class="text-muted" title="{}">{} · record not visible</span>').format(
+                "You can't see this record", label)
+        return Markup('<a href="{}" class="lookup-link related-link">{}</a> <span class="badge badge-light">{}</span>').format(
+            record_url(app_name, value["object"], value["id"]), value["name"], label)
     if t in ("lookup", "master_detail"):
         if value in (None, ""):
             return EMPTY
@@ -282,6 +292,8 @@ def plain_text(field, value, currency: str | None = None) -> str:
         return format_duration(value)
     if t == "geolocation":
         return _geo_text(field, value)
+    if t == "related_to":
+        return (value.get("name") or "") if isinstance(value, dict) else ""
     if t == "percent":
         return format_number(value, field.options.get("scale", 2), trim=True) + "%"
     if t == "date":

@@ -91,6 +91,8 @@ def to_form_value(f: FieldDef, value):
         return str(value)[:8]
     if t == "duration":
         return format_duration(value)
+    if t == "related_to":    # "object:id" (the picker's hidden input; meta/related.py)
+        return f"{value['object']}:{value['id']}" if isinstance(value, dict) else str(value)
     if t == "geolocation":   # two inputs (templates/app/_form.html)
         try:
             text = format_geolocation(value, int(f.options.get("scale", 6)), sep=",")
@@ -383,6 +385,15 @@ def widget(obj: ObjectDef, name: str, *, mode: str, value, errors=None, record=N
         w.file = file_widget_info(value)
         if opts.get("accept"):
             w.attrs["accept"] = ",".join(opts["accept"])
+    elif t == "related_to":   # an object picker and a lookup of that object's records (app.js)
+        from .meta import related_targets
+        w.kind = "related"
+        w.options = related_targets(f)
+        current = (record or {}).get(name) if isinstance((record or {}).get(name), dict) else None
+        chosen = str(value).partition(":")[0] if value else (w.options[0][0] if w.options else "")
+        w.attrs["object"] = chosen
+        w.attrs["urls"] = {n: url_for("ui.lookup_search", object_name=n) for n, _l in w.options}
+        w.lookup_text = lookup_text or ((current or {}).get("name") or "")
     elif t in RELATION_TYPES or name == "owner":
         target = f.options.get("to")
         w.kind = "lookup"

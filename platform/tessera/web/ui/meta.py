@@ -101,6 +101,19 @@ def require_object(name: str, action: str = "read") -> ObjectDef:
 
 
 # -- fields ----------------------------------------------------------------------------------------
+def object_label(name) -> str:
+    """An object's label (its name when the object is gone)."""
+    obj = rt().metadata.objects.get(name) if isinstance(name, str) else None
+    return obj.label if obj is not None else str(name or "")
+
+
+def related_targets(f: FieldDef) -> list[tuple[str, str]]:
+    """(name, label) of the objects a related_to field takes that the user may read (its picker)."""
+    from ...meta.related import targets
+    md = rt().metadata
+    return [(n, md.objects[n].label) for n in targets(md, f) if access().can(n, "read")]
+
+
 def field_def(obj: ObjectDef, name: str) -> FieldDef | None:
     return obj.fields.get(name) or SYSTEM_DEFS.get(name)
 

@@ -44,7 +44,9 @@ def app_home(app_name):
                       "can_create": access().can(obj.name, "create")})
     recent = _recent(app)
     from .views_reports import dashboard_for, drill_url, figure
+    from .views_activities import my_tasks
     return render_template("app/app_home.html", app=app, tiles=tiles, recent=recent, dashboard=dashboard_for(app),
+                           my_tasks=my_tasks(app.name),
                            figure=figure, drill_url=drill_url, **nav_context(app))
 
 

@@ -19,6 +19,7 @@ from .history import history_list
 from .meta import (color_for, column, columns, display_def, field_def, layout_for, list_views_for, name_field,
                    object_icon, query_fields, readable_name_field, record_title, require_app, require_object)
 from .views_approvals import record_approvals
+from .views_activities import timeline_card
 from .views_files import attachment_card, create_file_from_form, take_uploads
 from .views_nav import nav_context
 
@@ -101,6 +102,7 @@ def record_page(app_name, object_name, record_id):
     related = _related(app_name, obj, record, layout["related_lists"])
     history = history_list(app_name, obj, record)
     attachments = attachment_card(app_name, obj, record, can_edit)
+    timeline = timeline_card(app_name, obj, record, can_edit)
     from .views_automation import record_automation
     automation = record_automation(obj, record["id"], can_edit)
     here = request.full_path.rstrip("?")
@@ -110,7 +112,7 @@ def record_page(app_name, object_name, record_id):
         can_edit=can_edit, can_create=access().can(obj.name, "create"),
         can_delete=can_delete_record(record) and not locked, locked=locked,
         read_only=not can_edit and not locked and access().can(obj.name, "edit"),
-        history=history, automation=automation, approval=approval, attachments=attachments, icon=object_icon(obj.name), color=color_for(obj.name),
+        history=history, automation=automation, approval=approval, attachments=attachments, timeline=timeline, icon=object_icon(obj.name), color=color_for(obj.name),
         list_url=url_for("ui.list_view", app_name=app_name, object_name=obj.name),
         **nav_context(app, obj.name))
 
