@@ -11,6 +11,7 @@ Each group carries `filter`: the expression selecting its records (drill-down to
 """
 from __future__ import annotations
 
+from ..currency.columns import currency_path
 from ..meta.reports import ReportDefinition
 from ..security.actor import Actor
 from .charts import chart_data
@@ -34,7 +35,9 @@ def run_report(records, actor: Actor, definition: ReportDefinition, *, extra_fil
            "format": definition.format, "filter": where,
            "groupings": [_grouping_json(g) for g in definition.groupings],
            "column_groupings": [_grouping_json(g) for g in definition.column_groupings],
-           "summaries": [{"name": s.name, "label": s.label, "format": s.format} for s in definition.summaries]}
+           "summaries": [{"name": s.name, "label": s.label, "format": s.format} for s in definition.summaries],
+           # with several currencies, exports name the one converted amounts are in
+           "corporate_currency": _corporate_if_several(records)}
     if definition.format == "tabular":
         out.update(_tabular(records, actor, definition, where, limit))
         out["chart"] = chart_data(definition, out)
@@ -71,6 +74,11 @@ def run_report(records, actor: Actor, definition: ReportDefinition, *, extra_fil
                         for g in results[0].groups]
     out["chart"] = chart_data(definition, out)
     return out
+
+
+def _corporate_if_several(records) -> str | None:
+    settings = records.runtime().metadata.org_settings
+    return settings.corporate_currency if len(settings.codes) > 1 else None
 
 
 def _grouping_json(g) -> dict:
@@ -125,13 +133,29 @@ def _nest(levels: list, names: list[str]) -> list[dict]:
     return top
 
 
+def _currency_paths(records, actor, definition: ReportDefinition) -> dict[str, str]:
+    """{amount column: the path of its record's currency code} for the amounts of multi-currency
+    objects whose currency the viewer may read (exports write the code beside them)."""
+    rt = records.runtime()
+    md, access = rt.metadata, rt.security.access_for(actor)
+    obj = md.objects[definition.object]
+    found = {}
+    for column in definition.columns:
+        code = currency_path(md, obj, column)
+        if code is not None and access.readable_path(obj.name, tuple(code.split("."))):
+            found[column] = code
+    return found
+
+
 def _tabular(records, actor, definition: ReportDefinition, where, limit) -> dict:
-    result = records.query(actor, definition.object, fields=list(definition.columns), filter=where,
+    codes = _currency_paths(records, actor, definition)
+    fields = list(dict.fromkeys([*definition.columns, *codes.values()]))
+    result = records.query(actor, definition.object, fields=fields, filter=where,
                            sort=[s for s in definition.sort] or None, limit=min(limit, 1000))
     rows = result.records
     cursor = result.next_cursor
     while cursor and len(rows) < limit:       # the query API pages by 1,000 at most
-        page = records.query(actor, definition.object, fields=list(definition.columns), filter=where,
+        page = records.query(actor, definition.object, fields=fields, filter=where,
                              sort=[s for s in definition.sort] or None, limit=min(limit - len(rows), 1000),
                              cursor=cursor)
         rows += page.records
@@ -141,6 +165,7 @@ def _tabular(records, actor, definition: ReportDefinition, where, limit) -> dict
         total_result = records.aggregate_sets(actor, definition.object, grouping_sets=[[]],
                                               metrics=definition.metrics, filter=where)[0]
         total = _summary_values(definition, total_result.groups[0]["values"] if total_result.groups else {})
-    return {"columns": [{"name": c, "label": label} for c, label in zip(definition.columns, definition.column_labels)],
+    return {"columns": [{"name": c, "label": label, **({"currency": codes[c]} if c in codes else {})}
+                        for c, label in zip(definition.columns, definition.column_labels)],
             "rows": rows, "total": total,
             "truncated": cursor is not None}

@@ -3,6 +3,7 @@ records; a summary report's groups at every level, each subtotal after its group
 total last; a matrix report's cells with their row and column keys, then the totals."""
 from __future__ import annotations
 
+from ..currency.columns import code_header
 from .charts import group_name
 from .tabular_export import TabularColumn
 
@@ -18,12 +19,22 @@ def report_table(result: dict) -> tuple[list[TabularColumn], list[list]]:
     return columns, rows
 
 
+def _figure_header(summary: dict, corporate: str | None) -> str:
+    """A summary of amounts is converted to the corporate currency: its header says which."""
+    return f"{summary['label']} ({corporate})" if summary.get("format") == "currency" and corporate else summary["label"]
+
+
 def _table(result: dict) -> tuple[list[str], list[list]]:
     summaries = result["summaries"]
-    figures = [s["label"] for s in summaries]
+    figures = [_figure_header(s, result.get("corporate_currency")) for s in summaries]
     if result["format"] == "tabular":
-        headers = [c["label"] for c in result["columns"]]
-        rows = [[record.get(c["name"]) for c in result["columns"]] for record in result["rows"]]
+        # an amount in its record's currency follows a column of that currency's code
+        headers = [h for c in result["columns"]
+                   for h in ((code_header(c["label"]), c["label"]) if c.get("currency") else (c["label"],))]
+        rows = [[v for c in result["columns"]
+                 for v in ((record.get(c["currency"]), record.get(c["name"])) if c.get("currency")
+                           else (record.get(c["name"]),))]
+                for record in result["rows"]]
         if result.get("total"):          # the grand totals in figure columns of their own, last
             width = len(headers)
             rows = [r + [None] * len(figures) for r in rows]

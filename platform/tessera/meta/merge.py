@@ -21,7 +21,7 @@ from .source import COMPONENT_KINDS as _KIND_OF_DIR
 
 # Which fields keep a history is the org admin's choice (as in Salesforce), not part of a package's contract.
 DEFAULT_CUSTOMIZABLE = {"object": ["label", "plural_label", "description", "track_history", "sharing_model",
-                                   "hierarchy_access", "multi_currency"],
+                                   "hierarchy_access", "multi_currency", "conversion_date"],
                         "field": ["label", "help", "track_history"]}
 
 

@@ -117,6 +117,7 @@ class ObjectDef:
     sharing_model: str = "private"    # private | read | read_write | controlled_by_parent
     hierarchy_access: bool = True     # managers reach what their subordinates own
     multi_currency: bool = False      # records carry a currency_code (meta/currencies.py)
+    conversion_date: str | None = None   # the date field whose day's rates convert its amounts
     attachments: bool = True          # records take attached files (tessera/files): off for platform objects
     activities: bool = False          # tasks, events, calls and notes may relate to its records (a timeline)
     rows: Mapping[str, RowsDef] = dc_field(default_factory=dict)   # rows fields (not in `fields`)
@@ -149,6 +150,7 @@ class ObjectDef:
                    sharing_model=doc.get("sharing_model", "private"),
                    hierarchy_access=bool(doc.get("hierarchy_access", True)),
                    multi_currency=bool(doc.get("multi_currency", False)), rows=MappingProxyType(rows),
+                   conversion_date=doc.get("conversion_date"),
                    attachments=bool(doc.get("attachments", True)),
                    activities=bool(doc.get("activities", False)),
                    one_parent=tuple(parents) if len(parents) > 1 else ())

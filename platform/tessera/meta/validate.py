@@ -20,7 +20,7 @@ from .validate_approvals import check_approval_processes
 from .validate_email_templates import check_email_templates
 from .reports import check_dashboards, check_reports
 from .validate_rows import check_rows
-from .validate_settings import check_settings
+from .validate_settings import check_conversion_dates, check_settings
 from .validate_security import check_security
 from .validate_transitions import check_transitions
 from .validate_workflows import check_workflows
@@ -86,6 +86,7 @@ def check_semantics(md: Metadata) -> list[MetaError]:
     errors += check_workflows(md)
     errors += check_approval_processes(md)
     errors += check_settings(md)
+    errors += check_conversion_dates(md)
     errors += check_reports(md)
     errors += check_dashboards(md)
     return errors

@@ -6,6 +6,22 @@ from .errors import MetaError
 from .model import Metadata
 
 
+def check_conversion_dates(md: Metadata) -> list[MetaError]:
+    """`conversion_date` names a date field of the object. It may be declared before the org makes
+    the object multi-currency (the Sales app's opportunities use their close date): it only counts
+    once the object is."""
+    errors = []
+    for obj in md.objects.values():
+        name = obj.conversion_date
+        field = obj.fields.get(name) if name is not None else None
+        if name is not None and (field is None or field.type != "date"):
+            dates = sorted(n for n, f in obj.fields.items() if f.type == "date")
+            errors.append(MetaError(obj.source, "conversion_date",
+                                    f"'{name}' is not a date field of {obj.name} (its date fields: "
+                                    f"{', '.join(dates) or 'none'})"))
+    return errors
+
+
 def check_settings(md: Metadata) -> list[MetaError]:
     comp = md.settings.get("org")
     if comp is None:

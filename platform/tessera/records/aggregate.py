@@ -82,7 +82,8 @@ def metric_input(b: SelectBuilder, metric: Metric, field_type: str | None):
     """(the per-row value a metric aggregates, the raw amount when that value is a conversion or
     None) — the single place that decides what is summed. A checkbox sums as 1 when ticked (win
     rate = sum:is_won / count). An amount of a multi-currency object is summed, averaged and
-    compared in the corporate currency, at today's rates (currency/conversion.py); the raw amount
+    compared in the corporate currency, at the rates of the record's conversion date or today's
+    (currency/conversion.py); the raw amount
     lets the aggregate tell a missing rate (blank) from no rows."""
     column = b.column(metric.path)
     if field_type == "boolean" and metric.function in ("sum", "avg"):
@@ -95,8 +96,10 @@ def metric_input(b: SelectBuilder, metric: Metric, field_type: str | None):
     if not owner.obj.multi_currency:
         return column, None
     settings = b.runtime.metadata.org_settings
-    day = b.now.date() if b.now is not None else date.today()
-    code = b.column((*metric.path[:-1], CURRENCY_FIELD))
+    prefix = metric.path[:-1]
+    day = conversion.conversion_day(owner.obj, lambda name: b.column((*prefix, name)),
+                                    b.now.date() if b.now is not None else date.today())
+    code = b.column((*prefix, CURRENCY_FIELD))
     return conversion.convert(column, code, None, day, settings.corporate_currency), column
 
 

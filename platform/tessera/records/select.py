@@ -143,9 +143,11 @@ class SelectBuilder:
 
     def _converted(self, parent_alias, child, value, aggregate) -> ColumnElement:
         """Each child's amount converted to the parent's currency (the corporate currency when the
-        parent has none) at today's rates; NULL when a rate is missing (currency/conversion.py)."""
+        parent has none) at the rates of the child's conversion date (or today's); NULL when a rate is
+        missing (currency/conversion.py)."""
         settings = self.runtime.metadata.org_settings
-        day = (self.now.date() if self.now is not None else date.today())
+        day = conversion.conversion_day(child.cobj.obj, lambda name: child.base.c[name],
+                                        self.now.date() if self.now is not None else date.today())
         to_code = parent_alias.c[CURRENCY_FIELD] if self.cobj.obj.multi_currency else None
         amount = conversion.convert(value, child.base.c[CURRENCY_FIELD], to_code, day, settings.corporate_currency)
         return conversion.complete_or_null(value, amount, aggregate)

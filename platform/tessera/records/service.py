@@ -42,6 +42,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..currency.personal import default_currency as personal_currency
 from ..meta.currencies import CURRENCY_FIELD
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..security.actor import Actor
@@ -301,7 +302,11 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             for name, messages in fields.items():
                 batch.fail(index, name, messages[0])
 
+        personal = personal_currency(conn, rt, actor) if cobj.obj.multi_currency else None
+
         def literal_default(field, default):
+            if personal and field.name == CURRENCY_FIELD:
+                default = personal
             try:
                 return cobj.coercers[field.name](default, True) if field.name in cobj.coercers else default
             except ValueError:
@@ -596,9 +601,12 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         if cobj.name in _RIGHTS_OBJECTS:
             user_rights.check_values(rt.metadata, cobj.name, values, errors)
         copied = copies.on_create(conn, rt, cobj, data, values, now, _as_input, errors) if cobj.copies else ()
+        personal = personal_currency(conn, rt, actor) if cobj.obj.multi_currency and CURRENCY_FIELD not in data else None
         for field, default in cobj.defaults:
             if field.name in data or field.name in copied:
                 continue
+            if personal and field.name == CURRENCY_FIELD:
+                default = personal     # the creator's own default currency (currency/personal.py)
             if hasattr(default, "evaluate"):
                 result = self._evaluate(conn, rt, cobj, default, values, None, now)
                 try:   # checked like input: an expression can give a value the field does not take

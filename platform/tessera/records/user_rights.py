@@ -23,6 +23,7 @@ import unicodedata
 
 from sqlalchemy import or_, select, text, true
 
+from ..currency import personal
 from ..security import sessions
 from .errors import Conflict
 
@@ -68,6 +69,10 @@ def check_values(md, object_name: str, values: dict, errors: dict, *, changed=No
             errors["profile"] = [f"there is no profile '{values['profile']}' in the active metadata"]
         if check("role") and values["role"] is not None and values["role"] not in md.roles:
             errors["role"] = [f"there is no role '{values['role']}' in the active metadata"]
+        if check(personal.USER_FIELD):
+            problem = personal.refusal(md.org_settings, values[personal.USER_FIELD])
+            if problem:
+                errors[personal.USER_FIELD] = [problem]
     elif object_name == "permission_set_assignment":
         kind = values.get("kind") or "permission_set"
         name = values.get("permission_set")

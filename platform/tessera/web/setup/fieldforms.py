@@ -8,6 +8,7 @@ is left unset is omitted (the metadata keeps its documented defaults).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ...meta.durations import parse_duration
@@ -33,7 +34,8 @@ TYPE_GROUPS = [
                ("datetime", "Date/Time", "A moment (stored in UTC)"),
                ("time", "Time", "A time of day")]),
     ("Relationships", [("lookup", "Lookup", "Links to a record of another object"),
-                       ("master_detail", "Master-Detail", "A child record owned by its parent")]),
+                       ("master_detail", "Master-Detail", "A child record owned by its parent"),
+                       ("rows", "Rows", "Child records edited with this record, in a grid (line items)")]),
     ("Computed", [("formula", "Formula", "Calculated from other fields"),
                   ("rollup", "Roll-Up Summary", "Count, sum, min or max of child records"),
                   ("autonumber", "Auto Number", "A unique, generated number like CASE-00001")]),
@@ -73,6 +75,8 @@ def describe_type(fdoc_or_def) -> str:
         return f"{label} ({get('precision')}, {get('scale', 2)})"
     if ftype in ("lookup", "master_detail"):
         return f"{label} → {get('to')}"
+    if ftype == "rows":
+        return f"{label} of {get('object')}"
     if ftype == "formula":
         return f"{label} ({TYPE_LABELS.get(get('returns'), get('returns'))})"
     if ftype in ("picklist", "multi_picklist"):
@@ -81,6 +85,24 @@ def describe_type(fdoc_or_def) -> str:
     if ftype == "rollup":
         return f"{label} ({(get('function') or '').upper()} {get('object')})"
     return label
+
+
+@dataclass(frozen=True)
+class RowsField:
+    """A rows field (meta RowsDef, kept apart from an object's fields) as the field editor lists,
+    describes and edits it: with a type and the options the other fields have."""
+    name: str
+    label: str
+    help: str | None
+    options: dict
+    type: str = "rows"
+    required: bool = False
+    unique: bool = False
+
+    @classmethod
+    def of(cls, rows) -> "RowsField":
+        return cls(rows.name, rows.label, rows.help, {"object": rows.object, "relationship": rows.relationship,
+                                                      "max_rows": rows.max_rows})
 
 
 def _def_get(fdef, key, default=None):
@@ -253,6 +275,15 @@ def field_doc_from_form(form, field_type: str, *, history_default: bool = False)
                 doc["field"] = child_field
         if _text(form, "rollup_filter"):
             doc["filter"] = _text(form, "rollup_filter")
+    if field_type == "rows":
+        relation = _text(form, "rows_relation") or ""
+        if "." not in relation:
+            errors.setdefault("rows_relation", []).append("choose the child object (a master-detail child of this one)")
+        else:
+            doc["object"], doc["relationship"] = relation.split(".", 1)
+        v = _int(form, "max_rows", errors, lo=1, hi=1000)
+        if v is not None and v != 1000:
+            doc["max_rows"] = v
     if field_type == "autonumber":
         fmt = _text(form, "format")
         if not fmt:
@@ -331,6 +362,8 @@ def form_values(fdoc: dict | None, *, history_default: bool = False) -> dict:
     out["default"] = ";".join(default) if isinstance(default, list) else ("" if default is None or isinstance(default, bool) else default)
     if ftype == "formula":
         out["formula_scale"] = fdoc.get("scale", "")
+    if ftype == "rows":
+        out["rows_relation"] = f"{fdoc.get('object')}.{fdoc.get('relationship')}"
     if ftype == "rollup":
         out["rollup_relation"] = f"{fdoc.get('object')}.{fdoc.get('relationship')}"
         out["rollup_field"] = fdoc.get("field", "")

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from flask import url_for
 from markupsafe import Markup
 
+from ...currency import personal
 from ...meta.currencies import CURRENCY_FIELD
 from ...meta.durations import format_duration, parse_duration
 from ...meta.geolocations import PARTS as GEO_PARTS, format_geolocation, parse_geolocation
@@ -287,6 +288,10 @@ def default_values(obj: ObjectDef) -> dict:
             out[f.name] = to_form_value(f, value if not isinstance(value, Decimal) else float(value))
         else:
             out[f.name] = to_form_value(f, default)
+    if obj.multi_currency:    # the signed-in user's own default currency, as the service would apply
+        mine = personal.of_user(records(), actor().user_id, rt().metadata.org_settings)
+        if mine:
+            out[CURRENCY_FIELD] = mine
     return out
 
 

@@ -18,6 +18,7 @@ from flask import Response, current_app, flash, redirect, request, stream_with_c
 
 from ...analytics.tabular_export import (CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Formatted, TabularColumn, csv_chunks,
                                          xlsx_bytes)
+from ...currency.columns import code_header
 from ...records.errors import BadQuery
 from .context import access, actor, forbidden, not_found, records, ui
 from .display import currency_symbol, local_datetime, plain_text
@@ -72,13 +73,28 @@ def export_list(app_name, object_name, fmt):
     name = f"{obj.name}-{date.today().isoformat()}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
     if fmt == "csv":
-        columns = [TabularColumn(c.label, user_text=c.field.type not in TYPED) for c in cols]
-        rows = ([_text(c, r) for c in cols] for r in all_records())
+        columns = [column for c in cols for column in _with_code(c, TabularColumn(c.label, user_text=c.field.type not in TYPED))]
+        rows = ([cell for c in cols for cell in _with_code_cell(c, r, _text(c, r))] for r in all_records())
         return Response(stream_with_context(csv_chunks(columns, rows)), mimetype=CSV_MEDIA_TYPE.split(";")[0],
                         headers=headers)
-    columns = [TabularColumn(c.label, number_format=_number_format(c)) for c in cols]
-    body = xlsx_bytes(columns, ([_typed(c, r) for c in cols] for r in all_records()), obj.plural_label)
+    columns = [column for c in cols for column in _with_code(c, TabularColumn(c.label, number_format=_number_format(c)))]
+    body = xlsx_bytes(columns, ([cell for c in cols for cell in _with_code_cell(c, r, _typed(c, r))]
+                                for r in all_records()), obj.plural_label)
     return Response(body, mimetype=XLSX_MEDIA_TYPE, headers=headers)
+
+
+def _with_code(c: Column, column: TabularColumn) -> tuple[TabularColumn, ...]:
+    """An amount in its record's currency comes after a column of that currency's code
+    (currency/columns.py): "Amount Currency", "Amount"."""
+    if c.field.type == "currency" and c.currency_path:
+        return TabularColumn(code_header(c.label), user_text=False), column
+    return (column,)
+
+
+def _with_code_cell(c: Column, row: dict, cell) -> tuple:
+    if c.field.type == "currency" and c.currency_path:
+        return row.get(c.currency_path), cell
+    return (cell,)
 
 
 def _text(c: Column, row: dict) -> str:

@@ -27,14 +27,15 @@ def _fiscal_start() -> int:
     return getattr(rt().metadata.org_settings, "fiscal_year_start_month", 1) or 1
 
 
-def figure(value, fmt: str | None) -> Markup:
-    """A report figure as users read it: 1,234 · $1,234.50 · 42.5% · Mar 4, 2026."""
+def figure(value, fmt: str | None, currency: str | None = None) -> Markup:
+    """A report figure as users read it: 1,234 · $1,234.50 · 42.5% · Mar 4, 2026. `currency`: the
+    record's own currency of an amount (tabular rows); figures are otherwise corporate."""
     if value is None:
         return EMPTY
     if fmt == "integer":
         return Markup.escape(format_number(value, 0))
     if fmt == "currency":
-        sign, symbol, digits = _money(value, 2, None)
+        sign, symbol, digits = _money(value, 2, currency)
         return Markup.escape(f"{sign}{symbol}{digits}")
     if fmt == "percent":
         return Markup.escape(format_number(float(value) * 100, 1, trim=True) + "%")

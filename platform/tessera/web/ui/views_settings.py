@@ -1,10 +1,12 @@
 """Personal settings (`/app/settings`): the signed-in user's time zone and locale (used for every
-date the app shows: display.py), their password, and their own API tokens.
+date the app shows: display.py), their default currency (of the multi-currency records they create:
+currency/personal.py), their password, and their own API tokens.
 
-Time zone and locale are written through the record service as the platform (SYSTEM), limited to
-exactly those two fields of the user's own record: they are preferences, not rights, so every user
+Time zone, locale and default currency are written through the record service as the platform (SYSTEM), limited to
+exactly those fields of the user's own record: they are preferences, not rights, so every user
 may set their own — as in Salesforce's personal settings — even when their profile may not edit
-user records. The record service still validates them (a locale off the list is refused).
+user records. The record service still validates them (a locale off the list, an inactive currency
+are refused).
 Passwords go through IdentityService.change_own_password (current password, policy, sessions);
 tokens through the TokenStore, only ever the user's own.
 """
@@ -15,6 +17,7 @@ from zoneinfo import available_timezones
 
 from flask import flash, redirect, render_template, request, session, url_for
 
+from ...currency.personal import USER_FIELD
 from ...records.errors import RecordError
 from ...security.actor import SYSTEM
 from .context import actor, rt, services, ui, user_info, user_locale
@@ -48,13 +51,29 @@ def _tokens():
     return sorted(out, key=lambda t: (t["state"] != "active", t["created"]))
 
 
+def _currencies() -> list[tuple[str, str]]:
+    """The active currencies a user may create records in; [] for a single-currency org (no choice)."""
+    settings = rt().metadata.org_settings
+    offered = [(c.code, f"{c.code} - {c.label}") for c in settings.currencies if c.active]
+    return offered if len(offered) > 1 else []
+
+
+def _own_default_currency() -> str:
+    if USER_FIELD not in rt().metadata.objects["user"].fields:
+        return ""
+    return services().records.get(SYSTEM, "user", actor().user_id, fields=[USER_FIELD]).get(USER_FIELD) or ""
+
+
 def _page(status: int = 200, errors: dict | None = None, new_token: str | None = None, values: dict | None = None):
     me = user_info()
+    currencies = _currencies()
     can_api = services().runtimes.current().security.access_for(actor()).system("api_access")
     return render_template(
         "app/settings.html", me=me, zones=_zones(), locales=_picklist("locale") or [("en_US", "en_US")],
         time_zone=(values or {}).get("time_zone", me.get("time_zone", "UTC")),
         locale=(values or {}).get("locale", user_locale()), tokens=_tokens(), can_api=can_api,
+        currencies=currencies, corporate_currency=rt().metadata.org_settings.corporate_currency,
+        default_currency=(values or {}).get(USER_FIELD, _own_default_currency() if currencies else ""),
         new_token=new_token, errors=errors or {}, policy=services().identity.password_policy(),
         sample=format_datetime(datetime.now(timezone.utc)), **nav_context()), status
 
@@ -73,6 +92,11 @@ def settings_preferences():
         errors["time_zone"] = "Choose a time zone from the list."
     if values["locale"] not in {value for value, _label in _picklist("locale")}:
         errors["locale"] = "Choose a locale from the list."
+    if USER_FIELD in request.form:       # offered only when the org has several active currencies
+        code = request.form[USER_FIELD].strip()[:8]
+        values[USER_FIELD] = code or None
+        if code and code not in {value for value, _label in _currencies()}:
+            errors[USER_FIELD] = "Choose one of the org's active currencies."
     if not errors:
         try:
             services().records.update(SYSTEM, "user", actor().user_id, values)
@@ -80,7 +104,7 @@ def settings_preferences():
             errors["preferences"] = exc.message
     if errors:
         return _page(422, errors, values=values)
-    flash("Your time zone and locale are saved: every date now shows in them.", "success")
+    flash("Your preferences are saved: every date now shows in your time zone and locale.", "success")
     return redirect(url_for("ui.settings"))
 
 

@@ -10,8 +10,8 @@ from ....meta.model import default_label
 from ....meta.validate import resolver
 from ....meta.validate_workflows import PayloadScope, settable_problem, value_type
 from ..base import FormErrors, SetupView, error_map
-from ..fieldforms import (TYPE_GROUPS, prop_types, TYPE_LABELS, FieldFormError, describe_type, field_doc_from_form, form_values,
-                          form_values_from_post, patch_from_form)
+from ..fieldforms import (TYPE_GROUPS, prop_types, TYPE_LABELS, FieldFormError, RowsField, describe_type, field_doc_from_form,
+                          form_values, form_values_from_post, patch_from_form)
 from ..orgedit import allowed_field_props, api_name, name_problem
 
 SHARING_MODELS = [("private", "Private", "Only the owner, people above them in the role hierarchy, and sharing"),
@@ -42,6 +42,14 @@ class ObjectManagerView(SetupView):
         """(child object, lookup field) pairs pointing at `obj`."""
         return [(child, f) for child in self.md.objects.values() for f in child.fields.values()
                 if f.is_relation and f.target == obj.name]
+
+    def _field_of(self, obj, name):
+        """A field of `obj` as the editor shows it: its rows fields too (kept apart in ObjectDef.rows)."""
+        rows = obj.rows.get(name)
+        return obj.fields.get(name) if rows is None else RowsField.of(rows)
+
+    def _fields_of(self, obj) -> list:
+        return [*obj.fields.values(), *(RowsField.of(r) for r in obj.rows.values())]
 
     def _layout_choices(self, obj):
         out = []
@@ -133,7 +141,7 @@ class ObjectManagerView(SetupView):
         o = self._object(obj)
         ed = self.editor()
         rows = []
-        for f in o.fields.values():
+        for f in self._fields_of(o):
             rows.append({"field": f, "type": describe_type(f), "origin": ed.field_origin(o.name, f.name)
                          if o.package else "org"})
         return self.render("setup/objects/detail.html", obj=o, rows=rows, tab="fields",
@@ -196,6 +204,8 @@ class ObjectManagerView(SetupView):
     def _field_context(self, o, ftype, **extra):
         md = self.md
         children = [(f"{c.name}.{f.name}", f"{c.plural_label} ({c.name}.{f.name})") for c, f in self._children(o)]
+        # a rows field edits master-detail children of this object
+        detail_children = [(v, label) for (v, label), (_c, f) in zip(children, self._children(o)) if f.type == "master_detail"]
         child_fields = {c.name: [(cf.name, cf.label) for cf in c.fields.values()
                                  if cf.type in ROLLUP_TYPES or (cf.type == "formula" and cf.options.get("returns") in ROLLUP_TYPES)]
                         for c, _f in self._children(o)}
@@ -204,6 +214,7 @@ class ObjectManagerView(SetupView):
                     objects=sorted(md.objects.values(), key=lambda x: x.label.lower()),
                     returns=FORMULA_RETURN_TYPES, type_labels=TYPE_LABELS, rollup_children=children,
                     rollup_fields=child_fields, prop_types=prop_types(), object_tracks_history=o.track_history,
+                    rows_children=detail_children,
                     computed=ftype in COMPUTED_TYPES or ftype == "autonumber", **extra)
 
     @expose("/<obj>/fields/new", methods=("GET", "POST"))
@@ -229,7 +240,7 @@ class ObjectManagerView(SetupView):
             errors = {}
             if not label:
                 errors["label"] = ["enter a label"]
-            problem = name_problem(name, taken=o.fields, reserved=SYSTEM_FIELDS)
+            problem = name_problem(name, taken=[*o.fields, *o.rows], reserved=SYSTEM_FIELDS)
             if problem:
                 errors["name"] = [problem]
             try:
@@ -271,7 +282,7 @@ class ObjectManagerView(SetupView):
     @expose("/<obj>/fields/<field>/", methods=("GET", "POST"))
     def edit_field(self, obj, field):
         o = self._object(obj)
-        f = o.fields.get(field)
+        f = self._field_of(o, field)
         if f is None:
             abort(404)
         ed = self.editor()
@@ -279,7 +290,7 @@ class ObjectManagerView(SetupView):
         origin = ed.field_origin(o.name, f.name) if o.package else "org"
         current = (ed.effective("objects", o.name)["fields"] or {}).get(f.name) or {"type": f.type}
         ftype = current["type"]
-        if origin == "org" and request.form.get("type") in TYPE_LABELS:
+        if origin == "org" and request.form.get("type") in TYPE_LABELS and "rows" not in (ftype, request.form["type"]):
             ftype = request.form["type"]   # the org's own fields may change type (the pipeline checks the data)
         customizable = None if origin == "org" else [k for k in ed.customizable(o.name)["field"]
                                                      if k in allowed_field_props(f.type) and k not in YAML_ONLY]
@@ -287,8 +298,10 @@ class ObjectManagerView(SetupView):
         ctx = self._field_context(o, ftype, mode="edit", field=f, origin=origin, customizable=customizable,
                                   package_field=package_doc, layouts=[])
         if request.method == "GET":
-            return self.render("setup/objects/field.html", values=form_values(current, history_default=tracks),
-                               errors={}, **ctx)
+            values = form_values(current, history_default=tracks)
+            if ftype == "rows":   # the relationship as resolved when the YAML leaves it implicit
+                values["rows_relation"] = f"{f.options['object']}.{f.options['relationship']}"
+            return self.render("setup/objects/field.html", values=values, errors={}, **ctx)
         form = request.form
 
         def on_invalid(errors):
@@ -302,7 +315,8 @@ class ObjectManagerView(SetupView):
 
         def build(ed):
             if new_name != f.name:
-                problem = name_problem(new_name, taken=[n for n in o.fields if n != f.name], reserved=SYSTEM_FIELDS)
+                problem = name_problem(new_name, taken=[n for n in (*o.fields, *o.rows) if n != f.name],
+                                       reserved=SYSTEM_FIELDS)
                 if problem:
                     raise FormErrors({"name": [problem]})
             try:
@@ -332,14 +346,14 @@ class ObjectManagerView(SetupView):
     @expose("/<obj>/fields/<field>/delete", methods=("POST",))
     def delete_field(self, obj, field):
         o = self._object(obj)
-        f = o.fields.get(field)
+        f = self._field_of(o, field)
         if f is None:
             abort(404)
 
         def on_invalid(errors):
             ed = self.editor()
             rows = [{"field": x, "type": describe_type(x),
-                     "origin": ed.field_origin(o.name, x.name) if o.package else "org"} for x in o.fields.values()]
+                     "origin": ed.field_origin(o.name, x.name) if o.package else "org"} for x in self._fields_of(o)]
             return self.render("setup/objects/detail.html", obj=o, rows=rows, tab="fields", errors=errors,
                                system_fields=SYSTEM_FIELD_LABELS, children=self._children(o),
                                layouts=self.md.layouts_for(o.name), list_views=self.md.list_views_for(o.name)), 422
@@ -481,6 +495,8 @@ def _field_error_keys(ftype: str) -> dict:
     """Metadata paths inside a field → the inputs of the field form."""
     keys = {"object": "rollup_relation", "relationship": "rollup_relation", "field": "rollup_field",
             "filter": "rollup_filter"}
+    if ftype == "rows":
+        keys.update(object="rows_relation", relationship="rows_relation")
     if ftype == "formula":
         keys["scale"] = "formula_scale"
     return keys
