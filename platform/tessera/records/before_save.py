@@ -63,7 +63,9 @@ def apply_to_batch(hooks, ctx, cobj, batch: Batch, owner) -> None:
     batch.columns["id"] = new_ids(batch.n)   # the runs name their records
     batch.full.add("id")
     indexes = [index for index in range(batch.n) if index not in batch.errors]
-    records = [{"owner": owner, **batch.row(index)} for index in indexes]
+    records = [batch.row(index) for index in indexes]
+    for record in records:
+        record.setdefault("owner", owner)
     outcomes = hooks.before_save_rows(ctx, "create", records, None) if records else []
     memo: dict = {}
     for index, outcome in zip(indexes, outcomes):
