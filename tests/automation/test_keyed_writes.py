@@ -183,11 +183,13 @@ def test_a_before_save_workflow_cannot_update_by_match(services):
     assert [(e.source, e.path) for e in caught.value.errors] == [("workflows/bad.yaml", "actions.0.match")]
 
 
-def test_setup_shows_an_upserting_workflow_read_only(services, app):
+def test_setup_opens_an_upserting_workflow_in_the_builder(services, app):
+    """The builder has a card for upsert_record (tests/setup/test_setup_workflow_builder_keyed.py)."""
     apply(services, {"deal_sync": DEAL_SYNC})
     page = signed_in(app).get("/setup/workflows/deal_sync/")
     text = html.unescape(page.get_data(as_text=True))
-    assert page.status_code == 200 and "'upsert_record' step, which this builder does not know yet" in text
+    assert page.status_code == 200 and 'id="workflow-form"' in text and "workflow-read-only" not in text
+    assert '<option value="upsert_record" selected>' in text
 
 
 def test_a_manual_workflow_updates_by_match_and_a_miss_fails_only_that_record(services, api):

@@ -203,7 +203,8 @@ def test_bad_inbound_trigger_input_is_shown_at_its_input(admin, org):
     form["actions.0.values.0.expr"] = "payload.deal_name"
     form["actions.1.type"], form["actions.1.values.0.field"], form["actions.1.values.0.expr"] = \
         "update_record", "name", "'x'"
-    assert "inbound webhook has no record" in _refused(admin, org, form)["actions.1.type"]
+    # shown on the card's "Which record" choice, where "another record, found by a key" is picked
+    assert "inbound webhook has no record" in _refused(admin, org, form)["actions.1.find"]
     assert org_doc(org, "bad_hook") is None
 
 

@@ -28,6 +28,7 @@ from ..meta.validate_workflows import check_workflow
 from ..records.errors import NotFound, ValidationFailed, WorkflowFailed
 from ..security.actor import SYSTEM, Actor
 from ..storage.engine import begin_write
+from . import before_save
 from .compiler import compile_workflow
 from .engine import collecting_messages
 
@@ -108,7 +109,7 @@ def _run(records, conn, wf, actor, shown, result) -> None:
         if wf.timing == "before_save" and wf.trigger == "record":
             run = engine._run(ctx, wf, event, values)
             try:
-                engine._before_actions(ctx, wf, run, wf.actions, dict(values), None, {})
+                before_save.run_one(engine, ctx, wf, run, values)
             except WorkflowFailed as exc:
                 run.fail(exc.message)
                 result.update(status="would_fail", error=exc.to_dict())

@@ -32,7 +32,7 @@ from ..records.errors import RecordError, WorkflowFailed
 from ..records.serialize import to_api
 from ..security.actor import Actor
 from ..storage.engine import begin_write
-from . import (assignment, copy_sync, deferred, email_outbox, keyed_writes, notifications, related_updates, runlog,
+from . import (assignment, before_save, copy_sync, deferred, email_outbox, keyed_writes, notifications, related_updates, runlog,
                waits, webhooks)
 from .compiler import Action, Workflow, workflows_of
 
@@ -75,22 +75,14 @@ class WorkflowEngine:
                     or (timing == "after_save" and event == "update" and copy_sync.wants(runtime, object_name)))
 
     def before_save(self, ctx, event, values, prior) -> dict:
-        changes: dict[str, tuple] = {}
-        record = dict(values)
-        for wf in workflows_of(ctx.runtime).for_event(ctx.object_name, event, "before_save"):
-            if not self._enters(ctx, wf, record, prior):
-                continue
-            run = self._run(ctx, wf, event, record)
-            try:
-                self._before_actions(ctx, wf, run, wf.actions, record, prior, changes)
-            except WorkflowFailed as exc:
-                self._failed(run, exc)
-                raise
-            if ctx.log is None:
-                runlog.record(ctx.conn, run)
-            else:                # a bulk create: written with the batch's (flush_logged)
-                ctx.log.append(run)
-        return changes
+        [outcome] = self.before_save_rows(ctx, event, [values], [prior])
+        if isinstance(outcome, WorkflowFailed):
+            raise outcome
+        return outcome
+
+    def before_save_rows(self, ctx, event, records, priors) -> list:
+        """before_save for many records at once (before_save.py; one record is a batch of one)."""
+        return before_save.run_batch(self, ctx, event, records, priors, depth=len(_chain.get()) + 1)
 
     def flush_logged(self, ctx, logged) -> None:
         runlog.record_all(ctx.conn, logged)
@@ -215,20 +207,6 @@ class WorkflowEngine:
     def _failed(self, run: runlog.Run, exc: WorkflowFailed) -> None:
         run.fail(exc.message)
         exc.failed_runs = [*getattr(exc, "failed_runs", []), run]
-
-    def _before_actions(self, ctx, wf, run, actions, record, prior, changes) -> None:
-        for action in actions:
-            if action.kind == "if":
-                branch = self._branch(ctx, wf, run, action, record, prior)
-                self._before_actions(ctx, wf, run, branch, record, prior, changes)
-                continue
-            set_values = {}
-            for field, compiled in action.values:
-                value = self._evaluate(ctx, wf, action, compiled, record, prior)
-                record[field] = value
-                changes[field] = (value, wf.name)
-                set_values[field] = to_api(value)
-            run.step(action.path, action.kind, action.label, values=set_values)
 
     def _after_actions(self, ctx, wf, run, actions, values, prior, stepwise=False) -> bool:
         """Run `actions` in order; True when a wait paused the run (the rest runs when it ends).

@@ -57,11 +57,12 @@ class Run:
     def fail(self, message: str) -> None:
         self.status, self.error, self.failed_step = "failed", message[:MAX_ERROR], self.at
 
-    def row(self) -> dict:
+    def row(self, finished_at: datetime | None = None) -> dict:
+        """The run's log row; `finished_at`: when (default: now)."""
         return {"id": self.id, "workflow": self.workflow, "object": self.object, "record_id": self.record_id,
                 "event": self.event, "timing": self.timing, "status": self.status, "version": self.version,
                 "actor": self.actor, "depth": self.depth, "started_at": self.started_at,
-                "finished_at": None if self.status == "waiting" else _now(), "steps": self.steps, "error": self.error,
+                "finished_at": None if self.status == "waiting" else finished_at or _now(), "steps": self.steps, "error": self.error,
                 "resume_at": self.resume_at if self.status == "waiting" else None, "failed_step": self.failed_step,
                 "retry_of": self.retry_of}
 
@@ -84,8 +85,17 @@ def record(conn, run: Run) -> None:
 
 
 def record_all(conn, runs: list[Run]) -> None:
-    if runs:
-        _writer(conn).execute(conn, [run.row() for run in runs])
+    """Runs in one statement, column by column: a column holding one object for every run (the
+    workflow, version, actor, start of a bulk create's runs) is converted for the driver once."""
+    if len(runs) == 1:
+        record(conn, runs[0])
+    elif runs:
+        finished = _now()
+        rows = [run.row(finished) for run in runs]
+        writer = _writer(conn)
+        columns = {name: [row[name] for row in rows] for name in writer.names}
+        constants = {name: values[0] for name, values in columns.items() if len(set(map(id, values))) == 1}
+        writer.execute_columns(conn, columns, len(rows), constants)
 
 
 def record_failures(engine, runs: list[Run]) -> None:

@@ -8,6 +8,8 @@ calls it at two points of its order of execution (records/service.py):
       after coercion and defaults, before the required/lookup checks and validation rules: the
       changes to make to the record being saved (same write, same transaction). `values` is the
       record as it will be saved (stored fields), `prior` the saved row on update (None on create).
+  before_save_rows(ctx, event, records, priors) -> [{field: value} or the WorkflowFailed of that record]
+      the same for many records at once (a bulk create), evaluated over the batch.
   flush_logged(ctx, logged)
       a bulk create hands before_save a `ctx.log` list for its run log and writes it afterwards in
       one call (one statement for the batch instead of one per row).
@@ -47,6 +49,9 @@ class WriteContext:
     # a bulk write: where before_save leaves what it logs (its runs) for one `flush_logged` call
     # after the batch, instead of one INSERT per row (None: log at once)
     log: list | None = None
+    # evaluate_rows(compiled, records, priors) -> one value per record (priors: None, or one per
+    # record); a bulk write's batch at once, with what evaluate would give each record
+    evaluate_rows: Callable[[Any, list, list | None], list] | None = None   # None: evaluate each
 
 
 class WriteHooks(Protocol):
@@ -54,6 +59,9 @@ class WriteHooks(Protocol):
         """Cheap: whether any active workflow listens (so writes without automation pay nothing)."""
 
     def before_save(self, ctx: WriteContext, event: str, values: dict, prior: dict | None) -> dict: ...
+
+    def before_save_rows(self, ctx: WriteContext, event: str, records: list[dict], priors: list | None) -> list:
+        """before_save for each record: its changes, or the WorkflowFailed that stopped it."""
 
     def after_save(self, ctx: WriteContext, event: str, values: dict, prior: dict | None) -> None: ...
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -47,11 +46,12 @@ from ..meta.currencies import CURRENCY_FIELD
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..security.actor import Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
-from . import bulk, copies, geo_rows, related, hierarchy, history, natural_keys, permission_audit, user_rights
+from . import before_save, bulk, copies, geo_rows, related, hierarchy, history, natural_keys, permission_audit, user_rights
 from . import rows as child_rows
+from .before_save import as_input as _as_input
 from .hooks import WriteContext
-from .coerce import coercer_for, parse_id
-from .ids import new_id, new_ids
+from .coerce import parse_id
+from .ids import new_id
 from .errors import BulkFailed, Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed, WorkflowFailed
 from .aggregate import RecordAggregates
 from .reads import RecordReads, _now
@@ -179,13 +179,14 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         # INSERT exactly as under PostgreSQL's READ COMMITTED; the foreign keys still guard
         # existence. Rules of an object with autonumbers run after numbering, with the writes.
         rules_after_numbering = bool(cobj.autonumbers)
+        logged: list = []
         joined = self._joined()   # automation creating a record joins the triggering write
         try:
             with nullcontext(joined) if joined is not None else self.engine.connect() as conn:
                 with nullcontext() if joined is not None else conn.begin():
                     values, errors = self._prepare_create(conn, rt, cobj, data, actor, now, from_text,
                                                           access=access, trust_foreign_keys=True,
-                                                          platform_values=platform_values)
+                                                          platform_values=platform_values, log=logged)
                     if errors:
                         raise ValidationFailed(_summary(errors), fields=errors)
                     if not rules_after_numbering:
@@ -201,6 +202,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     if cobj.obj.row_links:
                         child_rows.append_positions(conn, cobj, [values])
                     self._insert(conn, cobj, [values])
+                    if logged:   # the before-save runs, written with the record (not by the checks)
+                        self.hooks.flush_logged(self._write_context(conn, rt, cobj, actor, now), logged)
                     if tree is not None and values.get(tree.name) is not None:
                         hierarchy.check_written(conn, cobj, [values["id"]])
                     if object_name in permission_audit.AUDITED:
@@ -325,22 +328,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             copies.on_bulk_create(conn, rt, cobj, batch, now, _as_input)
         bulk.apply_defaults(cobj, batch, literal_default, expression_default)
         if self._automated(rt, cobj, "create", "before_save"):
-            batch.columns["id"] = new_ids(batch.n)   # the runs name their records
-            batch.full.add("id")
-            logged = []                              # the runs, written in one statement below
-            for index in range(batch.n):
-                if index not in batch.errors:
-                    row = {"owner": actor.user_id, **batch.row(index)}
-                    try:
-                        for name, value in self._before_save(conn, rt, cobj, actor, now, "create", row, None,
-                                                             log=logged).items():
-                            batch.set_value(index, name, value)
-                    except WorkflowFailed as exc:
-                        for name, messages in (exc.fields or {"_record": [exc.message]}).items():
-                            for message in messages:
-                                batch.fail(index, name, message)
-            if logged:
-                self.hooks.flush_logged(self._write_context(conn, rt, cobj, actor, now), logged)
+            before_save.apply_to_batch(self.hooks, self._write_context(conn, rt, cobj, actor, now, []), cobj, batch,
+                                       actor.user_id)
         bulk.check_required(cobj, batch)
         if cobj.obj.one_parent:
             for index in range(batch.n):
@@ -591,7 +580,9 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         return values, errors
 
     def _prepare_create(self, conn, rt, cobj, data, actor, now, from_text, *, check_lookups=True, access=None,
-                        trust_foreign_keys=False, platform_values=None):
+                        trust_foreign_keys=False, platform_values=None, log=None):
+        """Steps 2–4 of a create. `log`: where before-save workflows leave their runs for the
+        caller to write with the record (None: at once, on `conn`)."""
         if not isinstance(data, dict):
             return {}, {"_record": ["expected a JSON object of field values"]}
         data, key_errors = natural_keys.resolve(conn, rt, cobj, data, access, from_text)
@@ -621,7 +612,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         values.setdefault("owner", actor.user_id)
         values["id"] = new_id()   # before the before-save workflows, whose runs name the record
         if not errors:
-            values.update(self._before_save(conn, rt, cobj, actor, now, "create", values, None))
+            values.update(self._before_save(conn, rt, cobj, actor, now, "create", values, None, log))
         for name in cobj.required:
             if values.get(name) is None and name not in errors:
                 errors[name] = ["is required"]
@@ -690,25 +681,17 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         return WriteContext(conn, rt, cobj.name, actor, now,
                             lambda compiled, values, prior: self._evaluate(conn, rt, cobj, compiled, values, prior, now,
                                                                            actor.user_id),
-                            log)
+                            log,
+                            lambda compiled, records, priors: self._evaluate_rows(conn, rt, cobj, compiled, records,
+                                                                                  priors, now, actor.user_id))
 
     def _before_save(self, conn, rt, cobj, actor, now, event, values, prior, log=None) -> dict:
         """Before-save workflow updates of the record being saved, as stored values (checked like
         input: a value the field does not take fails the write naming the workflow)."""
         if not self._automated(rt, cobj, event, "before_save"):
             return {}
-        changes = {}
-        proposed = self.hooks.before_save(self._write_context(conn, rt, cobj, actor, now, log), event, values, prior)
-        for name, (value, workflow) in proposed.items():
-            field = cobj.obj.fields.get(name)
-            try:
-                changes[name] = _as_input(cobj, field, value) if field is not None else parse_id(value)
-            except ValueError as exc:
-                shown = to_api(value, field.type) if field is not None else str(value)
-                raise WorkflowFailed(f"workflow '{workflow}' sets {name} to {shown!r}, which {exc}",
-                                     fields={name: [f"set by workflow '{workflow}': {exc}"]},
-                                     details={"workflow": workflow}) from None
-        return changes
+        return before_save.checked(cobj, self.hooks.before_save(self._write_context(conn, rt, cobj, actor, now, log),
+                                                                event, values, prior))
 
     def _after_save(self, conn, rt, cobj, actor, now, event, values, prior) -> bool:
         """After-save automation, joined to this write's transaction. True when something ran."""
@@ -717,16 +700,6 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         with self.on_connection(conn):
             self.hooks.after_save(self._write_context(conn, rt, cobj, actor, now), event, values, prior)
         return True
-
-def _as_input(cobj, field, value):
-    """An expression's value checked and stored as the field's input would be (its coercer takes
-    API-shaped values: dates as ISO text; decimals stay exact)."""
-    if value is None:
-        return value
-    coerce = cobj.coercers.get(field.name) or coercer_for(field)   # read-only fields have none cached
-    if coerce is None:
-        return value
-    return coerce(value if isinstance(value, Decimal) else to_api(value, field.type), False)
 
 
 def parse_id_or_error(value, from_text=False):

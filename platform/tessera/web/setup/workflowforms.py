@@ -362,7 +362,8 @@ def time_fields(obj) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- choices for the page
 
 def field_choices(md) -> dict:
-    """Per object: the fields a workflow may set, the lookups it may follow and the related records
+    """Per object: the fields a workflow may set, the lookups it may follow, the key fields it may find
+    a record by and the related records
     (other objects' lookups pointing at it, as update_related's "<object>.<lookup>") for the selects."""
     related: dict[str, list] = {}
     for other in sorted(md.objects.values(), key=lambda o: o.label.lower()):
@@ -383,7 +384,10 @@ def field_choices(md) -> dict:
                            key=lambda x: x[1].lower())
         templates = sorted(((c.name, c.get("label") or c.name) for c in md.email_templates.values()
                             if c["object"] == obj.name), key=lambda x: x[1].lower())
-        out[obj.name] = {"label": obj.label, "fields": fields, "lookups": lookups, "dates": time_fields(obj),
+        # the key fields a step may find a record by (upsert_record cannot give an autonumber: flagged)
+        keys = sorted(((f.name, f.label, f.type == "autonumber") for f in obj.fields.values() if f.unique and f.stored),
+                      key=lambda x: x[1].lower())
+        out[obj.name] = {"label": obj.label, "fields": fields, "lookups": lookups, "dates": time_fields(obj), "keys": keys,
                          "processes": processes, "templates": templates, "related": related.get(obj.name, [])}
     return out
 

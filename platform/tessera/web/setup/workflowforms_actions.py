@@ -10,6 +10,11 @@ update_related's object + lookup pair is one `related` choice ("<object>.<lookup
     actions.<i>.assign (user|queue|group) / .user / .queue / .group …   (assign_owner)
     actions.<i>.notify_queue / .notify_group                             (notify)
     actions.<i>.wait_mode (duration|until) / .duration / .until / .recheck (1|0)   (wait)
+    actions.<i>.find (self|match) / .object / .match_field / .match_value   (update_record by a key)
+    actions.<i>.object / .match_field / .match_value / .on_create.<row>…   (upsert_record)
+
+update_record's `find` is the form's own switch: "self" updates the triggering record (no `match`
+in the document), "match" another record found by a key (`object` blank: the workflow's own).
 """
 from __future__ import annotations
 
@@ -19,10 +24,12 @@ from ...meta.validate_workflows import settable_problem
 
 ACTION_TYPES = [("update_record", "Update the record"), ("update_parent", "Update a related (parent) record"),
                 ("update_related", "Update related (child) records"),
-                ("create_record", "Create a record"), ("assign_owner", "Assign the owner"),
+                ("create_record", "Create a record"),
+                ("upsert_record", "Create or update a record by a key"), ("assign_owner", "Assign the owner"),
                 ("notify", "Notify users"), ("send_email", "Send an email"), ("webhook", "Call a webhook"),
                 ("submit_for_approval", "Submit for approval"), ("wait", "Wait"), ("if", "If / else")]
-VALUE_ACTIONS = ("update_record", "update_parent", "update_related", "create_record")
+VALUE_ACTIONS = ("update_record", "update_parent", "update_related", "create_record", "upsert_record")
+FIND_MODES = [("self", "This record (the one that triggered it)"), ("match", "Another record, found by a key")]
 ASSIGN_MODES = [("queue", "The next member of a queue"), ("group", "The next member of a group"),
                 ("user", "A user (an expression)")]
 POOLS = ("queue", "group")
@@ -31,9 +38,10 @@ WAIT_MODES = [("duration", "For a time"), ("until", "Until a date or time")]
 RECHECKS = [("1", "Re-check the condition (stop if false)"), ("0", "Continue regardless")]
 MAX_ACTIONS, MAX_VALUES, MAX_DEPTH, MAX_RECIPIENTS = 50, 100, 8, 20
 # what the form carries per kind of step (anything else makes the workflow read-only in the builder)
-ACTION_KEYS = {"update_record": {"values"}, "update_parent": {"lookup", "values"},
+ACTION_KEYS = {"update_record": {"values", "object", "match"}, "update_parent": {"lookup", "values"},
                "update_related": {"object", "lookup", "filter", "values"},
-               "create_record": {"object", "values"}, "if": {"condition", "then", "else"},
+               "create_record": {"object", "values"}, "upsert_record": {"object", "match", "values", "on_create"},
+               "if": {"condition", "then", "else"},
                "assign_owner": {"user", "queue", "group", "method", "busy_filter"},
                "notify": {"to", "queue", "group", "title", "message"}, "submit_for_approval": {"process"},
                "send_email": {"template", "to", "cc"}, "webhook": {"url", "credential", "event", "payload"},
@@ -66,11 +74,16 @@ def _draft_action(action: dict) -> dict:
     to = action.get("to")
     notify = kind == "notify"
     related = f"{action.get('object')}.{action.get('lookup')}" if kind == "update_related" else ""
+    match = action.get("match") if isinstance(action.get("match"), dict) else {}
     return {"type": kind, "label": _text(action.get("label")),
             "condition": _text(action.get("condition")),
             "lookup": _text(action.get("lookup")) if kind != "update_related" else "",
             "object": _text(action.get("object")) if kind != "update_related" else "",
             "values": [[k, _text(v)] for k, v in (action.get("values") or {}).items()],
+            # update_record by a key, upsert_record
+            "find": "match" if kind == "update_record" and "match" in action else "self",
+            "match_field": _text(match.get("field")), "match_value": _text(match.get("value")),
+            "on_create": [[k, _text(v)] for k, v in (action.get("on_create") or {}).items()],
             "then": [_draft_action(a) for a in action.get("then") or ()],
             "else": [_draft_action(a) for a in action.get("else") or ()],
             # update_related
@@ -113,13 +126,13 @@ def _draft_list(node, depth: int) -> list:
 
 def _draft_from_node(node: dict, depth: int) -> dict:
     text = lambda k: _clean(node.get(k))   # noqa: E731
-    rows = []
-    for row in _ordered(node.get("values"))[:MAX_VALUES]:
-        if isinstance(row, dict):
-            rows.append([_clean(row.get("field")), _clean(row.get("expr"))])
+    rows = lambda k: [[_clean(row.get("field")), _clean(row.get("expr"))]   # noqa: E731
+                      for row in _ordered(node.get(k))[:MAX_VALUES] if isinstance(row, dict)]
     listed = lambda k: [_clean(t) for t in _ordered(node.get(k))[:MAX_RECIPIENTS]]   # noqa: E731
     return {"type": text("type"), "label": text("label"), "condition": text("condition"),
-            "lookup": text("lookup"), "object": text("object"), "values": rows,
+            "lookup": text("lookup"), "object": text("object"), "values": rows("values"),
+            "find": "match" if text("find") == "match" else "self", "match_field": text("match_field"),
+            "match_value": text("match_value"), "on_create": rows("on_create"),
             "then": _draft_list(node.get("then"), depth + 1), "else": _draft_list(node.get("else"), depth + 1),
             "related": text("related"), "filter": text("filter"),
             "assign": text("assign") or "queue", "user": text("user"), "queue": text("queue"), "group": text("group"),
@@ -143,8 +156,12 @@ def related_pair(action: dict) -> tuple[str, str]:
 def value_target(md, object_name: str, action: dict) -> str | None:
     """The object whose fields an action's values set (None: not known yet)."""
     obj = md.objects.get(object_name)
+    if action["type"] == "update_record" and action["find"] == "match" and action["object"]:
+        return action["object"] if action["object"] in md.objects else None
     if action["type"] == "update_record":
         return object_name if obj else None
+    if action["type"] == "upsert_record":
+        return action["object"] if action["object"] in md.objects else None
     if action["type"] == "update_parent":
         f = obj.fields.get(action["lookup"]) if obj else None
         return f.target if f is not None and f.is_relation else None
@@ -177,6 +194,8 @@ def _actions_doc(actions, path, md, object_name, before_save, add) -> list:
                 doc["else"] = _actions_doc(action["else"], f"{p}.else", md, object_name, before_save, add)
         elif kind in _DOC_OF:
             _DOC_OF[kind](action, doc, p, add)
+        elif kind == "upsert_record" or (kind == "update_record" and action["find"] == "match"):
+            _keyed_doc(action, doc, p, md, object_name, add)
         else:
             if kind == "update_parent":
                 if not action["lookup"]:
@@ -193,6 +212,28 @@ def _actions_doc(actions, path, md, object_name, before_save, add) -> list:
                 doc["filter"] = action["filter"]   # after values: the document's usual order
         out.append(doc)
     return out
+
+
+def _keyed_doc(action, doc, p, md, object_name, add) -> None:
+    """upsert_record, and update_record of a record found by a key: object, match, values
+    (on_create: upsert only), in the order keyed_writes.py documents them."""
+    upsert = action["type"] == "upsert_record"
+    if upsert and not action["object"]:
+        add(f"{p}.object", "choose the object of the record to create or update")
+    elif action["object"] and action["object"] not in md.objects:
+        add(f"{p}.object", f"there is no object '{action['object']}'")
+    if action["object"]:
+        doc["object"] = action["object"]
+    if not action["match_field"]:
+        add(f"{p}.match_field", "choose the key field: an external id or unique field of that object")
+    if not action["match_value"]:
+        add(f"{p}.match_value", "enter an expression giving the key, e.g. code or payload.code")
+    doc["match"] = {"field": action["match_field"], "value": action["match_value"]}
+    doc["values"] = _values_doc(action, p, md, object_name, False, add)
+    if upsert:
+        on_create = _values_doc(action, p, md, object_name, False, add, rows="on_create")
+        if on_create:
+            doc["on_create"] = on_create
 
 
 def _related_doc(action, doc, p, md, object_name, add) -> None:
@@ -296,14 +337,15 @@ _DOC_OF = {"assign_owner": _assign_doc, "notify": _notify_doc, "submit_for_appro
            "send_email": _email_doc, "webhook": _webhook_doc, "wait": _wait_doc}
 
 
-def _values_doc(action, p, md, object_name, before_save, add) -> dict:
+def _values_doc(action, p, md, object_name, before_save, add, rows: str = "values") -> dict:
+    """The value rows of `rows` (values; upsert_record's on_create, which may stay empty)."""
     target_name = value_target(md, object_name, action)
     target = md.objects.get(target_name) if target_name else None
     values: dict = {}
-    for j, (field, expr) in enumerate(action["values"]):
+    for j, (field, expr) in enumerate(action[rows]):
         if not field and not expr:
             continue
-        at = f"{p}.values.{j}"
+        at = f"{p}.{rows}.{j}"
         if not field:
             add(f"{at}.field", "choose a field")
             continue
@@ -316,7 +358,7 @@ def _values_doc(action, p, md, object_name, before_save, add) -> dict:
         if not expr:
             add(f"{at}.expr", "enter an expression (text in quotes: 'Follow up')")
         values[field] = expr
-    if not values:
+    if not values and rows == "values":
         add(f"{p}.values", "set at least one field")
     return values
 
@@ -331,11 +373,17 @@ _SAME_NAME = ("type", "label", "condition", "lookup", "object", "values", "then"
 def action_input(key: str, action: dict, rest: list[str]) -> str:
     """The input of step `key` (its draft `action`) showing the document path `rest` inside it."""
     kind = action["type"]
-    if rest and rest[0] == "values" and len(rest) > 1:
-        for j, (field, _expr) in enumerate(action["values"]):
+    if rest and rest[0] in ("values", "on_create") and len(rest) > 1:
+        for j, (field, _expr) in enumerate(action[rest[0]]):
             if field == rest[1]:
-                return f"{key}.values.{j}.expr"
-        return f"{key}.values"
+                return f"{key}.{rest[0]}.{j}.expr"
+        return f"{key}.{rest[0]}"
+    if rest and rest[0] == "match":   # match.field / match.value; the match as a whole: where it is chosen
+        if len(rest) > 1 and rest[1] in ("field", "value"):
+            return f"{key}.match_{rest[1]}"
+        return f"{key}.find" if kind == "update_record" else f"{key}.match_field"
+    if rest and rest[0] == "on_create":
+        return f"{key}.on_create"
     if not rest:   # a rule about the step as a whole ("exactly one of …", "needs recipients")
         return {"assign_owner": f"{key}.{action['assign']}", "notify": f"{key}.to",
                 "wait": f"{key}.{action['wait_mode']}"}.get(kind, f"{key}.type")

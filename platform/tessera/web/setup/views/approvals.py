@@ -15,7 +15,7 @@ from ..approvalforms import (ACTION_LISTS, APPROVER_TYPES, DECISIONS, NO_APPROVE
 from ..base import FormErrors, SetupView, flash_errors_to
 from ..orgedit import api_name
 from ..workflowforms import annotate_targets, field_choices
-from ..workflowforms_actions import ACTION_TYPES, ASSIGN_MODES, METHODS, RECHECKS, WAIT_MODES, blank_action
+from ..workflowforms_actions import ACTION_TYPES, ASSIGN_MODES, FIND_MODES, METHODS, RECHECKS, WAIT_MODES, blank_action
 from .automation import builder_pickers
 from .security import _plain, _state
 
@@ -60,6 +60,7 @@ class ApprovalProcessesView(SetupView):
                                no_approver=NO_APPROVER, approver_types=APPROVER_TYPES, value_hints=VALUE_HINTS,
                                action_lists=ACTION_LISTS, roles=sorted(md.roles), blank=blank_action(),
                                blank_step=blank_step(), wait_modes=WAIT_MODES, rechecks=RECHECKS,
+                               find_modes=FIND_MODES,
                                **builder_pickers(self.services)), status
 
         problems = unsupported(_plain(existing.doc), md) if existing is not None else []

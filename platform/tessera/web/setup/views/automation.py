@@ -23,7 +23,7 @@ from ..orgedit import api_name
 from ..workflowforms import (DIRECTIONS, EVENTS, PAYLOAD_TYPES, RECORD_EVENTS, RUN_AS, TIMINGS, WHENS, annotate_targets,
                              doc_from_draft, draft_from_doc, draft_from_form, field_choices, map_pipeline_errors,
                              trigger_summary, unsupported)
-from ..workflowforms_actions import ACTION_TYPES, ASSIGN_MODES, METHODS, RECHECKS, WAIT_MODES, blank_action
+from ..workflowforms_actions import ACTION_TYPES, ASSIGN_MODES, FIND_MODES, METHODS, RECHECKS, WAIT_MODES, blank_action
 from .security import _plain, _state
 from .workflow_dry_run import WorkflowDryRunRoutes
 
@@ -88,7 +88,8 @@ class WorkflowsView(WorkflowDryRunRoutes, SetupView):
                                objects=objects, choices=field_choices(md), events=EVENTS, timings=TIMINGS,
                                whens=WHENS, run_as=RUN_AS, action_types=ACTION_TYPES, directions=DIRECTIONS,
                                assign_modes=ASSIGN_MODES, methods=METHODS, record_events=RECORD_EVENTS,
-                               wait_modes=WAIT_MODES, rechecks=RECHECKS, payload_types=PAYLOAD_TYPES,
+                               wait_modes=WAIT_MODES, rechecks=RECHECKS, find_modes=FIND_MODES,
+                               payload_types=PAYLOAD_TYPES,
                                blank=blank_action(), **builder_pickers(self.services)), status
 
         # never a lossy save: what the form cannot carry is shown read-only and edited as YAML

@@ -36,8 +36,11 @@
         if (input.closest(".wf-value") || input.closest(".wf-to-row")) return;
         input.name = p + "." + input.getAttribute("data-key");
       });
-      own(card, ".wf-value").forEach(function (row, j) {
-        $$("[data-key]", row).forEach(function (input) { input.name = p + ".values." + j + "." + input.getAttribute("data-key"); });
+      own(card, ".wf-values").forEach(function (values) {   // values; upsert_record's on_create
+        var key = values.getAttribute("data-list") || "values";
+        $$(".wf-value", values).forEach(function (row, j) {
+          $$("[data-key]", row).forEach(function (input) { input.name = p + "." + key + "." + j + "." + input.getAttribute("data-key"); });
+        });
       });
       own(card, ".wf-to").forEach(function (list) {   // notify's to, send_email's email_to and cc
         var key = list.getAttribute("data-list");
@@ -62,9 +65,14 @@
   }
 
   /* -- which parts a step shows, which fields its values can set ------------------------------ */
+  function findsByKey(card) {   // update_record of another record, found by a key
+    var find = own(card, ".wf-find")[0];
+    return own(card, ".wf-type")[0].value === "update_record" && !!find && find.value === "match";
+  }
   function targetOf(card) {
     var type = own(card, ".wf-type")[0].value, obj = objectSelect.value;
-    if (type === "update_record") return obj;
+    if (type === "update_record") return findsByKey(card) ? (own(card, ".wf-object")[0].value || obj) : obj;
+    if (type === "upsert_record") return own(card, ".wf-object")[0].value;
     if (type === "update_parent") {
       var lookup = own(card, ".wf-lookup")[0], opt = lookup.options[lookup.selectedIndex];
       return opt && opt.value ? opt.getAttribute("data-target") : "";
@@ -96,9 +104,14 @@
   }
   function refreshParts(card) {
     var type = own(card, ".wf-type")[0].value;
-    own(card, ".wf-part").forEach(function (part) {
-      part.classList.toggle("d-none", part.getAttribute("data-for").split(" ").indexOf(type) < 0);
+    var keyed = type !== "update_record" || findsByKey(card);
+    own(card, ".wf-part, .wf-keyed-help").forEach(function (part) {
+      var hide = part.getAttribute("data-for").split(" ").indexOf(type) < 0;
+      if (part.getAttribute("data-find") === "match") hide = hide || !keyed;
+      part.classList.toggle("d-none", hide);
     });
+    var objectOpt = own(card, ".wf-object")[0];   // blank: the workflow's own object only for update_record
+    if (objectOpt) objectOpt.options[0].text = type === "update_record" ? "This workflow's object" : "Choose an object\u2026";
     var assign = own(card, ".wf-assign")[0], method = own(card, ".wf-method")[0];   // assign_owner: user, queue or group
     own(card, ".wf-sub").forEach(function (sub) {
       var hide = sub.getAttribute("data-assign").split(" ").indexOf(assign.value) < 0;
@@ -146,10 +159,22 @@
                "Choose a date field\u2026", true);
   }
   function checkUrlOf(obj) { return obj ? checkBase.replace("__OBJ__", encodeURIComponent(obj)) : ""; }
+  function refreshKey(card, target) {   // the key fields of the target object; the key's expression checked against one
+    var select = own(card, ".wf-match-field")[0], value = own(card, ".wf-match-value")[0];
+    if (!select) return;
+    var upsert = own(card, ".wf-type")[0].value === "upsert_record";   // a new record cannot be given an autonumber
+    var keys = ((choices[target] || {}).keys || []).filter(function (k) { return !(upsert && k[2]); });
+    fillSelect(select, keys.map(function (k) { return {value: k[0], text: k[1] + " (" + k[0] + ")"}; }),
+               "Choose the key field\u2026", true);
+    value.setAttribute("data-target", target || "");
+    value.setAttribute("data-field", select.value);
+    if (value.value.trim() && window.TesseraSetup) window.TesseraSetup.checkExpression(value);
+  }
   function refreshCard(card) {
     refreshParts(card);
     var target = targetOf(card);
     own(card, ".wf-value").forEach(function (row) { refreshValueRow(row, target); });
+    refreshKey(card, target);
     own(card, ".wf-related-filter").forEach(function (filter) {   // checked on the related object, not this one
       var url = own(card, ".wf-type")[0].value === "update_related" ? checkUrlOf(target) : "";
       if (filter.getAttribute("data-check-url") === url) return;
@@ -230,7 +255,8 @@
       own(card, "[data-wf-move=down]")[0].focus();
     } else if (b.hasAttribute("data-wf-add-value")) {
       var row = valueTemplate.content.firstElementChild.cloneNode(true);
-      own(card, ".wf-values")[0].appendChild(row);
+      var listKey = b.getAttribute("data-wf-add-value") || "values";
+      own(card, ".wf-values").filter(function (v) { return (v.getAttribute("data-list") || "values") === listKey; })[0].appendChild(row);
       renumberAll();
       refreshValueRow(row, targetOf(card));
       row.querySelector("[data-expression]").setAttribute("data-check-url",
@@ -263,7 +289,10 @@
     } else if (b.hasAttribute("data-wf-remove-value")) {
       var values = b.closest(".wf-values");
       b.closest(".wf-value").remove();
-      if (!values.querySelector(".wf-value")) own(card, "[data-wf-add-value]")[0].click();   // keep one row to fill in
+      if (!values.querySelector(".wf-value")) {   // keep one row to fill in
+        var again = values.getAttribute("data-list") || "values";
+        own(card, "[data-wf-add-value]").filter(function (x) { return (x.getAttribute("data-wf-add-value") || "values") === again; })[0].click();
+      }
       renumberAll();
     }
   });
@@ -282,12 +311,16 @@
                         el.classList.contains("wf-wait-mode"))) {
       refreshParts(card);
     } else if (card && (el.classList.contains("wf-type") || el.classList.contains("wf-lookup") || el.classList.contains("wf-object") ||
-                        el.classList.contains("wf-related"))) {
+                        el.classList.contains("wf-related") || el.classList.contains("wf-find"))) {
       refreshCard(card);
       $$(".wf-action", card).forEach(refreshCard);
       own(card, ".wf-value [data-expression]").forEach(function (a) { if (a.value.trim()) window.TesseraSetup.checkExpression(a); });
     } else if (el.hasAttribute("data-pkey")) {
       refreshPayload();
+    } else if (card && el.classList.contains("wf-match-field")) {
+      var keyExpr = own(card, ".wf-match-value")[0];
+      keyExpr.setAttribute("data-field", el.value);
+      if (keyExpr.value.trim()) window.TesseraSetup.checkExpression(keyExpr);
     } else if (el.classList.contains("wf-field")) {
       var expr = el.closest(".wf-value").querySelector("[data-expression]");
       expr.setAttribute("data-field", el.value);
