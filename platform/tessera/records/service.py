@@ -28,6 +28,7 @@ same connection (see create(): SQLite's one write lock is then not held while Py
                  (records/history.py); a delete takes the record's history (and its cascade-deleted
                  children's) with it. Permission changes (user profile/role/active, permission set
                  assignments, group members) go to the audit log (records/permission_audit.py)
+  6b. search   the record's full-text index entry follows its saved row (tessera/search)
   7. roll-ups    nothing to maintain: roll-ups and formulas are computed in the SELECT (records/
                  select.py), so a parent's roll-up is current the moment the child row is saved
   8. commit      and return the record as the API shows it (formulas and roll-ups included)
@@ -44,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..meta.currencies import CURRENCY_FIELD
 from ..meta.fieldtypes import SYSTEM_FIELDS
+from ..search import maintain as search_index
 from ..security.actor import Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
 from . import bulk, copies, geo_rows, hierarchy, history, natural_keys, permission_audit, user_rights
@@ -200,6 +202,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     if cobj.obj.row_links:
                         child_rows.append_positions(conn, cobj, [values])
                     self._insert(conn, cobj, [values])
+                    search_index.written(conn, cobj.obj, cobj.table, [values["id"]])
                     if tree is not None and values.get(tree.name) is not None:
                         hierarchy.check_written(conn, cobj, [values["id"]])
                     if object_name in permission_audit.AUDITED:
@@ -255,6 +258,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 cobj.writer(conn.dialect).execute_columns(conn, batch.columns, batch.n, batch.constants)
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
+            search_index.written(conn, cobj.obj, cobj.table, batch.ids)
             if tree is not None and tree.name in batch.columns:
                 hierarchy.check_batch(conn, cobj, batch.ids, batch.columns[tree.name])
             if cobj.rules:
@@ -437,6 +441,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 raise _integrity_error(exc, cobj) from None
             if result.rowcount != 1:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else")
+            if search_index.touches(cobj.obj, changes):
+                search_index.written(conn, cobj.obj, cobj.table, [rid])
             tree = cobj.obj.hierarchy_field
             if tree is not None and changes.get(tree.name) is not None and changes[tree.name] != current[tree.name]:
                 hierarchy.check_written(conn, cobj, [rid])
@@ -490,6 +496,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 conn.execute(table.delete().where(table.c.id == rid))
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
+            search_index.deleted(conn, cobj.obj, [rid])
             after_commit = [finish(conn) for finish in finishing if finish is not None]
             if cobj.obj.row_links:
                 child_rows.close_gap(conn, cobj, current)
