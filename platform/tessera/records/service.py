@@ -57,6 +57,7 @@ from .errors import BulkFailed, Conflict, Forbidden, NotFound, StaleVersion, Val
 from .aggregate import RecordAggregates
 from .reads import RecordReads, _now
 from .rows import RecordRows
+from .search import RecordSearch
 from .select import SelectBuilder
 from .serialize import to_api
 from .upsert import RecordUpserts
@@ -86,7 +87,7 @@ def _reports_workflow_failures(method):
     return run
 
 
-class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, RecordUpserts, RecordRows):
+class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, RecordUpserts, RecordRows, RecordSearch):
     """Writes and the order of execution live here; reads (records/reads.py), checks against other
     rows (records/write_checks.py), expressions on write (records/write_rules.py), upserts by
     external id (records/upsert.py) and grouped figures (records/aggregate.py) are its parts;
