@@ -30,7 +30,7 @@ import common  # noqa: E402  (sets up the import path for `tessera`)
 from common import Result, isolated_database, open_org, print_table  # noqa: E402
 
 ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "reports", "decisions", "sharing", "reports_sharing",
-       "queue", "workflows", "webhooks", "import")
+       "queue", "workflows", "webhooks", "import", "search")
 
 
 def log(message: str) -> None:
@@ -102,7 +102,7 @@ def run_database(url, args) -> list[Result]:
                     results += bench_import.run(org, accounts, args)
             finally:
                 org.services.engine.dispose()
-    big = [b for b in ("query", "add_field", "reports") if b in args.only]
+    big = [b for b in ("query", "add_field", "reports", "search") if b in args.only]
     if big:
         import bench_big
 
@@ -118,6 +118,10 @@ def run_database(url, args) -> list[Result]:
                     import bench_reports
                     log(f"[{name}] 10: reports and a dashboard")
                     results += bench_reports.run(org, args)
+                if "search" in args.only:   # before add_field changes the object
+                    import bench_search
+                    log(f"[{name}] 12: global search and suggestions")
+                    results += bench_search.run(org, args)
                 if "add_field" in args.only:
                     log(f"[{name}] 4: add a nullable field")
                     results += bench_big.run_add_field(org, args)
