@@ -118,7 +118,6 @@ def test_pipeline_rebuilds_the_index_when_the_searchable_set_changes(org):
 
 
 def test_searchable_only_on_text_like_fields(org):
-    from tessera.changes.service import ChangeRefused   # noqa: F401 (the refusal type, if any)
     bad = copy.deepcopy(SUPPLIER)
     bad["fields"]["employees"]["searchable"] = True
     with pytest.raises(Exception) as info:
