@@ -50,7 +50,7 @@ class RecordSearch:
     def _search_object(self, conn, rt, access, name, tokens, limit, now) -> dict | None:
         cobj = rt.objects[name]
         obj = cobj.obj
-        if not obj.searchable_fields or not access.can(name, "read"):
+        if not cobj.search_indexed or not access.can(name, "read"):
             return None
         readable = [f for f in obj.searchable_fields if access.can_read_field(name, f)]
         if not readable:

@@ -203,7 +203,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     if cobj.obj.row_links:
                         child_rows.append_positions(conn, cobj, [values])
                     self._insert(conn, cobj, [values])
-                    search_index.written(conn, cobj.obj, cobj.table, [values["id"]])
+                    search_index.written(conn, cobj, [values["id"]])
                     if tree is not None and values.get(tree.name) is not None:
                         hierarchy.check_written(conn, cobj, [values["id"]])
                     if object_name in permission_audit.AUDITED:
@@ -259,7 +259,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 cobj.writer(conn.dialect).execute_columns(conn, batch.columns, batch.n, batch.constants)
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
-            search_index.written(conn, cobj.obj, cobj.table, batch.ids)
+            search_index.written(conn, cobj, batch.ids)
             if tree is not None and tree.name in batch.columns:
                 hierarchy.check_batch(conn, cobj, batch.ids, batch.columns[tree.name])
             if cobj.rules:
@@ -443,7 +443,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             if result.rowcount != 1:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else")
             if search_index.touches(cobj.obj, changes):
-                search_index.written(conn, cobj.obj, cobj.table, [rid])
+                search_index.written(conn, cobj, [rid])
             tree = cobj.obj.hierarchy_field
             if tree is not None and changes.get(tree.name) is not None and changes[tree.name] != current[tree.name]:
                 hierarchy.check_written(conn, cobj, [rid])
@@ -497,7 +497,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 conn.execute(table.delete().where(table.c.id == rid))
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
-            search_index.deleted(conn, cobj.obj, [rid])
+            search_index.deleted(conn, cobj, [rid])
             after_commit = [finish(conn) for finish in finishing if finish is not None]
             if cobj.obj.row_links:
                 child_rows.close_gap(conn, cobj, current)

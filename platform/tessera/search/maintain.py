@@ -10,10 +10,13 @@ from . import storage
 _CHUNK = 5_000   # ids per statement (SQLite binds at most 32,766 parameters)
 
 
-def written(conn, obj: ObjectDef, table: Table, ids) -> None:
-    """Records `ids` were inserted or changed: (re)index them from their saved rows."""
-    if not obj.searchable_fields:
+def written(conn, cobj, ids) -> None:
+    """Records `ids` of the CompiledObject `cobj` were inserted or changed: (re)index them from
+    their saved rows. An object without index tables (`cobj.search_indexed` false: a database made
+    before search) is skipped: the change pipeline builds the index from every row (search_steps)."""
+    if not cobj.search_indexed:
         return
+    obj, table = cobj.obj, cobj.table
     ids = list(ids)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
@@ -21,9 +24,10 @@ def written(conn, obj: ObjectDef, table: Table, ids) -> None:
         storage.fill(conn, obj, table, table.c.id.in_(chunk))
 
 
-def deleted(conn, obj: ObjectDef, ids) -> None:
-    if not obj.searchable_fields:
+def deleted(conn, cobj, ids) -> None:
+    if not cobj.search_indexed:
         return
+    obj = cobj.obj
     ids = list(ids)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]

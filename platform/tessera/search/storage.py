@@ -9,10 +9,10 @@ field is weighted 'A', the other fields 'D', so name hits rank first.
 from __future__ import annotations
 
 from sqlalchemy import (DDL, Column, Index, Integer, MetaData, Table, Text, Uuid, delete, func, insert,
-                        literal_column, select)
+                        inspect, literal_column, select)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-from ..meta.model import ObjectDef
+from ..meta.model import Metadata, ObjectDef
 
 TS_CONFIG = literal_column("'simple'::regconfig")   # no stemming, no stop words: codes match as typed
 _NOT_ALNUM = r"[^[:alnum:]]+"
@@ -24,6 +24,22 @@ def index_name(object_name: str) -> str:
 
 def keys_name(object_name: str) -> str:
     return f"search_keys__{object_name}"
+
+
+def table_names(dialect_name: str, object_name: str) -> tuple[str, ...]:
+    """The tables an object's index is made of: all present, or the index is missing."""
+    if dialect_name == "sqlite":
+        return (index_name(object_name), keys_name(object_name))
+    return (index_name(object_name),)
+
+
+def indexed_objects(conn, md: Metadata, existing: set[str] | None = None) -> frozenset[str]:
+    """The objects of `md` with searchable fields whose index tables all exist (`existing`: the
+    database's table names, read when not given): a database made before search has none."""
+    if existing is None:
+        existing = set(inspect(conn).get_table_names())
+    return frozenset(name for name, obj in md.objects.items() if obj.searchable_fields
+                     and existing.issuperset(table_names(conn.dialect.name, name)))
 
 
 def fts_column(field: str) -> str:
