@@ -158,7 +158,8 @@ def test_api_search(org, api, client_for):
     assert r.status_code == 200, r.json
     group = next(g for g in r.json["groups"] if g["object"] == "supplier")
     assert group["hits"][0]["id"] == acme["id"] and group["hits"][0]["matched"] == ["name", "email"]
-    assert set(group["hits"][0]) == {"id", "object", "name", "matched", "rank"}
+    assert set(group["hits"][0]) == {"id", "object", "name", "matched", "values", "rank"}
+    assert group["hits"][0]["values"] == {"name": "Acme Tools", "email": "hi@acme.io"}
     r = api.get("/api/v1/search?q=acme&objects=supplier&limit=1")
     assert r.status_code == 200 and [g["object"] for g in r.json["groups"]] == ["supplier"]
     for url in ("/api/v1/search", "/api/v1/search?q=a", "/api/v1/search?q=" + "x" * 201,

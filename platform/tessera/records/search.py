@@ -19,7 +19,8 @@ MAX_SEARCH_LIMIT = 50   # hits per object
 class RecordSearch:
     @retry_on_stale_statements
     def search(self, actor: Actor, q, *, objects=None, limit: int = 10) -> list[dict]:
-        """Groups `{object, label, hits: [{id, object, name, matched, rank}], more}`, best group
+        """Groups `{object, label, hits: [{id, object, name, matched, values, rank}], more}` (`values`:
+        the matched fields' text, to show why a record was found), best group
         first (by its best hit), hits best first. `objects`: names to search (default: every
         object with searchable fields the actor may read)."""
         if not isinstance(q, str) or len(q.strip()) < MIN_QUERY:
@@ -74,8 +75,9 @@ class RecordSearch:
         hits = []
         for row in rows[:limit]:
             values = {p: to_api(row[2 + i], t) for i, (p, t) in enumerate(zip(paths, types))}
+            matched = matched_fields(tokens, {f: values.get(f) for f in readable})
             hits.append({"id": str(row[0]), "object": name,
                          "name": str(values[title]) if title and values.get(title) is not None else str(row[0]),
-                         "matched": matched_fields(tokens, {f: values.get(f) for f in readable}),
+                         "matched": matched, "values": {f: str(values[f]) for f in matched},
                          "rank": float(f"{float(row[1] or 0.0):.6g}")})
         return {"object": name, "label": obj.plural_label, "hits": hits, "more": len(rows) > limit}

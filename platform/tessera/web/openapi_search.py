@@ -13,6 +13,8 @@ def search_schemas() -> dict:
         "name": {"type": "string", "description": "the record's name (its id when the name is hidden from you)"},
         "matched": {"type": "array", "items": {"type": "string"},
                     "description": "the fields (readable by you) in which a word of q was found"},
+        "values": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "the matched fields' values, as text"},
         "rank": {"type": "number", "description": "higher is better (comparable within one response)"}}}
     group = {"type": "object", "required": ["object", "label", "hits", "more"], "properties": {
         "object": {"type": "string"}, "label": {"type": "string"},
