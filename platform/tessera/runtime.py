@@ -49,6 +49,7 @@ class CompiledObject:
     uneditable_fields: dict = dc_field(default_factory=dict)                # Rights -> fields it cannot set
     state_machines: dict = dc_field(default_factory=dict)                   # picklist -> StateMachine (records/transitions.py)
     copies: list = dc_field(default_factory=list)                           # copy-on-select fields (records/copies.py)
+    search_indexed: bool = False                                            # its full-text index exists (tessera/search)
 
     @property
     def name(self) -> str:
@@ -101,7 +102,9 @@ class CompiledObject:
 
 
 class Runtime:
-    def __init__(self, md: Metadata, version: int | None = None):
+    def __init__(self, md: Metadata, version: int | None = None, search_indexed: frozenset[str] | None = None):
+        """`search_indexed`: the objects whose full-text index tables exist (search/storage.py
+        indexed_objects); None: every object with searchable fields (a version the pipeline built)."""
         self.version = version
         self.metadata = md
         self.sql_metadata, self.tables = build_tables(md)
@@ -111,6 +114,9 @@ class Runtime:
         self.objects: dict[str, CompiledObject] = {n: self._compile(md, o) for n, o in md.objects.items()}
         # source object -> the copies that follow its writes (keep_in_sync: automation/copy_sync.py)
         self.copy_followers = followers_of(self.objects.values())
+        for cobj in self.objects.values():
+            cobj.search_indexed = bool(cobj.obj.searchable_fields) and (
+                search_indexed is None or cobj.name in search_indexed)
         from .security.access import SecurityModel
         self.security = SecurityModel(self)
         from .records.related import referrers
@@ -234,5 +240,11 @@ class RuntimeHolder:
 
         if number is None:
             return Runtime(Metadata(objects={}), None)
+        from .search.storage import indexed_objects
+        from .storage.engine import begin_read
+
         version = self._changes.get(number)
-        return Runtime(build_metadata(version.snapshot), number)
+        md = build_metadata(version.snapshot)
+        with begin_read(self._changes.engine) as conn:
+            indexed = indexed_objects(conn, md)
+        return Runtime(md, number, search_indexed=indexed)

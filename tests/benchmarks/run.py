@@ -14,7 +14,8 @@ against the same object without one), reports (a summary report and a 6-componen
 big object against hand-written GROUP BYs), reports_sharing (that report as a rep and a manager
 against the admin), import (the import wizard's job path against `tessera import`'s), timeline (a
 record's timeline first page with 10,000 activities against a plain list query), stock (lists and
-GETs of the stock opportunity, formulas and roll-up included, against its stored fields alone).
+GETs of the stock opportunity, formulas and roll-up included, against its stored fields alone), search
+(full-text search and suggestions against a LIKE scan).
 Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
 of its own, created in the URL's database — created when missing — and dropped afterwards).
 Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was missed.
@@ -33,7 +34,7 @@ import common  # noqa: E402  (sets up the import path for `tessera`)
 from common import Result, isolated_database, open_org, print_table  # noqa: E402
 
 ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "reports", "decisions", "sharing", "reports_sharing",
-       "queue", "workflows", "webhooks", "import", "timeline", "stock")
+       "queue", "workflows", "webhooks", "import", "timeline", "stock", "search")
 
 
 def log(message: str) -> None:
@@ -108,7 +109,7 @@ def run_database(url, args) -> list[Result]:
                     results += bench_import.run(org, accounts, args)
             finally:
                 org.services.engine.dispose()
-    big = [b for b in ("query", "add_field", "reports") if b in args.only]
+    big = [b for b in ("query", "add_field", "reports", "search") if b in args.only]
     if big:
         import bench_big
 
@@ -124,6 +125,10 @@ def run_database(url, args) -> list[Result]:
                     import bench_reports
                     log(f"[{name}] 10: reports and a dashboard")
                     results += bench_reports.run(org, args)
+                if "search" in args.only:   # before add_field changes the object
+                    import bench_search
+                    log(f"[{name}] 12: global search and suggestions")
+                    results += bench_search.run(org, args)
                 if "add_field" in args.only:
                     log(f"[{name}] 4: add a nullable field")
                     results += bench_big.run_add_field(org, args)

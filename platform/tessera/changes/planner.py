@@ -1,7 +1,8 @@
 """The autodetector: compare two effective metadata versions and produce a Plan of operations.
 
 Order (like Django's autodetector, so every step finds what it needs): create objects (referenced
-objects first), rename fields, add fields, alter fields, drop fields, drop objects, then the
+objects first), rename fields, add fields, alter fields, drop fields, drop objects, rebuild search
+indexes whose searchable set changed (changes/search_steps.py), then the
 metadata-only steps (labels, formulas, layouts, list views, apps, and the security components:
 profiles, permission sets and their groups, roles, sharing rules — they change no data, but who
 may see what is exactly what an admin must see in a plan and what the audit log must name).
@@ -15,6 +16,7 @@ from ..meta.source import COMPONENT_KINDS
 from .hierarchy_check import MakeHierarchy
 from .geo_retype import AlterGeolocation, is_geolocation_change
 from .rows_steps import OneParentCheck, RowPositions
+from .search_steps import search_steps
 from .alter_field import AlterField
 from .related_ops import is_related_change
 from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, ChangeField, ChangeObject,
@@ -141,7 +143,7 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
             if cname not in after:
                 meta.append(ComponentChange("remove", kind, cname))
 
-    return Plan(creates + renames + adds + alters + drops + drop_objects + meta)
+    return Plan(creates + renames + adds + alters + drops + drop_objects + search_steps(old, new) + meta)
 
 
 def _field_mapping(oobj: ObjectDef, nobj: ObjectDef) -> dict[str, str]:

@@ -36,6 +36,7 @@ from .operations import DESTRUCTIVE, Context, Impact, add_pending_foreign_keys
 from .audit_entry import record_version
 from .pipeline import ChangeFailed, change_transaction
 from .planner import Plan, package_steps, plan
+from .search_steps import missing_index_steps
 
 log = logging.getLogger(__name__)
 SOURCES = ("ui", "cli", "package", "deploy", "rollback")
@@ -292,12 +293,19 @@ class ChangeService:
             conn = txn.conn
             txn.foreign_key_tables = []                    # nothing at risk until a step says so
             active = conn.execute(select(versions_table).where(versions_table.c.active == True)).first()  # noqa: E712
-            if active is not None and active.content_hash == digest:
-                return ChangeResult(Plan([]), [], None, check_only)
             old_snapshot = active.snapshot if active is not None else None
             old_md = build_metadata(old_snapshot) if old_snapshot is not None else None
-            result_plan = plan(old_md, new_md)             # 2. plan
-            result_plan.operations[:0] = package_steps(old_snapshot, snapshot)
+            if active is not None and active.content_hash == digest:
+                # the same metadata: nothing to do, unless the database lacks a search index
+                # (made before search): then the builds are the plan of a new version
+                missing = missing_index_steps(conn, new_md, [])
+                if not missing:
+                    return ChangeResult(Plan([]), [], None, check_only)
+                result_plan = Plan(missing)
+            else:
+                result_plan = plan(old_md, new_md)         # 2. plan
+                result_plan.operations[:0] = package_steps(old_snapshot, snapshot)
+                result_plan.operations += missing_index_steps(conn, new_md, result_plan.operations)
             ctx = Context(conn, old_md, new_md, datetime.now(timezone.utc))
             impacts = [op.check(conn, ctx) for op in result_plan]   # 3. check data (before any step)
             reasons, needs_flag = _refusals(result_plan, impacts, allow_destructive)

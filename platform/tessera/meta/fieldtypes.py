@@ -8,6 +8,8 @@ TEXT_TYPES = {"text", "textarea", "rich_text", "email", "phone", "url", "picklis
 NUMERIC_TYPES = {"number", "currency", "percent"}
 RELATION_TYPES = {"lookup", "master_detail", "file"}   # a file field references a core `file` record
 COMPUTED_TYPES = {"formula", "rollup"}
+# the types global search can index (`searchable: true`): stored text a person types or reads
+SEARCHABLE_TYPES = ("text", "email", "phone", "url", "textarea", "picklist", "autonumber")
 
 # Per-type defaults for optional properties (see metadata/README.md).
 TYPE_DEFAULTS: dict[str, dict] = {

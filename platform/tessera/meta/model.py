@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from .currencies import OrgSettings
 from .related import OBJECT_PART
-from .fieldtypes import (COMPUTED_TYPES, RELATION_TYPES, SYSTEM_FIELD_EXPR_TYPES, TYPE_DEFAULTS, USER_LINKS,
+from .fieldtypes import (COMPUTED_TYPES, RELATION_TYPES, SEARCHABLE_TYPES, SYSTEM_FIELD_EXPR_TYPES, TYPE_DEFAULTS, USER_LINKS,
                          expr_type_of)
 
 _COMMON = ("type", "label", "help", "required", "unique", "external_id", "indexed", "default",
@@ -182,6 +182,17 @@ class ObjectDef:
         if named is not None and named.unique and named.stored and named.name not in keys:
             keys.append(named.name)
         return tuple(keys)
+
+    @property
+    def searchable_fields(self) -> tuple[str, ...]:
+        """The fields global search indexes (tessera/search): the name field, when stored text,
+        then every field marked `searchable`, in field order."""
+        names = [f.name for f in self.fields.values() if f.type in SEARCHABLE_TYPES
+                 and (f.name == self.name_field or f.options.get("searchable"))]
+        if self.name_field in names:
+            names.remove(self.name_field)
+            names.insert(0, self.name_field)
+        return tuple(names)
 
     @property
     def history_fields(self) -> tuple[str, ...]:

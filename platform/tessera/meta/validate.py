@@ -14,7 +14,7 @@ from .autonumbers import format_problem
 from .durations import parse_duration
 from .geolocations import column_names
 from .errors import MetaError
-from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SYSTEM_FIELDS, USER_LINKS
+from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SEARCHABLE_TYPES, SYSTEM_FIELDS, USER_LINKS
 from .model import Metadata, ObjectDef
 from .validate_approvals import check_approval_processes
 from .validate_email_templates import check_email_templates
@@ -141,6 +141,9 @@ def _check_object(md: Metadata, obj: ObjectDef) -> list[MetaError]:
         if obj.name_field == f.name and f.type == "geolocation":
             errors.append(MetaError(src, "name_field", f"'{f.name}' is a geolocation: choose a text, number, date "
                                     "or autonumber field as the record's title"))
+        if f.options.get("searchable") and f.type not in SEARCHABLE_TYPES:
+            errors.append(MetaError(src, f"{at}.searchable", f"{f.type} fields cannot be searchable: global search "
+                                    f"indexes text ({', '.join(SEARCHABLE_TYPES)})"))
         if f.unique and f.type in _NOT_UNIQUE:
             errors.append(MetaError(src, f"{at}.unique", f"{f.type} fields cannot be unique"))
         if f.renamed_from and f.renamed_from in obj.fields:

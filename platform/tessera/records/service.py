@@ -28,6 +28,7 @@ same connection (see create(): SQLite's one write lock is then not held while Py
                  (records/history.py); a delete takes the record's history (and its cascade-deleted
                  children's) with it. Permission changes (user profile/role/active, permission set
                  assignments, group members) go to the audit log (records/permission_audit.py)
+  6b. search   the record's full-text index entry follows its saved row (tessera/search)
   7. roll-ups    nothing to maintain: roll-ups and formulas are computed in the SELECT (records/
                  select.py), so a parent's roll-up is current the moment the child row is saved
   8. commit      and return the record as the API shows it (formulas and roll-ups included)
@@ -44,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from ..currency.personal import default_currency as personal_currency
 from ..meta.currencies import CURRENCY_FIELD
 from ..meta.fieldtypes import SYSTEM_FIELDS
+from ..search import maintain as search_index
 from ..security.actor import Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
 from . import before_save, bulk, copies, geo_rows, related, hierarchy, history, natural_keys, permission_audit, user_rights
@@ -56,6 +58,7 @@ from .errors import BulkFailed, Conflict, Forbidden, NotFound, StaleVersion, Val
 from .aggregate import RecordAggregates
 from .reads import RecordReads, _now
 from .rows import RecordRows
+from .search import RecordSearch
 from .select import SelectBuilder
 from .serialize import to_api
 from .upsert import RecordUpserts
@@ -85,7 +88,7 @@ def _reports_workflow_failures(method):
     return run
 
 
-class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, RecordUpserts, RecordRows):
+class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, RecordUpserts, RecordRows, RecordSearch):
     """Writes and the order of execution live here; reads (records/reads.py), checks against other
     rows (records/write_checks.py), expressions on write (records/write_rules.py), upserts by
     external id (records/upsert.py) and grouped figures (records/aggregate.py) are its parts;
@@ -204,6 +207,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     self._insert(conn, cobj, [values])
                     if logged:   # the before-save runs, written with the record (not by the checks)
                         self.hooks.flush_logged(self._write_context(conn, rt, cobj, actor, now), logged)
+                    search_index.written(conn, cobj, [values["id"]])
                     if tree is not None and values.get(tree.name) is not None:
                         hierarchy.check_written(conn, cobj, [values["id"]])
                     if object_name in permission_audit.AUDITED:
@@ -259,6 +263,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 cobj.writer(conn.dialect).execute_columns(conn, batch.columns, batch.n, batch.constants)
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
+            search_index.written(conn, cobj, batch.ids)
             if tree is not None and tree.name in batch.columns:
                 hierarchy.check_batch(conn, cobj, batch.ids, batch.columns[tree.name])
             if cobj.rules:
@@ -431,6 +436,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 raise _integrity_error(exc, cobj) from None
             if result.rowcount != 1:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else")
+            if search_index.touches(cobj.obj, changes):
+                search_index.written(conn, cobj, [rid])
             tree = cobj.obj.hierarchy_field
             if tree is not None and changes.get(tree.name) is not None and changes[tree.name] != current[tree.name]:
                 hierarchy.check_written(conn, cobj, [rid])
@@ -485,6 +492,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 conn.execute(table.delete().where(table.c.id == rid))
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
+            search_index.deleted(conn, cobj, [rid])
             after_commit = [finish(conn) for finish in finishing if finish is not None]
             if cobj.obj.row_links:
                 child_rows.close_gap(conn, cobj, current)

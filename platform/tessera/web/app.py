@@ -58,6 +58,7 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     from . import api_reports, api_user_reports  # noqa: F401  (and reports, saved reports)
     from . import api_files  # noqa: F401  (and file uploads, downloads and attachments)
     from . import api_activities  # noqa: F401  (and record timelines)
+    from . import api_search  # noqa: F401  (and global search)
     from .api_hooks import hooks
     from .auth import auth
     app.url_map.converters["record_id"] = RecordIdConverter   # before the API's rules are added

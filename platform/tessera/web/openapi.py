@@ -14,6 +14,7 @@ from .openapi_automation import automation_paths, automation_schemas
 from .openapi_currency import currency_paths, currency_schemas
 from .openapi_activities import activity_paths, activity_schemas
 from .openapi_files import file_paths, file_schemas
+from .openapi_search import search_paths, search_schemas
 from .openapi_reports import report_paths, report_schemas
 from .openapi_fields import NO_NUL, input_schema, natural_key_input, output_schema
 from .openapi_hooks import hook_paths
@@ -84,7 +85,8 @@ def _build(runtime, access) -> dict:
             "next_cursor": {"type": ["string", "null"]}}},
     }
     for platform_part in (approval_schemas(), automation_schemas(), currency_schemas(), aggregate_schemas(),
-                          file_schemas(), report_schemas(), activity_schemas()):
+                          file_schemas(), report_schemas(), activity_schemas(),
+                          search_schemas()):
         schemas.update(platform_part)
     platform_schemas = frozenset(schemas)
     paths: dict = {
@@ -205,6 +207,7 @@ def _build(runtime, access) -> dict:
     paths.update(report_paths())
     paths.update(file_paths(runtime, access))
     paths.update(activity_paths(runtime, access))
+    paths.update(search_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tessera REST API", "version": str(runtime.version or 0),

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from ...records.errors import RecordError
+from ...records.errors import BadQuery, RecordError
 from .context import access, actor, records, rt, ui
-from .display import render_value
-from .expr import clean_search, contains_all
-from .meta import (apps_for_user, color_for, column, columns, list_views_for, name_field, object_icon,
-                   readable_name_field, readable_tabs, require_app)
+from .display import record_url, render_value
+from .expr import clean_search
+from .meta import apps_for_user, color_for, name_field, object_icon, readable_name_field, readable_tabs, require_app
 
 SEARCH_PER_OBJECT = 5
 
@@ -42,7 +41,7 @@ def app_home(app_name):
             pass
         tiles.append({"object": obj, "total": total, "icon": object_icon(obj.name), "color": color_for(obj.name),
                       "can_create": access().can(obj.name, "create")})
-    recent = _recent(app)
+    recent = recent_items(app)
     from .views_reports import dashboard_for, drill_url, figure
     from .views_activities import my_tasks
     return render_template("app/app_home.html", app=app, tiles=tiles, recent=recent, dashboard=dashboard_for(app),
@@ -50,7 +49,7 @@ def app_home(app_name):
                            figure=figure, drill_url=drill_url, **nav_context(app))
 
 
-def _recent(app, limit: int = 8) -> list[dict]:
+def recent_items(app, limit: int = 8) -> list[dict]:
     """Records the user changed most recently in the app's first few objects."""
     out = []
     for obj in readable_tabs(app)[:4]:
@@ -85,31 +84,50 @@ def searchable_objects(app=None) -> list:
 
 @ui.get("/search")
 def search():
+    """Global search (RecordService.search): ranked hits grouped by object, each with the fields
+    it matched in; the suggestions dropdown of the top bar reads /_api/search (views_search.py)."""
     q = clean_search(request.args.get("q"))
-    app_name = request.args.get("app") or ""
-    app = rt().metadata.apps.get(app_name) if app_name else None
-    if app is not None and not readable_tabs(app):
-        app = None
-    groups = []
+    app = _search_app(request.args.get("app"))
+    groups, problem = [], None
     if q:
-        for obj in searchable_objects(app):
-            nf = readable_name_field(obj)
-            view = list_views_for(obj)[0]
-            cols = columns(obj, [c for c in view["columns"] if c != nf][:3])
-            name_col = column(obj, nf)
-            fields = list(dict.fromkeys([nf, *(p for c in cols for p in c.query_paths)]))
-            try:
-                result = records().query(actor(), obj.name, filter=contains_all(nf, q), fields=fields,
-                                         sort=[nf], limit=SEARCH_PER_OBJECT + 1)
-            except RecordError:
-                continue
-            rows = result.records
-            if rows:
-                groups.append({"object": obj, "rows": rows[:SEARCH_PER_OBJECT], "more": len(rows) > SEARCH_PER_OBJECT,
-                               "columns": cols, "name_col": name_col, "icon": object_icon(obj.name),
-                               "color": color_for(obj.name), "app_name": _app_for(obj.name, app)})
-    return render_template("app/search.html", q=q, groups=groups, app=app, render_value=render_value,
+        try:
+            groups = [_group(g, app) for g in search_groups(q, app, SEARCH_PER_OBJECT)]
+        except BadQuery as exc:
+            problem = str(exc).removeprefix("q: ")
+    return render_template("app/search.html", q=q, groups=groups, problem=problem, app=app,
+                           hits_shown=sum(len(g["hits"]) for g in groups),
                            **nav_context(app, current_object="_search"))
+
+
+def _search_app(app_name):
+    app = rt().metadata.apps.get(app_name) if isinstance(app_name, str) and app_name else None
+    return app if app is not None and readable_tabs(app) else None
+
+
+def search_groups(q: str, app, limit: int) -> list[dict]:
+    """The service's groups over the objects a user searches from /app (not UI state objects)."""
+    names = [o.name for o in searchable_objects(app)]
+    return records().search(actor(), q, objects=names, limit=limit) if names else []
+
+
+def search_hit(hit: dict, app_name: str) -> dict:
+    """A hit as the page and the dropdown show it: where it links, and the matched fields the
+    name does not already show (a contact's first name is in its full name), by label, with values."""
+    obj = rt().metadata.objects[hit["object"]]
+    nf = name_field(obj)
+    shown = [(f, hit["values"].get(f, "")) for f in hit["matched"] if f != nf]
+    return {"id": hit["id"], "object": obj.name, "object_label": obj.label, "name": hit["name"],
+            "url": record_url(app_name, obj.name, hit["id"]), "icon": object_icon(obj.name),
+            "color": color_for(obj.name),
+            "matched": [{"label": obj.fields[f].label, "value": value} for f, value in shown
+                        if value.lower() not in hit["name"].lower()]}
+
+
+def _group(group: dict, app) -> dict:
+    obj = rt().metadata.objects[group["object"]]
+    app_name = _app_for(obj.name, app)
+    return {"object": obj, "hits": [search_hit(h, app_name) for h in group["hits"]], "more": group["more"],
+            "icon": object_icon(obj.name), "color": color_for(obj.name), "app_name": app_name}
 
 
 def _app_for(object_name: str, preferred=None) -> str:

@@ -1,0 +1,48 @@
+"""Keeping the index current: called by the record service inside each write's transaction, and
+by the change pipeline (changes/search_steps.py) to rebuild an object's index."""
+from __future__ import annotations
+
+from sqlalchemy import Table
+
+from ..meta.model import ObjectDef
+from . import storage
+
+_CHUNK = 5_000   # ids per statement (SQLite binds at most 32,766 parameters)
+
+
+def written(conn, cobj, ids) -> None:
+    """Records `ids` of the CompiledObject `cobj` were inserted or changed: (re)index them from
+    their saved rows. An object without index tables (`cobj.search_indexed` false: a database made
+    before search) is skipped: the change pipeline builds the index from every row (search_steps)."""
+    if not cobj.search_indexed:
+        return
+    obj, table = cobj.obj, cobj.table
+    ids = list(ids)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        storage.remove(conn, obj, lambda column: column.in_(chunk))
+        storage.fill(conn, obj, table, table.c.id.in_(chunk))
+
+
+def deleted(conn, cobj, ids) -> None:
+    if not cobj.search_indexed:
+        return
+    obj = cobj.obj
+    ids = list(ids)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        storage.remove(conn, obj, lambda column: column.in_(chunk))
+
+
+def touches(obj: ObjectDef, changed) -> bool:
+    """Does an update of the fields `changed` change what the index holds?"""
+    return not set(obj.searchable_fields).isdisjoint(changed)
+
+
+def rebuild(conn, obj: ObjectDef | None, table: Table | None, old_name: str | None) -> None:
+    """Drop the index of `old_name` (if any) and build `obj`'s from every row of `table`."""
+    if old_name is not None:
+        storage.drop_index(conn, old_name)
+    if obj is not None and obj.searchable_fields:
+        storage.create_index(conn, obj)
+        storage.fill(conn, obj, table)
