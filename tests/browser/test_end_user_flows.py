@@ -200,7 +200,7 @@ def test_list_views_search_and_phone(page, live_server, live_services, rep, rep_
     page.press(".global-search input[name=q]", "Enter")
     page.wait_for_selector(".search-group")
     expect(page.locator(".search-group[data-object='account']")).to_have_count(1)
-    expect(page.locator(".search-group[data-object='opportunity'] tbody tr")).to_have_count(2)
+    expect(page.locator(".search-group[data-object='opportunity'] .search-hit")).to_have_count(2)
     screenshot(page, "search_results")
     # a phone-sized screen: cards instead of a wide table, tabs behind the toggler
     page.set_viewport_size({"width": 375, "height": 812})
