@@ -2,6 +2,8 @@
 
 SQLite file in tmp_path by default. When TESSERA_TEST_DATABASE_URL is set (PostgreSQL), each test
 gets its own schema (`t_<hex>`), selected through the connection's search_path, dropped afterwards.
+A test that asks for a seeded fixture (`services`, `sales`, `stock_apps`, the CLI's `testdb`) gets
+a copy of a template database seeded once per test process instead (tests/databases.py).
 """
 from __future__ import annotations
 
@@ -15,13 +17,73 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "platform") not in sys.path:
     sys.path.insert(0, str(ROOT / "platform"))
 
-from databases import fresh_database_url  # noqa: E402
+from databases import Templates, fresh_database_url  # noqa: E402
 from tessera.storage.engine import make_engine  # noqa: E402
+
+TESTPKG = ROOT / "tests" / "fixtures" / "testpkg"
+
+
+def _install(url, packages, message):
+    from tessera.meta.source import load_package
+    from tessera.services import Services
+    svc = Services.open(url, poll_seconds=0)
+    try:
+        svc.changes.install_packages([load_package(path) for path in packages], author="test", message=message)
+        return svc
+    except BaseException:
+        svc.engine.dispose()
+        raise
+
+
+def seed_test_org(url, *, apps=()):
+    """The core package, the test package and an admin (orchid-lantern-42), then the named stock apps."""
+    svc = _install(url, [ROOT / "metadata" / "core", TESTPKG], "test setup")
+    try:
+        svc.identity.create_user("admin", password="orchid-lantern-42", first_name="Ada", last_name="Admin",
+                                 email="ada@example.com", profile="system_administrator")
+        if apps:
+            svc.changes.install_packages([load_package(ROOT / "apps" / name) for name in apps],
+                                         author="test", message="stock apps" if len(apps) > 1 else apps[0])
+    finally:
+        svc.engine.dispose()
+
+
+def seed_cli_org(url):
+    """The CLI tests' org: the core and test packages and an admin (admin@example.com)."""
+    svc = _install(url, [ROOT / "metadata" / "core", TESTPKG], "")
+    try:
+        svc.identity.create_user("admin", password="orchid-lantern-42", email="admin@example.com",
+                                 last_name="Admin", profile="system_administrator")
+    finally:
+        svc.engine.dispose()
+
+
+# fixture name -> how its template is seeded; the first one a test asks for (directly or through
+# another fixture) decides its database.
+SEEDS = {
+    "stock_apps": lambda url: seed_test_org(url, apps=("sales", "marketing", "service")),
+    "sales": lambda url: seed_test_org(url, apps=("sales",)),
+    "services": seed_test_org,
+    "testdb": seed_cli_org,
+}
+
+
+@pytest.fixture(scope="session")
+def database_templates(tmp_path_factory):
+    templates = Templates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.close()
 
 
 @pytest.fixture
-def db_url(tmp_path):
-    """URL of a fresh, empty database (usable by the CLI and subprocesses too)."""
+def db_url(request, tmp_path):
+    """URL of a fresh database (usable by the CLI and subprocesses too): empty, or a copy of a
+    seeded template when the test uses a seeded fixture."""
+    for fixture, seed in SEEDS.items():
+        if fixture in request.fixturenames:
+            templates = request.getfixturevalue("database_templates")
+            yield from templates.copy(fixture, seed, tmp_path)
+            return
     yield from fresh_database_url(tmp_path)
 
 
@@ -41,18 +103,24 @@ from tessera.meta.source import load_package  # noqa: E402
 from tessera.services import Services  # noqa: E402
 from tessera.web.app import create_app  # noqa: E402
 
-TESTPKG = ROOT / "tests" / "fixtures" / "testpkg"
+@pytest.fixture
+def services(db_url):
+    """Services over a copy of the seeded test org (see seed_test_org)."""
+    svc = Services.open(db_url, poll_seconds=0)
+    yield svc
+    svc.engine.dispose()
 
 
 @pytest.fixture
-def services(db_url):
-    svc = Services.open(db_url, poll_seconds=0)
-    svc.changes.install_packages([load_package(ROOT / "metadata" / "core"), load_package(TESTPKG)],
-                                 author="test", message="test setup")
-    svc.identity.create_user("admin", password="orchid-lantern-42", first_name="Ada", last_name="Admin",
-                               email="ada@example.com", profile="system_administrator")
-    yield svc
-    svc.engine.dispose()
+def sales(services):
+    """The services with the stock Sales app installed on top of the test package (seeded)."""
+    return services
+
+
+@pytest.fixture
+def stock_apps(services):
+    """The services with all three stock apps (Sales, Marketing, Service) installed (seeded)."""
+    return services
 
 
 class ApiClient:

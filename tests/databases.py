@@ -1,20 +1,31 @@
-"""A fresh, empty database for tests (imported as `databases`): a SQLite file in a directory, or,
-when TESSERA_TEST_DATABASE_URL is set (PostgreSQL), a schema of its own (`t_<hex>`), selected
-through the connection's search_path and dropped afterwards."""
+"""Databases for tests (imported as `databases`).
+
+`fresh_database_url`: a fresh, empty database — a SQLite file in a directory, or, when
+TESSERA_TEST_DATABASE_URL is set (PostgreSQL), a schema of its own (`t_<hex>`) selected through the
+connection's search_path and dropped afterwards.
+
+`Templates`: databases seeded once per test process (packages installed, an admin created) and
+copied for every test that needs that seed — installing the packages per test was most of the
+suite's time. SQLite copies through the backup API; PostgreSQL clones a template database
+(`CREATE DATABASE … TEMPLATE`), dropped after the test.
+"""
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema, DropSchema
 
 from tessera.storage.engine import normalize_url
 
 PG_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")
+DATABASE_PREFIX = "tess_"        # databases this module creates: tess_<pid>_<hex>
 
 
 def fresh_database_url(directory: Path) -> Iterator[str]:
@@ -33,3 +44,92 @@ def fresh_database_url(directory: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(DropSchema(schema, cascade=True))
         admin.dispose()
+
+
+class Templates:
+    """Seeded template databases of one test process, by seed name, built on first use."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.built: dict[str, str] = {}          # seed name -> template URL
+        self._admin = None
+        if PG_URL:
+            self._admin = create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
+            self._drop_orphans()
+
+    def copy(self, name: str, seed: Callable[[str], None], directory: Path) -> Iterator[str]:
+        """Yields the URL of a copy of the `name` template (built by `seed(url)` the first time),
+        then drops the copy."""
+        template = self.built.get(name) or self._build(name, seed)
+        if not PG_URL:
+            target = Path(directory) / "tessera-test.db"
+            _sqlite_copy(make_url(template).database, target)
+            yield f"sqlite:///{target}"
+            return
+        database = self._new_database_name()
+        # CREATE DATABASE has no SQLAlchemy Core construct; the names are generated here.
+        self._execute(f'CREATE DATABASE "{database}" TEMPLATE "{make_url(template).database}"')
+        try:
+            yield _pg_url(database)
+        finally:
+            self._execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+    def close(self) -> None:
+        if self._admin is not None:
+            for url in self.built.values():
+                self._execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+            self._admin.dispose()
+
+    def _build(self, name: str, seed: Callable[[str], None]) -> str:
+        if PG_URL:
+            database = self._new_database_name()
+            self._execute(f'CREATE DATABASE "{database}"')
+            url = _pg_url(database)
+        else:
+            url = f"sqlite:///{self.directory / (name + '.db')}"
+        seed(url)          # must dispose its engines: a template with open sessions cannot be cloned
+        self.built[name] = url
+        return url
+
+    def _new_database_name(self) -> str:
+        return f"{DATABASE_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"
+
+    def _execute(self, statement: str) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(text(statement))
+
+    def _drop_orphans(self) -> None:
+        """Databases left by test processes that were killed (their pid is gone)."""
+        with self._admin.connect() as conn:
+            names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
+                                 {"prefix": DATABASE_PREFIX + "%"}).scalars().all()
+        for name in names:
+            pid = name[len(DATABASE_PREFIX):].split("_", 1)[0]
+            if pid.isdigit() and not _process_alive(int(pid)):
+                self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_url(database: str) -> str:
+    return make_url(normalize_url(PG_URL)).set(database=database).render_as_string(hide_password=False)
+
+
+def _sqlite_copy(source: str, target: Path) -> None:
+    """A consistent copy through SQLite's backup API (a WAL-mode file may not be whole on its own);
+    the files store beside it (`<database>.files`) comes along."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    files = Path(source + ".files")
+    if files.is_dir():
+        shutil.copytree(files, Path(str(target) + ".files"))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -5,19 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
-from tessera.meta.source import load_package
 
 from approval_helpers import titles, user
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture
-def sales(services):
-    services.changes.install_packages([load_package(ROOT / "apps" / "sales")], author="test", message="sales")
-    return services
 
 
 def test_a_big_discount_goes_to_the_sales_manager(sales, api, client_for):

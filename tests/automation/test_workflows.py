@@ -51,11 +51,6 @@ def runs(api, **params):
 
 # -- stock automations ---------------------------------------------------------------------------
 
-@pytest.fixture
-def sales(services):
-    services.changes.install_packages([load_package(ROOT / "apps" / "sales")], author="test", message="sales")
-    return services
-
 
 def test_stage_sets_probability_and_forecast_before_save(sales, api):
     created = api.post("/api/v1/records/opportunity", json={"name": "Big deal", "stage": "Prospecting"})

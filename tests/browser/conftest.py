@@ -23,34 +23,24 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 from browser_helpers import ADMIN_PASSWORD  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def live_services(tmp_path_factory):
-    """A bootstrapped org (core + stock apps + admin) — SQLite, or a fresh PostgreSQL schema."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.schema import CreateSchema, DropSchema
-
-    from tessera.storage.engine import normalize_url
-    pg = os.environ.get("TESSERA_TEST_DATABASE_URL")
-    schema = None
-    if pg:
-        import uuid
-        schema = f"b_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(normalize_url(pg))
-        with admin.begin() as conn:
-            conn.execute(CreateSchema(schema))
-        url = make_url(normalize_url(pg)).update_query_dict({"options": f"-csearch_path={schema}"}) \
-            .render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'tessera.db'}"
+def _bootstrap(url):
     services = Services.open(url, poll_seconds=0)
-    bootstrap(services, admin_password=ADMIN_PASSWORD)
+    try:
+        bootstrap(services, admin_password=ADMIN_PASSWORD)
+    finally:
+        services.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_services(tmp_path_factory, database_templates):
+    """A bootstrapped org (core + stock apps + admin): a copy of a template bootstrapped once per
+    test process (tests/databases.py), SQLite or PostgreSQL."""
+    copies = database_templates.copy("bootstrap", _bootstrap, tmp_path_factory.mktemp("browser"))
+    url = next(copies)
+    services = Services.open(url, poll_seconds=0)
     yield services
     services.engine.dispose()
-    if schema:
-        with admin.begin() as conn:
-            conn.execute(DropSchema(schema, cascade=True))
-        admin.dispose()
+    next(copies, None)        # drops the copy
 
 
 @pytest.fixture(scope="module")

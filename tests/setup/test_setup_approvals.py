@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tessera.meta.source import load_package
 
 from test_setup_workflows import invalid_inputs, md
 
@@ -101,11 +100,6 @@ def test_an_unknown_user_is_refused_by_the_pipeline(admin, services):
     html = response.get_data(as_text=True)
     assert response.status_code == 409 and "there is no active user" in html and "ghost" in html
 
-
-@pytest.fixture
-def sales(services):
-    services.changes.install_packages([load_package(ROOT / "apps" / "sales")], author="test", message="sales")
-    return services
 
 
 def test_the_stock_process_round_trips_and_is_overridden_whole(admin, sales):

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from tessera.meta.source import load_package
 from tessera.web.setup import workflowforms
 from tessera.web.setup.orgedit import api_name
 from test_setup_workflows import BASE, invalid_inputs, md, org_doc
@@ -183,11 +182,6 @@ def rendered_form(html: str) -> MultiDict:
     parser.feed(html)
     return MultiDict([f for f in parser.fields if f[0] != "csrf_token"])
 
-
-@pytest.fixture
-def sales(services):
-    services.changes.install_packages([load_package(ROOT / "apps" / "sales")], author="test", message="sales")
-    return services
 
 
 @pytest.mark.parametrize("name", ["lead_assignment", "opportunity_stage_defaults", "opportunity_won_follow_up",

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tessera.meta.source import load_package
 from tessera.security.actor import SYSTEM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,8 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def stock_apps(services, users):
-    services.changes.install_packages([load_package(ROOT / "apps" / name) for name in ("sales", "marketing", "service")],
-                                      author="test", message="stock apps")
+    """The seeded stock apps (tests/conftest.py) with a task each for the admin and a rep, and a case."""
     admin = services.identity.find_user("admin")
     for subject, owner in [("Call the admin's client", admin), ("Not mine", users["rep"])]:
         services.records.create(SYSTEM, "task", {"subject": subject, "owner": owner["id"]})
