@@ -12,6 +12,7 @@ from collections import defaultdict
 from sqlalchemy import Text, and_, case, cast, delete, literal, null, or_, select, update
 
 from ..meta.related import column_names, from_text, targets
+from ..search import maintain as search_index
 from . import history
 
 
@@ -83,7 +84,7 @@ def check_bulk(conn, rt, cobj, batch, access) -> None:
 
 def on_delete(conn, rt, cobj, ids: list) -> None:
     """Before `ids` of `cobj` are deleted: records pointing to them through a related_to field are
-    cleared (set_null) or deleted with them (cascade, with their history), as a lookup's
+    cleared (set_null) or deleted with them (cascade, with their history and search entries), as a lookup's
     foreign key would do."""
     for child_name, field, action in rt.related_referrers.get(cobj.name, ()):
         child = rt.objects[child_name]
@@ -95,6 +96,7 @@ def on_delete(conn, rt, cobj, ids: list) -> None:
             if doomed:
                 on_delete(conn, rt, child, doomed)
                 history.delete_for_records(conn, rt, child, doomed)
+                search_index.deleting(conn, rt, child, doomed)
                 conn.execute(delete(t).where(t.c.id.in_(doomed)))
         else:
             conn.execute(update(t).where(pointing).values({object_column: None, id_column: None}))

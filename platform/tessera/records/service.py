@@ -28,7 +28,8 @@ same connection (see create(): SQLite's one write lock is then not held while Py
                  (records/history.py); a delete takes the record's history (and its cascade-deleted
                  children's) with it. Permission changes (user profile/role/active, permission set
                  assignments, group members) go to the audit log (records/permission_audit.py)
-  6b. search   the record's full-text index entry follows its saved row (tessera/search)
+  6b. search   the record's full-text index entry follows its saved row (tessera/search); a delete
+                 drops the entries of the children it cascades to as well
   7. roll-ups    nothing to maintain: roll-ups and formulas are computed in the SELECT (records/
                  select.py), so a parent's roll-up is current the moment the child row is saved
   8. commit      and return the record as the API shows it (formulas and roll-ups included)
@@ -486,13 +487,13 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     raise Conflict(f"{object_name} '{record_id}' cannot be deleted: {child_name} records refer to it "
                                    f"through '{field}'", details={"referenced_by": f"{child_name}.{field}"})
             history.delete_for_records(conn, rt, cobj, [rid])
+            search_index.deleting(conn, rt, cobj, [rid])   # with its cascade-deleted children's
             related.on_delete(conn, rt, cobj, [rid])   # no foreign key does it for a related_to
             finishing = [hook.before_delete(conn, rt, cobj, [rid]) for hook in self.cleanup_hooks]
             try:
                 conn.execute(table.delete().where(table.c.id == rid))
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
-            search_index.deleted(conn, cobj, [rid])
             after_commit = [finish(conn) for finish in finishing if finish is not None]
             if cobj.obj.row_links:
                 child_rows.close_gap(conn, cobj, current)

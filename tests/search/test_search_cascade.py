@@ -1,0 +1,86 @@
+"""Search entries go with the records a delete cascades to (issue 16 §3): a master-detail child, a
+cascading lookup's grandchild and a related_to reference set to cascade are deleted by the parent's
+delete, and so are their entries in the index's side tables — no lingering entry, no hit that 404s.
+Runs on SQLite and PostgreSQL alike."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from tessera.meta.source import empty_org
+from tessera.search import storage
+from tessera.security.actor import SYSTEM
+from tessera.storage.engine import begin_read
+
+OBJECTS = {
+    "fleet": {"name": "fleet", "fields": {"name": {"type": "text", "required": True}}},
+    "vessel": {"name": "vessel", "fields": {
+        "name": {"type": "text", "required": True},
+        "call_sign": {"type": "text", "searchable": True},
+        "fleet": {"type": "master_detail", "to": "fleet"}}},
+    "crew_member": {"name": "crew_member", "fields": {
+        "name": {"type": "text", "required": True},
+        "vessel": {"type": "lookup", "to": "vessel", "on_delete": "cascade"}}},
+    "logbook": {"name": "logbook", "fields": {
+        "name": {"type": "text", "required": True},
+        "about": {"type": "related_to", "to": ["fleet"], "on_delete": "cascade"}}},
+}
+
+
+def _org():
+    org = empty_org()
+    for name, doc in OBJECTS.items():
+        org["components"]["objects"][name] = {"source": f"org/objects/{name}.yaml", "doc": doc}
+    return org
+
+
+@pytest.fixture
+def fleet(services):
+    services.changes.apply_org(_org(), author="test", message="fleets")
+    return services
+
+
+def _ids(groups):
+    return {hit["id"] for g in groups for hit in g["hits"]}
+
+
+def _entries(engine, object_name) -> int:
+    """Rows of an object's index (the FTS5 table and its keys on SQLite, the documents on PostgreSQL)."""
+    with begin_read(engine) as conn:
+        if conn.dialect.name == "sqlite":
+            keys = conn.execute(select(func.count()).select_from(storage.keys_table(object_name))).scalar_one()
+            fts = storage.fts_table(object_name, ())
+            return keys + conn.execute(select(func.count()).select_from(fts)).scalar_one()
+        return conn.execute(select(func.count()).select_from(storage.documents_table(object_name))).scalar_one()
+
+
+def test_deleting_a_parent_drops_the_entries_of_what_it_cascades_to(fleet):
+    records = fleet.records
+    kept = records.create(SYSTEM, "fleet", {"name": "Northern Kestrel Fleet"})
+    doomed = records.create(SYSTEM, "fleet", {"name": "Southern Albatross Fleet"})
+    vessel = records.create(SYSTEM, "vessel", {"name": "Albatross One", "call_sign": "ZXQ-41", "fleet": doomed["id"]})
+    records.create(SYSTEM, "crew_member", {"name": "Albatross Bosun", "vessel": vessel["id"]})
+    records.create(SYSTEM, "logbook", {"name": "Albatross Voyages", "about": {"object": "fleet", "id": doomed["id"]}})
+    other = records.create(SYSTEM, "vessel", {"name": "Kestrel One", "call_sign": "KST-1", "fleet": kept["id"]})
+    assert len(_ids(records.search(SYSTEM, "albatross"))) == 4
+    assert _ids(records.search(SYSTEM, "zxq")) == {vessel["id"]}
+    records.delete(SYSTEM, "fleet", doomed["id"])
+    assert records.search(SYSTEM, "albatross") == []
+    assert records.search(SYSTEM, "zxq") == []
+    # the index's side tables hold nothing of them: only the kept fleet's vessel is left
+    assert _entries(fleet.engine, "crew_member") == 0 and _entries(fleet.engine, "logbook") == 0
+    assert _entries(fleet.engine, "vessel") == (2 if fleet.engine.dialect.name == "sqlite" else 1)
+    assert _ids(records.search(SYSTEM, "kestrel")) == {kept["id"], other["id"]}
+    # the kept records stay searchable and writable
+    records.update(SYSTEM, "vessel", other["id"], {"call_sign": "KST-2"})
+    assert _ids(records.search(SYSTEM, "kst 2")) == {other["id"]}
+
+
+def test_api_search_after_a_cascade_finds_nothing_to_open(fleet, api):
+    parent = api.post("/api/v1/records/fleet", json={"name": "Obsidian Fleet"}).json
+    child = api.post("/api/v1/records/vessel", json={"name": "Obsidian Runner", "fleet": parent["id"]}).json
+    hits = api.get("/api/v1/search?q=obsidian").json["groups"]
+    assert _ids(hits) == {parent["id"], child["id"]}
+    assert api.delete(f"/api/v1/records/fleet/{parent['id']}").status_code == 204
+    assert api.get("/api/v1/search?q=obsidian").json["groups"] == []
+    assert api.get(f"/api/v1/records/vessel/{child['id']}").status_code == 404
