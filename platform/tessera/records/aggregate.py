@@ -36,7 +36,7 @@ from ..meta.fieldtypes import TEXT_TYPES, USER_LINKS
 from ..security.actor import Actor
 from ..storage.engine import retry_on_stale_statements
 from .errors import BadQuery
-from .reads import _now
+from .reads import _now, list_search_text
 from .fiscal import fiscal_bucket
 from .select import SelectBuilder
 from .serialize import to_api
@@ -144,19 +144,20 @@ class RecordAggregates:
     _filter_condition of RecordService / RecordReads."""
 
     def aggregate(self, actor: Actor, object_name: str, *, group_by=None, metrics=None, filter: str | None = None,
-                  sort=None, limit: int = DEFAULT_LIMIT) -> AggregateResult:
+                  sort=None, limit: int = DEFAULT_LIMIT, search: str | None = None) -> AggregateResult:
         return self.aggregate_sets(actor, object_name, grouping_sets=[group_by], metrics=metrics, filter=filter,
-                                   sort=sort, limit=limit)[0]
+                                   sort=sort, limit=limit, search=search)[0]
 
     @retry_on_stale_statements
     def aggregate_sets(self, actor: Actor, object_name: str, *, grouping_sets, metrics=None,
                        filter: str | None = None, sort=None, limit: int = DEFAULT_LIMIT,
-                       labels: bool = False) -> list[AggregateResult]:
+                       labels: bool = False, search: str | None = None) -> list[AggregateResult]:
         """The same metrics over the same rows grouped several ways (a report's groups, its subtotals
         and its grand total: [[stage, close_date:month], [stage], []]), in one read. Each set is
         sorted by the `sort` entries it holds and limited to `limit` groups. With `labels`, a group
         keyed by a lookup also carries the linked record's name (`labels`: {key: name}) when the
-        viewer may read it — grouped along with the id, so two records of one name stay apart."""
+        viewer may read it — grouped along with the id, so two records of one name stay apart.
+        `search`: a list's search box, as query(search=...) (a list's column figures)."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "read")
@@ -172,6 +173,7 @@ class RecordAggregates:
         self._readable_paths(rt, access, cobj, [".".join(k.path) for k in keys], "group_by")
         self._readable_paths(rt, access, cobj, [".".join(m.path) for m in measures if m.path], "metrics")
         orders = [self._aggregate_order(set_keys, measures, sort, skip_missing=len(sets) > 1) for set_keys in sets]
+        search = list_search_text(search)
         results = []
         with self._read() as conn:
             dialect = conn.dialect.name
@@ -203,6 +205,8 @@ class RecordAggregates:
                 where.append(visible)
             if filter is not None:
                 where.append(self._filter_condition(rt, access, cobj, b, filter))
+            if search is not None:
+                where.extend(self._list_search(conn, rt, access, cobj, b, search))
             rows_q = select(*inner or [literal(1).label("one")]).select_from(b.from_clause).where(*where).subquery()
             index = {k.name: i for i, k in enumerate(keys)}
             picklists = {k.name: self._picklist_values(rt, cobj, k) for k in keys}

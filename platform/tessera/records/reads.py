@@ -23,6 +23,7 @@ from .select import SelectBuilder
 from .serialize import to_api, to_python
 
 MAX_LIMIT = 1000
+MAX_LIST_SEARCH = 200   # characters of a list's search text (as global search: search/tokens.py)
 # What an actor may do to one record they can see (`get(with_access=True)`, `access_level`):
 #   full  edit and delete it;  edit  edit it, not delete it;  read  only read it.
 ACCESS_LEVELS = ("read", "edit", "full")
@@ -71,6 +72,15 @@ def kept_statement(rt, key: tuple, access, build):
             built, joined = build()
             rt.keep_statement(key + (principals,) if joined else key, built)
     return built
+
+
+def list_search_text(text) -> str | None:
+    """A list's search text (query(search=...)), checked: None when blank."""
+    if text is None:
+        return None
+    if not isinstance(text, str) or len(text) > MAX_LIST_SEARCH or "\x00" in text:
+        raise BadQuery(f"q: text of at most {MAX_LIST_SEARCH} characters, no NUL", details={"parameter": "q"})
+    return " ".join(text.split()) or None
 
 
 class RecordReads:
@@ -172,8 +182,10 @@ class RecordReads:
     @retry_on_stale_statements
     def query(self, actor: Actor, object_name: str, *, filter: str | None = None, sort=None, fields=None,
               limit: int = 50, cursor: str | None = None, count: bool = False,
-              with_access: bool = False) -> QueryResult:
-        """with_access: each record also carries `_access` (one of ACCESS_LEVELS)."""
+              with_access: bool = False, search: str | None = None) -> QueryResult:
+        """with_access: each record also carries `_access` (one of ACCESS_LEVELS). search: a list's
+        search box — records matching every word in some searchable field (records/search.py
+        _list_search), within the filter, in the query's sort."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "read")
@@ -187,6 +199,7 @@ class RecordReads:
             paths.insert(0, "id")
         sort_keys = parse_paths(sort, "sort") if sort else []
         self._readable_paths(rt, access, cobj, [k.lstrip("-") for k in sort_keys], "sort")
+        search = list_search_text(search)
         for key in sort_keys:
             steps = rt.metadata.resolve_path(cobj.obj, tuple(key.lstrip("-").split(".")))
             last = steps[-1][0].fields.get(steps[-1][1]) if steps else None
@@ -210,13 +223,15 @@ class RecordReads:
                 where.append(visible)
             if filter is not None:
                 where.append(self._filter_condition(rt, access, cobj, b, filter))
+            if search is not None:
+                where.extend(self._list_search(conn, rt, access, cobj, b, search))
             sort_cols = self._columns(b, [k.lstrip("-") for k in sort_keys], "sort")
             directions = [k.startswith("-") for k in sort_keys]
             nullable = [k.lstrip("-") not in keyset.NOT_NULL for k in sort_keys]
             if not sort_keys:  # default order: oldest first; id breaks ties (stable keyset)
                 sort_cols, directions, nullable = [b.base.c.created_at], [False], [False]
             # the cursor is bound to the query *and* the actor: it cannot be replayed by someone else
-            cursor_key = hashlib.sha256(repr((object_name, filter, sort_keys, str(actor.user_id))).encode()).hexdigest()[:16]
+            cursor_key = hashlib.sha256(repr((object_name, filter, sort_keys, str(actor.user_id), search)).encode()).hexdigest()[:16]
             values = None
             if cursor:
                 values = cursors.decode(self._secret, cursor_key, cursor)

@@ -1,9 +1,10 @@
 """Global search through the record service (tessera/search holds the index): the actor's
 readable objects, ranked hits per object, only records the sharing predicate lets them see and only
-matches in fields they may read — a word found only in a hidden field does not reveal a record."""
+matches in fields they may read — a word found only in a hidden field does not reveal a record.
+A list's search box (query(search=...): _list_search) matches through the same index."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..search import query as search_query
 from ..search.tokens import MAX_QUERY, MIN_QUERY, matched_fields, tokenize
@@ -14,6 +15,7 @@ from .reads import _now
 from .serialize import to_api
 
 MAX_SEARCH_LIMIT = 50   # hits per object
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 class RecordSearch:
@@ -81,3 +83,21 @@ class RecordSearch:
                          "matched": matched, "values": {f: str(values[f]) for f in matched},
                          "rank": float(f"{float(row[1] or 0.0):.6g}")})
         return {"object": name, "label": obj.plural_label, "hits": hits, "more": len(rows) > limit}
+
+    def _list_search(self, conn, rt, access, cobj, b, text: str) -> list:
+        """WHERE conditions of a list's search box (query(search=...)): every word, by prefix, in
+        some searchable field the reader may read, through the object's full-text index — or, for
+        an object without one (no searchable field the reader may read, or a database whose index
+        is not built yet) or text without letters or digits, every word inside the name field
+        (case-insensitive, as typed). The list's filter, sharing, sort and paging apply as usual."""
+        obj = cobj.obj
+        tokens = tokenize(text)
+        readable = [f for f in obj.searchable_fields if access.can_read_field(obj.name, f)]
+        if tokens and readable and cobj.search_indexed:
+            return search_query.matching(conn.dialect.name, obj, b.base, tokens, readable)
+        name = obj.name_field
+        if not name or name not in obj.fields or not access.can_read_field(obj.name, name):
+            raise BadQuery(f"q: {obj.plural_label} have no field you may search", details={"parameter": "q"})
+        column = func.lower(self._columns(b, [name], "fields")[0])
+        # LOWER() changes A–Z alike on both databases; the words are lowered the same way
+        return [column.contains(word.translate(_ASCII_LOWER), autoescape=True) for word in text.split()[:8]]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, func, literal_column
+from sqlalchemy import Table, bindparam, func, literal_column, select
 
 from ..meta.model import ObjectDef
 from . import storage
@@ -35,23 +35,48 @@ def tsquery_text(tokens: list[str]) -> str:
     return " & ".join(f"{t}:*" for t in tokens)
 
 
+class _Index:
+    """One object's index tables and the match of `tokens` in the `readable` fields, per dialect."""
+
+    def __init__(self, dialect: str, obj: ObjectDef, base: Table, tokens: list[str], readable: list[str],
+                 param: str, unique: bool = False):
+        fields = obj.searchable_fields
+        self.fields, self.sqlite = fields, dialect == "sqlite"
+        if self.sqlite:
+            self.keys = storage.keys_table(obj.name)
+            self.fts = storage.fts_table(obj.name, fields)
+            self.name = literal_column(f'"{storage.index_name(obj.name)}"')
+            columns = None if len(readable) == len(fields) else [storage.fts_column(f) for f in readable]
+            self.where = [self.name.op("MATCH")(bindparam(param, fts5_query(tokens, columns), unique=unique))]
+            return
+        self.docs = storage.documents_table(obj.name)
+        self.query = func.to_tsquery(storage.TS_CONFIG, bindparam(param, tsquery_text(tokens), unique=unique))
+        self.where = [self.docs.c.document.op("@@")(self.query)]
+        # the document mixes every field: the readable ones are matched again
+        self.recheck = [] if len(readable) == len(fields) else [
+            storage.document(base, tuple(readable)).op("@@")(self.query)]
+
+
 def compile_match(dialect: str, obj: ObjectDef, base: Table, tokens: list[str], readable: list[str]) -> Compiled:
-    fields = obj.searchable_fields
-    if dialect == "sqlite":
-        keys = storage.keys_table(obj.name)
-        fts = storage.fts_table(obj.name, fields)
-        name = literal_column(f'"{storage.index_name(obj.name)}"')
-        columns = None if len(readable) == len(fields) else [storage.fts_column(f) for f in readable]
-        rank = func.bm25(name, *[NAME_WEIGHT if i == 0 else 1.0 for i in range(len(fields))])
+    ix = _Index(dialect, obj, base, tokens, readable, "_search")
+    if ix.sqlite:
+        keys, fts = ix.keys, ix.fts
+        rank = func.bm25(ix.name, *[NAME_WEIGHT if i == 0 else 1.0 for i in range(len(ix.fields))])
         return Compiled(
             join=lambda source: source.join(keys, keys.c.record_id == base.c.id).join(fts, fts.c.rowid == keys.c.n),
-            where=[name.op("MATCH")(bindparam("_search", fts5_query(tokens, columns)))],
-            score=-rank, order=rank)
-    docs = storage.documents_table(obj.name)
-    query = func.to_tsquery(storage.TS_CONFIG, bindparam("_search", tsquery_text(tokens)))
-    where = [docs.c.document.op("@@")(query)]
-    if len(readable) != len(fields):
-        where.append(storage.document(base, tuple(readable)).op("@@")(query))
-    rank = func.ts_rank(docs.c.document, query)
+            where=ix.where, score=-rank, order=rank)
+    docs = ix.docs
+    rank = func.ts_rank(docs.c.document, ix.query)
     return Compiled(join=lambda source: source.join(docs, docs.c.record_id == base.c.id),
-                    where=where, score=rank, order=rank.desc())
+                    where=ix.where + ix.recheck, score=rank, order=rank.desc())
+
+
+def matching(dialect: str, obj: ObjectDef, base: Table, tokens: list[str], readable: list[str]) -> list:
+    """WHERE conditions keeping the rows of `base` whose index entry matches, for a list: a
+    semi-join (`id IN (ids the index finds)`) rather than compile_match's join, so the list's own
+    FROM, sort, keyset paging and count stay as they are — a list is ordered by its sort, not rank."""
+    ix = _Index(dialect, obj, base, tokens, readable, "_list_search", unique=True)
+    if ix.sqlite:
+        found = select(ix.keys.c.record_id).select_from(ix.keys.join(ix.fts, ix.fts.c.rowid == ix.keys.c.n))
+        return [base.c.id.in_(found.where(*ix.where))]
+    return [base.c.id.in_(select(ix.docs.c.record_id).where(*ix.where)), *ix.recheck]

@@ -142,7 +142,7 @@ def describe(name):
 @api.get("/records/<object_name>")
 def query(object_name):
     args = request.args
-    known = {"filter", "sort", "fields", "limit", "cursor", "count"}
+    known = {"filter", "sort", "fields", "limit", "cursor", "count", "q"}
     unknown = sorted(set(args) - known)
     if unknown:
         raise BadQuery(f"unknown query parameter(s): {', '.join(unknown)}")
@@ -155,7 +155,7 @@ def query(object_name):
     result = services().records.query(
         g.actor, object_name, filter=args.get("filter"), sort=args.get("sort") or None,
         fields=args.get("fields") or None, limit=int(limit_text), cursor=args.get("cursor") or None,
-        count=count_text in ("true", "1"))
+        count=count_text in ("true", "1"), search=args.get("q"))
     body = {"records": result.records, "next_cursor": result.next_cursor}
     if result.total is not None:
         body["total"] = result.total

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import weakref
 
-from ..records.reads import MAX_PATHS
+from ..records.reads import MAX_LIST_SEARCH, MAX_PATHS
 from .api import IF_MATCH_PATTERN, MAX_BULK_ROWS
 from .openapi_aggregate import aggregate_path, aggregate_schemas
 from .openapi_approvals import approval_paths, approval_schemas
@@ -141,7 +141,11 @@ def _build(runtime, access) -> dict:
                          "description": f"comma-separated fields or lookup paths (at most {MAX_PATHS['fields']})"},
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}},
                         {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                        {"name": "count", "in": "query", "schema": {"type": "boolean"}}],
+                        {"name": "count", "in": "query", "schema": {"type": "boolean"}},
+                        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": MAX_LIST_SEARCH},
+                         "description": "search: records with every word (by prefix) in a searchable field you "
+                                        "may read (the full-text index; an object without one: in its name), "
+                                        "within the filter, in the sort order"}],
                     "responses": {"200": _json(f"#/components/schemas/{title}List"), **errors}},
             "post": {"operationId": f"create_{name}", "summary": f"Create a {obj.label}", "tags": tags,
                      "requestBody": body(f"{title}Input"),

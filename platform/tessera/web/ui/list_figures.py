@@ -86,7 +86,7 @@ def figure_html(c: Column, function: str, value, app_name: str) -> Markup:
 
 
 def column_figures(object_name: str, cols: list[Column], wanted: list[str], filter_expr: str | None,
-                   app_name: str) -> tuple[dict, str | None]:
+                   app_name: str, *, search: str | None = None) -> tuple[dict, str | None]:
     """({path: {"function", "label", "html"}}, error) for the chosen figures of the visible columns,
     from one aggregate call over `filter_expr`."""
     picks = chosen(cols, wanted)
@@ -94,7 +94,7 @@ def column_figures(object_name: str, cols: list[Column], wanted: list[str], filt
         return {}, None
     try:
         result = records().aggregate(actor(), object_name, metrics=[f"{f}:{p}" for p, f in picks.items()],
-                                     filter=filter_expr)
+                                     filter=filter_expr, search=search)
     except BadQuery as exc:
         return {}, exc.message
     values = result.groups[0]["values"] if result.groups else {}
@@ -128,14 +128,14 @@ def lane_sum_field(obj, readable, wanted: str | None) -> FieldDef | None:
 
 
 def lane_sums(object_name: str, group_field: str, sum_field: FieldDef | None, filter_expr: str | None,
-              app_name: str) -> tuple[dict, str | None]:
+              app_name: str, *, search: str | None = None) -> tuple[dict, str | None]:
     """({lane value ('' for blank): sum html}, error): one aggregate grouped by the lane field."""
     if sum_field is None:
         return {}, None
     metric = f"sum:{sum_field.name}"
     try:
         result = records().aggregate(actor(), object_name, group_by=[group_field], metrics=[metric],
-                                     filter=filter_expr)
+                                     filter=filter_expr, search=search)
     except BadQuery as exc:
         return {}, exc.message
     shown = display_def(sum_field)

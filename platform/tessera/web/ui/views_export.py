@@ -50,7 +50,7 @@ def export_list(app_name, object_name, fmt):
     cols, back = data["columns"], state.url(app_name, obj.name)
 
     def page(cursor=None, count=False):
-        return records().query(actor(), obj.name, filter=data["filter"], sort=data["sort"] or None,
+        return records().query(actor(), obj.name, filter=data["filter"], search=data["search"], sort=data["sort"] or None,
                                fields=data["fields"], limit=EXPORT_PAGE, cursor=cursor, count=count)
     try:
         first = page(count=True)

@@ -23,7 +23,7 @@ from ...records.errors import BadQuery, RecordError
 from . import list_figures, prefs
 from .context import access, actor, not_found, records, rt, safe_return, services, ui
 from .display import plain_text, render_value
-from .expr import all_of, clean_search, contains_all, value_in
+from .expr import all_of, clean_search, value_in
 from .field_catalogue import object_fields
 from .forms import editable_fields, is_editable, parse_value, read_form, widget
 from .meta import (Column, color_for, column, column_choices, columns, field_def, list_views_for, name_field,
@@ -161,10 +161,10 @@ def _quick_filter_fields(obj, cols: list[Column]) -> list:
 
 
 def _filter_expr(obj, state: ListState, view: dict | None) -> str | None:
+    """The list's filter (the view's, quick filters, a typed condition). The search box is not part
+    of it: the record service matches it through the full-text index (query(search=...)), and every
+    reader of the list — page, board, export, figures — passes `search` along with this filter."""
     parts = [view.get("filter") if view else None]
-    nf = readable_name_field(obj)
-    if state.q and nf:
-        parts.append(contains_all(nf, state.q))
     for fname, values in state.filters.items():
         f = field_def(obj, fname)
         if f is not None and f.type == "picklist" and access().can_read_field(obj.name, fname):
@@ -201,6 +201,7 @@ def load_list(app_name: str, obj, state: ListState, *, flat: bool = False) -> di
     if tree is not None:   # the first level: records with no parent the actor can see (joins hide the rest)
         expr = all_of(expr, f"{tree.name}.id == None")
     error = where_problem(state.where) if state.where else None
+    search = state.q or None
     result = None
     nf = readable_name_field(obj)
     fields = query_fields(cols)
@@ -208,7 +209,7 @@ def load_list(app_name: str, obj, state: ListState, *, flat: bool = False) -> di
         fields.append(nf)
     if not flat and error is None:
         try:
-            result = records().query(actor(), obj.name, filter=expr, sort=sort or None, fields=fields,
+            result = records().query(actor(), obj.name, filter=expr, sort=sort or None, fields=fields, search=search,
                                      limit=state.limit, cursor=state.cursor or None, count=True, with_access=True)
         except BadQuery as exc:
             error = exc.message
@@ -216,13 +217,13 @@ def load_list(app_name: str, obj, state: ListState, *, flat: bool = False) -> di
                 state.cursor, state.back = "", []
                 try:
                     result = records().query(actor(), obj.name, filter=expr, sort=sort or None, fields=fields,
-                                             limit=state.limit, count=True, with_access=True)
+                                             search=search, limit=state.limit, count=True, with_access=True)
                     error = None
                 except BadQuery as exc2:
                     error = exc2.message
     if tree is not None and result is not None:
         mark_children(obj, result.records)
-    return {"views": views, "view": view, "columns": cols, "sort": sort, "filter": expr, "result": result,
+    return {"views": views, "view": view, "columns": cols, "sort": sort, "filter": expr, "search": search, "result": result,
             "error": error, "fields": fields, "name_field": nf, "tree_field": tree}
 
 
@@ -272,7 +273,8 @@ def list_view(app_name, object_name):
                               key=lambda wf: wf.label.lower()) if access().can(obj.name, "edit") else []
     kanban_fields = [f for f in picklist_fields(obj)]
     # the footer's figures: over the same filter string as the page's query, so over the same rows
-    figures, figures_error = list_figures.column_figures(obj.name, data["columns"], state.agg, data["filter"], app_name) \
+    figures, figures_error = list_figures.column_figures(obj.name, data["columns"], state.agg, data["filter"], app_name,
+                                                             search=data["search"]) \
         if rows else ({}, None)
     return render_template(
         "app/list.html", app=app, obj=obj, state=state, rows=rows, total=total,
@@ -487,7 +489,7 @@ def kanban(app_name, object_name):
         cond = value_in(group.name, [value])
         try:
             res = records().query(actor(), obj.name, filter=all_of(data["filter"], cond), fields=fields,
-                                  sort=data["sort"] or None, limit=KANBAN_PER_COLUMN, count=True,
+                                  search=data["search"], sort=data["sort"] or None, limit=KANBAN_PER_COLUMN, count=True,
                                   with_access=can_move)
         except BadQuery as exc:
             error = exc.message
@@ -501,7 +503,8 @@ def kanban(app_name, object_name):
         lanes.append({"value": value, "label": label, "cards": res.records, "total": res.total or 0})
     readable = access().can_read_field
     sum_field = list_figures.lane_sum_field(obj, readable, request.args.get("total"))
-    sums, sums_error = list_figures.lane_sums(obj.name, group.name, sum_field, data["filter"], app_name) \
+    sums, sums_error = list_figures.lane_sums(obj.name, group.name, sum_field, data["filter"], app_name,
+                                                  search=data["search"]) \
         if error is None else ({}, None)
     board_url = url_for("ui.kanban", app_name=app_name, object_name=obj.name)
     total_options = [{"name": name, "label": label, "on": name == (sum_field.name if sum_field else "none"),
