@@ -202,3 +202,30 @@ def test_semantic_checks_name_a_missing_object(services):
                 "regarding": {"type": "related_to", "to": ["company", "nowhere"]}}}}}}},
             author="test", message="bad")
     assert "there is no object 'nowhere'" in str(caught.value)
+
+
+def test_closed_tasks_and_calls_are_dated_when_they_were_done(api):
+    acme = create(api, "company", {"name": "Acme"})
+    ref = {"object": "company", "id": acme["id"]}
+    early = create(api, "task", {"subject": "Early task", "related_to": ref})          # open for a while
+    create(api, "note", {"title": "Middle note", "related_to": ref})
+    call = create(api, "task", {"subject": "Logged call", "type": "Call", "status": "Completed", "related_to": ref})
+    assert call["completed_at"] is not None
+    done = api.patch(f"/api/v1/records/task/{early['id']}", json={"status": "Completed"}).get_json()
+    assert done["completed_at"] > call["completed_at"] > early["created_at"]
+    url = f"/api/v1/records/company/{acme['id']}/timeline?kinds=task,call,note"
+    entries = api.get(url).get_json()["entries"]
+    # the task created first but done last is the newest entry, dated by its completion
+    assert [e["title"] for e in entries] == ["Early task", "Logged call", "Middle note"]
+    assert entries[0]["at"] == done["completed_at"] and entries[1]["at"] == call["completed_at"]
+    # a deferred task is closed too: dated when deferred; reopened, it leaves the feed for the open tasks
+    deferred = api.patch(f"/api/v1/records/task/{early['id']}", json={"status": "Deferred"}).get_json()
+    assert deferred["completed_at"] == done["completed_at"]          # closed all along: still when it was done
+    reopened = api.patch(f"/api/v1/records/task/{early['id']}", json={"status": "In Progress"}).get_json()
+    assert reopened["completed_at"] is None
+    page = api.get(url).get_json()
+    assert [e["title"] for e in page["entries"]] == ["Logged call", "Middle note"]
+    assert [t["subject"] for t in page["open_tasks"]] == ["Early task"]
+    later = api.patch(f"/api/v1/records/task/{early['id']}", json={"status": "Deferred"}).get_json()
+    assert later["completed_at"] > call["completed_at"]
+    assert [e["title"] for e in api.get(url).get_json()["entries"]] == ["Early task", "Logged call", "Middle note"]

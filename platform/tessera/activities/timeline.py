@@ -42,10 +42,15 @@ _OBJECT_OF = {"call": "task", "task": "task", "event": "event", "note": "note"}
 _TASK_FIELDS = ["subject", "status", "type", "description", "owner", "due_date"]
 
 # The kinds, in the order a filter lists them; each a source.
+# Closed tasks and logged calls are dated by when they were done: completed_at, which the core
+# before-save workflow task_completed_at sets as a task closes (as Salesforce's CompletedDateTime)
+# and clears as it reopens — a task created long before it was done sits where it was done. The
+# date must be there: a source's rows are its entries, one for one (activities/sources.py).
+_DONE = "is_closed and not ISBLANK(completed_at)"
 SOURCES = {
-    "call": lambda: RecordSource("call", "task", "is_closed and type == 'Call'", "created_at",
+    "call": lambda: RecordSource("call", "task", f"{_DONE} and type == 'Call'", "completed_at",
                                  _TASK_FIELDS + ["call_duration"], _record_entry),
-    "task": lambda: RecordSource("task", "task", "is_closed and (ISBLANK(type) or type != 'Call')", "created_at",
+    "task": lambda: RecordSource("task", "task", f"{_DONE} and (ISBLANK(type) or type != 'Call')", "completed_at",
                                  _TASK_FIELDS, _record_entry),
     "event": lambda: RecordSource("event", "event", None, "start_at",
                                   ["subject", "end_at", "location", "description", "owner"], _record_entry),
