@@ -413,7 +413,7 @@ def test_package_manifest():
         ("dependencies.core", "'1.0' is not a version range (PEP 440, e.g. \">=1.0,<2\")"),
         ("customizable.object.1", "'fields' is not a customizable object property (expected one of: "
                                   "label, plural_label, description, name_field, track_history, "
-                                  "sharing_model, hierarchy_access, multi_currency, conversion_date)"),
+                                  "sharing_model, hierarchy_access, multi_currency, conversion_date, activities)"),
     ]
 
 

@@ -21,7 +21,7 @@ from .source import COMPONENT_KINDS as _KIND_OF_DIR
 
 # Which fields keep a history is the org admin's choice (as in Salesforce), not part of a package's contract.
 DEFAULT_CUSTOMIZABLE = {"object": ["label", "plural_label", "description", "track_history", "sharing_model",
-                                   "hierarchy_access", "multi_currency", "conversion_date"],
+                                   "hierarchy_access", "multi_currency", "conversion_date", "activities"],
                         "field": ["label", "help", "track_history"]}
 
 
@@ -135,8 +135,8 @@ def merge_docs(snapshot: dict) -> tuple[dict, dict]:
 
 def _extend_from_package(docs, owners, manifest: dict, ext: dict, source: str) -> list[MetaError]:
     """A package's `extends:` document: new fields and validation rules on an object of a package
-    it depends on (a partner adding fields to `account`). The object's own properties and fields
-    stay as their package made them."""
+    it depends on (a partner adding fields to `account`), and `activities: true`. The object's other
+    properties and its fields stay as their package made them."""
     target = ext["extends"]
     if target not in docs["objects"]:
         return [MetaError(source, "extends", f"there is no object '{target}' to extend")]
@@ -147,8 +147,16 @@ def _extend_from_package(docs, owners, manifest: dict, ext: dict, source: str) -
                                              "dependencies)")]
     errors = [MetaError(source, key, f"a package may add fields and validation rules to '{target}', not change its "
                                      f"'{key}' (the org layer may, where package '{owner}' allows it)")
-              for key in ext if key not in ("extends", "fields", "validation_rules")]
+              for key in ext if key not in ("extends", "fields", "validation_rules", "activities")]
     base, _base_source = docs["objects"][target]
+    # activities on: tasks, events and notes may relate to its records (a package adding a timeline to
+    # an object of its dependency); never off — the owner, and other packages, may rely on them
+    if "activities" in ext:
+        if ext["activities"] is True:
+            base["activities"] = True
+        else:
+            errors.append(MetaError(source, "activities", f"a package may turn activities on for '{target}' "
+                                                          f"(activities: true), not off"))
     for fname, fdoc in (ext.get("fields") or {}).items():
         if fname in base["fields"]:
             errors.append(MetaError(source, f"fields.{fname}", f"'{target}' already has a field '{fname}' "
