@@ -6,7 +6,11 @@ fills the lookup by naming the target record by that key (its name, an external 
 field). `--mapping FILE` (JSON or YAML `{column: field or null}`) overrides the match; `--lookup-by
 LOOKUP=KEY` matches a lookup column by a key instead of record ids. `--operation insert|update|upsert`
 with `--match-field FIELD` (a unique or external id field; `--upsert-by FIELD` is upsert by it).
-`--errors FILE` writes the per-row error report as CSV."""
+`--errors FILE` writes the per-row error report as CSV.
+
+A related_to column (a record of one of several objects) takes `object:record id` cells; with a
+header `related_to.name` (or `--lookup-by related_to=name`) its cells name the record instead:
+`account:Acme Corp` by the object's name field, `account.code:C-17` by another key field of it."""
 from __future__ import annotations
 
 import json
@@ -44,7 +48,8 @@ def _lookup_by(_ctx, _param, values):
               help="Same as --operation upsert --match-field FIELD (blank cells leave a field as it is).")
 @click.option("--lookup-by", "lookup_by", metavar="LOOKUP=KEY", multiple=True, callback=_lookup_by,
               help="Match a lookup column's values by this field of the target (name, an external id or a "
-                   "unique field) instead of record ids; repeatable.")
+                   "unique field) instead of record ids; repeatable. For a related_to column, RELATED=name: "
+                   "cells OBJECT:NAME (e.g. account:Acme Corp) or OBJECT.KEY:VALUE (e.g. account.code:C-17).")
 @click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="JSON or YAML {column: field or null to skip}; other columns are matched by name or label.")
 @click.option("--errors", "errors_file", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -52,7 +57,9 @@ def _lookup_by(_ctx, _param, values):
 def import_csv(ctx, object_name, data_file, username, fmt, operation, match_field, upsert_by, lookup_by,
                mapping_file, errors_file):
     """Import a CSV or XLSX file (header row = field names or labels; `lookup.key` names a lookup's
-    record by a key, e.g. company.code). Nothing is saved if any row fails."""
+    record by a key, e.g. company.code). A related_to column takes OBJECT:ID cells, or with the header
+    `related_to.name` OBJECT:NAME and OBJECT.KEY:VALUE cells (account:Acme Corp, account.code:C-17).
+    Nothing is saved if any row fails."""
     from ..dataio import engine, mapping as mappings, sources
     from ..records.errors import RecordError
 

@@ -21,6 +21,7 @@ from operator import itemgetter
 from ..records.errors import BulkFailed, RecordError
 from ..records.natural_keys import wider_keys
 from ..storage.engine import begin_write
+from .mapping import related_cell
 from .sources import Sheet
 
 
@@ -57,9 +58,10 @@ class _Rollback(Exception):
     pass
 
 
-def records_of(sheet: Sheet, spec: Spec, limit: int | None = None) -> list[dict]:
+def records_of(sheet: Sheet, spec: Spec, limit: int | None = None, rt=None) -> list[dict]:
     """The rows as record input: a cell per mapped column; a lookup matched by a key as
-    {lookup: {key: cell}} (a blank cell: no record)."""
+    {lookup: {key: cell}} (a blank cell: no record); a related_to mapped by name (`rt` given) as
+    {"object": …, key: …} (mapping.related_cell)."""
     plan = []
     for i, header in enumerate(sheet.headers):
         target = spec.mapping.get(header) or ""
@@ -73,17 +75,27 @@ def records_of(sheet: Sheet, spec: Spec, limit: int | None = None) -> list[dict]
     pick = itemgetter(*[i for i, _, _ in plan]) if len(plan) > 1 else (lambda cells, i=plan[0][0]: (cells[i],))
     out = [dict(zip(names, pick(cells))) for cells in rows]     # in C: ~20 ms for 20,000 rows
     for _, name, key in plan:
-        if key:
+        if key and _is_related(rt, spec.object_name, name):
+            for record in out:
+                record[name] = related_cell(rt, record[name])
+        elif key:
             for record in out:
                 record[name] = {key: record[name]}
     return out
+
+
+def _is_related(rt, object_name: str, field_name: str) -> bool:
+    if rt is None or object_name not in rt.objects:
+        return False
+    field = rt.objects[object_name].obj.fields.get(field_name)
+    return field is not None and field.type == "related_to"
 
 
 def run(services, actor, sheet: Sheet, spec: Spec, *, progress=None, conn=None, limit: int | None = None) -> Outcome:
     """Import the rows (the first `limit` of them); on `conn` (its open transaction) when given.
     A failure of any row saves nothing and is returned as errors, not raised; a refusal of the
     whole import (no right to create, an unknown object) raises RecordError."""
-    rows = records_of(sheet, spec, limit)
+    rows = records_of(sheet, spec, limit, services.records.runtime())
     outcome = Outcome(total=len(rows))
     records = services.records
     if conn is not None:

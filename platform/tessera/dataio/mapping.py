@@ -5,6 +5,11 @@ A mapping is `{column header: target}`; a target is "" (skip the column), a fiel
 field, an external id, or another unique field: records/natural_keys.py). A lookup mapped without
 a key takes record ids.
 
+A related_to field (a reference to a record of one of several objects) mapped as `related_to.name`
+takes cells that name the object and then the record: `account:Acme Corp` (by the object's name
+field), `account.code:C-17` (by another key field of it: an external id or a unique field) or
+`account:<record id>`; mapped plainly, `account:<record id>` only (as the API's text form).
+
 Automatic match: a header equal to a field's name or label, compared without case, spaces,
 underscores and hyphens ("Company Name", "company_name" and "COMPANY-NAME" are one), or to the
 object's label followed by the field's ("Deal Name" for deal.name); a header
@@ -15,12 +20,14 @@ or "" (ids: `tessera import`'s behaviour).
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 
 from ..records.natural_keys import match_keys
 
 OPERATIONS = ("insert", "update", "upsert")
 _LOOKUPS = ("lookup", "master_detail")
+RELATED_BY_NAME = "name"   # related_to.name: cells object:name or object.key:value (related_cell)
 
 
 class MappingError(ValueError):
@@ -61,6 +68,9 @@ def targets(rt, access, object_name: str) -> list[Target]:
                     key_label = target.obj.fields[key].label
                     out.append(Target(f"{f.name}.{key}", f"{f.label} (by {key_label})"))
             out.append(Target(f.name, f"{f.label} (by record id)"))
+        elif f.type == "related_to":
+            out.append(Target(f"{f.name}.{RELATED_BY_NAME}", f"{f.label} (object:name, e.g. account:Acme Corp)"))
+            out.append(Target(f.name, f"{f.label} (object:record id)"))
         else:
             out.append(Target(f.name, f.label))
     return out
@@ -83,12 +93,18 @@ def auto_map(rt, access, object_name: str, headers: list[str], *, lookup_key: st
         if name is None and "." in header:
             lookup, key = header.split(".", 1)
             name = by_norm.get(_norm(lookup))
+            if name is not None and fields[name].type == "related_to":   # any other key: check() says how
+                out[header] = f"{name}.{RELATED_BY_NAME if _norm(key) == RELATED_BY_NAME else key}"
+                continue
             if name is not None and fields[name].type in _LOOKUPS:
                 keys = match_keys(rt.objects[fields[name].target].obj, wider=True)
                 key = next((k for k in keys if _norm(k) == _norm(key)), key)
                 out[header] = f"{name}.{key}"
                 continue
             name = None
+        if name is not None and fields[name].type == "related_to" and lookup_key == "name":
+            out[header] = f"{name}.{RELATED_BY_NAME}"
+            continue
         if name is not None and fields[name].type in _LOOKUPS and lookup_key:
             target = rt.objects[fields[name].target].obj
             key = target.name_field if lookup_key == "name" else lookup_key
@@ -136,11 +152,16 @@ def check(rt, access, object_name: str, headers: list[str], mapping: dict, *, op
             problem = f"{object_name}.{name} is read-only (a {field.type} field is not imported)"
         elif not access.can_edit_field(object_name, name):
             problem = f"{object_name}.{name} is read-only for you"
+        elif dot and field.type == "related_to":
+            problem = None if key == RELATED_BY_NAME else (
+                f"'{target}': a related_to column is mapped as '{name}.{RELATED_BY_NAME}' (cells object:name or "
+                f"object.key:value, e.g. account:Acme Corp or account.code:C-17) or '{name}' (object:record id)")
         elif dot and field.type not in _LOOKUPS:
             problem = f"'{target}': only a lookup can be matched by a key ({name} is a {field.type} field)"
         else:
             problem = None
-        if problem is None and dot:
+        # a related_to's object and key are in each cell: checked per row (records/natural_keys.py)
+        if problem is None and dot and (field is None or field.type != "related_to"):
             tname = "user" if name == "owner" else field.target
             tobj = rt.objects[tname].obj
             keys = match_keys(tobj, wider=True)
@@ -169,3 +190,32 @@ def check(rt, access, object_name: str, headers: list[str], mapping: dict, *, op
             problems.append(f"the match field '{match_field}' is not mapped to a column")
     if problems:
         raise MappingError(problems)
+
+
+def related_cell(rt, text):
+    """A cell of a column mapped as `related_to.name`, as the record service's natural key of a
+    related_to value (records/natural_keys.py): `account:Acme Corp` → {"object": "account", <its
+    name field>: "Acme Corp"}; `account.code:C-17` → {"object": "account", "code": "C-17"};
+    `account:<record id>` → the reference itself. A blank cell is no value; text without an object
+    before a colon becomes a key without an object, which the service refuses saying what is expected."""
+    if text is None or str(text).strip() == "":
+        return None
+    head, colon, value = str(text).partition(":")
+    object_name, dot, key = head.strip().partition(".")
+    if not colon or not object_name:
+        return {"object": ""}
+    value = value.strip()
+    if not dot and _is_id(value):
+        return {"object": object_name, "id": value}
+    if not dot:
+        cobj = rt.objects.get(object_name)
+        key = (cobj.obj.name_field if cobj is not None else None) or RELATED_BY_NAME
+    return {"object": object_name, key.strip(): value}
+
+
+def _is_id(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

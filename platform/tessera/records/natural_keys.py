@@ -11,8 +11,14 @@ An import (tessera.dataio) may also name records by any other unique field and b
 that is not unique, within `wider_keys()`: a name that two visible records share is then refused
 as ambiguous (never the first one found). The API keeps to the natural keys.
 
+A related_to field's value names its record the same way, with the object it belongs to:
+`{"related_to": {"object": "account", "code": "C-17"}}` (no `id`: a value with one is an ordinary
+reference) — the object one of the field's list and readable by the caller, the key one of that
+object's natural keys (wider in an import). An import's cells `account:Acme Corp` (by the name
+field) and `account.code:C-17` (by another key) become this form (dataio/engine.py).
+
 A bulk write resolves set-based: one query per lookup field and key field per 500 distinct values,
-never one per row.
+never one per row (per object and key field for a related_to).
 """
 from __future__ import annotations
 
@@ -20,6 +26,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from sqlalchemy import select
+
+from ..meta.related import targets as related_targets
 
 _CHUNK = 500
 _WIDER: ContextVar[bool] = ContextVar("tessera_wider_natural_keys", default=False)
@@ -111,19 +119,64 @@ def _not_found(target: str, key: str, value) -> str:
     return f"there is no {target} with {key} '{value}'"
 
 
+# -- related_to fields (meta/related.py) --------------------------------------------------------------
+RELATED_HINT = ('{"object": "account", "name": "Acme Corp"}: the object, and one key field of it and its value '
+                '(in an import file: account:Acme Corp by the name, account.code:C-17 by another key)')
+
+
+def related_keys(cobj) -> dict:
+    """related_to field name -> FieldDef: a value `{"object": …, <key field>: …}` (no `id`) names
+    its record by a key of the object it names, as a lookup's natural key does."""
+    return {f.name: f for f in cobj.obj.stored_fields if f.type == "related_to"}
+
+
+def _related_target(rt, field, value: dict, access) -> str:
+    """The object a related_to natural key names: one the field takes and the caller may read."""
+    obj = value.get("object")
+    if not isinstance(obj, str) or not obj.strip():
+        raise KeyProblem(f"names no object: expected {RELATED_HINT}")
+    obj = obj.strip()
+    allowed = related_targets(rt.metadata, field)
+    if obj not in allowed:
+        raise KeyProblem(f"cannot refer to a {obj} record (it takes one of: {', '.join(allowed) or 'none'})")
+    if access is not None and not access.can(obj, "read"):
+        raise KeyProblem(f"you cannot look up {obj} records")
+    return obj
+
+
+def _keyed(cobj):
+    """(field, is related_to, target or None) of every field whose value may be a natural key."""
+    related = related_keys(cobj)
+    return [(name, False, target) for name, target in links(cobj).items()] + \
+        [(name, True, f) for name, f in related.items()]
+
+
+def _parse_value(rt, related, target_or_field, value, access, from_text):
+    """(target, key, parsed) of a lookup's or a related_to field's natural key; KeyProblem if wrong."""
+    if not related:
+        return (target_or_field, *parse(rt, target_or_field, value, from_text))
+    target = _related_target(rt, target_or_field, value, access)
+    rest = {k: v for k, v in value.items() if k != "object"}
+    return (target, *parse(rt, target, rest, from_text))
+
+
+def _is_key(related: bool, value) -> bool:
+    # a related_to value with an id is an ordinary value (coerced as the field's input)
+    return isinstance(value, dict) and not (related and "id" in value)
+
+
 def resolve(conn, rt, cobj, data: dict, access, from_text: bool = False) -> tuple[dict, dict[str, list[str]]]:
-    """`data` with every natural key of a lookup replaced by the record's id (None where it failed),
-    and the errors by lookup field."""
-    targets = links(cobj)
-    wanted = [name for name, value in data.items() if isinstance(value, dict) and name in targets]
-    if not wanted:
+    """`data` with every natural key of a lookup or a related_to field replaced by the record's id
+    ("object:id" for a related_to; None where it failed), and the errors by field."""
+    if not any(isinstance(v, dict) for v in data.values()):
         return data, {}
     resolved, errors = dict(data), {}
-    for name in wanted:
-        target = targets[name]
+    for name, related, target_or_field in _keyed(cobj):
+        if name not in data or not _is_key(related, data[name]):
+            continue
         resolved[name] = None
         try:
-            key, value = parse(rt, target, data[name], from_text)
+            target, key, value = _parse_value(rt, related, target_or_field, data[name], access, from_text)
         except KeyProblem as exc:
             errors[name] = [str(exc)]
             continue
@@ -132,11 +185,13 @@ def resolve(conn, rt, cobj, data: dict, access, from_text: bool = False) -> tupl
         if not _readable(access, target, key):
             errors[name] = [f"you cannot look up {target} records by {key}"]
             continue
-        resolved[name] = _found(conn, rt, access, target, key, {value}).get(value)
-        if resolved[name] is AMBIGUOUS:
-            resolved[name], errors[name] = None, [_ambiguous(target, key, value)]
-        elif resolved[name] is None:
+        found = _found(conn, rt, access, target, key, {value}).get(value)
+        if found is AMBIGUOUS:
+            errors[name] = [_ambiguous(target, key, value)]
+        elif found is None:
             errors[name] = [_not_found(target, key, value)]
+        else:
+            resolved[name] = f"{target}:{found}" if related else found
     return resolved, errors
 
 
@@ -145,24 +200,24 @@ def resolve_rows(conn, rt, cobj, rows: list, access, from_text: bool = False) ->
     (the failed values set to None, for the caller to report through its batch)."""
     failures: dict[int, dict[str, list[str]]] = {}
     out = rows
-    for name, target in links(cobj).items():
+    for name, related, target_or_field in _keyed(cobj):
         asked = [(i, row[name]) for i, row in enumerate(rows)
-                 if isinstance(row, dict) and isinstance(row.get(name), dict)]
+                 if isinstance(row, dict) and _is_key(related, row.get(name))]
         if not asked:
             continue
         if out is rows:
             out = list(rows)
-        by_key: dict[str, dict[int, object]] = {}   # key field -> {row index: key value}
+        by_key: dict[tuple, dict[int, object]] = {}   # (target, key field) -> {row index: key value}
         for i, value in asked:
             out[i] = dict(out[i], **{name: None})
             try:
-                key, parsed = parse(rt, target, value, from_text)
+                target, key, parsed = _parse_value(rt, related, target_or_field, value, access, from_text)
             except KeyProblem as exc:
                 failures.setdefault(i, {})[name] = [str(exc)]
                 continue
             if parsed is not None:
-                by_key.setdefault(key, {})[i] = parsed
-        for key, values in by_key.items():
+                by_key.setdefault((target, key), {})[i] = parsed
+        for (target, key), values in by_key.items():
             if not _readable(access, target, key):
                 for i in values:
                     failures.setdefault(i, {})[name] = [f"you cannot look up {target} records by {key}"]
@@ -171,8 +226,8 @@ def resolve_rows(conn, rt, cobj, rows: list, access, from_text: bool = False) ->
             for i, value in values.items():
                 if found.get(value) is AMBIGUOUS:
                     failures.setdefault(i, {})[name] = [_ambiguous(target, key, value)]
-                elif value in found:
-                    out[i][name] = str(found[value])   # text: the bulk coercer's fast path
+                elif value in found:   # text: the bulk coercer's fast path
+                    out[i][name] = f"{target}:{found[value]}" if related else str(found[value])
                 else:
                     failures.setdefault(i, {})[name] = [_not_found(target, key, value)]
     return out, failures
