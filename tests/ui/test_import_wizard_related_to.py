@@ -71,3 +71,11 @@ def test_api_related_to_natural_key(api, services):
     assert rows[1] == "there is no company with code 'C-404'"
     assert rows[2].startswith("names no object") and rows[3].startswith("cannot refer to a memo record")
     assert len(services.records.query(SYSTEM, "task").records) == 1
+
+
+def test_openapi_offers_the_related_to_natural_key(api):
+    doc = api.get("/api/v1/openapi.json").json
+    related = doc["components"]["schemas"]["TaskInput"]["properties"]["related_to"]
+    variants = next(part["oneOf"] for part in related["anyOf"] if "oneOf" in part and "description" in part)
+    company = next(v for v in variants if v["properties"]["object"] == {"const": "company"})
+    assert set(company["properties"]) == {"object", "code"} and company["required"] == ["object"]

@@ -201,7 +201,10 @@ def input_schema(f, md, *, required: bool) -> dict:
 def natural_key_input(f, md, schema: dict, readable) -> dict:
     """A lookup's input also takes {"key field": value}: the target's record named by a natural key
     (an external id, or its unique name field: records/natural_keys.py). `readable(object, field)`:
-    keys the caller cannot read are not offered (the server refuses them)."""
+    keys the caller cannot read are not offered (the server refuses them). A related_to's input also
+    takes {"object": …, "key field": value}, a natural key of one of the objects it takes."""
+    if f.type == "related_to":
+        return _related_key_input(f, md, schema, readable)
     target = md.objects.get(f.target) if f.is_relation else None
     keys = [k for k in target.natural_keys if readable(target.name, k)] if target is not None else []
     if not keys:
@@ -210,6 +213,26 @@ def natural_key_input(f, md, schema: dict, readable) -> dict:
               "properties": {k: optional(_type(_base(target.fields[k], md, for_input=True), True)) for k in keys},
               "description": f"the {target.name} whose {' or '.join(keys)} is this value (a natural key; "
                              "blank means no value)"}
+    out = {"anyOf": [schema, by_key]}
+    if schema.get("title"):
+        out["title"] = schema["title"]
+    return out
+
+
+def _related_key_input(f, md, schema: dict, readable) -> dict:
+    variants = []
+    for name in related.targets(md, f):
+        target = md.objects[name]
+        keys = [k for k in target.natural_keys if readable(name, k)]
+        if keys:
+            variants.append({"type": "object", "required": ["object"], "minProperties": 2, "maxProperties": 2,
+                             "additionalProperties": False,
+                             "properties": {"object": {"const": name}, **{
+                                 k: optional(_type(_base(target.fields[k], md, for_input=True), True)) for k in keys}}})
+    if not variants:
+        return schema
+    by_key = {"oneOf": variants, "description": 'a record named by a natural key of its object, e.g. {"object": '
+                                                '"account", "code": "C-17"} (records/natural_keys.py)'}
     out = {"anyOf": [schema, by_key]}
     if schema.get("title"):
         out["title"] = schema["title"]
