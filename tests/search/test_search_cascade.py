@@ -1,6 +1,7 @@
 """Search entries go with the records a delete cascades to (issue 16 §3): a master-detail child, a
 cascading lookup's grandchild and a related_to reference set to cascade are deleted by the parent's
 delete, and so are their entries in the index's side tables — no lingering entry, no hit that 404s.
+related_to references to a cascade-deleted child are cleared or deleted with it as well.
 Runs on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tessera.storage.engine import begin_read
 
 OBJECTS = {
     "fleet": {"name": "fleet", "fields": {"name": {"type": "text", "required": True}}},
-    "vessel": {"name": "vessel", "fields": {
+    "vessel": {"name": "vessel", "activities": True, "fields": {
         "name": {"type": "text", "required": True},
         "call_sign": {"type": "text", "searchable": True},
         "fleet": {"type": "master_detail", "to": "fleet"}}},
@@ -23,7 +24,7 @@ OBJECTS = {
         "vessel": {"type": "lookup", "to": "vessel", "on_delete": "cascade"}}},
     "logbook": {"name": "logbook", "fields": {
         "name": {"type": "text", "required": True},
-        "about": {"type": "related_to", "to": ["fleet"], "on_delete": "cascade"}}},
+        "about": {"type": "related_to", "to": ["fleet", "vessel"], "on_delete": "cascade"}}},
 }
 
 
@@ -84,3 +85,20 @@ def test_api_search_after_a_cascade_finds_nothing_to_open(fleet, api):
     assert api.delete(f"/api/v1/records/fleet/{parent['id']}").status_code == 204
     assert api.get("/api/v1/search?q=obsidian").json["groups"] == []
     assert api.get(f"/api/v1/records/vessel/{child['id']}").status_code == 404
+
+
+def test_related_to_references_to_cascade_deleted_children_follow_them(fleet):
+    records = fleet.records
+    doomed = records.create(SYSTEM, "fleet", {"name": "Gull Fleet"})
+    vessel = records.create(SYSTEM, "vessel", {"name": "Gull One", "fleet": doomed["id"]})
+    crew = records.create(SYSTEM, "crew_member", {"name": "Gull Cook", "vessel": vessel["id"]})
+    on_vessel = {"object": "vessel", "id": vessel["id"]}
+    task = records.create(SYSTEM, "task", {"subject": "Inspect the gull hull", "related_to": on_vessel})
+    log = records.create(SYSTEM, "logbook", {"name": "Gull Log", "about": on_vessel})   # cascade
+    records.delete(SYSTEM, "fleet", doomed["id"])
+    # the vessel went with its fleet (master-detail): the task about it is cleared (set_null), the
+    # logbook about it deleted (cascade) with its search entry; the crew member went by its lookup
+    assert records.get(SYSTEM, "task", task["id"])["related_to"] is None
+    for object_name, record in (("vessel", vessel), ("crew_member", crew), ("logbook", log)):
+        assert records.query(SYSTEM, object_name, filter=f"id == '{record['id']}'").records == []
+    assert _ids(records.search(SYSTEM, "gull")) == {task["id"]}

@@ -82,10 +82,13 @@ def check_bulk(conn, rt, cobj, batch, access) -> None:
                 batch.fail(i, f.name, f"there is no {ref.object} with id '{ref.id}'")
 
 
-def on_delete(conn, rt, cobj, ids: list) -> None:
-    """Before `ids` of `cobj` are deleted: records pointing to them through a related_to field are
-    cleared (set_null) or deleted with them (cascade, with their history and search entries), as a lookup's
-    foreign key would do."""
+def on_delete(conn, rt, cobj, ids, depth: int = 0) -> None:
+    """Before `ids` (a list, or a SELECT of ids) of `cobj` are deleted: records pointing to them
+    through a related_to field are cleared (set_null) or deleted with them (cascade, with their
+    history and search entries), as a lookup's foreign key would do — and so are those pointing to
+    the records an on_delete cascade deletes with them (found through their foreign keys, so this
+    runs before the DELETE): a task about a deleted account's cascade-deleted child must not keep
+    pointing at nothing."""
     for child_name, field, action in rt.related_referrers.get(cobj.name, ()):
         child = rt.objects[child_name]
         t = child.table
@@ -100,6 +103,22 @@ def on_delete(conn, rt, cobj, ids: list) -> None:
                 conn.execute(delete(t).where(t.c.id.in_(doomed)))
         else:
             conn.execute(update(t).where(pointing).values({object_column: None, id_column: None}))
+    if depth >= history.MAX_CASCADE_DEPTH:
+        return
+    for child_name, field in cobj.cascaded_by:
+        child = rt.objects[child_name]
+        if not _referred(rt, child, depth + 1):
+            continue
+        t = child.table.alias()   # an alias per level: a self-reference must not correlate
+        on_delete(conn, rt, child, select(t.c.id).where(t.c[field].in_(ids)), depth + 1)
+
+
+def _referred(rt, cobj, depth: int) -> bool:
+    """Can a related_to field point to records of `cobj` or of what a delete cascades to from it?"""
+    if cobj.name in rt.related_referrers:
+        return True
+    return depth < history.MAX_CASCADE_DEPTH and any(
+        _referred(rt, rt.objects[name], depth + 1) for name, _field in cobj.cascaded_by)
 
 
 # -- read ------------------------------------------------------------------------------------------
