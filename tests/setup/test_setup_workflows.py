@@ -145,11 +145,13 @@ def test_saving_an_untouched_package_workflow_changes_nothing(admin, services):
     page = admin.get("/setup/workflows/task_completed_at/").get_data(as_text=True)
     assert "belongs to the <strong>core</strong> package" in page
     form = {"label": "Completed tasks record when", "object": "task", "active": "1", "run_as": "system",
-            "description": "A task that becomes Completed gets its completion time; reopening it clears it.",
+            "description": "A task that closes (Completed or Deferred) gets the time it was done, as Salesforce's "
+                           "CompletedDateTime — the record timeline dates closed tasks and logged calls by it; "
+                           "reopening it clears it.",
             "trigger.event": "create_or_update", "trigger.timing": "before_save", "trigger.when": "always",
             "trigger.condition": "ISCHANGED(status) or ISBLANK(PRIORVALUE(status))",
             "actions.0.type": "update_record", "actions.0.values.0.field": "completed_at",
-            "actions.0.values.0.expr": "IF(status == 'Completed', BLANKVALUE(completed_at, NOW()), None)"}
+            "actions.0.values.0.expr": "IF(status in ['Completed', 'Deferred'], BLANKVALUE(completed_at, NOW()), None)"}
     r = admin.post("/setup/workflows/task_completed_at/", form)
     assert r.status_code == 302      # "nothing to save": the org copy would equal the package's
     assert org_doc(services, "task_completed_at") is None
