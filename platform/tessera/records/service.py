@@ -207,7 +207,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     self._insert(conn, cobj, [values])
                     if logged:   # the before-save runs, written with the record (not by the checks)
                         self.hooks.flush_logged(self._write_context(conn, rt, cobj, actor, now), logged)
-                    search_index.written(conn, cobj, [values["id"]])
+                    search_index.written(conn, cobj, [values["id"]], new=True)
                     if tree is not None and values.get(tree.name) is not None:
                         hierarchy.check_written(conn, cobj, [values["id"]])
                     if object_name in permission_audit.AUDITED:
@@ -263,7 +263,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 cobj.writer(conn.dialect).execute_columns(conn, batch.columns, batch.n, batch.constants)
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
-            search_index.written(conn, cobj, batch.ids)
+            search_index.written(conn, cobj, batch.ids, new=True)
             if tree is not None and tree.name in batch.columns:
                 hierarchy.check_batch(conn, cobj, batch.ids, batch.columns[tree.name])
             if cobj.rules:

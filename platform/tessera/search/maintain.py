@@ -10,9 +10,9 @@ from . import storage
 _CHUNK = 5_000   # ids per statement (SQLite binds at most 32,766 parameters)
 
 
-def written(conn, cobj, ids) -> None:
-    """Records `ids` of the CompiledObject `cobj` were inserted or changed: (re)index them from
-    their saved rows. An object without index tables (`cobj.search_indexed` false: a database made
+def written(conn, cobj, ids, *, new: bool = False) -> None:
+    """Records `ids` of the CompiledObject `cobj` were inserted (`new`: nothing to remove first)
+    or changed: (re)index them from their saved rows. An object without index tables (`cobj.search_indexed` false: a database made
     before search) is skipped: the change pipeline builds the index from every row (search_steps)."""
     if not cobj.search_indexed:
         return
@@ -20,8 +20,9 @@ def written(conn, cobj, ids) -> None:
     ids = list(ids)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
-        storage.remove(conn, obj, lambda column: column.in_(chunk))
-        storage.fill(conn, obj, table, table.c.id.in_(chunk))
+        if not new:
+            storage.remove_ids(conn, obj, chunk)
+        storage.fill_ids(conn, obj, table, chunk)
 
 
 def deleted(conn, cobj, ids) -> None:
@@ -31,7 +32,7 @@ def deleted(conn, cobj, ids) -> None:
     ids = list(ids)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
-        storage.remove(conn, obj, lambda column: column.in_(chunk))
+        storage.remove_ids(conn, obj, chunk)
 
 
 def touches(obj: ObjectDef, changed) -> bool:
