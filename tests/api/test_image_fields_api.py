@@ -44,18 +44,18 @@ def test_an_image_field_takes_an_uploaded_image(api, images_org):
     r = upload(api, "shoe.png", PNG)
     assert r.status_code == 201, r.get_json()
     png = r.get_json()
-    r = api.post("/api/v1/records/product", json={"name": "Shoe", "photo": png["id"]})
+    r = api.post("/api/v1/records/gadget", json={"name": "Shoe", "photo": png["id"]})
     assert r.status_code == 201, r.get_json()
-    product = r.get_json()
-    assert product["photo"] == png["id"]
-    assert product["picture"] == {"url": f"/app/_files/{png['id']}/content", "alt": "Shoe", "height": 80, "width": 80}
+    gadget = r.get_json()
+    assert gadget["photo"] == png["id"]
+    assert gadget["picture"] == {"url": f"/app/_files/{png['id']}/content", "alt": "Shoe", "height": 80, "width": 80}
     got = api.get(f"/api/v1/files/{png['id']}/content")
     assert got.status_code == 200 and got.headers["Content-Type"] == "image/png"
     assert got.headers["Content-Disposition"].startswith("inline")
     # a GIF is an image too; uploading for the field checks it at once
-    r = upload(api, "spark.gif", GIF, field="product.photo")
+    r = upload(api, "spark.gif", GIF, field="gadget.photo")
     assert r.status_code == 201 and r.get_json()["content_type"] == "image/gif", r.get_json()
-    r = api.patch(f"/api/v1/records/product/{product['id']}", json={"photo": r.get_json()["id"]})
+    r = api.patch(f"/api/v1/records/gadget/{gadget['id']}", json={"photo": r.get_json()["id"]})
     assert r.status_code == 200, r.get_json()
     # replacing the picture lets the old file go (nothing else uses it)
     assert api.get(f"/api/v1/files/{png['id']}/content").status_code == 404
@@ -68,7 +68,7 @@ def test_an_image_field_takes_an_uploaded_image(api, images_org):
 ])
 def test_a_non_image_is_refused_for_the_field_and_nothing_is_stored(api, images_org, name, content, ctype):
     before = file_count(images_org)
-    r = upload(api, name, content, ctype, field="product.photo")
+    r = upload(api, name, content, ctype, field="gadget.photo")
     assert r.status_code == 415, r.get_json()
     assert r.get_json()["error"]["code"] and "file" in r.get_json()["error"]["fields"]
     assert file_count(images_org) == before
@@ -78,52 +78,59 @@ def test_a_non_image_is_refused_for_the_field_and_nothing_is_stored(api, images_
 def test_setting_the_field_to_a_non_image_file_names_the_field(api, images_org, name, content):
     stored = upload(api, name, content).get_json()   # a file of its own (not for the field): kept as what it is
     assert not stored["content_type"].startswith(("image/png", "image/jpeg", "image/gif", "image/webp"))
-    r = api.post("/api/v1/records/product", json={"name": "Bad", "photo": stored["id"]})
+    r = api.post("/api/v1/records/gadget", json={"name": "Bad", "photo": stored["id"]})
     assert r.status_code == 422, r.get_json()
     message = r.get_json()["error"]["fields"]["photo"][0]
     assert "image/png, image/jpeg, image/gif, image/webp" in message and stored["content_type"] in message
-    r = api.post("/api/v1/records/product/bulk", json=[{"name": "B1", "photo": stored["id"]}])
+    r = api.post("/api/v1/records/gadget/bulk", json=[{"name": "B1", "photo": stored["id"]}])
     assert r.status_code == 422 and "photo" in json.dumps(r.get_json())
-    assert api.get("/api/v1/records/product").get_json()["records"] == []
+    assert api.get("/api/v1/records/gadget").get_json()["records"] == []
 
 
 def test_accept_narrows_the_image_types(api, images_org):
     gif = upload(api, "spark.gif", GIF).get_json()
-    r = api.post("/api/v1/records/product", json={"name": "Logo", "logo": gif["id"]})
+    r = api.post("/api/v1/records/gadget", json={"name": "Logo", "logo": gif["id"]})
     assert r.status_code == 422 and "takes image/png; this file is image/gif" in r.get_json()["error"]["fields"]["logo"][0]
-    png = upload(api, "logo.png", PNG, field="product.logo")
+    png = upload(api, "logo.png", PNG, field="gadget.logo")
     assert png.status_code == 201
-    assert api.post("/api/v1/records/product", json={"name": "Logo", "logo": png.get_json()["id"]}).status_code == 201
+    assert api.post("/api/v1/records/gadget", json={"name": "Logo", "logo": png.get_json()["id"]}).status_code == 201
 
 
 def test_image_formulas_return_the_picture_and_blank_without_a_url(api, images_org):
-    r = api.post("/api/v1/records/product", json={"name": "Hat", "badge_url": "https://cdn.example.com/hat.png"})
+    r = api.post("/api/v1/records/gadget", json={"name": "Hat", "badge_url": "https://cdn.example.com/hat.png"})
     assert r.status_code == 201, r.get_json()
     hat = r.get_json()
     assert hat["badge"] == {"url": "https://cdn.example.com/hat.png", "alt": "Hat badge", "height": 24, "width": None}
     assert hat["picture"] is None   # no photo: no picture
-    listed = api.get("/api/v1/records/product?fields=name,badge,picture").get_json()["records"]
+    listed = api.get("/api/v1/records/gadget?fields=name,badge,picture").get_json()["records"]
     assert listed[0]["badge"] == hat["badge"] and listed[0]["picture"] is None
     # blank tests are fine; a picture has no order and is never compared
-    r = api.get("/api/v1/records/product", query_string={"filter": "ISBLANK(picture)"})
+    r = api.get("/api/v1/records/gadget", query_string={"filter": "ISBLANK(picture)"})
     assert r.status_code == 200 and len(r.get_json()["records"]) == 1
-    r = api.get("/api/v1/records/product", query_string={"sort": "badge"})
+    r = api.get("/api/v1/records/gadget", query_string={"sort": "badge"})
     assert r.status_code == 400 and "a picture has no order" in r.get_json()["error"]["message"]
-    r = api.get("/api/v1/records/product", query_string={"filter": "badge == 'x'"})
+    r = api.get("/api/v1/records/gadget", query_string={"filter": "badge == 'x'"})
     assert r.status_code == 400 and "cannot compare pictures" in r.get_json()["error"]["message"]
+    # nor grouped or counted as distinct values (PostgreSQL's json has no equality)
+    r = api.get("/api/v1/records/gadget/aggregate", query_string={"group_by": "badge"})
+    assert r.status_code == 400 and "cannot group by 'badge'" in r.get_json()["error"]["message"]
+    r = api.get("/api/v1/records/gadget/aggregate", query_string={"metrics": "count_distinct:badge"})
+    assert r.status_code == 400 and "cannot count distinct values" in r.get_json()["error"]["message"]
+    r = api.get("/api/v1/records/gadget/aggregate", query_string={"metrics": "count_not_blank:badge"})
+    assert r.status_code == 200, r.get_json()
 
 
 def test_the_openapi_describes_image_fields_and_pictures(api, images_org):
     doc = api.get("/api/v1/openapi.json").get_json()
     schemas = doc["components"]["schemas"]
-    photo = schemas["ProductInput"]["properties"]["photo"]["anyOf"][0]   # or "": no value
+    photo = schemas["GadgetInput"]["properties"]["photo"]["anyOf"][0]   # or "": no value
     assert photo["format"] == "uuid" and photo["x-tessera-image"] is True
-    logo = schemas["Product"]["properties"]["logo"]   # no help text: the description says what it takes
+    logo = schemas["Gadget"]["properties"]["logo"]   # no help text: the description says what it takes
     assert logo["format"] == "uuid" and "uploaded image" in logo["description"] and "image/png" in logo["description"]
-    out = schemas["Product"]["properties"]
+    out = schemas["Gadget"]["properties"]
     assert out["picture"]["readOnly"] is True and out["picture"]["x-tessera-image"] is True
     assert set(out["picture"]["properties"]) == {"url", "alt", "height", "width"}
-    assert "picture" not in schemas["ProductInput"]["properties"]
+    assert "picture" not in schemas["GadgetInput"]["properties"]
 
 
 @pytest.mark.parametrize("fields, path, message", [

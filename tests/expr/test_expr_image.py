@@ -42,6 +42,7 @@ EXPRESSIONS = [
     "IF(flag, IMAGE(name, 'yes'), IMAGE('/app/static/no.png', 'no', 16, 16))",
     "BLANKVALUE(IMAGE(name, notes), IMAGE(account, 'file'))",
     "IF(ISBLANK(IMAGE(name, notes)), None, IMAGE(name, notes))",
+    "CASE(qty, 64, IMAGE(name, 'big'), 10, IMAGE(account, 'ten'), IMAGE(name, notes, 1, 2))",
 ]
 
 
