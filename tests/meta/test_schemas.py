@@ -19,7 +19,7 @@ STOCK_PACKAGES = [ROOT / "metadata" / "core", ROOT / "apps" / "sales", ROOT / "a
                   ROOT / "apps" / "service"]
 KIND_OF_DIR = COMPONENT_DIRS
 FIELD_TYPES = ("text, textarea, rich_text, email, phone, url, integer, duration, geolocation, number, currency, "
-               "percent, boolean, date, datetime, time, picklist, multi_picklist, lookup, master_detail, file, related_to, formula, "
+               "percent, boolean, date, datetime, time, picklist, multi_picklist, lookup, master_detail, file, image, related_to, formula, "
                "rollup, autonumber, json, rows")
 SYSTEM = "id, owner, created_at, created_by, updated_at, updated_by, row_version"
 NAME_RULE = "is not a valid name (lower-case letters, digits and _, starting with a letter)"

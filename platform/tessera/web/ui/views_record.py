@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from flask import flash, redirect, render_template, request, url_for
 
 from ...meta.currencies import CURRENCY_FIELD
-from ...meta.fieldtypes import RELATION_TYPES
+from ...meta.fieldtypes import FILE_TYPES, RELATION_TYPES
 from ...records.errors import RecordError, StaleVersion
 from .context import access, actor, forbidden, records, rt, safe_return, services, ui, user_info
 from .display import plain_text, render_value
@@ -57,7 +57,7 @@ def _item(obj, name, record, app_name, *, can_edit_record: bool) -> dict:
     return {"name": name, "label": f.label, "help": f.help, "type": f.type,
             "html": render_value(shown, record.get(name), app_name=app_name, lookup_text=text,
                                  currency=record.get(CURRENCY_FIELD)),
-            "editable": can_edit_record and is_editable(obj, name, "edit") and f.type != "file",
+            "editable": can_edit_record and is_editable(obj, name, "edit") and f.type not in FILE_TYPES,
             "wide": f.type in ("textarea", "rich_text", "json")}
 
 
