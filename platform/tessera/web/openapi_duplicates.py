@@ -1,0 +1,44 @@
+"""The OpenAPI description of duplicate rules in the API (records/duplicates.py): the
+allow_duplicates parameter of writes, the warnings a write returns, the duplicates route."""
+from __future__ import annotations
+
+from .openapi_automation import _error, _json
+
+ALLOW_DUPLICATES = {
+    "name": "allow_duplicates", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
+    "description": "Save despite block duplicate rules that allow an override (allow_override); a rule that does "
+                   "not still refuses the write (409 duplicates_found, `overridable: false`)."}
+
+
+def duplicate_schemas() -> dict:
+    finding = {"type": "object", "required": ["rule", "label", "action", "matches", "hidden", "message"], "properties": {
+        "rule": {"type": "string"}, "label": {"type": "string"},
+        "action": {"type": "string", "enum": ["block", "warn"]},
+        "allow_override": {"type": "boolean"},
+        "matches": {"type": "array", "items": {"type": "object", "required": ["id", "name", "score"], "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "name": {"type": "string", "description": "the record's name (its id when the name is hidden from you)"},
+            "score": {"type": "number", "description": "similarity, 1 for an exact match"}}},
+            "description": "the matching records you may see, best first"},
+        "hidden": {"type": "integer", "description": "matching records you may not see (counted, not named)"},
+        "rows": {"type": "array", "items": {"type": "integer"},
+                 "description": "a bulk write: the indexes of earlier rows of the same write it matches"},
+        "message": {"type": "string"}}}
+    return {"DuplicateFinding": finding,
+            "DuplicateList": {"type": "object", "required": ["duplicates"], "properties": {
+                "duplicates": {"type": "array", "items": {"$ref": "#/components/schemas/DuplicateFinding"}}}}}
+
+
+WARNINGS_PROPERTY = {
+    "type": "array", "items": {"$ref": "#/components/schemas/DuplicateFinding"},
+    "description": "A create or update only, when warn duplicate rules (or overridden block rules) found "
+                   "possible duplicates: the record was saved."}
+
+
+def duplicate_path(name: str, label: str, id_param: dict, errors: dict) -> dict:
+    return {"get": {
+        "operationId": f"duplicates_{name}", "summary": f"Possible duplicates of a {label}",
+        "description": "The records the object's active duplicate rules match the saved record with now "
+                       "(itself excluded); records you may not see are counted as hidden.",
+        "tags": [name], "parameters": [id_param],
+        "responses": {"200": _json("DuplicateList"), **errors, "404": _error()}}}
