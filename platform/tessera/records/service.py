@@ -63,6 +63,7 @@ from .reads import RecordReads, _now
 from .rows import RecordRows
 from .search import RecordSearch
 from .duplicates import RecordDuplicates
+from .merge import RecordMerge
 from .select import SelectBuilder
 from .serialize import to_api
 from .upsert import RecordUpserts
@@ -93,7 +94,7 @@ def _reports_workflow_failures(method):
 
 
 class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, RecordUpserts, RecordRows, RecordSearch,
-                    RecordDuplicates):
+                    RecordDuplicates, RecordMerge):
     """Writes and the order of execution live here; reads (records/reads.py), checks against other
     rows (records/write_checks.py), expressions on write (records/write_rules.py), upserts by
     external id (records/upsert.py) and grouped figures (records/aggregate.py) are its parts;

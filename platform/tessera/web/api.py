@@ -23,9 +23,10 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class RecordIdConverter(BaseConverter):
-    """A record id segment: anything but `bulk` and `aggregate`, so `/records/x/bulk` is only the bulk
-    route (OPTIONS and 405 answers list its methods, not the record routes'), and likewise aggregate."""
-    regex = r"(?!(?:bulk|aggregate)(?:/|$))[^/]+"
+    """A record id segment: anything but `bulk`, `aggregate` and `merge`, so `/records/x/bulk` is only
+    the bulk route (OPTIONS and 405 answers list its methods, not the record routes'), and likewise
+    aggregate and merge."""
+    regex = r"(?!(?:bulk|aggregate|merge)(?:/|$))[^/]+"
 
 
 
@@ -224,6 +225,24 @@ def upsert(object_name, field, value):
 def delete(object_name, record_id):
     services().records.delete(g.actor, object_name, record_id, expected_version=_if_match())
     return "", 204
+
+
+@api.post("/records/<object_name>/merge")
+def merge(object_name):
+    """Merge duplicates into a master record, in one transaction (records/merge.py)."""
+    body = _json_body(dict)
+    unknown = sorted(set(body) - {"master", "duplicates", "values"})
+    if unknown or "master" not in body or "duplicates" not in body:
+        raise ValidationFailed("expected {master, duplicates, values}: the master record's id, the ids of the "
+                               "records merged into it, and optionally field values for the master",
+                               fields={k: ["is not a merge property"] for k in unknown} or
+                               {k: ["is required"] for k in ("master", "duplicates") if k not in body})
+    if not isinstance(body["master"], str) or not isinstance(body["duplicates"], list) or \
+            not all(isinstance(d, str) for d in body["duplicates"]):
+        raise ValidationFailed("master is a record id, duplicates a list of record ids",
+                               fields={"master": ["a record id"], "duplicates": ["a list of record ids"]})
+    result = services().records.merge(g.actor, object_name, body["master"], body["duplicates"], body.get("values"))
+    return jsonify(result)
 
 
 @api.get("/records/<object_name>/<record_id:record_id>/duplicates")

@@ -15,7 +15,8 @@ from .openapi_currency import currency_paths, currency_schemas
 from .openapi_activities import activity_paths, activity_schemas
 from .openapi_files import file_paths, file_schemas
 from .openapi_search import search_paths, search_schemas
-from .openapi_duplicates import ALLOW_DUPLICATES, WARNINGS_PROPERTY, duplicate_path, duplicate_schemas
+from .openapi_duplicates import (ALLOW_DUPLICATES, WARNINGS_PROPERTY, duplicate_path, duplicate_schemas, merge_path,
+                                 merge_schemas)
 from .openapi_reports import report_paths, report_schemas
 from .openapi_fields import NO_NUL, input_schema, natural_key_input, output_schema
 from .openapi_hooks import hook_paths
@@ -89,7 +90,7 @@ def _build(runtime, access) -> dict:
     }
     for platform_part in (approval_schemas(), automation_schemas(), currency_schemas(), aggregate_schemas(),
                           file_schemas(), report_schemas(), activity_schemas(),
-                          search_schemas(), duplicate_schemas()):
+                          search_schemas(), duplicate_schemas(), merge_schemas()):
         schemas.update(platform_part)
     platform_schemas = frozenset(schemas)
     paths: dict = {
@@ -203,6 +204,8 @@ def _build(runtime, access) -> dict:
                               **errors, "409": _error_ref(), "412": _error_ref(), "422": _error_ref()}}}
         if deduped:
             paths[f"/records/{name}/{{id}}/duplicates"] = duplicate_path(name, obj.label, id_param, errors)
+        if access.can(name, "edit") and access.can(name, "delete"):
+            paths[f"/records/{name}/merge"] = merge_path(name, obj.plural_label, errors)
         if obj.history_fields:
             paths[f"/records/{name}/{{id}}/history"] = {"get": {
                 "operationId": f"history_{name}", "summary": f"Field history of a {obj.label} (newest first)",

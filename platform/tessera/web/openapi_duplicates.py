@@ -2,6 +2,7 @@
 allow_duplicates parameter of writes, the warnings a write returns, the duplicates route."""
 from __future__ import annotations
 
+from ..records.merge import MAX_MERGED
 from .openapi_automation import _error, _json
 
 ALLOW_DUPLICATES = {
@@ -42,3 +43,31 @@ def duplicate_path(name: str, label: str, id_param: dict, errors: dict) -> dict:
                        "(itself excluded); records you may not see are counted as hidden.",
         "tags": [name], "parameters": [id_param],
         "responses": {"200": _json("DuplicateList"), **errors, "404": _error()}}}
+
+
+def merge_schemas() -> dict:
+    return {"MergeInput": {"type": "object", "required": ["master", "duplicates"], "additionalProperties": False,
+                           "properties": {
+                               "master": {"type": "string", "format": "uuid", "description": "the record kept"},
+                               "duplicates": {"type": "array", "minItems": 1, "maxItems": MAX_MERGED, "uniqueItems": True,
+                                              "items": {"type": "string", "format": "uuid"},
+                                              "description": "the records merged into it, then deleted"},
+                               "values": {"type": "object", "description": "field values for the master (a PATCH "
+                                                                         "body), e.g. chosen from the duplicates"}}},
+            "MergeResult": {"type": "object", "required": ["record", "merged", "moved"], "properties": {
+                "record": {"type": "object", "description": "the master as it is after the merge"},
+                "merged": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+                "moved": {"type": "object", "additionalProperties": {"type": "integer"},
+                          "description": "records moved to the master, by object.field (and attachments)"}}}}
+
+
+def merge_path(name: str, plural: str, errors: dict) -> dict:
+    return {"post": {
+        "operationId": f"merge_{name}", "summary": f"Merge duplicate {plural} into one",
+        "description": "In one transaction: every lookup and related record of the duplicates moves to the master, "
+                       "their field history too, the duplicates are deleted and the master takes `values`. Needs "
+                       "edit on the master and delete on the duplicates.",
+        "tags": [name],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/MergeInput"}}}},
+        "responses": {"200": _json("MergeResult"), **errors, "409": _error(), "422": _error()}}}
