@@ -4,6 +4,13 @@ moved, the duplicates' field history kept on the master, the duplicates deleted,
 the chosen values — and bad input refused with nothing changed. Both databases."""
 from __future__ import annotations
 
+import io
+import uuid
+from datetime import datetime, timezone
+
+from tessera.security.actor import SYSTEM
+from tessera.storage.platform_tables import file_links
+
 PASSWORD = "Tq7-violet-harbor-92"
 
 
@@ -78,3 +85,16 @@ def test_bad_merges_change_nothing(api, services, client_for):
     assert api.get("/api/v1/records/company/merge").status_code == 405
     assert "/records/company/merge" in api.get("/api/v1/openapi.json").get_json()["paths"]
     assert "/records/company/merge" not in rep.get("/api/v1/openapi.json").get_json()["paths"]
+
+
+def test_attachments_move_once(api, services):
+    master, dup = company(api, name="Keep"), company(api, name="Merge me")
+    shared = services.files.upload(SYSTEM, io.BytesIO(b"both"), "both.txt", attach_to=("company", master["id"]))
+    services.files.upload(SYSTEM, io.BytesIO(b"dup only"), "dup.txt", attach_to=("company", dup["id"]))
+    with services.engine.begin() as conn:   # the same file on both: kept once on the master
+        conn.execute(file_links.insert().values(file_id=uuid.UUID(shared["id"]), object="company",
+                                                record_id=uuid.UUID(dup["id"]), created_at=datetime.now(timezone.utc)))
+    result = post(api, "/api/v1/records/company/merge", {"master": master["id"], "duplicates": [dup["id"]]}, 200)
+    assert result["moved"] == {"attachments": 1}
+    names = sorted(f["name"] for f in services.files.attachments(SYSTEM, "company", master["id"]))
+    assert names == ["both.txt", "dup.txt"]
