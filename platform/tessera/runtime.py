@@ -50,6 +50,8 @@ class CompiledObject:
     state_machines: dict = dc_field(default_factory=dict)                   # picklist -> StateMachine (records/transitions.py)
     copies: list = dc_field(default_factory=list)                           # copy-on-select fields (records/copies.py)
     search_indexed: bool = False                                            # its full-text index exists (tessera/search)
+    duplicate_rules: tuple = ()                                             # active rules as dedupe.keys.RuleKeys
+    duplicate_fields: frozenset = frozenset()                               # the fields they compare
 
     @property
     def name(self) -> str:
@@ -117,6 +119,7 @@ class Runtime:
         for cobj in self.objects.values():
             cobj.search_indexed = bool(cobj.obj.searchable_fields) and (
                 search_indexed is None or cobj.name in search_indexed)
+        self._compile_duplicate_rules(md)
         from .security.access import SecurityModel
         self.security = SecurityModel(self)
         from .records.related import referrers
@@ -157,6 +160,19 @@ class Runtime:
             history_types={n: obj.fields[n].type if n in obj.fields else "system" for n in obj.history_fields},
             state_machines=machines, copies=compile_copies(md, obj, resolve),
         )
+
+    def _compile_duplicate_rules(self, md: Metadata) -> None:
+        from .dedupe.keys import RuleKeys
+        from .meta.duplicate_rules import active_rules
+        by_object: dict[str, list] = {}
+        for rule in active_rules(md):
+            where = compile_expression(rule.where, resolver(md, md.objects[rule.object]), expected="boolean") \
+                if rule.where else None
+            by_object.setdefault(rule.object, []).append(RuleKeys(rule, where))
+        for name, rules in by_object.items():
+            cobj = self.objects[name]
+            cobj.duplicate_rules = tuple(rules)
+            cobj.duplicate_fields = frozenset(f for r in rules for f in r.fields)
 
     def get(self, object_name: str) -> CompiledObject | None:
         return self.objects.get(object_name)

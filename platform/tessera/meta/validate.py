@@ -16,6 +16,7 @@ from .geolocations import column_names
 from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FILE_TYPES, FORMULA_RETURN_TYPES, formula_expr_type, NUMERIC_TYPES, SEARCHABLE_TYPES, SYSTEM_FIELDS, USER_LINKS
 from .model import Metadata, ObjectDef
+from .duplicate_rules import check_duplicate_rules
 from .validate_approvals import check_approval_processes
 from .validate_email_templates import check_email_templates
 from .reports import check_dashboards, check_reports
@@ -96,7 +97,16 @@ def check_semantics(md: Metadata) -> list[MetaError]:
     errors += check_conversion_dates(md)
     errors += check_reports(md)
     errors += check_dashboards(md)
+    errors += check_duplicate_rules(md, _compile_condition)
     return errors
+
+
+def _compile_condition(md, obj, text, src, where, errors) -> None:
+    """A boolean read condition on `obj` written in another component (a duplicate rule's `where`)."""
+    try:
+        compile_expression(text, resolver(md, obj), context="read", expected="boolean")
+    except ExprError as exc:
+        errors.append(MetaError(src, where, f"{exc}"))
 
 
 def _compile(md, obj, text, where, errors, *, context="read", expected=None, current_user=False):
