@@ -50,6 +50,8 @@ class CompiledObject:
     state_machines: dict = dc_field(default_factory=dict)                   # picklist -> StateMachine (records/transitions.py)
     copies: list = dc_field(default_factory=list)                           # copy-on-select fields (records/copies.py)
     search_indexed: bool = False                                            # its full-text index exists (tessera/search)
+    duplicate_rules: tuple = ()                                             # active rules as dedupe.keys.RuleKeys
+    duplicate_fields: frozenset = frozenset()                               # the fields they compare
 
     @property
     def name(self) -> str:
@@ -101,6 +103,9 @@ class CompiledObject:
         return update(t).where(t.c.id == bindparam("_rid"), t.c.row_version == bindparam("_rv"))
 
 
+MAX_CASCADE_DEPTH = 8   # levels of a self-referencing on_delete cascade followed (as records/history.py)
+
+
 class Runtime:
     def __init__(self, md: Metadata, version: int | None = None, search_indexed: frozenset[str] | None = None):
         """`search_indexed`: the objects whose full-text index tables exist (search/storage.py
@@ -117,6 +122,7 @@ class Runtime:
         for cobj in self.objects.values():
             cobj.search_indexed = bool(cobj.obj.searchable_fields) and (
                 search_indexed is None or cobj.name in search_indexed)
+        self._compile_duplicate_rules(md)
         from .security.access import SecurityModel
         self.security = SecurityModel(self)
         from .records.related import referrers
@@ -158,6 +164,19 @@ class Runtime:
             state_machines=machines, copies=compile_copies(md, obj, resolve),
         )
 
+    def _compile_duplicate_rules(self, md: Metadata) -> None:
+        from .dedupe.keys import RuleKeys
+        from .meta.duplicate_rules import active_rules
+        by_object: dict[str, list] = {}
+        for rule in active_rules(md):
+            where = compile_expression(rule.where, resolver(md, md.objects[rule.object]), expected="boolean") \
+                if rule.where else None
+            by_object.setdefault(rule.object, []).append(RuleKeys(rule, where))
+        for name, rules in by_object.items():
+            cobj = self.objects[name]
+            cobj.duplicate_rules = tuple(rules)
+            cobj.duplicate_fields = frozenset(f for r in rules for f in r.fields)
+
     def get(self, object_name: str) -> CompiledObject | None:
         return self.objects.get(object_name)
 
@@ -172,6 +191,26 @@ class Runtime:
             alias.c  # noqa: B018 - build the column proxies now, not in two requests at once
             alias = self._aliases.setdefault((object_name, key), alias)
         return alias
+
+    def cascade(self, cobj: CompiledObject, ids, max_depth: int = MAX_CASCADE_DEPTH) -> list:
+        """[(CompiledObject, ids)]: `ids` of `cobj` (a list, or a SELECT of ids) and the records an
+        on_delete cascade (master-detail, a cascading lookup) deletes with them, each as a SELECT
+        through its foreign key — so read before the DELETE. What a record keeps outside its row
+        (search entries, duplicate keys) goes with them. A self-referencing cascade is followed
+        `max_depth` levels deep."""
+        out = [(cobj, ids)]
+
+        def walk(parent, parent_ids, depth):
+            if depth >= max_depth:
+                return
+            for child_name, field in parent.cascaded_by:
+                child = self.objects[child_name]
+                t = child.table.alias()   # an alias per level: a self-reference must not correlate
+                chosen = select(t.c.id).where(t.c[field].in_(parent_ids))
+                out.append((child, chosen))
+                walk(child, chosen, depth + 1)
+        walk(cobj, ids, 0)
+        return out
 
     def statement(self, key: tuple):
         """A statement (or what was kept with it) built once for this Runtime, else None."""

@@ -15,7 +15,8 @@ big object against hand-written GROUP BYs), reports_sharing (that report as a re
 against the admin), import (the import wizard's job path against `tessera import`'s), timeline (a
 record's timeline first page with 10,000 activities against a plain list query), stock (lists and
 GETs of the stock opportunity, formulas and roll-up included, against its stored fields alone), search
-(full-text search and suggestions against a LIKE scan).
+(full-text search and suggestions against a LIKE scan), duplicates (creating a stock contact with
+the Sales app's duplicate rule active against without it, `--dup-rows` contacts).
 Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
 of its own, created in the URL's database — created when missing — and dropped afterwards).
 Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was missed.
@@ -34,7 +35,8 @@ import common  # noqa: E402  (sets up the import path for `tessera`)
 from common import Result, isolated_database, open_org, print_table  # noqa: E402
 
 ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "reports", "decisions", "sharing", "reports_sharing",
-       "queue", "workflows", "webhooks", "import", "timeline", "stock", "search")
+       "queue", "workflows", "webhooks", "import", "timeline", "stock", "search",
+       "duplicates")
 
 
 def log(message: str) -> None:
@@ -71,6 +73,8 @@ def parse_args(argv=None):
     p.add_argument("--webhook-rounds", type=int, default=3, help="rounds (webhooks)")
     p.add_argument("--timeline-activities", type=int, default=10_000, help="activities of the record (timeline)")
     p.add_argument("--timeline-iterations", type=int, default=200, help="timed first pages (timeline)")
+    p.add_argument("--dup-rows", type=int, default=1_000_000, help="contacts compared (duplicates)")
+    p.add_argument("--dup-iterations", type=int, default=300, help="timed creates per path (duplicates)")
     p.add_argument("--enqueue-rounds", type=int, default=5, help="interleaved rounds (queue: enqueue cost)")
     args = p.parse_args(argv)
     args.only = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -189,6 +193,16 @@ def run_database(url, args) -> list[Result]:
             org = open_org(db_url, extra_packages=common.STOCK[1:2])
             try:
                 results += bench_timeline.run(org, args, log)
+            finally:
+                org.services.engine.dispose()
+    if "duplicates" in args.only:
+        import bench_duplicates
+
+        with isolated_database(url, "duplicates") as db_url:
+            log(f"[{name}] 15: creates with and without a duplicate rule ({args.dup_rows:,} contacts)")
+            org = open_org(db_url, extra_packages=common.STOCK[1:2])
+            try:
+                results += bench_duplicates.run(org, args, log)
             finally:
                 org.services.engine.dispose()
     return results

@@ -44,6 +44,29 @@ def test_install_creates_tables_and_version(env):
     assert "ix_obj_contact_account" in env.indexes("obj_contact")
 
 
+def _forget_platform_schema(conn):
+    """The database was brought up to date by older code: the platform schema it records is not
+    this code's (storage/platform_schema.py), so the next start checks every table."""
+    from sqlalchemy import delete
+
+    from tessera.storage.platform_schema import FINGERPRINT_KEY
+    from tessera.storage.platform_tables import settings
+    conn.execute(delete(settings).where(settings.c.key == FINGERPRINT_KEY))
+
+
+def test_a_start_records_the_platform_schema_it_brought_the_database_up_to(env):
+    from sqlalchemy import select
+
+    from tessera.changes import ChangeService
+    from tessera.storage.platform_schema import FINGERPRINT_KEY, schema_fingerprint
+    from tessera.storage.platform_tables import settings
+    ChangeService(env.engine)
+    with env.engine.connect() as conn:
+        stored = conn.execute(select(settings.c.value).where(settings.c.key == FINGERPRINT_KEY)).scalar_one()
+    assert stored == schema_fingerprint(env.engine.dialect.name)
+    assert schema_fingerprint("sqlite") != schema_fingerprint("postgresql")
+
+
 def test_platform_indexes_added_since_a_database_was_created_appear_at_startup(env):
     from sqlalchemy import text
 
@@ -52,6 +75,7 @@ def test_platform_indexes_added_since_a_database_was_created_appear_at_startup(e
     assert added in env.indexes("tessera_share")
     with env.engine.begin() as conn:               # a database from before the index existed
         conn.execute(text(f"DROP INDEX {added}"))
+        _forget_platform_schema(conn)
     assert added not in env.indexes("tessera_share")
     ChangeService(env.engine)
     assert added in env.indexes("tessera_share")
@@ -86,6 +110,7 @@ def test_an_older_share_table_gets_the_principal_column_and_loses_its_retired_in
                               "(object, (grantee_type || ':' || grantee), access, record_id)"))
         conn.execute(insert(old_shares).values(id=share_id, object="account", record_id=uuid.uuid4(), grantee_type="role",
                                                grantee="sales_rep", access="read", created_at=datetime.now(timezone.utc)))
+        _forget_platform_schema(conn)
     with env.engine.connect() as conn:
         assert "principal" not in {c["name"] for c in inspect(conn).get_columns("tessera_share")}
 

@@ -19,7 +19,7 @@ STOCK_PACKAGES = [ROOT / "metadata" / "core", ROOT / "apps" / "sales", ROOT / "a
                   ROOT / "apps" / "service"]
 KIND_OF_DIR = COMPONENT_DIRS
 FIELD_TYPES = ("text, textarea, rich_text, email, phone, url, integer, duration, geolocation, number, currency, "
-               "percent, boolean, date, datetime, time, picklist, multi_picklist, lookup, master_detail, file, related_to, formula, "
+               "percent, boolean, date, datetime, time, picklist, multi_picklist, lookup, master_detail, file, image, related_to, formula, "
                "rollup, autonumber, json, rows")
 SYSTEM = "id, owner, created_at, created_by, updated_at, updated_by, row_version"
 NAME_RULE = "is not a valid name (lower-case letters, digits and _, starting with a letter)"
@@ -146,7 +146,7 @@ def test_stock_document_is_valid(path, kind):
 def test_stock_package_manifests():
     manifests = {p.parent.name: yaml.safe_load(p.read_text()) for p, k in STOCK if k == "package"}
     assert {m["name"]: m["version"] for m in manifests.values()} == {
-        "core": "1.1.0", "sales": "1.1.0", "marketing": "1.1.0", "service": "1.1.0"}
+        "core": "1.1.0", "sales": "1.2.0", "marketing": "1.1.0", "service": "1.1.0"}
     assert set(manifests["sales"]["dependencies"]) == {"core"}
     assert set(manifests["marketing"]["dependencies"]) == {"core", "sales"}
     assert set(manifests["service"]["dependencies"]) == {"core", "sales", "marketing"}  # read_only profile

@@ -22,7 +22,7 @@ _KIND = {
     "integer": "int", "duration": "duration",
     "number": "decimal", "currency": "decimal", "percent": "decimal",
     "boolean": "bool", "date": "date", "datetime": "datetime", "time": "time",
-    "lookup": "uuid", "master_detail": "uuid", "file": "uuid", "json": "json",
+    "lookup": "uuid", "master_detail": "uuid", "file": "uuid", "image": "uuid", "json": "json",
 }
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}

@@ -2,7 +2,8 @@
 
 Order (like Django's autodetector, so every step finds what it needs): create objects (referenced
 objects first), rename fields, add fields, alter fields, drop fields, drop objects, rebuild search
-indexes whose searchable set changed (changes/search_steps.py), then the
+indexes whose searchable set changed (changes/search_steps.py), build the keys of duplicate
+rules (changes/dedupe_steps.py), then the
 metadata-only steps (labels, formulas, layouts, list views, apps, and the security components:
 profiles, permission sets and their groups, roles, sharing rules — they change no data, but who
 may see what is exactly what an admin must see in a plan and what the audit log must name).
@@ -17,6 +18,7 @@ from .hierarchy_check import MakeHierarchy
 from .geo_retype import AlterGeolocation, is_geolocation_change
 from .rows_steps import OneParentCheck, RowPositions
 from .search_steps import search_steps
+from .dedupe_steps import dedupe_steps
 from .alter_field import AlterField
 from .related_ops import is_related_change
 from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, ChangeField, ChangeObject,
@@ -143,7 +145,8 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
             if cname not in after:
                 meta.append(ComponentChange("remove", kind, cname))
 
-    return Plan(creates + renames + adds + alters + drops + drop_objects + search_steps(old, new) + meta)
+    return Plan(creates + renames + adds + alters + drops + drop_objects + search_steps(old, new)
+                + dedupe_steps(old, new) + meta)
 
 
 def _field_mapping(oobj: ObjectDef, nobj: ObjectDef) -> dict[str, str]:

@@ -24,14 +24,15 @@ from typing import Any, Callable
 from alembic.operations import Operations
 from packaging.version import InvalidVersion, Version as PackageVersion
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Computed, MetaData, func, insert, inspect, select, update
+from sqlalchemy import MetaData, func, insert, select, update
 
 from ..meta.merge import build_metadata
 from ..meta.errors import MetaError, MetadataInvalid
 from ..meta.source import LOCK_FILE, check_org, dump_org, empty_org
-from ..storage.engine import begin_read, begin_write
+from ..storage.engine import begin_read
 from ..storage.naming import NAMING_CONVENTION
-from ..storage.platform_tables import RETIRED_INDEXES, platform_metadata, versions as versions_table
+from ..storage.platform_schema import ensure_platform_tables
+from ..storage.platform_tables import versions as versions_table
 from .operations import DESTRUCTIVE, Context, Impact, add_pending_foreign_keys
 from .audit_entry import record_version
 from .pipeline import ChangeFailed, change_transaction
@@ -40,37 +41,6 @@ from .search_steps import missing_index_steps
 
 log = logging.getLogger(__name__)
 SOURCES = ("ui", "cli", "package", "deploy", "rollback")
-
-
-def ensure_platform_tables(engine) -> None:
-    """Create Tessera's own tables (tessera_*) where missing, and bring an older database's up to
-    date: columns and indexes added since are created (create_all leaves an existing table as it
-    is), retired indexes dropped. Added columns are nullable or computed, so any table takes them."""
-    with begin_write(engine) as conn:
-        platform_metadata.create_all(conn)
-        inspector = inspect(conn)
-        ops = Operations(MigrationContext.configure(conn))
-        for table in platform_metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present:
-                    ops.add_column(table.name, _addable(column, conn.dialect.name))
-            retired = set(RETIRED_INDEXES.get(table.name, ()))
-            if retired:
-                for name in retired & {ix["name"] for ix in inspector.get_indexes(table.name)}:
-                    ops.drop_index(name, table_name=table.name)
-            for index in table.indexes:
-                # checkfirst looks the index up in the catalog (no lock, unlike CREATE INDEX IF NOT
-                # EXISTS) and honours ddl_if (an index meant for one dialect only)
-                index.create(conn, checkfirst=True)
-
-
-def _addable(column, dialect_name: str):
-    """`column` as ALTER TABLE ADD COLUMN can take it: SQLite adds generated columns as VIRTUAL
-    only (computed when read, the same values as a STORED one)."""
-    if column.computed is not None and dialect_name == "sqlite":
-        return Column(column.name, column.type, Computed(column.computed.sqltext, persisted=False))
-    return column._copy()
 
 
 @dataclass(frozen=True)

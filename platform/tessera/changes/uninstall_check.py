@@ -11,7 +11,8 @@ from __future__ import annotations
 from ..meta.errors import MetaError, MetadataInvalid
 
 # org components placed on an object (their `object` property)
-_ON_AN_OBJECT = ("layouts", "list_views", "workflows", "sharing_rules", "email_templates", "approval_processes")
+_ON_AN_OBJECT = ("layouts", "list_views", "workflows", "sharing_rules", "email_templates", "approval_processes",
+                "duplicate_rules")
 # security components that grant rights per object (their `objects` and `fields` maps)
 _RIGHTS = ("profiles", "permission_sets")
 

@@ -82,6 +82,10 @@ MIN/MAX take two or more values of one type; any blank argument gives blank.
 ISCHANGED(field) / PRIORVALUE(field) need context="write". With no prior values (a record being
   created) ISCHANGED is false and PRIORVALUE blank. A blank and '' are not a change.
 Ids compare with ids and with text literals (canonical UUID form, case-insensitive).
+IMAGE(url, alt[, height, width]) (expr/images.py): a picture, {url, alt, height, width} — a JSON
+  object in SQL read back as the same dict; its own type `image`, only a formula's result (IF, CASE,
+  BLANKVALUE and ISBLANK take one; nothing compares it). url is text, or a file or image field (the
+  resolver's `file_field(path)` says which), whose file's /app download path becomes the url.
 UNDER(field, node): the record is the node or below it in the hierarchy `field` names (a
   self-lookup declared hierarchy: true); the node is an id, or text naming the object's name field
   (a UUID literal is an id). SQL: a recursive CTE; Python: needs `under` (expr/hierarchy.py).

@@ -12,6 +12,7 @@ from typing import Callable
 from . import types as t
 from .errors import ExprError
 from .geo import TAKES_GEOLOCATION
+from .images import TAKES_IMAGE, infer as image_infer
 from .functions import SIGNATURES, ArgumentError
 from .hierarchy import check_under
 from .relative_dates import PERIODS, check_period
@@ -143,6 +144,9 @@ class Checker:
                                 f"match{hint}", column)
             id_literal = Literal(t.ID, _canonical_id(text_side.value))
             return t.ID, (left if a == t.ID else id_literal), (right if b == t.ID else id_literal)
+        if t.IMAGE in (a, b):
+            raise ExprError(f"'{op}' cannot compare pictures (an IMAGE() value is only shown: compare its "
+                            f"url or alternative text instead)", column)
         if t.GEOLOCATION in (a, b):
             raise ExprError(f"'{op}' cannot compare geolocations: compare DISTANCE(a, b, 'km'), LATITUDE(x) or "
                             f"LONGITUDE(x)", column)
@@ -205,10 +209,12 @@ class Checker:
             return self._field_function(node)
         args = [self.check(arg) for arg in node.args]
         try:
-            result, arg_types = signature.infer(args)
+            result, arg_types = (image_infer(args, self._is_file_field) if node.name == "IMAGE"
+                                 else signature.infer(args))
         except ArgumentError as exc:
             raise ExprError(f"function {node.name}: {exc.message}", node.args[exc.index].column) from None
         _check_geolocation_use(node, args, result)
+        _check_image_use(node, args)
         args = [_typed(arg, kind) for arg, kind in zip(args, arg_types)]
         return Call(result, node.name, tuple(args))
 
@@ -244,6 +250,12 @@ class Checker:
             condition = Compare(t.BOOLEAN, "==", left, right, operand_kind, _tolerant(operand_kind, left, right))
             out = Call(kind, "IF", (condition, _typed(result, kind), out))
         return out
+
+    def _is_file_field(self, node: Node) -> bool:
+        """Is `node` a file or image field (IMAGE's url may be one)? The resolver knows
+        (`resolve_type.file_field(path)`, meta.validate.resolver)."""
+        known = getattr(self.resolve_type, "file_field", None)
+        return isinstance(node, Field) and known is not None and bool(known(node.path))
 
     def _field_function(self, node: SCall) -> Node:
         target = node.args[0]
@@ -296,3 +308,11 @@ def _check_geolocation_use(node: SCall, args, result: str) -> None:
                             syntax.column)
     if result == t.GEOLOCATION and node.name != "GEOLOCATION":
         raise ExprError(f"function {node.name} cannot give a geolocation (only GEOLOCATION() makes one)", node.column)
+
+
+def _check_image_use(node: SCall, args) -> None:
+    """A picture (IMAGE()'s value) is only shown: IF, BLANKVALUE and ISBLANK take one, nothing else."""
+    for syntax, arg in zip(node.args, args):
+        if arg.type == t.IMAGE and node.name not in TAKES_IMAGE:
+            raise ExprError(f"function {node.name} cannot take a picture (an IMAGE() value is only shown; "
+                            f"IF, BLANKVALUE and ISBLANK take one)", syntax.column)

@@ -203,6 +203,11 @@ _GEO_SIGNATURES = [
 ]
 
 
+def _image(args):
+    from .images import infer   # images.py builds on this module's helpers
+    return infer(args)
+
+
 def unit_of(node) -> str:
     return node.args[2].value if len(node.args) == 3 else "km"
 
@@ -235,4 +240,6 @@ SIGNATURES: dict[str, Signature] = {s.name: s for s in [
     Signature("ISCHANGED", 1, 1, _ischanged, write_only=True, takes_field=True),
     Signature("PRIORVALUE", 1, 1, _priorvalue, write_only=True, takes_field=True),
     *_GEO_SIGNATURES,
+    # IMAGE(url, alt [, height, width]): the checker passes it whether an id is a file (check.py)
+    Signature("IMAGE", 2, 4, _image),
 ]}

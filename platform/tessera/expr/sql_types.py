@@ -3,7 +3,7 @@ Python types: Date → date, Numeric → Decimal, Boolean → bool)."""
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Numeric, Text, Time, Uuid
-from sqlalchemy.types import NullType, TypeEngine
+from sqlalchemy.types import JSON, NullType, TypeEngine
 
 from . import types as t
 
@@ -25,4 +25,6 @@ def sql_type(kind: str) -> TypeEngine:
         return Time()
     if kind == t.ID:
         return Uuid()
+    if kind == t.IMAGE:   # IMAGE()'s JSON object, read back as a dict (expr/images.py)
+        return JSON()
     return NullType()

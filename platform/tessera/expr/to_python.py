@@ -16,6 +16,7 @@ from . import types as t
 from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, InPeriod, IsBlank, Literal, Logic, Negate,
                     Node, Not, Prior, Under)
 from .hierarchy import under_python
+from .images import python_image
 from .python_functions import FUNCTIONS, TEXT_FORMATS
 from .relative_dates import period_python
 from .python_values import comparable_value, divide, id_key, is_blank, normalizer
@@ -247,7 +248,7 @@ def _text_of(node, args):
 
 
 _LAZY = {"IF": _if, "ISBLANK": _isblank, "BLANKVALUE": _blankvalue, "TODAY": _today, "NOW": _now,
-         "CURRENT_USER": _current_user, "TEXT": _text_of}
+         "CURRENT_USER": _current_user, "TEXT": _text_of, "IMAGE": python_image}
 
 
 _COMPILERS: dict[type, Callable[[Any], Evaluator]] = {

@@ -22,6 +22,7 @@ from .errors import ExprError
 from .nodes import (Arith, Call, Changed, Compare, Concat, Field, InList, InPeriod, IsBlank, Literal, Logic, Negate,
                     Node, Not, Prior, Under, walk)
 from .hierarchy import under_sql
+from .images import image_sql
 from .relative_dates import period_sql
 from .sql_dialects import Dialect
 from .sql_types import sql_type
@@ -270,6 +271,9 @@ class _SqlCompiler:
 
     def _call_LONGITUDE(self, node, point):
         return self.compile(point).longitude
+
+    def _call_IMAGE(self, node, *args):
+        return image_sql(self, node)
 
     def _call_VALUE(self, node, text):
         return type_coerce(self.dialect.value(self.compile(text)), Numeric(asdecimal=True))

@@ -15,8 +15,9 @@ TIME = "time"
 ID = "id"
 NULL = "null"
 GEOLOCATION = "geolocation"   # a point (meta/geolocations.py): no operators, only the geo functions
+IMAGE = "image"   # a picture made by IMAGE() (expr/images.py): only a formula's result, never compared
 
-EXPRESSION_TYPES = frozenset({TEXT, INTEGER, NUMBER, BOOLEAN, DATE, DATETIME, TIME, ID, NULL, GEOLOCATION})
+EXPRESSION_TYPES = frozenset({TEXT, INTEGER, NUMBER, BOOLEAN, DATE, DATETIME, TIME, ID, NULL, GEOLOCATION, IMAGE})
 NUMERIC = frozenset({INTEGER, NUMBER})
 DATE_LIKE = frozenset({DATE, DATETIME})
 # Types with an order: usable with < <= > >= and in MIN / MAX.

@@ -14,15 +14,16 @@ from sqlalchemy import delete, select
 
 from ..records import history
 from ..storage.engine import begin_read
+from ..meta.fieldtypes import FILE_TYPES
 from ..storage.platform_tables import file_links
 
 MAX_CASCADE_DEPTH = 10
 
 
 def file_fields(rt) -> list[tuple[str, str]]:
-    """(object, field) of every file field of the Runtime."""
+    """(object, field) of every file (or image) field of the Runtime."""
     return [(name, f.name) for name, cobj in rt.objects.items()
-            for f in cobj.obj.stored_fields if f.type == "file"]
+            for f in cobj.obj.stored_fields if f.type in FILE_TYPES]
 
 
 class FileCleanup:
@@ -47,7 +48,7 @@ class FileCleanup:
     def after_update(self, conn, rt, cobj, current, changes):
         """A file field cleared or given another file lets its former file go, if unused."""
         released = [current[f.name] for f in cobj.obj.stored_fields
-                    if f.type == "file" and f.name in changes and current.get(f.name) is not None
+                    if f.type in FILE_TYPES and f.name in changes and current.get(f.name) is not None
                     and changes[f.name] != current[f.name]]
         if not released:
             return None
@@ -61,7 +62,7 @@ class FileCleanup:
         candidates.update(conn.execute(select(links.c.file_id).where(where)).scalars())
         conn.execute(delete(links).where(where))
         for f in cobj.obj.stored_fields:
-            if f.type == "file":
+            if f.type in FILE_TYPES:
                 t = cobj.table
                 candidates.update(v for v in conn.execute(select(t.c[f.name]).where(t.c.id.in_(ids))).scalars()
                                   if v is not None)

@@ -18,6 +18,7 @@ from ..records.errors import BadQuery, Forbidden, NotFound, RecordError
 from ..records.coerce import parse_id
 from ..security.actor import SYSTEM
 from ..storage.engine import begin_read, begin_write
+from ..meta.fieldtypes import FILE_TYPES
 from ..storage.platform_tables import file_links
 from .blobs import DEFAULT_MAX_BYTES
 from .cleanup import FileCleanup, file_fields
@@ -114,8 +115,8 @@ class FileService:
         rt = self.records.runtime()
         cobj = rt.objects.get(object_name)
         field = cobj.obj.fields.get(field_name) if cobj is not None else None
-        if field is None or field.type != "file":
-            raise BadQuery(f"'{object_name}.{field_name}' is not a file field")
+        if field is None or field.type not in FILE_TYPES:
+            raise BadQuery(f"'{object_name}.{field_name}' is not a file or image field")
         access = rt.security.access_for(actor)
         if not (access.can(object_name, "create") or access.can(object_name, "edit")) \
                 or not access.can_edit_field(object_name, field_name):

@@ -19,7 +19,8 @@ FUNCTIONS = ("count", "sum", "avg", "min", "max", "count_distinct", "count_not_b
 NUMERIC = frozenset(("number", "currency", "percent", "integer", "duration"))
 SUMMABLE = NUMERIC | {"boolean"}
 ORDERED = NUMERIC | {"date", "datetime", "time"}
-UNGROUPABLE = frozenset(("json", "geolocation", "rich_text", "textarea"))   # no equality worth grouping on
+# no equality worth grouping on (an image: a picture, or the file of an image field)
+UNGROUPABLE = frozenset(("json", "geolocation", "rich_text", "textarea", "image"))
 
 _PATH = r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,4}"
 KEY_PATTERN = re.compile(rf"(?P<path>{_PATH})(:(?P<unit>[a-z_]+))?")
@@ -89,7 +90,7 @@ def metric_problem(metric: Metric, field_type: str | None) -> str | None:
             "number, currency, percent, integer, duration, date, datetime or time"
         return (f"'{metric.name}': {metric.function} needs a {kinds} field, "
                 f"'{'.'.join(metric.path)}' is {field_type}")
-    if metric.function == "count_distinct" and field_type in ("json", "geolocation"):
+    if metric.function == "count_distinct" and field_type in ("json", "geolocation", "image"):
         return f"'{metric.name}': cannot count distinct values of a {field_type} field"
     return None
 

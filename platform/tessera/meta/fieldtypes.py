@@ -6,7 +6,13 @@ own them; this table only says what the metadata means, so `meta` and `expr` sta
 
 TEXT_TYPES = {"text", "textarea", "rich_text", "email", "phone", "url", "picklist", "autonumber"}
 NUMERIC_TYPES = {"number", "currency", "percent"}
-RELATION_TYPES = {"lookup", "master_detail", "file"}   # a file field references a core `file` record
+# a file field references a core `file` record; an image field is a file field whose file must be a
+# raster image (shown inline: the record page and lists draw it)
+FILE_TYPES = frozenset({"file", "image"})
+RELATION_TYPES = {"lookup", "master_detail"} | FILE_TYPES
+# the images an image field takes: what browsers draw and files/sniff.py recognizes from the bytes.
+# Not SVG: it is a document that can carry script, so it is never shown inline (files/sniff.INLINE).
+IMAGE_CONTENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 COMPUTED_TYPES = {"formula", "rollup"}
 # the types global search can index (`searchable: true`): stored text a person types or reads
 SEARCHABLE_TYPES = ("text", "email", "phone", "url", "textarea", "picklist", "autonumber")
@@ -36,6 +42,8 @@ TYPE_DEFAULTS: dict[str, dict] = {
     # one uploaded file (tessera/files): a reference to a `file` record, which the platform fills on
     # upload; clearing or deleting the record deletes the file unless something else still uses it
     "file": {"to": "file", "on_delete": "set_null"},
+    # a file field taking only images (`accept` may narrow IMAGE_CONTENT_TYPES, never widen them)
+    "image": {"to": "file", "on_delete": "set_null", "accept": list(IMAGE_CONTENT_TYPES)},
     # a reference to a record of one of several objects (meta/related.py): object + id columns
     "related_to": {"on_delete": "set_null"},
     "formula": {"scale": 2},
@@ -48,7 +56,9 @@ TYPE_DEFAULTS: dict[str, dict] = {
 FIELD_TYPES = tuple(TYPE_DEFAULTS)
 
 # Formula `returns` values and the expression type each field type has.
-FORMULA_RETURN_TYPES = ("text", "number", "currency", "percent", "integer", "boolean", "date", "datetime")
+# `image`: the result of IMAGE(url, alt [, height, width]), shown as a picture (expr/images.py); it
+# can only be shown, never compared, filtered or sorted on
+FORMULA_RETURN_TYPES = ("text", "number", "currency", "percent", "integer", "boolean", "date", "datetime", "image")
 
 _EXPR_TYPE = {
     **{t: "text" for t in TEXT_TYPES},
@@ -63,6 +73,7 @@ _EXPR_TYPE = {
     "lookup": "id",
     "master_detail": "id",
     "file": "id",
+    "image": "id",
     "related_to": "id",             # the record's id; `related_to.object` is its object's name (text)
     "geolocation": "geolocation",   # a point: DISTANCE, LATITUDE, LONGITUDE, ISBLANK take it
 }
@@ -83,10 +94,18 @@ def accepts(accept, content_type: str | None) -> bool:
     return any(p == content_type or (p.endswith("/*") and content_type.startswith(p[:-1])) for p in accept)
 
 
+def formula_expr_type(returns: str) -> str:
+    """The expression type a formula returning `returns` gives (`image` is its own type, not an image
+    field's id: it is the picture IMAGE() describes)."""
+    if returns == "image":
+        return "image"
+    return _EXPR_TYPE.get(returns, returns)
+
+
 def expr_type_of(field) -> str | None:
     """The expression-language type of a field (None: not usable in expressions, e.g. json)."""
     if field.type == "formula":
-        return _EXPR_TYPE.get(field.options["returns"], field.options["returns"])
+        return formula_expr_type(field.options["returns"])
     if field.type == "rollup":
         return "integer" if field.options["function"] == "count" else None  # resolved by the model
     return _EXPR_TYPE.get(field.type)

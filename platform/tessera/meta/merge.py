@@ -327,7 +327,8 @@ def build_metadata(snapshot: dict) -> Metadata:
                   sharing_rules=components("sharing_rules"), workflows=components("workflows"),
                   email_templates=components("email_templates"),
                   approval_processes=components("approval_processes"), settings=components("settings"),
-                  reports=components("reports"), dashboards=components("dashboards"))
+                  reports=components("reports"), dashboards=components("dashboards"),
+                  duplicate_rules=components("duplicate_rules"))
     errors = check_semantics(md)
     if errors:
         raise MetadataInvalid(errors)

@@ -238,6 +238,7 @@ class Metadata:
     settings: Mapping[str, Component] = dc_field(default_factory=dict)   # at most "org" (settings/org.yaml)
     reports: Mapping[str, Component] = dc_field(default_factory=dict)
     dashboards: Mapping[str, Component] = dc_field(default_factory=dict)
+    duplicate_rules: Mapping[str, Component] = dc_field(default_factory=dict)   # meta/duplicate_rules.py
 
     @cached_property
     def org_settings(self) -> OrgSettings:

@@ -14,8 +14,9 @@ from .autonumbers import format_problem
 from .durations import parse_duration
 from .geolocations import column_names
 from .errors import MetaError
-from .fieldtypes import _EXPR_TYPE, FORMULA_RETURN_TYPES, NUMERIC_TYPES, SEARCHABLE_TYPES, SYSTEM_FIELDS, USER_LINKS
+from .fieldtypes import _EXPR_TYPE, FILE_TYPES, FORMULA_RETURN_TYPES, formula_expr_type, NUMERIC_TYPES, SEARCHABLE_TYPES, SYSTEM_FIELDS, USER_LINKS
 from .model import Metadata, ObjectDef
+from .duplicate_rules import check_duplicate_rules
 from .validate_approvals import check_approval_processes
 from .validate_email_templates import check_email_templates
 from .reports import check_dashboards, check_reports
@@ -34,7 +35,8 @@ _ROLLUP_FIELD_TYPES = {"integer", "duration", "date", "datetime", *NUMERIC_TYPES
 
 class resolver:
     """The expression type of a field path of `obj` (None: no such field) — and, for UNDER, which
-    paths end in a hierarchy field (expr/hierarchy.py); for the fiscal periods, the org's fiscal
+    paths end in a hierarchy field (expr/hierarchy.py); for IMAGE, which end in a file or image field
+    (expr/images.py); for the fiscal periods, the org's fiscal
     year start (expr/relative_dates.py)."""
 
     __slots__ = ("md", "obj")
@@ -59,10 +61,16 @@ class resolver:
             return None
         return Hierarchy(owner.name, owner.name_field)
 
+    def file_field(self, path) -> bool:
+        """Does the path end in a file or image field (IMAGE(photo, alt) draws its file)?"""
+        steps = self.md.resolve_path(self.obj, tuple(path))
+        f = steps[-1][0].fields.get(steps[-1][1]) if steps else None
+        return f is not None and f.type in FILE_TYPES
+
 
 def expected_type(field) -> str | None:
     if field.type == "formula":
-        return _EXPR_TYPE.get(field.options["returns"], field.options["returns"])
+        return formula_expr_type(field.options["returns"])
     return _EXPR_TYPE.get(field.type)
 
 
@@ -89,7 +97,16 @@ def check_semantics(md: Metadata) -> list[MetaError]:
     errors += check_conversion_dates(md)
     errors += check_reports(md)
     errors += check_dashboards(md)
+    errors += check_duplicate_rules(md, _compile_condition)
     return errors
+
+
+def _compile_condition(md, obj, text, src, where, errors) -> None:
+    """A boolean read condition on `obj` written in another component (a duplicate rule's `where`)."""
+    try:
+        compile_expression(text, resolver(md, obj), context="read", expected="boolean")
+    except ExprError as exc:
+        errors.append(MetaError(src, where, f"{exc}"))
 
 
 def _compile(md, obj, text, where, errors, *, context="read", expected=None, current_user=False):

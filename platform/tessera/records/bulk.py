@@ -29,6 +29,7 @@ class Batch:
         self.constants: dict[str, object] = {}
         self.full: set[str] = set()
         self.errors: dict[int, dict[str, list[str]]] = {}
+        self.details: dict[int, dict] = {}   # more about a failing row (its duplicates: records/duplicates.py)
 
     @classmethod
     def joined(cls, parts: list["Batch"]) -> "Batch":
@@ -80,7 +81,7 @@ class Batch:
         return [self.row(i) for i in range(self.n)]
 
     def failures(self) -> list[dict]:
-        return [{"index": i, "fields": self.errors[i]} for i in sorted(self.errors)]
+        return [{"index": i, "fields": self.errors[i], **self.details.get(i, {})} for i in sorted(self.errors)]
 
 
 def coerce_rows(cobj, rows: list, from_text: bool, writable_system: set, system_fields=SYSTEM_FIELDS) -> Batch:

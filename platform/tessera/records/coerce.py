@@ -317,7 +317,7 @@ _FACTORIES = {
     "integer": _integer, "number": _decimal, "currency": _decimal, "percent": _decimal, "duration": _duration,
     "geolocation": _geolocation,
     "boolean": _boolean, "date": _date, "datetime": _datetime, "time": _time,
-    "lookup": _lookup, "master_detail": _lookup, "file": _lookup, "json": _json,
+    "lookup": _lookup, "master_detail": _lookup, "file": _lookup, "image": _lookup, "json": _json,
     "related_to": _related,
 }
 

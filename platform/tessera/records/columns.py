@@ -144,6 +144,7 @@ _FACTORIES = {
     "text": _text, "textarea": _text, "phone": _text, "picklist": _picklist,
     "integer": _integer, "number": _decimal, "currency": _decimal, "percent": _decimal,
     "boolean": _boolean, "date": _date, "lookup": _lookup, "master_detail": _lookup, "file": _lookup,
+    "image": _lookup,
 }
 
 

@@ -46,6 +46,13 @@ class RecordLocked(Conflict):
     code = "record_locked"
 
 
+class DuplicatesFound(Conflict):
+    """A block duplicate rule refused the write: `details["duplicates"]` lists each rule's
+    findings (records/duplicates.py) — the matching records the actor may see, the others counted
+    as hidden — and `overridable` says whether allow_duplicates would save it."""
+    code = "duplicates_found"
+
+
 class StaleVersion(RecordError):
     status, code = 412, "stale_version"
 

@@ -205,6 +205,8 @@ class RecordReads:
             last = steps[-1][0].fields.get(steps[-1][1]) if steps else None
             if last is not None and last.type == "json":
                 raise BadQuery(f"sort: cannot sort by '{key.lstrip('-')}' (a json field has no order)")
+            if last is not None and last.type == "formula" and last.options.get("returns") == "image":
+                raise BadQuery(f"sort: cannot sort by '{key.lstrip('-')}' (a picture has no order)")
             if last is not None and last.type == "geolocation":
                 raise BadQuery(f"sort: cannot sort by '{key.lstrip('-')}' (a geolocation has no order: sort by a "
                                f"formula field such as DISTANCE({key.lstrip('-')}, GEOLOCATION(48.85, 2.35), 'km'))")
@@ -450,6 +452,9 @@ class _ReadableResolver:
 
     def hierarchy(self, path):
         return self.base.hierarchy(path) if self.readable(tuple(path)) else None
+
+    def file_field(self, path) -> bool:
+        return self.readable(tuple(path)) and self.base.file_field(path)
 
     @property
     def fiscal_year_start_month(self) -> int:

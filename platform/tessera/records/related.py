@@ -12,6 +12,7 @@ from collections import defaultdict
 from sqlalchemy import Text, and_, case, cast, delete, literal, null, or_, select, update
 
 from ..meta.related import column_names, from_text, targets
+from ..dedupe import maintain as duplicate_keys
 from ..search import maintain as search_index
 from . import history
 
@@ -82,43 +83,28 @@ def check_bulk(conn, rt, cobj, batch, access) -> None:
                 batch.fail(i, f.name, f"there is no {ref.object} with id '{ref.id}'")
 
 
-def on_delete(conn, rt, cobj, ids, depth: int = 0) -> None:
-    """Before `ids` (a list, or a SELECT of ids) of `cobj` are deleted: records pointing to them
-    through a related_to field are cleared (set_null) or deleted with them (cascade, with their
-    history and search entries), as a lookup's foreign key would do — and so are those pointing to
-    the records an on_delete cascade deletes with them (found through their foreign keys, so this
-    runs before the DELETE): a task about a deleted account's cascade-deleted child must not keep
-    pointing at nothing."""
-    for child_name, field, action in rt.related_referrers.get(cobj.name, ()):
-        child = rt.objects[child_name]
-        t = child.table
-        object_column, id_column = column_names(field)
-        pointing = and_(t.c[object_column] == cobj.name, t.c[id_column].in_(ids))
-        if action == "cascade":
-            doomed = [r for r in conn.execute(select(t.c.id).where(pointing)).scalars()]
-            if doomed:
-                on_delete(conn, rt, child, doomed)
-                history.delete_for_records(conn, rt, child, doomed)
-                search_index.deleting(conn, rt, child, doomed)
-                conn.execute(delete(t).where(t.c.id.in_(doomed)))
-        else:
-            conn.execute(update(t).where(pointing).values({object_column: None, id_column: None}))
-    if depth >= history.MAX_CASCADE_DEPTH:
-        return
-    for child_name, field in cobj.cascaded_by:
-        child = rt.objects[child_name]
-        if not _referred(rt, child, depth + 1):
-            continue
-        t = child.table.alias()   # an alias per level: a self-reference must not correlate
-        on_delete(conn, rt, child, select(t.c.id).where(t.c[field].in_(ids)), depth + 1)
-
-
-def _referred(rt, cobj, depth: int) -> bool:
-    """Can a related_to field point to records of `cobj` or of what a delete cascades to from it?"""
-    if cobj.name in rt.related_referrers:
-        return True
-    return depth < history.MAX_CASCADE_DEPTH and any(
-        _referred(rt, rt.objects[name], depth + 1) for name, _field in cobj.cascaded_by)
+def on_delete(conn, rt, cobj, ids: list) -> None:
+    """Before `ids` of `cobj` are deleted: records pointing to them through a related_to field are
+    cleared (set_null) or deleted with them (cascade, with their history, search entries and
+    duplicate keys), as a lookup's foreign key would do — and so are those pointing to the records
+    an on_delete cascade deletes with them (Runtime.cascade, read before the DELETE): a task about
+    a deleted account's cascade-deleted child must not keep pointing at nothing."""
+    for target, chosen in rt.cascade(cobj, ids):
+        for child_name, field, action in rt.related_referrers.get(target.name, ()):
+            child = rt.objects[child_name]
+            t = child.table
+            object_column, id_column = column_names(field)
+            pointing = and_(t.c[object_column] == target.name, t.c[id_column].in_(chosen))
+            if action == "cascade":
+                doomed = [r for r in conn.execute(select(t.c.id).where(pointing)).scalars()]
+                if doomed:
+                    on_delete(conn, rt, child, doomed)
+                    history.delete_for_records(conn, rt, child, doomed)
+                    search_index.deleting(conn, rt, child, doomed)
+                    duplicate_keys.deleting(conn, rt, child, doomed)
+                    conn.execute(delete(t).where(t.c.id.in_(doomed)))
+            else:
+                conn.execute(update(t).where(pointing).values({object_column: None, id_column: None}))
 
 
 # -- read ------------------------------------------------------------------------------------------

@@ -262,7 +262,7 @@ class RecordRows:
             raise
 
     # -- the parent's writes with rows (called by RecordService.create / update) ----------------
-    def _create_with_rows(self, actor, object_name, data, from_text):
+    def _create_with_rows(self, actor, object_name, data, from_text, allow_duplicates=False):
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         data, rows_in = split(cobj.obj, data)
@@ -270,13 +270,16 @@ class RecordRows:
         if errors:
             raise ValidationFailed(summary(errors), fields=errors)
         with self._write() as conn, self.on_connection(conn):
-            record = self.create(actor, object_name, data, from_text=from_text)
+            record = self.create(actor, object_name, data, from_text=from_text, allow_duplicates=allow_duplicates)
+            warnings = record.get("_warnings")
             errors = self._replace_rows(conn, rt, actor, cobj, parse_id(record["id"]), rows_in, from_text)
             if errors:
                 raise ValidationFailed(summary(errors), fields=errors)
-            return self.get(actor, object_name, record["id"])
+            out = self.get(actor, object_name, record["id"])
+            return {**out, "_warnings": warnings} if warnings else out
 
-    def _update_with_rows(self, actor, object_name, record_id, data, expected_version, from_text):
+    def _update_with_rows(self, actor, object_name, record_id, data, expected_version, from_text,
+                          allow_duplicates=False):
         from .errors import StaleVersion
         rt = self.runtime()
         cobj = self._object(rt, object_name)
@@ -293,15 +296,18 @@ class RecordRows:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "
                                    f"(version {current['row_version']}, you had {expected_version})")
             errors = self._replace_rows(conn, rt, actor, cobj, rid, rows_in, from_text)
+            warnings = None
             try:   # last: the parent's rules see the new rows (roll-ups); its version moves on
-                self.update(actor, object_name, rid, data, expected_version=expected_version, from_text=from_text)
+                warnings = self.update(actor, object_name, rid, data, expected_version=expected_version,
+                                       from_text=from_text, allow_duplicates=allow_duplicates).get("_warnings")
             except ValidationFailed as exc:
                 if not errors:
                     raise
                 errors = {**exc.fields, **errors}
             if errors:
                 raise ValidationFailed(summary(errors), fields=errors)
-            return self.get(actor, object_name, rid)
+            out = self.get(actor, object_name, rid)
+            return {**out, "_warnings": warnings} if warnings else out
 
 
 def summary(errors: dict[str, list[str]]) -> str:

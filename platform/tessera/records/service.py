@@ -28,8 +28,10 @@ same connection (see create(): SQLite's one write lock is then not held while Py
                  (records/history.py); a delete takes the record's history (and its cascade-deleted
                  children's) with it. Permission changes (user profile/role/active, permission set
                  assignments, group members) go to the audit log (records/permission_audit.py)
-  6b. search   the record's full-text index entry follows its saved row (tessera/search); a delete
-                 drops the entries of the children it cascades to as well
+  6b. search   the record's full-text index entry follows its saved row (tessera/search); so do its
+                 duplicate rule keys (tessera/dedupe), checked in step 4: a block rule's match
+                 refuses the write (409), a warn rule's is returned with the record (`_warnings`);
+                 a delete drops both for the children it cascades to as well
   7. roll-ups    nothing to maintain: roll-ups and formulas are computed in the SELECT (records/
                  select.py), so a parent's roll-up is current the moment the child row is saved
   8. commit      and return the record as the API shows it (formulas and roll-ups included)
@@ -46,6 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from ..currency.personal import default_currency as personal_currency
 from ..meta.currencies import CURRENCY_FIELD
 from ..meta.fieldtypes import SYSTEM_FIELDS
+from ..dedupe import maintain as duplicate_keys
 from ..search import maintain as search_index
 from ..security.actor import Actor
 from ..storage.engine import begin_read, begin_write, mark_write, retry_on_stale_statements
@@ -60,6 +63,8 @@ from .aggregate import RecordAggregates
 from .reads import RecordReads, _now
 from .rows import RecordRows
 from .search import RecordSearch
+from .duplicates import RecordDuplicates
+from .merge import RecordMerge
 from .select import SelectBuilder
 from .serialize import to_api
 from .upsert import RecordUpserts
@@ -89,7 +94,8 @@ def _reports_workflow_failures(method):
     return run
 
 
-class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, RecordUpserts, RecordRows, RecordSearch):
+class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, RecordUpserts, RecordRows, RecordSearch,
+                    RecordDuplicates, RecordMerge):
     """Writes and the order of execution live here; reads (records/reads.py), checks against other
     rows (records/write_checks.py), expressions on write (records/write_rules.py), upserts by
     external id (records/upsert.py) and grouped figures (records/aggregate.py) are its parts;
@@ -164,14 +170,15 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
     @_reports_workflow_failures
     @retry_on_stale_statements
     def create(self, actor: Actor, object_name: str, data: dict, *, from_text: bool = False,
-               platform_values: dict | None = None) -> dict:
+               platform_values: dict | None = None, allow_duplicates: bool = False) -> dict:
         """platform_values: values of read-only fields the platform sets itself (a file's size and
-        checksum on upload), trusted as stored values: never from a client's input."""
+        checksum on upload), trusted as stored values: never from a client's input.
+        allow_duplicates: save despite block duplicate rules that allow an override."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "create")
         if child_rows.named_in(cobj.obj, data):
-            return self._create_with_rows(actor, object_name, data, from_text)
+            return self._create_with_rows(actor, object_name, data, from_text, allow_duplicates)
         if isinstance(data, dict):
             self._check_field_rights(access, cobj, data, actor, owner=None)
         now = _now()
@@ -195,6 +202,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                         raise ValidationFailed(_summary(errors), fields=errors)
                     if not rules_after_numbering:
                         self._check_rules_or_raise(conn, rt, cobj, values, None, now, actor.user_id)
+                    warnings = self._check_duplicates(conn, rt, cobj, access, values, now, actor, allow_duplicates)
                 with nullcontext() if joined is not None else mark_write(conn).begin():
                     for name, numbers in self._take_autonumbers(conn, cobj, 1, now).items():
                         values[name] = numbers[0]
@@ -208,7 +216,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     self._insert(conn, cobj, [values])
                     if logged:   # the before-save runs, written with the record (not by the checks)
                         self.hooks.flush_logged(self._write_context(conn, rt, cobj, actor, now), logged)
-                    search_index.written(conn, cobj, [values["id"]])
+                    search_index.written(conn, cobj, [values["id"]], new=True)
+                    duplicate_keys.written(conn, cobj, [values], new=True)
                     if tree is not None and values.get(tree.name) is not None:
                         hierarchy.check_written(conn, cobj, [values["id"]])
                     if object_name in permission_audit.AUDITED:
@@ -218,6 +227,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                                              known=None if acted else values)
             if object_name == "permission_set_assignment":
                 self._user_changed(values.get("user"))
+            if warnings:
+                record["_warnings"] = warnings
             return record
         except Conflict as conflict:
             if not conflict.foreign_key or values is None:
@@ -233,10 +244,11 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
     @_reports_workflow_failures
     @retry_on_stale_statements
     def bulk_create(self, actor: Actor, object_name: str, rows: list, *, from_text: bool = False,
-                    progress=None) -> list[str]:
+                    progress=None, allow_duplicates: bool = False, warnings: list | None = None) -> list[str]:
         """All or nothing: every row is checked; any failure saves nothing and reports each row.
         `progress(rows_checked)` is told how many rows have been checked so far (a count from the
-        start, not a step: a run retried after a stale statement starts again from 0)."""
+        start, not a step: a run retried after a stale statement starts again from 0).
+        `warnings`: a list given is extended with the warn duplicate rules' findings, by row index."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "create")
@@ -251,6 +263,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             batch = self._prepare_bulk(conn, rt, cobj, rows, actor, now, from_text, progress, access)
             self._check_lookups_bulk(conn, rt, cobj, batch, access)
             self._check_unique_bulk(conn, cobj, batch)
+            found = self._check_duplicates_bulk(conn, rt, cobj, access, batch, now, actor, allow_duplicates)
             if batch.errors:
                 raise BulkFailed(batch.failures())
             for name, numbers in self._take_autonumbers(conn, cobj, batch.n, now).items():
@@ -264,7 +277,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 cobj.writer(conn.dialect).execute_columns(conn, batch.columns, batch.n, batch.constants)
             except IntegrityError as exc:
                 raise _integrity_error(exc, cobj) from None
-            search_index.written(conn, cobj, batch.ids)
+            search_index.written(conn, cobj, batch.ids, new=True)
+            duplicate_keys.written_columns(conn, cobj, batch.ids, batch.columns)
             if tree is not None and tree.name in batch.columns:
                 hierarchy.check_batch(conn, cobj, batch.ids, batch.columns[tree.name])
             if cobj.rules:
@@ -276,6 +290,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             if self._automated(rt, cobj, "create", "after_save"):
                 for index in range(batch.n):
                     self._after_save(conn, rt, cobj, actor, now, "create", batch.row(index), None)
+        if warnings is not None:
+            warnings += found
         return list(map(str, batch.ids))
 
     def _check_field_rights_bulk(self, access, cobj, rows, actor):
@@ -373,7 +389,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
     @_reports_workflow_failures
     @retry_on_stale_statements
     def update(self, actor: Actor, object_name: str, record_id, data: dict, *, expected_version: int | None = None,
-               from_text: bool = False) -> dict:
+               from_text: bool = False, allow_duplicates: bool = False) -> dict:
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "edit")
@@ -381,7 +397,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         if not isinstance(data, dict):
             raise ValidationFailed("expected a JSON object of field values")
         if child_rows.named_in(cobj.obj, data):
-            return self._update_with_rows(actor, object_name, record_id, data, expected_version, from_text)
+            return self._update_with_rows(actor, object_name, record_id, data, expected_version, from_text,
+                                          allow_duplicates)
         now = _now()
         with self._write() as conn:
             if cobj.obj.hierarchy_field is not None and cobj.obj.hierarchy_field.name in data:
@@ -426,6 +443,11 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                     was_admin = user_rights.is_admin(conn, rt, user_rights.user_of(object_name, current))
             prior = dict(current)
             self._check_rules_or_raise(conn, rt, cobj, merged, prior, now, actor.user_id)
+            # only a change of a compared field is checked: editing anything else of a record that
+            # already has duplicates is not refused for them
+            rekey = duplicate_keys.touches(cobj, changes)
+            warnings = self._check_duplicates(conn, rt, cobj, access, merged, now, actor, allow_duplicates,
+                                              exclude=rid) if rekey else []
             moved = child_rows.link_of(cobj.obj, merged) if cobj.obj.row_links else None
             if moved is not None and moved != child_rows.link_of(cobj.obj, current):   # appended to its new parent
                 changes[child_rows.POSITION] = child_rows.next_position(conn, cobj.table, *moved)
@@ -439,6 +461,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else")
             if search_index.touches(cobj.obj, changes):
                 search_index.written(conn, cobj, [rid])
+            if rekey:
+                duplicate_keys.written(conn, cobj, [{**merged, "id": rid}])
             tree = cobj.obj.hierarchy_field
             if tree is not None and changes.get(tree.name) is not None and changes[tree.name] != current[tree.name]:
                 hierarchy.check_written(conn, cobj, [rid])
@@ -458,6 +482,8 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                 run()
         if guarded:
             self._user_changed(user_rights.user_of(object_name, current), changes.get("user"))
+        if warnings:
+            record["_warnings"] = warnings
         return record
 
     @_reports_workflow_failures
@@ -488,6 +514,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
                                    f"through '{field}'", details={"referenced_by": f"{child_name}.{field}"})
             history.delete_for_records(conn, rt, cobj, [rid])
             search_index.deleting(conn, rt, cobj, [rid])   # with its cascade-deleted children's
+            duplicate_keys.deleting(conn, rt, cobj, [rid])
             related.on_delete(conn, rt, cobj, [rid])   # no foreign key does it for a related_to
             finishing = [hook.before_delete(conn, rt, cobj, [rid]) for hook in self.cleanup_hooks]
             try:

@@ -17,19 +17,20 @@ from sqlalchemy import select
 from ..security.actor import Actor
 from ..storage.engine import retry_on_stale_statements
 from .coerce import coercer_for
-from .errors import BulkFailed, Conflict, Forbidden, NotFound, RecordError, StaleVersion, ValidationFailed
+from .errors import BulkFailed, Conflict, DuplicatesFound, Forbidden, NotFound, RecordError, StaleVersion, ValidationFailed
 
 
 class RecordUpserts:
     @retry_on_stale_statements
     def upsert(self, actor: Actor, object_name: str, key_field: str, key_value, data: dict, *,
                expected_version: int | None = None, must_exist: bool = False, on_create: dict | None = None,
-               by_unique: bool = False, key_from_text: bool = True) -> tuple[dict, bool]:
+               by_unique: bool = False, key_from_text: bool = True, allow_duplicates: bool = False) -> tuple[dict, bool]:
         """(the record as the API shows it, True when it was created). `key_value` is text (a URL
         segment) unless `key_from_text` is False (JSON-like input); `data` must not give the key
         another value. `expected_version` guards an update; `must_exist`: a conditional request
         (If-Match) that may only update. `on_create`: values given only when it is created.
-        `by_unique`: any unique field may be the key, not only external ids."""
+        `by_unique`: any unique field may be the key, not only external ids. `allow_duplicates`: as
+        create's and update's (records/duplicates.py)."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         field = self._external_id(cobj, key_field, by_unique=by_unique)
@@ -61,15 +62,17 @@ class RecordUpserts:
             if record_id is None:
                 try:
                     with conn.begin_nested():
-                        return self.create(actor, object_name, {**(on_create or {}), **data, key_field: key}), True
+                        return self.create(actor, object_name, {**(on_create or {}), **data, key_field: key},
+                                           allow_duplicates=allow_duplicates), True
                 except Conflict as exc:
-                    if key_field not in exc.fields:
+                    if key_field not in exc.fields or isinstance(exc, DuplicatesFound):
                         raise
                     # a concurrent upsert created it: update it (if the caller may see it)
                     record_id = self._find_by_key(conn, access, cobj, key_field, key)
                     if record_id is None:
                         raise
-            return self.update(actor, object_name, record_id, data, expected_version=expected_version), False
+            return self.update(actor, object_name, record_id, data, expected_version=expected_version,
+                               allow_duplicates=allow_duplicates), False
 
     def id_by_key(self, actor: Actor, object_name: str, key_field: str, key_value, *, from_text: bool = True):
         """The id of the record whose unique field `key_field` is `key_value` among those `actor`
@@ -106,7 +109,8 @@ class RecordUpserts:
 
     @retry_on_stale_statements
     def bulk_upsert(self, actor: Actor, object_name: str, rows: list, key_field: str, *, from_text: bool = False,
-                    progress=None, by_unique: bool = False, must_exist: bool = False) -> tuple[list[str], list[str]]:
+                    progress=None, by_unique: bool = False, must_exist: bool = False,
+                    allow_duplicates: bool = False) -> tuple[list[str], list[str]]:
         """All or nothing, like bulk_create: rows whose key exists (among the records the actor may
         see) update that record, the others are created in one bulk create. Any failing row saves
         nothing and every failure is reported by row index. From text (CSV import), a blank cell of
@@ -152,10 +156,12 @@ class RecordUpserts:
                            and not (from_text and value == "")}
                 try:
                     with conn.begin_nested():
-                        self.update(actor, object_name, existing[key], changes, from_text=from_text)
+                        self.update(actor, object_name, existing[key], changes, from_text=from_text,
+                                    allow_duplicates=allow_duplicates)
                     updated.append(str(existing[key]))
                 except RecordError as exc:
-                    failures[index] = {"fields": exc.fields or {"_record": [exc.message]}}
+                    failures[index] = {"fields": exc.fields or {"_record": [exc.message]},
+                                       **({"duplicates": exc.details["duplicates"]} if isinstance(exc, DuplicatesFound) else {})}
             if progress:
                 progress(len(rows) - len(creates))
             if creates:
@@ -163,6 +169,7 @@ class RecordUpserts:
                     with conn.begin_nested():
                         created = self.bulk_create(
                             actor, object_name, [row for _, row in creates], from_text=from_text,
+                            allow_duplicates=allow_duplicates,
                             progress=(lambda n: progress(len(rows) - len(creates) + n)) if progress else None)
                 except BulkFailed as exc:
                     for failure in exc.details["rows"]:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..meta.autonumbers import format_autonumber
 from ..meta.currencies import CURRENCY_FIELD
-from ..meta.fieldtypes import accepts
+from ..meta.fieldtypes import FILE_TYPES, accepts
 from ..security.actor import Actor
 from ..storage.platform_tables import autonumbers
 from . import related, transitions
@@ -42,7 +42,7 @@ class WriteChecks:
             if value is None or target is None or name in errors or target not in rt.objects:
                 continue
             field = cobj.obj.fields.get(name)
-            if field is not None and field.type == "file" and field.options.get("accept"):
+            if field is not None and field.type in FILE_TYPES and field.options.get("accept"):
                 self._check_file_type(conn, rt, field, value, errors)
             scope, edit_message = self._lookup_scope(conn, rt, cobj, name, target, access)
             if scope is None and trust_foreign_keys and name not in cobj.lookups_read_on_write:
@@ -62,7 +62,8 @@ class WriteChecks:
 
     @staticmethod
     def _check_file_type(conn, rt, field, value, errors) -> None:
-        """A file field takes files of the content types it accepts (sniffed on upload)."""
+        """A file field takes files of the content types it accepts (sniffed on upload); an image field
+        only raster images (its default `accept`)."""
         t = rt.objects[field.target].table
         if "content_type" not in t.c:
             return
@@ -103,7 +104,7 @@ class WriteChecks:
                 stmt = select(t.c.id).where(t.c.id.in_(ids[start:start + 500]))
                 found.update(conn.execute(stmt.where(scope) if scope is not None else stmt).scalars())
             field = cobj.obj.fields.get(name)
-            if field is not None and field.type == "file" and field.options.get("accept") and "content_type" in t.c:
+            if field is not None and field.type in FILE_TYPES and field.options.get("accept") and "content_type" in t.c:
                 self._check_file_types_bulk(conn, t, field, values, failed, batch)
             if found >= wanted:
                 continue

@@ -2,20 +2,17 @@
 by the change pipeline (changes/search_steps.py) to rebuild an object's index."""
 from __future__ import annotations
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 
 from ..meta.model import ObjectDef
 from . import storage
 
 _CHUNK = 5_000   # ids per statement (SQLite binds at most 32,766 parameters)
-# cascades are followed through nested subqueries, a self-referencing one this many levels deep
-# (as records/history.py follows them)
-MAX_CASCADE_DEPTH = 8
 
 
-def written(conn, cobj, ids) -> None:
-    """Records `ids` of the CompiledObject `cobj` were inserted or changed: (re)index them from
-    their saved rows. An object without index tables (`cobj.search_indexed` false: a database made
+def written(conn, cobj, ids, *, new: bool = False) -> None:
+    """Records `ids` of the CompiledObject `cobj` were inserted (`new`: nothing to remove first)
+    or changed: (re)index them from their saved rows. An object without index tables (`cobj.search_indexed` false: a database made
     before search) is skipped: the change pipeline builds the index from every row (search_steps)."""
     if not cobj.search_indexed:
         return
@@ -23,28 +20,24 @@ def written(conn, cobj, ids) -> None:
     ids = list(ids)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
-        storage.remove(conn, obj, lambda column: column.in_(chunk))
-        storage.fill(conn, obj, table, table.c.id.in_(chunk))
+        if not new:
+            storage.remove_ids(conn, obj, chunk)
+        storage.fill_ids(conn, obj, table, chunk)
 
 
-def deleting(conn, rt, cobj, ids, depth: int = 0) -> None:
-    """Before the DELETE of the records `ids` (a list, or a SELECT of ids) of `cobj`: drop their
-    entries and those of the records an on_delete cascade (master-detail, a cascading lookup) will
-    delete with them — found through their foreign keys, so this runs before the DELETE, as
-    records/history.py does for field history. An entry left behind would be a hit that 404s."""
-    if cobj.search_indexed:
-        if isinstance(ids, list):
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start:start + _CHUNK]
-                storage.remove(conn, cobj.obj, lambda column: column.in_(chunk))
+def deleting(conn, rt, cobj, ids) -> None:
+    """Before the DELETE of the records `ids` (a list) of `cobj`: drop their entries and those of
+    the records an on_delete cascade (master-detail, a cascading lookup) will delete with them
+    (Runtime.cascade: found through their foreign keys, so this runs before the DELETE, as
+    records/history.py does for field history). An entry left behind would be a hit that 404s."""
+    for target, chosen in rt.cascade(cobj, ids):
+        if not target.search_indexed:
+            continue
+        if isinstance(chosen, list):
+            for start in range(0, len(chosen), _CHUNK):
+                storage.remove_ids(conn, target.obj, chosen[start:start + _CHUNK])
         else:
-            storage.remove(conn, cobj.obj, lambda column: column.in_(ids))
-    if depth >= MAX_CASCADE_DEPTH:
-        return
-    for child_name, field in cobj.cascaded_by:
-        child = rt.objects[child_name]
-        t = child.table.alias()   # an alias per level: a self-reference must not correlate
-        deleting(conn, rt, child, select(t.c.id).where(t.c[field].in_(ids)), depth + 1)
+            storage.remove_selected(conn, target.obj, chosen)
 
 
 def touches(obj: ObjectDef, changed) -> bool:

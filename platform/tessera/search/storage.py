@@ -8,8 +8,10 @@ field is weighted 'A', the other fields 'D', so name hits rank first.
 """
 from __future__ import annotations
 
-from sqlalchemy import (DDL, Column, Index, Integer, MetaData, Table, Text, Uuid, delete, func, insert,
-                        inspect, literal_column, select)
+from functools import lru_cache
+
+from sqlalchemy import (DDL, Column, Index, Integer, MetaData, Table, Text, Uuid, bindparam, delete, func,
+                        insert, inspect, literal_column, select)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from ..meta.model import Metadata, ObjectDef
@@ -46,17 +48,22 @@ def fts_column(field: str) -> str:
     return f"f_{field}"
 
 
+# The Table objects are kept (by name and fields): SQLAlchemy's compiled-statement cache keys on
+# the Table itself, so a new one per write compiled every index statement again (most of a create).
+@lru_cache(maxsize=1024)
 def fts_table(object_name: str, fields: tuple[str, ...]) -> Table:
     """SQLite: the FTS5 table, as a Table for DML only (its DDL is create_index's)."""
     return Table(index_name(object_name), MetaData(), Column("rowid", Integer, primary_key=True),
                  *[Column(fts_column(f), Text) for f in fields])
 
 
+@lru_cache(maxsize=1024)
 def keys_table(object_name: str) -> Table:
     return Table(keys_name(object_name), MetaData(), Column("n", Integer, primary_key=True),
                  Column("record_id", Uuid, nullable=False, unique=True))
 
 
+@lru_cache(maxsize=1024)
 def documents_table(object_name: str) -> Table:
     """PostgreSQL: one tsvector document per record."""
     name = index_name(object_name)
@@ -107,38 +114,70 @@ def drop_index(conn, object_name: str) -> None:
 
 def fill(conn, obj: ObjectDef, table: Table, where=None) -> None:
     """Index the rows of `table` (all, or those matching `where`) — none of them indexed yet."""
-    fields = obj.searchable_fields
-    if not fields:
-        return
-    if conn.dialect.name == "sqlite":
-        keys = keys_table(obj.name)
+    if obj.searchable_fields:
+        for statement in _fill_statements(conn.dialect.name, obj.name, obj.searchable_fields, table, where):
+            conn.execute(statement)
+
+
+def fill_ids(conn, obj: ObjectDef, table: Table, ids: list) -> None:
+    """Index the rows of `table` with these ids (none of them indexed yet)."""
+    if obj.searchable_fields and ids:
+        for statement in _fill_by_ids(conn.dialect.name, obj.name, obj.searchable_fields, table, len(ids) == 1):
+            conn.execute(statement, {"ids": ids[0] if len(ids) == 1 else ids})
+
+
+def remove_ids(conn, obj: ObjectDef, ids: list) -> None:
+    """Drop the index entries of these records."""
+    if obj.searchable_fields and ids:
+        for statement in _remove_by_ids(conn.dialect.name, obj.name, obj.searchable_fields, len(ids) == 1):
+            conn.execute(statement, {"ids": ids[0] if len(ids) == 1 else ids})
+
+
+def _ids_match(column, single: bool):
+    return column == bindparam("ids") if single else column.in_(bindparam("ids", expanding=True))
+
+
+# Built once per object, fields and table (a write indexes its records with the same statements).
+@lru_cache(maxsize=512)
+def _fill_by_ids(dialect_name: str, object_name: str, fields: tuple[str, ...], table: Table, single: bool):
+    return _fill_statements(dialect_name, object_name, fields, table, _ids_match(table.c.id, single))
+
+
+@lru_cache(maxsize=512)
+def _remove_by_ids(dialect_name: str, object_name: str, fields: tuple[str, ...], single: bool):
+    return _remove_statements(dialect_name, object_name, fields, lambda column: _ids_match(column, single))
+
+
+def remove_selected(conn, obj: ObjectDef, ids_select) -> None:
+    """Drop the index entries of the records a SELECT of ids names (the children a delete cascades
+    to: search/maintain.py deleting)."""
+    if obj.searchable_fields:
+        for statement in _remove_statements(conn.dialect.name, obj.name, obj.searchable_fields,
+                                            lambda column: column.in_(ids_select)):
+            conn.execute(statement)
+
+
+def _remove_statements(dialect_name: str, object_name: str, fields: tuple[str, ...], match):
+    if dialect_name == "sqlite":
+        keys, fts = keys_table(object_name), fts_table(object_name, fields)
+        return (delete(fts).where(fts.c.rowid.in_(select(keys.c.n).where(match(keys.c.record_id)))),
+                delete(keys).where(match(keys.c.record_id)))
+    docs = documents_table(object_name)
+    return (delete(docs).where(match(docs.c.record_id)),)
+
+
+def _fill_statements(dialect_name: str, object_name: str, fields: tuple[str, ...], table: Table, where):
+    if dialect_name == "sqlite":
+        keys = keys_table(object_name)
         chosen = select(table.c.id)
-        if where is not None:
-            chosen = chosen.where(where)
-        conn.execute(insert(keys).from_select(["record_id"], chosen))
-        fts = fts_table(obj.name, fields)
         rows = (select(keys.c.n, *[table.c[f] for f in fields])
                 .select_from(keys.join(table, table.c.id == keys.c.record_id)))
         if where is not None:
-            rows = rows.where(where)
-        conn.execute(insert(fts).from_select(["rowid", *[fts_column(f) for f in fields]], rows))
-    else:
-        docs = documents_table(obj.name)
-        rows = select(table.c.id, document(table, fields))
-        if where is not None:
-            rows = rows.where(where)
-        conn.execute(insert(docs).from_select(["record_id", "document"], rows))
-
-
-def remove(conn, obj: ObjectDef, ids_where) -> None:
-    """Drop the index entries of the records whose id satisfies `ids_where(id_column)`."""
-    if not obj.searchable_fields:
-        return
-    if conn.dialect.name == "sqlite":
-        keys = keys_table(obj.name)
-        fts = fts_table(obj.name, obj.searchable_fields)
-        conn.execute(delete(fts).where(fts.c.rowid.in_(select(keys.c.n).where(ids_where(keys.c.record_id)))))
-        conn.execute(delete(keys).where(ids_where(keys.c.record_id)))
-    else:
-        docs = documents_table(obj.name)
-        conn.execute(delete(docs).where(ids_where(docs.c.record_id)))
+            chosen, rows = chosen.where(where), rows.where(where)
+        fts = fts_table(object_name, fields)
+        return (insert(keys).from_select(["record_id"], chosen),
+                insert(fts).from_select(["rowid", *[fts_column(f) for f in fields]], rows))
+    rows = select(table.c.id, document(table, fields))
+    if where is not None:
+        rows = rows.where(where)
+    return (insert(documents_table(object_name)).from_select(["record_id", "document"], rows),)

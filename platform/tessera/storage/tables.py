@@ -36,7 +36,7 @@ def column_type(field: FieldDef) -> TypeEngine:
         return DateTime(timezone=True)
     if t == "time":
         return Time()
-    if t in ("lookup", "master_detail", "file"):
+    if t in ("lookup", "master_detail", "file", "image"):
         return Uuid()
     if t == "json":
         return JSON()

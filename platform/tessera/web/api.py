@@ -23,9 +23,10 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class RecordIdConverter(BaseConverter):
-    """A record id segment: anything but `bulk` and `aggregate`, so `/records/x/bulk` is only the bulk
-    route (OPTIONS and 405 answers list its methods, not the record routes'), and likewise aggregate."""
-    regex = r"(?!(?:bulk|aggregate)(?:/|$))[^/]+"
+    """A record id segment: anything but `bulk`, `aggregate` and `merge`, so `/records/x/bulk` is only
+    the bulk route (OPTIONS and 405 answers list its methods, not the record routes'), and likewise
+    aggregate and merge."""
+    regex = r"(?!(?:bulk|aggregate|merge)(?:/|$))[^/]+"
 
 
 
@@ -112,6 +113,14 @@ def _if_match() -> int | None:
     return None if value == "*" else int(value)
 
 
+def _allow_duplicates() -> bool:
+    """?allow_duplicates=true: save despite block duplicate rules that allow an override."""
+    text = request.args.get("allow_duplicates", "false").lower()
+    if text not in ("true", "false", "1", "0"):
+        raise BadQuery("allow_duplicates must be true or false", details={"parameter": "allow_duplicates"})
+    return text in ("true", "1")
+
+
 ACCESS_HEADER = "Tessera-Record-Access"   # read / edit / full: what the caller may do to the record
 
 
@@ -164,7 +173,7 @@ def query(object_name):
 
 @api.post("/records/<object_name>")
 def create(object_name):
-    record = services().records.create(g.actor, object_name, _json_body(dict))
+    record = services().records.create(g.actor, object_name, _json_body(dict), allow_duplicates=_allow_duplicates())
     response = _record_response(record, 201)
     response.headers["Location"] = f"/api/v1/records/{object_name}/{record['id']}"
     return response
@@ -178,8 +187,10 @@ def bulk_create(object_name):
                      f"at most {MAX_BULK_ROWS:,} rows per request ({len(rows):,} sent): send them in several "
                      f"requests, or import a CSV file with `tessera import {object_name} FILE.csv`, which has "
                      f"no row limit", max_rows=MAX_BULK_ROWS)
-    ids = services().records.bulk_create(g.actor, object_name, rows)
-    return jsonify(ids=ids, count=len(ids)), 201
+    warnings: list = []
+    ids = services().records.bulk_create(g.actor, object_name, rows, allow_duplicates=_allow_duplicates(),
+                                         warnings=warnings)
+    return jsonify(ids=ids, count=len(ids), **({"warnings": warnings} if warnings else {})), 201
 
 
 @api.get("/records/<object_name>/<record_id:record_id>")
@@ -191,7 +202,8 @@ def get(object_name, record_id):
 @api.patch("/records/<object_name>/<record_id:record_id>")
 def patch(object_name, record_id):
     data = _json_body(dict)
-    record = services().records.update(g.actor, object_name, record_id, data, expected_version=_if_match())
+    record = services().records.update(g.actor, object_name, record_id, data, expected_version=_if_match(),
+                                       allow_duplicates=_allow_duplicates())
     return _record_response(record)
 
 
@@ -201,7 +213,8 @@ def upsert(object_name, field, value):
     data = _json_body(dict)
     conditional = request.headers.get("If-Match") is not None
     record, created = services().records.upsert(g.actor, object_name, field, value, data,
-                                                 expected_version=_if_match(), must_exist=conditional)
+                                                 expected_version=_if_match(), must_exist=conditional,
+                                                 allow_duplicates=_allow_duplicates())
     response = _record_response(record, 201 if created else 200)
     if created:
         response.headers["Location"] = f"/api/v1/records/{object_name}/{record['id']}"
@@ -212,6 +225,30 @@ def upsert(object_name, field, value):
 def delete(object_name, record_id):
     services().records.delete(g.actor, object_name, record_id, expected_version=_if_match())
     return "", 204
+
+
+@api.post("/records/<object_name>/merge")
+def merge(object_name):
+    """Merge duplicates into a master record, in one transaction (records/merge.py)."""
+    body = _json_body(dict)
+    unknown = sorted(set(body) - {"master", "duplicates", "values"})
+    if unknown or "master" not in body or "duplicates" not in body:
+        raise ValidationFailed("expected {master, duplicates, values}: the master record's id, the ids of the "
+                               "records merged into it, and optionally field values for the master",
+                               fields={k: ["is not a merge property"] for k in unknown} or
+                               {k: ["is required"] for k in ("master", "duplicates") if k not in body})
+    if not isinstance(body["master"], str) or not isinstance(body["duplicates"], list) or \
+            not all(isinstance(d, str) for d in body["duplicates"]):
+        raise ValidationFailed("master is a record id, duplicates a list of record ids",
+                               fields={"master": ["a record id"], "duplicates": ["a list of record ids"]})
+    result = services().records.merge(g.actor, object_name, body["master"], body["duplicates"], body.get("values"))
+    return jsonify(result)
+
+
+@api.get("/records/<object_name>/<record_id:record_id>/duplicates")
+def record_duplicates(object_name, record_id):
+    """The saved record's possible duplicates under the object's active duplicate rules."""
+    return jsonify(duplicates=services().records.duplicates(g.actor, object_name, record_id))
 
 
 @api.get("/records/<object_name>/<record_id:record_id>/history")

@@ -15,6 +15,8 @@ from .openapi_currency import currency_paths, currency_schemas
 from .openapi_activities import activity_paths, activity_schemas
 from .openapi_files import file_paths, file_schemas
 from .openapi_search import search_paths, search_schemas
+from .openapi_duplicates import (ALLOW_DUPLICATES, WARNINGS_PROPERTY, duplicate_path, duplicate_schemas, merge_path,
+                                 merge_schemas)
 from .openapi_reports import report_paths, report_schemas
 from .openapi_fields import NO_NUL, input_schema, natural_key_input, output_schema
 from .openapi_hooks import hook_paths
@@ -73,6 +75,8 @@ def _build(runtime, access) -> dict:
             "properties": {"code": {"type": "string"}, "message": {"type": "string"},
                            "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
                            "rows": {"type": "array", "items": {"type": "object"}},
+                           "duplicates": {"type": "array", "items": {"$ref": "#/components/schemas/DuplicateFinding"}},
+                           "overridable": {"type": "boolean"},
                            "rules": {"type": "array", "items": {"type": "object"}}}}}},
         "FieldHistory": {"type": "object", "required": ["entries", "next_cursor"], "properties": {
             "entries": {"type": "array", "items": {
@@ -86,7 +90,7 @@ def _build(runtime, access) -> dict:
     }
     for platform_part in (approval_schemas(), automation_schemas(), currency_schemas(), aggregate_schemas(),
                           file_schemas(), report_schemas(), activity_schemas(),
-                          search_schemas()):
+                          search_schemas(), duplicate_schemas(), merge_schemas()):
         schemas.update(platform_part)
     platform_schemas = frozenset(schemas)
     paths: dict = {
@@ -106,6 +110,9 @@ def _build(runtime, access) -> dict:
         props = _system_properties()
         props.update({f.name: output_schema(f, md) for f in obj.fields.values() if access.can_read_field(name, f.name)})
         props.update(rows_output(obj, md, access))
+        deduped = bool(runtime.objects[name].duplicate_rules)
+        if deduped:
+            props["_warnings"] = WARNINGS_PROPERTY
         schemas[title] = {"type": "object", "title": obj.label, "properties": props}
         editable = [f for f in obj.stored_fields if not f.read_only and f.type != "autonumber"
                     and access.can_edit_field(name, f.name)]
@@ -148,7 +155,7 @@ def _build(runtime, access) -> dict:
                                         "within the filter, in the sort order"}],
                     "responses": {"200": _json(f"#/components/schemas/{title}List"), **errors}},
             "post": {"operationId": f"create_{name}", "summary": f"Create a {obj.label}", "tags": tags,
-                     "requestBody": body(f"{title}Input"),
+                     "parameters": [ALLOW_DUPLICATES], "requestBody": body(f"{title}Input"),
                      "responses": {"201": _json(ref, "created"), **errors, "409": _error_ref(), "422": _error_ref()}},
         }
         paths[f"/records/{name}/bulk"] = {
@@ -156,12 +163,16 @@ def _build(runtime, access) -> dict:
                      "tags": tags,
                      "description": f"At most {MAX_BULK_ROWS:,} rows a request (413 beyond): for more, import a "
                                     f"CSV file with `tessera import {name} FILE.csv`.",
+                     "parameters": [ALLOW_DUPLICATES],
                      "requestBody": {"required": True, "content": {"application/json": {"schema": {
                          "type": "array", "maxItems": MAX_BULK_ROWS,
                          "items": {"$ref": f"#/components/schemas/{title}Input"}}}}},
                      "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {
                          "type": "object", "properties": {"ids": {"type": "array", "items": {"type": "string"}},
-                                                          "count": {"type": "integer"}}}}}},
+                                                          "count": {"type": "integer"},
+                                                          "warnings": {"type": "array", "items": {"type": "object"},
+                                                                       "description": "possible duplicates of rows "
+                                                                       "(warn rules): {index, ...DuplicateFinding}"}}}}}},
                                    **errors, "409": _error_ref(), "413": _error_ref(), "422": _error_ref()}},
         }
         paths[f"/records/{name}/aggregate"] = aggregate_path(name, obj.plural_label, errors)
@@ -173,7 +184,7 @@ def _build(runtime, access) -> dict:
                                                   "description": "what you may do to this record: only read it, "
                                                                  "edit it, or edit and delete it"}}}, **errors}},
             "patch": {"operationId": f"update_{name}", "summary": f"Update a {obj.label}", "tags": tags,
-                      "parameters": [id_param, if_match], "requestBody": body(f"{title}Patch"),
+                      "parameters": [id_param, if_match, ALLOW_DUPLICATES], "requestBody": body(f"{title}Patch"),
                       "responses": {"200": _json(ref), **errors, "409": _error_ref(), "412": _error_ref(), "422": _error_ref()}},
             "delete": {"operationId": f"delete_{name}", "summary": f"Delete a {obj.label}", "tags": tags,
                        "parameters": [id_param, if_match],
@@ -190,11 +201,15 @@ def _build(runtime, access) -> dict:
                 "tags": tags, "parameters": [
                     {"name": "field", "in": "path", "required": True, "schema": {"type": "string", "enum": external_ids}},
                     {"name": "value", "in": "path", "required": True,
-                     "schema": {"type": "string", "minLength": 1, "pattern": NO_NUL}}, if_match],
+                     "schema": {"type": "string", "minLength": 1, "pattern": NO_NUL}}, if_match, ALLOW_DUPLICATES],
                 "requestBody": body(f"{title}Patch"),
                 "responses": {"200": {**_json(ref), "headers": {"ETag": {"schema": {"type": "string"}}}},
                               "201": {**_json(ref, "created"), "headers": {"ETag": {"schema": {"type": "string"}}}},
                               **errors, "409": _error_ref(), "412": _error_ref(), "422": _error_ref()}}}
+        if deduped:
+            paths[f"/records/{name}/{{id}}/duplicates"] = duplicate_path(name, obj.label, id_param, errors)
+        if access.can(name, "edit") and access.can(name, "delete"):
+            paths[f"/records/{name}/merge"] = merge_path(name, obj.plural_label, errors)
         if obj.history_fields:
             paths[f"/records/{name}/{{id}}/history"] = {"get": {
                 "operationId": f"history_{name}", "summary": f"Field history of a {obj.label} (newest first)",

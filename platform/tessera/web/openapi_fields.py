@@ -19,7 +19,7 @@ from ..meta.geolocations import LIMITS as GEO_LIMITS, TEXT_PATTERN as GEO_TEXT_P
 from ..records.coerce import BIGINT_MAX, JSON_MAX_DEPTH
 
 _STRING_FORMATS = {"email": "email", "url": "uri", "date": "date", "datetime": "date-time",
-                   "lookup": "uuid", "master_detail": "uuid", "file": "uuid"}
+                   "lookup": "uuid", "master_detail": "uuid", "file": "uuid", "image": "uuid"}
 _NUMERIC = {"number", "currency", "percent"}
 NO_NUL = "^[^\\u0000]*$"   # ECMA-262 and Python regex alike
 _TEXT = {"text", "textarea", "rich_text", "email", "url", "phone", "picklist", "autonumber"}
@@ -111,6 +111,8 @@ def _base(f, md, *, for_input: bool) -> dict:
         schema = _geolocation_schema(for_input)
     elif t in _NUMERIC:
         schema = {"type": "number", **(_decimal_bounds(f) if for_input else {})}
+    elif t == "image" and f.type == "formula":   # IMAGE(url, alt [, height, width]) (expr/images.py)
+        schema = _image_formula_schema()
     elif t == "boolean":
         schema = {"type": "boolean"}
     elif t == "picklist":
@@ -137,7 +139,7 @@ def _base(f, md, *, for_input: bool) -> dict:
         schema = {"type": "string"}
         if t in _STRING_FORMATS:
             schema["format"] = _STRING_FORMATS[t]
-        if f.options.get("max_length") and t not in ("lookup", "master_detail", "file") and f.type == t:
+        if f.options.get("max_length") and t not in ("lookup", "master_detail", "file", "image") and f.type == t:
             schema["maxLength"] = f.options["max_length"]
         if for_input and t in _TEXT:
             schema["pattern"] = NO_NUL
@@ -145,7 +147,20 @@ def _base(f, md, *, for_input: bool) -> dict:
             accept = f.options.get("accept")
             schema["description"] = ("the id of an uploaded file (POST /files, or one attached to a record); its "
                                      "content at /files/{id}/content" + (f"; takes {', '.join(accept)}" if accept else ""))
+        if t == "image" and f.type == t:
+            schema["description"] = ("the id of an uploaded image (POST /files); its content at /files/{id}/content; "
+                                     f"takes {', '.join(f.options['accept'])} (sniffed from the bytes; never SVG)")
+            schema["x-tessera-image"] = True
     return schema
+
+
+def _image_formula_schema() -> dict:
+    return {"type": "object", "x-tessera-image": True,
+            "description": "a picture made by IMAGE(url, alt [, height, width]): pages show it as an image only "
+                           "when the url is http(s) or a relative /app/ path",
+            "properties": {"url": {"type": "string"}, "alt": {"type": "string"},
+                           "height": {"type": ["integer", "null"]}, "width": {"type": ["integer", "null"]}},
+            "required": ["url", "alt"]}
 
 
 def _hierarchy(f, schema: dict) -> None:

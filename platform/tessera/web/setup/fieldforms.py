@@ -41,6 +41,7 @@ TYPE_GROUPS = [
                   ("autonumber", "Auto Number", "A unique, generated number like CASE-00001")]),
     ("Other", [("geolocation", "Geolocation", "A latitude and longitude (filter by DISTANCE from a point)"),
                ("file", "File", "One uploaded file, e.g. a signed contract (type sniffed, download follows the record)"),
+               ("image", "Image", "One picture shown on the record page and as a thumbnail in lists (PNG, JPEG, GIF or WebP)"),
                ("json", "JSON", "Any JSON value (for integrations)")]),
 ]
 TYPE_LABELS = {t: label for _g, items in TYPE_GROUPS for t, label, _d in items}
@@ -309,7 +310,7 @@ def field_doc_from_form(form, field_type: str, *, history_default: bool = False)
 def _default_value(form, field_type, doc, errors):
     if field_type == "boolean":
         return True if form.get("default_checked") else None
-    if field_type in ("lookup", "master_detail", "json", "file"):
+    if field_type in ("lookup", "master_detail", "json", "file", "image"):
         return None
     raw = (form.get("default") or "").strip()
     if raw == "":

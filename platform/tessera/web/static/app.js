@@ -431,6 +431,24 @@
   });
 }(window.jQuery));
 
+/* Image fields in forms: the chosen picture is previewed before the form is saved (read as a data:
+   URL, which the page's CSP allows for images; nothing is uploaded until the form is sent). */
+(function ($) {
+  'use strict';
+  $(document).on('change', 'input[type=file][data-image-preview]', function () {
+    var file = this.files && this.files[0];
+    var preview = $(this).closest('.image-field').find('img.field-image-preview')[0];
+    if (!preview) { return; }
+    if (!file || !/^image\/(png|jpeg|gif|webp)$/.test(file.type) || !window.FileReader) {
+      if (!preview.getAttribute('src')) { preview.hidden = true; }
+      return;
+    }
+    var reader = new FileReader();
+    reader.onload = function () { preview.src = reader.result; preview.hidden = false; };
+    reader.readAsDataURL(file);
+  });
+}(window.jQuery));
+
 /* Attachments (record pages): the card is a plain multipart form; here, files dropped on the card
    are put into its file input and the form is submitted, and choosing files submits at once.
    Removing an attachment asks first. */

@@ -163,6 +163,11 @@ def render_value(field, value, *, app_name: str, link_object: str | None = None,
     if t == "file":   # its name, linked to the download (ui/views_files.py)
         from .views_files import render_file
         return render_file(value, lookup_text or None)
+    if t == "image":   # a picture: an image field's file id, or an IMAGE() formula's {url, alt, …}
+        from .images import render_image_field, render_image_formula
+        if isinstance(value, dict):
+            return render_image_formula(value, compact=compact)
+        return render_image_field(field, value, compact=compact)
     if t == "related_to":   # {"object", "id", "name"}: the name (when visible) linked to the record
         if not isinstance(value, dict):
             return EMPTY
@@ -294,6 +299,8 @@ def plain_text(field, value, currency: str | None = None) -> str:
         return _geo_text(field, value)
     if t == "related_to":
         return (value.get("name") or "") if isinstance(value, dict) else ""
+    if t == "image" and isinstance(value, dict):   # an IMAGE() picture: its alternative text
+        return str(value.get("alt") or "")
     if t == "percent":
         return format_number(value, field.options.get("scale", 2), trim=True) + "%"
     if t == "date":

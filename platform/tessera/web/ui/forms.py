@@ -21,7 +21,7 @@ from ...currency import personal
 from ...meta.currencies import CURRENCY_FIELD
 from ...meta.durations import format_duration, parse_duration
 from ...meta.geolocations import PARTS as GEO_PARTS, format_geolocation, parse_geolocation
-from ...meta.fieldtypes import RELATION_TYPES
+from ...meta.fieldtypes import FILE_TYPES, RELATION_TYPES
 from ...meta.model import FieldDef, ObjectDef
 from ...records.errors import RecordError
 from .context import access, actor, records, rt, user_tz
@@ -376,7 +376,8 @@ def widget(obj: ObjectDef, name: str, *, mode: str, value, errors=None, record=N
         w.options = picklist_options(f)
         if not isinstance(w.value, list):
             w.value = [w.value] if w.value else []
-    elif t == "file":   # the current file (a download link) and an upload control (ui/views_files.py)
+    elif t in FILE_TYPES:   # the current file (a download link) and an upload control (ui/views_files.py);
+        # an image field also shows the current picture and previews a chosen one (app.js)
         from .views_files import file_widget_info, unsaved_upload
         w.kind = "file"
         if unsaved_upload(value):   # the form was not saved, so its upload is not kept: back to the saved file
@@ -385,6 +386,7 @@ def widget(obj: ObjectDef, name: str, *, mode: str, value, errors=None, record=N
         w.file = file_widget_info(value)
         if opts.get("accept"):
             w.attrs["accept"] = ",".join(opts["accept"])
+        w.attrs["image"] = t == "image"
     elif t == "related_to":   # an object picker and a lookup of that object's records (app.js)
         from .meta import related_targets
         w.kind = "related"

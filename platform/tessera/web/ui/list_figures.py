@@ -27,7 +27,7 @@ from .meta import Column, display_def
 
 SUMMABLE = frozenset(("number", "currency", "percent", "integer", "duration"))
 DATES = frozenset(("date", "datetime"))
-NO_DISTINCT = frozenset(("json", "geolocation", "multi_picklist", "rich_text"))   # no useful equality
+NO_DISTINCT = frozenset(("json", "geolocation", "multi_picklist", "rich_text", "image"))   # no useful equality
 LANE_SUMMABLE = SUMMABLE - {"percent"}     # a sum of percentages means nothing
 MAX_CHOSEN = 30
 LABELS = {"count_not_blank": "Count", "count_distinct": "Unique", "sum": "Sum", "avg": "Average",

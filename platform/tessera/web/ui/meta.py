@@ -26,7 +26,7 @@ SYSTEM_DEFS = {
                            options=MappingProxyType({"to": "user"})),
 }
 READ_ONLY_TYPES = {"formula", "rollup", "autonumber"}
-UNSORTABLE = {"json", "multi_picklist", "rich_text", "textarea", "geolocation"}
+UNSORTABLE = {"json", "multi_picklist", "rich_text", "textarea", "geolocation", "image"}
 LIST_HIDDEN = {"json", "rich_text", "textarea"}   # too long for a list column by default
 
 # Object icons (Font Awesome 5 solid) and colours: a stable look per object, like a product's.

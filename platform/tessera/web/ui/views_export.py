@@ -103,6 +103,8 @@ def _text(c: Column, row: dict) -> str:
         return str(row.get(c.lookup_text) or "") if c.lookup_text else ""
     if c.field.type == "boolean" and row.get(c.path) is None:
         return "No"                    # as the list shows a blank checkbox
+    if c.field.type == "image" and isinstance(row.get(c.path), dict):
+        return str(row[c.path].get("url") or "")   # an IMAGE() picture: where it is, not its alt text
     return plain_text(c.field, row.get(c.path), row.get(c.currency_path) if c.currency_path else None)
 
 

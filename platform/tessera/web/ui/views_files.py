@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, request, url_for
 from markupsafe import Markup
 
+from ...meta.fieldtypes import FILE_TYPES
 from ...records.errors import RecordError
 from ...security.actor import SYSTEM
 from ..file_responses import file_response
@@ -147,7 +148,7 @@ def take_uploads(obj, names, raw: dict, errors: dict) -> None:
     their ids put in `raw`; a ticked `<field>__clear` empties it. Refusals go to `errors`."""
     for name in names:
         f = obj.fields.get(name)
-        if f is None or f.type != "file":
+        if f is None or f.type not in FILE_TYPES:
             continue
         if request.form.get(f"{name}__clear"):
             raw[name] = ""

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 from flask import flash, redirect, render_template, request, url_for
 
 from ...meta.currencies import CURRENCY_FIELD
-from ...meta.fieldtypes import RELATION_TYPES
-from ...records.errors import RecordError, StaleVersion
+from ...meta.fieldtypes import FILE_TYPES, RELATION_TYPES
+from ...records.errors import DuplicatesFound, RecordError, StaleVersion
 from .context import access, actor, forbidden, records, rt, safe_return, services, ui, user_info
 from .display import plain_text, render_value
 from .expr import expr_literal
@@ -19,6 +19,7 @@ from .history import history_list
 from .meta import (color_for, column, columns, display_def, field_def, layout_for, list_views_for, name_field,
                    object_icon, query_fields, readable_name_field, record_title, require_app, require_object)
 from .views_approvals import record_approvals
+from .views_duplicates import duplicates_card
 from .views_activities import timeline_card
 from .views_files import attachment_card, create_file_from_form, take_uploads
 from .views_nav import nav_context
@@ -57,7 +58,7 @@ def _item(obj, name, record, app_name, *, can_edit_record: bool) -> dict:
     return {"name": name, "label": f.label, "help": f.help, "type": f.type,
             "html": render_value(shown, record.get(name), app_name=app_name, lookup_text=text,
                                  currency=record.get(CURRENCY_FIELD)),
-            "editable": can_edit_record and is_editable(obj, name, "edit") and f.type != "file",
+            "editable": can_edit_record and is_editable(obj, name, "edit") and f.type not in FILE_TYPES,
             "wide": f.type in ("textarea", "rich_text", "json")}
 
 
@@ -103,6 +104,7 @@ def record_page(app_name, object_name, record_id):
     history = history_list(app_name, obj, record)
     attachments = attachment_card(app_name, obj, record, can_edit)
     timeline = timeline_card(app_name, obj, record, can_edit)
+    duplicates = duplicates_card(app_name, obj, record)
     from .views_automation import record_automation
     automation = record_automation(obj, record["id"], can_edit)
     here = request.full_path.rstrip("?")
@@ -112,7 +114,7 @@ def record_page(app_name, object_name, record_id):
         can_edit=can_edit, can_create=access().can(obj.name, "create"),
         can_delete=can_delete_record(record) and not locked, locked=locked,
         read_only=not can_edit and not locked and access().can(obj.name, "edit"),
-        history=history, automation=automation, approval=approval, attachments=attachments, timeline=timeline, icon=object_icon(obj.name), color=color_for(obj.name),
+        history=history, automation=automation, approval=approval, attachments=attachments, timeline=timeline, duplicates=duplicates, icon=object_icon(obj.name), color=color_for(obj.name),
         list_url=url_for("ui.list_view", app_name=app_name, object_name=obj.name),
         **nav_context(app, obj.name))
 
@@ -172,8 +174,21 @@ def _clone_values(obj, record_id, names) -> dict:
     return out
 
 
+def _duplicates(exc) -> dict | None:
+    """A save refused by duplicate rules: the matches to show, and whether it may be overridden."""
+    if not isinstance(exc, DuplicatesFound):
+        return None
+    return {"findings": exc.details.get("duplicates", ()), "overridable": exc.details.get("overridable", False)}
+
+
+def _warn_duplicates(obj, record) -> None:
+    """Saved, with warnings of duplicate rules: said on the next page (the record page's card lists them)."""
+    for w in record.get("_warnings") or ():
+        flash(f"Saved as a possible duplicate: {w['message']}", "warning")
+
+
 def _render_form(app, obj, *, mode, values, errors=None, top=None, record=None, status=200, lookup_texts=None,
-                 rows=None, row_errors=None):
+                 rows=None, row_errors=None, duplicates=None):
     sections = build_sections(obj, mode=mode, values=values, errors=errors or {}, record=record,
                               app_name=app.name, lookup_texts=lookup_texts)
     add_grids(sections, obj, rows=rows or {}, errors=row_errors or {}, app_name=app.name)
@@ -185,6 +200,7 @@ def _render_form(app, obj, *, mode, values, errors=None, top=None, record=None, 
                            record=record, title=title, return_to=ret, cancel_url=cancel,
                            icon=object_icon(obj.name), color=color_for(obj.name),
                            required_any=any(w.required for s in sections for w in s["widgets"]),
+                           duplicates=duplicates,
                            **nav_context(app, obj.name)), status
 
 
@@ -216,12 +232,13 @@ def new_record(app_name, object_name):
         return _render_form(app, obj, mode="create", values=raw, errors=conv_errors, rows=rows_raw,
                             row_errors=grid_errors, top=["Please fix the highlighted fields."], status=422)
     try:
-        rec = records().create(actor(), obj.name, data)
+        rec = records().create(actor(), obj.name, data, allow_duplicates=bool(request.form.get("_allow_duplicates")))
     except RecordError as exc:
         top, by_field, grid_errors = form_errors(exc, obj, set(names))
         return _render_form(app, obj, mode="create", values=raw, errors=by_field, top=top, status=exc.status,
-                            rows=rows_raw, row_errors=grid_errors)
+                            rows=rows_raw, row_errors=grid_errors, duplicates=_duplicates(exc))
     flash(f"{obj.label} “{record_title(obj, rec)}” was created.", "success")
+    _warn_duplicates(obj, rec)
     dest = safe_return(request.form.get("_return"), "") or url_for(
         "ui.record_page", app_name=app.name, object_name=obj.name, record_id=rec["id"])
     if request.form.get("_another"):
@@ -274,8 +291,10 @@ def edit_record(app_name, object_name, record_id):
     version = request.form.get("_row_version", "")
     try:
         if data:
-            records().update(actor(), obj.name, record["id"], data,
-                             expected_version=int(version) if version.isdigit() else None)
+            saved = records().update(actor(), obj.name, record["id"], data,
+                                     expected_version=int(version) if version.isdigit() else None,
+                                     allow_duplicates=bool(request.form.get("_allow_duplicates")))
+            _warn_duplicates(obj, saved)
     except StaleVersion:
         return _render_form(app, obj, mode="edit", values=raw, record=record, status=412, lookup_texts=texts,
                             rows=rows_raw, top=["Someone else changed this record while you were editing it. Your changes are "
@@ -283,7 +302,8 @@ def edit_record(app_name, object_name, record_id):
     except RecordError as exc:
         top, by_field, grid_errors = form_errors(exc, obj, set(names))
         return _render_form(app, obj, mode="edit", values=raw, errors=by_field, top=top, record=record,
-                            status=exc.status, lookup_texts=texts, rows=rows_raw, row_errors=grid_errors)
+                            status=exc.status, lookup_texts=texts, rows=rows_raw, row_errors=grid_errors,
+                            duplicates=_duplicates(exc))
     flash(f"{obj.label} “{record_title(obj, record)}” was saved." if data else "Nothing changed.", "success")
     dest = safe_return(request.form.get("_return"), "") or url_for(
         "ui.record_page", app_name=app.name, object_name=obj.name, record_id=record["id"])

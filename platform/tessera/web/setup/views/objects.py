@@ -5,7 +5,7 @@ from flask import abort, jsonify, request, url_for
 from flask_admin import expose
 
 from ....expr import ExprError, compile_expression
-from ....meta.fieldtypes import _EXPR_TYPE, COMPUTED_TYPES, FORMULA_RETURN_TYPES, SYSTEM_FIELDS
+from ....meta.fieldtypes import COMPUTED_TYPES, FORMULA_RETURN_TYPES, SYSTEM_FIELDS, formula_expr_type
 from ....meta.model import default_label
 from ....meta.validate import resolver
 from ....meta.validate_workflows import PayloadScope, settable_problem, value_type
@@ -465,7 +465,7 @@ class ObjectManagerView(SetupView):
         kind = data.get("kind", "formula")
         expected = {"rule": "boolean", "filter": "boolean", "condition": "boolean", "id": "id", "text": "text"}.get(kind)
         if kind == "formula" and data.get("returns") in FORMULA_RETURN_TYPES:
-            expected = _EXPR_TYPE.get(data["returns"], data["returns"])
+            expected = formula_expr_type(data["returns"])
         if kind == "value":   # a workflow value: the type `target.field` takes, computed on `obj`'s record
             target = self.md.objects.get(data.get("target") or "") if isinstance(data.get("target"), str) else None
             field = data.get("field") if isinstance(data.get("field"), str) else ""
