@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from tessera.dedupe import storage as dedupe_storage
 from tessera.meta.source import empty_org
 from tessera.search import storage
 from tessera.security.actor import SYSTEM
@@ -102,3 +103,26 @@ def test_related_to_references_to_cascade_deleted_children_follow_them(fleet):
     for object_name, record in (("vessel", vessel), ("crew_member", crew), ("logbook", log)):
         assert records.query(SYSTEM, object_name, filter=f"id == '{record['id']}'").records == []
     assert _ids(records.search(SYSTEM, "gull")) == {task["id"]}
+
+
+def test_duplicate_keys_of_cascade_deleted_children_go_with_them(fleet):
+    """A duplicate rule's keys (tessera/dedupe) follow a cascade as the search entries do: a
+    vessel deleted with its fleet leaves no key that would match a new vessel as its duplicate."""
+    org = _org()
+    rule = {"name": "vessel_by_call_sign", "object": "vessel", "action": "warn",
+            "conditions": [{"field": "call_sign", "match": "exact"}]}
+    org["components"]["duplicate_rules"] = {"vessel_by_call_sign": {
+        "source": "org/duplicate_rules/vessel_by_call_sign.yaml", "doc": rule}}
+    fleet.changes.apply_org(org, author="test", message="a duplicate rule")
+    records = fleet.records
+    doomed = records.create(SYSTEM, "fleet", {"name": "Tern Fleet"})
+    records.create(SYSTEM, "vessel", {"name": "Tern One", "call_sign": "TRN-1", "fleet": doomed["id"]})
+    kept = records.create(SYSTEM, "fleet", {"name": "Heron Fleet"})
+    twin = records.create(SYSTEM, "vessel", {"name": "Tern Two", "call_sign": "TRN-1", "fleet": kept["id"]})
+    assert twin.get("_warnings")                              # a duplicate while the first one lives
+    records.delete(SYSTEM, "fleet", doomed["id"])
+    third = records.create(SYSTEM, "vessel", {"name": "Tern Three", "call_sign": "TRN-1", "fleet": kept["id"]})
+    assert [m["id"] for w in third["_warnings"] for m in w["matches"]] == [twin["id"]]
+    with begin_read(fleet.engine) as conn:
+        left = conn.execute(select(func.count()).select_from(dedupe_storage.keys_table("vessel"))).scalar_one()
+    assert left == 2                                          # the twin's and the third's, not the deleted one's
