@@ -7,18 +7,18 @@ connection's search_path and dropped afterwards.
 `Templates`: databases seeded once per test process (packages installed, an admin created) and
 copied for every test that needs that seed — installing the packages per test was most of the
 suite's time. SQLite copies through the backup API; PostgreSQL clones a template database
-(`CREATE DATABASE … TEMPLATE`), dropped after the test by a background thread: PostgreSQL 15
-runs a checkpoint for every DROP DATABASE, a wait no test needs to sit through.
+(`CREATE DATABASE … TEMPLATE`), dropped after the test in background threads: PostgreSQL 15
+runs a checkpoint for every DROP DATABASE, a wait no test needs to sit through, and drops waiting
+together are served by one checkpoint.
 """
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import sqlite3
 import sys
-import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -31,6 +31,7 @@ from tessera.storage.engine import normalize_url
 
 PG_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")
 DATABASE_PREFIX = "tess_"        # databases this module creates: tess_<pid>_<hex>
+DROPPING_THREADS = 4
 
 
 def fresh_database_url(directory: Path) -> Iterator[str]:
@@ -61,10 +62,8 @@ class Templates:
         if PG_URL:
             self._admin = create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
             self._drop_orphans()
-            self._dropping: queue.Queue = queue.Queue()
-            self._dropper = threading.Thread(target=self._drop_in_background, name="drop-test-databases",
-                                             daemon=True)
-            self._dropper.start()
+            self._dropper = create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+            self._dropping = ThreadPoolExecutor(max_workers=DROPPING_THREADS, thread_name_prefix="drop-test-db")
 
     def copy(self, name: str, seed: Callable[[str], None], directory: Path) -> Iterator[str]:
         """Yields the URL of a copy of the `name` template (built by `seed(url)` the first time),
@@ -81,27 +80,22 @@ class Templates:
         try:
             yield _pg_url(database)
         finally:
-            self._dropping.put(database)
+            self._dropping.submit(self._drop, database)
 
     def close(self) -> None:
         if self._admin is not None:
             for url in self.built.values():
-                self._dropping.put(make_url(url).database)
-            self._dropping.put(None)
-            self._dropper.join()
+                self._dropping.submit(self._drop, make_url(url).database)
+            self._dropping.shutdown(wait=True)
+            self._dropper.dispose()
             self._admin.dispose()
 
-    def _drop_in_background(self) -> None:
-        dropper = create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    def _drop(self, database: str) -> None:
         try:
-            while (database := self._dropping.get()) is not None:
-                try:
-                    with dropper.connect() as conn:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-                except Exception as exc:   # left for _drop_orphans of a later run; the tests go on
-                    print(f"could not drop test database {database}: {exc}", file=sys.stderr)
-        finally:
-            dropper.dispose()
+            with self._dropper.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        except Exception as exc:   # left for _drop_orphans of a later run; the tests go on
+            print(f"could not drop test database {database}: {exc}", file=sys.stderr)
 
     def _build(self, name: str, seed: Callable[[str], None]) -> str:
         if PG_URL:

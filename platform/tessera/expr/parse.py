@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from .aliases import OPERATORS_HELP, Rewritten
 from .errors import ExprError
@@ -43,6 +44,13 @@ _REFUSED_NODES = {
 def parse(text: str) -> Syntax:
     if not isinstance(text, str):
         raise ExprError("an expression must be text")
+    return _parse(text)
+
+
+# Syntax trees are immutable (frozen dataclasses) and a pure function of the text: kept, so a
+# Runtime built for each metadata version (and each process) parses a formula it has seen once.
+@lru_cache(maxsize=8192)
+def _parse(text: str) -> Syntax:
     if not text.strip():
         raise ExprError("the expression is empty")
     if len(text) > MAX_LENGTH:
