@@ -112,3 +112,21 @@ def test_a_list_export_gives_the_pictures_url(rep, admin, services, users):
     assert r.status_code == 200, r.get_data(as_text=True)[:2000]
     text = r.get_data(as_text=True)
     assert "https://cdn.example.com/air.png" in text and photo["id"] in text
+
+
+def test_an_operator_lets_pictures_load_from_other_origins(services, monkeypatch):
+    """IMAGE() urls on another host load only where TESSERA_IMAGE_SOURCES lists their origin; a
+    value that is not a plain http(s) origin (it goes into the CSP) stops the app from starting."""
+    from tessera.web.app import create_app
+    default = create_app(services=services).test_client().get("/login")
+    assert "img-src 'self' data:;" in default.headers["Content-Security-Policy"]
+    monkeypatch.setenv("TESSERA_IMAGE_SOURCES", "https://cdn.example.com http://img.example.org:8080/")
+    page = create_app(services=services).test_client().get("/login")
+    assert "img-src 'self' data: https://cdn.example.com http://img.example.org:8080;" \
+        in page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in page.headers["Content-Security-Policy"]
+    for bad in ("https://cdn.example.com; script-src *", "*", "https://*.example.com", "javascript:alert(1)",
+                "'unsafe-inline'", "https://cdn.example.com/pictures"):
+        monkeypatch.setenv("TESSERA_IMAGE_SOURCES", bad)
+        with pytest.raises(ValueError, match="TESSERA_IMAGE_SOURCES"):
+            create_app(services=services)

@@ -80,8 +80,9 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
 
     from flask_wtf.csrf import CSRFError
 
-    from .headers import add_security_headers
-    app.after_request(add_security_headers)   # every page and API answer (the setup app adds its own)
+    from .headers import content_security_policy, image_sources, security_headers
+    # every page and API answer (the setup app adds its own)
+    app.after_request(security_headers(content_security_policy(image_sources())))
 
     from .errors import error_response
 
