@@ -105,3 +105,13 @@ def test_cli_py_shim_matches_console_script(tmp_path):
                                 "from tessera.cli import main; main()", *args], capture_output=True, text=True, env=env)
         assert (shim.returncode, shim.stdout, shim.stderr) == (entry.returncode, entry.stdout, entry.stderr)
     assert "Usage: tessera" in shim.stdout or "not initialized" in shim.stderr
+
+
+def test_serve_refuses_a_setting_it_cannot_use_with_a_message(testdb):
+    """A bad TESSERA_* value stops `tessera serve` with the variable named, not a traceback."""
+    for name, value in [("TESSERA_IMAGE_SOURCES", "https://cdn.example.com; script-src *"),
+                        ("TESSERA_FILE_STORE", "s3"), ("TESSERA_MAX_UPLOAD_BYTES", "lots")]:
+        r = run("serve", "--database", testdb, "--no-worker", env={name: value})
+        assert r.exit_code == 1, r.output
+        assert f"error: {name}" in r.stderr and "Traceback" not in r.output
+        assert "Tessera is running" not in r.output

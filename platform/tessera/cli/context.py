@@ -40,8 +40,12 @@ def open_services(ctx: CliContext, *, require_ready: bool = False):
     from ..services import Services
     try:
         services = Services.open(ctx.url)
-    except Exception as exc:  # a bad URL or an unreachable server: say so, no traceback
+    except Exception as exc:  # a bad URL, an unreachable server or setting: say so, no traceback
         from sqlalchemy.exc import ArgumentError, OperationalError
+
+        from ..environment import EnvironmentSettingError
+        if isinstance(exc, EnvironmentSettingError):
+            fail(str(exc))
         if isinstance(exc, (ArgumentError, OperationalError)):
             fail(f"cannot open database {ctx.url}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
         raise

@@ -58,7 +58,11 @@ def serve(ctx, host, port, with_worker):
     from ..web.app import create_app
     services = open_services(ctx)
     _print_bootstrap(_bootstrap(services))
-    app = create_app(services=services)
+    from ..environment import EnvironmentSettingError
+    try:
+        app = create_app(services=services)
+    except EnvironmentSettingError as exc:
+        fail(str(exc))
     worker = _start_worker(services) if with_worker else None
     click.echo(f"Tessera is running at http://{host}:{port}/  (API: http://{host}:{port}/api/v1/)")
     try:

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import make_url
 
+from ..environment import EnvironmentSettingError
 from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import blobs
 from .errors import TooLarge
@@ -150,7 +151,7 @@ def store_for(engine, environ=os.environ):
     kind = (environ.get("TESSERA_FILE_STORE") or "").strip().lower()
     directory = (environ.get("TESSERA_FILES_DIR") or "").strip()
     if kind not in ("", "directory", "database"):
-        raise ValueError(f"TESSERA_FILE_STORE must be 'directory' or 'database', not {kind!r}")
+        raise EnvironmentSettingError(f"TESSERA_FILE_STORE must be 'directory' or 'database', not {kind!r}")
     if kind == "database":
         return DatabaseStore(engine)
     if not directory:
@@ -158,7 +159,7 @@ def store_for(engine, environ=os.environ):
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             directory = os.path.abspath(url.database) + ".files"
         elif kind == "directory":
-            raise ValueError("TESSERA_FILE_STORE=directory needs TESSERA_FILES_DIR (a directory every worker shares)")
+            raise EnvironmentSettingError("TESSERA_FILE_STORE=directory needs TESSERA_FILES_DIR (a directory every worker shares)")
         else:
             return DatabaseStore(engine)
     return DirectoryStore(directory)
@@ -170,5 +171,5 @@ def max_upload_bytes(environ=os.environ) -> int:
     if not text:
         return DEFAULT_MAX_BYTES
     if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise ValueError(f"TESSERA_MAX_UPLOAD_BYTES must be a positive number of bytes, not {text!r}")
+        raise EnvironmentSettingError(f"TESSERA_MAX_UPLOAD_BYTES must be a positive number of bytes, not {text!r}")
     return int(text)

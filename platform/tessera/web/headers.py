@@ -14,6 +14,8 @@ import os
 import re
 from urllib.parse import urlsplit
 
+from ..environment import EnvironmentSettingError
+
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:{images}; "
         "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
         "form-action 'self'; frame-ancestors 'none'")
@@ -28,7 +30,7 @@ def image_sources(environ=os.environ) -> tuple[str, ...]:
     out = []
     for item in (environ.get("TESSERA_IMAGE_SOURCES") or "").split():
         if not _ORIGIN.fullmatch(item) or not urlsplit(item).hostname:
-            raise ValueError(f"TESSERA_IMAGE_SOURCES: {item!r} is not an http(s) origin such as "
+            raise EnvironmentSettingError(f"TESSERA_IMAGE_SOURCES: {item!r} is not an http(s) origin such as "
                              "https://cdn.example.com (no path, query, wildcard or quotes)")
         out.append(item.rstrip("/"))
     return tuple(out)
