@@ -74,9 +74,21 @@ class Templates:
             _sqlite_copy(make_url(template).database, target)
             yield f"sqlite:///{target}"
             return
+        yield from self._database_for_the_test(f'CREATE DATABASE "{{name}}" TEMPLATE "{make_url(template).database}"')
+
+    def empty(self, directory: Path, stem: str = "empty") -> Iterator[str]:
+        """Yields the URL of an empty database of its own (a PostgreSQL database, not a schema of
+        the test database: for what needs a whole database, like a restore), then drops it."""
+        if not PG_URL:
+            yield f"sqlite:///{Path(directory) / (stem + '.db')}"
+            return
+        yield from self._database_for_the_test(f'CREATE DATABASE "{{name}}"')
+
+    def _database_for_the_test(self, create: str) -> Iterator[str]:
+        """Creates a database (`create` with its generated name), yields its URL, drops it after."""
         database = self._new_database_name()
         # CREATE DATABASE has no SQLAlchemy Core construct; the names are generated here.
-        self._execute(f'CREATE DATABASE "{database}" TEMPLATE "{make_url(template).database}"')
+        self._execute(create.format(name=database))
         try:
             yield _pg_url(database)
         finally:

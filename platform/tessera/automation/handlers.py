@@ -38,6 +38,8 @@ from .schedule import Schedule
 
 MODULES_ENV = "TESSERA_JOB_MODULES"
 ENTRY_POINT_GROUP = "tessera.jobs"
+# imported by every worker; a bad setting of theirs raises EnvironmentSettingError naming it
+BUILTIN_MODULES = ("tessera.dataio.jobs", "tessera.operations.jobs")
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,8 @@ def load_handler_modules(names: str | None = None) -> list[str]:
     the `tessera.jobs` entry points; returns the module names imported. A module that cannot be
     imported raises ImportError naming it (a worker without its handlers should not start)."""
     names = os.environ.get(MODULES_ENV, "") if names is None else names
+    for builtin in BUILTIN_MODULES:   # Tessera's own jobs beyond email (which `automation` registers)
+        importlib.import_module(builtin)
     modules = [n.strip() for n in names.split(",") if n.strip()]
     modules += [ep.value.split(":")[0] for ep in entry_points(group=ENTRY_POINT_GROUP)]
     for name in modules:

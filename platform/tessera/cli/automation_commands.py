@@ -28,11 +28,12 @@ def worker(ctx, concurrency, queues, lease, poll_interval):
     Handlers come from the modules named in $TESSERA_JOB_MODULES (comma-separated) and from the
     `tessera.jobs` entry points of installed packages."""
     from ..automation import load_handler_modules, registry, run_worker
+    from ..environment import EnvironmentSettingError
     import_module("tessera.dataio.jobs")   # registers the import and export job handlers
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         modules = load_handler_modules()
-    except ImportError as exc:
+    except (ImportError, EnvironmentSettingError) as exc:
         fail(str(exc))
     services = open_services(ctx)
     queues = queues or ("default",)

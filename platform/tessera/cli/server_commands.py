@@ -78,10 +78,11 @@ def _start_worker(services):
     import threading
 
     from ..automation import Worker, load_handler_modules
+    from ..environment import EnvironmentSettingError
     import_module("tessera.dataio.jobs")   # registers the import and export job handlers
     try:
         load_handler_modules()
-    except ImportError as exc:
+    except (ImportError, EnvironmentSettingError) as exc:
         fail(str(exc))
     worker = Worker(services, concurrency=1, shutdown_grace=5.0)
     worker.thread = threading.Thread(target=worker.run, name="tessera-worker", daemon=True)

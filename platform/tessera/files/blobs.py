@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -102,6 +103,28 @@ class DirectoryStore:
     def open(self, key: str):
         return open(self._path(key), "rb")
 
+    def keys(self):
+        """Every stored key (for backups); files being written (.upload-*) are not keys yet."""
+        if not os.path.isdir(self.root):
+            return
+        for prefix in sorted(os.listdir(self.root)):
+            folder = os.path.join(self.root, prefix)
+            if len(prefix) == 2 and os.path.isdir(folder):
+                yield from sorted(name for name in os.listdir(folder) if _KEY.fullmatch(name))
+
+    def restore(self, key: str, stream) -> None:
+        """Store `stream` under the given key (a restore brings blobs back under their own keys)."""
+        final = self._path(key)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=os.path.dirname(final))
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(stream, out, CHUNK)
+            os.replace(tmp, final)
+        except BaseException:
+            _remove(tmp)
+            raise
+
     def delete(self, key: str) -> None:
         try:
             _remove(self._path(key))
@@ -131,6 +154,17 @@ class DatabaseStore:
         if data is None:
             raise FileNotFoundError(f"no blob {key!r}")
         return io.BytesIO(bytes(data))
+
+    def keys(self):
+        return iter(())     # blobs live in the database: a database snapshot already holds them
+
+    def restore(self, key: str, stream) -> None:
+        check_key(key)
+        data = stream.read()
+        with begin_write(self.engine) as conn:
+            if conn.execute(select(blobs.c.key).where(blobs.c.key == key)).first() is None:
+                conn.execute(insert(blobs).values(key=key, size=len(data), data=data,
+                                                  created_at=datetime.now(timezone.utc)))
 
     def delete(self, key: str) -> None:
         check_key(key)
