@@ -258,3 +258,22 @@ def test_backups_of_an_uninitialized_database_and_to_a_missing_directory_are_ref
     no_dir = run("backup", tmp_path / "nowhere" / "b.tgz", "--database", db_url)
     assert no_dir.exit_code == 1 and "does not exist" in no_dir.stderr
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_export_data_writes_every_readable_object_as_csv_for_an_admin_only(services, db_url, tmp_path):
+    import zipfile
+    actor = admin(services)
+    services.records.create(actor, "company", {"name": "Exported Ltd"})
+    services.identity.create_user("viewer", password="quiet-harbor-lamp-31", email="v@example.com",
+                                  last_name="Viewer", profile="standard_user")
+    services.engine.dispose()
+    done = run("export-data", tmp_path / "all.zip", "--database", db_url)
+    assert done.exit_code == 0, done.output
+    with zipfile.ZipFile(tmp_path / "all.zip") as archive:
+        assert "Exported Ltd" in archive.read("data/company.csv").decode()
+        assert "manifest.json" in archive.namelist()
+    refused = run("export-data", tmp_path / "no.zip", "--database", db_url, "--user", "viewer")
+    assert refused.exit_code == 1 and "may not export" in refused.stderr
+    assert not (tmp_path / "no.zip").exists()
+    unknown = run("export-data", tmp_path / "no.zip", "--database", db_url, "--user", "nobody")
+    assert unknown.exit_code == 1 and "there is no user 'nobody'" in unknown.stderr
