@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateSchema, DropSchema
 
+from tessera.deploys.service import process_alive
 from tessera.storage.engine import normalize_url
 
 PG_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")
@@ -82,7 +83,7 @@ class Templates:
         if not PG_URL:
             yield f"sqlite:///{Path(directory) / (stem + '.db')}"
             return
-        yield from self._database_for_the_test(f'CREATE DATABASE "{{name}}"')
+        yield from self._database_for_the_test('CREATE DATABASE "{name}"')
 
     def _database_for_the_test(self, create: str) -> Iterator[str]:
         """Creates a database (`create` with its generated name), yields its URL, drops it after."""
@@ -134,7 +135,7 @@ class Templates:
                                  {"prefix": DATABASE_PREFIX + "%"}).scalars().all()
         for name in names:
             pid = name[len(DATABASE_PREFIX):].split("_", 1)[0]
-            if pid.isdigit() and not _process_alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -152,13 +153,3 @@ def _sqlite_copy(source: str, target: Path) -> None:
     files = Path(source + ".files")
     if files.is_dir():
         shutil.copytree(files, Path(str(target) + ".files"))
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

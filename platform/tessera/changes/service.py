@@ -218,7 +218,8 @@ class ChangeService:
 
     def apply_org(self, org_source: dict, *, author: str, message: str = "", source: str = "cli",
                   check_only: bool = False, allow_destructive: bool = False,
-                  lock: dict[str, str] | None = None, actor=None) -> ChangeResult:
+                  lock: dict[str, str] | None = None, actor=None, check_data: bool = True,
+                  on_commit=None) -> ChangeResult:
         """Make `org_source` the org layer (on top of the installed packages). `lock` (from an
         export's packages.lock.yaml) names the package versions the layer was made against: each
         must be installed here at that version — a sandbox's customizations of sales 1.2 are not
@@ -230,15 +231,15 @@ class ChangeService:
             _check_lock(lock, packages)
         return self._change({"packages": packages, "org": org_source}, author=author, source=source,
                             message=message, check_only=check_only, allow_destructive=allow_destructive,
-                            actor=actor)
+                            actor=actor, check_data=check_data, on_commit=on_commit)
 
     def rollback(self, number: int, *, author: str, message: str = "", check_only: bool = False,
-                 allow_destructive: bool = False, actor=None) -> ChangeResult:
+                 allow_destructive: bool = False, actor=None, on_commit=None) -> ChangeResult:
         """Version `number`'s snapshot, activated as a NEW version (history is never rewritten)."""
         target = self.get(number)
         return self._change(target.snapshot, author=author, source="rollback",
                             message=message or f"rollback to version {number}", check_only=check_only,
-                            allow_destructive=allow_destructive, actor=actor)
+                            allow_destructive=allow_destructive, actor=actor, on_commit=on_commit)
 
     def export_org(self, directory) -> list[Path]:
         """Write the active org layer in source format, plus packages.lock.yaml."""
@@ -249,10 +250,14 @@ class ChangeService:
 
     # -- the pipeline ----------------------------------------------------------------------
     def _change(self, snapshot: dict, *, author: str, source: str, message: str, check_only: bool,
-                allow_destructive: bool, actor=None) -> ChangeResult:
+                allow_destructive: bool, actor=None, check_data: bool = True, on_commit=None) -> ChangeResult:
         """`author` names who made the change in the version history (a user name, or the login
         name on the command line); `actor`, when known (the setup UI's signed-in user), is also
-        the acting user of the version's audit log entry."""
+        the acting user of the version's audit log entry. `check_data=False` skips the steps' data
+        checks (a deploy validated against this very version; a step that then fails on the data
+        still rolls everything back), never the destructive-change consent or the guards.
+        `on_commit(conn, version, plan)` writes in the change's transaction (a deploy's history row
+        commits with the version or not at all)."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}")
         snapshot = _normalize(snapshot)
@@ -277,7 +282,9 @@ class ChangeService:
                 result_plan.operations[:0] = package_steps(old_snapshot, snapshot)
                 result_plan.operations += missing_index_steps(conn, new_md, result_plan.operations)
             ctx = Context(conn, old_md, new_md, datetime.now(timezone.utc))
-            impacts = [op.check(conn, ctx) for op in result_plan]   # 3. check data (before any step)
+            check_data = check_data or any(op.safety == DESTRUCTIVE for op in result_plan)  # loss is counted anew
+            impacts = [op.check(conn, ctx) if check_data else Impact()   # 3. check data (before any step)
+                       for op in result_plan]
             reasons, needs_flag = _refusals(result_plan, impacts, allow_destructive)
             for guard in self.guards:                      # checks of the layers above (see Services)
                 reasons += guard(conn, old_md, new_md)
@@ -308,6 +315,8 @@ class ChangeService:
                               message or "", now, copy.deepcopy(snapshot), True)
             if not check_only:                             # 7. audit, committed with the version
                 record_version(conn, created, result_plan, actor)
+                if on_commit is not None:
+                    on_commit(conn, created, result_plan)
         if check_only:
             return ChangeResult(result_plan, impacts, None, True)
         for hook in list(self.on_activate):

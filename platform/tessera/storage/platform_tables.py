@@ -455,3 +455,31 @@ data_exports = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
 )
+
+# Metadata deploys into this org (tessera/deploys): one row per deploy, check-only validation or
+# undo. `org` is the org layer the deploy makes active (a validated deploy applies it later);
+# `base_version` the version it was planned against; `plan` the steps as shown. A deploy's row
+# commits in the change's own transaction, so `succeeded` and the new version exist together.
+deploys = Table(
+    "tessera_deploy", platform_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("kind", String(12), nullable=False),        # deploy, validation, undo
+    Column("status", String(12), nullable=False),      # running, succeeded, validated, failed, refused, undone
+    Column("source", Text, nullable=False),             # where the metadata came from (no passwords)
+    Column("author", String(120), nullable=False),
+    Column("message", Text, nullable=False, default=""),
+    Column("base_version", Integer),
+    Column("result_version", Integer),
+    Column("content_hash", String(64)),
+    Column("org", JSON),
+    Column("lock", JSON),
+    Column("deletes", JSON),                           # components the deploy deletes explicitly
+    Column("plan", JSON),                              # [{"safety", "step", "notes"}]
+    Column("error", Text),
+    Column("of_deploy", BigInteger().with_variant(Integer, "sqlite")),   # an undo's deploy; a run of a validation
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("duration_ms", Integer),
+)

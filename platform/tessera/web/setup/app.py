@@ -63,6 +63,7 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     from .views.ui import AppsView, LayoutsView, ListViewsView
     from .views.users import users_view
     from .views.versions import VersionsView
+    from .views.deploys import DeploysView
 
     app = Flask("tessera.web.setup", root_path=WEB, template_folder="templates", static_folder="static",
                 static_url_path="/static/tessera")
@@ -101,6 +102,7 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     admin.add_view(CurrenciesView(name="Currencies", endpoint="currencies", url="currencies", category="Company"))
     admin.add_view(VersionsView(name="Versions", endpoint="versions", url="versions", category="Changes"))
     admin.add_view(PackagesView(name="Installed Packages", endpoint="packages", url="packages", category="Changes"))
+    admin.add_view(DeploysView(name="Deploys", endpoint="deploys", url="deploys", category="Changes"))
     # the import wizard and the org data export live in /app (tessera.dataio): linked from here
     admin.add_link(MenuLink(name="Import Data", url="/app/data-import", category="Data"))
     admin.add_link(MenuLink(name="Export All Data", url="/app/data-export", category="Data"))
