@@ -67,9 +67,11 @@ def test_an_unexpected_error_gets_a_500_page_without_details(app, monkeypatch):
     c = app.test_client()
     html = _is_page(c.get("/", base_url=BASE, headers=BROWSER), 500, "Something went wrong")
     assert "secret internals" not in html
+    assert 'id="request-reference"' in html          # the id the log line and audit entries carry
     r = c.get("/", base_url=BASE, headers=JSON)
     assert r.status_code == 500 and r.get_json()["error"] == {"code": "internal_error",
-                                                            "message": "an internal error occurred"}
+                                                            "message": "an internal error occurred",
+                                                            "request_id": r.headers["X-Request-Id"]}
 
 
 def test_403_pages_in_the_app_and_in_setup_are_html(app, login):

@@ -1,7 +1,6 @@
 """`tessera worker` (run jobs) and `tessera jobs` (look at and fix the queue)."""
 from __future__ import annotations
 
-import logging
 
 from importlib import import_module
 
@@ -30,8 +29,9 @@ def worker(ctx, concurrency, queues, lease, poll_interval):
     from ..automation import load_handler_modules, registry, run_worker
     from ..environment import EnvironmentSettingError
     import_module("tessera.dataio.jobs")   # registers the import and export job handlers
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from ..logs import configure_logging
     try:
+        configure_logging()
         modules = load_handler_modules()
     except (ImportError, EnvironmentSettingError) as exc:
         fail(str(exc))

@@ -5,15 +5,22 @@ from datetime import datetime, timezone
 
 from sqlalchemy import insert, select
 
+from ..request_context import current_request_id
 from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import audit_log
 
 
 def record(conn, actor, action: str, subject: str = "", detail: dict | None = None) -> None:
-    """Write one entry on `conn` (inside the caller's transaction, so it commits with the change)."""
+    """Write one entry on `conn` (inside the caller's transaction, so it commits with the change).
+    Made while serving a request, the entry carries its id (`request_id` in the detail), which
+    is also in the request's log line and error body."""
+    detail = dict(detail or {})
+    request_id = current_request_id.get()
+    if request_id is not None:
+        detail.setdefault("request_id", request_id)
     conn.execute(insert(audit_log).values(at=datetime.now(timezone.utc),
                                           actor=getattr(actor, "user_id", None),
-                                          action=action, subject=subject[:200], detail=detail or {}))
+                                          action=action, subject=subject[:200], detail=detail))
 
 
 def record_now(engine, actor, action: str, subject: str = "", detail: dict | None = None) -> None:

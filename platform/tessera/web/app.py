@@ -83,6 +83,8 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     from .headers import content_security_policy, image_sources, security_headers
     # every page and API answer (the setup app adds its own)
     app.after_request(security_headers(content_security_policy(image_sources())))
+    from .observability import install as install_observability   # request ids, slow requests, /metrics
+    install_observability(app, services)
 
     from .errors import error_response
 

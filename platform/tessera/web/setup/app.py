@@ -71,6 +71,8 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     app.extensions["tessera"] = services
     CSRFProtect(app)
     app.after_request(add_security_headers)   # the same headers as the main app (web/headers.py)
+    from ..observability import install as install_observability   # request ids (metrics: the main app's)
+    install_observability(app, services, metrics=False)
 
     admin = Admin(app, name="Tessera Setup", url="/",
                   theme=Bootstrap4Theme(base_template="setup/layout.html", fluid=True),
