@@ -197,3 +197,10 @@ def test_yaml_anchors_and_aliases_are_refused(testdb, tmp_path):
     alias_only = "name: mini_note\nlabel: Note\nplural_label: Notes\nfields: *x\n"
     _refused(testdb, tmp_path, crafted(mini_files(object_doc=alias_only)),
              "evil.tpkg/objects/mini_note.yaml: invalid YAML at line 4, column 9: aliases (*name) are not allowed")
+
+
+def test_one_component_in_two_files_is_refused(testdb, tmp_path):
+    files = mini_files()
+    files["objects/mini_note.yml"] = files["objects/mini_note.yaml"].replace(b"Mini Note", b"Shadow")
+    _refused(testdb, tmp_path, crafted(files),
+             "evil.tpkg/objects/mini_note.yml: 'mini_note' is also defined by evil.tpkg/objects/mini_note.yaml")

@@ -134,6 +134,9 @@ def _add_component(components: dict, dirname: str, stem: str, source: str, doc, 
     name = _checked_name(COMPONENT_DIRS[dirname], doc, source, stem, "file name", errors)
     if name is None:
         return
+    if name in components[dirname]:     # x.yaml and x.yml: one would silently replace the other
+        errors.append(MetaError(source, "", f"'{name}' is also defined by {components[dirname][name]['source']}"))
+        return
     components[dirname][name] = {"source": source, "doc": doc}
 
 

@@ -67,8 +67,9 @@ def read_archive_file(path: str | Path) -> PackageArchive:
     path = Path(path)
     origin = path.name
     try:
-        # O_NOFOLLOW/O_NONBLOCK: the archive itself is a regular file, not a link, pipe or device
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        # O_NONBLOCK: a named pipe given as the archive is refused below instead of blocking the open
+        # (a link to an archive is fine: the admin chose that path; links INSIDE archives never are)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ArchiveRefused(origin, f"cannot read: {exc.strerror or exc}") from None
     with os.fdopen(fd, "rb") as handle:
