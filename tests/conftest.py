@@ -88,6 +88,13 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture
+def sandbox_org(database_templates, tmp_path):
+    """URL of a second copy of the seeded test org (`services`): another org, e.g. a sandbox."""
+    (tmp_path / "sandbox").mkdir()
+    yield from database_templates.copy("services", SEEDS["services"], tmp_path / "sandbox")
+
+
+@pytest.fixture
 def engine(db_url):
     eng = make_engine(db_url)
     try:

@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect
 
-from conftest import SEEDS
 from tessera.cli import _register, cli
 from tessera.services import Services
 from tessera.storage.engine import make_engine
@@ -43,10 +42,9 @@ def run(*args, env=None):
 
 
 @pytest.fixture
-def sandbox(database_templates, tmp_path):
+def sandbox(sandbox_org):
     """A second copy of the seeded test org: the sandbox the deploys come from."""
-    (tmp_path / "sandbox").mkdir()
-    yield from database_templates.copy("services", SEEDS["services"], tmp_path / "sandbox")
+    return sandbox_org
 
 
 @pytest.fixture

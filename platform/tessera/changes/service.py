@@ -175,14 +175,9 @@ class ChangeService:
     def install_packages(self, sources: list[dict], *, author: str, message: str = "", check_only: bool = False,
                          allow_destructive: bool = False, actor=None) -> ChangeResult:
         """Install or upgrade packages (a same-name package is replaced) as one version."""
-        current = self.active()
-        snap = current.snapshot if current else {"packages": [], "org": empty_org()}
-        by_name = {p["manifest"]["name"]: p for p in snap.get("packages") or []}
-        for src in sources:
-            by_name[src["manifest"]["name"]] = src
+        snapshot = self.snapshot_with(sources)
         if not message:
             message = "install " + ", ".join(f"{s['manifest']['name']} {s['manifest']['version']}" for s in sources)
-        snapshot = {"packages": [by_name[n] for n in sorted(by_name)], "org": snap.get("org") or empty_org()}
         return self._change(snapshot, author=author, source="package", message=message, check_only=check_only,
                             allow_destructive=allow_destructive, actor=actor)
 
@@ -203,6 +198,15 @@ class ChangeService:
             message = "uninstall " + ", ".join(f"{n} {versions[n]}" for n in names)
         return self._change(snapshot, author=author, source="package", message=message, check_only=check_only,
                             allow_destructive=allow_destructive, actor=actor)
+
+    def snapshot_with(self, sources: list[dict]) -> dict:
+        """The active snapshot with the package `sources` installed (same-name ones replaced)."""
+        current = self.active()
+        snap = current.snapshot if current else {"packages": [], "org": empty_org()}
+        by_name = {p["manifest"]["name"]: p for p in snap.get("packages") or []}
+        for src in sources:
+            by_name[src["manifest"]["name"]] = src
+        return {"packages": [by_name[n] for n in sorted(by_name)], "org": snap.get("org") or empty_org()}
 
     def snapshot_without(self, names: list[str]) -> dict:
         """The active snapshot with the packages `names` removed (LookupError naming any that is

@@ -98,16 +98,26 @@ def change_options(func):
 
 
 @click.command("install")
-@click.argument("package_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.argument("packages", nargs=-1, required=True, type=click.Path(), metavar="DIR|FILE.tpkg...")
+@click.option("--allow-unsigned", is_flag=True,
+              help="Install archives that are unsigned or signed by a key this org does not trust.")
 @change_options
 @database_option
 @_handle_errors
-def install(ctx, package_dirs, check_only, allow_destructive, message):
-    """Install or upgrade packages (each PACKAGE_DIR has a package.yaml) as one version."""
-    from ..meta.source import load_package
-    sources = [load_package(d) for d in package_dirs]
-    _report(_service(ctx).install_packages(sources, author=_author(), message=message, check_only=check_only,
-                                           allow_destructive=allow_destructive))
+def install(ctx, packages, allow_unsigned, check_only, allow_destructive, message):
+    """Install or upgrade packages as one version: package directories (each with a package.yaml)
+    and archives from `tessera package build` (every file's hash and the signature are checked;
+    the signer must be trusted: `tessera package trust`)."""
+    from ..packaging.installer import load_sources
+    from ..packaging.reader import ArchiveRefused
+    try:
+        loaded = load_sources(ctx.engine, list(packages), allow_unsigned=allow_unsigned)
+    except ArchiveRefused as exc:
+        fail(f"{exc}; nothing was installed")
+    for _source, where in loaded:
+        click.echo(f"Package {where}")
+    _report(_service(ctx).install_packages([source for source, _ in loaded], author=_author(), message=message,
+                                           check_only=check_only, allow_destructive=allow_destructive))
 
 
 @click.command("uninstall")

@@ -97,7 +97,7 @@ def _present(path: Path) -> bool:
 
 def _load_components(root: Path, errors: list[MetaError], *, org: bool, budget: _Budget) -> dict:
     components: dict[str, dict] = {d: {} for d in COMPONENT_DIRS}
-    for dirname, kind in COMPONENT_DIRS.items():
+    for dirname in COMPONENT_DIRS:
         folder = root / dirname
         if not _present(folder) or not budget.admit(folder, errors):
             continue
@@ -116,25 +116,43 @@ def _load_components(root: Path, errors: list[MetaError], *, org: bool, budget: 
             doc = read_yaml(path, errors, budget)
             if budget.exhausted:
                 return components
-            if doc is None and not any(e.source == source for e in errors):
-                errors.append(MetaError(source, "", "the file is empty"))
-            if doc is None:
-                continue
-            doc_kind = document_kind(kind, doc)
-            if doc_kind == "org_settings" and not org:
-                errors.append(MetaError(source, "name", "only the org layer has settings: a package cannot set the "
-                                        "org's currencies"))
-                continue
-            problems = validate_document(doc_kind, doc, source)
-            if problems:
-                errors.extend(problems)
-                continue
-            name, key = component_key(doc_kind, doc)
-            if name != path.stem:
-                errors.append(MetaError(source, key, f"'{name}' must match the file name '{path.stem}'"))
-                continue
-            components[dirname][name] = {"source": source, "doc": doc}
+            _add_component(components, dirname, path.stem, source, doc, errors, org=org)
     return components
+
+
+def _add_component(components: dict, dirname: str, stem: str, source: str, doc, errors: list[MetaError], *,
+                   org: bool) -> None:
+    """Check one parsed document of folder `dirname` (file `stem`.yaml) and keep it in `components`."""
+    if doc is None and not any(e.source == source for e in errors):
+        errors.append(MetaError(source, "", "the file is empty"))
+    if doc is None:
+        return
+    if document_kind(COMPONENT_DIRS[dirname], doc) == "org_settings" and not org:
+        errors.append(MetaError(source, "name", "only the org layer has settings: a package cannot set the "
+                                "org's currencies"))
+        return
+    name = _checked_name(COMPONENT_DIRS[dirname], doc, source, stem, "file name", errors)
+    if name is None:
+        return
+    if name in components[dirname]:     # x.yaml and x.yml: one would silently replace the other
+        errors.append(MetaError(source, "", f"'{name}' is also defined by {components[dirname][name]['source']}"))
+        return
+    components[dirname][name] = {"source": source, "doc": doc}
+
+
+def _checked_name(kind: str, doc, source: str, expected: str, named: str, errors: list[MetaError]) -> str | None:
+    """The component's name when `doc` passes its JSON Schema and is named `expected` (after its
+    file or its key); None after adding the problems to `errors`."""
+    doc_kind = document_kind(kind, doc)
+    problems = validate_document(doc_kind, doc, source)
+    if problems:
+        errors.extend(problems)
+        return None
+    name, key = component_key(doc_kind, doc)
+    if name != expected:
+        errors.append(MetaError(source, key, f"'{name}' must match the {named} '{expected}'"))
+        return None
+    return name
 
 
 # Documents that change another component instead of defining one: `extends:` an object (its new
@@ -171,6 +189,45 @@ def load_package(directory: str | Path) -> dict:
     if manifest is not None:
         errors.extend(validate_document("package", manifest, _display(manifest_path)))
     components = _load_components(root, errors, org=False, budget=budget)
+    if errors:
+        raise MetadataInvalid(errors)
+    return {"manifest": manifest, "components": components}
+
+
+def package_member(path: str) -> tuple[str, str] | None:
+    """(component folder, file stem) when `path` ("objects/invoice.yaml", relative to the package
+    root) is a file `load_package` reads as a component; None otherwise."""
+    parts = path.split("/")
+    if len(parts) != 2 or parts[0] not in COMPONENT_DIRS:
+        return None
+    stem, dot, suffix = parts[1].rpartition(".")
+    return (parts[0], stem) if dot and stem and f".{suffix}" in (".yaml", ".yml") else None
+
+
+def load_package_files(files: dict[str, bytes], origin: str) -> dict:
+    """Load and schema-check a package given as {relative path: bytes} (an archive's members,
+    already bounded and hash-checked by its reader): the same checks `load_package` makes on a
+    directory. Sources are named `origin/path`. Files that are not package.yaml or a component are
+    ignored here; the archive reader decides whether they may be there at all."""
+    errors: list[MetaError] = []
+
+    def parse(path: str):
+        try:
+            return safe_yaml.parse(files[path])
+        except safe_yaml.YamlRefused as exc:
+            errors.append(MetaError(f"{origin}/{path}", "", str(exc)))
+            return None
+
+    if "package.yaml" not in files:
+        raise MetadataInvalid([MetaError(origin, "", "not a package: package.yaml is missing")])
+    manifest = parse("package.yaml")
+    if manifest is not None:
+        errors.extend(validate_document("package", manifest, f"{origin}/package.yaml"))
+    components: dict[str, dict] = {d: {} for d in COMPONENT_DIRS}
+    for path in sorted(files):
+        member = package_member(path)
+        if member is not None:
+            _add_component(components, member[0], member[1], f"{origin}/{path}", parse(path), errors, org=False)
     if errors:
         raise MetadataInvalid(errors)
     return {"manifest": manifest, "components": components}
@@ -219,14 +276,7 @@ def check_org(org: dict) -> None:
             continue
         for name, item in (items or {}).items():
             doc, source = item.get("doc"), item.get("source") or f"{dirname}/{name}.yaml"
-            doc_kind = document_kind(kind, doc)
-            problems = validate_document(doc_kind, doc, source)
-            if problems:
-                errors.extend(problems)
-                continue
-            key, where = component_key(doc_kind, doc)
-            if key != name:
-                errors.append(MetaError(source, where, f"'{key}' must match the component name '{name}'"))
+            _checked_name(kind, doc, source, name, "component name", errors)
     if errors:
         raise MetadataInvalid(errors)
 

@@ -483,3 +483,32 @@ deploys = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("duration_ms", Integer),
 )
+
+# Keys whose signed package archives this org installs (packaging/trust.py): added and removed
+# with `tessera package trust/untrust`, each change in the audit log.
+trusted_keys = Table(
+    "tessera_trusted_key", platform_metadata,
+    Column("label", String(80), primary_key=True),
+    Column("key_id", String(64), nullable=False, unique=True),   # sha256 hex of the raw public key
+    Column("public_key", String(64), nullable=False),            # base64 of the 32 raw bytes
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("added_by", String(120), nullable=False),
+)
+
+# Package archives uploaded in Setup → Installed Packages (packaging/uploads.py): kept so a
+# reviewed plan can be confirmed by any worker, and to offer "upgrade available". One row per
+# content hash; the bytes are checked again whenever one is installed.
+package_archives = Table(
+    "tessera_package_archive", platform_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False, index=True),
+    Column("version", String(40), nullable=False),
+    Column("content_hash", String(64), nullable=False, unique=True),
+    Column("filename", String(200), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("signer_key_id", String(64)),
+    Column("signer", String(120)),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+    Column("uploaded_by", Uuid),
+)

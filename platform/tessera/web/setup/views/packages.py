@@ -1,13 +1,23 @@
-"""Installed packages: what each provides and needs, and uninstall through the change pipeline
-(the plan is reviewed first; dropping a package's tables is destructive). Installing stays with
-`tessera install DIR`: a package is a directory of files a partner ships, not a form."""
+"""Installed packages: what each provides and needs, uninstall, and "Install from file": upload
+a package archive (.tpkg, from `tessera package build`), see what it is and who signed it, review
+the install plan, confirm. Every install and uninstall goes through the change pipeline with the
+plan reviewed first (dropping a package's tables is destructive).
+
+An uploaded archive is checked whole (packaging/reader.py) before it is kept; a refused one is
+named with its reason and nothing is stored or installed. Kept archives (packaging/uploads.py)
+are checked again when installed, and offer "upgrade available" for the installed package."""
 from __future__ import annotations
 
-from flask import abort, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 
+from ....meta.errors import MetadataInvalid
 from ....meta.source import COMPONENT_DIRS
-from ..base import SetupView, flash_errors_to
+from ....packaging import uploads
+from ....packaging.archive_format import MAX_ARCHIVE_BYTES
+from ....packaging.installer import archive_source, check_trust, signer_of
+from ....packaging.reader import ArchiveRefused, read_archive
+from ..base import FormErrors, SetupView, flash_errors_to
 
 
 def _summaries(snapshot: dict) -> list[dict]:
@@ -37,7 +47,81 @@ class PackagesView(SetupView):
     @expose("/")
     def index(self):
         active = self.services.changes.active()
-        return self.render("setup/packages/index.html", packages=_summaries(active.snapshot if active else {}))
+        packages = _summaries(active.snapshot if active else {})
+        engine = self.services.engine
+        return self.render("setup/packages/index.html", packages=packages, uploads=uploads.listed(engine),
+                           upgrades=uploads.upgrades(engine, {p["name"]: p["version"] for p in packages}),
+                           max_bytes=MAX_ARCHIVE_BYTES)
+
+    @expose("/upload", methods=("POST",))
+    def upload(self):
+        """Keep an uploaded archive once it passes every check, then show it."""
+        sent = request.files.get("archive")
+        if sent is None or not sent.filename:
+            flash("Choose a package archive (.tpkg) to upload.", "error")
+            return redirect(url_for(".index"))
+        data = sent.stream.read(MAX_ARCHIVE_BYTES + 1)
+        filename = sent.filename.replace("\\", "/").rsplit("/", 1)[-1][:200] or "upload.tpkg"
+        try:
+            archive = read_archive(data, filename)
+            archive_source(archive)       # a package that could never install is not kept
+        except ArchiveRefused as exc:
+            flash(f"The archive was refused: {exc}. Nothing was stored or installed.", "error")
+            return redirect(url_for(".index"))
+        except MetadataInvalid as exc:
+            flash(f"{filename} holds an invalid package; nothing was stored or installed:", "error")
+            for error in exc.errors:
+                flash(str(error), "error")
+            return redirect(url_for(".index"))
+        archive_id = uploads.store(self.services.engine, archive, data,
+                                   uploaded_by=getattr(self.actor, "user_id", None))
+        return redirect(url_for(".archive", archive_id=archive_id), code=303)
+
+    def _archive(self, archive_id: int):
+        engine = self.services.engine
+        row = uploads.info(engine, archive_id)
+        if row is None:
+            abort(404)
+        return row
+
+    @expose("/archives/<int:archive_id>")
+    def archive(self, archive_id):
+        row = self._archive(archive_id)
+        try:
+            archive = uploads.load(self.services.engine, archive_id)
+            problem = None
+        except ArchiveRefused as exc:     # stored bytes that no longer pass (a newer, stricter reader)
+            archive, problem = None, str(exc)
+        active = self.services.changes.active()
+        installed = {p["name"]: p for p in _summaries(active.snapshot if active else {})}.get(row.name)
+        return self.render("setup/packages/archive.html", row=row, archive=archive, problem=problem,
+                           signer=signer_of(self.services.engine, archive) if archive else None,
+                           installed=installed)
+
+    @expose("/archives/<int:archive_id>/install", methods=("POST",))
+    def install_archive(self, archive_id):
+        row = self._archive(archive_id)
+        actor, changes, engine = self.actor, self.services.changes, self.services.engine
+        allow_unsigned = request.form.get("allow_unsigned") == "1"
+
+        def apply(check_only, allow_destructive, message):
+            try:
+                archive = uploads.load(engine, archive_id)
+                check_trust(engine, archive, allow_unsigned=allow_unsigned)
+            except ArchiveRefused as exc:
+                raise FormErrors(str(exc)) from None
+            summary = f"Install {archive.name} {archive.version} from {archive.origin}"
+            source = archive_source(archive)
+            snapshot = changes.snapshot_with([source])     # taken before the change, for the review
+            result = changes.install_packages([source], author=actor.username, message=message or summary,
+                                              check_only=check_only, allow_destructive=allow_destructive,
+                                              actor=actor)
+            return result, summary, snapshot
+
+        here = url_for(".archive", archive_id=archive_id)
+        return self.run_change(apply, on_invalid=flash_errors_to(here, f"{row.filename} cannot be installed:"),
+                               done_url=url_for(".index"), cancel_url=here,
+                               title=f"Install {row.name} {row.version}")
 
     @expose("/<package_name>/uninstall", methods=("POST",))   # not <name>: Flask-Admin's _handle_view takes `name`
     def uninstall(self, package_name):
