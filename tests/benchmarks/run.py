@@ -16,7 +16,8 @@ against the admin), import (the import wizard's job path against `tessera import
 record's timeline first page with 10,000 activities against a plain list query), stock (lists and
 GETs of the stock opportunity, formulas and roll-up included, against its stored fields alone), search
 (full-text search and suggestions against a LIKE scan), duplicates (creating a stock contact with
-the Sales app's duplicate rule active against without it, `--dup-rows` contacts).
+the Sales app's duplicate rule active against without it, `--dup-rows` contacts), deploy (a deploy of
+200 components from a sandbox database against `apply` of the same org layer).
 Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
 of its own, created in the URL's database — created when missing — and dropped afterwards).
 Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was missed.
@@ -36,7 +37,7 @@ from common import Result, isolated_database, open_org, print_table  # noqa: E40
 
 ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "reports", "decisions", "sharing", "reports_sharing",
        "queue", "workflows", "webhooks", "import", "timeline", "stock", "search",
-       "duplicates")
+       "duplicates", "deploy")
 
 
 def log(message: str) -> None:
@@ -76,6 +77,7 @@ def parse_args(argv=None):
     p.add_argument("--dup-rows", type=int, default=1_000_000, help="contacts compared (duplicates)")
     p.add_argument("--dup-iterations", type=int, default=300, help="timed creates per path (duplicates)")
     p.add_argument("--enqueue-rounds", type=int, default=5, help="interleaved rounds (queue: enqueue cost)")
+    p.add_argument("--deploy-rounds", type=int, default=3, help="rounds per path (deploy)")
     args = p.parse_args(argv)
     args.only = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = sorted(set(args.only) - set(ALL))
@@ -205,6 +207,11 @@ def run_database(url, args) -> list[Result]:
                 results += bench_duplicates.run(org, args, log)
             finally:
                 org.services.engine.dispose()
+    if "deploy" in args.only:
+        import bench_deploy
+
+        log(f"[{name}] 16: a deploy of 200 components against applying the same org layer")
+        results += bench_deploy.run(url, args, log)
     return results
 
 
