@@ -146,7 +146,7 @@ def test_stock_document_is_valid(path, kind):
 def test_stock_package_manifests():
     manifests = {p.parent.name: yaml.safe_load(p.read_text()) for p, k in STOCK if k == "package"}
     assert {m["name"]: m["version"] for m in manifests.values()} == {
-        "core": "1.1.0", "sales": "1.2.0", "marketing": "1.1.0", "service": "1.1.0"}
+        "core": "1.1.0", "sales": "1.3.0", "marketing": "1.2.0", "service": "1.1.0"}
     assert set(manifests["sales"]["dependencies"]) == {"core"}
     assert set(manifests["marketing"]["dependencies"]) == {"core", "sales"}
     assert set(manifests["service"]["dependencies"]) == {"core", "sales", "marketing"}  # read_only profile

@@ -20,7 +20,7 @@ KINDS = {"objects": "object", "layouts": "layout", "list_views": "list view", "a
          "permission_set_groups": "permission set group", "roles": "role", "sharing_rules": "sharing rule",
          "workflows": "workflow", "email_templates": "email template", "approval_processes": "approval process",
          "settings": "settings", "reports": "report", "dashboards": "dashboard",
-         "duplicate_rules": "duplicate rule"}
+         "duplicate_rules": "duplicate rule", "conversions": "conversion"}
 _NOISE = {"source", "package"}      # where a component came from, not what it is
 MAX_LINES = 60                      # per component: a huge change still reads as a summary
 MAX_VALUE = 80

@@ -12,7 +12,7 @@ from ..meta.errors import MetaError, MetadataInvalid
 
 # org components placed on an object (their `object` property)
 _ON_AN_OBJECT = ("layouts", "list_views", "workflows", "sharing_rules", "email_templates", "approval_processes",
-                "duplicate_rules")
+                "duplicate_rules", "conversions")
 # security components that grant rights per object (their `objects` and `fields` maps)
 _RIGHTS = ("profiles", "permission_sets")
 

@@ -328,7 +328,7 @@ def build_metadata(snapshot: dict) -> Metadata:
                   email_templates=components("email_templates"),
                   approval_processes=components("approval_processes"), settings=components("settings"),
                   reports=components("reports"), dashboards=components("dashboards"),
-                  duplicate_rules=components("duplicate_rules"))
+                  duplicate_rules=components("duplicate_rules"), conversions=components("conversions"))
     errors = check_semantics(md)
     if errors:
         raise MetadataInvalid(errors)

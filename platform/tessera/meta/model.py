@@ -239,6 +239,7 @@ class Metadata:
     reports: Mapping[str, Component] = dc_field(default_factory=dict)
     dashboards: Mapping[str, Component] = dc_field(default_factory=dict)
     duplicate_rules: Mapping[str, Component] = dc_field(default_factory=dict)   # meta/duplicate_rules.py
+    conversions: Mapping[str, Component] = dc_field(default_factory=dict)       # meta/conversions.py
 
     @cached_property
     def org_settings(self) -> OrgSettings:

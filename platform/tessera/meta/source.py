@@ -22,7 +22,8 @@ COMPONENT_DIRS = {"objects": "object", "layouts": "layout", "list_views": "list_
                   "permission_set_groups": "permission_set_group", "roles": "role", "sharing_rules": "sharing_rule",
                   "workflows": "workflow", "email_templates": "email_template",
                   "approval_processes": "approval_process", "settings": "org_settings",
-                  "reports": "report", "dashboards": "dashboard", "duplicate_rules": "duplicate_rule"}
+                  "reports": "report", "dashboards": "dashboard", "duplicate_rules": "duplicate_rule",
+                  "conversions": "conversion"}
 # every component folder but objects/: kept as documents (meta/model.py Component)
 COMPONENT_KINDS = {dirname: kind for dirname, kind in COMPONENT_DIRS.items() if dirname != "objects"}
 LOCK_FILE = "packages.lock.yaml"

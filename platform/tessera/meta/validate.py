@@ -16,6 +16,7 @@ from .geolocations import column_names
 from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FILE_TYPES, FORMULA_RETURN_TYPES, formula_expr_type, NUMERIC_TYPES, SEARCHABLE_TYPES, SYSTEM_FIELDS, USER_LINKS
 from .model import Metadata, ObjectDef
+from .conversions import check_conversions
 from .duplicate_rules import check_duplicate_rules
 from .validate_approvals import check_approval_processes
 from .validate_email_templates import check_email_templates
@@ -98,6 +99,7 @@ def check_semantics(md: Metadata) -> list[MetaError]:
     errors += check_reports(md)
     errors += check_dashboards(md)
     errors += check_duplicate_rules(md, _compile_condition)
+    errors += check_conversions(md)
     return errors
 
 

@@ -105,6 +105,18 @@ class RecordDuplicates:
         finding["message"] = _message(rule, finding, cobj.obj.label.lower())
         return finding
 
+    @retry_on_stale_statements
+    def duplicates_of_values(self, actor: Actor, object_name: str, values: dict) -> list[dict]:
+        """The findings of the object's active rules for a record not saved yet (stored values, as
+        a conversion proposes them): the saved records it would duplicate, under the actor's access."""
+        rt = self.runtime()
+        cobj = self._object(rt, object_name)
+        access = self._access(rt, actor, object_name, "read")
+        if not cobj.duplicate_rules:
+            return []
+        with self._read() as conn:
+            return self._find_duplicates(conn, rt, cobj, access, values, _now(), actor.user_id)
+
     @staticmethod
     def _blocking(findings: list[dict], allow: bool) -> list[dict]:
         return [f for f in findings if f["action"] == "block" and not (allow and f["allow_override"])]

@@ -229,7 +229,9 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
     @_reports_workflow_failures
     @retry_on_stale_statements
     def update(self, actor: Actor, object_name: str, record_id, data: dict, *, expected_version: int | None = None,
-               from_text: bool = False, allow_duplicates: bool = False) -> dict:
+               from_text: bool = False, allow_duplicates: bool = False, platform_values: dict | None = None) -> dict:
+        """platform_values: as for create — stored values of read-only fields the platform sets
+        itself (a conversion marking its record converted), never from a client's input."""
         rt = self.runtime()
         cobj = self._object(rt, object_name)
         access = self._access(rt, actor, object_name, "edit")
@@ -253,6 +255,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             data, key_errors = natural_keys.resolve(conn, rt, cobj, data, access, from_text)
             changes, errors = self._coerce_input(cobj, data, from_text)
             errors.update(key_errors)
+            changes.update(platform_values or {})
             if cobj.copies:   # step 3: a changed lookup re-copies its copy-on-select fields
                 copies.on_update(conn, rt, cobj, data, changes, current, now, _as_input, errors)
             merged = {**current, **changes}

@@ -59,6 +59,7 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     from . import api_files  # noqa: F401  (and file uploads, downloads and attachments)
     from . import api_activities  # noqa: F401  (and record timelines)
     from . import api_search  # noqa: F401  (and global search)
+    from . import api_conversion  # noqa: F401  (and record conversions: a lead → account, contact, opportunity)
     from .api_hooks import hooks
     from .auth import auth
     app.url_map.converters["record_id"] = RecordIdConverter   # before the API's rules are added

@@ -1,0 +1,4 @@
+"""Conversions: a record becomes others in one transaction (a lead → account, contact, opportunity)."""
+from .service import ConversionService, NotConvertible
+
+__all__ = ["ConversionService", "NotConvertible"]
