@@ -27,7 +27,7 @@ ENV = "TESSERA_FORWARDED_ALLOW_IPS"
 log = logging.getLogger("tessera.web")
 
 
-def trusted_proxies(value: str | None = None, *, source: str = ENV) -> tuple | None:
+def trusted_proxies(value: str | None = None, *, source: str = f"{ENV} (--forwarded-allow-ips)") -> tuple | None:
     """The networks of `value` (default: $TESSERA_FORWARDED_ALLOW_IPS); "*" gives every address
     (a tuple of the two catch-all networks); None when nothing is trusted."""
     if value is None:
