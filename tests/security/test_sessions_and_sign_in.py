@@ -22,14 +22,6 @@ ADMIN_PASSWORD = "orchid-lantern-42"
 STRONG = "quartz-meadow-81"
 
 
-@pytest.fixture(autouse=True)
-def no_request_rate_limits(monkeypatch):
-    """These tests drive the sign-in throttle (security/throttle.py) past its limits from a few
-    addresses; the request-rate limits, which would answer first, have their own tests
-    (tests/web/test_rate_limits.py)."""
-    monkeypatch.setenv("TESSERA_RATE_LIMIT_LOGIN", "off")
-
-
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
