@@ -96,11 +96,12 @@ def test_sign_in_over_plain_http_from_a_lan_address_works_and_warns_once(service
     assert len(warnings) == 1 and LAN in warnings[0] and "TLS proxy" in warnings[0]
 
 
-def test_loopback_over_plain_http_does_not_warn(services, caplog):
+def test_loopback_https_and_health_probes_do_not_warn(services, caplog):
     app = create_app(services=services)
     with caplog.at_level(logging.WARNING, logger="tessera.web"):
         app.test_client().get("/login", environ_base={"REMOTE_ADDR": "127.0.0.1"})
         app.test_client().get("/login", base_url="https://crm.example.com", environ_base={"REMOTE_ADDR": LAN})
+        app.test_client().get("/healthz", environ_base={"REMOTE_ADDR": LAN})   # a load balancer's probe
     assert not [r for r in caplog.records if "plain HTTP" in r.getMessage()]
 
 

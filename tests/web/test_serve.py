@@ -202,6 +202,21 @@ def test_rate_limits_are_counted_across_worker_processes(services, serve):
     assert server.stop(signal.SIGINT) == 0      # Ctrl-C stops gracefully too
 
 
+def test_no_process_outlives_a_killed_server(services, serve):
+    """SIGKILL leaves gunicorn no time to stop anything: the job worker is told by the kernel
+    (parent-death signal) and the HTTP workers notice their parent is gone."""
+    server = serve("--workers", "2")
+    wait_until(lambda: len(server.http_workers()) == 2 and server.job_workers(), server)
+    children = set(server.children())
+    server.proc.kill()
+    server.proc.wait(10)
+
+    def gone():
+        return not any(Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+                       for pid in children)
+    wait_until(gone, server)
+
+
 def test_dev_keeps_the_development_server_without_a_version_banner(services, serve):
     server = serve("--dev", "--no-worker")
     status, headers, body = server.request("GET", "/healthz")

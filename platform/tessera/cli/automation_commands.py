@@ -30,8 +30,10 @@ def worker(ctx, concurrency, queues, lease, poll_interval):
     from ..automation import load_handler_modules, registry, run_worker
     import_module("tessera.dataio.jobs")   # registers the import and export job handlers
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    # pycasbin logs every policy line at INFO while building an enforcer (~200 KB with the stock apps)
-    logging.getLogger("casbin").setLevel(logging.WARNING)
+    # pycasbin logs every policy line at INFO while building an enforcer (~200 KB with the stock
+    # apps), alembic its plugins: neither says anything about jobs
+    for noisy in ("casbin", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         modules = load_handler_modules()
     except ImportError as exc:

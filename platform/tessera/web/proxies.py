@@ -24,6 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ..environment import EnvironmentSettingError
 
 ENV = "TESSERA_FORWARDED_ALLOW_IPS"
+HEALTH_PATHS = ("/healthz", "/readyz")   # a load balancer probes over plain HTTP even in front of TLS
 log = logging.getLogger("tessera.web")
 
 
@@ -75,7 +76,8 @@ class TrustedProxies:
 
     def _checked(self, environ, start_response):
         """The app, for an environ that says what the client used (after ProxyFix when trusted)."""
-        if not self.warned and environ.get("wsgi.url_scheme") != "https":
+        if not self.warned and environ.get("wsgi.url_scheme") != "https" \
+                and environ.get("PATH_INFO") not in HEALTH_PATHS:
             address = _address(environ.get("REMOTE_ADDR"))
             if address is not None and not address.is_loopback:
                 self.warned = True

@@ -37,6 +37,13 @@ JOB_WORKER_GRACE = 30        # `tessera worker` lets running jobs finish for ~25
 JOB_WORKER_RESTART_EVERY = 10.0
 
 
+def _stop_with_parent() -> None:
+    """In the job worker's process before it runs: SIGTERM it when the arbiter dies, however it
+    dies (even SIGKILL), so no orphan keeps taking jobs. Linux's prctl(PR_SET_PDEATHSIG)."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # 1 = PR_SET_PDEATHSIG
+
+
 class JobWorkerProcess:
     """The `tessera worker` child of the arbiter (same interpreter, same code, same environment)."""
 
@@ -55,7 +62,8 @@ class JobWorkerProcess:
         self.started_at = time.monotonic()
         # its own session: a Ctrl-C reaches it through the arbiter (which stops it after the
         # HTTP workers), not straight from the terminal
-        self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
+        self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True,
+                                        preexec_fn=_stop_with_parent if sys.platform.startswith("linux") else None)
         log.info("Job worker started (pid %s)", self.process.pid)
 
     def keep_alive(self, log) -> None:
