@@ -68,6 +68,24 @@ SEEDS = {
 }
 
 
+# Many tests send hundreds of API requests a minute as one user from one address (the
+# authorization matrix: thousands), far past the production defaults (web/rate_limits.py). The
+# suite runs with limits that never answer 429 — the limiter still counts every request, on both
+# databases — unless the environment sets its own; tests/web/test_rate_limits.py sets small ones.
+SUITE_RATE_LIMITS = {"TESSERA_RATE_LIMIT_API": "100000/minute", "TESSERA_RATE_LIMIT_LOGIN": "10000/minute"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suite_rate_limits():
+    import os
+    added = [name for name in SUITE_RATE_LIMITS if name not in os.environ]
+    for name in added:
+        os.environ[name] = SUITE_RATE_LIMITS[name]
+    yield
+    for name in added:
+        os.environ.pop(name, None)
+
+
 @pytest.fixture(scope="session")
 def database_templates(tmp_path_factory):
     templates = Templates(tmp_path_factory.mktemp("templates"))

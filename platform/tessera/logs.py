@@ -45,3 +45,7 @@ def configure_logging(environ=os.environ, stream=None) -> None:
     handler._tessera = True
     root.addHandler(handler)
     root.setLevel(level)
+    # pycasbin logs every policy line at INFO while building an enforcer (~200 KB with the stock
+    # apps), alembic its plugins: neither says anything an operator needs
+    for noisy in ("casbin", "alembic"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

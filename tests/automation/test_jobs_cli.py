@@ -111,7 +111,7 @@ def test_serve_runs_jobs_in_process_unless_told_not_to(db_url, queue_engine, tmp
     log = tmp_path / "worker.log"
     proc = _serve(db_url, log)
     try:
-        assert "Job worker running in this process" in log.read_text()
+        assert "one job worker process" in log.read_text()
         deadline = time.monotonic() + 10
         while True:
             with begin_read(queue_engine) as conn:

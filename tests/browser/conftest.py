@@ -45,8 +45,8 @@ def live_services(tmp_path_factory, database_templates):
 
 @pytest.fixture(scope="module")
 def live_server(live_services):
-    """Base URL of the app served over HTTP on 127.0.0.1 (Chromium treats it as a secure context,
-    so the Secure session cookie works)."""
+    """Base URL of the app served over HTTP on 127.0.0.1 (the session cookie is Secure only over
+    HTTPS: web/proxies.py)."""
     app = create_app(services=live_services)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -110,7 +110,9 @@ def test_cli_py_shim_matches_console_script(tmp_path):
 def test_serve_refuses_a_setting_it_cannot_use_with_a_message(testdb):
     """A bad TESSERA_* value stops `tessera serve` with the variable named, not a traceback."""
     for name, value in [("TESSERA_IMAGE_SOURCES", "https://cdn.example.com; script-src *"),
-                        ("TESSERA_FILE_STORE", "s3"), ("TESSERA_MAX_UPLOAD_BYTES", "lots")]:
+                        ("TESSERA_FILE_STORE", "s3"), ("TESSERA_MAX_UPLOAD_BYTES", "lots"),
+                        ("TESSERA_RATE_LIMIT_API", "lots"), ("TESSERA_RATE_LIMIT_LOGIN", "5/fortnight"),
+                        ("TESSERA_FORWARDED_ALLOW_IPS", "my-proxy")]:
         r = run("serve", "--database", testdb, "--no-worker", env={name: value})
         assert r.exit_code == 1, r.output
         assert f"error: {name}" in r.stderr and "Traceback" not in r.output

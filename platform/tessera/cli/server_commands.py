@@ -8,6 +8,14 @@ import click
 
 from .context import database_option, fail, open_services
 
+DEFAULT_THREADS = 4           # per worker process: requests mostly wait on the database
+
+
+def default_workers(cpus: int | None = None) -> int:
+    """One process per core (at least 2, so one slow request never holds up the rest; at most 8:
+    each holds a Runtime, and on SQLite more writers only queue for the one write lock)."""
+    return max(2, min(cpus or os.cpu_count() or 1, 8))
+
 
 def _bootstrap(services):
     """bootstrap(), with a weak TESSERA_ADMIN_PASSWORD (or another refusal) as a clear error."""
@@ -51,22 +59,77 @@ def init(ctx):
 @database_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", type=click.IntRange(1, 64), metavar="N",
+              help="HTTP worker processes (default: one per CPU core, 2 to 8).")
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 64),
+              help="Threads per worker process.")
+@click.option("--forwarded-allow-ips", "forwarded_allow_ips", envvar="TESSERA_FORWARDED_ALLOW_IPS", metavar="IPS",
+              help="Proxies whose X-Forwarded-For/-Proto/-Host/-Port are believed (IPs or networks, "
+                   "comma-separated; '*' for any). Default: $TESSERA_FORWARDED_ALLOW_IPS, else none.")
 @click.option("--worker/--no-worker", "with_worker", default=True, show_default=True,
-              help="Run queued jobs in a worker thread of this process (run `tessera worker` instead to scale out).")
-def serve(ctx, host, port, with_worker):
-    """Initialize the database if needed and serve the web app and API."""
+              help="Run queued jobs in one job worker process (run `tessera worker` instead to scale out).")
+@click.option("--dev", is_flag=True,
+              help="Flask's development server (one process, the job worker as a thread) for contributors.")
+def serve(ctx, host, port, workers, threads, forwarded_allow_ips, with_worker, dev):
+    """Initialize the database if needed and serve the web app and API (gunicorn; --dev: Flask's server)."""
+    from ..environment import EnvironmentSettingError
+    from ..logs import configure_logging
+    try:
+        configure_logging()
+    except EnvironmentSettingError as exc:
+        fail(str(exc))
+    if not dev:
+        _share_metrics_between_workers()
     from ..web.app import create_app
     services = open_services(ctx)
     _print_bootstrap(_bootstrap(services))
-    from ..environment import EnvironmentSettingError
     try:
-        app = create_app(services=services)
+        app = create_app(services=services, forwarded_allow_ips=forwarded_allow_ips)
     except EnvironmentSettingError as exc:
         fail(str(exc))
+    running = f"Tessera is running at http://{host}:{port}/  (API: http://{host}:{port}/api/v1/)"
+    if dev:
+        _serve_dev(app, services, host, port, with_worker, running)
+        return
+    from ..web.server import JobWorkerProcess, TesseraServer
+    job_worker = JobWorkerProcess(ctx.url) if with_worker else None
+    workers = workers or default_workers()
+    click.echo(f"Serving with gunicorn: {workers} worker process(es) × {threads} thread(s)"
+               + ("; one job worker process (--no-worker to leave jobs to `tessera worker`)" if with_worker else ""))
+    TesseraServer(app, services.engine, host=host, port=port, workers=workers, threads=threads,
+                  job_worker=job_worker, on_ready=lambda: click.echo(running)).run()
+
+
+def _share_metrics_between_workers() -> None:
+    """/metrics counts every gunicorn worker: prometheus-client's multiprocess mode keeps each
+    process's counters in files of one directory, read together at a scrape. Set before
+    prometheus-client is first imported (it chooses its value store then); a fresh directory per
+    server, removed when it stops, unless the operator set PROMETHEUS_MULTIPROC_DIR."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    import atexit
+    import shutil
+    import tempfile
+    directory, server_pid = tempfile.mkdtemp(prefix="tessera-metrics-"), os.getpid()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+    def remove():   # forked workers inherit this handler: only the server's own exit removes it
+        if os.getpid() == server_pid:
+            shutil.rmtree(directory, ignore_errors=True)
+    atexit.register(remove)
+
+
+def _serve_dev(app, services, host, port, with_worker, running):
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        def version_string(self):   # werkzeug's names its version and Python's
+            return "Tessera"
+
     worker = _start_worker(services) if with_worker else None
-    click.echo(f"Tessera is running at http://{host}:{port}/  (API: http://{host}:{port}/api/v1/)")
+    click.echo(running)
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        app.run(host=host, port=port, threaded=True, use_reloader=False, request_handler=Handler)
     finally:
         if worker is not None:   # let running jobs finish (or be released) before the process ends
             worker.stop()

@@ -1,5 +1,5 @@
 """Tessera's own tables (prefix `tessera_`; object tables use `obj_`, so they never collide)."""
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, Computed, Date, DateTime, Index, Integer, LargeBinary, MetaData,
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Computed, Date, DateTime, Float, Index, Integer, LargeBinary, MetaData,
                         Numeric, String, Table, Text, Uuid, text)
 
 from .naming import NAMING_CONVENTION
@@ -39,6 +39,15 @@ login_throttle = Table(
     Column("failures", Integer, nullable=False),
     Column("window_start", DateTime(timezone=True), nullable=False),
     Column("blocked_until", DateTime(timezone=True)),
+)
+
+# Request rate-limit counters (web/rate_limit_storage.py): one row per limit key and fixed window.
+# In the database so every gunicorn worker counts the same requests without another service.
+rate_limits = Table(
+    "tessera_rate_limit", platform_metadata,
+    Column("key", String(255), primary_key=True),     # Flask-Limiter's key: limit, scope, client
+    Column("hits", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),   # epoch seconds: the window's end
 )
 
 api_tokens = Table(

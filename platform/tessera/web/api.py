@@ -43,13 +43,25 @@ def record_error(exc: RecordError):
     return jsonify(error=exc.to_dict()), exc.status
 
 
+def _bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def token_actor():
+    """The Actor of this request's bearer token, or None; looked up once per request (the rate
+    limits key on it before `authenticate` runs: web/rate_limits.py)."""
+    if "token_actor" not in g:
+        token = _bearer_token()
+        g.token_actor = services().identity.actor_for_token(token) if token else None
+    return g.token_actor
+
+
 @api.before_request
 def authenticate():
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if _bearer_token() is None:
         return _unauthorized("missing bearer token (Authorization: Bearer TOKEN)")
-    actor = services().identity.actor_for_token(token.strip())
+    actor = token_actor()
     if actor is None:
         return _unauthorized("invalid, expired or revoked token")
     g.actor = actor

@@ -1,7 +1,7 @@
 """Flask app factory: configuration from the environment, one Services per app, no globals."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
@@ -20,8 +20,23 @@ class BrowserSessions(SecureCookieSessionInterface):
             return None
         return super().open_session(app, request)
 
+    def get_cookie_secure(self, app) -> bool:
+        """`Secure` exactly when this request arrived over HTTPS (directly or from a trusted proxy:
+        web/proxies.py). A Secure cookie set over plain HTTP never comes back, so sign-in on a LAN
+        address without TLS would fail; behind TLS it is always Secure. The setup app (web/setup)
+        uses these sessions too."""
+        return request.is_secure
 
-def create_app(database_url: str | None = None, *, services: Services | None = None, config: dict | None = None) -> Flask:
+
+INSECURE_COOKIES_RETIRED = ("TESSERA_INSECURE_COOKIES is no longer used and can be removed: session cookies are "
+                            "Secure exactly when the request arrived over HTTPS (directly or through a proxy listed "
+                            "in TESSERA_FORWARDED_ALLOW_IPS), and plain HTTP works without it")
+
+
+def create_app(database_url: str | None = None, *, services: Services | None = None, config: dict | None = None,
+               forwarded_allow_ips: str | None = None) -> Flask:
+    """`forwarded_allow_ips`: the proxies whose X-Forwarded-* headers are believed (default:
+    $TESSERA_FORWARDED_ALLOW_IPS; none when unset) — see web/proxies.py."""
     import os
     from datetime import timedelta
 
@@ -38,13 +53,16 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
         SECRET_KEY=secret_key(services.engine),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        # Secure by default; plain-HTTP deployments (not localhost) must opt out explicitly.
-        SESSION_COOKIE_SECURE=os.environ.get("TESSERA_INSECURE_COOKIES", "") not in ("1", "true", "yes"),
+        # (no SESSION_COOKIE_SECURE: BrowserSessions decides per request)
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
     )
     app.config.update(config or {})
+    if os.environ.get("TESSERA_INSECURE_COOKIES"):
+        app.logger.warning(INSECURE_COOKIES_RETIRED)
+    from .proxies import trusted_proxies
+    proxies = trusted_proxies(forwarded_allow_ips)   # a bad value stops the app before anything is built
     if services.files is not None and "MAX_CONTENT_LENGTH" not in (config or {}):
         # a request may carry one file of the upload limit, and its form; an explicit limit wins
         app.config["MAX_CONTENT_LENGTH"] = max(app.config["MAX_CONTENT_LENGTH"] or 0, services.files.max_bytes + 2 ** 20)
@@ -63,12 +81,16 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     from .api_hooks import hooks
     from .auth import auth
     app.url_map.converters["record_id"] = RecordIdConverter   # before the API's rules are added
+    from .rate_limits import install_rate_limits
+    install_rate_limits(app, services.engine)   # before CSRFProtect: forged-form floods count too
     csrf = CSRFProtect(app)
     csrf.exempt(api)  # bearer tokens only: no ambient credentials, so no CSRF
     app.register_blueprint(api, url_prefix=API_PREFIX + "v1")
     csrf.exempt(hooks)  # signed requests from other systems: no session, no CSRF
     app.register_blueprint(hooks, url_prefix=API_PREFIX + "v1/hooks")
     app.register_blueprint(auth)
+    from .health import health
+    app.register_blueprint(health)
     from .ui import ui  # end-user UI: generated from metadata, through the record service
     app.register_blueprint(ui, url_prefix="/app")
     # Bootstrap/jQuery come from Flask-Admin's package (never committed to this repository).
@@ -78,6 +100,8 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     # Admin setup UI at /setup: its own Flask-Admin app behind a WSGI dispatcher (web/setup/).
     from .setup import mount_setup
     mount_setup(app, services)
+    from .proxies import TrustedProxies
+    app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)   # outermost: /setup sees the client's scheme too
 
     from flask_wtf.csrf import CSRFError
 

@@ -1,5 +1,5 @@
-"""Browser sign-in: login and logout with a session cookie (HttpOnly, SameSite=Lax, Secure unless
-turned off for plain-HTTP deployments), CSRF on every form (Flask-WTF), lockout after repeated
+"""Browser sign-in: login and logout with a session cookie (HttpOnly, SameSite=Lax, Secure when the
+request came over HTTPS: web/proxies.py), CSRF on every form (Flask-WTF), lockout after repeated
 failures (IdentityService.sign_in: throttled per address and username, 429 with Retry-After).
 Sessions are revocable: the cookie keeps the session generation it signed in with, checked on every
 request (security/sessions.py); logout ends every session of the user. State never changes over

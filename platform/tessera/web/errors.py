@@ -33,13 +33,14 @@ def wants_html() -> bool:
     return accept["text/html"] >= accept["application/json"]
 
 
-def error_response(status: int, message: str, *, code: str | None = None, generic: bool = False):
-    """The error answer for `status`: JSON `{"error": {"code", "message"}}` or an HTML page.
-    `generic`: the message is Werkzeug's stock text, so the page shows a plainer one."""
+def error_response(status: int, message: str, *, code: str | None = None, generic: bool = False,
+                   extra: dict | None = None):
+    """The error answer for `status`: JSON `{"error": {"code", "message", **extra}}` or an HTML
+    page. `generic`: the message is Werkzeug's stock text, so the page shows a plainer one."""
     code = code or CODES.get(status, "http_error")
     if wants_html():
         if generic or status >= 500:
             message = MESSAGES.get(status, message)
         page = render_template("error.html", status=status, title=TITLES.get(status, "Error"), message=message)
         return page, status
-    return jsonify(error={"code": code, "message": message}), status
+    return jsonify(error={"code": code, "message": message, **(extra or {})}), status

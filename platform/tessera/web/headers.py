@@ -7,12 +7,18 @@ slip inert (no inline scripts anywhere: /setup's Flask-Admin handlers are bound 
 Inline styles stay allowed: Bootstrap's and Flask-Admin's markup uses `style=` attributes.
 Pictures load from the app itself; an operator may add origins for IMAGE() formulas whose urls
 point elsewhere (TESSERA_IMAGE_SOURCES).
+
+HSTS only on answers to HTTPS requests (directly or through a trusted proxy: web/proxies.py): sent
+over plain HTTP it is ignored by browsers (RFC 6797), and a deployment still on HTTP — a LAN
+address, 127.0.0.1 — must not be told to insist on HTTPS it does not have.
 """
 from __future__ import annotations
 
 import os
 import re
 from urllib.parse import urlsplit
+
+from flask import request
 
 from ..environment import EnvironmentSettingError
 
@@ -21,6 +27,7 @@ _CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'
         "form-action 'self'; frame-ancestors 'none'")
 CSP = _CSP.format(images="")
 _NEVER_STORED = {"text/html", "application/json"}   # pages and API answers carry per-user data
+HSTS = "max-age=31536000"   # a year; no includeSubDomains: other hosts of the domain are not ours to bind
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?")
 
 
@@ -53,6 +60,8 @@ def add_security_headers(response, csp: str = CSP):
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", HSTS)
     if response.mimetype in _NEVER_STORED:
         headers.setdefault("Cache-Control", "no-store")
     return response

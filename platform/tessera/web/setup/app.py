@@ -68,6 +68,7 @@ def build_admin_app(services, main_app: Flask) -> Flask:
     app = Flask("tessera.web.setup", root_path=WEB, template_folder="templates", static_folder="static",
                 static_url_path="/static/tessera")
     app.config.update({k: main_app.config[k] for k in SHARED_CONFIG if k in main_app.config})
+    app.session_interface = main_app.session_interface   # the same cookie, Secure per request (web/app.py)
     app.extensions["tessera"] = services
     CSRFProtect(app)
     app.after_request(add_security_headers)   # the same headers as the main app (web/headers.py)
