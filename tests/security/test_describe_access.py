@@ -23,7 +23,7 @@ def test_unreadable_objects_do_not_exist_for_the_caller(people):
     r = viewer.get("/api/v1/objects/memo")
     assert r.status_code == 404
     assert r.get_json()["error"] == viewer.get("/api/v1/objects/no_such_object").get_json()["error"] | {
-        "message": "there is no object 'memo'"}
+        "message": "there is no object 'memo'", "request_id": r.headers["X-Request-Id"]}
     doc = viewer.get("/api/v1/openapi.json").get_json()
     assert "/records/memo" not in doc["paths"] and "Memo" not in doc["components"]["schemas"]
     assert "/records/company" in doc["paths"]
