@@ -30,7 +30,7 @@ from ..meta.validate_workflows import value_type
 from ..records.errors import Conflict, NotFound, ValidationFailed
 from ..records.serialize import to_api
 from ..security.actor import SYSTEM
-from ..storage.engine import begin_write
+from ..storage.engine import begin_read, begin_write
 from ..storage.platform_tables import file_links
 
 
@@ -54,6 +54,22 @@ class ConversionService:
             raise ValidationFailed(f"{object_name} has several conversions: name one "
                                    f"({', '.join(c.name for c in found)})", fields={"conversion": ["name one"]})
         return found[0]
+
+    def available(self, actor, object_name: str, record_id) -> Conversion | None:
+        """The object's conversion when the record may be converted now (its condition holds), for
+        a record page's button: read without locking anything; None otherwise."""
+        md = self.records.runtime().metadata
+        found = conversions_of(md, object_name)
+        if len(found) != 1:
+            return None
+        conv, records = found[0], self.records
+        cobj = records.runtime().objects[object_name]
+        with begin_read(records.engine) as conn, records.on_connection(conn):
+            row = conn.execute(select(cobj.table).where(cobj.table.c.id == uuid.UUID(str(record_id)))).mappings().first()
+            if row is None:
+                return None
+            allowed, _why = self._allowed(conv, records.automation_context(conn, object_name, actor), dict(row))
+        return conv if allowed else None
 
     # -- preview -------------------------------------------------------------------------------
     def preview(self, actor, object_name: str, record_id, name: str | None = None) -> dict:

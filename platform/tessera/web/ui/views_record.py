@@ -105,6 +105,8 @@ def record_page(app_name, object_name, record_id):
     attachments = attachment_card(app_name, obj, record, can_edit)
     timeline = timeline_card(app_name, obj, record, can_edit)
     duplicates = duplicates_card(app_name, obj, record)
+    from .views_conversion import conversion_button
+    conversion = conversion_button(obj, record, can_edit)
     from .views_automation import record_automation
     automation = record_automation(obj, record["id"], can_edit)
     here = request.full_path.rstrip("?")
@@ -114,7 +116,8 @@ def record_page(app_name, object_name, record_id):
         can_edit=can_edit, can_create=access().can(obj.name, "create"),
         can_delete=can_delete_record(record) and not locked, locked=locked,
         read_only=not can_edit and not locked and access().can(obj.name, "edit"),
-        history=history, automation=automation, approval=approval, attachments=attachments, timeline=timeline, duplicates=duplicates, icon=object_icon(obj.name), color=color_for(obj.name),
+        history=history, automation=automation, approval=approval, attachments=attachments, timeline=timeline,
+        duplicates=duplicates, conversion=conversion, icon=object_icon(obj.name), color=color_for(obj.name),
         list_url=url_for("ui.list_view", app_name=app_name, object_name=obj.name),
         **nav_context(app, obj.name))
 
