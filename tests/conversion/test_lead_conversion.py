@@ -137,3 +137,13 @@ def test_a_user_who_cannot_see_the_lead_cannot_convert_it(sales_api, services):
     r = client.post(f"/api/v1/records/lead/{lead['id']}/convert", json={}, headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 404
     assert api.get(f"/api/v1/records/lead/{lead['id']}").get_json()["converted"] is False
+
+
+def test_the_openapi_document_describes_conversions(sales_api):
+    from openapi_spec_validator import validate
+    doc = sales_api.get("/api/v1/openapi.json").get_json()
+    validate(doc)
+    path = doc["paths"]["/records/lead/{id}/convert"]
+    assert path["post"]["operationId"] == "convert_lead" and "201" in path["post"]["responses"]
+    assert path["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("ConversionPreview")
+    assert "/records/account/{id}/convert" not in doc["paths"]

@@ -15,6 +15,7 @@ from .openapi_currency import currency_paths, currency_schemas
 from .openapi_activities import activity_paths, activity_schemas
 from .openapi_files import file_paths, file_schemas
 from .openapi_search import search_paths, search_schemas
+from .openapi_conversion import conversion_path, conversion_schemas
 from .openapi_duplicates import (ALLOW_DUPLICATES, WARNINGS_PROPERTY, duplicate_path, duplicate_schemas, merge_path,
                                  merge_schemas)
 from .openapi_reports import report_paths, report_schemas
@@ -90,7 +91,7 @@ def _build(runtime, access) -> dict:
     }
     for platform_part in (approval_schemas(), automation_schemas(), currency_schemas(), aggregate_schemas(),
                           file_schemas(), report_schemas(), activity_schemas(),
-                          search_schemas(), duplicate_schemas(), merge_schemas()):
+                          search_schemas(), duplicate_schemas(), merge_schemas(), conversion_schemas()):
         schemas.update(platform_part)
     platform_schemas = frozenset(schemas)
     paths: dict = {
@@ -210,6 +211,8 @@ def _build(runtime, access) -> dict:
             paths[f"/records/{name}/{{id}}/duplicates"] = duplicate_path(name, obj.label, id_param, errors)
         if access.can(name, "edit") and access.can(name, "delete"):
             paths[f"/records/{name}/merge"] = merge_path(name, obj.plural_label, errors)
+        if access.can(name, "edit") and any(c.doc["object"] == name for c in md.conversions.values()):
+            paths[f"/records/{name}/{{id}}/convert"] = conversion_path(name, obj.label, id_param, errors)
         if obj.history_fields:
             paths[f"/records/{name}/{{id}}/history"] = {"get": {
                 "operationId": f"history_{name}", "summary": f"Field history of a {obj.label} (newest first)",
