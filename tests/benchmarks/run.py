@@ -17,7 +17,8 @@ record's timeline first page with 10,000 activities against a plain list query),
 GETs of the stock opportunity, formulas and roll-up included, against its stored fields alone), search
 (full-text search and suggestions against a LIKE scan), duplicates (creating a stock contact with
 the Sales app's duplicate rule active against without it, `--dup-rows` contacts), deploy (a deploy of
-200 components from a sandbox database against `apply` of the same org layer).
+200 components from a sandbox database against `apply` of the same org layer), conversion (converting a
+lead into account, contact and opportunity against the same writes one by one).
 Every database gets fresh, isolated storage (a temporary SQLite file; a PostgreSQL schema
 of its own, created in the URL's database — created when missing — and dropped afterwards).
 Prints one table: figure, target, PASS/MISS. Exit status 1 when a target was missed.
@@ -37,7 +38,7 @@ from common import Result, isolated_database, open_org, print_table  # noqa: E40
 
 ALL = ("runtime", "http", "server", "bulk", "query", "add_field", "reports", "decisions", "sharing", "reports_sharing",
        "queue", "workflows", "webhooks", "import", "timeline", "stock", "search",
-       "duplicates", "deploy")
+       "duplicates", "deploy", "conversion")
 
 
 def log(message: str) -> None:
@@ -78,6 +79,8 @@ def parse_args(argv=None):
     p.add_argument("--dup-iterations", type=int, default=300, help="timed creates per path (duplicates)")
     p.add_argument("--enqueue-rounds", type=int, default=5, help="interleaved rounds (queue: enqueue cost)")
     p.add_argument("--deploy-rounds", type=int, default=3, help="rounds per path (deploy)")
+    p.add_argument("--conversion-leads", type=int, default=100_000, help="leads in the org (conversion)")
+    p.add_argument("--conversion-iterations", type=int, default=200, help="timed conversions per path (conversion)")
     args = p.parse_args(argv)
     args.only = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = sorted(set(args.only) - set(ALL))
@@ -205,6 +208,16 @@ def run_database(url, args) -> list[Result]:
             org = open_org(db_url, extra_packages=common.STOCK[1:2])
             try:
                 results += bench_duplicates.run(org, args, log)
+            finally:
+                org.services.engine.dispose()
+    if "conversion" in args.only:
+        import bench_conversion
+
+        with isolated_database(url, "conversion") as db_url:
+            log(f"[{name}] 17: converting a lead ({args.conversion_leads:,} leads)")
+            org = open_org(db_url, extra_packages=common.STOCK[1:3])
+            try:
+                results += bench_conversion.run(org, args, log)
             finally:
                 org.services.engine.dispose()
     if "deploy" in args.only:
