@@ -112,3 +112,9 @@ def test_the_defaults_leave_room_for_normal_use(services, monkeypatch):
     app = create_app(services=services)
     token = token_for(services)
     assert {api_get(app, token).status_code for _ in range(50)} == {200}
+
+
+def test_the_openapi_document_names_the_429(api):
+    doc = api.get("/api/v1/openapi.json").get_json()
+    answer = doc["paths"]["/records/company"]["get"]["responses"]["429"]
+    assert "Retry-After" in answer["headers"]

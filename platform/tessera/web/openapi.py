@@ -42,6 +42,23 @@ def _system_properties() -> dict:
             "updated_at": ts, "updated_by": {"type": ["string", "null"], "format": "uuid", "readOnly": True}}
 
 
+def _document_rate_limits(paths: dict) -> None:
+    """Every operation limited by TESSERA_RATE_LIMIT_API (web/rate_limits.py) may answer 429."""
+    from .rate_limits import rate_limit_setting
+    limit = rate_limit_setting("TESSERA_RATE_LIMIT_API")
+    if limit is None:
+        return
+    answer = {**_error_ref(), "description": f"too many requests (the API allows {limit} per user and per "
+                                             "address): wait Retry-After seconds",
+              "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}}
+    for path, operations in paths.items():
+        if path.startswith("/hooks/"):
+            continue   # inbound webhooks are signed by their senders, not limited
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("429", answer)
+
+
 def _error_ref():
     return {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
@@ -230,6 +247,7 @@ def _build(runtime, access) -> dict:
     paths.update(file_paths(runtime, access))
     paths.update(activity_paths(runtime, access))
     paths.update(search_paths())
+    _document_rate_limits(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tessera REST API", "version": str(runtime.version or 0),
