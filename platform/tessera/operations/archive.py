@@ -74,14 +74,16 @@ class Manifest:
     def from_json(cls, raw: bytes) -> "Manifest":
         try:
             data = json.loads(raw)
-            if data.get("format") != FORMAT:
+            if not isinstance(data, dict) or data.get("format") != FORMAT:
                 raise BackupError("not a Tessera backup (its manifest names another format)")
             if data.get("format_version") != FORMAT_VERSION:
                 raise BackupError(f"backup format version {data.get('format_version')} is not one this "
                                   f"Tessera reads (it reads {FORMAT_VERSION}): restore it with the Tessera "
                                   f"version that made it ({data.get('tessera_version')})")
-            optional = {"schema", "files"}
+            optional = {"schema", "files"}      # absent from manifests of the first backups
             manifest = cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data or k not in optional})
+            if not isinstance(manifest.members, dict) or not all(isinstance(m, dict) for m in manifest.members.values()):
+                raise BackupError("the backup's manifest is damaged: its members are not listed with sizes and hashes")
         except BackupError:
             raise
         except (ValueError, KeyError, TypeError) as exc:
