@@ -17,6 +17,7 @@ from .errors import MetaError
 from .fieldtypes import _EXPR_TYPE, FILE_TYPES, FORMULA_RETURN_TYPES, formula_expr_type, NUMERIC_TYPES, SEARCHABLE_TYPES, SYSTEM_FIELDS, USER_LINKS
 from .model import Metadata, ObjectDef
 from .duplicate_rules import check_duplicate_rules
+from .validate_encryption import check_encryption
 from .validate_approvals import check_approval_processes
 from .validate_email_templates import check_email_templates
 from .reports import check_dashboards, check_reports
@@ -98,6 +99,7 @@ def check_semantics(md: Metadata) -> list[MetaError]:
     errors += check_reports(md)
     errors += check_dashboards(md)
     errors += check_duplicate_rules(md, _compile_condition)
+    errors += check_encryption(md, resolver)
     return errors
 
 
