@@ -148,11 +148,29 @@ def encrypted_fields(md) -> list[tuple[str, str]]:
     return [(o.name, f.name) for o in md.objects.values() for f in o.stored_fields if f.encrypted]
 
 
+def missing_key_reasons(old_md, new_md) -> list[str]:
+    """The change pipeline's refusal when either version has encrypted fields and no key is
+    configured (turning encryption off needs the key as much as turning it on)."""
+    fields = encrypted_fields(new_md) + (encrypted_fields(old_md) if old_md is not None else [])
+    if not fields:
+        return []
+    try:
+        if current_keyring() is not None:
+            return []
+    except EnvironmentSettingError as exc:
+        return [str(exc)]
+    return [_no_key_message(fields)]
+
+
+def _no_key_message(fields) -> str:
+    names = ", ".join(dict.fromkeys(f"{o}.{f}" for o, f in fields[:5])) + (" …" if len(fields) > 5 else "")
+    return (f"encrypted fields ({names}) need a key: set {KEY_VARIABLE} (base64 of 32 random bytes) or "
+            f"{FILE_VARIABLE} (`tessera keys generate` prints a key)")
+
+
 def require_keys_for(md) -> None:
     """Refuse to run metadata with encrypted fields when no key is configured (the app and the
     change pipeline call this), naming the variables."""
     fields = encrypted_fields(md)
     if fields and current_keyring() is None:
-        names = ", ".join(f"{o}.{f}" for o, f in fields[:5]) + (" …" if len(fields) > 5 else "")
-        raise EnvironmentSettingError(f"encrypted fields ({names}) need a key: set {KEY_VARIABLE} (base64 of 32 "
-                                      f"random bytes) or {FILE_VARIABLE} (`tessera keys generate` prints a key)")
+        raise EnvironmentSettingError(_no_key_message(fields))

@@ -34,6 +34,8 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     app = Flask(__name__)
     app.session_interface = BrowserSessions()
     services = services or Services.open(database_url)
+    from ..encryption.keys import require_keys_for
+    require_keys_for(services.runtimes.current().metadata)   # no half-working app: name the variable
     app.config.update(
         SECRET_KEY=secret_key(services.engine),
         SESSION_COOKIE_HTTPONLY=True,
