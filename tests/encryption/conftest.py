@@ -4,25 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from encryption_helpers import AUDITOR, CLERK, PATIENT, org_with
 from tessera.encryption.keys import generate_line
-from tessera.meta.source import empty_org
-
-PATIENT = {"name": "patient", "sharing_model": "read_write", "fields": {
-    "name": {"type": "text", "required": True},
-    "ssn": {"type": "text", "max_length": 11, "encrypted": True},
-    "notes": {"type": "textarea", "encrypted": True, "encryption": "randomized"},
-    "email": {"type": "email", "encrypted": True, "encryption": "deterministic"},
-    "code": {"type": "text", "max_length": 20, "external_id": True, "encrypted": True,
-             "encryption": "deterministic"},
-    "city": {"type": "text"},
-}}
-
-
-def org_with(*docs) -> dict:
-    org = empty_org()
-    for doc in docs:
-        org["components"]["objects"][doc["name"]] = {"source": f"org/objects/{doc['name']}.yaml", "doc": doc}
-    return org
 
 
 @pytest.fixture
@@ -37,11 +20,6 @@ def key_line(monkeypatch):
 def patients(services, key_line):
     services.changes.apply_org(org_with(PATIENT), author="test", message="patients")
     return services
-
-
-CLERK = {"name": "clerk", "label": "Clerk", "system_permissions": ["api_access"],
-         "objects": {"patient": ["create", "read", "edit"], "user": ["read"]}}
-AUDITOR = {"name": "auditor", "label": "Auditor", "system_permissions": ["view_encrypted_data"]}
 
 
 @pytest.fixture

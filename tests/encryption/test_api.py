@@ -78,3 +78,9 @@ def test_upsert_by_a_deterministic_external_id(api, ann):
     r = api.put("/api/v1/records/patient/by/code/P-1", json={"name": "Ann B."})
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["id"] == ann
+
+
+def test_describe_says_which_fields_are_encrypted(api, patients):
+    fields = {f["name"]: f for f in api.get("/api/v1/objects/patient").get_json()["fields"]}
+    assert (fields["ssn"]["encrypted"], fields["ssn"]["encryption"]) == (True, "randomized")
+    assert fields["email"]["encryption"] == "deterministic" and "encrypted" not in fields["city"]

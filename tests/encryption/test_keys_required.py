@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from encryption_helpers import PATIENT, org_with
 from tessera.encryption.keys import parse_keyring
 from tessera.environment import EnvironmentSettingError
 from tessera.web.app import create_app
@@ -23,7 +24,6 @@ def serve(db_url, **env):
 
 
 def test_the_app_refuses_to_start_without_a_key(stock_apps, key_line, db_url, monkeypatch):
-    from conftest import PATIENT, org_with
     stock_apps.changes.apply_org(org_with(PATIENT), author="test", message="patients")
     done = serve(db_url)
     assert done.returncode == 1, done.stdout + done.stderr

@@ -13,7 +13,7 @@ from tessera.automation import Worker, load_handler_modules
 from tessera.cli import _register, cli
 from tessera.encryption.keys import generate_line
 
-from test_storage import raw_rows
+from encryption_helpers import raw_rows
 
 
 def keys(db_url, *args):

@@ -11,8 +11,7 @@ from click.testing import CliRunner
 
 from tessera.cli import _register, cli
 
-from conftest import PATIENT, org_with
-from test_storage import raw_rows
+from encryption_helpers import PATIENT, org_with, raw_rows
 
 PLAIN = copy.deepcopy(PATIENT)
 PLAIN["fields"]["ssn"] = {"type": "text", "max_length": 11}

@@ -8,7 +8,7 @@ import pytest
 
 from tessera.meta.errors import MetadataInvalid
 
-from conftest import PATIENT
+from encryption_helpers import PATIENT
 
 VISIT = {"name": "visit", "fields": {"name": {"type": "text"}, "patient": {"type": "master_detail", "to": "patient"},
                                      "diagnosis": {"type": "text", "encrypted": True}}}
