@@ -91,3 +91,6 @@ def test_values_under_a_key_no_longer_configured_are_named(db_url, api, patients
     result = keys(db_url, "status")
     assert result.exit_code == 1
     assert "under other keys: 12" in result.output and "add those keys back" in result.output
+    r = api.get("/api/v1/records/patient", query_string={"fields": "name,ssn"})
+    assert r.status_code == 500 and r.get_json()["error"]["code"] == "decryption_failed", r.get_json()
+    assert "123-45" not in r.get_data(as_text=True)

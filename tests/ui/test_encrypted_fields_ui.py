@@ -38,3 +38,11 @@ def test_record_page_and_export_are_masked_without_the_permission(app, clinic):
     clerk_csv = clerk.get("/app/clinic/patient/export.csv?cols=name,ssn").get_data(as_text=True)
     assert "123-45-6789" in admin_csv
     assert "123-45-6789" not in clerk_csv and "•••• 6789" in clerk_csv
+
+
+def test_the_list_offers_no_sort_or_figure_on_an_encrypted_column(app, clinic):
+    clerk = UiClient(app).login("clerk", "harbor-violet-ledger-5")
+    page = clerk.html("/app/clinic/patient?cols=name,ssn")
+    assert "•••• 6789" in page and "123-45-6789" not in page
+    assert "?sort=-name&amp;cols=name%2Cssn" in page   # the default sort is by name: its link reverses it
+    assert "sort=ssn" not in page and "sort=-ssn" not in page

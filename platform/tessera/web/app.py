@@ -103,6 +103,14 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
             response.headers["Allow"] = ", ".join(exc.valid_methods)   # RFC 9110: a 405 names what is allowed
         return response
 
+    from ..encryption.cipher import DecryptionError
+
+    @app.errorhandler(DecryptionError)
+    def undecryptable(exc: DecryptionError):   # the operator's keyring lacks a key: say so, not "something"
+        app.logger.error("encrypted value not readable: %s", exc)
+        return error_response(500, "an encrypted value cannot be decrypted with the configured keys (an operator "
+                                   "must configure its key again)", code="decryption_failed")
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # never leak a traceback to a client
         app.logger.exception("unhandled error")
