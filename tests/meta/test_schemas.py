@@ -464,7 +464,7 @@ def test_security_metadata():
     """) == [
         ("system_permissions.0", "'fly' is not a system permission (expected one of: customize_metadata, "
                                  "manage_users, api_access, export_data, transfer_records, view_all_data, "
-                                 "modify_all_data)"),
+                                 "modify_all_data, view_encrypted_data)"),
         ("objects.account.1", "'write' is not an object action (expected one of: create, read, edit, delete, "
                               "view_all, modify_all)"),
         ("fields.account.x.0", "'delete' is not a field action (expected one of: read, edit)"),

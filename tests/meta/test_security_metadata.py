@@ -62,7 +62,7 @@ def test_stock_profile(name, package):
 def test_system_administrator_has_every_system_permission():
     assert set(stock().profiles["system_administrator"]["system_permissions"]) == {
         "customize_metadata", "manage_users", "api_access", "export_data", "transfer_records",
-        "view_all_data", "modify_all_data"}
+        "view_all_data", "modify_all_data", "view_encrypted_data"}
 
 
 def test_read_only_reads_every_business_object_and_changes_nothing():

@@ -39,7 +39,7 @@ from .schedule import Schedule
 MODULES_ENV = "TESSERA_JOB_MODULES"
 ENTRY_POINT_GROUP = "tessera.jobs"
 # imported by every worker; a bad setting of theirs raises EnvironmentSettingError naming it
-BUILTIN_MODULES = ("tessera.dataio.jobs", "tessera.operations.jobs")
+BUILTIN_MODULES = ("tessera.dataio.jobs", "tessera.operations.jobs", "tessera.encryption.jobs")
 
 
 @dataclass(frozen=True)

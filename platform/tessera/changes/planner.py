@@ -20,6 +20,7 @@ from .rows_steps import OneParentCheck, RowPositions
 from .search_steps import search_steps
 from .dedupe_steps import dedupe_steps
 from .alter_field import AlterField
+from .encryption_steps import EncryptField, with_encryption_of
 from .related_ops import is_related_change
 from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, ChangeField, ChangeObject,
                          ComponentChange, CreateObject, DropField, DropObject, Operation, PackageChange, RenameField)
@@ -106,10 +107,16 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
             if f.stored and "values" in keys and f.type == of.type and f.options.get("restricted", True):
                 if set(of.picklist_values) - set(f.picklist_values):
                     storage.append("values")
+            encryption = f.stored and renamed.encryption_mode != f.encryption_mode
+            # the other properties change first, as encrypted as before; then the values convert
+            altered = with_encryption_of(f, renamed) if encryption else f
             if storage and is_geolocation_change(renamed, f):   # two columns (changes/geo_retype.py)
                 alters.append(AlterGeolocation(name, renamed, f, column=of.name))
             elif storage:
-                alters.append(AlterField(name, renamed, f, column=of.name))
+                alters.append(AlterField(name, renamed, altered, column=of.name))
+            if encryption:
+                alters.append(EncryptField(name, altered, f, column=of.name))
+                keys = [k for k in keys if k not in ("encrypted", "encryption")]
             if f.is_hierarchy and not of.is_hierarchy and f.target == name and of.is_relation:
                 alters.append(MakeHierarchy(name, fname, of.name, nobj.name_field))
             rest = [k for k in keys if k not in storage]

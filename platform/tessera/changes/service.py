@@ -26,6 +26,7 @@ from packaging.version import InvalidVersion, Version as PackageVersion
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, func, insert, select, update
 
+from ..encryption.keys import missing_key_reasons
 from ..meta.merge import build_metadata
 from ..meta.errors import MetaError, MetadataInvalid
 from ..meta.source import LOCK_FILE, check_org, dump_org, empty_org
@@ -285,6 +286,9 @@ class ChangeService:
                 result_plan = plan(old_md, new_md)         # 2. plan
                 result_plan.operations[:0] = package_steps(old_snapshot, snapshot)
                 result_plan.operations += missing_index_steps(conn, new_md, result_plan.operations)
+            keyless = missing_key_reasons(old_md, new_md)   # before the checks: they may decrypt
+            if keyless:
+                raise ChangeRefused(result_plan, keyless)
             ctx = Context(conn, old_md, new_md, datetime.now(timezone.utc))
             check_data = check_data or any(op.safety == DESTRUCTIVE for op in result_plan)  # loss is counted anew
             impacts = [op.check(conn, ctx) if check_data else Impact()   # 3. check data (before any step)

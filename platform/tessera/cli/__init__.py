@@ -18,12 +18,12 @@ def cli():
 
 def _register():
     from . import (approval_commands, automation_commands, currency_commands, deploy_commands, email_commands,
-                   metadata_commands, operations_commands, package_commands, records_commands, report_commands,
-                   security_commands, server_commands, webhook_commands, workflow_commands)
+                   key_commands, metadata_commands, operations_commands, package_commands, records_commands,
+                   report_commands, security_commands, server_commands, webhook_commands, workflow_commands)
 
     for module in (metadata_commands, records_commands, server_commands, security_commands, automation_commands,
                    workflow_commands, email_commands, webhook_commands, approval_commands, currency_commands,
-                   report_commands, operations_commands, package_commands, deploy_commands):
+                   report_commands, operations_commands, package_commands, deploy_commands, key_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

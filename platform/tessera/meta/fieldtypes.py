@@ -16,6 +16,9 @@ IMAGE_CONTENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 COMPUTED_TYPES = {"formula", "rollup"}
 # the types global search can index (`searchable: true`): stored text a person types or reads
 SEARCHABLE_TYPES = ("text", "email", "phone", "url", "textarea", "picklist", "autonumber")
+# the types that may be `encrypted: true` (tessera/encryption): free text a person types, which may
+# be sensitive; picklist values and autonumbers are not secrets, and rich text is rendered as HTML
+ENCRYPTABLE_TYPES = ("text", "textarea", "email", "phone", "url")
 
 # Per-type defaults for optional properties (see metadata/README.md).
 TYPE_DEFAULTS: dict[str, dict] = {

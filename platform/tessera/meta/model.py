@@ -12,7 +12,8 @@ from typing import Any, Mapping
 
 from .currencies import OrgSettings
 from .related import OBJECT_PART
-from .fieldtypes import (COMPUTED_TYPES, RELATION_TYPES, SEARCHABLE_TYPES, SYSTEM_FIELD_EXPR_TYPES, TYPE_DEFAULTS, USER_LINKS,
+from .fieldtypes import (COMPUTED_TYPES, ENCRYPTABLE_TYPES, RELATION_TYPES, SEARCHABLE_TYPES, SYSTEM_FIELD_EXPR_TYPES,
+                         TYPE_DEFAULTS, USER_LINKS,
                          expr_type_of)
 
 _COMMON = ("type", "label", "help", "required", "unique", "external_id", "indexed", "default",
@@ -66,6 +67,16 @@ class FieldDef:
     @property
     def is_relation(self) -> bool:
         return self.type in RELATION_TYPES
+
+    @property
+    def encrypted(self) -> bool:
+        """Stored encrypted at rest (tessera/encryption): `encrypted: true` on a text-like field."""
+        return bool(self.options.get("encrypted")) and self.type in ENCRYPTABLE_TYPES
+
+    @property
+    def encryption_mode(self) -> str | None:
+        """randomized (the default) or deterministic; None when not encrypted."""
+        return self.options.get("encryption") or "randomized" if self.encrypted else None
 
     @property
     def target(self) -> str | None:

@@ -18,6 +18,7 @@ from .fieldtypes import _EXPR_TYPE, FILE_TYPES, FORMULA_RETURN_TYPES, formula_ex
 from .model import Metadata, ObjectDef
 from .conversions import check_conversions
 from .duplicate_rules import check_duplicate_rules
+from .validate_encryption import check_encryption
 from .validate_approvals import check_approval_processes
 from .validate_email_templates import check_email_templates
 from .reports import check_dashboards, check_reports
@@ -100,6 +101,7 @@ def check_semantics(md: Metadata) -> list[MetaError]:
     errors += check_dashboards(md)
     errors += check_duplicate_rules(md, _compile_condition)
     errors += check_conversions(md)
+    errors += check_encryption(md, resolver)
     return errors
 
 

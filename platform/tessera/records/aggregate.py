@@ -29,13 +29,14 @@ from datetime import date
 from sqlalchemy import Date, DateTime, Float, Integer, case, cast, distinct, func, literal, null, select
 
 from ..currency import conversion
+from ..encryption.queries import mode_resolver
 from ..meta.aggregates import (DEFAULT_LIMIT, MAX_GROUPS, MAX_KEYS, MAX_METRICS, AggregateSpecError, GroupKey,
                                Metric, KEY_PATTERN, split_items, grouping_problem, metric_problem, parse_group_by, parse_metrics)
 from ..meta.currencies import CURRENCY_FIELD
 from ..meta.fieldtypes import TEXT_TYPES, USER_LINKS
 from ..security.actor import Actor
 from ..storage.engine import retry_on_stale_statements
-from .errors import BadQuery
+from .errors import BadQuery, EncryptedFieldRefused
 from .reads import _now, list_search_text
 from .fiscal import fiscal_bucket
 from .select import SelectBuilder
@@ -172,6 +173,11 @@ class RecordAggregates:
         keys = list({k.name: k for keys in sets for k in keys}.values())   # every key once, first seen first
         self._readable_paths(rt, access, cobj, [".".join(k.path) for k in keys], "group_by")
         self._readable_paths(rt, access, cobj, [".".join(m.path) for m in measures if m.path], "metrics")
+        encrypted = mode_resolver(rt.metadata, cobj.obj)   # ciphertext has no groups, sums or order
+        for parameter, path in [("group_by", k.path) for k in keys] + [("metrics", m.path) for m in measures if m.path]:
+            if encrypted(path):
+                raise EncryptedFieldRefused(f"{parameter}: '{'.'.join(path)}' is encrypted: it cannot be grouped or "
+                                            "summarized", details={"field": ".".join(path), "parameter": parameter})
         orders = [self._aggregate_order(set_keys, measures, sort, skip_missing=len(sets) > 1) for set_keys in sets]
         search = list_search_text(search)
         results = []

@@ -24,6 +24,12 @@ class BadQuery(RecordError):
     status, code = 400, "bad_query"
 
 
+class EncryptedFieldRefused(BadQuery):
+    """A filter, sort or grouping asks of an encrypted field what its ciphertext cannot answer
+    (tessera/encryption/queries.py): `details` names the field and the parameter."""
+    code = "encrypted_field"
+
+
 class Forbidden(RecordError):
     status, code = 403, "forbidden"
 

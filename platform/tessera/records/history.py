@@ -44,6 +44,10 @@ def record_changes(conn, cobj, current: dict, changes: dict, actor, now) -> None
         old, new = current.get(name), changes[name]
         if _comparable(old) == _comparable(new):
             continue
+        if getattr(cobj.obj.fields.get(name), "encrypted", False):
+            # who changed it and when, not the values: this table is outside the object tables
+            # that key rotation re-encrypts, and plaintext here would undo the encryption
+            old = new = None
         rows.append({"object": cobj.name, "record_id": current["id"], "field": name,
                      "old_value": to_api(old, field_type), "new_value": to_api(new, field_type),
                      "changed_by": actor.user_id, "changed_at": now})

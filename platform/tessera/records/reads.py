@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import bindparam, case, func, literal, select
 
+from ..encryption.masking import mask_records
+from ..encryption.queries import mode_resolver, refusal_message, refused_use
 from ..expr import ExprError, compile_expression
 from ..expr.to_sql import NOW_PARAMETER
 from ..meta.validate import resolver
@@ -18,7 +20,7 @@ from ..security.actor import SYSTEM, Actor
 from ..storage.engine import retry_on_stale_statements
 from . import cursor as cursors, history, keyset, related
 from .coerce import NUL, parse_id
-from .errors import BadQuery, NotFound
+from .errors import BadQuery, EncryptedFieldRefused, NotFound
 from .select import SelectBuilder
 from .serialize import to_api, to_python
 
@@ -140,6 +142,10 @@ class RecordReads:
             except ExprError as exc:
                 raise BadQuery(f"filter: {exc}") from None
             rt.keep_statement(key, compiled)
+        refused = refused_use(compiled.tree, mode_resolver(rt.metadata, cobj.obj))
+        if refused:
+            raise EncryptedFieldRefused(refusal_message(*refused, "filter"),
+                                        details={"field": refused[0], "parameter": "filter"})
         return b.condition(compiled)
 
     def _columns(self, b: SelectBuilder, paths, what):
@@ -203,6 +209,10 @@ class RecordReads:
         for key in sort_keys:
             steps = rt.metadata.resolve_path(cobj.obj, tuple(key.lstrip("-").split(".")))
             last = steps[-1][0].fields.get(steps[-1][1]) if steps else None
+            if last is not None and last.encrypted:
+                raise EncryptedFieldRefused(f"sort: cannot sort by '{key.lstrip('-')}' (it is encrypted: its stored "
+                                            "order is the ciphertext's)",
+                                            details={"field": key.lstrip("-"), "parameter": "sort"})
             if last is not None and last.type == "json":
                 raise BadQuery(f"sort: cannot sort by '{key.lstrip('-')}' (a json field has no order)")
             if last is not None and last.type == "formula" and last.options.get("returns") == "image":
@@ -266,6 +276,7 @@ class RecordReads:
             records = [{p: to_api(row[i], t) for i, (p, t) in enumerate(zip(paths, types))} for row in rows]
             if "related_to" in types:
                 self._add_related_names(conn, rt, access, types, records, paths)
+        mask_records(rt.metadata, cobj.obj, access, records, paths)
         if with_access:
             at = len(paths) + len(sort_cols)
             for record, row in zip(records, rows):
@@ -338,7 +349,7 @@ class RecordReads:
                        for row in conn.execute(stmt)]
             if "related_to" in types:
                 self._add_related_names(conn, rt, access, types, records, paths)
-            return records
+            return mask_records(rt.metadata, cobj.obj, access, records, paths)
 
     @retry_on_stale_statements
     def history(self, actor: Actor, object_name: str, record_id, *, limit: int = 50,
@@ -377,9 +388,17 @@ class RecordReads:
 
     def _load_full(self, conn, rt, cobj, rid, *, fields=None, access=None, check_visible=False,
                    known=None, with_access=False) -> dict | None:
-        """One record as the API shows it, limited to what `access` may read. `known`: the row
-        just written, which answers without a query when it holds every field asked for."""
+        """One record as the API shows it, limited to what `access` may read (encrypted fields
+        masked unless it may view them). `known`: the row just written, which answers without a
+        query when it holds every field asked for."""
         access = access or rt.security.access_for(SYSTEM)
+        record = self._load_clear(conn, rt, cobj, rid, fields=fields, access=access, check_visible=check_visible,
+                                  known=known, with_access=with_access)
+        if record is not None:
+            mask_records(rt.metadata, cobj.obj, access, [record], list(record))
+        return record
+
+    def _load_clear(self, conn, rt, cobj, rid, *, fields, access, check_visible, known, with_access) -> dict | None:
         paths = parse_paths(fields, "fields") if fields else self._default_paths(access, cobj)
         self._readable_paths(rt, access, cobj, paths, "fields")
         if "id" not in paths:

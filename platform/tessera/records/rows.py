@@ -152,6 +152,7 @@ class RecordRows:
 
     def _read_rows(self, conn, rt, actor, cobj, parent_id) -> dict:
         """{rows field: [row, ...]} for the rows fields whose child object the actor may read."""
+        from ..encryption.masking import mask_records
         from .reads import _now
         from .serialize import to_api
         access = rt.security.access_for(actor)
@@ -169,6 +170,7 @@ class RecordRows:
             out[rd.name] = [{"id": to_api(row[0], "id"), POSITION: row[1],
                              **{p: to_api(row[2 + i], t) for i, (p, t) in enumerate(zip(paths, types))}}
                             for row in conn.execute(stmt, {"_parent": parent_id, NOW_PARAMETER: now})]
+            mask_records(rt.metadata, rt.objects[rd.object].obj, access, out[rd.name], paths)
         return out
 
     def _rows_select(self, rt, rd, paths: tuple, conn, now, access):

@@ -45,6 +45,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..currency.personal import default_currency as personal_currency
+from ..encryption.masking import unmasked
 from ..meta.currencies import CURRENCY_FIELD
 from ..meta.fieldtypes import SYSTEM_FIELDS
 from ..dedupe import maintain as duplicate_keys
@@ -248,6 +249,7 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
             current = self._current_for_write(conn, access, cobj, rid, record_id)
             if self.locks is not None:
                 self.locks.check(conn, rt, object_name, rid, actor, "update")
+            data = unmasked(cobj.obj, access, data, current)   # a mask sent back keeps the value
             self._check_field_rights(access, cobj, data, actor, owner=current["owner"])
             if expected_version is not None and current["row_version"] != expected_version:
                 raise StaleVersion(f"{object_name} '{record_id}' was changed by someone else "

@@ -60,6 +60,10 @@ def _converted_column(values: list, process, constant) -> list:
     return [None if value is None else process(value) for value in values]
 
 
+def _each(values: list, process) -> list:
+    return [None if value is None else process(value) for value in values]
+
+
 def _part(index: int):
     """A geolocation column's values from the field's points (records/geo_rows.py)."""
     return lambda points: [point[index] if isinstance(point, tuple) else None for point in points]
@@ -86,6 +90,9 @@ class InsertWriter:
             raise ValueError(f"unexpected bind names for {table.name}: {order}")
         self.names = order
         self.processors = [by_name[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order]
+        # randomized encryption: every value its own ciphertext, so equal values are never converted
+        # once for several rows (that would show which rows are equal: tessera/encryption)
+        self.each = {n for n in order if getattr(by_name[n].type, "mode", None) == "randomized"}
         # a geolocation column -> (its field, a function taking the field's points to the column's values)
         self.geo = {column: (field, _part(i)) for field, columns, _make in pair_fields
                     for i, column in enumerate(columns)}
@@ -104,7 +111,9 @@ class InsertWriter:
             values = self._values(name, lambda key: [row.get(key) for row in rows])  # column by column
             if values is None:
                 values = [None] * len(rows)
-            columns.append(values if process is None else _converted(values, process))
+            if process is not None:
+                values = _each(values, process) if name in self.each else _converted(values, process)
+            columns.append(values)
         if self.positional:
             return list(zip(*columns))
         return [dict(zip(self.names, params)) for params in zip(*columns)]
@@ -116,6 +125,8 @@ class InsertWriter:
             values = self._values(name, columns.get)
             if values is None:
                 values = [None] * n
+            elif process is not None and name in self.each:
+                values = _each(values, process)
             elif process is not None:
                 values = _converted_column(values, process, _UNSET if name in self.geo else constants.get(name, _UNSET))
             converted.append(values)

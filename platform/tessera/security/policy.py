@@ -14,7 +14,7 @@ from __future__ import annotations
 OBJECT_ACTIONS = ("create", "read", "edit", "delete", "view_all", "modify_all")
 FIELD_ACTIONS = ("read", "edit")
 SYSTEM_PERMISSIONS = ("customize_metadata", "manage_users", "api_access", "export_data", "transfer_records",
-                      "view_all_data", "modify_all_data")
+                      "view_all_data", "modify_all_data", "view_encrypted_data")
 
 MODEL_TEXT = """\
 [request_definition]

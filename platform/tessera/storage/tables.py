@@ -9,6 +9,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Date
 from sqlalchemy.sql.elements import conv
 from sqlalchemy.types import TypeEngine
 
+from ..encryption.column import EncryptedText
 from ..meta.geolocations import DEFAULT_SCALE, LIMITS, column_names
 from ..meta import related
 from ..meta.model import FieldDef, Metadata, ObjectDef
@@ -20,6 +21,8 @@ ON_DELETE = {"set_null": "SET NULL", "restrict": "RESTRICT", "cascade": "CASCADE
 
 def column_type(field: FieldDef) -> TypeEngine:
     t, o = field.type, field.options
+    if field.encrypted:   # TEXT whatever max_length: ciphertext is longer (tessera/encryption)
+        return EncryptedText(field.encryption_mode, field.name)
     if t in ("text", "email", "phone", "url", "picklist", "autonumber"):
         return String(o.get("max_length", 255))
     if t in ("textarea", "rich_text", "multi_picklist"):

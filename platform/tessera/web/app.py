@@ -49,6 +49,8 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
     app = Flask(__name__)
     app.session_interface = BrowserSessions()
     services = services or Services.open(database_url)
+    from ..encryption.keys import require_keys_for
+    require_keys_for(services.runtimes.current().metadata)   # no half-working app: name the variable
     app.config.update(
         SECRET_KEY=secret_key(services.engine),
         SESSION_COOKIE_HTTPONLY=True,
@@ -125,6 +127,14 @@ def create_app(database_url: str | None = None, *, services: Services | None = N
         if status == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)   # RFC 9110: a 405 names what is allowed
         return response
+
+    from ..encryption.cipher import DecryptionError
+
+    @app.errorhandler(DecryptionError)
+    def undecryptable(exc: DecryptionError):   # the operator's keyring lacks a key: say so, not "something"
+        app.logger.error("encrypted value not readable: %s", exc)
+        return error_response(500, "an encrypted value cannot be decrypted with the configured keys (an operator "
+                                   "must configure its key again)", code="decryption_failed")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # never leak a traceback to a client

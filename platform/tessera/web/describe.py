@@ -38,6 +38,8 @@ def describe_field(f, *, show_expressions: bool = True) -> dict:
                               for t in f.options["transitions"]]
     if f.options.get("initial"):
         out["initial"] = list(f.options["initial"])
+    if f.encrypted:   # clients learn why a filter or sort on it is refused, and that values may be masked
+        out["encrypted"], out["encryption"] = True, f.encryption_mode
     if f.default is not None:
         out["default"] = f.default
     if f.default_expression and show_expressions:

@@ -38,6 +38,8 @@ _INTEGER = FieldDef("count", "integer", "Count")
 
 def functions_for(c: Column) -> list[str]:
     """The figures a column offers, in menu order."""
+    if c.field.encrypted:   # its ciphertext has no sums or unique values (records/aggregate.py refuses them)
+        return []
     t = c.field.type
     out = ["count_not_blank"] + ([] if t in NO_DISTINCT else ["count_distinct"])
     if t in SUMMABLE:

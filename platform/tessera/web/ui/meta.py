@@ -231,7 +231,7 @@ def column(obj: ObjectDef, path: str) -> Column | None:
         currency_path = ".".join([*parts[:-1], CURRENCY_FIELD])
         currency_path = currency_path if can_read_path(obj, currency_path) else None
     return Column(path=path, label=label, field=shown, link_id=link_id, link_object=link_object,
-                  sortable=shown.type not in UNSORTABLE and f.type not in RELATION_TYPES | {"id"},
+                  sortable=shown.type not in UNSORTABLE and f.type not in RELATION_TYPES | {"id"} and not f.encrypted,
                   lookup_text=lookup_text, currency_path=currency_path,
                   nowrap=shown.type in {"date", "datetime", "currency", "number", "percent", "integer"})
 

@@ -28,6 +28,7 @@ SYSTEM_LABELS = {
     "transfer_records": ("Transfer Records", "Change the owner of records"),
     "view_all_data": ("View All Data", "Read every record of every object, ignoring sharing"),
     "modify_all_data": ("Modify All Data", "Edit and delete every record, ignoring sharing"),
+    "view_encrypted_data": ("View Encrypted Data", "Read encrypted fields in clear (others see them masked)"),
 }
 
 
