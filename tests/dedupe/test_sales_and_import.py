@@ -54,3 +54,9 @@ def test_import_reports_duplicates_row_by_row(services, db_url, tmp_path):
     assert "row 2 (line 3): email: matches 1 existing company (duplicate rule 'Company Email')" in r.output
     assert "row 3 (line 4): email: matches row 1 of this batch (duplicate rule 'Company Email')" in r.output
     assert [c["name"] for c in svc.records.query(SYSTEM, "company", fields="name").records] == ["Acme"]
+    # where the rule allows an override, --allow-duplicates saves them (as the API's ?allow_duplicates)
+    saved = run("import", "company", str(path), "--database", db_url, "--allow-duplicates")
+    assert saved.exit_code == 0, saved.output
+    assert "Imported 3 company records." in saved.output
+    assert sorted(c["name"] for c in svc.records.query(SYSTEM, "company", fields="name").records) == \
+        ["Acme", "Copy", "Fine", "Twin"]

@@ -52,10 +52,13 @@ def _lookup_by(_ctx, _param, values):
                    "cells OBJECT:NAME (e.g. account:Acme Corp) or OBJECT.KEY:VALUE (e.g. account.code:C-17).")
 @click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="JSON or YAML {column: field or null to skip}; other columns are matched by name or label.")
+@click.option("--allow-duplicates", "allow_duplicates", is_flag=True,
+              help="Save rows that block duplicate rules refuse, where the rule allows an override "
+                   "(rules without allow_override still refuse them).")
 @click.option("--errors", "errors_file", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the per-row error report (row, line, column, field, message) to this CSV file.")
 def import_csv(ctx, object_name, data_file, username, fmt, operation, match_field, upsert_by, lookup_by,
-               mapping_file, errors_file):
+               mapping_file, allow_duplicates, errors_file):
     """Import a CSV or XLSX file (header row = field names or labels; `lookup.key` names a lookup's
     record by a key, e.g. company.code). A related_to column takes OBJECT:ID cells, or with the header
     `related_to.name` OBJECT:NAME and OBJECT.KEY:VALUE cells (account:Acme Corp, account.code:C-17).
@@ -94,7 +97,7 @@ def import_csv(ctx, object_name, data_file, username, fmt, operation, match_fiel
         for problem in exc.problems:
             click.echo(f"error: {data_file}: {problem}", err=True)
         raise SystemExit(1)
-    spec = engine.Spec(object_name, mapping, operation, match_field)
+    spec = engine.Spec(object_name, mapping, operation, match_field, allow_duplicates)
     with click.progressbar(length=len(sheet), label=f"Checking {len(sheet)} rows", file=sys.stderr) as bar:
         try:
             outcome = engine.run(services, actor, sheet, spec, progress=lambda n: bar.update(n - bar.pos))

@@ -31,6 +31,7 @@ class Spec:
     mapping: dict                      # header -> "" | field | lookup.key (checked: mapping.check)
     operation: str = "insert"          # insert | update | upsert
     match_field: str | None = None
+    allow_duplicates: bool = False     # save rows despite block duplicate rules that allow an override
 
 
 @dataclass
@@ -106,11 +107,12 @@ def run(services, actor, sheet: Sheet, spec: Spec, *, progress=None, conn=None, 
     try:
         with scope, wider_keys():
             if spec.operation == "insert":
-                outcome.created = records.bulk_create(actor, spec.object_name, rows, from_text=True, progress=progress)
+                outcome.created = records.bulk_create(actor, spec.object_name, rows, from_text=True, progress=progress,
+                                                      allow_duplicates=spec.allow_duplicates)
             else:
                 outcome.created, outcome.updated = records.bulk_upsert(
                     actor, spec.object_name, rows, spec.match_field, from_text=True, progress=progress,
-                    by_unique=True, must_exist=spec.operation == "update")
+                    by_unique=True, must_exist=spec.operation == "update", allow_duplicates=spec.allow_duplicates)
     except BulkFailed as exc:
         outcome.created, outcome.updated = [], []
         outcome.errors = row_errors(sheet, spec, exc.details["rows"])
