@@ -305,3 +305,19 @@ def test_renaming_a_field_follows_paths_from_other_objects(admin, services):
     assert view["columns"] == ["name", "company.sales_region", "region"]
     assert view["filter"] == "ISBLANK(company.sales_region) == False" and view["sort"] == ["-company.sales_region", "name"]
     assert services.records.get(SYSTEM, "invoice", invoice["id"])["company_region"] == "EMEA/North"
+
+
+def test_activities_are_turned_on_in_setup_for_new_and_package_objects(admin, services):
+    admin.change("/setup/objects/new", {"label": "Visit", "plural_label": "Visits", "name_type": "text",
+                                         "sharing_model": "private", "activities": "1"})
+    assert services.runtimes.current().metadata.objects["visit"].activities is True
+    # a package object without activities gets them through the org's extension
+    page = admin.get("/setup/objects/memo/details").get_data(as_text=True)
+    assert 'id="activities" name="activities" value="1">' in page       # editable, off
+    admin.change("/setup/objects/memo/details", {"label": "Memo", "plural_label": "Memos", "activities": "1",
+                                                 "sharing_model": "private"})
+    assert services.runtimes.current().metadata.objects["memo"].activities is True
+    assert org_doc(services, "objects", "memo")["activities"] is True
+    # a package's own activities stay on: the box is shown, not editable
+    page = admin.get("/setup/objects/company/details").get_data(as_text=True)
+    assert 'id="activities" name="activities" value="1" checked disabled' in page

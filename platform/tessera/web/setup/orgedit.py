@@ -59,7 +59,7 @@ def name_problem(name: str, *, taken=(), what: str = "name", reserved=()) -> str
 
 OVERRIDABLE = ("layouts", "list_views", "apps", "profiles", "permission_sets", "permission_set_groups", "roles",
                "sharing_rules", "workflows", "approval_processes")
-OBJECT_DEFAULTS = {"sharing_model": "private", "hierarchy_access": True, "track_history": False}
+OBJECT_DEFAULTS = {"sharing_model": "private", "hierarchy_access": True, "track_history": False, "activities": False}
 _BOOL_DEFAULTS = {"required": False, "unique": False, "external_id": False, "indexed": False, "read_only": False, "restricted": True}
 
 
@@ -483,7 +483,8 @@ class OrgEditor:
             pkg_doc = self.package_doc("objects", obj)[1]
             ext = self.extension(obj)
             for key, value in props.items():
-                if key not in allowed:
+                # activities may always be turned on (meta/merge.py): a timeline added to a package's object
+                if key not in allowed and key != "activities":
                     raise ValueError(f"the package does not let the org change '{key}' of object '{obj}'")
                 if value is None or value == pkg_doc.get(key, OBJECT_DEFAULTS.get(key)):
                     ext.pop(key, None)

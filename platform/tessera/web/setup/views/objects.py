@@ -111,6 +111,8 @@ class ObjectManagerView(SetupView):
             doc["sharing_model"] = sharing
             if form.get("track_history"):
                 doc["track_history"] = True
+            if form.get("activities"):
+                doc["activities"] = True
             doc["fields"] = {"name": name_field}
             ed.put("objects", name, doc)
             if not ed.exists("layouts", name):
@@ -156,6 +158,9 @@ class ObjectManagerView(SetupView):
         keys = ["label", "plural_label", "description", "name_field", "track_history", "sharing_model",
                 "hierarchy_access"]
         editable = [k for k in keys if allowed is None or k in allowed]
+        package_doc = ed.package_doc("objects", o.name) if o.package else None
+        if package_doc is None or not package_doc[1].get("activities"):
+            editable.append("activities")   # may be turned on for any object; a package's own stays on
         doc = ed.effective("objects", o.name)
         ctx = dict(obj=o, tab="details", editable=editable, sharing_models=SHARING_MODELS,
                    has_master=self.md.master_of(o) is not None)
@@ -169,7 +174,7 @@ class ObjectManagerView(SetupView):
         def build(ed):
             props = {}
             for key in editable:
-                if key in ("track_history", "hierarchy_access"):
+                if key in ("track_history", "hierarchy_access", "activities"):
                     props[key] = bool(form.get(key))
                 else:
                     props[key] = (form.get(key) or "").strip() or None
