@@ -18,4 +18,4 @@ formatting), expr (safe expressions), forms (form widgets and form → API value
 prefs (saved list views), list_figures (column figures and kanban lane totals).
 """
 from .context import ui  # noqa: F401
-from . import views_nav, views_list, views_record, views_api, views_notifications, views_automation, views_approvals, views_export, views_reports, views_report_builder, views_settings, views_files, views_import, views_activities, views_search, views_conversion  # noqa: F401,E402  (register routes)
+from . import views_nav, views_list, views_record, views_api, views_notifications, views_automation, views_approvals, views_export, views_reports, views_report_builder, views_settings, views_files, views_import, views_activities, views_search, views_conversion, views_merge  # noqa: F401,E402  (register routes)

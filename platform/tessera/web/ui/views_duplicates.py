@@ -3,6 +3,8 @@ match the record with now (records/duplicates.py), as links, under the viewer's 
 the viewer may not see are only counted. Shown only when there is something to show."""
 from __future__ import annotations
 
+from flask import url_for
+
 from ...records.errors import RecordError
 from .context import actor, records, rt
 from .display import record_url
@@ -19,6 +21,9 @@ def duplicates_card(app_name, obj, record) -> dict | None:
     if not findings:
         return None
     seen = {m["id"] for f in findings for m in f["matches"]}
-    return {"findings": [{**f, "matches": [{**m, "url": record_url(app_name, obj.name, m["id"])} for m in f["matches"]]}
+    from .views_merge import may_merge
+    merge_url = url_for("ui.merge_page", app_name=app_name, object_name=obj.name, record_id=record["id"],
+                        **{"with": sorted(seen)}) if seen and may_merge(obj) else None
+    return {"merge_url": merge_url, "findings": [{**f, "matches": [{**m, "url": record_url(app_name, obj.name, m["id"])} for m in f["matches"]]}
                          for f in findings],
             "count": len(seen), "hidden": max((f["hidden"] for f in findings), default=0)}
