@@ -47,6 +47,14 @@ class Server:
         while "Tessera is running" not in log.read_text():
             assert self.proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.1)
+        # --dev says so just before Flask's server binds its socket: wait until it accepts
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+                break
+            except ConnectionRefusedError:
+                assert self.proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.1)
 
     def request(self, method, path, headers=None, body=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
