@@ -84,3 +84,20 @@ def test_describe_says_which_fields_are_encrypted(api, patients):
     fields = {f["name"]: f for f in api.get("/api/v1/objects/patient").get_json()["fields"]}
     assert (fields["ssn"]["encrypted"], fields["ssn"]["encryption"]) == (True, "randomized")
     assert fields["email"]["encryption"] == "deterministic" and "encrypted" not in fields["city"]
+
+
+def test_a_conversion_preview_masks_what_comes_from_encrypted_fields(api, clerk, ann, patients):
+    """A value mapped from an encrypted field is shown masked to a reader without the permission."""
+    from encryption_helpers import CLERK, PATIENT, org_with
+    org = org_with(PATIENT)
+    org["components"]["profiles"]["clerk"] = {"source": "org/profiles/clerk.yaml", "doc": {
+        **CLERK, "objects": {**CLERK["objects"], "company": ["read", "create"]}}}
+    org["components"]["conversions"]["patient_to_company"] = {"source": "org/conversions/patient_to_company.yaml",
+                                                              "doc": {"name": "patient_to_company", "object": "patient",
+                                                                      "targets": [{"name": "company", "object": "company",
+                                                                                   "values": {"name": "ssn", "website": "'https://x.example'"}}]}}
+    patients.changes.apply_org(org, author="test", message="a conversion")
+    masked = clerk.get(f"/api/v1/records/patient/{ann}/convert").get_json()["targets"][0]["values"]
+    assert masked == {"name": "•••• 6789", "website": "https://x.example"}
+    clear = api.get(f"/api/v1/records/patient/{ann}/convert").get_json()["targets"][0]["values"]
+    assert clear["name"] == "123-45-6789"

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, insert, select, update
 
+from ..encryption.masking import PERMISSION as ENCRYPTED_PERMISSION, encrypted_paths, mask
 from ..expr import compile_expression
 from ..meta.conversions import Conversion, conversions_of, converting_lookups
 from ..meta.related import column_names
@@ -83,15 +84,34 @@ class ConversionService:
             ctx = records.automation_context(conn, object_name, actor)
             allowed, why = self._allowed(conv, ctx, row)
             targets = []
+            hide = self._hidden_values(actor, conv)
             for target in conv.targets:
                 values = self._values(conv, ctx, row, target)
+                shown = {k: mask(v) if (target.name, k) in hide else v for k, v in values.items()}
                 matches = records.duplicates_of_values(actor, target.object, values) if target.existing else []
                 targets.append({"name": target.name, "object": target.object, "label": target.label,
                                 "required": target.required, "existing": target.existing,
-                                "values": {k: to_api(v) if not isinstance(v, Decimal) else v for k, v in values.items()},
+                                "values": {k: to_api(v) if not isinstance(v, Decimal) else v for k, v in shown.items()},
                                 "links": dict(target.links), "duplicates": matches})
         return {"conversion": conv.name, "label": conv.label, "object": object_name, "record": record,
                 "convertible": allowed, "reason": why, "targets": targets}
+
+    def _hidden_values(self, actor, conv) -> set[tuple[str, str]]:
+        """(target, field) of preview values a reader without view_encrypted_data sees masked: the
+        target field is encrypted, or its expression reads an encrypted field of the record."""
+        rt = self.records.runtime()
+        if rt.security.access_for(actor).system(ENCRYPTED_PERMISSION):
+            return set()
+        md, source = rt.metadata, rt.metadata.objects[conv.object]
+        hidden = set()
+        for target in conv.targets:
+            obj = md.objects[target.object]
+            for name, text in target.values.items():
+                f = obj.fields.get(name)
+                paths = compile_expression(text, resolver(md, source), context="write").paths
+                if (f is not None and f.encrypted) or encrypted_paths(md, source, [".".join(p) for p in paths]):
+                    hidden.add((target.name, name))
+        return hidden
 
     # -- convert -------------------------------------------------------------------------------
     def convert(self, actor, object_name: str, record_id, body: dict | None) -> dict:
