@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request
 
+from ...encryption.masking import PERMISSION as ENCRYPTED_PERMISSION
 from ...records.errors import RecordError
 from ...records.merge import MAX_MERGED
 from .context import access, actor, records, ui
@@ -24,7 +25,10 @@ def _mergeable_fields(obj) -> list[str]:
     """Every field the user may edit — the layout's first, in its order, then the object's others:
     a value not on the layout is data all the same."""
     names = [n for s in form_layout(obj, "edit") for n in s["fields"]] + list(obj.fields)
-    return [n for n in dict.fromkeys(names) if n != "owner" and is_editable(obj, n, "edit")]
+    # an encrypted field the user sees masked is not theirs to choose: the mask is not a value
+    masked = not access().system(ENCRYPTED_PERMISSION)
+    return [n for n in dict.fromkeys(names) if n != "owner" and is_editable(obj, n, "edit")
+            and not (masked and obj.fields[n].encrypted)]
 
 
 @ui.route("/<app_name>/<object_name>/<record_id>/merge", methods=["GET", "POST"])
