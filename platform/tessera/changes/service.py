@@ -200,13 +200,12 @@ class ChangeService:
                             allow_destructive=allow_destructive, actor=actor)
 
     def snapshot_with(self, sources: list[dict]) -> dict:
-        """The active snapshot with the package `sources` installed (same-name ones replaced)."""
+        """The active snapshot with the package `sources` installed (same-name ones upgraded).
+        UpgradeRefused (a MetadataInvalid) names a downgrade or a changed release
+        (changes/package_upgrade.py)."""
+        from .package_upgrade import upgraded_snapshot
         current = self.active()
-        snap = current.snapshot if current else {"packages": [], "org": empty_org()}
-        by_name = {p["manifest"]["name"]: p for p in snap.get("packages") or []}
-        for src in sources:
-            by_name[src["manifest"]["name"]] = src
-        return {"packages": [by_name[n] for n in sorted(by_name)], "org": snap.get("org") or empty_org()}
+        return upgraded_snapshot(current.snapshot if current else None, sources, empty_org())
 
     def snapshot_without(self, names: list[str]) -> dict:
         """The active snapshot with the packages `names` removed (LookupError naming any that is

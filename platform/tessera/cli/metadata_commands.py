@@ -47,6 +47,7 @@ def _handle_errors(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from ..changes import ChangeFailed, ChangeRefused
+        from ..changes.package_upgrade import UpgradeRefused
         from ..changes.uninstall_check import UninstallBlocked
         from ..meta.errors import MetadataInvalid
         try:
@@ -58,6 +59,10 @@ def _handle_errors(func):
             fail(f"{', '.join(exc.packages)} cannot be uninstalled: {n} reference{'s' if n != 1 else ''} to {them} "
                  f"remain{'s' if n == 1 else ''} (listed above): change or remove {'them' if n != 1 else 'it'} first; "
                  "nothing was changed")
+        except UpgradeRefused as exc:
+            for error in exc.errors:
+                click.echo(str(error), err=True)
+            fail("the install was refused; nothing was changed")
         except MetadataInvalid as exc:
             for error in exc.errors:
                 click.echo(str(error), err=True)

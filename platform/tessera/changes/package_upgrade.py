@@ -1,0 +1,83 @@
+"""What installing a package over an installed one may do (issue 19 §2, "upgrade semantics").
+
+A package version is a release: partners' subscribers rely on it meaning one thing. So
+  - a version upgrades only from an earlier one: a downgrade is refused, naming both versions (an
+    org that wants the old metadata back rolls back its own version, `tessera rollback N`, which
+    is the pipeline's business, not the package's);
+  - the same version again installs only when its content is the same (then there is nothing to
+    change): one version number with two contents would make "sales 1.2.0" mean two things in
+    deploy locks and version history.
+
+`upgraded_snapshot` is what `ChangeService.snapshot_with` returns: the review pages and the
+pipeline see the same snapshot, refusals included.
+"""
+from __future__ import annotations
+
+import json
+
+from ..meta.errors import MetaError, MetadataInvalid
+
+# What a package source carries besides what its author shipped: the pipeline's bookkeeping,
+# left out of the package's identity.
+BOOKKEEPING = ("deprecated",)
+
+
+class UpgradeRefused(MetadataInvalid):
+    """The packages given cannot replace the installed ones; `errors` says why, per package."""
+
+
+def package_hash(source: dict) -> str:
+    """sha256 of what the author shipped: the manifest and components, without the files they were
+    read from (an archive and a directory of the same package are the same package)."""
+    from .service import content_hash
+    shipped = {k: v for k, v in source.items() if k not in BOOKKEEPING}
+    return content_hash(json.loads(json.dumps(shipped, default=str)))   # YAML dates hash as the snapshot stores them
+
+
+def semver_key(version: str) -> tuple:
+    """Semantic versioning's precedence (semver.org §11): MAJOR.MINOR.PATCH, a pre-release before
+    its release, pre-release identifiers numeric-before-text, build metadata ignored. Not PEP 440:
+    `1.0.0-foo` is a valid package version that PEP 440 cannot parse."""
+    core, _, pre = version.split("+", 1)[0].partition("-")
+    release = tuple(int(n) for n in core.split("."))
+    if not pre:
+        return (release, (1,))
+    return (release, (0, *((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))))
+
+
+def ancestry_errors(installed: dict, new: dict) -> list[MetaError]:
+    """Why `new` may not replace `installed` (the same package name): [] when it may."""
+    name = new["manifest"]["name"]
+    was, now = str(installed["manifest"]["version"]), str(new["manifest"]["version"])
+    where = f"package {name}"
+    if semver_key(now) < semver_key(was):
+        return [MetaError(where, "version", f"{name} {was} is installed: {now} is older and a package is never "
+                                            f"downgraded ({name} {was} → {now} refused); to go back, roll back "
+                                            "the org's metadata version (tessera versions, tessera rollback N)")]
+    if semver_key(now) == semver_key(was) and package_hash(installed) != package_hash(new):
+        return [MetaError(where, "version", f"{name} {now} is installed with other content (content "
+                                            f"{package_hash(installed)[:12]}, this one {package_hash(new)[:12]}): "
+                                            f"a changed package needs a new version number")]
+    return []
+
+
+def upgraded_snapshot(current: dict | None, sources: list[dict], empty_org: dict) -> dict:
+    """The snapshot with `sources` installed over `current` (same-name packages replaced), or
+    UpgradeRefused naming every package that may not be."""
+    snap = current or {"packages": [], "org": empty_org}
+    by_name = {p["manifest"]["name"]: p for p in snap.get("packages") or []}
+    errors: list[MetaError] = []
+    for src in sources:
+        name = src["manifest"]["name"]
+        installed = by_name.get(name)
+        if installed is not None:
+            problems = ancestry_errors(installed, src)
+            if problems:
+                errors += problems
+                continue
+            if semver_key(str(installed["manifest"]["version"])) == semver_key(str(src["manifest"]["version"])):
+                continue      # the very same release: nothing to change (its bookkeeping stays)
+        by_name[name] = src
+    if errors:
+        raise UpgradeRefused(errors)
+    return {"packages": [by_name[n] for n in sorted(by_name)], "org": snap.get("org") or empty_org}
