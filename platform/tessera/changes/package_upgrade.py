@@ -13,8 +13,10 @@ pipeline see the same snapshot, refusals included.
 """
 from __future__ import annotations
 
+import copy
 import json
 
+from ..meta.deprecation import FIELDS
 from ..meta.errors import MetaError, MetadataInvalid
 
 # What a package source carries besides what its author shipped: the pipeline's bookkeeping,
@@ -61,9 +63,56 @@ def ancestry_errors(installed: dict, new: dict) -> list[MetaError]:
     return []
 
 
-def upgraded_snapshot(current: dict | None, sources: list[dict], empty_org: dict) -> dict:
+def _fields(item: dict | None) -> dict:
+    return ((item or {}).get("doc") or {}).get("fields") or {}
+
+
+def deprecated_after(installed: dict, new: dict) -> dict:
+    """The `deprecated` set of `new` replacing `installed` (meta/deprecation.py): what was already
+    deprecated, plus what `installed` shipped and `new` does not (a declared rename is not a
+    removal), less what `new` ships again."""
+    since = str(new["manifest"]["version"])
+    kept = copy.deepcopy(installed.get("deprecated") or {})
+    old_comps, new_comps = installed["components"], new["components"]
+    new_objects = new_comps.get("objects") or {}
+    renamed = {item["doc"].get("renamed_from"): name for name, item in new_objects.items()
+               if item["doc"].get("renamed_from")}
+    for folder, items in old_comps.items():
+        for name, item in items.items():
+            if name in (new_comps.get(folder) or {}) or (folder == "objects" and name in renamed):
+                continue
+            if folder == "objects" and "extends" in item["doc"]:   # another package's object: its fields
+                for fname, fdoc in _fields(item).items():
+                    kept.setdefault(FIELDS, {}).setdefault(name, {})[fname] = {"doc": fdoc, "since": since}
+                continue
+            kept.setdefault(folder, {})[name] = {**copy.deepcopy(item), "since": since}
+    for name, item in (old_comps.get("objects") or {}).items():
+        now = new_objects.get(renamed.get(name, name))
+        if now is None:
+            continue
+        shipped = _fields(now)
+        moved = {fdoc.get("renamed_from") for fdoc in shipped.values()}
+        for fname, fdoc in _fields(item).items():
+            if fname not in shipped and fname not in moved:
+                target = renamed.get(name, name)
+                kept.setdefault(FIELDS, {}).setdefault(target, {})[fname] = {"doc": fdoc, "since": since}
+    for folder, items in new_comps.items():        # shipped again: alive again
+        for name in items:
+            (kept.get(folder) or {}).pop(name, None)
+    for name, item in new_objects.items():
+        for fname in _fields(item):
+            (kept.get(FIELDS, {}).get(item["doc"].get("extends", name)) or {}).pop(fname, None)
+    for obj in list(kept.get(FIELDS, {})):
+        if not kept[FIELDS][obj]:
+            del kept[FIELDS][obj]
+    return {folder: items for folder, items in kept.items() if items}
+
+
+def upgraded_snapshot(current: dict | None, sources: list[dict], empty_org: dict, *, purge: bool = False) -> dict:
     """The snapshot with `sources` installed over `current` (same-name packages replaced), or
-    UpgradeRefused naming every package that may not be."""
+    UpgradeRefused naming every package that may not be. `purge`: what an upgraded package no
+    longer ships is not kept deprecated but dropped with it (Salesforce's `--upgrade-type
+    Delete`; destructive steps, which the pipeline makes the caller consent to)."""
     snap = current or {"packages": [], "org": empty_org}
     by_name = {p["manifest"]["name"]: p for p in snap.get("packages") or []}
     errors: list[MetaError] = []
@@ -77,6 +126,9 @@ def upgraded_snapshot(current: dict | None, sources: list[dict], empty_org: dict
                 continue
             if semver_key(str(installed["manifest"]["version"])) == semver_key(str(src["manifest"]["version"])):
                 continue      # the very same release: nothing to change (its bookkeeping stays)
+            src = {**src, "deprecated": {} if purge else deprecated_after(installed, src)}
+            if not src["deprecated"]:
+                del src["deprecated"]
         by_name[name] = src
     if errors:
         raise UpgradeRefused(errors)

@@ -19,6 +19,7 @@ from .geo_retype import AlterGeolocation, is_geolocation_change
 from .rows_steps import OneParentCheck, RowPositions
 from .search_steps import search_steps
 from .dedupe_steps import dedupe_steps
+from .deprecation_steps import deprecation_steps
 from .alter_field import AlterField
 from .related_ops import is_related_change
 from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, ChangeField, ChangeObject,
@@ -74,13 +75,16 @@ def _changed_keys(a: dict, b: dict) -> list[str]:
 
 
 def plan(old: Metadata | None, new: Metadata) -> Plan:
-    old_objects = dict(old.objects) if old else {}
+    # storage: deprecated objects and fields keep their tables and columns (meta/deprecation.py),
+    # so deprecating one plans no drop and purging one plans exactly the drop
+    old_objects = dict(old.storage_objects) if old else {}
+    new_objects = new.storage_objects
     creates, renames, adds, alters, drops, drop_objects, meta = [], [], [], [], [], [], []
 
-    for name in _creation_order(new, [n for n in new.objects if n not in old_objects]):
-        creates.append(CreateObject(new.objects[name]))
+    for name in _creation_order(new_objects, [n for n in new_objects if n not in old_objects]):
+        creates.append(CreateObject(new_objects[name]))
 
-    for name, nobj in new.objects.items():
+    for name, nobj in new_objects.items():
         oobj = old_objects.get(name)
         if oobj is None:
             continue
@@ -130,8 +134,9 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
             meta.append(ChangeObject(name, keys))
 
     for name, oobj in old_objects.items():
-        if name not in new.objects:
+        if name not in new_objects:
             drop_objects.append(DropObject(oobj))
+    meta += deprecation_steps(old, new)
 
     for attr, kind in COMPONENT_KINDS.items():
         before = getattr(old, attr) if old else {}
@@ -165,7 +170,7 @@ def _field_mapping(oobj: ObjectDef, nobj: ObjectDef) -> dict[str, str]:
     return mapping
 
 
-def _creation_order(md: Metadata, names: list[str]) -> list[str]:
+def _creation_order(objects, names: list[str]) -> list[str]:
     """Referenced objects first (lookups, and `user` for the owner column); cycles broken by
     name order — on PostgreSQL their foreign keys are added after the tables
     (operations.add_pending_foreign_keys)."""
@@ -176,7 +181,7 @@ def _creation_order(md: Metadata, names: list[str]) -> list[str]:
         if state.get(name):
             return
         state[name] = "visiting"
-        obj = md.objects[name]
+        obj = objects[name]
         deps = {f.target for f in obj.stored_fields if f.is_relation} | {"user"}
         for dep in sorted(deps):
             if dep in todo and dep != name and state.get(dep) != "visiting":

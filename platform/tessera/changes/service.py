@@ -173,9 +173,10 @@ class ChangeService:
 
     # -- changing --------------------------------------------------------------------------
     def install_packages(self, sources: list[dict], *, author: str, message: str = "", check_only: bool = False,
-                         allow_destructive: bool = False, actor=None) -> ChangeResult:
-        """Install or upgrade packages (a same-name package is replaced) as one version."""
-        snapshot = self.snapshot_with(sources)
+                         allow_destructive: bool = False, actor=None, purge: bool = False) -> ChangeResult:
+        """Install or upgrade packages as one version. What an upgrade no longer ships is
+        deprecated (kept, hidden), or with `purge` dropped (changes/package_upgrade.py)."""
+        snapshot = self.snapshot_with(sources, purge=purge)
         if not message:
             message = "install " + ", ".join(f"{s['manifest']['name']} {s['manifest']['version']}" for s in sources)
         return self._change(snapshot, author=author, source="package", message=message, check_only=check_only,
@@ -199,13 +200,13 @@ class ChangeService:
         return self._change(snapshot, author=author, source="package", message=message, check_only=check_only,
                             allow_destructive=allow_destructive, actor=actor)
 
-    def snapshot_with(self, sources: list[dict]) -> dict:
+    def snapshot_with(self, sources: list[dict], *, purge: bool = False) -> dict:
         """The active snapshot with the package `sources` installed (same-name ones upgraded).
         UpgradeRefused (a MetadataInvalid) names a downgrade or a changed release
         (changes/package_upgrade.py)."""
         from .package_upgrade import upgraded_snapshot
         current = self.active()
-        return upgraded_snapshot(current.snapshot if current else None, sources, empty_org())
+        return upgraded_snapshot(current.snapshot if current else None, sources, empty_org(), purge=purge)
 
     def snapshot_without(self, names: list[str]) -> dict:
         """The active snapshot with the packages `names` removed (LookupError naming any that is
@@ -218,6 +219,18 @@ class ChangeService:
                               + (f" (installed: {', '.join(sorted(installed))})" if installed else ""))
         return {"packages": [installed[n] for n in sorted(installed) if n not in names],
                 "org": current.snapshot.get("org") or empty_org()}
+
+    def purge_deprecated(self, package: str, component: str, *, author: str, message: str = "",
+                         check_only: bool = False, allow_destructive: bool = False, actor=None) -> ChangeResult:
+        """Delete a deprecated component of `package` (meta/deprecation.py `without` names it):
+        its table or column and their data go — a destructive step, with its counts in the plan."""
+        from ..meta.deprecation import without
+        current = self.active()
+        snap = current.snapshot if current else {"packages": [], "org": empty_org()}
+        packages = without(snap.get("packages") or [], package, component)
+        return self._change({"packages": packages, "org": snap.get("org") or empty_org()}, author=author,
+                            source="package", message=message or f"purge deprecated {component} of {package}",
+                            check_only=check_only, allow_destructive=allow_destructive, actor=actor)
 
     def apply_org(self, org_source: dict, *, author: str, message: str = "", source: str = "cli",
                   check_only: bool = False, allow_destructive: bool = False,

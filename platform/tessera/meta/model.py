@@ -239,6 +239,20 @@ class Metadata:
     reports: Mapping[str, Component] = dc_field(default_factory=dict)
     dashboards: Mapping[str, Component] = dc_field(default_factory=dict)
     duplicate_rules: Mapping[str, Component] = dc_field(default_factory=dict)   # meta/duplicate_rules.py
+    # what installed packages no longer ship but the database keeps (meta/deprecation.py): never
+    # part of `objects`, so nothing people or programs use sees them; the change pipeline plans
+    # against `storage_objects`, so their tables and columns stay until purged
+    deprecated_objects: Mapping[str, ObjectDef] = dc_field(default_factory=dict)
+    deprecated_fields: Mapping[str, Mapping[str, FieldDef]] = dc_field(default_factory=dict)
+
+    @cached_property
+    def storage_objects(self) -> Mapping[str, ObjectDef]:
+        """Every object table the database keeps, with every column: the live objects with their
+        deprecated fields (last), then the deprecated objects."""
+        live = {name: replace(obj, fields=MappingProxyType({**obj.fields, **self.deprecated_fields[name]}))
+                if self.deprecated_fields.get(name) else obj
+                for name, obj in self.objects.items()}
+        return MappingProxyType({**live, **self.deprecated_objects})
 
     @cached_property
     def org_settings(self) -> OrgSettings:
