@@ -137,8 +137,13 @@ class Context:
         return self._table_for(obj)
 
     def old_table(self, name: str) -> Table:
-        """The table of object `name` before the plan (what the data checks read)."""
-        return self._table_for(self.old_md.storage_objects[name])
+        """The table of object `name` before the plan (what the data checks read); a renamed
+        object's (`renamed_from`) under its old name."""
+        old = self.old_md.storage_objects
+        if name not in old:
+            new = self.new_md.storage_objects.get(name)
+            name = new.renamed_from if new is not None and new.renamed_from in old else name
+        return self._table_for(old[name])
 
     def _table_for(self, obj: ObjectDef) -> Table:
         hit = self._tables.get(id(obj))

@@ -18,6 +18,7 @@ import json
 
 from ..meta.deprecation import FIELDS
 from ..meta.errors import MetaError, MetadataInvalid
+from ..meta.model import default_label
 
 # What a package source carries besides what its author shipped: the pipeline's bookkeeping,
 # left out of the package's identity.
@@ -108,6 +109,50 @@ def deprecated_after(installed: dict, new: dict) -> dict:
     return {folder: items for folder, items in kept.items() if items}
 
 
+def _shown(name: str, doc: dict) -> tuple:
+    """What people see of a component: its type (fields) and label — the same under another API
+    name means the same thing renamed."""
+    return (doc.get("type"), doc.get("label") or default_label(name))
+
+
+def undeclared_renames(installed: dict, new: dict) -> list[MetaError]:
+    """API names are immutable once released: an object or field that `new` no longer ships while
+    it ships one under another name with the same label (and type) is a rename, refused unless
+    declared with `renamed_from` — integrations and formulas use the API name. An author who
+    means a new component gives it another label; the old one is then deprecated."""
+    name = new["manifest"]["name"]
+    old_objects = installed["components"].get("objects") or {}
+    new_objects = new["components"].get("objects") or {}
+    declared = {item["doc"].get("renamed_from") for item in new_objects.values()}
+    errors = []
+
+    def refuse(source, path, what, old, new_name):
+        errors.append(MetaError(source, path, f"{what} '{old}' of {name} {installed['manifest']['version']} is "
+                                              f"shipped as '{new_name}': API names are immutable, declare the rename "
+                                              f"with 'renamed_from: {old.rpartition('.')[2]}' (or give '{new_name}' "
+                                              "another label)"))
+
+    gone = {o: item for o, item in old_objects.items() if o not in new_objects and o not in declared
+            and "extends" not in item["doc"]}
+    for o, item in gone.items():
+        for n, now in new_objects.items():
+            if n not in old_objects and "extends" not in now["doc"] and _shown(o, item["doc"]) == _shown(n, now["doc"]):
+                refuse(now["source"], "name", "object", o, n)
+    for o, item in old_objects.items():
+        now = new_objects.get(o) or next((x for x in new_objects.values() if x["doc"].get("renamed_from") == o), None)
+        if now is None:
+            continue
+        before, after = _fields(item), _fields(now)
+        moved = {fdoc.get("renamed_from") for fdoc in after.values()}
+        for fname, fdoc in before.items():
+            if fname in after or fname in moved:
+                continue
+            for nname, ndoc in after.items():
+                if nname not in before and not ndoc.get("renamed_from") and _shown(fname, fdoc) == _shown(nname, ndoc):
+                    refuse(now["source"], f"fields.{nname}", "field", f"{o}.{fname}", nname)
+    return errors
+
+
 def upgraded_snapshot(current: dict | None, sources: list[dict], empty_org: dict, *, purge: bool = False) -> dict:
     """The snapshot with `sources` installed over `current` (same-name packages replaced), or
     UpgradeRefused naming every package that may not be. `purge`: what an upgraded package no
@@ -120,7 +165,7 @@ def upgraded_snapshot(current: dict | None, sources: list[dict], empty_org: dict
         name = src["manifest"]["name"]
         installed = by_name.get(name)
         if installed is not None:
-            problems = ancestry_errors(installed, src)
+            problems = ancestry_errors(installed, src) or undeclared_renames(installed, src)
             if problems:
                 errors += problems
                 continue

@@ -21,6 +21,7 @@ from .search_steps import search_steps
 from .dedupe_steps import dedupe_steps
 from .deprecation_steps import deprecation_steps
 from .alter_field import AlterField
+from .rename_object import RenameObject, object_mapping
 from .related_ops import is_related_change
 from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, ChangeField, ChangeObject,
                          ComponentChange, CreateObject, DropField, DropObject, Operation, PackageChange, RenameField)
@@ -81,13 +82,17 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
     new_objects = new.storage_objects
     creates, renames, adds, alters, drops, drop_objects, meta = [], [], [], [], [], [], []
 
-    for name in _creation_order(new_objects, [n for n in new_objects if n not in old_objects]):
+    object_map = object_mapping(old_objects, new_objects)   # new name -> old name
+    for name in _creation_order(new_objects, [n for n in new_objects if n not in object_map]):
         creates.append(CreateObject(new_objects[name]))
 
     for name, nobj in new_objects.items():
-        oobj = old_objects.get(name)
-        if oobj is None:
+        if name not in object_map:
             continue
+        oobj = old_objects[object_map[name]]
+        if oobj.name != name:   # its table is renamed first; then it is compared as the same object
+            renames.append(RenameObject(oobj, name))
+            oobj = replace(oobj, name=name, renamed_from=nobj.renamed_from)
         mapping = _field_mapping(oobj, nobj)   # new field name -> old field name
         for fname, f in nobj.fields.items():
             if fname not in mapping:
@@ -134,7 +139,7 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
             meta.append(ChangeObject(name, keys))
 
     for name, oobj in old_objects.items():
-        if name not in new_objects:
+        if name not in object_map.values():
             drop_objects.append(DropObject(oobj))
     meta += deprecation_steps(old, new)
 

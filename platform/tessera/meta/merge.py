@@ -122,6 +122,7 @@ def merge_docs(snapshot: dict, retired: dict | None = None) -> tuple[dict, dict]
                 docs[dirname][name] = (copy.deepcopy(doc), source)  # org replaces layouts/views/apps whole
                 owners[dirname][name] = None
             elif "extends" in doc:
+                doc = _follow_rename(docs, doc)
                 if doc["extends"] not in docs["objects"] and deprecation.extend_retired(kept, doc):
                     continue   # the org's fields on a deprecated object: kept with it, hidden with it
                 errors.extend(_extend_object(docs, owners, customizable, doc, source))
@@ -279,6 +280,17 @@ def patch_layout(docs, owners, patch: dict, source: str) -> list[MetaError]:
     if not errors:
         docs["layouts"][target] = (layout, source)   # the effective layout is the org's patched copy
     return errors
+
+
+def _follow_rename(docs, ext: dict) -> dict:
+    """An org extension of an object its package has since renamed (`renamed_from`) extends it
+    under its new name: the subscriber's fields go with the object."""
+    if ext["extends"] in docs["objects"]:
+        return ext
+    for name, (doc, _source) in docs["objects"].items():
+        if doc.get("renamed_from") == ext["extends"]:
+            return {**ext, "extends": name}
+    return ext
 
 
 def _extend_object(docs, owners, customizable, ext: dict, source: str) -> list[MetaError]:

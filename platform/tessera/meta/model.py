@@ -128,6 +128,7 @@ class ObjectDef:
     # the storage CHECK constraint's columns, kept as state so the change pipeline can move the
     # constraint on its own step (changes/rows_steps.py)
     one_parent: tuple[str, ...] = ()
+    renamed_from: str | None = None   # its previous name: the pipeline renames the table (changes/rename_object.py)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any], *, package: str | None, source: str) -> "ObjectDef":
@@ -153,7 +154,7 @@ class ObjectDef:
                    conversion_date=doc.get("conversion_date"),
                    attachments=bool(doc.get("attachments", True)),
                    activities=bool(doc.get("activities", False)),
-                   one_parent=tuple(parents) if len(parents) > 1 else ())
+                   one_parent=tuple(parents) if len(parents) > 1 else (), renamed_from=doc.get("renamed_from"))
 
     @property
     def table_name(self) -> str:
