@@ -120,6 +120,10 @@ class ChangeService:
         # guard(conn, old Metadata | None, new Metadata) -> reasons to refuse: data checks of the layers
         # above this one (records/user_rights.keeps_an_administrator), run with the step checks
         self.guards: list = []
+        # data_steps(conn, old snapshot | None, new snapshot) -> [Operation]: steps of the layers
+        # above that write records in the change's transaction, after every schema step
+        # (packaging/data_patches.py: a package's data patches and seed data)
+        self.data_steps: list = []
         ensure_platform_tables(engine)
 
     # -- reading ---------------------------------------------------------------------------
@@ -297,6 +301,8 @@ class ChangeService:
                 result_plan = plan(old_md, new_md)         # 2. plan
                 result_plan.operations[:0] = package_steps(old_snapshot, snapshot)
                 result_plan.operations += missing_index_steps(conn, new_md, result_plan.operations)
+                for data_steps in self.data_steps:
+                    result_plan.operations += data_steps(conn, old_snapshot, snapshot)
             ctx = Context(conn, old_md, new_md, datetime.now(timezone.utc))
             check_data = check_data or any(op.safety == DESTRUCTIVE for op in result_plan)  # loss is counted anew
             impacts = [op.check(conn, ctx) if check_data else Impact()   # 3. check data (before any step)

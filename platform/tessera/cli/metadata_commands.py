@@ -11,7 +11,7 @@ import os
 
 import click
 
-from .context import database_option, fail
+from .context import database_option, fail, open_services
 
 
 def _author() -> str:
@@ -124,7 +124,8 @@ def install(ctx, packages, allow_unsigned, purge_deprecated, check_only, allow_d
         fail(f"{exc}; nothing was installed")
     for _source, where in loaded:
         click.echo(f"Package {where}")
-    _report(_service(ctx).install_packages([source for source, _ in loaded], author=_author(), message=message,
+    changes = open_services(ctx).changes    # with the steps of the layers above: data patches, seed data
+    _report(changes.install_packages([source for source, _ in loaded], author=_author(), message=message,
                                            check_only=check_only, allow_destructive=allow_destructive,
                                            purge=purge_deprecated))
 
