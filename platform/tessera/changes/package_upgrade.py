@@ -17,6 +17,9 @@ import copy
 import json
 
 from ..meta.deprecation import FIELDS
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
 from ..meta.errors import MetaError, MetadataInvalid
 from ..meta.model import default_label
 
@@ -153,6 +156,35 @@ def undeclared_renames(installed: dict, new: dict) -> list[MetaError]:
     return errors
 
 
+def dependency_errors(packages: dict[str, dict], given: set[str]) -> list[MetaError]:
+    """Every dependency of the packages to be installed must be met by the packages installed or
+    given with them (installed together, as one version, in dependency order: meta/merge.py
+    `dependency_order`); each unmet one is named with the range that would do."""
+    errors = []
+    for name in sorted(packages):
+        manifest = packages[name]["manifest"]
+        for dep, spec in sorted((manifest.get("dependencies") or {}).items()):
+            who = f"{name} {manifest['version']} requires {dep} {spec}"
+            found = packages.get(dep)
+            if found is None:
+                errors.append(MetaError(f"package {name}", f"dependencies.{dep}",
+                                        f"{who}, which is neither installed nor given: install a version of {dep} "
+                                        f"matching {spec} with it (tessera install {dep}-VERSION.tpkg "
+                                        f"{name}-{manifest['version']}.tpkg)"))
+                continue
+            version = str(found["manifest"]["version"])
+            try:
+                ok = Version(version) in SpecifierSet(str(spec), prereleases=True)
+            except (InvalidSpecifier, InvalidVersion):
+                continue     # meta/merge.py names a range or version it cannot read
+            if not ok:
+                how = "was given" if dep in given else "is installed"
+                errors.append(MetaError(f"package {name}", f"dependencies.{dep}",
+                                        f"{who}, but {dep} {version} {how}: a version of {dep} matching {spec} "
+                                        "would do"))
+    return errors
+
+
 def upgraded_snapshot(current: dict | None, sources: list[dict], empty_org: dict, *, purge: bool = False) -> dict:
     """The snapshot with `sources` installed over `current` (same-name packages replaced), or
     UpgradeRefused naming every package that may not be. `purge`: what an upgraded package no
@@ -175,6 +207,7 @@ def upgraded_snapshot(current: dict | None, sources: list[dict], empty_org: dict
             if not src["deprecated"]:
                 del src["deprecated"]
         by_name[name] = src
+    errors += dependency_errors(by_name, {s["manifest"]["name"] for s in sources})
     if errors:
         raise UpgradeRefused(errors)
     return {"packages": [by_name[n] for n in sorted(by_name)], "org": snap.get("org") or empty_org}

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field as dc_field, replace
 
+from ..meta.errors import MetadataInvalid
+from ..meta.merge import dependency_order
 from ..meta.model import FieldDef, Metadata, ObjectDef
 from ..meta.source import COMPONENT_KINDS
 from .hierarchy_check import MakeHierarchy
@@ -205,7 +207,11 @@ def package_steps(old_snapshot: dict | None, new_snapshot: dict) -> list[Operati
 
     before, after = versions(old_snapshot), versions(new_snapshot)
     steps = []
-    for name in sorted(after):
+    try:   # dependencies first, as they are merged (the plan reads in the order things happen)
+        order = [p["manifest"]["name"] for p in dependency_order(new_snapshot.get("packages") or [])]
+    except MetadataInvalid:
+        order = sorted(after)
+    for name in order:
         if name not in before:
             steps.append(PackageChange("install", name, None, after[name]))
         elif before[name] != after[name]:
