@@ -42,5 +42,7 @@ class Services:
         changes.guards.append(approval_guard)   # no pending request loses its process
         from .files import FileService, max_upload_bytes, store_for
         files = FileService(engine, records, store_for(engine), max_bytes=max_upload_bytes()).install()
+        from .packaging.data_patches import data_steps
+        changes.data_steps.append(data_steps(records))   # package patches and seed data, in the change
         return cls(engine, changes, runtimes, records, IdentityService(engine, records), ShareService(records),
                    approvals, files)

@@ -192,7 +192,10 @@ def test_history_follows_a_renamed_field_and_goes_with_a_dropped_one(api, servic
     layout = yaml.safe_load((pkg / "layouts" / "company.yaml").read_text())
     layout["sections"][0]["fields"].remove("employees")
     (pkg / "layouts" / "company.yaml").write_text(yaml.safe_dump(layout, sort_keys=False))
-    result = services.changes.install_packages([load_package(pkg)], author="test", allow_destructive=True)
+    manifest = yaml.safe_load((pkg / "package.yaml").read_text())
+    (pkg / "package.yaml").write_text(yaml.safe_dump({**manifest, "version": "1.1.0"}, sort_keys=False))
+    # employees is purged with the upgrade (by default it would be kept, deprecated)
+    result = services.changes.install_packages([load_package(pkg)], author="test", allow_destructive=True, purge=True)
     assert any("1 field history entry" in note for impact in result.impacts for note in impact.notes)  # the drop
     assert changes(api, "company", company["id"]) == {"established": ("2001-02-03", "2002-03-04")}
     assert _entries(services, "company", company["id"]) == 1   # employees' entry was deleted

@@ -79,11 +79,22 @@ class Env:
         self.tmp = tmp_path
         self.svc = ChangeService(engine)
         self.n = 0
+        self.versions: dict[str, tuple[int, int, int]] = {}   # package -> the last version installed
 
     def install(self, objs, **kw):
+        """Install (or upgrade) a package made of `objs`. Without `version`, each install of a
+        package is its next patch release: a package version installs over an earlier one only.
+        These tests drive the pipeline's steps, drops included: what an upgrade no longer ships is
+        purged (`purge=True`), not kept deprecated as by default (tests/packaging)."""
         self.n += 1
         pkg_kw = {k: kw.pop(k) for k in ("name", "version", "layouts", "list_views", "apps", "manifest_extra") if k in kw}
+        name = pkg_kw.get("name", "crm")
+        if "version" not in pkg_kw:
+            major, minor, patch = self.versions.get(name, (1, 0, -1))
+            pkg_kw["version"] = f"{major}.{minor}.{patch + 1}"
+        self.versions[name] = tuple(int(n) for n in pkg_kw["version"].split("-")[0].split("."))
         root = write_package(self.tmp / f"pkg{self.n}", objs, **pkg_kw)
+        kw.setdefault("purge", True)
         return self.svc.install_packages([load_package(root)], author="tester", **kw)
 
     def apply_org(self, objs=None, **kw):

@@ -59,15 +59,16 @@ def test_install_packages_versions(run, tmp_path):
 
 def test_refused_change_prints_plan_reasons_and_hint(run, tmp_path):
     run("install", str(write_package(tmp_path / "v1", base())))
-    # no rows: the type change passes its check, but dropping a field needs --allow-destructive
+    # no rows: the type change passes its check, but dropping a field (what the upgrade no longer
+    # ships, purged rather than deprecated) needs --allow-destructive
     result = run("install", str(write_package(tmp_path / "v2", base(account={"code": {"type": "integer"}, "notes": None}),
-                                              version="1.1.0")))
+                                              version="1.1.0")), "--purge-deprecated")
     assert result.exit_code == 1
     assert "[destructive]   drop field account.notes (textarea)" in result.output
     assert "--allow-destructive" in result.stderr
     assert "Refused:" in result.stderr and "nothing was changed" in result.stderr
 
-    result = run("install", str(tmp_path / "v2"), "--allow-destructive", "--check-only")
+    result = run("install", str(tmp_path / "v2"), "--purge-deprecated", "--allow-destructive", "--check-only")
     assert result.exit_code == 0, result.output
     assert "Check only: every step passed; nothing was changed." in result.output
     assert "[data-checked]  alter field account.code: type text → integer" in result.output

@@ -126,8 +126,8 @@ def test_an_older_share_table_gets_the_principal_column_and_loses_its_retired_in
 
 
 def test_same_snapshot_is_no_change(env):
-    env.install(base())
-    again = env.install(base())
+    env.install(base(), version="1.0.0")
+    again = env.install(base(), version="1.0.0")   # the same release again
     assert again.version is None and not again.plan
     assert [v.number for v in env.svc.versions()] == [1]
 

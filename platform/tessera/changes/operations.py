@@ -107,7 +107,8 @@ class Context:
         self.dialect = conn.dialect.name
         self.sqlite = self.dialect == "sqlite"
         self.old_md, self.new_md, self.now = old_md, new_md, now
-        self.state: dict[str, ObjectDef] = dict(old_md.objects) if old_md else {}
+        # storage: every table the database keeps, deprecated ones included (meta/deprecation.py)
+        self.state: dict[str, ObjectDef] = dict(old_md.storage_objects) if old_md else {}
         self.pending_fks: list[tuple[str, str, str, str]] = []   # (table, column, target object, ondelete)
         self._tables: dict[int, tuple[ObjectDef, Table]] = {}
         self._fk_suspects: set[str] = set()
@@ -136,8 +137,13 @@ class Context:
         return self._table_for(obj)
 
     def old_table(self, name: str) -> Table:
-        """The table of object `name` before the plan (what the data checks read)."""
-        return self._table_for(self.old_md.objects[name])
+        """The table of object `name` before the plan (what the data checks read); a renamed
+        object's (`renamed_from`) under its old name."""
+        old = self.old_md.storage_objects
+        if name not in old:
+            new = self.new_md.storage_objects.get(name)
+            name = new.renamed_from if new is not None and new.renamed_from in old else name
+        return self._table_for(old[name])
 
     def _table_for(self, obj: ObjectDef) -> Table:
         hit = self._tables.get(id(obj))
@@ -156,7 +162,7 @@ class Context:
 
     def target_known(self, target: str) -> bool:
         """FKs are only declared to objects the new metadata has (e.g. `owner` → user)."""
-        return target in self.new_md.objects
+        return target in self.new_md.storage_objects
 
 
 def _single_table(obj: ObjectDef) -> Table:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field as dc_field, replace
 
+from ..meta.errors import MetadataInvalid
+from ..meta.merge import dependency_order
 from ..meta.model import FieldDef, Metadata, ObjectDef
 from ..meta.source import COMPONENT_KINDS
 from .hierarchy_check import MakeHierarchy
@@ -19,8 +21,10 @@ from .geo_retype import AlterGeolocation, is_geolocation_change
 from .rows_steps import OneParentCheck, RowPositions
 from .search_steps import search_steps
 from .dedupe_steps import dedupe_steps
+from .deprecation_steps import deprecation_steps
 from .alter_field import AlterField
 from .encryption_steps import EncryptField, with_encryption_of
+from .rename_object import RenameObject, object_mapping
 from .related_ops import is_related_change
 from .operations import (DESTRUCTIVE, SAFE, SAFETY_ORDER, AddField, ChangeField, ChangeObject,
                          ComponentChange, CreateObject, DropField, DropObject, Operation, PackageChange, RenameField)
@@ -75,16 +79,23 @@ def _changed_keys(a: dict, b: dict) -> list[str]:
 
 
 def plan(old: Metadata | None, new: Metadata) -> Plan:
-    old_objects = dict(old.objects) if old else {}
+    # storage: deprecated objects and fields keep their tables and columns (meta/deprecation.py),
+    # so deprecating one plans no drop and purging one plans exactly the drop
+    old_objects = dict(old.storage_objects) if old else {}
+    new_objects = new.storage_objects
     creates, renames, adds, alters, drops, drop_objects, meta = [], [], [], [], [], [], []
 
-    for name in _creation_order(new, [n for n in new.objects if n not in old_objects]):
-        creates.append(CreateObject(new.objects[name]))
+    object_map = object_mapping(old_objects, new_objects)   # new name -> old name
+    for name in _creation_order(new_objects, [n for n in new_objects if n not in object_map]):
+        creates.append(CreateObject(new_objects[name]))
 
-    for name, nobj in new.objects.items():
-        oobj = old_objects.get(name)
-        if oobj is None:
+    for name, nobj in new_objects.items():
+        if name not in object_map:
             continue
+        oobj = old_objects[object_map[name]]
+        if oobj.name != name:   # its table is renamed first; then it is compared as the same object
+            renames.append(RenameObject(oobj, name))
+            oobj = replace(oobj, name=name, renamed_from=nobj.renamed_from)
         mapping = _field_mapping(oobj, nobj)   # new field name -> old field name
         for fname, f in nobj.fields.items():
             if fname not in mapping:
@@ -137,8 +148,9 @@ def plan(old: Metadata | None, new: Metadata) -> Plan:
             meta.append(ChangeObject(name, keys))
 
     for name, oobj in old_objects.items():
-        if name not in new.objects:
+        if name not in object_map.values():
             drop_objects.append(DropObject(oobj))
+    meta += deprecation_steps(old, new)
 
     for attr, kind in COMPONENT_KINDS.items():
         before = getattr(old, attr) if old else {}
@@ -172,7 +184,7 @@ def _field_mapping(oobj: ObjectDef, nobj: ObjectDef) -> dict[str, str]:
     return mapping
 
 
-def _creation_order(md: Metadata, names: list[str]) -> list[str]:
+def _creation_order(objects, names: list[str]) -> list[str]:
     """Referenced objects first (lookups, and `user` for the owner column); cycles broken by
     name order — on PostgreSQL their foreign keys are added after the tables
     (operations.add_pending_foreign_keys)."""
@@ -183,7 +195,7 @@ def _creation_order(md: Metadata, names: list[str]) -> list[str]:
         if state.get(name):
             return
         state[name] = "visiting"
-        obj = md.objects[name]
+        obj = objects[name]
         deps = {f.target for f in obj.stored_fields if f.is_relation} | {"user"}
         for dep in sorted(deps):
             if dep in todo and dep != name and state.get(dep) != "visiting":
@@ -202,7 +214,11 @@ def package_steps(old_snapshot: dict | None, new_snapshot: dict) -> list[Operati
 
     before, after = versions(old_snapshot), versions(new_snapshot)
     steps = []
-    for name in sorted(after):
+    try:   # dependencies first, as they are merged (the plan reads in the order things happen)
+        order = [p["manifest"]["name"] for p in dependency_order(new_snapshot.get("packages") or [])]
+    except MetadataInvalid:
+        order = sorted(after)
+    for name in order:
         if name not in before:
             steps.append(PackageChange("install", name, None, after[name]))
         elif before[name] != after[name]:

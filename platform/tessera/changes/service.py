@@ -121,6 +121,10 @@ class ChangeService:
         # guard(conn, old Metadata | None, new Metadata) -> reasons to refuse: data checks of the layers
         # above this one (records/user_rights.keeps_an_administrator), run with the step checks
         self.guards: list = []
+        # data_steps(conn, old snapshot | None, new snapshot) -> [Operation]: steps of the layers
+        # above that write records in the change's transaction, after every schema step
+        # (packaging/data_patches.py: a package's data patches and seed data)
+        self.data_steps: list = []
         ensure_platform_tables(engine)
 
     # -- reading ---------------------------------------------------------------------------
@@ -174,9 +178,10 @@ class ChangeService:
 
     # -- changing --------------------------------------------------------------------------
     def install_packages(self, sources: list[dict], *, author: str, message: str = "", check_only: bool = False,
-                         allow_destructive: bool = False, actor=None) -> ChangeResult:
-        """Install or upgrade packages (a same-name package is replaced) as one version."""
-        snapshot = self.snapshot_with(sources)
+                         allow_destructive: bool = False, actor=None, purge: bool = False) -> ChangeResult:
+        """Install or upgrade packages as one version. What an upgrade no longer ships is
+        deprecated (kept, hidden), or with `purge` dropped (changes/package_upgrade.py)."""
+        snapshot = self.snapshot_with(sources, purge=purge)
         if not message:
             message = "install " + ", ".join(f"{s['manifest']['name']} {s['manifest']['version']}" for s in sources)
         return self._change(snapshot, author=author, source="package", message=message, check_only=check_only,
@@ -200,14 +205,13 @@ class ChangeService:
         return self._change(snapshot, author=author, source="package", message=message, check_only=check_only,
                             allow_destructive=allow_destructive, actor=actor)
 
-    def snapshot_with(self, sources: list[dict]) -> dict:
-        """The active snapshot with the package `sources` installed (same-name ones replaced)."""
+    def snapshot_with(self, sources: list[dict], *, purge: bool = False) -> dict:
+        """The active snapshot with the package `sources` installed (same-name ones upgraded).
+        UpgradeRefused (a MetadataInvalid) names a downgrade or a changed release
+        (changes/package_upgrade.py)."""
+        from .package_upgrade import upgraded_snapshot
         current = self.active()
-        snap = current.snapshot if current else {"packages": [], "org": empty_org()}
-        by_name = {p["manifest"]["name"]: p for p in snap.get("packages") or []}
-        for src in sources:
-            by_name[src["manifest"]["name"]] = src
-        return {"packages": [by_name[n] for n in sorted(by_name)], "org": snap.get("org") or empty_org()}
+        return upgraded_snapshot(current.snapshot if current else None, sources, empty_org(), purge=purge)
 
     def snapshot_without(self, names: list[str]) -> dict:
         """The active snapshot with the packages `names` removed (LookupError naming any that is
@@ -220,6 +224,18 @@ class ChangeService:
                               + (f" (installed: {', '.join(sorted(installed))})" if installed else ""))
         return {"packages": [installed[n] for n in sorted(installed) if n not in names],
                 "org": current.snapshot.get("org") or empty_org()}
+
+    def purge_deprecated(self, package: str, component: str, *, author: str, message: str = "",
+                         check_only: bool = False, allow_destructive: bool = False, actor=None) -> ChangeResult:
+        """Delete a deprecated component of `package` (meta/deprecation.py `without` names it):
+        its table or column and their data go — a destructive step, with its counts in the plan."""
+        from ..meta.deprecation import without
+        current = self.active()
+        snap = current.snapshot if current else {"packages": [], "org": empty_org()}
+        packages = without(snap.get("packages") or [], package, component)
+        return self._change({"packages": packages, "org": snap.get("org") or empty_org()}, author=author,
+                            source="package", message=message or f"purge deprecated {component} of {package}",
+                            check_only=check_only, allow_destructive=allow_destructive, actor=actor)
 
     def apply_org(self, org_source: dict, *, author: str, message: str = "", source: str = "cli",
                   check_only: bool = False, allow_destructive: bool = False,
@@ -286,6 +302,8 @@ class ChangeService:
                 result_plan = plan(old_md, new_md)         # 2. plan
                 result_plan.operations[:0] = package_steps(old_snapshot, snapshot)
                 result_plan.operations += missing_index_steps(conn, new_md, result_plan.operations)
+                for data_steps in self.data_steps:
+                    result_plan.operations += data_steps(conn, old_snapshot, snapshot)
             keyless = missing_key_reasons(old_md, new_md)   # before the checks: they may decrypt
             if keyless:
                 raise ChangeRefused(result_plan, keyless)

@@ -30,7 +30,10 @@ def references_to(snapshot: dict, names: list[str]) -> list[MetaError]:
     removed = [p for p in packages if p["manifest"]["name"] in names]
     owned: dict[str, dict[str, str]] = {}            # dir -> component name -> owning package
     for pkg in removed:
-        for dirname, items in (pkg.get("components") or {}).items():
+        # its deprecated components too: an org extension of a deprecated object still uses it
+        for dirname, items in [*(pkg.get("components") or {}).items(), *(pkg.get("deprecated") or {}).items()]:
+            if dirname == "fields":
+                continue
             for cname in items:
                 owned.setdefault(dirname, {})[cname] = pkg["manifest"]["name"]
     objects = owned.get("objects", {})

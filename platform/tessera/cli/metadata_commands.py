@@ -11,7 +11,7 @@ import os
 
 import click
 
-from .context import database_option, fail
+from .context import database_option, fail, open_services
 
 
 def _author() -> str:
@@ -47,6 +47,7 @@ def _handle_errors(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from ..changes import ChangeFailed, ChangeRefused
+        from ..changes.package_upgrade import UpgradeRefused
         from ..changes.uninstall_check import UninstallBlocked
         from ..meta.errors import MetadataInvalid
         try:
@@ -58,6 +59,10 @@ def _handle_errors(func):
             fail(f"{', '.join(exc.packages)} cannot be uninstalled: {n} reference{'s' if n != 1 else ''} to {them} "
                  f"remain{'s' if n == 1 else ''} (listed above): change or remove {'them' if n != 1 else 'it'} first; "
                  "nothing was changed")
+        except UpgradeRefused as exc:
+            for error in exc.errors:
+                click.echo(str(error), err=True)
+            fail("the install was refused; nothing was changed")
         except MetadataInvalid as exc:
             for error in exc.errors:
                 click.echo(str(error), err=True)
@@ -101,10 +106,13 @@ def change_options(func):
 @click.argument("packages", nargs=-1, required=True, type=click.Path(), metavar="DIR|FILE.tpkg...")
 @click.option("--allow-unsigned", is_flag=True,
               help="Install archives that are unsigned or signed by a key this org does not trust.")
+@click.option("--purge-deprecated", is_flag=True,
+              help="Drop what an upgraded package no longer ships, and what it deprecated before, instead of "
+                   "keeping it deprecated (destructive: with --allow-destructive).")
 @change_options
 @database_option
 @_handle_errors
-def install(ctx, packages, allow_unsigned, check_only, allow_destructive, message):
+def install(ctx, packages, allow_unsigned, purge_deprecated, check_only, allow_destructive, message):
     """Install or upgrade packages as one version: package directories (each with a package.yaml)
     and archives from `tessera package build` (every file's hash and the signature are checked;
     the signer must be trusted: `tessera package trust`)."""
@@ -116,8 +124,10 @@ def install(ctx, packages, allow_unsigned, check_only, allow_destructive, messag
         fail(f"{exc}; nothing was installed")
     for _source, where in loaded:
         click.echo(f"Package {where}")
-    _report(_service(ctx).install_packages([source for source, _ in loaded], author=_author(), message=message,
-                                           check_only=check_only, allow_destructive=allow_destructive))
+    changes = open_services(ctx).changes    # with the steps of the layers above: data patches, seed data
+    _report(changes.install_packages([source for source, _ in loaded], author=_author(), message=message,
+                                           check_only=check_only, allow_destructive=allow_destructive,
+                                           purge=purge_deprecated))
 
 
 @click.command("uninstall")
@@ -133,10 +143,15 @@ def uninstall(ctx, package_names, check_only, allow_destructive, message):
 
 
 @click.command("packages")
+@click.option("--deprecated", is_flag=True,
+              help="List what installed packages no longer ship but the database keeps (tessera package purge).")
 @database_option
-def packages(ctx):
+def packages(ctx, deprecated):
     """List the installed packages."""
     active = _service(ctx).active()
+    if deprecated:
+        _print_deprecated(ctx, active.snapshot if active else None)
+        return
     pkgs = (active.snapshot.get("packages") or []) if active else []
     if not pkgs:
         click.echo("No packages installed.")
@@ -146,6 +161,19 @@ def packages(ctx):
     vwidth = max(len(r[1]) for r in rows)
     for name, version, label in sorted(rows):
         click.echo(f"{name.ljust(width)}  {version.ljust(vwidth)}  {label}")
+
+
+def _print_deprecated(ctx, snapshot) -> None:
+    from ..changes.deprecation_steps import deprecated_components
+    rows = deprecated_components(ctx.engine, snapshot)
+    if not rows:
+        click.echo("No deprecated components.")
+        return
+    for row in rows:
+        unit = "record" if row.folder == "objects" else "value"
+        kept = "" if row.kept is None else f"  {row.kept} {unit}{'s' if row.kept != 1 else ''} kept"
+        kind = "field" if row.folder == "fields" else row.folder[:-1].replace("_", " ")
+        click.echo(f"{row.package}  {kind} {row.purge_name}  deprecated since {row.since}{kept}")
 
 
 @click.command("export")

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from .context import database_option, fail
-from .metadata_commands import _author, _handle_errors
+from .metadata_commands import _author, _handle_errors, _report, change_options
 
 _KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,79}$")
 
@@ -33,7 +33,7 @@ def _refusals(func):
 
 @click.group("package")
 def package():
-    """Package archives: build, sign, verify, and the org's trusted signing keys."""
+    """Package archives: build, sign, verify, the org's trusted signing keys; purge deprecated components."""
 
 
 @package.command("build")
@@ -132,6 +132,21 @@ def untrust(ctx, label):
     from ..packaging.trust import untrust as remove
     key = remove(ctx.engine, label, by=_author())
     click.echo(f"No longer trusting key {key.fingerprint} ('{key.label}').")
+
+
+@package.command("purge")
+@click.argument("package_name", metavar="PACKAGE")
+@click.argument("component", metavar="COMPONENT")
+@change_options
+@database_option
+@_handle_errors
+def purge(ctx, package_name, component, check_only, allow_destructive, message):
+    """Delete a deprecated component of PACKAGE (`tessera packages --deprecated` lists them):
+    an object (its table and records), OBJECT.FIELD (its column and values) or FOLDER/NAME.
+    Destructive: the plan counts what goes; --allow-destructive to proceed."""
+    from ..changes import ChangeService
+    _report(ChangeService(ctx.engine).purge_deprecated(package_name, component, author=_author(), message=message,
+                                                       check_only=check_only, allow_destructive=allow_destructive))
 
 
 COMMANDS = [package]

@@ -13,9 +13,10 @@ from types import MappingProxyType
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
+from . import deprecation
 from .errors import MetaError, MetadataInvalid
 from .currencies import CURRENCY_FIELD, OrgSettings
-from .model import Component, Metadata, ObjectDef, link_rows
+from .model import Component, FieldDef, Metadata, ObjectDef, link_rows
 from .schema import validate_document
 from .source import COMPONENT_KINDS as _KIND_OF_DIR
 
@@ -70,10 +71,13 @@ def dependency_order(packages: list[dict]) -> list[dict]:
     return ordered
 
 
-def merge_docs(snapshot: dict) -> tuple[dict, dict]:
+def merge_docs(snapshot: dict, retired: dict | None = None) -> tuple[dict, dict]:
     """Merge source documents. Returns (docs, owners): docs[dir][name] = (doc, source);
-    owners[dir][name] = owning package name (None for the org)."""
+    owners[dir][name] = owning package name (None for the org). `retired`, when given, receives
+    the deprecated objects and fields (meta/deprecation.py `collect`), with the org's extensions
+    of deprecated objects applied to them; deprecated fields leave `docs`."""
     errors: list[MetaError] = []
+    kept = deprecation.collect(snapshot.get("packages") or [])
     docs: dict[str, dict] = {d: {} for d in ("objects", *_KIND_OF_DIR)}
     owners: dict[str, dict] = {d: {} for d in docs}
     customizable: dict[str, dict] = {}
@@ -118,6 +122,9 @@ def merge_docs(snapshot: dict) -> tuple[dict, dict]:
                 docs[dirname][name] = (copy.deepcopy(doc), source)  # org replaces layouts/views/apps whole
                 owners[dirname][name] = None
             elif "extends" in doc:
+                doc = _follow_rename(docs, doc)
+                if doc["extends"] not in docs["objects"] and deprecation.extend_retired(kept, doc):
+                    continue   # the org's fields on a deprecated object: kept with it, hidden with it
                 errors.extend(_extend_object(docs, owners, customizable, doc, source))
             elif name in docs["objects"]:
                 errors.append(MetaError(source, "name", f"object '{name}' belongs to package '{owners['objects'][name]}': "
@@ -127,9 +134,15 @@ def merge_docs(snapshot: dict) -> tuple[dict, dict]:
                 owners["objects"][name] = None
     for name, item in (org["components"].get("layouts") or {}).items():
         if "patches" in item["doc"]:
+            if item["doc"]["patches"] in kept["inactive"].get("layouts", ()) \
+                    and item["doc"]["patches"] not in docs["layouts"]:
+                continue   # a patch of a deprecated layout: kept in the org layer, inactive with it
             errors.extend(patch_layout(docs, owners, item["doc"], item["source"]))
     if errors:
         raise MetadataInvalid(errors)
+    deprecation.hide_fields(docs, kept)
+    if retired is not None:
+        retired.update(kept)
     return docs, owners
 
 
@@ -269,6 +282,17 @@ def patch_layout(docs, owners, patch: dict, source: str) -> list[MetaError]:
     return errors
 
 
+def _follow_rename(docs, ext: dict) -> dict:
+    """An org extension of an object its package has since renamed (`renamed_from`) extends it
+    under its new name: the subscriber's fields go with the object."""
+    if ext["extends"] in docs["objects"]:
+        return ext
+    for name, (doc, _source) in docs["objects"].items():
+        if doc.get("renamed_from") == ext["extends"]:
+            return {**ext, "extends": name}
+    return ext
+
+
 def _extend_object(docs, owners, customizable, ext: dict, source: str) -> list[MetaError]:
     target = ext["extends"]
     if target not in docs["objects"]:
@@ -303,7 +327,8 @@ def build_metadata(snapshot: dict) -> Metadata:
     """Snapshot (packages + org layer) → effective Metadata, semantically validated."""
     from .validate import check_semantics  # after merge: validation needs the whole picture
 
-    docs, owners = merge_docs(snapshot)
+    retired: dict = {}
+    docs, owners = merge_docs(snapshot, retired)
     settings = docs.get("settings", {}).get("org")
     org_settings = OrgSettings.from_doc(settings[0] if settings else {})
     clashes = [MetaError(src, f"fields.{CURRENCY_FIELD}", f"'{CURRENCY_FIELD}' is the currency a multi-currency object "
@@ -328,7 +353,13 @@ def build_metadata(snapshot: dict) -> Metadata:
                   email_templates=components("email_templates"),
                   approval_processes=components("approval_processes"), settings=components("settings"),
                   reports=components("reports"), dashboards=components("dashboards"),
-                  duplicate_rules=components("duplicate_rules"), conversions=components("conversions"))
+                  duplicate_rules=components("duplicate_rules"), conversions=components("conversions"),
+                  deprecated_objects=MappingProxyType({
+                      name: ObjectDef.from_doc(_with_currency(doc, org_settings), package=package, source=src)
+                      for name, (doc, src, package) in retired["objects"].items() if name not in objects}),
+                  deprecated_fields=MappingProxyType({
+                      obj: MappingProxyType({n: FieldDef.from_doc(n, f) for n, f in fields.items() if f.get("type") != "rows"})
+                      for obj, fields in retired[deprecation.FIELDS].items() if obj in objects and fields}))
     errors = check_semantics(md)
     if errors:
         raise MetadataInvalid(errors)

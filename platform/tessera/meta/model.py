@@ -139,6 +139,7 @@ class ObjectDef:
     # the storage CHECK constraint's columns, kept as state so the change pipeline can move the
     # constraint on its own step (changes/rows_steps.py)
     one_parent: tuple[str, ...] = ()
+    renamed_from: str | None = None   # its previous name: the pipeline renames the table (changes/rename_object.py)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any], *, package: str | None, source: str) -> "ObjectDef":
@@ -164,7 +165,7 @@ class ObjectDef:
                    conversion_date=doc.get("conversion_date"),
                    attachments=bool(doc.get("attachments", True)),
                    activities=bool(doc.get("activities", False)),
-                   one_parent=tuple(parents) if len(parents) > 1 else ())
+                   one_parent=tuple(parents) if len(parents) > 1 else (), renamed_from=doc.get("renamed_from"))
 
     @property
     def table_name(self) -> str:
@@ -251,6 +252,20 @@ class Metadata:
     dashboards: Mapping[str, Component] = dc_field(default_factory=dict)
     duplicate_rules: Mapping[str, Component] = dc_field(default_factory=dict)   # meta/duplicate_rules.py
     conversions: Mapping[str, Component] = dc_field(default_factory=dict)       # meta/conversions.py
+    # what installed packages no longer ship but the database keeps (meta/deprecation.py): never
+    # part of `objects`, so nothing people or programs use sees them; the change pipeline plans
+    # against `storage_objects`, so their tables and columns stay until purged
+    deprecated_objects: Mapping[str, ObjectDef] = dc_field(default_factory=dict)
+    deprecated_fields: Mapping[str, Mapping[str, FieldDef]] = dc_field(default_factory=dict)
+
+    @cached_property
+    def storage_objects(self) -> Mapping[str, ObjectDef]:
+        """Every object table the database keeps, with every column: the live objects with their
+        deprecated fields (last), then the deprecated objects."""
+        live = {name: replace(obj, fields=MappingProxyType({**obj.fields, **self.deprecated_fields[name]}))
+                if self.deprecated_fields.get(name) else obj
+                for name, obj in self.objects.items()}
+        return MappingProxyType({**live, **self.deprecated_objects})
 
     @cached_property
     def org_settings(self) -> OrgSettings:

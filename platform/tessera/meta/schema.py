@@ -37,7 +37,7 @@ KINDS = ("package", "object", "object_extension", "layout", "layout_patch", "lis
          # security metadata (metadata/README.md, "Security metadata")
          "profile", "permission_set", "permission_set_group", "role", "sharing_rule",
          "workflow", "email_template", "approval_process", "org_settings", "report", "dashboard",
-         "duplicate_rule", "conversion")
+         "duplicate_rule", "conversion", "data_patch")
 
 SCHEMA_BASE = "https://tessera.dev/schemas/"
 _NUMERIC_PRECISION = {"number": 18, "currency": 18, "percent": 5}  # README defaults

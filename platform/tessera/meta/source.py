@@ -15,6 +15,7 @@ import yaml
 
 from . import safe_yaml
 from .errors import MetaError, MetadataInvalid
+from .package_data import FOLDERS as DATA_FOLDERS, data_member, parse_data_files
 from .schema import validate_document
 
 COMPONENT_DIRS = {"objects": "object", "layouts": "layout", "list_views": "list_view", "apps": "app",
@@ -190,9 +191,41 @@ def load_package(directory: str | Path) -> dict:
     if manifest is not None:
         errors.extend(validate_document("package", manifest, _display(manifest_path)))
     components = _load_components(root, errors, org=False, budget=budget)
+    data = parse_data_files(_read_data_files(root, errors, budget), _display(root), errors)
     if errors:
         raise MetadataInvalid(errors)
-    return {"manifest": manifest, "components": components}
+    return _with_data({"manifest": manifest, "components": components}, data)
+
+
+def _read_data_files(root: Path, errors: list[MetaError], budget: _Budget) -> dict[str, bytes]:
+    """patches/*.yaml and data/*.csv of a package directory, through the directory's gate."""
+    files: dict[str, bytes] = {}
+    for folder in DATA_FOLDERS:
+        path = root / folder
+        if not _present(path) or not budget.admit(path, errors) or not path.is_dir():
+            continue
+        for entry in sorted(islice(path.iterdir(), MAX_DIRECTORY_FILES + 1)):
+            rel = f"{folder}/{entry.name}"
+            if data_member(rel) is None and not entry.is_symlink():
+                continue
+            if not budget.admit(entry, errors):
+                continue
+            try:
+                files[rel] = safe_yaml.read_bytes(entry)
+            except safe_yaml.YamlRefused as exc:
+                errors.append(MetaError(_display(entry), "", str(exc)))
+                continue
+            budget.spend(len(files[rel]), errors)
+            if budget.exhausted:
+                return files
+    return files
+
+
+def _with_data(source: dict, data: dict) -> dict:
+    """Patches and seed data join the source only when there are some: a package without them
+    keeps the source (and content hash) it always had."""
+    source.update({folder: items for folder, items in data.items() if items})
+    return source
 
 
 def package_member(path: str) -> tuple[str, str] | None:
@@ -229,9 +262,10 @@ def load_package_files(files: dict[str, bytes], origin: str) -> dict:
         member = package_member(path)
         if member is not None:
             _add_component(components, member[0], member[1], f"{origin}/{path}", parse(path), errors, org=False)
+    data = parse_data_files(files, origin, errors)
     if errors:
         raise MetadataInvalid(errors)
-    return {"manifest": manifest, "components": components}
+    return _with_data({"manifest": manifest, "components": components}, data)
 
 
 def load_org(directory: str | Path) -> dict:

@@ -24,6 +24,7 @@ import hashlib
 import json
 
 from ..meta import safe_yaml
+from ..meta.package_data import data_member
 from ..meta.source import MAX_DIRECTORY_BYTES, package_member
 
 FORMAT = "tessera-package/1"
@@ -43,8 +44,9 @@ MAX_ARCHIVE_BYTES = MAX_TOTAL_BYTES + 4 * MAX_META_BYTES   # the .tpkg file itse
 
 
 def is_package_file(path: str) -> bool:
-    """A file an archive may carry: package.yaml or a component (`objects/x.yaml`)."""
-    return path == "package.yaml" or package_member(path) is not None
+    """A file an archive may carry: package.yaml, a component (`objects/x.yaml`), a data patch
+    (`patches/0001_x.yaml`) or seed data (`data/x.csv`)."""
+    return path == "package.yaml" or package_member(path) is not None or data_member(path) is not None
 
 
 def file_entry(path: str, data: bytes) -> dict:

@@ -21,8 +21,10 @@ from pathlib import Path
 from ..meta import safe_yaml
 from ..meta.errors import MetaError, MetadataInvalid
 from ..meta.merge import build_metadata
+from ..meta.package_data import FOLDERS as DATA_FOLDERS
 from ..meta.source import COMPONENT_DIRS, _display, empty_org, load_package, load_package_files
-from .archive_format import MANIFEST, MAX_FILES, MAX_TOTAL_BYTES, SIGNATURE, SUFFIX, make_manifest, parse_json
+from .archive_format import (MANIFEST, MAX_FILES, MAX_TOTAL_BYTES, SIGNATURE, SUFFIX, is_package_file, make_manifest,
+                             parse_json)
 from .signing import load_private_key, sign
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -45,10 +47,11 @@ def read_package_dir(root: Path) -> dict[str, bytes]:
     errors: list[MetaError] = []
     files: dict[str, bytes] = {}
     candidates = [root / "package.yaml"]
-    for dirname in COMPONENT_DIRS:
+    for dirname in (*COMPONENT_DIRS, *DATA_FOLDERS):
         folder = root / dirname
         if folder.is_dir() and not folder.is_symlink():
-            candidates += sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") or p.is_symlink())
+            candidates += sorted(p for p in folder.iterdir()
+                                 if is_package_file(f"{dirname}/{p.name}") or p.is_symlink())
         elif folder.is_symlink():
             errors.append(MetaError(_display(folder), "", "is a symbolic link (links are not allowed in packages)"))
     total = 0

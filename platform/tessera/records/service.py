@@ -77,6 +77,7 @@ from .bulk_create import RecordBulkCreates
 # (engine, connection) of the write whose after-save automation is running in this thread: the
 # service's reads and writes made by that automation join its transaction (on_connection)
 _AMBIENT: ContextVar[tuple | None] = ContextVar("tessera_record_connection", default=None)
+_RUNTIME: ContextVar[tuple | None] = ContextVar("tessera_record_runtime", default=None)   # (engine, Runtime)
 
 
 class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, RecordUpserts, RecordRows, RecordSearch,
@@ -132,8 +133,22 @@ class RecordService(RecordReads, RecordAggregates, WriteChecks, WriteRules, Reco
         conn = self._joined()
         return nullcontext(conn) if conn is not None else begin_read(self.engine)
 
+    @contextmanager
+    def on_runtime(self, runtime):
+        """Within this block, this thread's record service calls use `runtime` (a version being
+        applied, not yet active: a package upgrade's data patches write through the new
+        metadata, on the upgrade's connection — see on_connection)."""
+        token = _RUNTIME.set((self.engine, runtime))
+        try:
+            yield runtime
+        finally:
+            _RUNTIME.reset(token)
+
     # -- helpers ------------------------------------------------------------------------------
     def runtime(self):
+        override = _RUNTIME.get()
+        if override is not None and override[0] is self.engine:
+            return override[1]
         return self._runtime_source()
 
     def _object(self, rt, name):

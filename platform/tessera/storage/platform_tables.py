@@ -521,3 +521,17 @@ package_archives = Table(
     Column("uploaded_at", DateTime(timezone=True), nullable=False),
     Column("uploaded_by", Uuid),
 )
+
+# The package data patches and seed data files run in this org (packaging/data_patches.py): each
+# runs once per org, so the next upgrade knows which of a package's patches are new. Written in
+# the upgrade's transaction: a rolled-back upgrade leaves no row.
+package_patches = Table(
+    "tessera_package_patch", platform_metadata,
+    Column("package", String(80), primary_key=True),
+    Column("name", String(120), primary_key=True),       # 0001_fill_region, or data/<object>.csv
+    Column("kind", String(10), nullable=False),           # patch | data
+    Column("package_version", String(40), nullable=False),
+    Column("outcome", String(20), nullable=False),        # ran | skipped (a first install: seed data is their result)
+    Column("rows", Integer, nullable=False),              # records created or updated
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)

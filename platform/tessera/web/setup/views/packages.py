@@ -1,6 +1,7 @@
 """Installed packages: what each provides and needs, uninstall, and "Install from file": upload
 a package archive (.tpkg, from `tessera package build`), see what it is and who signed it, review
-the install plan, confirm. Every install and uninstall goes through the change pipeline with the
+the install plan, confirm. What upgrades no longer ship is listed as deprecated (kept, hidden) with
+the data it keeps, and deleted only on purpose (Delete: destructive, the plan counts what goes). Every install and uninstall goes through the change pipeline with the
 plan reviewed first (dropping a package's tables is destructive).
 
 An uploaded archive is checked whole (packaging/reader.py) before it is kept; a refused one is
@@ -11,6 +12,8 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 
+from ....changes.deprecation_steps import deprecated_components
+from ....meta.deprecation import without
 from ....meta.errors import MetadataInvalid
 from ....meta.source import COMPONENT_DIRS
 from ....packaging import uploads
@@ -51,6 +54,7 @@ class PackagesView(SetupView):
         engine = self.services.engine
         return self.render("setup/packages/index.html", packages=packages, uploads=uploads.listed(engine),
                            upgrades=uploads.upgrades(engine, {p["name"]: p["version"] for p in packages}),
+                           deprecated=deprecated_components(engine, active.snapshot if active else None),
                            max_bytes=MAX_ARCHIVE_BYTES)
 
     @expose("/upload", methods=("POST",))
@@ -122,6 +126,30 @@ class PackagesView(SetupView):
         return self.run_change(apply, on_invalid=flash_errors_to(here, f"{row.filename} cannot be installed:"),
                                done_url=url_for(".index"), cancel_url=here,
                                title=f"Install {row.name} {row.version}")
+
+    @expose("/<package_name>/purge", methods=("POST",))
+    def purge(self, package_name):
+        """Delete one deprecated component (its table or column and their data): the plan, with
+        its counts, first; destructive, so it needs the explicit consent of the review page."""
+        component = request.form.get("component", "")
+        changes, actor = self.services.changes, self.actor
+
+        def apply(check_only, allow_destructive, message):
+            summary = f"Delete deprecated {component} of {package_name}"
+            current = changes.active()
+            try:   # taken before the change, for the review
+                snapshot = {"packages": without(current.snapshot.get("packages") or [], package_name, component),
+                            "org": current.snapshot.get("org")}
+            except LookupError as exc:
+                raise FormErrors(str(exc.args[0])) from None
+            result = changes.purge_deprecated(package_name, component, author=actor.username,
+                                              message=message or summary, check_only=check_only,
+                                              allow_destructive=allow_destructive, actor=actor)
+            return result, summary, snapshot
+
+        back = url_for(".index")
+        return self.run_change(apply, on_invalid=flash_errors_to(back, f"{component} cannot be deleted:"),
+                               done_url=back, cancel_url=back, title=f"Delete deprecated {component}")
 
     @expose("/<package_name>/uninstall", methods=("POST",))   # not <name>: Flask-Admin's _handle_view takes `name`
     def uninstall(self, package_name):
